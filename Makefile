@@ -1,0 +1,50 @@
+# Essaim — the two commands of the README are `make run` and `make test`; the rest serve them.
+SHELL := /bin/bash
+VENV ?= .venv
+BIN := $(VENV)/bin
+ESSAIM := $(BIN)/essaim
+STAMP := $(VENV)/.installed
+
+.PHONY: run test setup lint typecheck check-ci demo-data clean
+
+## run: set everything up, fill the demo base, print the logins and start every process
+run: setup
+	@$(ESSAIM) migrate --noinput -v0
+	@$(ESSAIM) createcachetable
+	@$(ESSAIM) collectstatic --noinput -v0
+	@$(ESSAIM) demo --contacts $${DEMO_CONTACTS:-2000}
+	@echo "Essaim runs at $${SITE_URL:-http://127.0.0.1:8000} — logins (new passwords each start):"
+	@$(ESSAIM) bootstrap_users
+	@PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho start
+
+## test: set everything up and run the whole test suite (DATABASE_URL/REDIS_URL pick the backends)
+test: setup
+	@scripts/install-system-packages
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+## setup: virtualenv, Python and npm packages, a .env with a fresh secret key (idempotent)
+setup: $(STAMP) node_modules/.package-lock.json .env
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $$(scripts/find-python) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@touch $@
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+.env:
+	@sed "s/^SECRET_KEY=.*/SECRET_KEY=$$(head -c 48 /dev/urandom | base64 | tr -d '/+=\n')/" .env.example > .env
+	@echo "wrote .env (edit it to configure Essaim)"
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: setup
+	$(BIN)/mypy essaim
+
+clean:
+	rm -rf $(VENV) node_modules var

@@ -1,0 +1,34 @@
+from django.contrib import admin
+
+from essaim.accounts.models import AuditEvent, Membership, Team, User
+
+
+@admin.register(User)
+class UserAdmin(admin.ModelAdmin):
+    list_display = ("email", "full_name", "role", "is_active", "date_joined")
+    list_filter = ("role", "is_active")
+    search_fields = ("email", "full_name")
+    exclude = ("password", "groups", "user_permissions", "last_login")
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ("name", "kind", "departement")
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ("team", "user", "is_coordinator")
+    raw_id_fields = ("user",)
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    list_display = ("at", "actor_email", "action", "object_type", "object_id", "ip")
+    list_filter = ("action",)
+
+    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False

@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class AccountsConfig(AppConfig):
+    name = "essaim.accounts"
+    verbose_name = _("Comptes")
+
+    def ready(self) -> None:
+        # Registers the Huey task behind django.tasks and the periodic jobs in every process, so
+        # the worker knows them whatever it imports first.
+        import essaim.lib.tasks_backend
+        import essaim.schedule  # noqa: F401

@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from essaim.accounts import rules
+
+
+def navigation(request: HttpRequest) -> dict[str, Any]:
+    """The menu a person sees follows their role: volunteers never get a link to the base."""
+    user = request.user
+    items: list[tuple[str, str]] = []
+    if user.is_authenticated:
+        items.append((_("Accueil"), reverse("home")))
+        if rules.can_view_contacts(user):
+            items.append((_("Contacts"), reverse("people:contact_list")))
+        if rules.is_hq(user):
+            items.append((_("Journal d'audit"), reverse("accounts:audit_log")))
+        if rules.can_read_devmail(user) and _devmail_on():
+            items.append((_("Boîte de dev"), reverse("devmail:inbox")))
+    return {"nav_items": items}
+
+
+def _devmail_on() -> bool:
+    from django.conf import settings
+
+    return bool(settings.DEVMAIL_ENABLED)

@@ -1,0 +1,130 @@
+"""Staff and volunteer accounts, teams, and the audit log."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    HQ_ADMIN = "hq_admin", _("Administrateur QG")
+    HQ_STAFF = "hq_staff", _("Équipe QG")
+    COORDINATOR = "coordinator", _("Coordinateur")
+    VOLUNTEER = "volunteer", _("Volontaire")
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def create_user(self, email: str, password: str | None = None, **extra: Any) -> User:
+        if not email:
+            raise ValueError("email is required")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **extra: Any) -> User:
+        extra.setdefault("role", Role.HQ_ADMIN)
+        return self.create_user(email, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person who logs in. The role decides what they reach; coordinators are also scoped to
+    départements (`zones`) and to the teams they coordinate."""
+
+    email = models.EmailField(_("adresse e-mail"), unique=True)
+    full_name = models.CharField(_("nom"), max_length=150, blank=True)
+    role = models.CharField(_("rôle"), max_length=20, choices=Role.choices, default=Role.VOLUNTEER)
+    # Département codes ("75", "2A", "971") a coordinator may see. Kept on the user, not in a join
+    # table: a handful of codes, read on every request, used as `departement__in=` in one query.
+    zones = models.JSONField(_("zones (départements)"), default=list, blank=True)
+    is_active = models.BooleanField(_("actif"), default=True)
+    date_joined = models.DateTimeField(_("inscrit le"), default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
+
+    class Meta:
+        verbose_name = _("utilisateur")
+        verbose_name_plural = _("utilisateurs")
+
+    def __str__(self) -> str:
+        return self.email
+
+    @property
+    def is_staff(self) -> bool:  # the Django admin is for HQ admins only
+        return self.is_active and self.role == Role.HQ_ADMIN
+
+    @property  # replaces PermissionsMixin's column: derived from the role, never set apart
+    def is_superuser(self) -> bool:  # type: ignore[override]
+        return self.is_active and self.role == Role.HQ_ADMIN
+
+    @property
+    def is_hq(self) -> bool:
+        return self.role in {Role.HQ_ADMIN, Role.HQ_STAFF}
+
+    @property
+    def is_coordinator(self) -> bool:
+        return self.role == Role.COORDINATOR
+
+    @property
+    def is_volunteer(self) -> bool:
+        return self.role == Role.VOLUNTEER
+
+
+class Team(models.Model):
+    class Kind(models.TextChoices):
+        LOCAL = "local", _("Locale")
+        THEMATIC = "thematic", _("Thématique")
+
+    name = models.CharField(_("nom"), max_length=150, unique=True)
+    kind = models.CharField(_("type"), max_length=10, choices=Kind.choices, default=Kind.LOCAL)
+    departement = models.CharField(_("département"), max_length=3, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("équipe")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    is_coordinator = models.BooleanField(default=False)
+    joined_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["team", "user"], name="uniq_membership")]
+
+
+class AuditEvent(models.Model):
+    """Who did what, when, to which object, from where. Written for every export, every reveal of
+    a person's details and every other sensitive act; never updated."""
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL)
+    actor_email = models.CharField(max_length=254, blank=True)  # kept if the account goes
+    action = models.CharField(max_length=64, db_index=True)
+    object_type = models.CharField(max_length=64, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["object_type", "object_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_email} {self.action}"

@@ -1,0 +1,56 @@
+"""Permission predicates. Views and API handlers ask these; nothing else decides who may act."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.contrib.auth.models import AnonymousUser
+
+if TYPE_CHECKING:
+    from essaim.accounts.models import User
+
+    AnyUser = User | AnonymousUser
+
+
+def _active(user: AnyUser) -> bool:
+    return bool(user.is_authenticated and user.is_active)
+
+
+def is_hq(user: AnyUser) -> bool:
+    return _active(user) and user.is_hq  # type: ignore[union-attr]
+
+
+def is_hq_admin(user: AnyUser) -> bool:
+    return _active(user) and user.role == "hq_admin"  # type: ignore[union-attr]
+
+
+def can_view_contacts(user: AnyUser) -> bool:
+    """HQ sees the whole base; a coordinator sees the contacts of their zones (masked)."""
+    return is_hq(user) or (_active(user) and user.is_coordinator)  # type: ignore[union-attr]
+
+
+def sees_contacts_unmasked(user: AnyUser) -> bool:
+    return is_hq(user)
+
+
+def can_reveal_contact(user: AnyUser, departement: str) -> bool:
+    if is_hq(user):
+        return True
+    return (
+        _active(user)
+        and user.is_coordinator  # type: ignore[union-attr]
+        and departement in (user.zones or [])  # type: ignore[union-attr]
+    )
+
+
+def can_manage_base(user: AnyUser) -> bool:
+    """Imports, segments, tags, GDPR requests."""
+    return is_hq(user)
+
+
+def can_export(user: AnyUser) -> bool:
+    return is_hq(user)
+
+
+def can_read_devmail(user: AnyUser) -> bool:
+    return is_hq(user)

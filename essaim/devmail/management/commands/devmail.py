@@ -1,0 +1,18 @@
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from essaim.devmail.smtpd import serve_forever
+
+
+class Command(BaseCommand):
+    help = "Run the development SMTP catcher: every message is kept and shown at /dev/courrier/."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=settings.DEVMAIL_PORT)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        self.stdout.write(f"devmail: catching mail on {options['host']}:{options['port']}")
+        serve_forever(options["host"], options["port"])

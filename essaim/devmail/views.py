@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+
+from essaim.accounts import rules
+from essaim.devmail.models import CaughtMessage
+from essaim.lib.pagination import keyset_page
+
+
+def _guard(request: HttpRequest) -> None:
+    if not settings.DEVMAIL_ENABLED or not rules.can_read_devmail(request.user):
+        raise Http404
+
+
+@login_required
+def inbox(request: HttpRequest) -> HttpResponse:
+    _guard(request)
+    page = keyset_page(CaughtMessage.objects.defer("raw"), request, size=50)
+    return render(request, "devmail/inbox.html", {"page": page})
+
+
+@login_required
+def message(request: HttpRequest, pk: int) -> HttpResponse:
+    _guard(request)
+    caught = get_object_or_404(CaughtMessage, pk=pk)
+    parsed = caught.parsed()
+    return render(
+        request,
+        "devmail/message.html",
+        {"caught": caught, "headers": list(parsed.items()), "body": caught.text_body()},
+    )

@@ -1,0 +1,85 @@
+import pytest
+
+from essaim.lib.text import (
+    InvalidValue,
+    clean_name,
+    clean_postcode,
+    fold,
+    normalize_email,
+    normalize_phone,
+)
+
+
+def test_email_domain_is_lower_cased_and_local_part_kept():
+    assert normalize_email("  Jean.Dupont@Exemple.FR ") == (
+        "Jean.Dupont@exemple.fr",
+        "jean.dupont@exemple.fr",
+    )
+
+
+def test_same_address_in_different_case_has_one_key():
+    assert normalize_email("MARIE@x.fr")[1] == normalize_email("marie@X.FR")[1]
+
+
+def test_idn_domain_is_idna_encoded():
+    assert normalize_email("elu@élysée.fr")[0] == "elu@xn--lyse-9oad.fr"
+
+
+def test_plus_address_is_kept_as_typed():
+    assert normalize_email("camille+campagne@gmail.com")[0] == "camille+campagne@gmail.com"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "",
+        "   ",
+        "pas-une-adresse",
+        "a@b@c.fr",
+        "@x.fr",
+        "jean@",
+        "jean@localhost",
+        "jean@x..fr",
+        "jean@-x.fr",
+        "jean@1.2.3.4",
+        "jé@x.fr",
+        "a" * 65 + "@x.fr",
+        "<script>@x.fr",
+    ],
+)
+def test_invalid_addresses_are_refused_with_a_reason(raw):
+    with pytest.raises(InvalidValue) as excinfo:
+        normalize_email(raw)
+    assert str(excinfo.value)
+
+
+def test_french_phone_becomes_e164():
+    assert normalize_phone("06 12 34 56 78") == "+33612345678"
+    assert normalize_phone("+33 6 12 34 56 78") == "+33612345678"
+    assert normalize_phone("") == ""
+
+
+@pytest.mark.parametrize("raw", ["12", "abc", "+33 1"])
+def test_bad_phone_is_refused(raw):
+    with pytest.raises(InvalidValue):
+        normalize_phone(raw)
+
+
+def test_postcode_gets_back_its_lost_leading_zero():
+    assert clean_postcode("1000") == "01000"
+    assert clean_postcode(" 75 011 ") == "75011"
+    assert clean_postcode("") == ""
+
+
+@pytest.mark.parametrize("raw", ["750", "750111", "ABCDE", "75-011"])
+def test_malformed_postcode_is_refused(raw):
+    with pytest.raises(InvalidValue):
+        clean_postcode(raw)
+
+
+def test_names_keep_markup_as_text_and_lose_control_characters():
+    assert clean_name("  <b>Jean</b>\x00  Dupont\n") == "<b>Jean</b> Dupont"
+
+
+def test_fold_removes_accents_and_case():
+    assert fold("Élysée Ségolène") == "elysee segolene"

@@ -1,0 +1,100 @@
+"""Normalization of what people type: addresses, phone numbers, postcodes, free text."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import idna
+import phonenumbers
+
+
+class InvalidValue(ValueError):
+    """A value that cannot be normalized; the message says why, in words for a person."""
+
+
+# RFC 5321 local part, the dot-atom form only: quoted local parts are legal but in a campaign's
+# base they are typos far more often than real addresses.
+_LOCAL_RE = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
+_LABEL_RE = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+
+def normalize_email(raw: str) -> tuple[str, str]:
+    """Return (email, key): the address as we store and mail it, and its identity.
+
+    The domain is lower-cased and IDNA-encoded (`élysée.fr` → `xn--lyse-9oad.fr`); the local part
+    keeps its case for mailing, but the key is case-folded: `Jean@X.fr` and `jean@x.fr` are one
+    person. Plus-addresses are kept as typed (they are the person's own choice of address).
+    """
+    value = (raw or "").strip().strip("<>").strip()
+    if not value:
+        raise InvalidValue("adresse vide")
+    if len(value) > 254:
+        raise InvalidValue("adresse trop longue")
+    if value.count("@") != 1:
+        raise InvalidValue("adresse sans @ ou avec plusieurs @")
+    local, domain = value.split("@")
+    if not local or len(local) > 64 or not _LOCAL_RE.match(local):
+        raise InvalidValue("partie avant @ invalide")
+    domain = domain.rstrip(".").lower()
+    if not domain:
+        raise InvalidValue("domaine vide")
+    if domain.isascii():
+        ascii_domain = domain
+    else:
+        try:
+            ascii_domain = idna.encode(domain, uts46=True).decode("ascii")
+        except idna.IDNAError as exc:
+            raise InvalidValue("domaine international invalide") from exc
+    labels = ascii_domain.split(".")
+    if len(labels) < 2 or not all(_LABEL_RE.match(label) for label in labels):
+        raise InvalidValue("domaine invalide")
+    if labels[-1].isdigit():
+        raise InvalidValue("domaine invalide")
+    email = f"{local}@{ascii_domain}"
+    if len(email) > 254:
+        raise InvalidValue("adresse trop longue")
+    return email, email.casefold()
+
+
+def normalize_phone(raw: str, region: str = "FR") -> str:
+    """E.164 (`+33612345678`), or '' for an empty value; French numbers may omit the +33."""
+    value = (raw or "").strip()
+    if not value:
+        return ""
+    try:
+        number = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidValue("numéro de téléphone illisible") from exc
+    if not phonenumbers.is_valid_number(number):
+        raise InvalidValue("numéro de téléphone invalide")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+_POSTCODE_RE = re.compile(r"^\d{5}$")
+
+
+def clean_postcode(raw: str) -> str:
+    """Five digits, or '' for an empty value. A 4-digit value lost its leading zero in a
+    spreadsheet ("1000" for 01000) and gets it back."""
+    value = re.sub(r"\s+", "", raw or "")
+    if not value:
+        return ""
+    if value.isdigit() and len(value) == 4:
+        value = "0" + value
+    if not _POSTCODE_RE.match(value):
+        raise InvalidValue("code postal invalide")
+    return value
+
+
+def clean_name(raw: str, max_length: int = 150) -> str:
+    """Collapse white space and drop control characters; markup is kept as text (escaped when
+    shown), never interpreted."""
+    value = "".join(ch for ch in (raw or "") if unicodedata.category(ch)[0] != "C" or ch == " ")
+    return " ".join(value.split())[:max_length]
+
+
+def fold(text: str) -> str:
+    """Lower-case without accents, for matching French text typed with or without them."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))

@@ -1,0 +1,21 @@
+"""Fill the base with realistic synthetic French contacts (`essaim demo --contacts N`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from essaim.people.services.demo import seed_demo_contacts
+
+
+class Command(BaseCommand):
+    help = "Fill the base with N synthetic French contacts (with consent records and tags)."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--contacts", type=int, default=2000)
+        parser.add_argument("--seed", type=int, default=2007)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        created = seed_demo_contacts(count=options["contacts"], seed=options["seed"])
+        self.stdout.write(f"demo: {created} contacts created")

@@ -1,0 +1,266 @@
+"""The contact base: contacts, consent, tags, zones, suppression, segments, imports.
+
+Sized for a million contacts and more: every column a segment filters on is a plain indexed
+column of `Contact` (département and région are copied from the postcode at write time) so that
+a segment count is one SQL query over one table plus, for tags and consent, indexed semi-joins.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Tag(models.Model):
+    name = models.CharField(_("nom"), max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ContactQuerySet(models.QuerySet["Contact"]):
+    def visible_to(self, user: Any) -> ContactQuerySet:
+        """HQ sees everything, a coordinator their départements, anyone else nothing."""
+        if user.is_authenticated and user.is_active and user.is_hq:
+            return self
+        if user.is_authenticated and user.is_active and user.is_coordinator:
+            return self.filter(departement__in=list(user.zones or []))
+        return self.none()
+
+    def mailable(self, purpose: str) -> ContactQuerySet:
+        """Contacts with a granted consent for `purpose` and not on the suppression list."""
+        return self.filter(
+            models.Exists(
+                Consent.objects.filter(
+                    contact=models.OuterRef("pk"), purpose=purpose, status=Consent.Status.GRANTED
+                )
+            ),
+        ).exclude(
+            models.Exists(Suppression.objects.filter(email_hash=models.OuterRef("email_hash")))
+        )
+
+
+class Contact(models.Model):
+    # `email` is shown and mailed as normalized (trimmed, domain lower-cased and IDNA-encoded);
+    # `email_key` is its case-folded form, the identity of a person in the base.
+    email = models.CharField(_("e-mail"), max_length=254)
+    email_key = models.CharField(max_length=254, unique=True)
+    # sha256 of email_key: joins with the suppression list without keeping clear addresses there.
+    email_hash = models.CharField(max_length=64, db_index=True)
+    first_name = models.CharField(_("prénom"), max_length=150, blank=True)
+    last_name = models.CharField(_("nom"), max_length=150, blank=True)
+    phone = models.CharField(_("téléphone"), max_length=20, blank=True)  # E.164
+    postcode = models.CharField(_("code postal"), max_length=10, blank=True, db_index=True)
+    departement = models.CharField(_("département"), max_length=3, blank=True, db_index=True)
+    region = models.CharField(_("région"), max_length=3, blank=True, db_index=True)
+    source = models.CharField(_("source"), max_length=100, blank=True, db_index=True)
+    created_at = models.DateTimeField(_("créé le"), default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(_("modifié le"), default=timezone.now)
+    tags = models.ManyToManyField(Tag, through="ContactTag", related_name="contacts", blank=True)
+
+    objects = ContactQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("contact")
+
+    def __str__(self) -> str:
+        return self.email
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+class ContactTag(models.Model):
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE)
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["contact", "tag"], name="uniq_contact_tag")]
+        # The reverse direction, for "contacts with tag T" in segments.
+        indexes = [models.Index(fields=["tag", "contact"])]
+
+
+class Purpose(models.TextChoices):
+    NEWS = "news", _("Actualités")
+    MOBILIZATION = "mobilization", _("Mobilisation")
+    VOLUNTEERING = "volunteering", _("Bénévolat")
+
+
+class Consent(models.Model):
+    """Consent of one contact for one purpose, with its legal basis and proof.
+
+    Political opinion is special-category data (GDPR art. 9): the basis is explicit consent or,
+    for members and regular contacts of the movement, art. 9.2.d. It only goes down by the
+    person's own act (unsubscribe, erasure) or a bounce/complaint; an import never lowers it.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("En attente de confirmation")
+        GRANTED = "granted", _("Accordé")
+        WITHDRAWN = "withdrawn", _("Retiré")
+
+    class Basis(models.TextChoices):
+        EXPLICIT_CONSENT = "explicit_consent", _("Consentement explicite (art. 9.2.a)")
+        MEMBERSHIP = "membership", _("Membre ou contact régulier (art. 9.2.d)")
+
+    class Source(models.TextChoices):
+        SIGNUP_FORM = "signup_form", _("Formulaire d'inscription")
+        IMPORT = "import", _("Import")
+        INVITATION = "invitation", _("Invitation")
+        API = "api", _("API")
+        STAFF = "staff", _("Saisie QG")
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="consents")
+    purpose = models.CharField(max_length=20, choices=Purpose.choices)
+    status = models.CharField(max_length=10, choices=Status.choices)
+    basis = models.CharField(max_length=20, choices=Basis.choices)
+    source = models.CharField(max_length=20, choices=Source.choices)
+    # Proof: the import batch id, the API token name, the inviter's id…
+    source_ref = models.CharField(max_length=100, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)  # double opt-in
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_reason = models.CharField(max_length=50, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["contact", "purpose"], name="uniq_consent_purpose")
+        ]
+        indexes = [models.Index(fields=["purpose", "status", "contact"])]
+
+
+class ContactEvent(models.Model):
+    """The contact's timeline: consents given and withdrawn, imports, edits, reveals, bounces."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField(default=timezone.now)
+    kind = models.CharField(max_length=40)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["contact", "-at"])]
+
+
+def email_hash(email_key: str) -> str:
+    # Unkeyed on purpose: a suppression must survive a rotation of SECRET_KEY, or an erased person
+    # could be imported and mailed again.
+    return hashlib.sha256(email_key.encode("utf-8")).hexdigest()
+
+
+class Suppression(models.Model):
+    """Addresses no channel may ever mail, kept as hashes so erasure leaves no clear address."""
+
+    class Reason(models.TextChoices):
+        UNSUBSCRIBE = "unsubscribe", _("Désinscription")
+        ERASURE = "erasure", _("Effacement RGPD")
+        HARD_BOUNCE = "hard_bounce", _("Adresse invalide")
+        COMPLAINT = "complaint", _("Plainte")
+        ABUSE_REPORT = "abuse_report", _("Signalement d'abus")
+        STAFF = "staff", _("Décision QG")
+
+    email_hash = models.CharField(max_length=64, unique=True)
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+    note = models.CharField(max_length=200, blank=True)
+
+
+class Segment(models.Model):
+    """A saved audience. `definition` is the filter document of people.services.segments; it
+    compiles to one SQL query."""
+
+    name = models.CharField(_("nom"), max_length=150, unique=True)
+    description = models.CharField(_("description"), max_length=300, blank=True)
+    definition = models.JSONField(default=dict)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    last_count = models.PositiveIntegerField(null=True, blank=True)
+    last_counted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ImportBatch(models.Model):
+    """One CSV import: the file, the declared basis, the progress and the outcome."""
+
+    class Status(models.TextChoices):
+        UPLOADED = "uploaded", _("Téléversé")
+        QUEUED = "queued", _("En file")
+        RUNNING = "running", _("En cours")
+        DONE = "done", _("Terminé")
+        FAILED = "failed", _("Échec")
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    filename = models.CharField(max_length=255)
+    path = models.CharField(max_length=500)  # under DATA_DIR/imports
+    size = models.BigIntegerField(default=0)
+    sha256 = models.CharField(max_length=64, blank=True)
+    encoding = models.CharField(max_length=20, blank=True)
+    delimiter = models.CharField(max_length=1, blank=True)
+    mapping = models.JSONField(default=dict, blank=True)  # field name -> column index
+    basis = models.CharField(max_length=20, choices=Consent.Basis.choices)
+    purposes = models.JSONField(default=list)
+    source = models.CharField(max_length=100)
+    tags = models.JSONField(default=list, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.UPLOADED)
+    total_rows = models.PositiveIntegerField(null=True, blank=True)
+    processed_rows = models.PositiveIntegerField(default=0)
+    imported = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    duplicates = models.PositiveIntegerField(default=0)
+    invalid = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    report_path = models.CharField(max_length=500, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    @property
+    def progress_percent(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        if not self.total_rows:
+            return 0
+        return min(99, int(100 * self.processed_rows / self.total_rows))
+
+
+__all__ = [
+    "Consent",
+    "Contact",
+    "ContactEvent",
+    "ContactTag",
+    "ImportBatch",
+    "Purpose",
+    "Segment",
+    "Suppression",
+    "Tag",
+    "email_hash",
+]

@@ -1,0 +1,16 @@
+"""Every periodic job of Essaim, in one place, so that one file says what runs when.
+
+Huey's consumer (`essaim run_huey`) imports this module through the apps' ready() hooks.
+"""
+
+from __future__ import annotations
+
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task
+
+
+@db_periodic_task(crontab(minute="17", hour="3"))
+def purge_expired_import_files() -> None:
+    from essaim.people.services.imports import purge_old_import_files
+
+    purge_old_import_files()

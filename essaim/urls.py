@@ -1,0 +1,16 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.i18n import set_language
+
+from essaim.accounts import views as account_views
+
+urlpatterns = [
+    path("", account_views.home, name="home"),
+    path("comptes/", include("essaim.accounts.urls")),
+    path("base/", include("essaim.people.urls")),
+    path("", include("essaim.people.public_urls")),
+    path("dev/courrier/", include("essaim.devmail.urls")),
+    path("api/", include("essaim.api.urls")),
+    path("admin/", admin.site.urls),
+    path("i18n/setlang/", set_language, name="set_language"),
+]
