@@ -1,0 +1,241 @@
+"""Writing one contact: create or update it with its consent, tags and timeline.
+
+Bulk paths (CSV import, demo) have their own set-based code; this module serves the paths that
+write one person at a time (sign-up confirmation, invitations, the API, HQ edits).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from essaim.lib.text import (
+    InvalidValue,
+    clean_name,
+    clean_postcode,
+    normalize_email,
+    normalize_phone,
+)
+from essaim.people.models import Consent, Contact, ContactEvent, ContactTag, Tag, email_hash
+from essaim.people.services.suppression import is_suppressed
+from essaim.people.services.zones import zone_of
+
+
+class SuppressedAddress(Exception):
+    """The address is on the suppression list: it may not be added to the base again."""
+
+
+@dataclass(frozen=True)
+class ConsentGrant:
+    """A consent to record for one purpose, with its proof."""
+
+    purpose: str
+    basis: str
+    source: str
+    status: str = Consent.Status.GRANTED
+    source_ref: str = ""
+    ip: str | None = None
+    user_agent: str = ""
+    confirmed_at: Any = None
+
+
+@dataclass(frozen=True)
+class ContactData:
+    """Cleaned fields of one contact. Build it with `clean_contact_data` to get clear errors."""
+
+    email: str
+    email_key: str
+    first_name: str = ""
+    last_name: str = ""
+    phone: str = ""
+    postcode: str = ""
+    departement: str = ""
+    region: str = ""
+
+
+def clean_contact_data(
+    *, email: str, first_name: str = "", last_name: str = "", phone: str = "", postcode: str = ""
+) -> ContactData:
+    """Normalize and validate; raises InvalidValue naming the field and the reason."""
+    try:
+        email_norm, key = normalize_email(email)
+    except InvalidValue as exc:
+        raise InvalidValue(f"e-mail : {exc}") from exc
+    try:
+        phone_norm = normalize_phone(phone)
+    except InvalidValue as exc:
+        raise InvalidValue(f"téléphone : {exc}") from exc
+    try:
+        postcode_norm = clean_postcode(postcode)
+    except InvalidValue as exc:
+        raise InvalidValue(f"code postal : {exc}") from exc
+    departement = region = ""
+    if postcode_norm:
+        zone = zone_of(postcode_norm)
+        if zone is None:
+            raise InvalidValue("code postal : ce code postal n'existe pas")
+        departement, region = zone
+    return ContactData(
+        email=email_norm,
+        email_key=key,
+        first_name=clean_name(first_name),
+        last_name=clean_name(last_name),
+        phone=phone_norm,
+        postcode=postcode_norm,
+        departement=departement,
+        region=region,
+    )
+
+
+def record_event(contact: Contact, kind: str, *, actor: Any = None, **data: Any) -> ContactEvent:
+    return ContactEvent.objects.create(contact=contact, kind=kind, actor=actor, data=data)
+
+
+_FILLABLE = ("first_name", "last_name", "phone", "postcode", "departement", "region")
+
+
+def upsert_contact(
+    *,
+    data: ContactData,
+    consents: Iterable[ConsentGrant],
+    source: str,
+    tags: Iterable[str] = (),
+    actor: Any = None,
+    overwrite: bool = False,
+) -> tuple[Contact, bool]:
+    """Create the contact, or complete an existing one; returns (contact, created).
+
+    Existing non-empty fields are kept unless `overwrite` (an HQ edit or an API PUT says so).
+    Consent only goes up here: a missing purpose is added, a pending one becomes granted, and a
+    withdrawn one is left alone unless the grant is the person's own confirmed act (double
+    opt-in), which is how a person who left comes back. Refuses suppressed addresses.
+    """
+    consents = list(consents)
+    if not consents:
+        raise ValueError("no contact without a legal basis: give at least one consent")
+    if is_suppressed(data.email_key):
+        raise SuppressedAddress(data.email)
+    now = timezone.now()
+    with transaction.atomic():
+        contact = Contact.objects.select_for_update().filter(email_key=data.email_key).first()
+        created = contact is None
+        if contact is None:
+            try:
+                with transaction.atomic():
+                    contact = Contact.objects.create(
+                        email=data.email,
+                        email_key=data.email_key,
+                        email_hash=email_hash(data.email_key),
+                        source=source,
+                        created_at=now,
+                        updated_at=now,
+                        **{f: getattr(data, f) for f in _FILLABLE},
+                    )
+            except IntegrityError:  # created by a concurrent request since our SELECT
+                contact = Contact.objects.select_for_update().get(email_key=data.email_key)
+                created = False
+        if created:
+            record_event(contact, "created", actor=actor, source=source)
+        else:
+            changed = [
+                f
+                for f in _FILLABLE
+                if getattr(data, f)
+                and getattr(contact, f) != getattr(data, f)
+                and (overwrite or not getattr(contact, f))
+            ]
+            if changed:
+                before = {f: getattr(contact, f) for f in changed}
+                for f in changed:
+                    setattr(contact, f, getattr(data, f))
+                contact.updated_at = now
+                contact.save(update_fields=[*changed, "updated_at"])
+                record_event(contact, "updated", actor=actor, fields=changed, before=before)
+        for grant in consents:
+            _raise_consent(contact, grant, actor=actor, now=now)
+        add_tags(contact, tags)
+    return contact, created
+
+
+def _raise_consent(contact: Contact, grant: ConsentGrant, *, actor: Any, now: Any) -> None:
+    existing = Consent.objects.filter(contact=contact, purpose=grant.purpose).first()
+    proof = {
+        "basis": grant.basis,
+        "source": grant.source,
+        "source_ref": grant.source_ref,
+        "ip": grant.ip,
+        "user_agent": grant.user_agent,
+        "confirmed_at": grant.confirmed_at,
+    }
+    if existing is None:
+        Consent.objects.create(
+            contact=contact,
+            purpose=grant.purpose,
+            status=grant.status,
+            created_at=now,
+            updated_at=now,
+            **proof,
+        )
+    elif existing.status == grant.status or existing.status == Consent.Status.GRANTED:
+        return
+    elif existing.status == Consent.Status.WITHDRAWN and grant.confirmed_at is None:
+        return  # only the person's own confirmed act brings a withdrawn consent back
+    elif grant.status == Consent.Status.PENDING:
+        return
+    else:
+        for key, value in proof.items():
+            setattr(existing, key, value)
+        existing.status = grant.status
+        existing.withdrawn_at = None
+        existing.withdrawn_reason = ""
+        existing.updated_at = now
+        existing.save()
+    record_event(
+        contact,
+        "consent",
+        actor=actor,
+        purpose=grant.purpose,
+        status=grant.status,
+        basis=grant.basis,
+        source=grant.source,
+        source_ref=grant.source_ref,
+    )
+
+
+def add_tags(contact: Contact, names: Iterable[str]) -> None:
+    wanted = sorted({clean_name(n, 64) for n in names if clean_name(n, 64)})
+    if not wanted:
+        return
+    Tag.objects.bulk_create([Tag(name=n) for n in wanted], ignore_conflicts=True)
+    ContactTag.objects.bulk_create(
+        [ContactTag(contact=contact, tag=t) for t in Tag.objects.filter(name__in=wanted)],
+        ignore_conflicts=True,
+    )
+
+
+def withdraw_consent(
+    contact: Contact, *, purposes: Iterable[str], reason: str, actor: Any = None
+) -> list[str]:
+    """Withdraw consent for `purposes` (the person's own act, or a bounce/complaint).
+    Returns the purposes that actually changed."""
+    now = timezone.now()
+    changed: list[str] = []
+    with transaction.atomic():
+        for consent in (
+            Consent.objects.select_for_update()
+            .filter(contact=contact, purpose__in=list(purposes))
+            .exclude(status=Consent.Status.WITHDRAWN)
+        ):
+            consent.status = Consent.Status.WITHDRAWN
+            consent.withdrawn_at = now
+            consent.withdrawn_reason = reason
+            consent.updated_at = now
+            consent.save(update_fields=["status", "withdrawn_at", "withdrawn_reason", "updated_at"])
+            changed.append(consent.purpose)
+        if changed:
+            record_event(contact, "consent_withdrawn", actor=actor, purposes=changed, reason=reason)
+    return changed

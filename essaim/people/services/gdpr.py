@@ -1,0 +1,60 @@
+"""GDPR rights: access (everything about a person, as JSON) and erasure."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+
+from essaim.people.models import Consent, Contact, ContactEvent, Suppression
+from essaim.people.services.suppression import suppress
+
+
+def access_report(contact: Contact) -> dict[str, Any]:
+    """Everything Essaim holds about the person, for an art. 15 request."""
+    return {
+        "contact": {
+            "email": contact.email,
+            "first_name": contact.first_name,
+            "last_name": contact.last_name,
+            "phone": contact.phone,
+            "postcode": contact.postcode,
+            "departement": contact.departement,
+            "region": contact.region,
+            "source": contact.source,
+            "created_at": contact.created_at.isoformat(),
+            "updated_at": contact.updated_at.isoformat(),
+        },
+        "tags": sorted(contact.tags.values_list("name", flat=True)),
+        "consents": [
+            {
+                "purpose": c.purpose,
+                "status": c.status,
+                "basis": c.basis,
+                "source": c.source,
+                "source_ref": c.source_ref,
+                "ip": c.ip,
+                "user_agent": c.user_agent,
+                "confirmed_at": c.confirmed_at.isoformat() if c.confirmed_at else None,
+                "withdrawn_at": c.withdrawn_at.isoformat() if c.withdrawn_at else None,
+                "created_at": c.created_at.isoformat(),
+            }
+            for c in Consent.objects.filter(contact=contact).order_by("purpose")
+        ],
+        "timeline": [
+            {"at": e.at.isoformat(), "kind": e.kind, "data": e.data}
+            for e in ContactEvent.objects.filter(contact=contact).order_by("at", "id")
+        ],
+    }
+
+
+def erase_contact(contact: Contact) -> str:
+    """Delete the person's data (contact, consents, tags, timeline cascade) and keep only the
+    hash of the address on the suppression list, so they are never imported or mailed again.
+    Returns the hash (for the audit log, which must not keep the clear address)."""
+    with transaction.atomic():
+        hashed = contact.email_hash
+        suppress(email_key=contact.email_key, reason=Suppression.Reason.ERASURE)
+        Suppression.objects.filter(email_hash=hashed).update(reason=Suppression.Reason.ERASURE)
+        contact.delete()
+    return hashed
