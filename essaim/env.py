@@ -37,7 +37,8 @@ class ImproperlyConfiguredEnv(RuntimeError):
 
 
 def env_str(name: str, default: str = "") -> str:
-    return os.environ.get(name, default)
+    """The variable's value; unset or empty gives the default (`.env.example` lists empties)."""
+    return os.environ.get(name) or default
 
 
 def env_bool(name: str, default: bool = False) -> bool:
