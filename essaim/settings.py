@@ -144,7 +144,7 @@ if REDIS_URL:
     HUEY |= {"huey_class": "huey.RedisHuey", "url": REDIS_URL}
 else:
     HUEY |= {"huey_class": "huey.SqliteHuey", "filename": str(DATA_DIR / "huey.sqlite3")}
-TASKS = {"default": {"BACKEND": "essaim.lib.tasks_backend.HueyTaskBackend"}}
+TASKS = {"default": {"BACKEND": "huey.contrib.djhuey.tasks_backend.HueyBackend"}}
 
 if REDIS_URL:
     CACHES = {
@@ -161,6 +161,9 @@ else:
         "default": {
             "BACKEND": "django.core.cache.backends.db.DatabaseCache",
             "LOCATION": "essaim_cache",
+            # The default (300 rows, then a third of the keys dropped) would drop rate-limit
+            # counters under a modest sign-up load and let a flood through.
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
         }
     }
 
@@ -207,6 +210,7 @@ NODE_MODULES = BASE_DIR / "node_modules"
 STATICFILES_DIRS = [
     BASE_DIR / "essaim" / "static",
     ("vendor/htmx", NODE_MODULES / "htmx.org" / "dist"),
+    ("vendor/swagger-ui", NODE_MODULES / "swagger-ui-dist"),
 ]
 STORAGES = {
     "default": {
@@ -244,6 +248,8 @@ DEVMAIL_PORT = env_int("DEVMAIL_PORT", 1025)
 SIGNUP_CONFIRM_MAX_AGE = env_int("SIGNUP_CONFIRM_MAX_AGE", 3 * 24 * 3600)
 SIGNUP_RATE_LIMIT = env_str("SIGNUP_RATE_LIMIT", "5/h")
 API_PAGE_SIZE = 100
+# Requests accepted per API token: N/s, N/m, N/h or N/d (fixed window, shared cache).
+API_RATE_LIMIT = env_str("API_RATE_LIMIT", "600/m")
 
 LOGGING = {
     "version": 1,

@@ -7,7 +7,5 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Comptes")
 
     def ready(self) -> None:
-        # Registers the Huey task behind django.tasks and the periodic jobs in every process, so
-        # the worker knows them whatever it imports first.
-        import essaim.lib.tasks_backend
+        # Registers the periodic jobs in every process, so the worker knows them.
         import essaim.schedule  # noqa: F401

@@ -13,7 +13,7 @@ def remember(number: int, word: str) -> int:
     return number * 2
 
 
-def test_enqueued_task_waits_in_the_queue_then_runs_in_the_worker():
+def test_enqueued_task_waits_in_the_queue_then_runs_in_the_worker(transactional_db):
     CALLS.clear()
     HUEY.immediate = False  # restores the configured storage (SqliteHuey or RedisHuey)
     try:
@@ -23,9 +23,10 @@ def test_enqueued_task_waits_in_the_queue_then_runs_in_the_worker():
         assert HUEY.pending_count() == 1
         message = HUEY.dequeue()
         assert message is not None
-        assert HUEY.execute(message) == 42
+        HUEY.execute(message)
         assert CALLS == [(21, "vingt-et-un")]
-        assert result.id == str(message.id)
+        result.refresh()
+        assert (result.status, result.return_value) == ("SUCCESSFUL", 42)
         assert type(HUEY.storage).__name__ == (
             "RedisStorage" if settings.REDIS_URL else "SqliteStorage"
         )
