@@ -1,10 +1,37 @@
 """The JSON API root: one NinjaAPI, routers mounted per domain app, OpenAPI at /api/docs."""
 
+from django.http import HttpRequest
 from ninja import NinjaAPI
+from ninja.operation import Operation
 
-api = NinjaAPI(title="Essaim API", version="1", urls_namespace="api")
+from essaim.api import errors
+from essaim.api.docs import LocalSwagger
+from essaim.api.people import router as people_router
+
+
+class EssaimAPI(NinjaAPI):
+    def get_openapi_operation_id(self, operation: Operation) -> str:
+        # `list_contacts` rather than ninja's `essaim_api_people_list_contacts`: these names
+        # become method names in generated clients. Handler names are unique across routers.
+        return operation.view_func.__name__
+
+
+api = EssaimAPI(
+    title="Essaim API",
+    version="1",
+    description=(
+        "Token-authenticated JSON API (`Authorization: Bearer ess_…`). A token acts as its "
+        "user: HQ may read and write the base; a coordinator reads the contacts of their zones, "
+        "masked. Every error has the shape "
+        '`{"error": {"code": "…", "message": "…", "details": …}}`.'
+    ),
+    urls_namespace="api",
+    docs=LocalSwagger(),
+)
+errors.install(api)
+api.add_router("/v1/", people_router)
 
 
 @api.get("/health", auth=None, tags=["meta"])
-def health(request) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def health(request: HttpRequest) -> dict[str, str]:
     return {"status": "ok"}
