@@ -25,6 +25,7 @@ from essaim.people.masking import mask_email, mask_phone
 from essaim.people.models import Consent, Contact, ContactTag, Purpose, Segment, Tag
 from essaim.people.services.contacts import (
     ConsentGrant,
+    NoLegalBasis,
     SuppressedAddress,
     clean_contact_data,
     upsert_contact,
@@ -260,23 +261,6 @@ def _invalid_field(exc: InvalidValue) -> ApiError:
     return field_error(field, reason.strip())
 
 
-def _unchanged_grants(contact: Contact) -> list[ConsentGrant]:
-    # upsert_contact wants at least one consent, even to update a contact who has them. Handing
-    # it the contact's own records back is a no-op in its consent logic (same status, or a
-    # granted/withdrawn one that only the person's confirmed act changes), so an update without
-    # `consents` changes the fields and tags and leaves consent exactly as it was.
-    return [
-        ConsentGrant(
-            purpose=c.purpose,
-            basis=c.basis,
-            source=c.source,
-            status=c.status,
-            source_ref=c.source_ref,
-        )
-        for c in Consent.objects.filter(contact=contact)
-    ]
-
-
 @router.put(
     "/contacts",
     response={200: ContactDetail, 201: ContactDetail, 409: ErrorOut, 422: ErrorOut, **_ERRORS},
@@ -304,14 +288,6 @@ def put_contact(request: HttpRequest, payload: ContactIn) -> Status[dict[str, An
         )
         for c in payload.consents
     ]
-    if not grants:
-        existing = Contact.objects.filter(email_key=data.email_key).first()
-        grants = _unchanged_grants(existing) if existing else []
-        if not grants:
-            raise field_error(
-                "consents",
-                "A new contact needs at least one consent (purpose and legal basis).",
-            )
     try:
         contact, created = upsert_contact(
             data=data,
@@ -321,6 +297,10 @@ def put_contact(request: HttpRequest, payload: ContactIn) -> Status[dict[str, An
             actor=token.user,
             overwrite=True,
         )
+    except NoLegalBasis as exc:
+        raise field_error(
+            "consents", "A new contact needs at least one consent (purpose and legal basis)."
+        ) from exc
     except SuppressedAddress as exc:
         raise ApiError(
             409,

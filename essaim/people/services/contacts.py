@@ -29,6 +29,10 @@ class SuppressedAddress(Exception):
     """The address is on the suppression list: it may not be added to the base again."""
 
 
+class NoLegalBasis(ValueError):
+    """A new contact was given no consent: no contact without a legal basis."""
+
+
 @dataclass(frozen=True)
 class ConsentGrant:
     """A consent to record for one purpose, with its proof."""
@@ -110,13 +114,13 @@ def upsert_contact(
     """Create the contact, or complete an existing one; returns (contact, created).
 
     Existing non-empty fields are kept unless `overwrite` (an HQ edit or an API PUT says so).
+    A new contact needs at least one consent (NoLegalBasis otherwise); an existing one may be
+    updated with none.
     Consent only goes up here: a missing purpose is added, a pending one becomes granted, and a
     withdrawn one is left alone unless the grant is the person's own confirmed act (double
     opt-in), which is how a person who left comes back. Refuses suppressed addresses.
     """
     consents = list(consents)
-    if not consents:
-        raise ValueError("no contact without a legal basis: give at least one consent")
     if is_suppressed(data.email_key):
         raise SuppressedAddress(data.email)
     now = timezone.now()
@@ -124,6 +128,8 @@ def upsert_contact(
         contact = Contact.objects.select_for_update().filter(email_key=data.email_key).first()
         created = contact is None
         if contact is None:
+            if not consents:
+                raise NoLegalBasis("no contact without a legal basis: give at least one consent")
             try:
                 with transaction.atomic():
                     contact = Contact.objects.create(

@@ -1,15 +1,39 @@
 """The suppression list, shared by every channel: an address on it is never mailed, imported
-or invited again."""
+or invited again — except that a person who unsubscribed may come back by their own act."""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from django.db import transaction
 
 from essaim.people.models import Suppression, email_hash
 
+# A person who unsubscribed from everything may come back by confirming a new sign-up from their
+# own mailbox; an erasure, a bounce, a complaint or an abuse report keeps the address out for good.
+SELF_LIFTABLE = frozenset({Suppression.Reason.UNSUBSCRIBE})
+
 
 def is_suppressed(email_key: str) -> bool:
     return Suppression.objects.filter(email_hash=email_hash(email_key)).exists()
+
+
+def blocks_own_return(email_key: str) -> bool:
+    """True if the address is suppressed for a reason the person cannot lift themselves."""
+    return (
+        Suppression.objects.filter(email_hash=email_hash(email_key))
+        .exclude(reason__in=SELF_LIFTABLE)
+        .exists()
+    )
+
+
+def lift_for_own_return(*, email_key: str, asked_at: datetime) -> bool:
+    """Remove a self-liftable suppression older than the person's new request (a later
+    unsubscribe wins over an earlier sign-up). True if one was removed."""
+    deleted, _ = Suppression.objects.filter(
+        email_hash=email_hash(email_key), reason__in=SELF_LIFTABLE, created_at__lt=asked_at
+    ).delete()
+    return bool(deleted)
 
 
 def suppress(*, email_key: str, reason: str, note: str = "") -> bool:

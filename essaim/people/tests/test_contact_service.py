@@ -5,6 +5,7 @@ from essaim.lib.text import InvalidValue
 from essaim.people.models import Consent, Contact, ContactEvent, Purpose, Suppression
 from essaim.people.services.contacts import (
     ConsentGrant,
+    NoLegalBasis,
     SuppressedAddress,
     clean_contact_data,
     upsert_contact,
@@ -18,15 +19,22 @@ IMPORTED = ConsentGrant(purpose=Purpose.NEWS, basis="membership", source="import
 
 def confirmed(purpose: str = Purpose.NEWS) -> ConsentGrant:
     return ConsentGrant(
-        purpose=purpose, basis="explicit_consent", source="signup_form", ip="198.51.100.4",
-        user_agent="Firefox", confirmed_at=timezone.now(),
+        purpose=purpose,
+        basis="explicit_consent",
+        source="signup_form",
+        ip="198.51.100.4",
+        user_agent="Firefox",
+        confirmed_at=timezone.now(),
     )
 
 
 def test_postcode_gives_departement_and_region(db):
     data = clean_contact_data(email="Marie@Exemple.FR", postcode="69003")
     assert (data.email, data.email_key, data.departement, data.region) == (
-        "Marie@exemple.fr", "marie@exemple.fr", "69", "84",
+        "Marie@exemple.fr",
+        "marie@exemple.fr",
+        "69",
+        "84",
     )
 
 
@@ -41,48 +49,64 @@ def test_a_postcode_that_does_not_exist_is_refused(db):
 
 
 def test_no_contact_without_a_legal_basis(db):
-    with pytest.raises(ValueError):
+    with pytest.raises(NoLegalBasis):
         upsert_contact(data=clean_contact_data(email="a@b.fr"), consents=[], source="api")
     assert Contact.objects.count() == 0
 
 
 def test_same_address_in_another_case_completes_the_same_contact(db):
     first, created = upsert_contact(
-        data=clean_contact_data(email="jean@x.fr", first_name="Jean"), consents=[IMPORTED], source="import"
+        data=clean_contact_data(email="jean@x.fr", first_name="Jean"),
+        consents=[IMPORTED],
+        source="import",
     )
     second, created_again = upsert_contact(
         data=clean_contact_data(email="JEAN@X.FR", first_name="Jeannot", last_name="Dupont"),
-        consents=[IMPORTED], source="import",
+        consents=[IMPORTED],
+        source="import",
     )
     assert (created, created_again, first.pk) == (True, False, second.pk)
     second.refresh_from_db()
     assert (second.first_name, second.last_name) == ("Jean", "Dupont")
-    assert list(ContactEvent.objects.filter(contact=first).values_list("kind", flat=True).order_by("id")) == [
-        "created", "consent", "updated",
+    assert list(
+        ContactEvent.objects.filter(contact=first).values_list("kind", flat=True).order_by("id")
+    ) == [
+        "created",
+        "consent",
+        "updated",
     ]
 
 
 def test_an_import_never_brings_back_a_withdrawn_consent(db):
-    contact, _ = upsert_contact(data=clean_contact_data(email="a@b.fr"), consents=[IMPORTED], source="import")
+    contact, _ = upsert_contact(
+        data=clean_contact_data(email="a@b.fr"), consents=[IMPORTED], source="import"
+    )
     assert withdraw_consent(contact, purposes=[Purpose.NEWS], reason="unsubscribe") == ["news"]
     upsert_contact(data=clean_contact_data(email="a@b.fr"), consents=[IMPORTED], source="import")
     assert Consent.objects.get(contact=contact).status == Consent.Status.WITHDRAWN
 
 
 def test_the_persons_own_confirmation_brings_a_withdrawn_consent_back(db):
-    contact, _ = upsert_contact(data=clean_contact_data(email="a@b.fr"), consents=[IMPORTED], source="import")
+    contact, _ = upsert_contact(
+        data=clean_contact_data(email="a@b.fr"), consents=[IMPORTED], source="import"
+    )
     withdraw_consent(contact, purposes=[Purpose.NEWS], reason="unsubscribe")
     upsert_contact(data=clean_contact_data(email="a@b.fr"), consents=[confirmed()], source="signup")
     consent = Consent.objects.get(contact=contact)
     assert (consent.status, consent.basis, consent.ip, consent.withdrawn_at) == (
-        "granted", "explicit_consent", "198.51.100.4", None,
+        "granted",
+        "explicit_consent",
+        "198.51.100.4",
+        None,
     )
 
 
 def test_erasure_deletes_everything_and_keeps_only_a_hash(db):
     contact, _ = upsert_contact(
-        data=clean_contact_data(email="Efface@Moi.fr", first_name="Eve"), consents=[confirmed()],
-        source="signup", tags=["jeunes"],
+        data=clean_contact_data(email="Efface@Moi.fr", first_name="Eve"),
+        consents=[confirmed()],
+        source="signup",
+        tags=["jeunes"],
     )
     report = access_report(contact)
     assert report["contact"]["first_name"] == "Eve" and report["tags"] == ["jeunes"]
@@ -93,5 +117,7 @@ def test_erasure_deletes_everything_and_keeps_only_a_hash(db):
     assert "moi.fr" not in hashed
     assert is_suppressed("efface@moi.fr")
     with pytest.raises(SuppressedAddress):
-        upsert_contact(data=clean_contact_data(email="efface@MOI.fr"), consents=[confirmed()], source="signup")
+        upsert_contact(
+            data=clean_contact_data(email="efface@MOI.fr"), consents=[confirmed()], source="signup"
+        )
     assert Contact.objects.count() == 0

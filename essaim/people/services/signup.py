@@ -1,0 +1,250 @@
+"""Public sign-up with double opt-in.
+
+Nothing is written when someone fills the form: the request travels in a signed, timestamped link
+sent to the address, and only the confirmation (a POST from that link) creates or completes the
+contact. So the form answers the same way whether the address is known, unknown or suppressed,
+and a typo or a malicious sign-up of someone else's address leaves no trace in the base.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from functools import partial
+from typing import Any
+
+from django.conf import settings
+from django.core import signing
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext
+
+from essaim.lib.text import normalize_email
+from essaim.people.models import Consent, Contact, Purpose
+from essaim.people.services.contacts import (
+    ConsentGrant,
+    ContactData,
+    clean_contact_data,
+    record_event,
+    upsert_contact,
+)
+from essaim.people.services.suppression import blocks_own_return, lift_for_own_return
+
+log = logging.getLogger(__name__)
+
+SIGNUP_SALT = "essaim.signup"
+# The consent statement shown on the form, by version: recorded with each consent as proof of
+# what the person agreed to. Change the version whenever the wording changes.
+CONSENT_STATEMENT_VERSION = "signup-statement-v1"
+
+
+class InvalidLink(Exception):
+    """The confirmation link was not made by us or was altered."""
+
+
+class ExpiredLink(InvalidLink):
+    """The confirmation link is genuine but older than SIGNUP_CONFIRM_MAX_AGE."""
+
+
+@dataclass(frozen=True)
+class SignupRequest:
+    """What the person asked for, carried by the confirmation link (nothing is stored)."""
+
+    email: str
+    first_name: str
+    last_name: str
+    postcode: str
+    phone: str
+    purposes: tuple[str, ...]
+    ip: str | None
+    user_agent: str
+    requested_at: datetime
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    contact: Contact
+    created: bool
+    granted: list[str]  # purposes whose consent this confirmation raised to granted
+
+
+def _signer() -> signing.TimestampSigner:
+    return signing.TimestampSigner(salt=SIGNUP_SALT)
+
+
+def make_confirmation_token(signup: SignupRequest) -> str:
+    payload = asdict(signup)
+    payload["purposes"] = list(signup.purposes)
+    payload["requested_at"] = signup.requested_at.isoformat()
+    return _signer().sign_object(payload, compress=True)
+
+
+def read_confirmation_token(token: str) -> SignupRequest:
+    """The request a link carries; raises ExpiredLink or InvalidLink."""
+    try:
+        payload = _signer().unsign_object(token, max_age=settings.SIGNUP_CONFIRM_MAX_AGE)
+    except signing.SignatureExpired as exc:
+        raise ExpiredLink from exc
+    except signing.BadSignature as exc:
+        raise InvalidLink from exc
+    try:
+        purposes = tuple(str(p) for p in payload["purposes"])
+        signup = SignupRequest(
+            email=str(payload["email"]),
+            first_name=str(payload["first_name"]),
+            last_name=str(payload["last_name"]),
+            postcode=str(payload["postcode"]),
+            phone=str(payload["phone"]),
+            purposes=purposes,
+            ip=payload["ip"] if payload["ip"] is None else str(payload["ip"]),
+            user_agent=str(payload["user_agent"]),
+            requested_at=datetime.fromisoformat(payload["requested_at"]),
+        )
+    except (KeyError, TypeError, ValueError) as exc:  # signed by us, but by another version
+        raise InvalidLink from exc
+    if not purposes or not set(purposes) <= set(Purpose.values):
+        raise InvalidLink
+    return signup
+
+
+def confirmation_url(signup: SignupRequest) -> str:
+    path = reverse("public:signup_confirm", kwargs={"token": make_confirmation_token(signup)})
+    return f"{settings.SITE_URL}{path}"
+
+
+def request_signup(
+    *,
+    data: ContactData,
+    purposes: Sequence[str],
+    ip: str | None,
+    user_agent: str,
+    language: str,
+) -> None:
+    """Send the confirmation link, after the current transaction commits.
+
+    Does exactly the same work for every address: whether it is known, unknown or suppressed is
+    decided by the mail task, out of the request, so neither the page nor its timing tells.
+    """
+    from essaim.people.tasks import send_signup_confirmation
+
+    signup = SignupRequest(
+        email=data.email,
+        first_name=data.first_name,
+        last_name=data.last_name,
+        postcode=data.postcode,
+        phone=data.phone,
+        purposes=tuple(p for p in Purpose.values if p in set(purposes)),
+        ip=ip,
+        user_agent=user_agent[:300],
+        requested_at=timezone.now(),
+    )
+    transaction.on_commit(
+        partial(
+            send_signup_confirmation.enqueue,
+            data.email,
+            confirmation_url(signup),
+            first_name=data.first_name,
+            language=language,
+        )
+    )
+
+
+def send_confirmation_mail(*, email: str, url: str, first_name: str = "", language: str) -> bool:
+    """Mail the confirmation link, unless the address is suppressed for good. True if a mail
+    went out.
+
+    A known address gets a new confirmation like anyone else: confirming again is harmless and
+    is how a subscriber adds a purpose, and the person learns nothing they did not already know.
+    Someone who unsubscribed from everything gets it too: it answers their own request, and
+    confirming it is how they come back.
+    """
+    _, key = normalize_email(email)
+    if blocks_own_return(key):
+        log.info("sign-up confirmation not sent: the address is on the suppression list")
+        return False
+    context: dict[str, Any] = {
+        "first_name": first_name,
+        "url": url,
+        "site_url": settings.SITE_URL,
+        "days": max(1, settings.SIGNUP_CONFIRM_MAX_AGE // 86400),
+    }
+    with translation.override(language):
+        subject = gettext("Confirmez votre inscription")
+        text = render_to_string("people/mail/signup_confirmation.txt", context)
+        html = render_to_string("people/mail/signup_confirmation.html", context)
+    message = EmailMultiAlternatives(
+        subject, text, to=[email], headers={"Auto-Submitted": "auto-generated"}
+    )
+    message.attach_alternative(html, "text/html")
+    message.send()
+    return True
+
+
+def confirm_signup(
+    *, signup: SignupRequest, ip: str | None, user_agent: str
+) -> Confirmation | None:
+    """The person clicked "confirm": create or complete the contact with explicit consent.
+
+    Idempotent: confirming twice changes nothing the second time. A purpose the person withdrew
+    after asking for it stays withdrawn (the later act wins), and None is returned when nothing
+    is left to grant. Raises SuppressedAddress if the address was suppressed meanwhile, and
+    InvalidValue if the data no longer validates (a postcode removed from the reference data).
+    """
+    data = clean_contact_data(
+        email=signup.email,
+        first_name=signup.first_name,
+        last_name=signup.last_name,
+        phone=signup.phone,
+        postcode=signup.postcode,
+    )
+    now = timezone.now()
+    with transaction.atomic():
+        status_before = dict(
+            Consent.objects.filter(contact__email_key=data.email_key).values_list(
+                "purpose", "status"
+            )
+        )
+        withdrawn_since = set(
+            Consent.objects.filter(
+                contact__email_key=data.email_key, withdrawn_at__gt=signup.requested_at
+            ).values_list("purpose", flat=True)
+        )
+        purposes = [p for p in signup.purposes if p not in withdrawn_since]
+        if not purposes:
+            return None
+        grants = [
+            ConsentGrant(
+                purpose=purpose,
+                basis=Consent.Basis.EXPLICIT_CONSENT,
+                source=Consent.Source.SIGNUP_FORM,
+                source_ref=CONSENT_STATEMENT_VERSION,
+                ip=signup.ip,
+                user_agent=signup.user_agent,
+                confirmed_at=now,
+            )
+            for purpose in purposes
+        ]
+        lifted = lift_for_own_return(email_key=data.email_key, asked_at=signup.requested_at)
+        contact, created = upsert_contact(data=data, consents=grants, source="signup")
+        if lifted:
+            record_event(contact, "suppression_lifted", reason="own confirmed sign-up")
+        granted = [p for p in purposes if status_before.get(p) != Consent.Status.GRANTED]
+        if granted:
+            # The proof of the double opt-in: when it was asked, from where, and the click.
+            record_event(
+                contact,
+                "signup_confirmed",
+                purposes=granted,
+                statement=CONSENT_STATEMENT_VERSION,
+                requested_at=signup.requested_at.isoformat(),
+                requested_ip=signup.ip,
+                requested_user_agent=signup.user_agent,
+                confirmed_ip=ip,
+                confirmed_user_agent=user_agent[:300],
+            )
+    return Confirmation(contact=contact, created=created, granted=granted)
