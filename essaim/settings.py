@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "huey.contrib.djhuey",
     "essaim.accounts",
     "essaim.people",
+    "essaim.mailing",
     "essaim.api",
     "essaim.devmail",
 ]
@@ -243,6 +244,28 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Essaim <ne-pas-repondre@essa
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 DEVMAIL_ENABLED = env_bool("DEVMAIL_ENABLED", DEBUG)
 DEVMAIL_PORT = env_int("DEVMAIL_PORT", 1025)
+
+# --- Mass mailing (essaim.mailing) -------------------------------------------------------------
+# The relay of the bulk sender (`essaim sender`): smtp://user:pass@host:port, smtps://… for TLS
+# from the start, smtp://…?starttls=1 to require STARTTLS. Transactional mail keeps MAILERS.
+BULK_SMTP_URL = env_str("BULK_SMTP_URL", "smtp://127.0.0.1:2525")
+# Persistent connections per sender process (the global cap for the relay account), and the
+# per-provider-group cap (connections working for one group at once).
+BULK_SMTP_CONNECTIONS = env_int("BULK_SMTP_CONNECTIONS", 8)
+BULK_SMTP_PER_PROVIDER = env_int("BULK_SMTP_PER_PROVIDER", 8)
+BULK_SMTP_TIMEOUT = env_int("BULK_SMTP_TIMEOUT", 60)
+# Name given in EHLO (defaults to SITE_URL's host).
+BULK_SMTP_HELO = env_str("BULK_SMTP_HELO", urlparse(SITE_URL).hostname or "localhost")
+# Envelope senders are bounces+<delivery>-<hmac>@MAILING_VERP_DOMAIN (bounce intake parses them).
+MAILING_VERP_DOMAIN = env_str("MAILING_VERP_DOMAIN", "bounces.essaim.localhost")
+# Mailbox given as the mailto: of List-Unsubscribe.
+MAILING_UNSUBSCRIBE_MAILTO = env_str("MAILING_UNSUBSCRIBE_MAILTO", "desinscription@essaim.localhost")
+# Last part of the Feedback-ID header (Gmail's feedback loop groups complaints by it).
+MAILING_FEEDBACK_ID = env_str("MAILING_FEEDBACK_ID", "essaim")
+# Rows one sender may hold claimed at once: a crash turns at most this many into "unknown".
+MAILING_MAX_CLAIMED = env_int("MAILING_MAX_CLAIMED", 500)
+# Seconds a claim lasts without a heartbeat before the janitor settles it as "unknown".
+MAILING_LEASE_SECONDS = env_int("MAILING_LEASE_SECONDS", 120)
 
 # --- Product settings ---------------------------------------------------------------------------
 SIGNUP_CONFIRM_MAX_AGE = env_int("SIGNUP_CONFIRM_MAX_AGE", 3 * 24 * 3600)

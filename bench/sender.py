@@ -1,0 +1,349 @@
+"""Benchmark: the bulk sender against Postfix's smtp-sink, with smtp-source as the reference.
+
+    .venv/bin/python bench/sender.py [--recipients 100000] [--backends sqlite,postgres]
+        [--connections 8] [--pg-admin-url postgres://postgres@127.0.0.1:5432/postgres]
+
+For each backend the script makes its own database (a SQLite file in a temporary directory, or
+a PostgreSQL database `bench_sender`, dropped first and at the end), migrates it, writes N
+contacts with a news consent (provider mix: gmail, orange, free, microsoft, …), creates a
+campaign whose personalized message is ~5 KB with every header (List-Unsubscribe with a signed
+token, VERP envelope sender, Feedback-ID, RFC 2047 subject, multipart/alternative, QP bodies),
+and freezes the audience. Then, pinned with taskset (sender on core 0, sink on core 1):
+
+- `essaim sender --once` delivers the campaign to `smtp-sink` (no dump: the sink must not be
+  the bottleneck); wall time, the sender's CPU time and peak RSS come from wait4();
+- the reference, in the same run: `smtp-source -d -s <connections> -m N -l <size>` (Postfix's
+  C load generator: persistent connections, same message size) to a fresh smtp-sink.
+
+Results: a Markdown table on stdout and JSON in bench/out/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out"
+PG_DB = "bench_sender"
+SINK = "/usr/sbin/smtp-sink"
+SOURCE = "/usr/sbin/smtp-source"
+DOMAINS = [
+    ("gmail.com", 30),
+    ("orange.fr", 15),
+    ("free.fr", 10),
+    ("hotmail.fr", 10),
+    ("sfr.fr", 5),
+    ("laposte.net", 5),
+    ("yahoo.fr", 5),
+    ("icloud.com", 2),
+    ("exemple.fr", 18),
+]
+PARAGRAPH = (
+    "Le 22 avril, chaque voix comptera. Dans votre quartier, des bénévoles frappent aux portes, "
+    "tiennent des tables sur les marchés et appellent celles et ceux qui hésitent encore. "
+    "Rejoignez-les ce samedi : une heure suffit pour convaincre trois voisins. "
+)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_port(port: int) -> None:
+    for _ in range(200):
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.02)
+    raise RuntimeError(f"nothing on port {port}")
+
+
+# --- child: prepare the database (runs with the backend's environment) ----------------------
+
+
+def prepare(n: int) -> dict[str, Any]:
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+    from django.utils import timezone
+
+    from essaim.mailing.message import CompiledMessage, Recipient
+    from essaim.mailing.models import Campaign
+    from essaim.mailing.services.campaigns import launch_campaign
+    from essaim.people.models import Contact, email_hash
+
+    call_command("migrate", verbosity=0, interactive=False)
+    now = timezone.now()
+    weights = [d for d, w in DOMAINS for _ in range(w)]
+    started = time.monotonic()
+    batch: list[Contact] = []
+    for i in range(n):
+        key = f"electeur.{i}@{weights[i % len(weights)]}"
+        batch.append(
+            Contact(
+                email=key,
+                email_key=key,
+                email_hash=email_hash(key),
+                first_name=("Camille", "Léa", "Mohamed", "Jean", "")[i % 5],
+                last_name=f"Nom{i}",
+                source="bench",
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        if len(batch) == 10_000:
+            Contact.objects.bulk_create(batch)
+            batch = []
+    Contact.objects.bulk_create(batch)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO people_consent (contact_id, purpose, status, basis, source, source_ref,"
+            " user_agent, withdrawn_reason, created_at, updated_at) "
+            "SELECT id, 'news', 'granted', 'membership', 'import', 'bench', '', '', %s, %s "
+            "FROM people_contact",
+            [connection.ops.adapt_datetimefield_value(now)] * 2,
+        )
+    filled = time.monotonic() - started
+    body = (
+        'Bonjour {{ first_name|default:"ami·e" }},\n\n'
+        + "\n\n".join([PARAGRAPH * 2] * 3)
+        + "\n\nPour ne plus recevoir nos messages : {{ unsubscribe_url }}\n"
+    )
+    campaign = Campaign.objects.create(
+        name="Bench",
+        from_name="Équipe de campagne",
+        from_email="equipe@campagne.example",
+        reply_to="contact@campagne.example",
+        subject="Quatre jours pour convaincre — on compte sur vous",
+        preheader="Une heure ce samedi",
+        body_markdown=body,
+    )
+    started = time.monotonic()
+    count = launch_campaign(campaign, Contact.objects.all())
+    frozen = time.monotonic() - started
+    sample = Contact.objects.order_by("pk").first()
+    assert sample is not None
+    size = len(
+        CompiledMessage(campaign).render(
+            Recipient(1, sample.pk, sample.email, sample.email_hash, sample.first_name)
+        )
+    )
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE mailing_delivery")
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+    return {
+        "campaign": campaign.pk,
+        "audience": count,
+        "message_bytes": size,
+        "fill_s": round(filled, 2),
+        "freeze_s": round(frozen, 2),
+    }
+
+
+def counts() -> dict[str, int]:
+    import django
+
+    django.setup()
+    from django.db.models import Count
+
+    from essaim.mailing.models import Delivery
+
+    return dict(Delivery.objects.values_list("status").annotate(n=Count("id")).order_by())
+
+
+# --- driver ---------------------------------------------------------------------------------
+
+
+def child(env: dict[str, str], *args: str) -> Any:
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", *args],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def start_sink(port: int) -> subprocess.Popen[bytes]:
+    user = ["-u", "nobody"] if os.geteuid() == 0 else []
+    proc = subprocess.Popen(["taskset", "-c", "1", SINK, *user, f"127.0.0.1:{port}", "1024"])
+    wait_port(port)
+    return proc
+
+
+def timed(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, float]:
+    started = time.monotonic()
+    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.monotonic() - started
+    output = proc.stdout.read().decode() if proc.stdout else ""
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"{cmd[:4]} failed")
+    return {
+        "wall_s": wall,
+        "cpu_s": usage.ru_utime + usage.ru_stime,
+        "peak_rss_mb": usage.ru_maxrss / 1024,
+        "output": output,  # type: ignore[dict-item]
+    }
+
+
+def run_backend(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "essaim.settings",
+            "ESSAIM_SKIP_DOTENV": "1",
+            "DEBUG": "1",
+            "DATA_DIR": str(tmp),
+            "LOG_LEVEL": "WARNING",
+            "SECRET_KEY": "bench-" + "k" * 40,
+        }
+    )
+    admin = None
+    if backend == "sqlite":
+        env["SQLITE_PATH"] = str(tmp / "bench.sqlite3")
+    else:
+        import psycopg
+
+        admin = psycopg.connect(args.pg_admin_url, autocommit=True)
+        admin.execute(f"DROP DATABASE IF EXISTS {PG_DB}")
+        admin.execute(f"CREATE DATABASE {PG_DB}")
+        base = args.pg_admin_url.rsplit("/", 1)[0]
+        env["DATABASE_URL"] = f"{base}/{PG_DB}"
+    try:
+        prepared = child(env, "prepare", str(args.recipients))
+        port = free_port()
+        sink = start_sink(port)
+        try:
+            env["BULK_SMTP_URL"] = f"smtp://127.0.0.1:{port}"
+            sender = timed(
+                [
+                    "taskset",
+                    "-c",
+                    "0",
+                    sys.executable,
+                    "-m",
+                    "essaim.manage",
+                    "sender",
+                    "--once",
+                    "--stats",
+                    "--connections",
+                    str(args.connections),
+                ],
+                env,
+            )
+        finally:
+            sink.terminate()
+            sink.wait()
+        ledger = child(env, "counts")
+        port = free_port()
+        sink = start_sink(port)
+        try:
+            reference = timed(
+                [
+                    "taskset",
+                    "-c",
+                    "0",
+                    SOURCE,
+                    "-d",
+                    "-s",
+                    str(args.connections),
+                    "-m",
+                    str(args.recipients),
+                    "-l",
+                    str(prepared["message_bytes"]),
+                    "-f",
+                    "bench@campagne.example",
+                    "-t",
+                    "electeur@exemple.fr",
+                    f"127.0.0.1:{port}",
+                ]
+            )
+        finally:
+            sink.terminate()
+            sink.wait()
+    finally:
+        if admin is not None:
+            admin.execute(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
+            admin.close()
+    n = args.recipients
+    rate = n / sender["wall_s"]
+    ref_rate = n / reference["wall_s"]
+    return {
+        "backend": backend,
+        **prepared,
+        "ledger": ledger,
+        "sender_msgs_per_s": round(rate),
+        "sender_cpu_s": round(sender["cpu_s"], 2),
+        "sender_msgs_per_cpu_s": round(n / sender["cpu_s"]),
+        "sender_peak_rss_mb": round(sender["peak_rss_mb"], 1),
+        "sender_wall_s": round(sender["wall_s"], 2),
+        "smtp_source_msgs_per_s": round(ref_rate),
+        "smtp_source_wall_s": round(reference["wall_s"], 2),
+        "ratio_vs_smtp_source": round(rate / ref_rate, 3),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--recipients", type=int, default=100_000)
+    parser.add_argument("--backends", default="sqlite,postgres")
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--pg-admin-url", default="postgres://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--child", nargs="+")
+    args = parser.parse_args()
+    if args.child:
+        sys.path.insert(0, str(ROOT))
+        if args.child[0] == "prepare":
+            print(json.dumps(prepare(int(args.child[1]))))
+        else:
+            print(json.dumps(counts()))
+        return
+    results = []
+    for backend in args.backends.split(","):
+        tmp = Path(tempfile.mkdtemp(prefix="essaim-bench-sender-"))
+        try:
+            results.append(run_backend(backend, args, tmp))
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        print(json.dumps(results[-1]), file=sys.stderr)
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    OUT.mkdir(parents=True, exist_ok=True)
+    meta = {"python": platform.python_version(), "cpus": os.cpu_count(), "argv": sys.argv}
+    (OUT / f"sender-{stamp}.json").write_text(json.dumps({"meta": meta, "results": results}))
+    print(
+        "| backend | recipients | msg bytes | sender msg/s | smtp-source msg/s | ratio |"
+        " msg per sender CPU-s | peak RSS MB | ledger |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in results:
+        print(
+            f"| {r['backend']} | {r['audience']} | {r['message_bytes']} | {r['sender_msgs_per_s']}"
+            f" | {r['smtp_source_msgs_per_s']} | {r['ratio_vs_smtp_source']}"
+            f" | {r['sender_msgs_per_cpu_s']} | {r['sender_peak_rss_mb']} | {r['ledger']} |"
+        )
+
+
+if __name__ == "__main__":
+    main()

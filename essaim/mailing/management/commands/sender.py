@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandParser
+
+from essaim.mailing.sender.engine import Sender, SenderOptions
+from essaim.mailing.sender.smtp import RelayConfig
+
+
+class Command(BaseCommand):
+    help = (
+        "Run the bulk mail sender: claims rows of the delivery ledger of every campaign being "
+        "sent and delivers them to BULK_SMTP_URL. Run as many as you like."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--once", action="store_true", help="exit when no campaign is left to send"
+        )
+        parser.add_argument(
+            "--janitor-only",
+            action="store_true",
+            help="send nothing: settle expired claims, start scheduled campaigns, close done ones",
+        )
+        parser.add_argument("--campaign", type=int, action="append", help="serve only this id")
+        parser.add_argument("--connections", type=int, default=settings.BULK_SMTP_CONNECTIONS)
+        parser.add_argument("--per-provider", type=int, default=settings.BULK_SMTP_PER_PROVIDER)
+        parser.add_argument("--max-claimed", type=int, default=settings.MAILING_MAX_CLAIMED)
+        parser.add_argument("--lease", type=float, default=settings.MAILING_LEASE_SECONDS)
+        parser.add_argument(
+            "--retry-base", type=float, default=60.0, help="seconds before the first retry"
+        )
+        parser.add_argument("--stats", action="store_true", help="print counts as JSON at exit")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        relay = RelayConfig.from_url(
+            settings.BULK_SMTP_URL,
+            helo=settings.BULK_SMTP_HELO,
+            timeout=settings.BULK_SMTP_TIMEOUT,
+        )
+        max_claimed = max(10, options["max_claimed"])
+        opts = SenderOptions(
+            connections=options["connections"],
+            per_provider=options["per_provider"],
+            max_claimed=max_claimed,
+            claim_batch=min(200, max_claimed),
+            lease_seconds=options["lease"],
+            retry_base=options["retry_base"],
+            once=options["once"],
+            sending=not options["janitor_only"],
+            campaign_ids=frozenset(options["campaign"]) if options["campaign"] else None,
+        )
+        stats = asyncio.run(Sender(relay, opts).run())
+        if options["stats"]:
+            self.stdout.write(json.dumps(stats.as_dict()))

@@ -1,0 +1,166 @@
+"""Mass mailing: campaigns and the per-recipient delivery ledger.
+
+The ledger (`Delivery`) is the truth about who was mailed. It is written once, set-based, when a
+campaign's audience is frozen, and then only moved forward by senders through guarded UPDATEs
+(see essaim.mailing.sender.ledger). The rule that matters most — nobody gets the same campaign
+twice, even after a crash — rests on three things here: one row per (campaign, address hash),
+a `claimed` state committed before any byte goes on the wire, and an `unknown` state for every
+message whose fate we cannot know (a connection lost after the final dot, a sender that died
+holding claims). `unknown` is terminal: only an operator, after checking, may re-queue it.
+
+After pretix's outgoing mail model: explicit statuses, retry times and error columns on the row,
+so that an operator can read what happened to one address without digging through logs.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from essaim.people.models import Contact, Purpose
+
+
+class Campaign(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Brouillon")
+        SCHEDULED = "scheduled", _("Programmée")
+        SENDING = "sending", _("En cours d'envoi")
+        PAUSED = "paused", _("En pause")
+        CANCELLED = "cancelled", _("Annulée")
+        DONE = "done", _("Terminée")
+
+    name = models.CharField(_("nom"), max_length=200)
+    from_name = models.CharField(_("nom de l'expéditeur"), max_length=100)
+    from_email = models.EmailField(_("adresse de l'expéditeur"))
+    reply_to = models.EmailField(_("adresse de réponse"), blank=True)
+    subject = models.CharField(_("objet"), max_length=250)
+    preheader = models.CharField(_("texte d'aperçu"), max_length=250, blank=True)
+    body_markdown = models.TextField(_("message (Markdown)"), blank=True)
+    # What the sender compiles (essaim.mailing.message): filled from the Markdown by the composer,
+    # or written directly. They may hold the whitelisted personalization slots only.
+    html_template = models.TextField(blank=True)
+    text_template = models.TextField(blank=True)
+    purpose = models.CharField(
+        _("finalité"), max_length=20, choices=Purpose.choices, default=Purpose.NEWS
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    # Rows written into the ledger when the audience was frozen (the count shown before launch).
+    audience_count = models.PositiveIntegerField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    frozen_at = models.DateTimeField(null=True, blank=True)
+    scheduled_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    paused_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "scheduled_at"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ProviderGroup(models.TextChoices):
+    """Mailbox providers that shape traffic on their own; the sender caps concurrency per group."""
+
+    GMAIL = "gmail", "Gmail"
+    MICROSOFT = "microsoft", "Microsoft"
+    YAHOO = "yahoo", "Yahoo/AOL"
+    ORANGE = "orange", "Orange/Wanadoo"
+    FREE = "free", "Free"
+    SFR = "sfr", "SFR"
+    LAPOSTE = "laposte", "La Poste"
+    APPLE = "apple", "Apple"
+    OTHER = "other", _("Autres")
+
+
+class Delivery(models.Model):
+    """One recipient of one campaign: the ledger row a sender claims, sends and settles.
+
+    Life of a row::
+
+        pending ──claim──> claimed ──250──> accepted
+           ^                  │ ──5xx──> rejected
+           │                  │ ──4xx──> deferred ──(next_attempt_at)──> claimed …
+           └──lost before ────┤ ──lost after the final dot──> unknown   (never re-sent)
+              the final dot   │ ──lease expired (janitor)──> unknown    (never re-sent)
+                              │ ──suppressed meanwhile──> suppressed
+                              └ ──campaign cancelled──> cancelled
+
+    Every move out of `claimed` is an UPDATE guarded by `status='claimed' AND claimed_by=<me>`,
+    so a slow sender and the janitor never overwrite each other: whoever comes second changes
+    nothing.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("À envoyer")
+        CLAIMED = "claimed", _("Pris par un expéditeur")
+        ACCEPTED = "accepted", _("Accepté par le relais")
+        REJECTED = "rejected", _("Refusé")
+        DEFERRED = "deferred", _("Différé")
+        UNKNOWN = "unknown", _("Sort inconnu")
+        SUPPRESSED = "suppressed", _("Désinscrit entre-temps")
+        CANCELLED = "cancelled", _("Annulé")
+
+    # PROTECT: the ledger is the proof of what was sent; a campaign with a ledger is not deleted.
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="deliveries")
+    # SET_NULL: an erased contact leaves the row (with its hash) so counts stay right; the GDPR
+    # erasure must also blank `email` and `first_name` here (they are copies, see below).
+    contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL)
+    # Copies taken at freeze time: the sender's hot path reads one table, and a contact edited
+    # during the send does not change whom the message goes to.
+    email = models.CharField(max_length=254)
+    email_hash = models.CharField(max_length=64)
+    first_name = models.CharField(max_length=150, blank=True)
+    provider = models.CharField(max_length=10, choices=ProviderGroup.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)  # claims so far
+    # When a deferred row may be claimed again (exponential backoff after a 4xx).
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.CharField(max_length=64, blank=True)  # sender id (host:pid:random)
+    lease_until = models.DateTimeField(null=True, blank=True)  # heartbeats push it forward
+    smtp_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    smtp_reply = models.CharField(max_length=200, blank=True)  # truncated last reply
+    last_change_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("envoi")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "email_hash"], name="mailing_delivery_once_per_address"
+            )
+        ]
+        indexes = [
+            # The claim of fresh rows walks this index by id (keyset): on PostgreSQL the entries
+            # left behind by claimed rows stay in the index until vacuum, and a plain
+            # `status='pending' LIMIT n` would step over all of them at every claim.
+            models.Index(fields=["campaign", "status", "id"], name="mailing_deliv_claim_idx"),
+            # Deferred rows due for a retry; partial, so that the million status changes of a
+            # send do not touch it.
+            models.Index(
+                fields=["campaign", "next_attempt_at"],
+                name="mailing_deliv_retry_idx",
+                condition=Q(status="deferred"),
+            ),
+            # The janitor's expired leases; partial for the same reason.
+            models.Index(
+                fields=["lease_until"],
+                name="mailing_deliv_lease_idx",
+                condition=Q(status="claimed"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id}:{self.email} ({self.status})"

@@ -1,0 +1,554 @@
+"""The bulk sender: one asyncio process claiming ledger rows and pushing them through
+persistent SMTP connections to the relay.
+
+Tasks of one process:
+- the claimer keeps a small buffer of claimed rows (never more than `max_claimed` held at once,
+  which bounds what a crash can turn into `unknown`);
+- N connection workers take batches of one provider group (at most `per_provider` connections
+  per group: simple semaphores; token buckets and the halving on 421/4.7.x are still to come)
+  and send them with pipelining;
+- the flusher writes outcomes in batches (every `flush_every` messages or `flush_interval`
+  seconds), so the database is off the hot path;
+- the watcher polls campaign statuses (pause/cancel honoured within `poll_interval`) and new
+  suppressions (`suppression_poll`); the heartbeat pushes leases; the janitor settles the
+  claims of dead senders as `unknown`, starts scheduled campaigns and closes finished ones.
+
+All database work runs in one dedicated thread (Django connections are per thread), one short
+statement at a time; the event loop never blocks on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import functools
+import logging
+import os
+import secrets
+import signal
+import socket
+import time
+from collections import Counter, deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from django.db import connection
+
+from essaim.mailing.message import CompiledMessage, Recipient
+from essaim.mailing.models import Campaign, Delivery
+from essaim.mailing.sender import ledger
+from essaim.mailing.sender.smtp import (
+    ConnectionLost,
+    Outcome,
+    Outgoing,
+    RelayConfig,
+    Result,
+    SmtpClient,
+    SmtpError,
+)
+
+log = logging.getLogger("essaim.mailing.sender")
+T = TypeVar("T")
+D = Delivery.Status
+SENDING = Campaign.Status.SENDING
+CANCELLED = Campaign.Status.CANCELLED
+
+
+@dataclass
+class SenderOptions:
+    connections: int = 8
+    per_provider: int = 8
+    max_claimed: int = 500
+    claim_batch: int = 200
+    batch_per_connection: int = 10
+    lease_seconds: float = 120.0
+    retry_base: float = 60.0  # first retry after a 4xx; doubles at each attempt
+    max_attempts: int = 8
+    poll_interval: float = 0.25
+    suppression_poll: float = 0.5
+    flush_every: int = 100
+    flush_interval: float = 0.2
+    janitor_interval: float = 2.0
+    once: bool = False  # exit when no campaign is being sent and nothing is held
+    janitor: bool = True
+    sending: bool = True  # False: janitor only
+    campaign_ids: frozenset[int] | None = None  # serve only these campaigns (bench, tests)
+
+
+@dataclass(slots=True)
+class Job:
+    """A claimed row on its way; what SmtpClient.send needs (see smtp.Outgoing)."""
+
+    row: ledger.Claimed
+    message: CompiledMessage
+    recipient: Recipient
+    mail_from: str
+    rcpt_to: str
+
+    def payload(self) -> bytes:
+        return self.message.render(self.recipient)
+
+
+@dataclass
+class _CampaignState:
+    status: str
+    purpose: str
+    message: CompiledMessage | None = None
+    cursor: int = 0
+
+
+@dataclass
+class Stats:
+    claimed: int = 0
+    outcomes: Counter[str] = field(default_factory=Counter)
+    started: float = field(default_factory=time.monotonic)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "claimed": self.claimed,
+            "outcomes": dict(self.outcomes),
+            "seconds": round(time.monotonic() - self.started, 3),
+        }
+
+
+def make_sender_id() -> str:
+    return f"{socket.gethostname()[:30]}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+class Sender:
+    def __init__(
+        self, relay: RelayConfig, options: SenderOptions, sender_id: str | None = None
+    ) -> None:
+        self.relay = relay
+        self.opt = options
+        self.id = sender_id or make_sender_id()
+        self.stats = Stats()
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sender-db")
+        self._campaigns: dict[int, _CampaignState] = {}
+        self._buffer: dict[str, deque[Job]] = {}
+        self._buffered = 0
+        self._active_groups: Counter[str] = Counter()
+        self._outstanding = 0  # rows claimed by us and not yet settled in the database
+        self._settle: list[ledger.Settlement] = []
+        self._bounces: list[ledger.HardBounce] = []
+        self._suppressed: set[str] = set()
+        self._suppression_cursor = 0
+        self._work = asyncio.Event()
+        self._room = asyncio.Event()
+        self._flush_now = asyncio.Event()
+        self._stopping = False
+        self._stopped = asyncio.Event()
+
+    # --- plumbing ---------------------------------------------------------------------------
+
+    async def db(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self._executor, functools.partial(_db_call, fn, *args, **kwargs)
+        )
+
+    def stop(self) -> None:
+        """Graceful stop: no new message starts; held rows go back to pending."""
+        if not self._stopping:
+            log.info("sender %s: stopping", self.id)
+        self._stopping = True
+        self._work.set()
+        self._room.set()
+        self._flush_now.set()
+
+    # --- the run ----------------------------------------------------------------------------
+
+    async def run(self) -> Stats:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, self.stop)
+        log.info("sender %s: relay %s:%s", self.id, self.relay.host, self.relay.port)
+        try:
+            self._suppression_cursor = await self.db(ledger.last_suppression_id)
+            helpers = [asyncio.create_task(self._janitor_loop())] if self.opt.janitor else []
+            if self.opt.sending:
+                await self._refresh_campaigns()
+                helpers += [
+                    asyncio.create_task(self._watch_loop()),
+                    asyncio.create_task(self._heartbeat_loop()),
+                ]
+                flusher = asyncio.create_task(self._flush_loop())
+                workers = [
+                    asyncio.create_task(self._worker(n)) for n in range(self.opt.connections)
+                ]
+                claimer = asyncio.create_task(self._claim_loop())
+                await claimer
+                await asyncio.gather(*workers)
+                self._release_buffer()
+                self._flush_now.set()
+                self._stopped.set()
+                await flusher
+            else:
+                await self._stop_requested()
+            for task in helpers:
+                task.cancel()
+            await asyncio.gather(*helpers, return_exceptions=True)
+        finally:
+            await self.db(_close_connection)
+            self._executor.shutdown(wait=True)
+        log.info("sender %s: done %s", self.id, self.stats.as_dict())
+        return self.stats
+
+    async def _stop_requested(self) -> None:
+        while not self._stopping:
+            await asyncio.sleep(0.2)
+
+    # --- campaigns and suppressions ---------------------------------------------------------
+
+    async def _refresh_campaigns(self) -> None:
+        statuses = await self.db(ledger.campaign_statuses, list(self._campaigns))
+        if self.opt.campaign_ids is not None:
+            statuses = {k: v for k, v in statuses.items() if k in self.opt.campaign_ids}
+        for cid, (status, purpose) in statuses.items():
+            state = self._campaigns.get(cid)
+            if state is None:
+                state = self._campaigns[cid] = _CampaignState(status, purpose)
+            if status == SENDING and state.message is None:
+                campaign = await self.db(ledger.load_campaign, cid)
+                state.message = await self.db(CompiledMessage, campaign)
+            if state.status == SENDING and status != SENDING:
+                log.info("sender %s: campaign %s is now %s", self.id, cid, status)
+            state.status = status
+            if status != SENDING:
+                self._purge(_of_campaign(cid))
+        for cid in set(self._campaigns) - set(statuses):
+            self._campaigns[cid].status = "gone"
+            self._purge(_of_campaign(cid))
+        if any(s.status == SENDING for s in self._campaigns.values()):
+            self._room.set()
+
+    async def _refresh_suppressions(self) -> None:
+        top, hashes = await self.db(ledger.new_suppressions, self._suppression_cursor)
+        self._suppression_cursor = top
+        fresh = [h for h in hashes if h not in self._suppressed]
+        if fresh:
+            self._suppressed.update(fresh)
+            wanted = set(fresh)
+            self._purge(lambda job: job.row.email_hash in wanted)
+
+    async def _watch_loop(self) -> None:
+        last_suppression = 0.0
+        while not self._stopping:
+            await asyncio.sleep(self.opt.poll_interval)
+            try:
+                await self._refresh_campaigns()
+                if time.monotonic() - last_suppression >= self.opt.suppression_poll:
+                    last_suppression = time.monotonic()
+                    await self._refresh_suppressions()
+            except Exception:
+                log.exception("sender %s: watch failed", self.id)
+
+    def _purge(self, predicate: Callable[[Job], bool]) -> None:
+        """Take matching jobs out of the buffer and settle them (pending/cancelled/suppressed)."""
+        for group, queue in self._buffer.items():
+            if not any(predicate(job) for job in queue):
+                continue
+            kept: deque[Job] = deque()
+            for job in queue:
+                if predicate(job):
+                    self._buffered -= 1
+                    self._release(job)
+                else:
+                    kept.append(job)
+            self._buffer[group] = kept
+
+    def _release_buffer(self) -> None:
+        self._purge(lambda job: True)
+
+    # --- claiming ---------------------------------------------------------------------------
+
+    def _nothing_left(self) -> bool:
+        return (
+            self._buffered == 0
+            and self._outstanding == 0
+            and not any(s.status == SENDING for s in self._campaigns.values())
+        )
+
+    async def _claim_loop(self) -> None:
+        low_water = self.opt.connections * self.opt.batch_per_connection * 2
+        turn = 0
+        while not self._stopping:
+            room = self.opt.max_claimed - self._outstanding
+            sending = sorted(c for c, s in self._campaigns.items() if s.status == SENDING)
+            if self.opt.once and self._nothing_left():
+                break
+            if not sending or self._buffered >= low_water or room < min(50, self.opt.claim_batch):
+                self._room.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._room.wait(), timeout=0.5)
+                continue
+            got = 0
+            for offset in range(len(sending)):
+                cid = sending[(turn + offset) % len(sending)]
+                try:
+                    got = await self._claim(cid, min(self.opt.claim_batch, room))
+                except Exception:
+                    log.exception("sender %s: claim failed", self.id)
+                    await asyncio.sleep(1.0)
+                    break
+                if got:
+                    turn += offset + 1
+                    break
+            if not got:
+                await asyncio.sleep(0.2)
+        self._stopping = True
+        self._work.set()
+
+    async def _claim(self, cid: int, limit: int) -> int:
+        state = self._campaigns[cid]
+        if state.message is None:
+            return 0
+        rows, suppressed, top = await self.db(
+            ledger.claim,
+            sender_id=self.id,
+            campaign_id=cid,
+            purpose=state.purpose,
+            limit=limit,
+            after_id=state.cursor,
+            lease_seconds=self.opt.lease_seconds,
+        )
+        if suppressed:
+            self.stats.outcomes[D.SUPPRESSED] += suppressed
+        if rows or suppressed:
+            state.cursor = top
+        elif state.cursor:
+            state.cursor = 0  # rows released behind the cursor (by anyone): look again from 0
+            return 0
+        self._outstanding += len(rows)
+        self.stats.claimed += len(rows)
+        message = state.message
+        verp = message.verp
+        for row in rows:
+            job = Job(
+                row,
+                message,
+                Recipient(row.id, row.contact_id, row.email, row.email_hash, row.first_name),
+                verp.address(row.id),
+                row.email,
+            )
+            if row.email_hash in self._suppressed or state.status != SENDING:
+                self._release(job)
+                continue
+            self._buffer.setdefault(row.provider, deque()).append(job)
+            self._buffered += 1
+        self._work.set()
+        return len(rows) + suppressed
+
+    # --- sending ----------------------------------------------------------------------------
+
+    def _take(self) -> tuple[str, list[Job]] | None:
+        best: str | None = None
+        for group, queue in self._buffer.items():
+            if (
+                queue
+                and self._active_groups[group] < self.opt.per_provider
+                and (best is None or len(queue) > len(self._buffer[best]))
+            ):
+                best = group
+        if best is None:
+            return None
+        queue = self._buffer[best]
+        jobs = [queue.popleft() for _ in range(min(self.opt.batch_per_connection, len(queue)))]
+        self._buffered -= len(jobs)
+        self._active_groups[best] += 1
+        if self._buffered < self.opt.connections * self.opt.batch_per_connection * 2:
+            self._room.set()
+        return best, jobs
+
+    def _may_start(self, item: Outgoing) -> bool:
+        assert isinstance(item, Job)
+        state = self._campaigns.get(item.row.campaign_id)
+        return (
+            not self._stopping
+            and state is not None
+            and state.status == SENDING
+            and item.row.email_hash not in self._suppressed
+        )
+
+    async def _worker(self, number: int) -> None:
+        client = SmtpClient(self.relay)
+        backoff = 0.5
+        try:
+            while True:
+                taken = self._take()
+                if taken is None:
+                    if self._stopping:
+                        break
+                    self._work.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._work.wait(), timeout=1.0)
+                    continue
+                group, jobs = taken
+                try:
+                    if not client.connected:
+                        try:
+                            await client.connect()
+                        except (ConnectionLost, SmtpError, OSError) as exc:
+                            log.warning("sender %s/%s: %s", self.id, number, exc)
+                            client.close()
+                            for job in jobs:
+                                self._on_result(job, Result(Outcome.RELEASED))
+                            await asyncio.sleep(backoff)
+                            backoff = min(backoff * 2, 10.0)
+                            continue
+                        backoff = 0.5
+                    await client.send(jobs, self._on_result_any, self._may_start)
+                except ConnectionLost as exc:
+                    log.warning("sender %s/%s: connection lost: %s", self.id, number, exc)
+                finally:
+                    self._active_groups[group] -= 1
+                    self._work.set()
+        finally:
+            await client.quit()
+
+    def _on_result_any(self, item: Outgoing, result: Result) -> None:
+        assert isinstance(item, Job)
+        self._on_result(item, result)
+
+    def _on_result(self, job: Job, result: Result) -> None:
+        row = job.row
+        reply = result.reply
+        code = reply.code if reply else None
+        text = reply.short() if reply else ""
+        if result.outcome is Outcome.ACCEPTED:
+            self._record(ledger.Settlement(row.id, D.ACCEPTED, code, text))
+        elif result.outcome is Outcome.REJECTED:
+            self._record(ledger.Settlement(row.id, D.REJECTED, code, text))
+            if reply is not None and reply.enhanced.startswith("5.1."):
+                self._bounces.append(
+                    ledger.HardBounce(row.id, row.campaign_id, row.contact_id, row.email, text)
+                )
+        elif result.outcome is Outcome.DEFERRED:
+            if row.attempts >= self.opt.max_attempts:
+                text = f"gave up after {row.attempts} attempts: {text}"
+                self._record(ledger.Settlement(row.id, D.REJECTED, code, text))
+            else:
+                delay = self.opt.retry_base * 2 ** (row.attempts - 1)
+                due = _now() + dt.timedelta(seconds=delay)
+                self._record(ledger.Settlement(row.id, D.DEFERRED, code, text, due))
+        elif result.outcome is Outcome.UNKNOWN:
+            self._record(
+                ledger.Settlement(row.id, D.UNKNOWN, None, "connection lost after the final dot")
+            )
+        else:
+            state = self._campaigns.get(row.campaign_id)
+            if not self._stopping and state is not None and self._may_start(job):
+                # The content never left (connection lost, relay down): send it again, from
+                # this process, without a trip to the database.
+                self._buffer.setdefault(row.provider, deque()).appendleft(job)
+                self._buffered += 1
+                self._work.set()
+            else:
+                self._release(job)
+
+    def _release(self, job: Job) -> None:
+        """Settle a job that never went on the wire, by what stopped it."""
+        row = job.row
+        state = self._campaigns.get(row.campaign_id)
+        if row.email_hash in self._suppressed:
+            self._record(ledger.Settlement(row.id, D.SUPPRESSED, None, "suppressed during send"))
+        elif state is not None and state.status == CANCELLED:
+            self._record(ledger.Settlement(row.id, D.CANCELLED))
+        else:
+            # Paused, stopping, or the relay refused us: back to pending for anyone to claim.
+            self._record(ledger.Settlement(row.id, D.PENDING))
+            if state is not None:
+                state.cursor = min(state.cursor, row.id - 1)
+
+    def _record(self, settlement: ledger.Settlement) -> None:
+        self._settle.append(settlement)
+        self.stats.outcomes[settlement.status] += 1
+        if len(self._settle) >= self.opt.flush_every:
+            self._flush_now.set()
+
+    # --- writing outcomes -------------------------------------------------------------------
+
+    async def _flush_loop(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._flush_now.wait(), timeout=self.opt.flush_interval)
+            self._flush_now.clear()
+            await self._flush()
+            if self._stopped.is_set() and not self._settle:
+                return
+
+    async def _flush(self) -> None:
+        batch, self._settle = self._settle, []
+        bounces, self._bounces = self._bounces, []
+        if not batch:
+            return
+        try:
+            await self.db(ledger.settle, self.id, batch)
+        except Exception:
+            log.exception("sender %s: writing %d outcomes failed; will retry", self.id, len(batch))
+            self._settle[:0] = batch
+            self._bounces[:0] = bounces
+            await asyncio.sleep(1.0)
+            return
+        self._outstanding -= len(batch)
+        self._room.set()
+        if bounces:
+            try:
+                await self.db(ledger.apply_hard_bounces, bounces)
+            except Exception:
+                log.exception("sender %s: recording hard bounces failed", self.id)
+
+    # --- leases and the janitor -------------------------------------------------------------
+
+    async def _heartbeat_loop(self) -> None:
+        while True:
+            await asyncio.sleep(max(0.2, self.opt.lease_seconds / 3))
+            try:
+                await self.db(ledger.heartbeat, self.id, self.opt.lease_seconds)
+            except Exception:
+                log.exception("sender %s: heartbeat failed", self.id)
+
+    async def _janitor_loop(self) -> None:
+        while True:
+            try:
+                expired = await self.db(ledger.expire_leases)
+                if expired:
+                    log.warning("janitor: %d expired claims settled as unknown", expired)
+                await self.db(ledger.promote_scheduled)
+                finished = await self.db(ledger.finish_campaigns)
+                if finished:
+                    log.info("janitor: campaigns %s done", finished)
+                    for cid in finished:
+                        if cid in self._campaigns:
+                            self._campaigns[cid].status = Campaign.Status.DONE
+                    self._room.set()
+            except Exception:
+                log.exception("janitor failed")
+            await asyncio.sleep(self.opt.janitor_interval)
+
+
+def _of_campaign(campaign_id: int) -> Callable[[Job], bool]:
+    return lambda job: job.row.campaign_id == campaign_id
+
+
+def _close_connection() -> None:
+    connection.close()  # looked up in the DB thread: Django connections are per thread
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _db_call[T](fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    from django.db import InterfaceError, OperationalError
+
+    try:
+        return fn(*args, **kwargs)
+    except (InterfaceError, OperationalError):
+        # A dropped PostgreSQL connection stays broken: open a new one at the next call.
+        connection.close()
+        raise

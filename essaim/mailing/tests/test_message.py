@@ -1,0 +1,144 @@
+from __future__ import annotations
+
+import re
+from email import policy
+from email.parser import BytesParser
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from essaim.mailing.message import (
+    CompiledMessage,
+    Recipient,
+    TemplateError,
+    UnsubscribeSigner,
+    VerpSigner,
+    parse_template,
+)
+from essaim.mailing.sender.smtp import frame_data
+from essaim.mailing.tests.conftest import make_campaign
+from essaim.people.models import Suppression
+from essaim.people.services.unsubscribe import read_unsubscribe_token, unsubscribe_token
+from essaim.people.tests.factories import make_contact
+
+pytestmark = pytest.mark.django_db
+
+LONG_LINE = "Une très longue phrase sans retour à la ligne, répétée encore et encore. " * 40
+
+
+def recipient(contact: Any, delivery_id: int = 41) -> Recipient:
+    return Recipient(delivery_id, contact.pk, contact.email, contact.email_hash, contact.first_name)
+
+
+def parse(raw: bytes) -> Any:
+    return BytesParser(policy=policy.default).parsebytes(raw)
+
+
+def body(msg: Any, kind: str) -> str:
+    """A part's decoded text with CRLF turned into newlines (the wire form is CRLF)."""
+    return str(msg.get_body(preferencelist=(kind,)).get_content()).replace("\r\n", "\n")
+
+
+def test_a_rendered_message_has_every_header_right() -> None:
+    contact = make_contact("lea@exemple.fr", first_name="Léa")
+    campaign = make_campaign(subject="Réunion à Lyon — samedi", from_name="Équipe Essaim")
+    compiled = CompiledMessage(campaign)
+
+    raw = compiled.render(recipient(contact))
+    msg = parse(raw)
+
+    assert msg["To"] == "lea@exemple.fr"
+    assert msg["Subject"] == "Réunion à Lyon — samedi"
+    assert re.search(rb"^Subject: =\?utf-8\?", raw, re.MULTILINE)
+    assert msg["From"].addresses[0].display_name == "Équipe Essaim"
+    assert msg["From"].addresses[0].addr_spec == "equipe@campagne.test"
+    assert msg["Reply-To"] == "contact@campagne.test"
+    assert msg["MIME-Version"] == "1.0"
+    assert msg["Date"].datetime is not None
+    assert re.fullmatch(rf"<{campaign.pk}\.41\.[0-9a-f]{{8}}@campagne\.test>", msg["Message-ID"])
+    assert msg["Feedback-ID"] == f"{campaign.pk}:news:essaim:essaim"
+    assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    url = compiled.unsubscribe_url(recipient(contact))
+    assert url == f"http://127.0.0.1:8000/desinscription/{unsubscribe_token(contact)}/"
+    verp_tag = VerpSigner("x").tag(41)
+    assert str(msg["List-Unsubscribe"]).split(", ") == [
+        f"<{url}>",
+        f"<mailto:desinscription@essaim.localhost?subject=unsubscribe-41-{verp_tag}>",
+    ]
+    assert msg.get_content_type() == "multipart/alternative"
+    text, html = body(msg, "plain"), body(msg, "html")
+    assert text == "Bonjour Léa,\n\nRendez-vous samedi.\n"
+    assert "<p>Bonjour Léa,</p>" in html
+    assert "Quatre jours pour convaincre" in html  # the preheader
+
+
+def test_every_line_ends_with_crlf_and_stays_short_even_for_long_paragraphs() -> None:
+    contact = make_contact("long@exemple.fr", first_name="X" * 150)
+    campaign = make_campaign(body_markdown=f"{{{{ first_name }}}} {LONG_LINE}\n.début de ligne\n")
+    raw = CompiledMessage(campaign).render(recipient(contact))
+
+    assert b"\n" not in raw.replace(b"\r\n", b"")
+    assert b"\r" not in raw.replace(b"\r\n", b"")
+    head, _, rest = raw.partition(b"\r\n\r\n")
+    # Headers: an unsubscribe URL cannot be folded, so only RFC 5322's hard limit holds there.
+    assert max(len(line) for line in head.split(b"\r\n")) <= 998
+    assert max(len(line) for line in rest.split(b"\r\n")) <= 78
+    text = body(parse(raw), "plain")
+    assert text == f"{'X' * 150} {LONG_LINE}\n.début de ligne\n"
+
+
+def test_framing_stuffs_dots_at_line_starts_and_ends_with_the_dot_line() -> None:
+    assert frame_data(b".a\r\nb\r\n.\r\n..c") == b"..a\r\nb\r\n..\r\n...c\r\n.\r\n"
+
+
+def test_personalization_uses_the_default_and_escapes_html() -> None:
+    nameless = make_contact("anonyme@exemple.fr", first_name="")
+    tricky = make_contact("tricky@exemple.fr", first_name="<b>Zoé</b>")
+    compiled = CompiledMessage(make_campaign())
+
+    first = parse(compiled.render(recipient(nameless)))
+    second = parse(compiled.render(recipient(tricky, 42)))
+
+    assert body(first, "plain").startswith("Bonjour ami·e,")
+    assert "<p>Bonjour ami·e,</p>" in body(first, "html")
+    html = body(second, "html")
+    assert "Bonjour &lt;b&gt;Zoé&lt;/b&gt;," in html
+    assert "<b>Zoé" not in html
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "{{ email }}",
+        "{{ first_name.__class__ }}",
+        "{% load x %}",
+        "{{ first_name|upper }}",
+        '{{ unsubscribe_url|default:"x" }}',
+    ],
+)
+def test_personalization_refuses_anything_outside_the_whitelist(text: str) -> None:
+    with pytest.raises(TemplateError):
+        parse_template(text, html=False, allow=frozenset({"first_name", "unsubscribe_url"}))
+
+
+def test_the_fast_unsubscribe_token_is_djangos_and_the_page_accepts_it() -> None:
+    contact = make_contact("quitter@exemple.fr")
+    token = UnsubscribeSigner().token(contact.pk, contact.email_hash)
+
+    assert token == unsubscribe_token(contact)
+    assert read_unsubscribe_token(token).contact == contact
+    response = Client().post(f"/desinscription/{token}/", {"choice": "all"})
+    assert response.status_code in (200, 302)
+    assert Suppression.objects.filter(email_hash=contact.email_hash).count() == 1
+
+
+def test_verp_addresses_carry_a_checked_delivery_id() -> None:
+    verp = VerpSigner("bounces.test")
+    address = verp.address(12345)
+    local = address.split("@")[0]
+
+    assert address.endswith("@bounces.test")
+    assert verp.read(local) == 12345
+    assert verp.read(local.replace("12345", "12346")) is None
+    assert VerpSigner("bounces.test", secret="other").read(local) is None

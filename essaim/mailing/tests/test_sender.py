@@ -1,0 +1,240 @@
+"""The sender, run as a real `essaim sender` subprocess against real SMTP servers."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from collections import Counter
+from typing import Any
+
+import pytest
+from django.db import connection
+
+from essaim.mailing.models import Campaign, Delivery
+from essaim.mailing.services.campaigns import launch_campaign, pause_campaign, resume_campaign
+from essaim.mailing.tests.conftest import (
+    LiveLedger,
+    ScriptedServer,
+    ledger_counts,
+    make_audience,
+    make_campaign,
+    wait_until,
+)
+from essaim.people.models import Consent, Contact, ContactEvent, Suppression
+from essaim.people.services.suppression import suppress
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def launched(n: int, **fields: Any) -> Campaign:
+    make_audience(n)
+    campaign = make_campaign(**fields)
+    launch_campaign(campaign, Contact.objects.all())
+    return campaign
+
+
+def duplicates(addresses: list[str]) -> dict[str, int]:
+    return {a: n for a, n in Counter(addresses).items() if n > 1}
+
+
+def test_a_campaign_reaches_every_recipient_exactly_once(
+    live_ledger: LiveLedger, sink_factory: Any
+) -> None:
+    sink = sink_factory()
+    campaign = launched(200)
+
+    out = live_ledger.run_sender(sink.url)
+
+    received = sink.recipients()
+    assert len(received) == 200
+    assert duplicates(received) == {}
+    assert set(received) == {f"r{i}@exemple.fr" for i in range(200)}
+    assert ledger_counts(campaign) == {"accepted": 200}
+    assert json.loads(out.splitlines()[-1])["outcomes"] == {"accepted": 200}
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.DONE
+    row = Delivery.objects.filter(campaign=campaign).first()
+    assert row is not None
+    assert (row.smtp_code, row.attempts, row.lease_until) == (250, 1, None)
+
+
+def test_a_4xx_is_retried_later_and_delivered_once(
+    live_ledger: LiveLedger, scripted_server: ScriptedServer
+) -> None:
+    campaign = launched(5)
+    scripted_server.rcpt_replies["r2@exemple.fr"] = ["451 4.3.0 try again later"]
+
+    live_ledger.run_sender(scripted_server.url, "--retry-base", "0.3")
+
+    assert sorted(scripted_server.addresses()) == [f"r{i}@exemple.fr" for i in range(5)]
+    assert ledger_counts(campaign) == {"accepted": 5}
+    retried = Delivery.objects.get(campaign=campaign, email="r2@exemple.fr")
+    assert (retried.attempts, retried.smtp_code) == (2, 250)
+    assert Delivery.objects.filter(campaign=campaign, attempts=1).count() == 4
+
+
+def test_a_5xx_is_rejected_and_a_5_1_1_suppresses_the_address(
+    live_ledger: LiveLedger, scripted_server: ScriptedServer
+) -> None:
+    campaign = launched(4)
+    scripted_server.rcpt_replies["r1@exemple.fr"] = ["550 5.1.1 no such user"]
+    scripted_server.rcpt_replies["r2@exemple.fr"] = ["554 5.7.1 policy refusal"]
+
+    live_ledger.run_sender(scripted_server.url)
+
+    assert sorted(scripted_server.addresses()) == ["r0@exemple.fr", "r3@exemple.fr"]
+    assert ledger_counts(campaign) == {"accepted": 2, "rejected": 2}
+    bounced = Delivery.objects.get(campaign=campaign, email="r1@exemple.fr")
+    assert (bounced.smtp_code, bounced.smtp_reply) == (550, "550 5.1.1 no such user")
+    assert list(Suppression.objects.values_list("email_hash", "reason")) == [
+        (bounced.email_hash, "hard_bounce")
+    ]
+    assert list(
+        Consent.objects.filter(contact__email="r1@exemple.fr").values_list(
+            "status", "withdrawn_reason"
+        )
+    ) == [("withdrawn", "hard_bounce")]
+    assert (
+        ContactEvent.objects.filter(contact__email="r1@exemple.fr", kind="hard_bounce").count() == 1
+    )
+    assert Consent.objects.get(contact__email="r2@exemple.fr").status == "granted"
+
+
+def test_a_connection_lost_after_the_final_dot_leaves_unknown_and_never_resends(
+    live_ledger: LiveLedger, sink_factory: Any
+) -> None:
+    sink = sink_factory("-q", ".")  # hang up after the final dot, without a reply
+    campaign = launched(30)
+
+    live_ledger.run_sender(sink.url)
+
+    received = sink.recipients()
+    assert duplicates(received) == {}
+    assert sorted(received) == sorted(f"r{i}@exemple.fr" for i in range(30))
+    assert ledger_counts(campaign) == {"unknown": 30}
+    assert set(Delivery.objects.filter(campaign=campaign).values_list("smtp_reply", flat=True)) == {
+        "connection lost after the final dot"
+    }
+
+
+def test_a_connection_lost_before_the_final_dot_sends_the_message_again_once(
+    live_ledger: LiveLedger, scripted_server: ScriptedServer
+) -> None:
+    campaign = launched(6)
+    scripted_server.drop_at_rcpt = {"r3@exemple.fr"}
+
+    live_ledger.run_sender(scripted_server.url)
+
+    assert ledger_counts(campaign) == {"accepted": 6}
+    assert sorted(scripted_server.addresses()) == [f"r{i}@exemple.fr" for i in range(6)]
+
+
+def test_a_sender_killed_mid_send_then_restarted_sends_nobody_twice(
+    live_ledger: LiveLedger, sink_factory: Any
+) -> None:
+    sink = sink_factory("-w", "1")  # one second before each 354: the send takes a while
+    campaign = launched(400)
+    first = live_ledger.sender(sink.url, "--once", "--max-claimed", "60", lease=2)
+    wait_until(lambda: len(sink.recipients()) >= 40, timeout=60)
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    held = Delivery.objects.filter(campaign=campaign, status="claimed").count()
+
+    # The new sender's janitor settles the dead one's claims once their lease has expired.
+    live_ledger.run_sender(
+        sink.url, "--max-claimed", "60", "--connections", "16", timeout=120, lease=2
+    )
+
+    received = sink.recipients()
+    assert duplicates(received) == {}
+    counts = ledger_counts(campaign)
+    assert set(counts) <= {"accepted", "unknown"}
+    assert counts["unknown"] == held
+    assert 0 < held <= 60
+    accepted = set(
+        Delivery.objects.filter(campaign=campaign, status="accepted").values_list(
+            "email", flat=True
+        )
+    )
+    assert accepted <= set(received)
+    assert len(received) - len(accepted) <= held
+
+
+def test_an_unsubscribe_mid_send_stops_mail_to_that_address(
+    live_ledger: LiveLedger, scripted_server: ScriptedServer
+) -> None:
+    scripted_server.delay = 0.02
+    campaign = launched(150)
+    proc = live_ledger.sender(scripted_server.url, "--once", "--connections", "1")
+    wait_until(lambda: len(scripted_server.received) >= 20)
+    not_yet = sorted(
+        {f"r{i}@exemple.fr" for i in range(150)} - set(scripted_server.addresses()),
+        key=lambda a: int(a[1:].split("@")[0]),
+    )
+    leaving = not_yet[-10:]
+    for address in leaving:
+        suppress(email_key=address, reason=Suppression.Reason.UNSUBSCRIBE)
+    suppressed_at = time.monotonic()
+    assert proc.wait(60) == 0
+
+    # One message may already be on the wire when the suppression lands; nothing after that.
+    late = [(t, a) for t, a, _ in scripted_server.received if a in leaving]
+    assert len(late) <= 1
+    assert all(t < suppressed_at + 0.5 for t, _ in late)
+    assert duplicates(scripted_server.addresses()) == {}
+    counts = ledger_counts(campaign)
+    assert counts == {"accepted": 140 + len(late), "suppressed": 10 - len(late)}
+
+
+def test_a_pause_stops_new_messages_within_a_second_and_resume_finishes_the_job(
+    live_ledger: LiveLedger, scripted_server: ScriptedServer
+) -> None:
+    scripted_server.delay = 0.02
+    campaign = launched(200)
+    proc = live_ledger.sender(scripted_server.url, "--connections", "2")
+    wait_until(lambda: len(scripted_server.received) >= 20)
+
+    pause_campaign(campaign)
+    paused_at = time.monotonic()
+    time.sleep(2.0)
+
+    late = [t for t, _, _ in scripted_server.received if t > paused_at + 1.0]
+    assert late == []
+    sent = len(scripted_server.received)
+    assert sent < 200
+    wait_until(lambda: Delivery.objects.filter(campaign=campaign, status="claimed").count() == 0)
+    assert ledger_counts(campaign) == {"accepted": sent, "pending": 200 - sent}
+
+    resume_campaign(campaign)
+    wait_until(lambda: ledger_counts(campaign) == {"accepted": 200}, timeout=60)
+    assert duplicates(scripted_server.addresses()) == {}
+    assert len(scripted_server.addresses()) == 200
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(10) == 0
+
+
+@pytest.mark.postgres
+def test_two_senders_on_postgresql_share_the_work_and_send_nobody_twice(
+    live_ledger: LiveLedger, sink_factory: Any
+) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("FOR UPDATE SKIP LOCKED needs PostgreSQL")
+    sink = sink_factory()
+    campaign = launched(3000)
+    procs = [
+        live_ledger.sender(sink.url, "--once", "--max-claimed", "100", "--connections", "4")
+        for _ in range(2)
+    ]
+    for proc in procs:
+        assert proc.wait(120) == 0
+
+    received = sink.recipients()
+    assert duplicates(received) == {}
+    assert len(received) == 3000
+    assert ledger_counts(campaign) == {"accepted": 3000}
+    per_sender = Counter(
+        Delivery.objects.filter(campaign=campaign).values_list("claimed_by", flat=True)
+    )
+    assert len(per_sender) == 2
+    assert min(per_sender.values()) > 300
