@@ -17,6 +17,12 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         items.append((_("Accueil"), reverse("home")))
         if rules.can_view_contacts(user):
             items.append((_("Contacts"), reverse("people:contact_list")))
+        if rules.can_manage_base(user):
+            items.append((_("Segments"), reverse("people:segment_list")))
+            items.append((_("Étiquettes"), reverse("people:tag_list")))
+            items.append((_("Imports"), reverse("people:import_list")))
+        if rules.can_manage_campaigns(user):
+            items.append((_("Campagnes"), reverse("mailing:campaign_list")))
         if rules.is_hq(user):
             items.append((_("Journal d'audit"), reverse("accounts:audit_log")))
         if rules.can_read_devmail(user) and _devmail_on():

@@ -54,3 +54,8 @@ def can_export(user: AnyUser) -> bool:
 
 def can_read_devmail(user: AnyUser) -> bool:
     return is_hq(user)
+
+
+def can_manage_campaigns(user: AnyUser) -> bool:
+    """Write, preview, test, launch, approve, pause and cancel mass-mailing campaigns."""
+    return is_hq(user)

@@ -7,6 +7,7 @@ import unicodedata
 
 import idna
 import phonenumbers
+from django.utils.translation import gettext as _
 
 
 class InvalidValue(ValueError):
@@ -28,32 +29,32 @@ def normalize_email(raw: str) -> tuple[str, str]:
     """
     value = (raw or "").strip().strip("<>").strip()
     if not value:
-        raise InvalidValue("adresse vide")
+        raise InvalidValue(_("adresse vide"))
     if len(value) > 254:
-        raise InvalidValue("adresse trop longue")
+        raise InvalidValue(_("adresse trop longue"))
     if value.count("@") != 1:
-        raise InvalidValue("adresse sans @ ou avec plusieurs @")
+        raise InvalidValue(_("adresse sans @ ou avec plusieurs @"))
     local, domain = value.split("@")
     if not local or len(local) > 64 or not _LOCAL_RE.match(local):
-        raise InvalidValue("partie avant @ invalide")
+        raise InvalidValue(_("partie avant @ invalide"))
     domain = domain.rstrip(".").lower()
     if not domain:
-        raise InvalidValue("domaine vide")
+        raise InvalidValue(_("domaine vide"))
     if domain.isascii():
         ascii_domain = domain
     else:
         try:
             ascii_domain = idna.encode(domain, uts46=True).decode("ascii")
         except idna.IDNAError as exc:
-            raise InvalidValue("domaine international invalide") from exc
+            raise InvalidValue(_("domaine international invalide")) from exc
     labels = ascii_domain.split(".")
     if len(labels) < 2 or not all(_LABEL_RE.match(label) for label in labels):
-        raise InvalidValue("domaine invalide")
+        raise InvalidValue(_("domaine invalide"))
     if labels[-1].isdigit():
-        raise InvalidValue("domaine invalide")
+        raise InvalidValue(_("domaine invalide"))
     email = f"{local}@{ascii_domain}"
     if len(email) > 254:
-        raise InvalidValue("adresse trop longue")
+        raise InvalidValue(_("adresse trop longue"))
     return email, email.casefold()
 
 
@@ -65,9 +66,9 @@ def normalize_phone(raw: str, region: str = "FR") -> str:
     try:
         number = phonenumbers.parse(value, region)
     except phonenumbers.NumberParseException as exc:
-        raise InvalidValue("numéro de téléphone illisible") from exc
+        raise InvalidValue(_("numéro de téléphone illisible")) from exc
     if not phonenumbers.is_valid_number(number):
-        raise InvalidValue("numéro de téléphone invalide")
+        raise InvalidValue(_("numéro de téléphone invalide"))
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -83,7 +84,7 @@ def clean_postcode(raw: str) -> str:
     if value.isdigit() and len(value) == 4:
         value = "0" + value
     if not _POSTCODE_RE.match(value):
-        raise InvalidValue("code postal invalide")
+        raise InvalidValue(_("code postal invalide"))
     return value
 
 

@@ -8,10 +8,12 @@ a segment count is one SQL query over one table plus, for tags and consent, inde
 from __future__ import annotations
 
 import hashlib
+import re
 from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -25,6 +27,10 @@ class Tag(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# What a phone number looks like in a search box: digits, spaces, dots, dashes, an optional "+".
+_PHONE_RE = re.compile(r"^\+?[\d][\d .\-()]{5,}$")
 
 
 class ContactQuerySet(models.QuerySet["Contact"]):
@@ -47,6 +53,40 @@ class ContactQuerySet(models.QuerySet["Contact"]):
         ).exclude(
             models.Exists(Suppression.objects.filter(email_hash=models.OuterRef("email_hash")))
         )
+
+    def search(self, query: str, *, prefixes: bool = True) -> ContactQuerySet:
+        """Contacts matching what someone typed in the search box, always through an index.
+
+        A phone number matches exactly (E.164); an address with "@" matches as a prefix of
+        `email_key`; anything else matches a prefix of the last name (case-insensitive) or of
+        the address. With `prefixes=False` (coordinators, who see masked addresses) an address
+        must be typed in full: a prefix search would spell out a masked address letter by
+        letter.
+        """
+        from essaim.lib.lookups import db_lower, prefix_q
+        from essaim.lib.text import InvalidValue, normalize_email, normalize_phone
+
+        text = " ".join(query.split())
+        if not text:
+            return self
+        if _PHONE_RE.match(text):
+            try:
+                return self.filter(phone=normalize_phone(text))
+            except InvalidValue:
+                return self.none()
+        if "@" in text:
+            if prefixes:
+                return self.filter(prefix_q("email_key", text.casefold()))
+            try:
+                return self.filter(email_key=normalize_email(text)[1])
+            except InvalidValue:
+                return self.none()
+        # lower(last_name) has an expression index (migration 0002), `text_pattern_ops` on
+        # PostgreSQL so that LIKE 'dup%' uses it whatever the database collation.
+        by_name = prefix_q("last_name_lower", db_lower(text))
+        if prefixes:
+            by_name |= prefix_q("email_key", text.casefold())
+        return self.alias(last_name_lower=Lower("last_name")).filter(by_name)
 
 
 class Contact(models.Model):
@@ -71,6 +111,9 @@ class Contact(models.Model):
 
     class Meta:
         verbose_name = _("contact")
+        # Exact phone search in the contact list. (The case-insensitive last-name prefix index is
+        # an expression index created per database by migration 0002.)
+        indexes = [models.Index(fields=["phone"], name="people_contact_phone_idx")]
 
     def __str__(self) -> str:
         return self.email

@@ -1,29 +1,174 @@
-"""Contact list and contact page (HQ and coordinators)."""
+"""Contact list and contact page (HQ and coordinators).
+
+HQ sees the whole base in clear. A coordinator sees the contacts of their départements with the
+address and phone number masked; "Révéler" shows them for one contact and is logged twice: in the
+audit log and on the contact's timeline. Anyone else gets 403, and a coordinator asking for a
+contact outside their zones gets 404 (no hint that it exists).
+"""
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+from typing import Any, cast
+
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_GET, require_POST
 
 from essaim.accounts import rules
+from essaim.accounts.models import User
+from essaim.accounts.services import audit
 from essaim.lib.pagination import keyset_page, querystring
-from essaim.people.models import Contact
+from essaim.people.masking import mask_email, mask_phone
+from essaim.people.models import Consent, Contact, ContactEvent, Purpose, Segment
+from essaim.people.services.segments import SegmentDefinitionError, saved_segment_condition
+
+PAGE_SIZE = 50
+TIMELINE_LENGTH = 100
+# Labels of the timeline's event kinds; a kind not listed shows as its code.
+EVENT_LABELS = {
+    "reveal": _("Coordonnées révélées"),
+    "import": _("Import"),
+    "signup": _("Inscription"),
+    "consent": _("Consentement"),
+    "consent.granted": _("Consentement accordé"),
+    "consent.confirmed": _("Consentement confirmé"),
+    "consent.withdrawn": _("Consentement retiré"),
+    "unsubscribe": _("Désinscription"),
+    "update": _("Modification"),
+    "change": _("Modification"),
+    "bounce": _("Adresse en erreur"),
+}
+
+# An id in a query string or form: ASCII digits only (str.isdigit() accepts "²").
+_ID_RE = re.compile(r"[0-9]{1,18}")
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the list, with the address and phone as this user may see them."""
+
+    contact: Contact
+    email: str
+    phone: str
+
+
+def _shown(contact: Contact, *, masked: bool) -> tuple[str, str]:
+    if masked:
+        return mask_email(contact.email), mask_phone(contact.phone)
+    return contact.email, contact.phone
 
 
 @login_required
+@require_GET
 def contact_list(request: HttpRequest) -> HttpResponse:
-    if not rules.can_view_contacts(request.user):
+    user = request.user
+    if not rules.can_view_contacts(user):
         raise PermissionDenied
-    contacts = Contact.objects.visible_to(request.user)
-    page = keyset_page(contacts, request, size=50)
+    masked = not rules.sees_contacts_unmasked(user)
+    contacts = Contact.objects.visible_to(user)
+    query = request.GET.get("q", "").strip()[:200]
+    if query:
+        contacts = contacts.search(query, prefixes=not masked)
+    segment: Segment | None = None
+    segment_error = ""
+    segment_param = request.GET.get("segment", "")
+    segments: list[Segment] = []
+    if segment_param:
+        if not rules.can_manage_base(user):
+            raise PermissionDenied
+        if not _ID_RE.fullmatch(segment_param):
+            raise Http404
+        segment = get_object_or_404(Segment, pk=int(segment_param))
+        try:
+            contacts = contacts.filter(saved_segment_condition(segment))
+        except SegmentDefinitionError as exc:
+            segment_error = str(exc)
+            contacts = contacts.none()
+    if rules.can_manage_base(user):
+        segments = list(Segment.objects.only("pk", "name"))
+    page = keyset_page(contacts.prefetch_related("tags"), request, size=PAGE_SIZE)
+    rows = [Row(c, *_shown(c, masked=masked)) for c in page.items]
     return render(
         request,
         "people/contact_list.html",
         {
             "page": page,
+            "rows": rows,
             "qs": querystring(request),
-            "masked": not rules.sees_contacts_unmasked(request.user),
+            "masked": masked,
+            "query": query,
+            "segment": segment,
+            "segments": segments,
+            "segment_error": segment_error,
+            "can_export": rules.can_export(user),
         },
     )
+
+
+def _visible_contact(request: HttpRequest, pk: int) -> Contact:
+    if not rules.can_view_contacts(request.user):
+        raise PermissionDenied
+    return get_object_or_404(Contact.objects.visible_to(request.user), pk=pk)
+
+
+def _detail_context(request: HttpRequest, contact: Contact, *, revealed: bool) -> dict[str, Any]:
+    user = request.user
+    masked = not rules.sees_contacts_unmasked(user) and not revealed
+    email, phone = _shown(contact, masked=masked)
+    consents = {c.purpose: c for c in contact.consents.all()}
+    return {
+        "contact": contact,
+        "email": email,
+        "phone": phone,
+        "masked": masked,
+        "revealed": revealed,
+        "can_reveal": masked and rules.can_reveal_contact(user, contact.departement),
+        "tags": list(contact.tags.all()),
+        "consents": [(label, consents.get(value)) for value, label in Purpose.choices],
+        "consent_statuses": Consent.Status,
+        "events": [
+            (event, EVENT_LABELS.get(event.kind, event.kind))
+            for event in contact.events.select_related("actor")[:TIMELINE_LENGTH]
+        ],
+        "timeline_length": TIMELINE_LENGTH,
+        "can_manage": rules.can_manage_base(user),
+    }
+
+
+@login_required
+@require_GET
+def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    contact = _visible_contact(request, pk)
+    return render(
+        request, "people/contact_detail.html", _detail_context(request, contact, revealed=False)
+    )
+
+
+@login_required
+@require_POST
+def contact_reveal(request: HttpRequest, pk: int) -> HttpResponse:
+    """Show a coordinator the clear address and phone of one contact of their zones, and log
+    it. HQ always sees them: for HQ this is a plain redirect, nothing is logged."""
+    contact = _visible_contact(request, pk)
+    if rules.sees_contacts_unmasked(request.user):
+        return redirect("people:contact_detail", pk=contact.pk)
+    if not rules.can_reveal_contact(request.user, contact.departement):
+        raise PermissionDenied
+    with transaction.atomic():
+        audit(action="contact.reveal", request=request, obj=contact)
+        ContactEvent.objects.create(
+            contact=contact,
+            kind="reveal",
+            actor=cast(User, request.user),
+            data={"fields": ["email", "phone"]},
+        )
+    context = _detail_context(request, contact, revealed=True)
+    if getattr(request, "htmx", False):
+        return render(request, "people/contact_detail.html#identity", context)
+    return render(request, "people/contact_detail.html", context)

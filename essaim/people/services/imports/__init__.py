@@ -1,0 +1,92 @@
+"""CSV import of contacts, from the UI (a background task) or `essaim import_contacts`.
+
+The path of a file: `inspect_file` (sniff.py) checks size, binary content, encoding (UTF-8 with
+or without BOM, else Windows-1252), delimiter (, ; or tab) and guesses the column mapping from
+the header; `create_batch` records an ImportBatch; `run_batch` reads the rows in a thread
+(rows.py: parse, normalize, de-duplicate within the file — pure Python) while the calling thread
+writes them chunk by chunk (writer.py: a TEMP staging table loaded by COPY or executemany, then
+set-based INSERT … SELECT / UPDATE … FROM, identical on SQLite and PostgreSQL).
+
+What an import does to the base:
+
+- A new address creates a contact (source: the declared source) with, for every declared
+  purpose, a granted Consent (basis declared, source "import", source_ref the batch id).
+- An address already in the base only gets its empty fields filled (first name, last name,
+  phone, postcode with its département and région) and its missing consents added: an existing
+  consent row, granted, pending or withdrawn, is never updated, so consent never goes down.
+- An address on the suppression list is never (re-)added: its rows are invalid.
+- Tags of the row and of the batch are added (missing Tag rows created); every contact created
+  or changed gets one ContactEvent(kind="import", data={"batch": id}).
+- Re-importing the same file changes nothing: every field is already filled, every consent and
+  tag already there, so no contact is updated and no event written.
+
+Counters — each non-blank data row counts in at most one of them:
+
+- invalid: the row was rejected (unreadable quotes, wrong number of columns, bad e-mail,
+  phone or postcode, unknown postcode, suppressed address); it is in the report, with its line
+  number and the reason.
+- duplicates: a valid row whose address (case-folded) appeared on an earlier valid row of the
+  same file. The first occurrence wins for every field; a duplicate only fills fields still
+  empty.
+- imported: the first occurrence of an address new to the base (a contact was created).
+- updated: the first occurrence of an address already in the base that filled at least one
+  empty field (its updated_at changes; nothing else does).
+- A first occurrence of a known address that filled nothing counts in none of them.
+
+Atomicity — the trade-off: each chunk of CHUNK_ROWS lines is one transaction, which also saves
+the counters and the progress on the batch, so the UI sees the import advance and a million rows
+never sit in one transaction. If something fails mid-way, the chunks already committed stay:
+they are complete contacts with their consents, tags and events, never half-written rows. The
+batch is marked FAILED with the error and the report of invalid rows so far, and re-running the
+same file finishes the job idempotently (rows already imported count as unchanged). An unusable
+file (binary, empty, header only, no e-mail column, too big, unknown encoding) is refused
+before anything is written.
+"""
+
+from essaim.people.services.imports.rows import SUPPRESSED_REASON
+from essaim.people.services.imports.runner import (
+    CHUNK_ROWS,
+    RETENTION,
+    InvalidImportOptions,
+    clean_options,
+    create_batch,
+    imports_dir,
+    neutralize_formula,
+    purge_old_import_files,
+    queue_batch,
+    run_batch,
+    save_upload,
+    validate_mapping,
+)
+from essaim.people.services.imports.sniff import (
+    FIELD_LABELS,
+    FIELDS,
+    FileInfo,
+    ImportFileError,
+    guess_mapping,
+    inspect_file,
+    read_preview,
+)
+
+__all__ = [
+    "CHUNK_ROWS",
+    "FIELDS",
+    "FIELD_LABELS",
+    "RETENTION",
+    "SUPPRESSED_REASON",
+    "FileInfo",
+    "ImportFileError",
+    "InvalidImportOptions",
+    "clean_options",
+    "create_batch",
+    "guess_mapping",
+    "imports_dir",
+    "inspect_file",
+    "neutralize_formula",
+    "purge_old_import_files",
+    "queue_batch",
+    "read_preview",
+    "run_batch",
+    "save_upload",
+    "validate_mapping",
+]

@@ -1,0 +1,374 @@
+"""Reading the rows of a CSV file and turning them into contacts to stage, in pure Python.
+
+This part holds no database connection: the importer runs it in a thread of its own, so that
+reading and normalizing the next rows overlaps with the database writing the previous ones.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import lru_cache
+from hashlib import sha256
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import phonenumbers
+from django.utils.translation import gettext as _
+
+from essaim.lib.text import (
+    InvalidValue,
+    clean_name,
+    clean_postcode,
+    normalize_email,
+    normalize_phone,
+)
+from essaim.people.services.imports.sniff import open_text
+from essaim.people.services.zones import postcode_map
+
+# A quoted field may run over this many physical lines; past that, an opening quote is taken as
+# a typo and its line alone is reported.
+MAX_RECORD_LINES = 20
+SUPPRESSED_REASON = "adresse supprimée/désinscrite"
+TAG_MAX_LENGTH = 64
+NAME_MAX_LENGTH = 150
+
+
+class Record(NamedTuple):
+    line: int  # physical line where the record starts (the header is line 1)
+    cells: list[str] | None  # None: the record could not be read, see `reason`
+    reason: str = ""
+    raw: str = ""
+
+
+def _strict_cells(text: str, delimiter: str) -> list[str] | None:
+    try:
+        return next(csv.reader([text], delimiter=delimiter, strict=True))
+    except (csv.Error, StopIteration):
+        return None
+
+
+def iter_records(
+    lines: Iterable[str], delimiter: str, *, expected_columns: int | None
+) -> Iterator[Record]:
+    """Split lines into records, skipping blank lines.
+
+    A line without quotes is split as is (the common case, and the fast one). A line with an odd
+    number of quotes opens a field that goes on over the next lines; the record is accepted if its
+    quotes close within MAX_RECORD_LINES lines and it parses, strictly, into `expected_columns`
+    cells. Otherwise the opening line alone is reported ("guillemets non fermés") and reading goes
+    on with the next line, so that one stray quote never swallows the rest of the file.
+    """
+    source = iter(lines)
+    pending: deque[str] = deque()
+    line_no = 0
+    while True:
+        if pending:
+            line = pending.popleft()
+        else:
+            next_line = next(source, None)
+            if next_line is None:
+                return
+            line = next_line
+        line_no += 1
+        if '"' not in line:
+            if line.strip():
+                yield Record(line_no, line.rstrip("\n").split(delimiter))
+            continue
+        quotes = line.count('"')
+        if not quotes % 2:
+            cells = _strict_cells(line, delimiter)
+            if cells is None:
+                yield Record(line_no, None, _("guillemets mal placés"), line)
+            else:
+                yield Record(line_no, cells)
+            continue
+        parts = [line]
+        while quotes % 2 and len(parts) < MAX_RECORD_LINES:
+            more = pending.popleft() if pending else next(source, None)
+            if more is None:
+                break
+            parts.append(more)
+            quotes += more.count('"')
+        cells = None
+        if not quotes % 2:
+            cells = _strict_cells("".join(parts), delimiter)
+            if cells is not None and expected_columns not in (None, len(cells)):
+                cells = None
+        if cells is None:
+            yield Record(line_no, None, _("guillemets non fermés"), line)
+            pending.extendleft(reversed(parts[1:]))
+        else:
+            yield Record(line_no, cells)
+            line_no += len(parts) - 1
+
+
+# --- Normalization, with exact fast paths for the common shapes ------------------------------
+
+# An address normalize_email would return unchanged: dot-atom local part of at most 64
+# characters, lower-case ASCII domain of valid labels, the last one not all digits.
+_FAST_EMAIL = re.compile(
+    r"(?=[^@]{1,64}@)"
+    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@(?:(?!-)[a-z0-9-]{1,63}(?<!-)\.)+(?![0-9]+\Z)(?!-)[a-z0-9-]{1,63}(?<!-)"
+)
+
+
+def fast_email(raw: str) -> tuple[str, str]:
+    """normalize_email, without its cost for an address already in normal form."""
+    value = raw.strip()
+    if len(value) <= 254 and _FAST_EMAIL.fullmatch(value):
+        return value, value.lower()  # ASCII: lower() is casefold()
+    return normalize_email(value)
+
+
+_PHONE_PUNCTUATION = str.maketrans("", "", " .-")
+_FR_PHONE = re.compile(r"(?:\+33|0033|0)([1-9][0-9]{8})")
+_NUMBER_TYPES = (
+    "premium_rate",
+    "toll_free",
+    "shared_cost",
+    "voip",
+    "personal_number",
+    "pager",
+    "uan",
+    "voicemail",
+    "fixed_line",
+    "mobile",
+)
+
+
+@lru_cache(maxsize=1)
+def _fr_validator() -> tuple[
+    tuple[int, ...], re.Pattern[str], tuple[tuple[tuple[int, ...], re.Pattern[str]], ...]
+]:
+    """From phonenumbers' own metadata for France: the general description (possible lengths,
+    pattern) and, per set of possible lengths, the alternation of the number types' patterns. A
+    national number is valid when it matches the general description and one type — what
+    phonenumbers.is_valid_number decides, without the parsing."""
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region("FR")
+    assert metadata is not None and metadata.general_desc is not None
+    general = metadata.general_desc
+    assert general.national_number_pattern is not None
+    by_lengths: dict[tuple[int, ...], list[str]] = {}
+    for name in _NUMBER_TYPES:
+        desc = getattr(metadata, name)
+        if desc is None or not desc.national_number_pattern:
+            continue
+        lengths = tuple(desc.possible_length or ())
+        by_lengths.setdefault(lengths, []).append(f"(?:{desc.national_number_pattern})")
+    types = tuple((lengths, re.compile("|".join(alts))) for lengths, alts in by_lengths.items())
+    return tuple(general.possible_length or ()), re.compile(general.national_number_pattern), types
+
+
+def _fr_national_valid(national: str) -> bool:
+    general_lengths, general, types = _fr_validator()
+    size = len(national)
+    if (general_lengths and size not in general_lengths) or not general.fullmatch(national):
+        return False
+    return any(
+        (not lengths or size in lengths) and pattern.fullmatch(national)
+        for lengths, pattern in types
+    )
+
+
+def fast_phone(raw: str) -> str:
+    """normalize_phone, without phonenumbers' parsing for a French number typed as +33…, 0033…
+    or 0… with spaces, dots or dashes; anything else (or invalid) takes the full path."""
+    value = raw.strip()
+    if not value:
+        return ""
+    match = _FR_PHONE.fullmatch(value.translate(_PHONE_PUNCTUATION))
+    if match and _fr_national_valid(match.group(1)):
+        return "+33" + match.group(1)
+    return normalize_phone(value)
+
+
+def fast_name(raw: str) -> str:
+    """clean_name, without its per-character loop for a name that is already clean."""
+    if raw.isprintable() and "  " not in raw and raw == raw.strip():
+        return raw[:NAME_MAX_LENGTH]
+    return clean_name(raw, NAME_MAX_LENGTH)
+
+
+_TAG_SPLIT = re.compile(r"[,;|]")
+
+
+def split_tags(raw: str) -> list[str]:
+    """Tags typed in one cell, separated by , ; or |; cleaned, deduplicated, in order."""
+    if not raw:
+        return []
+    parts = raw.split(",") if ";" not in raw and "|" not in raw else _TAG_SPLIT.split(raw)
+    names: dict[str, None] = {}
+    for part in parts:
+        if part.isprintable() and "  " not in part and part == part.strip():
+            name = part[:TAG_MAX_LENGTH]
+        else:
+            name = clean_name(part, TAG_MAX_LENGTH)
+        if name:
+            names[name] = None
+    return list(names)
+
+
+# --- Chunks -----------------------------------------------------------------------------------
+
+# Columns of a staged row, in the staging table's order.
+STAGE_COLUMNS = (
+    "id",
+    "dup",
+    "email",
+    "email_key",
+    "email_hash",
+    "first_name",
+    "last_name",
+    "phone",
+    "postcode",
+    "departement",
+    "region",
+    "new_id",  # the id the contact gets if it is new, reserved by the writer
+)
+_FIRST, _LAST, _PHONE, _POSTCODE = 5, 6, 7, 8
+
+
+@dataclass
+class Chunk:
+    """A run of consecutive lines, normalized and ready to stage.
+
+    `staged` holds one row per address: first occurrences in the file (dup=0), then, merged per
+    address, the later occurrences found in this chunk (dup=1), which may only fill empty fields.
+    """
+
+    staged: list[list[Any]] = field(default_factory=list)
+    tag_links: list[tuple[int, str]] = field(default_factory=list)  # (staged id, tag name)
+    # Every valid line: (line, email_hash, is a duplicate, cells), to report suppressed ones.
+    valid_lines: list[tuple[int, str, bool, list[str]]] = field(default_factory=list)
+    invalid: list[tuple[int, str, list[str]]] = field(default_factory=list)
+    last_line: int = 0
+
+
+@dataclass
+class RowReader:
+    """Reads a file into chunks. `seen` (case-folded addresses of the valid rows read so far)
+    spans the whole file: it is how a duplicate in a later chunk is recognized."""
+
+    path: Path
+    encoding: str
+    delimiter: str
+    mapping: dict[str, int]
+    columns: int
+    chunk_rows: int
+    seen: set[str] = field(default_factory=set)
+    postcodes: dict[str, tuple[str, str]] = field(default_factory=dict)
+    _indexes: tuple[int, ...] = ()
+
+    def _normalize(self, cells: list[str]) -> tuple[list[Any], list[str]] | str:
+        """[email, key, hash, first, last, phone, postcode, dep, region] and tags, or the reason
+        the row is invalid. A column the file lacks reads as empty."""
+        width = len(cells)
+        if width > self.columns and any(cell.strip() for cell in cells[self.columns :]):
+            return _("nombre de colonnes incorrect : %(found)s au lieu de %(expected)s") % {
+                "found": width,
+                "expected": self.columns,
+            }
+        i_email, i_first, i_last, i_postcode, i_phone, i_tags = self._indexes
+        try:
+            email, key = fast_email(cells[i_email] if i_email < width else "")
+        except InvalidValue as exc:
+            return _("e-mail : %(reason)s") % {"reason": exc}
+        departement = region = postcode = ""
+        raw_postcode = cells[i_postcode] if i_postcode < width else ""
+        if raw_postcode:
+            zone = self.postcodes.get(raw_postcode)
+            if zone is not None:
+                postcode = raw_postcode
+            elif raw_postcode.strip():
+                try:
+                    postcode = clean_postcode(raw_postcode)
+                except InvalidValue as exc:
+                    return _("code postal : %(reason)s") % {"reason": exc}
+                zone = self.postcodes.get(postcode)
+                if zone is None:
+                    return _("code postal inexistant")
+            if zone is not None:
+                departement, region = zone
+        raw_phone = cells[i_phone] if i_phone < width else ""
+        try:
+            phone = fast_phone(raw_phone) if raw_phone else ""
+        except InvalidValue as exc:
+            return _("téléphone : %(reason)s") % {"reason": exc}
+        values = [
+            email,
+            key,
+            sha256(key.encode()).hexdigest(),
+            fast_name(cells[i_first]) if i_first < width else "",
+            fast_name(cells[i_last]) if i_last < width else "",
+            phone,
+            postcode,
+            departement,
+            region,
+        ]
+        return values, split_tags(cells[i_tags]) if i_tags < width else []
+
+    def chunks(self) -> Iterator[Chunk]:
+        self.postcodes = postcode_map()
+        absent = 1 << 30  # an index past any row: the field reads as empty
+        self._indexes = tuple(
+            self.mapping.get(name, absent)
+            for name in ("email", "first_name", "last_name", "postcode", "phone", "tags")
+        )
+        records = iter_records(
+            open_text(self.path, self.encoding), self.delimiter, expected_columns=self.columns
+        )
+        next(records, None)  # the header
+        seen = self.seen
+        chunk = Chunk()
+        dups: dict[str, list[Any]] = {}
+        rows = 0
+        for line, cells, reason, raw in records:
+            if cells is None:
+                # Unreadable quotes: the line split naively, so the report's columns still align.
+                chunk.invalid.append((line, reason, raw.rstrip("\n").split(self.delimiter)))
+            elif not "".join(cells).strip():
+                pass  # a row of empty cells, as spreadsheets leave them
+            else:
+                result = self._normalize(cells)
+                if isinstance(result, str):
+                    chunk.invalid.append((line, result, cells))
+                else:
+                    values, tags = result
+                    key = values[1]
+                    if key not in seen:
+                        seen.add(key)
+                        staged_id = len(chunk.staged) + 1
+                        chunk.staged.append([staged_id, 0, *values, None])
+                        is_dup = False
+                    else:
+                        is_dup = True
+                        merged = dups.get(key)
+                        if merged is None:
+                            staged_id = len(chunk.staged) + 1
+                            merged = [staged_id, 1, *values, None]
+                            chunk.staged.append(merged)
+                            dups[key] = merged
+                        else:
+                            staged_id = merged[0]
+                            for index in (_FIRST, _LAST, _PHONE):
+                                if not merged[index] and values[index - 2]:
+                                    merged[index] = values[index - 2]
+                            if not merged[_POSTCODE] and values[_POSTCODE - 2]:
+                                merged[_POSTCODE : _POSTCODE + 3] = values[
+                                    _POSTCODE - 2 : _POSTCODE + 1
+                                ]
+                    chunk.valid_lines.append((line, values[2], is_dup, cells))
+                    for tag in tags:
+                        chunk.tag_links.append((staged_id, tag))
+            rows += 1
+            chunk.last_line = line
+            if rows >= self.chunk_rows:
+                yield chunk
+                chunk, dups, rows = Chunk(), {}, 0
+        if rows:
+            yield chunk

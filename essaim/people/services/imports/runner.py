@@ -1,0 +1,443 @@
+"""The life of an import batch: creation from a file, the run chunk by chunk, the report of
+invalid rows, and the purge of old files."""
+
+from __future__ import annotations
+
+import csv
+import gc
+import logging
+import queue
+import secrets
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import IO, Any
+
+from django.conf import settings
+from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from essaim.lib.text import clean_name
+from essaim.people.models import Consent, ImportBatch, Purpose
+from essaim.people.services.imports.rows import TAG_MAX_LENGTH, Chunk, RowReader
+from essaim.people.services.imports.sniff import FIELDS, ImportFileError, inspect_file, read_preview
+from essaim.people.services.imports.writer import ChunkResult, ChunkWriter, bulk_session
+
+logger = logging.getLogger(__name__)
+
+CHUNK_ROWS = 20_000
+MAX_ATTEMPTS = 3
+RETENTION = timedelta(days=30)
+SOURCE_MAX_LENGTH = 100
+# A cell starting with one of these is a formula to a spreadsheet (CSV injection).
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+class InvalidImportOptions(ValueError):
+    """Options of an import (basis, purposes, source, tags, mapping) that make no sense."""
+
+
+def imports_dir() -> Path:
+    path = Path(settings.DATA_DIR) / "imports"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def neutralize_formula(cell: str) -> str:
+    return "'" + cell if cell.startswith(FORMULA_PREFIXES) else cell
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    basis: str
+    purposes: list[str]
+    source: str
+    tags: list[str]
+
+
+def clean_options(
+    *, basis: str, purposes: Iterable[str], source: str, tags: Iterable[str]
+) -> ImportOptions:
+    if basis not in Consent.Basis.values:
+        raise InvalidImportOptions(_("Base légale inconnue : %(basis)s.") % {"basis": basis})
+    chosen: list[str] = []
+    for purpose in purposes:
+        purpose = purpose.strip()
+        if purpose not in Purpose.values:
+            raise InvalidImportOptions(_("Finalité inconnue : %(p)s.") % {"p": purpose})
+        if purpose not in chosen:
+            chosen.append(purpose)
+    if not chosen:
+        raise InvalidImportOptions(_("Choisissez au moins une finalité."))
+    cleaned_source = clean_name(source, SOURCE_MAX_LENGTH)
+    if not cleaned_source:
+        raise InvalidImportOptions(_("Indiquez la source des adresses."))
+    names: list[str] = []
+    for tag in tags:
+        name = clean_name(tag, TAG_MAX_LENGTH)
+        if name and name not in names:
+            names.append(name)
+    return ImportOptions(basis, chosen, cleaned_source, names)
+
+
+def validate_mapping(mapping: dict[str, int], columns: int) -> dict[str, int]:
+    """Field → column index; e-mail required, each field and each column at most once."""
+    if "email" not in mapping:
+        raise InvalidImportOptions(_("Choisissez la colonne qui contient l'adresse e-mail."))
+    used: dict[int, str] = {}
+    for name, index in mapping.items():
+        if name not in FIELDS:
+            raise InvalidImportOptions(_("Champ inconnu : %(name)s.") % {"name": name})
+        if not 0 <= index < columns:
+            raise InvalidImportOptions(_("Colonne inexistante : %(index)s.") % {"index": index})
+        if index in used:
+            raise InvalidImportOptions(_("Une colonne ne peut alimenter qu'un seul champ."))
+        used[index] = name
+    return {name: mapping[name] for name in FIELDS if name in mapping}
+
+
+def save_upload(chunks: Iterable[bytes]) -> Path:
+    """Store an uploaded file under DATA_DIR/imports, refusing it past IMPORT_MAX_BYTES."""
+    path = imports_dir() / f"{timezone.now():%Y%m%d-%H%M%S}-{secrets.token_hex(8)}.csv"
+    written = 0
+    try:
+        with path.open("wb") as handle:
+            for chunk in chunks:
+                written += len(chunk)
+                if written > settings.IMPORT_MAX_BYTES:
+                    raise ImportFileError(
+                        _("Fichier trop volumineux : le maximum est %(limit)s Mo.")
+                        % {"limit": f"{settings.IMPORT_MAX_BYTES / 1_000_000:.1f}"}
+                    )
+                handle.write(chunk)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def create_batch(
+    *,
+    path: Path,
+    filename: str,
+    basis: str,
+    purposes: Sequence[str],
+    source: str,
+    tags: Sequence[str] = (),
+    created_by: Any = None,
+) -> ImportBatch:
+    """Inspect the file and record a batch (status UPLOADED) with the guessed column mapping.
+
+    Raises ImportFileError for an unusable file and InvalidImportOptions for bad options; in
+    both cases nothing is recorded."""
+    options = clean_options(basis=basis, purposes=purposes, source=source, tags=tags)
+    info = inspect_file(path)
+    return ImportBatch.objects.create(
+        created_by=created_by,
+        filename=clean_name(filename, 255) or path.name,
+        path=str(path),
+        size=info.size,
+        sha256=info.sha256,
+        encoding=info.encoding,
+        delimiter=info.delimiter,
+        mapping=info.mapping,
+        basis=options.basis,
+        purposes=options.purposes,
+        source=options.source,
+        tags=options.tags,
+        total_rows=info.data_lines,
+        status=ImportBatch.Status.UPLOADED,
+    )
+
+
+def queue_batch(*, batch: ImportBatch, mapping: dict[str, int]) -> None:
+    """Fix the column mapping and mark the batch QUEUED (the caller enqueues the task)."""
+    header, _rows = read_preview(Path(batch.path), batch.encoding, batch.delimiter)
+    batch.mapping = validate_mapping(mapping, len(header))
+    batch.status = ImportBatch.Status.QUEUED
+    batch.save(update_fields=["mapping", "status"])
+
+
+# --- The run ------------------------------------------------------------------------------------
+
+
+class _Prefetch:
+    """Runs a chunk generator in a thread, one chunk ahead of the database writes.
+
+    The generator is pure Python (it never touches the database connection, which belongs to the
+    calling thread); its exceptions are raised again in the caller."""
+
+    def __init__(self, source: Iterator[Chunk], depth: int = 1) -> None:
+        self._queue: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, args=(source,), name="essaim-import-reader", daemon=True
+        )
+        self._thread.start()
+
+    def _put(self, item: tuple[str, Any]) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self, source: Iterator[Chunk]) -> None:
+        try:
+            for chunk in source:
+                if not self._put(("chunk", chunk)):
+                    return
+            self._put(("end", None))
+        except BaseException as exc:
+            self._put(("error", exc))
+
+    def __iter__(self) -> Iterator[Chunk]:
+        while True:
+            kind, value = self._queue.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise value
+            yield value
+
+    def close(self) -> None:
+        self._stop.set()
+        while True:
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                break
+        self._thread.join(timeout=10)
+
+
+class _Report:
+    """The CSV of invalid rows: line, reason, then the row's cells as read. Every cell is
+    neutralized against formula injection, since the file is meant to be opened in a
+    spreadsheet."""
+
+    def __init__(self, batch: ImportBatch, header: list[str]) -> None:
+        self.path = imports_dir() / f"import-{batch.pk}-lignes-invalides.csv"
+        self._handle: IO[str] = self.path.open("w", encoding="utf-8-sig", newline="")
+        self._writer = csv.writer(self._handle, delimiter=batch.delimiter or ",")
+        self._writer.writerow(
+            [_("ligne"), _("raison"), *(neutralize_formula(cell) for cell in header)]
+        )
+        self._handle.flush()
+
+    def write(self, rows: list[tuple[int, str, list[str]]]) -> None:
+        if not rows:
+            return
+        self._writer.writerows(
+            [line, neutralize_formula(reason), *(neutralize_formula(c) for c in cells)]
+            for line, reason, cells in rows
+        )
+        self._handle.flush()
+
+    def close(self) -> None:
+        self._handle.close()
+
+
+@dataclass
+class _Totals:
+    processed_rows: int = 0
+    imported: int = 0
+    updated: int = 0
+    duplicates: int = 0
+    invalid: int = 0
+
+    def plus(self, result: ChunkResult, processed_rows: int) -> _Totals:
+        return _Totals(
+            processed_rows=processed_rows,
+            imported=self.imported + result.imported,
+            updated=self.updated + result.updated,
+            duplicates=self.duplicates + result.duplicates,
+            invalid=self.invalid + len(result.invalid),
+        )
+
+    def fields(self) -> dict[str, int]:
+        return dict(self.__dict__)
+
+
+def _write_chunk(
+    writer: ChunkWriter, chunk: Chunk, batch: ImportBatch, totals: _Totals, processed: int
+) -> tuple[ChunkResult, _Totals]:
+    """One transaction: the chunk's rows and the batch's counters commit together. A unique
+    violation means someone else added one of the addresses meanwhile (PostgreSQL only): the
+    chunk is rolled back and written again, and the address is then found in the base."""
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        try:
+            with transaction.atomic():
+                result = writer.write(chunk)
+                new_totals = totals.plus(result, processed)
+                ImportBatch.objects.filter(pk=batch.pk).update(**new_totals.fields())
+            return result, new_totals
+        except IntegrityError:
+            writer.forget_tags()  # tags created in the rolled-back transaction are gone
+            if attempt == MAX_ATTEMPTS:
+                raise
+            logger.warning("import %s: conflict on lines up to %s, retrying", batch.pk, processed)
+    raise AssertionError("unreachable")
+
+
+@contextmanager
+def fewer_collections() -> Iterator[None]:
+    """Parsing allocates a few small containers per row and keeps a chunk alive while the
+    database writes the previous one: with the default thresholds the cyclic garbage collector
+    would spend a fifth of the import walking them. Nothing here makes cycles."""
+    thresholds = gc.get_threshold()
+    gc.set_threshold(100_000, 50, 100)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+
+
+def run_batch(
+    *,
+    batch_id: int,
+    chunk_rows: int = CHUNK_ROWS,
+    progress: Callable[[ImportBatch], None] | None = None,
+    threaded: bool = True,
+) -> ImportBatch:
+    """Run an UPLOADED or QUEUED batch to the end; see the package docstring for the counters
+    and for what a failure leaves behind. Never raises for a problem of the file or the
+    database: the batch ends FAILED with the error, and is returned."""
+    with fewer_collections(), bulk_session():
+        return _run_batch(
+            batch_id=batch_id, chunk_rows=chunk_rows, progress=progress, threaded=threaded
+        )
+
+
+def _run_batch(
+    *,
+    batch_id: int,
+    chunk_rows: int,
+    progress: Callable[[ImportBatch], None] | None,
+    threaded: bool,
+) -> ImportBatch:
+    claimed = ImportBatch.objects.filter(
+        pk=batch_id, status__in=[ImportBatch.Status.UPLOADED, ImportBatch.Status.QUEUED]
+    ).update(status=ImportBatch.Status.RUNNING, started_at=timezone.now(), error="")
+    batch = ImportBatch.objects.get(pk=batch_id)
+    if not claimed:
+        logger.warning("import %s is %s, not run again", batch_id, batch.status)
+        return batch
+
+    totals = _Totals()
+    writer = ChunkWriter(batch)
+    report: _Report | None = None
+    chunks: _Prefetch | None = None
+    try:
+        path = Path(batch.path)
+        if not path.is_file() or path.stat().st_size != batch.size:
+            raise ImportFileError(_("Le fichier importé a disparu ou a changé depuis son envoi."))
+        header, _preview = read_preview(path, batch.encoding, batch.delimiter)
+        report = _Report(batch, header)
+        batch.report_path = str(report.path)
+        batch.save(update_fields=["report_path"])
+        reader = RowReader(
+            path=path,
+            encoding=batch.encoding,
+            delimiter=batch.delimiter,
+            mapping=validate_mapping(dict(batch.mapping), len(header)),
+            columns=len(header),
+            chunk_rows=chunk_rows,
+        )
+        writer.create_tables()
+        source: Iterable[Chunk]
+        if threaded:
+            source = chunks = _Prefetch(reader.chunks())
+        else:
+            source = reader.chunks()
+        for chunk in source:
+            processed = min(chunk.last_line - 1, batch.total_rows or chunk.last_line)
+            result, totals = _write_chunk(writer, chunk, batch, totals, processed)
+            report.write(result.invalid)
+            for name, value in totals.fields().items():
+                setattr(batch, name, value)
+            if progress:
+                progress(batch)
+        batch.status = ImportBatch.Status.DONE
+        batch.processed_rows = max(totals.processed_rows, batch.total_rows or 0)
+    except Exception as exc:
+        logger.exception("import %s failed", batch_id)
+        for name, value in totals.fields().items():
+            setattr(batch, name, value)
+        batch.status = ImportBatch.Status.FAILED
+        if isinstance(exc, ImportFileError | InvalidImportOptions):
+            batch.error = str(exc)
+        else:
+            batch.error = _(
+                "Erreur inattendue après la ligne %(line)s : %(error)s. Les lignes précédentes "
+                "sont importées ; relancez l'import du même fichier pour le terminer."
+            ) % {"line": totals.processed_rows + 1, "error": f"{type(exc).__name__}: {exc}"}
+    finally:
+        if chunks is not None:
+            chunks.close()
+        if report is not None:
+            report.close()
+        try:
+            writer.drop_tables()
+        except DatabaseError:
+            logger.warning("import %s: could not drop the staging tables", batch_id)
+    batch.finished_at = timezone.now()
+    batch.save(
+        update_fields=[
+            "status",
+            "error",
+            "finished_at",
+            "processed_rows",
+            "imported",
+            "updated",
+            "duplicates",
+            "invalid",
+        ]
+    )
+    return batch
+
+
+# --- Retention ----------------------------------------------------------------------------------
+
+
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        return path.resolve().is_relative_to(root)
+    except OSError:
+        return False
+
+
+def purge_old_import_files(*, now: Any = None) -> int:
+    """Delete the uploaded files and invalid-row reports of batches finished (or uploaded and
+    never started) more than RETENTION ago; they hold personal data that the base already has.
+    Only files under DATA_DIR/imports are deleted (a CLI import reads its file where it is).
+    Returns the number of files deleted."""
+    cutoff = (now or timezone.now()) - RETENTION
+    root = imports_dir().resolve()
+    old = ImportBatch.objects.filter(
+        Q(
+            status__in=[ImportBatch.Status.DONE, ImportBatch.Status.FAILED],
+            finished_at__lt=cutoff,
+        )
+        | Q(status=ImportBatch.Status.UPLOADED, created_at__lt=cutoff)
+    ).exclude(path="", report_path="")
+    deleted = 0
+    for batch in old.iterator(chunk_size=500):
+        changes: dict[str, str] = {}
+        for name in ("path", "report_path"):
+            value = getattr(batch, name)
+            if value and _inside(Path(value), root):
+                if Path(value).is_file():
+                    Path(value).unlink()
+                    deleted += 1
+                changes[name] = ""
+        if changes:
+            ImportBatch.objects.filter(pk=batch.pk).update(**changes)
+    logger.info("purged %s old import files", deleted)
+    return deleted
