@@ -266,6 +266,17 @@ MAILING_FEEDBACK_ID = env_str("MAILING_FEEDBACK_ID", "essaim")
 MAILING_MAX_CLAIMED = env_int("MAILING_MAX_CLAIMED", 500)
 # Seconds a claim lasts without a heartbeat before the janitor settles it as "unknown".
 MAILING_LEASE_SECONDS = env_int("MAILING_LEASE_SECONDS", 120)
+# Above this many recipients a second HQ user (not the campaign's author) must approve a launch.
+MAILING_APPROVAL_THRESHOLD = env_int("MAILING_APPROVAL_THRESHOLD", 10_000)
+# DKIM signing of campaign mail (RSA-2048, rsa-sha256, relaxed/relaxed): the PEM private key's
+# path, the selector and the signing domain (d=); empty path: no signature.
+DKIM_PRIVATE_KEY_PATH = env_str("DKIM_PRIVATE_KEY_PATH", "")
+DKIM_SELECTOR = env_str("DKIM_SELECTOR", "essaim")
+DKIM_DOMAIN = env_str("DKIM_DOMAIN", "")
+# Sender identities a campaign may use, "Name <address>" separated by commas.
+MAILING_FROM_ADDRESSES = env_list(
+    "MAILING_FROM_ADDRESSES", ["Campagne Essaim <equipe@essaim.localhost>"]
+)
 
 # --- Product settings ---------------------------------------------------------------------------
 SIGNUP_CONFIRM_MAX_AGE = env_int("SIGNUP_CONFIRM_MAX_AGE", 3 * 24 * 3600)

@@ -20,7 +20,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from essaim.people.models import Contact, Purpose
+from essaim.people.models import Contact, Purpose, Segment
 
 
 class Campaign(models.Model):
@@ -47,6 +47,22 @@ class Campaign(models.Model):
         _("finalité"), max_length=20, choices=Purpose.choices, default=Purpose.NEWS
     )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    # The audience: every mailable contact (`audience_all`), or a segment minus exclusions.
+    # SET_NULL rather than PROTECT so that deleting a segment never fails in the people app; a
+    # draft left with neither a segment nor `audience_all` cannot be launched (never "all" by
+    # accident). After launch the ledger is the audience and these no longer matter.
+    audience_all = models.BooleanField(_("toute la base joignable"), default=False)
+    segment = models.ForeignKey(
+        Segment,
+        verbose_name=_("segment"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    exclude_segments = models.ManyToManyField(
+        Segment, verbose_name=_("segments exclus"), blank=True, related_name="+"
+    )
     # Rows written into the ledger when the audience was frozen (the count shown before launch).
     audience_count = models.PositiveIntegerField(null=True, blank=True)
     created_by = models.ForeignKey(
@@ -55,6 +71,7 @@ class Campaign(models.Model):
     approved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    approved_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
     frozen_at = models.DateTimeField(null=True, blank=True)
@@ -124,6 +141,8 @@ class Delivery(models.Model):
     email = models.CharField(max_length=254)
     email_hash = models.CharField(max_length=64)
     first_name = models.CharField(max_length=150, blank=True)
+    # The contact's département at freeze time: blackout windows are per département.
+    departement = models.CharField(max_length=3, blank=True, default="")
     provider = models.CharField(max_length=10, choices=ProviderGroup.choices)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)  # claims so far
@@ -164,3 +183,33 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.campaign_id}:{self.email} ({self.status})"
+
+
+class BlackoutWindow(models.Model):
+    """A period when campaigns may not be launched nor sent, e.g. the electoral silence (from
+    Friday midnight before a vote). No départements means national: every contact."""
+
+    starts_at = models.DateTimeField(_("début"))
+    ends_at = models.DateTimeField(_("fin"))
+    departements = models.JSONField(_("départements"), default=list, blank=True)
+    reason = models.CharField(_("motif"), max_length=200)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("période d'interdiction")
+        ordering = ["starts_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")), name="mailing_blackout_ordered"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.reason
+
+    @property
+    def is_national(self) -> bool:
+        return not self.departements

@@ -19,6 +19,15 @@ EXPECTED_OPERATIONS = {
     ("get", "/api/v1/segments"): "list_segments",
     ("post", "/api/v1/segments"): "create_segment",
     ("get", "/api/v1/segments/{id}"): "get_segment",
+    ("get", "/api/v1/campaigns"): "list_campaigns",
+    ("post", "/api/v1/campaigns"): "create_campaign",
+    ("get", "/api/v1/campaigns/{id}"): "get_campaign",
+    ("get", "/api/v1/campaigns/{id}/status"): "campaign_status",
+    ("post", "/api/v1/campaigns/{id}/approve"): "approve_campaign",
+    ("post", "/api/v1/campaigns/{id}/launch"): "launch_campaign",
+    ("post", "/api/v1/campaigns/{id}/pause"): "pause_campaign",
+    ("post", "/api/v1/campaigns/{id}/resume"): "resume_campaign",
+    ("post", "/api/v1/campaigns/{id}/cancel"): "cancel_campaign",
 }
 
 

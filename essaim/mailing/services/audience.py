@@ -56,19 +56,20 @@ def freeze_audience(campaign: Campaign, contacts: QuerySet[Contact]) -> int:
     source = (
         _mailable(contacts, campaign.purpose)
         .order_by("pk")
-        .values_list("pk", "email", "email_hash", "first_name")
+        .values_list("pk", "email", "email_hash", "first_name", "departement")
     )
     select_sql, select_params = source.query.sql_with_params()
     now = timezone.now()
     table = Delivery._meta.db_table
     sql = f"""
         INSERT INTO {table}
-            (campaign_id, contact_id, email, email_hash, first_name, provider, status, attempts,
-             claimed_by, smtp_reply, last_change_at)
-        SELECT %s, m.id, m.email, m.email_hash, m.first_name, {_PROVIDER_CASE},
+            (campaign_id, contact_id, email, email_hash, first_name, departement, provider,
+             status, attempts, claimed_by, smtp_reply, last_change_at)
+        SELECT %s, m.id, m.email, m.email_hash, m.first_name, m.departement, {_PROVIDER_CASE},
                'pending', 0, '', '', %s
         FROM (
-            SELECT s.pk AS id, s.email, s.email_hash, s.first_name, {_domain_sql("s.email")} AS dom
+            SELECT s.pk AS id, s.email, s.email_hash, s.first_name, s.departement,
+                   {_domain_sql("s.email")} AS dom
             FROM ({select_sql}) AS s
         ) AS m
         WHERE true

@@ -1,27 +1,331 @@
-"""Campaign life: launch (freeze + start), pause, resume, cancel, counts.
+"""Campaign life: drafts, preview and test sends, approval, blackouts, launch (freeze + start),
+pause, resume, cancel, progress and results.
 
-The composer, approvals above the threshold, blackout windows and the command line come with
-the UI; these are the transitions the sender relies on.
+A launch is one transaction: the audience is frozen into the ledger, then checked (approval
+above the threshold, blackout windows on the frozen départements); a refusal raises and the
+whole freeze rolls back, so a refused launch changes nothing. Every launch, approval, pause,
+resume and cancel is written to the audit log in the same transaction as the change.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
+from dataclasses import dataclass
+from email import policy
+from email.parser import BytesParser
+from email.utils import formataddr, parseaddr
 from typing import Any
 
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from essaim.mailing.models import Campaign, Delivery
+from essaim.accounts import rules
+from essaim.accounts.services import audit
+from essaim.lib.text import InvalidValue, normalize_email
+from essaim.mailing.composer import render_campaign
+from essaim.mailing.message import CompiledMessage, Recipient, TemplateError
+from essaim.mailing.models import BlackoutWindow, Campaign, Delivery
 from essaim.mailing.services.audience import freeze_audience
-from essaim.people.models import Contact
+from essaim.people.models import Contact, Purpose, Segment, Suppression
+from essaim.people.services.segments import saved_segment_condition, saved_segment_queryset
 
 S = Campaign.Status
+D = Delivery.Status
+MAX_TEST_ADDRESSES = 10
+# Rows still to be sent; the rest are settled for good.
+OPEN_STATES = (D.PENDING, D.CLAIMED, D.DEFERRED)
 
 
 class CampaignStateError(Exception):
     """The campaign is not in a state that allows this."""
+
+
+class CampaignRefused(Exception):
+    """A launch, an approval or an edit that the rules refuse; `code` for the API and tests."""
+
+    code = "refused"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ApprovalRequired(CampaignRefused):
+    code = "approval_required"
+
+
+class ApprovalRefused(CampaignRefused):
+    code = "approval_refused"
+
+
+class BlackedOut(CampaignRefused):
+    code = "blackout"
+
+
+class AudienceMissing(CampaignRefused):
+    code = "no_audience"
+
+
+class InvalidCampaign(CampaignRefused):
+    code = "invalid"
+
+
+# --- Identities and drafts ------------------------------------------------------------------
+
+
+def from_identities() -> list[tuple[str, str]]:
+    """(name, address) of every configured sender identity (settings.MAILING_FROM_ADDRESSES)."""
+    identities = []
+    for raw in settings.MAILING_FROM_ADDRESSES:
+        name, address = parseaddr(raw)
+        if address:
+            identities.append((name, address))
+    return identities
+
+
+def identity_label(name: str, address: str) -> str:
+    return formataddr((name, address))
+
+
+def _identity(from_address: str) -> tuple[str, str]:
+    wanted = parseaddr(from_address)[1].lower()
+    for name, address in from_identities():
+        if address.lower() == wanted:
+            return name, address
+    raise InvalidCampaign(
+        _("« %(address)s » n'est pas une adresse d'expédition configurée.")
+        % {"address": from_address}
+    )
+
+
+def save_draft(
+    *,
+    user: Any,
+    campaign: Campaign | None = None,
+    name: str,
+    from_address: str,
+    subject: str,
+    body_markdown: str,
+    reply_to: str = "",
+    preheader: str = "",
+    audience_all: bool = False,
+    segment: Segment | None = None,
+    exclude_segments: list[Segment] | tuple[Segment, ...] = (),
+    scheduled_at: dt.datetime | None = None,
+    purpose: str = Purpose.NEWS,
+) -> Campaign:
+    """Create or update a draft and render its templates from the Markdown.
+
+    Raises InvalidCampaign (unknown identity, bad personalization syntax, a campaign that is no
+    longer a draft). Any edit withdraws an approval: one approves what will be sent."""
+    from_name, from_email = _identity(from_address)
+    if purpose not in Purpose.values:
+        raise InvalidCampaign(_("Finalité inconnue."))
+    try:
+        rendered = render_campaign(
+            subject=subject, preheader=preheader, body_markdown=body_markdown
+        )
+    except TemplateError as exc:
+        raise InvalidCampaign(str(exc)) from exc
+    now = timezone.now()
+    with transaction.atomic():
+        if campaign is None:
+            campaign = Campaign(created_by=user if getattr(user, "pk", None) else None)
+        elif Campaign.objects.select_for_update().get(pk=campaign.pk).status != S.DRAFT:
+            raise InvalidCampaign(_("Seul un brouillon peut être modifié."))
+        campaign.name = name or subject
+        campaign.from_name, campaign.from_email = from_name, from_email
+        campaign.reply_to = reply_to
+        campaign.subject = subject
+        campaign.preheader = preheader
+        campaign.body_markdown = body_markdown
+        campaign.html_template = rendered.html
+        campaign.text_template = rendered.text
+        campaign.purpose = purpose
+        campaign.audience_all = audience_all
+        campaign.segment = None if audience_all else segment
+        campaign.scheduled_at = scheduled_at
+        campaign.approved_by = None
+        campaign.approved_at = None
+        campaign.updated_at = now
+        campaign.save()
+        campaign.exclude_segments.set([] if audience_all else list(exclude_segments))
+    return campaign
+
+
+# --- Audience -------------------------------------------------------------------------------
+
+
+def audience_queryset(campaign: Campaign) -> QuerySet[Contact]:
+    """Who the campaign targets before consent and suppression: every contact, or the segment
+    minus its exclusions (one query). Raises AudienceMissing."""
+    if campaign.audience_all:
+        return Contact.objects.all()
+    if campaign.segment is None:
+        raise AudienceMissing(_("Choisissez un segment, ou toute la base."))
+    contacts = saved_segment_queryset(campaign.segment)
+    for excluded in campaign.exclude_segments.all():
+        contacts = contacts.exclude(saved_segment_condition(excluded))
+    return contacts
+
+
+def estimate_audience(campaign: Campaign) -> int:
+    """How many people a launch now would freeze: mailable contacts, one per address hash."""
+    contacts = audience_queryset(campaign)
+    mailable = Contact.objects.filter(pk__in=contacts.values("pk")).mailable(campaign.purpose)
+    return mailable.order_by().values("email_hash").distinct().count()
+
+
+def needs_approval(count: int) -> bool:
+    return count > settings.MAILING_APPROVAL_THRESHOLD
+
+
+# --- Blackout windows -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BlackoutScope:
+    """What is blacked out at one moment: everything (`national`) or some départements."""
+
+    national: bool = False
+    departements: frozenset[str] = frozenset()
+    reasons: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return self.national or bool(self.departements)
+
+
+def blackout_scope(now: dt.datetime | None = None) -> BlackoutScope:
+    """The windows open at `now` (one small query): the hook for the sender's claims."""
+    now = now or timezone.now()
+    national = False
+    departements: set[str] = set()
+    reasons: list[str] = []
+    for window in BlackoutWindow.objects.filter(starts_at__lte=now, ends_at__gt=now):
+        reasons.append(window.reason)
+        if window.is_national:
+            national = True
+        departements.update(str(d) for d in window.departements)
+    return BlackoutScope(national, frozenset(departements), tuple(reasons))
+
+
+def is_blacked_out(campaign: Campaign, now: dt.datetime | None = None) -> bool:
+    """True when the campaign may not send (or launch) at `now`: a national window is open, or
+    a zone window covers someone it would still mail (its unsent ledger rows once frozen, its
+    audience before). Contacts of unknown département are not covered by a zone window."""
+    scope = blackout_scope(now)
+    if scope.national:
+        return True
+    if not scope.departements:
+        return False
+    if campaign.frozen_at is not None:
+        return Delivery.objects.filter(
+            campaign=campaign, status__in=OPEN_STATES, departement__in=scope.departements
+        ).exists()
+    return audience_queryset(campaign).filter(departement__in=scope.departements).exists()
+
+
+def _blackout_message(scope: BlackoutScope) -> str:
+    return _("Envoi interdit en ce moment (%(reasons)s).") % {"reasons": ", ".join(scope.reasons)}
+
+
+# --- Approval and launch --------------------------------------------------------------------
+
+
+def _check_approver(campaign: Campaign, user: Any) -> None:
+    if not rules.can_manage_campaigns(user):
+        raise ApprovalRefused(_("Seul un membre du QG peut approuver une campagne."))
+    if campaign.created_by_id is not None and campaign.created_by_id == user.pk:
+        raise ApprovalRefused(_("L'auteur d'une campagne ne peut pas l'approuver lui-même."))
+
+
+def approve_campaign(campaign: Campaign, *, user: Any, request: Any = None) -> None:
+    """A second HQ user approves a draft (needed above MAILING_APPROVAL_THRESHOLD)."""
+    with transaction.atomic():
+        locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        if locked.status != S.DRAFT:
+            raise CampaignStateError(f"campaign {campaign.pk} is {locked.status}, not draft")
+        _check_approver(locked, user)
+        now = timezone.now()
+        Campaign.objects.filter(pk=locked.pk).update(approved_by=user, approved_at=now)
+        audit(
+            action="campaign.approve",
+            actor=user,
+            request=request,
+            obj=locked,
+            estimate=estimate_audience(locked),
+        )
+    campaign.refresh_from_db()
+
+
+def launch_campaign(
+    campaign: Campaign,
+    contacts: QuerySet[Contact] | None = None,
+    *,
+    user: Any = None,
+    request: Any = None,
+    now: dt.datetime | None = None,
+) -> int:
+    """Freeze the audience into the ledger and hand the campaign to the senders (or schedule it
+    when `scheduled_at` is in the future). Returns the audience.
+
+    `contacts` overrides the campaign's own audience (scripts, benches). Refused — with nothing
+    written — when a blackout window covers the frozen audience at the send time, or when the
+    audience is above the threshold without the approval of an HQ user other than the author.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        if locked.status != S.DRAFT:
+            raise CampaignStateError(f"campaign {campaign.pk} is {locked.status}, not draft")
+        send_at = max(now, locked.scheduled_at) if locked.scheduled_at else now
+        scope = blackout_scope(send_at)
+        if scope.national:  # before freezing: no need to write a million rows to refuse
+            raise BlackedOut(_blackout_message(scope))
+        source = contacts if contacts is not None else audience_queryset(locked)
+        count = freeze_audience(locked, source)
+        if (
+            scope.departements
+            and Delivery.objects.filter(
+                campaign=locked, departement__in=scope.departements
+            ).exists()
+        ):
+            raise BlackedOut(_blackout_message(scope))
+        if needs_approval(count):
+            approver = locked.approved_by
+            if approver is None:
+                raise ApprovalRequired(
+                    _(
+                        "%(count)s destinataires : au-delà de %(limit)s, un second membre du QG "
+                        "doit approuver la campagne."
+                    )
+                    % {"count": count, "limit": settings.MAILING_APPROVAL_THRESHOLD}
+                )
+            _check_approver(locked, approver)
+        later = send_at > now
+        locked.status = S.SCHEDULED if later else S.SENDING
+        locked.started_at = None if later else now
+        locked.updated_at = now
+        locked.save(update_fields=["status", "started_at", "updated_at"])
+        audit(
+            action="campaign.launch",
+            actor=user,
+            request=request,
+            obj=locked,
+            audience=count,
+            approved_by=locked.approved_by.email if locked.approved_by else "",
+            scheduled_at=send_at.isoformat() if later else "",
+        )
+    campaign.refresh_from_db()
+    return count
+
+
+# --- Pause, resume, cancel ------------------------------------------------------------------
 
 
 def _move(campaign: Campaign, *, allowed: set[str], to: str, **stamps: Any) -> None:
@@ -35,39 +339,35 @@ def _move(campaign: Campaign, *, allowed: set[str], to: str, **stamps: Any) -> N
     campaign.refresh_from_db()
 
 
-def launch_campaign(
-    campaign: Campaign, contacts: QuerySet[Contact], *, approved_by: Any = None
-) -> int:
-    """Freeze the audience into the ledger and hand the campaign to the senders (or schedule
-    it when `scheduled_at` is in the future). Returns the audience."""
+def pause_campaign(campaign: Campaign, *, user: Any = None, request: Any = None) -> None:
+    """Senders stop starting messages of this campaign within a poll interval (~0.25 s)."""
+    with transaction.atomic():
+        _move(campaign, allowed={S.SENDING, S.SCHEDULED}, to=S.PAUSED, paused_at=True)
+        if user is not None or request is not None:
+            audit(action="campaign.pause", actor=user, request=request, obj=campaign)
+
+
+def resume_campaign(campaign: Campaign, *, user: Any = None, request: Any = None) -> None:
+    """Back to sending, or to scheduled when it was paused before its send time."""
+    now = timezone.now()
     with transaction.atomic():
         locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
-        if locked.status != S.DRAFT:
-            raise CampaignStateError(f"campaign {campaign.pk} is {locked.status}, not draft")
-        count = freeze_audience(locked, contacts)
-        now = timezone.now()
+        if locked.status != S.PAUSED:
+            raise CampaignStateError(f"campaign {campaign.pk} is {locked.status}, not paused")
         later = locked.scheduled_at is not None and locked.scheduled_at > now
         locked.status = S.SCHEDULED if later else S.SENDING
-        locked.started_at = None if later else now
-        locked.approved_by = approved_by
+        locked.started_at = locked.started_at or (None if later else now)
         locked.updated_at = now
-        locked.save(update_fields=["status", "started_at", "approved_by", "updated_at"])
+        locked.save(update_fields=["status", "started_at", "updated_at"])
+        if user is not None or request is not None:
+            audit(action="campaign.resume", actor=user, request=request, obj=locked)
     campaign.refresh_from_db()
-    return count
 
 
-def pause_campaign(campaign: Campaign) -> None:
-    """Senders stop starting messages of this campaign within a poll interval (~0.25 s)."""
-    _move(campaign, allowed={S.SENDING, S.SCHEDULED}, to=S.PAUSED, paused_at=True)
-
-
-def resume_campaign(campaign: Campaign) -> None:
-    _move(campaign, allowed={S.PAUSED}, to=S.SENDING)
-
-
-def cancel_campaign(campaign: Campaign) -> int:
-    """Stop for good: rows not yet sent become `cancelled` (claimed ones are settled by their
-    senders, who see the status within a poll interval). Returns the rows cancelled here."""
+def cancel_campaign(campaign: Campaign, *, user: Any = None, request: Any = None) -> int:
+    """Stop for good: rows not yet sent become `cancelled` in one UPDATE (claimed ones are
+    settled by their senders, who see the status within a poll interval). Returns the rows
+    cancelled here."""
     with transaction.atomic():
         _move(
             campaign,
@@ -75,9 +375,105 @@ def cancel_campaign(campaign: Campaign) -> int:
             to=S.CANCELLED,
             cancelled_at=True,
         )
-        return Delivery.objects.filter(
-            campaign=campaign, status__in=[Delivery.Status.PENDING, Delivery.Status.DEFERRED]
-        ).update(status=Delivery.Status.CANCELLED, last_change_at=timezone.now())
+        cancelled = Delivery.objects.filter(
+            campaign=campaign, status__in=[D.PENDING, D.DEFERRED]
+        ).update(status=D.CANCELLED, last_change_at=timezone.now())
+        if user is not None or request is not None:
+            audit(
+                action="campaign.cancel",
+                actor=user,
+                request=request,
+                obj=campaign,
+                cancelled_rows=cancelled,
+            )
+    return cancelled
+
+
+# --- Preview and test sends -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Preview:
+    subject: str
+    html: str
+    text: str
+
+
+def preview_campaign(campaign: Campaign, contact: Contact | None = None) -> Preview:
+    """The message exactly as the sender builds it (essaim.mailing.message), for `contact` or
+    for a contact without a first name. Its unsubscribe link is a dead one: a preview or a test
+    must never let its reader unsubscribe the previewed contact."""
+    message = CompiledMessage(campaign)
+    recipient = Recipient(
+        delivery_id=0,
+        contact_id=0,
+        email=contact.email if contact is not None else "apercu@essaim.localhost",
+        email_hash="apercu",
+        first_name=contact.first_name if contact is not None else "",
+    )
+    parsed = BytesParser(policy=policy.default).parsebytes(message.render(recipient))
+    html_part = parsed.get_body(preferencelist=("html",))
+    text_part = parsed.get_body(preferencelist=("plain",))
+    return Preview(
+        subject=str(parsed["Subject"]),
+        html=html_part.get_content() if html_part is not None else "",  # type: ignore[attr-defined]
+        text=text_part.get_content() if text_part is not None else "",  # type: ignore[attr-defined]
+    )
+
+
+def parse_test_addresses(raw: str) -> list[str]:
+    """Addresses separated by commas, semicolons or line breaks; InvalidCampaign otherwise."""
+    parts = [p.strip() for p in raw.replace(";", ",").replace("\n", ",").split(",") if p.strip()]
+    if not parts:
+        raise InvalidCampaign(_("Indiquez au moins une adresse."))
+    if len(parts) > MAX_TEST_ADDRESSES:
+        raise InvalidCampaign(
+            _("Au plus %(n)s adresses par envoi de test.") % {"n": MAX_TEST_ADDRESSES}
+        )
+    addresses = []
+    for part in parts:
+        try:
+            addresses.append(normalize_email(part)[0])
+        except InvalidValue as exc:
+            raise InvalidCampaign(f"{part} : {exc}") from exc
+    return addresses
+
+
+def send_test(
+    campaign: Campaign,
+    *,
+    addresses: list[str],
+    contact: Contact | None = None,
+    user: Any = None,
+    request: Any = None,
+) -> int:
+    """Send the rendered campaign to a few addresses through Django's transactional mail
+    (MAILERS), one message each, subject marked [TEST]. Never touches the ledger: test
+    recipients are not the audience and the bulk relay's reputation is not spent on them."""
+    preview = preview_campaign(campaign, contact)
+    sender = formataddr((campaign.from_name, campaign.from_email))
+    for address in addresses:
+        message = EmailMultiAlternatives(
+            f"[TEST] {preview.subject}",
+            preview.text,
+            from_email=sender,
+            to=[address],
+            reply_to=[campaign.reply_to] if campaign.reply_to else None,
+            headers={"Auto-Submitted": "auto-generated"},
+        )
+        message.attach_alternative(preview.html, "text/html")
+        message.send()
+    audit(
+        action="campaign.test_send",
+        actor=user,
+        request=request,
+        obj=campaign,
+        addresses=addresses,
+    )
+    return len(addresses)
+
+
+# --- Counts, progress, results --------------------------------------------------------------
 
 
 def delivery_counts(campaign: Campaign) -> dict[str, int]:
@@ -91,4 +487,81 @@ def delivery_counts(campaign: Campaign) -> dict[str, int]:
             .values_list("status", "n")
         )
     )
-    return {status: counts.get(status, 0) for status in Delivery.Status.values}
+    return {status: counts.get(status, 0) for status in D.values}
+
+
+def provider_counts(campaign: Campaign) -> dict[str, dict[str, int]]:
+    """Rows per provider group and state (groups present only)."""
+    table: dict[str, dict[str, int]] = {}
+    rows = (
+        Delivery.objects.filter(campaign=campaign)
+        .order_by()
+        .values_list("provider", "status")
+        .annotate(n=Count("id"))
+    )
+    for provider, status, n in rows:
+        table.setdefault(provider, dict.fromkeys(D.values, 0))[status] = n
+    return dict(sorted(table.items()))
+
+
+@dataclass(frozen=True)
+class Progress:
+    total: int
+    settled: int  # rows whose fate is final (not pending, claimed, deferred)
+    percent: int
+    rate: float | None  # settled rows per second since the previous reading
+    seconds_left: int | None
+    counts: dict[str, int]
+
+
+def campaign_progress(
+    campaign: Campaign,
+    counts: dict[str, int],
+    *,
+    previous: tuple[int, float] | None = None,
+    now: float,
+) -> Progress:
+    """Progress from the ledger counts; the rate comes from the previous reading (settled,
+    timestamp) that the page carries in its polling URL, so no reading is stored anywhere."""
+    total = sum(counts.values())
+    settled = total - sum(counts[s] for s in OPEN_STATES)
+    percent = 100 if total == 0 else int(settled * 100 / total)
+    rate: float | None = None
+    seconds_left: int | None = None
+    if previous is not None and now > previous[1] and settled >= previous[0]:
+        rate = (settled - previous[0]) / (now - previous[1])
+        if rate > 0:
+            seconds_left = int((total - settled) / rate)
+    return Progress(total, settled, percent, rate, seconds_left, counts)
+
+
+def campaign_results(campaign: Campaign) -> dict[str, int]:
+    """Accepted, rejected, bounced (addresses now suppressed as hard bounces), unsubscribed
+    (suppressed during the send, or unsubscribed since it started) and unknown."""
+    counts = delivery_counts(campaign)
+    rows = Delivery.objects.filter(campaign=campaign)
+    bounced = rows.filter(
+        Exists(
+            Suppression.objects.filter(
+                email_hash=OuterRef("email_hash"), reason=Suppression.Reason.HARD_BOUNCE
+            )
+        )
+    ).count()
+    since = campaign.started_at or campaign.frozen_at or campaign.created_at
+    unsubscribed = rows.filter(
+        Q(status=D.SUPPRESSED)
+        | Exists(
+            Suppression.objects.filter(
+                email_hash=OuterRef("email_hash"),
+                reason=Suppression.Reason.UNSUBSCRIBE,
+                created_at__gte=since,
+            )
+        )
+    ).count()
+    return {
+        "accepted": counts[D.ACCEPTED],
+        "rejected": counts[D.REJECTED],
+        "bounced": bounced,
+        "unsubscribed": unsubscribed,
+        "unknown": counts[D.UNKNOWN],
+    }

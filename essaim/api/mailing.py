@@ -1,0 +1,212 @@
+"""Campaigns over JSON (mounted at /api/v1/): create, read, approve, launch, pause, resume,
+cancel, status. HQ tokens only (rules.can_manage_campaigns); thin handlers over
+essaim.mailing.services.campaigns. Refusals are 409 with a stable code (`approval_required`,
+`approval_refused`, `blackout`, `no_audience`, `state`), invalid drafts 422."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Field, Path, Router, Schema, Status
+
+from essaim.accounts import rules
+from essaim.api.auth import TokenAuth, token_of
+from essaim.api.errors import ApiError, ErrorOut, field_error
+from essaim.api.models import Scope
+from essaim.mailing.models import Campaign
+from essaim.mailing.services import campaigns as svc
+from essaim.people.models import Segment
+
+read_campaigns = TokenAuth(rules.can_manage_campaigns, Scope.READ)
+write_campaigns = TokenAuth(rules.can_manage_campaigns, Scope.WRITE)
+
+router = Router(tags=["campaigns"])
+
+MAX_ID = 2**63 - 1
+_ERRORS: dict[int, Any] = {code: ErrorOut for code in (401, 403, 429)}
+_ONE: dict[int, Any] = {**_ERRORS, 404: ErrorOut, 422: ErrorOut}
+_ACT: dict[int, Any] = {**_ONE, 409: ErrorOut}
+
+
+class CampaignIn(Schema):
+    subject: str = Field(min_length=1, max_length=250)
+    body_markdown: str = Field(max_length=200_000)
+    segment: int | str = Field(description="A segment id, or 'all' (every mailable contact).")
+    exclude_segments: list[int] = Field(default_factory=list, max_length=50)
+    from_address: str = Field("", description="A configured identity; the first one if empty.")
+    name: str = Field("", max_length=200)
+    preheader: str = Field("", max_length=250)
+    reply_to: str = Field("", max_length=254)
+    scheduled_at: datetime | None = None
+
+
+class CampaignOut(Schema):
+    id: int
+    name: str
+    status: str
+    subject: str
+    from_email: str
+    audience_all: bool
+    segment: int | None
+    exclude_segments: list[int]
+    audience: int | None = Field(description="Rows frozen into the ledger at launch.")
+    approved_by: str | None
+    scheduled_at: datetime | None
+    created_at: datetime
+
+
+class StatusOut(Schema):
+    id: int
+    status: str
+    audience: int | None
+    counts: dict[str, int]
+    results: dict[str, int]
+
+
+class LaunchOut(StatusOut):
+    launched: int
+
+
+def _out(campaign: Campaign) -> dict[str, Any]:
+    return {
+        "id": campaign.pk,
+        "name": campaign.name,
+        "status": campaign.status,
+        "subject": campaign.subject,
+        "from_email": campaign.from_email,
+        "audience_all": campaign.audience_all,
+        "segment": campaign.segment_id,
+        "exclude_segments": sorted(campaign.exclude_segments.values_list("pk", flat=True)),
+        "audience": campaign.audience_count,
+        "approved_by": campaign.approved_by.email if campaign.approved_by else None,
+        "scheduled_at": campaign.scheduled_at,
+        "created_at": campaign.created_at,
+    }
+
+
+def _status(campaign: Campaign) -> dict[str, Any]:
+    return {
+        "id": campaign.pk,
+        "status": campaign.status,
+        "audience": campaign.audience_count,
+        "counts": svc.delivery_counts(campaign),
+        "results": svc.campaign_results(campaign),
+    }
+
+
+def _get(id: int) -> Campaign:
+    campaign = Campaign.objects.select_related("approved_by").filter(pk=id).first()
+    if campaign is None:
+        raise ApiError(404, "No such campaign.")
+    return campaign
+
+
+def _refused(exc: Exception) -> ApiError:
+    if isinstance(exc, svc.InvalidCampaign):
+        return ApiError(422, exc.message, details=[{"field": "", "message": exc.message}])
+    if isinstance(exc, svc.CampaignRefused):
+        return ApiError(409, exc.message, code=exc.code)
+    return ApiError(409, "The campaign is not in a state that allows this.", code="state")
+
+
+@router.get("/campaigns", response={200: list[CampaignOut], **_ERRORS}, auth=read_campaigns)
+def list_campaigns(request: HttpRequest) -> list[dict[str, Any]]:
+    campaigns = Campaign.objects.select_related("approved_by").prefetch_related("exclude_segments")[
+        :200
+    ]
+    return [_out(c) for c in campaigns]
+
+
+@router.post("/campaigns", response={201: CampaignOut, **_ONE}, auth=write_campaigns)
+def create_campaign(request: HttpRequest, payload: CampaignIn) -> Status[dict[str, Any]]:
+    everyone = payload.segment == "all"
+    segment = None
+    if not everyone:
+        if not str(payload.segment).isdigit():
+            raise field_error("segment", "A segment id or 'all'.")
+        segment = Segment.objects.filter(pk=int(payload.segment)).first()
+        if segment is None:
+            raise field_error("segment", f"No segment with id {payload.segment}.")
+    excluded = list(Segment.objects.filter(pk__in=payload.exclude_segments))
+    if len(excluded) != len(set(payload.exclude_segments)):
+        raise field_error("exclude_segments", "Unknown segment id.")
+    identities = svc.from_identities()
+    try:
+        campaign = svc.save_draft(
+            user=token_of(request).user,
+            name=payload.name,
+            from_address=payload.from_address or (identities[0][1] if identities else ""),
+            reply_to=payload.reply_to,
+            subject=payload.subject,
+            preheader=payload.preheader,
+            body_markdown=payload.body_markdown,
+            audience_all=everyone,
+            segment=segment,
+            exclude_segments=excluded,
+            scheduled_at=payload.scheduled_at,
+        )
+    except svc.CampaignRefused as exc:
+        raise _refused(exc) from exc
+    return Status(201, _out(campaign))
+
+
+@router.get("/campaigns/{id}", response={200: CampaignOut, **_ONE}, auth=read_campaigns)
+def get_campaign(request: HttpRequest, id: int = Path(..., ge=1, le=MAX_ID)) -> dict[str, Any]:
+    return _out(_get(id))
+
+
+@router.get("/campaigns/{id}/status", response={200: StatusOut, **_ONE}, auth=read_campaigns)
+def campaign_status(request: HttpRequest, id: int = Path(..., ge=1, le=MAX_ID)) -> dict[str, Any]:
+    return _status(_get(id))
+
+
+@router.post("/campaigns/{id}/approve", response={200: CampaignOut, **_ACT}, auth=write_campaigns)
+def approve_campaign(request: HttpRequest, id: int = Path(..., ge=1, le=MAX_ID)) -> dict[str, Any]:
+    campaign = _get(id)
+    try:
+        svc.approve_campaign(campaign, user=token_of(request).user, request=request)
+    except (svc.CampaignRefused, svc.CampaignStateError) as exc:
+        raise _refused(exc) from exc
+    return _out(_get(id))
+
+
+@router.post("/campaigns/{id}/launch", response={200: LaunchOut, **_ACT}, auth=write_campaigns)
+def launch_campaign(request: HttpRequest, id: int = Path(..., ge=1, le=MAX_ID)) -> dict[str, Any]:
+    campaign = _get(id)
+    try:
+        count = svc.launch_campaign(campaign, user=token_of(request).user, request=request)
+    except (svc.CampaignRefused, svc.CampaignStateError) as exc:
+        raise _refused(exc) from exc
+    return _status(campaign) | {"launched": count}
+
+
+def _transition(request: HttpRequest, id: int, action: str) -> dict[str, Any]:
+    campaign = _get(id)
+    user = token_of(request).user
+    try:
+        if action == "pause":
+            svc.pause_campaign(campaign, user=user, request=request)
+        elif action == "resume":
+            svc.resume_campaign(campaign, user=user, request=request)
+        else:
+            svc.cancel_campaign(campaign, user=user, request=request)
+    except svc.CampaignStateError as exc:
+        raise _refused(exc) from exc
+    return _status(campaign)
+
+
+@router.post("/campaigns/{id}/pause", response={200: StatusOut, **_ACT}, auth=write_campaigns)
+def pause_campaign(request: HttpRequest, id: int = Path(..., ge=1, le=MAX_ID)) -> dict[str, Any]:
+    return _transition(request, id, "pause")
+
+
+@router.post("/campaigns/{id}/resume", response={200: StatusOut, **_ACT}, auth=write_campaigns)
+def resume_campaign(request: HttpRequest, id: int = Path(..., ge=1, le=MAX_ID)) -> dict[str, Any]:
+    return _transition(request, id, "resume")
+
+
+@router.post("/campaigns/{id}/cancel", response={200: StatusOut, **_ACT}, auth=write_campaigns)
+def cancel_campaign(request: HttpRequest, id: int = Path(..., ge=1, le=MAX_ID)) -> dict[str, Any]:
+    return _transition(request, id, "cancel")

@@ -1,0 +1,359 @@
+"""Campaign pages (HQ only): list, composer, preview and test send, launch with approval,
+progress and results, pause/resume/cancel. Thin: parse, authorize, call a service, render."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, cast
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.clickjacking import xframe_options_sameorigin
+from django.views.decorators.csp import csp_override
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from essaim.accounts import rules
+from essaim.lib.text import InvalidValue, normalize_email
+from essaim.mailing.models import Campaign, Delivery, ProviderGroup
+from essaim.mailing.services import campaigns as svc
+from essaim.people.models import Contact, Segment
+
+S = Campaign.Status
+
+
+def _require(request: HttpRequest) -> None:
+    if not rules.can_manage_campaigns(request.user):
+        raise PermissionDenied
+
+
+def _campaign(pk: int) -> Campaign:
+    return get_object_or_404(
+        Campaign.objects.select_related("segment", "created_by", "approved_by"), pk=pk
+    )
+
+
+class CampaignForm(forms.Form):
+    name = forms.CharField(label=gettext_lazy("Nom interne"), max_length=200, required=False)
+    from_address = forms.ChoiceField(label=gettext_lazy("Expéditeur"))
+    reply_to = forms.EmailField(label=gettext_lazy("Adresse de réponse"), required=False)
+    subject = forms.CharField(label=gettext_lazy("Objet"), max_length=250)
+    preheader = forms.CharField(
+        label=gettext_lazy("Texte d'aperçu"),
+        max_length=250,
+        required=False,
+        help_text=gettext_lazy("Affiché après l'objet dans la plupart des boîtes de réception."),
+    )
+    body_markdown = forms.CharField(
+        label=gettext_lazy("Message (Markdown)"),
+        widget=forms.Textarea(attrs={"rows": 14}),
+        help_text=gettext_lazy(
+            'Champs personnalisés : {{ first_name|default:"ami·e" }} ; le lien de '
+            "désinscription est ajouté en pied de message."
+        ),
+    )
+    audience = forms.ChoiceField(label=gettext_lazy("Destinataires"))
+    exclude_segments = forms.ModelMultipleChoiceField(
+        label=gettext_lazy("Sauf les membres de"),
+        queryset=Segment.objects.all(),
+        required=False,
+    )
+    scheduled_at = forms.DateTimeField(
+        label=gettext_lazy("Envoyer à partir de"),
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text=gettext_lazy("Vide : dès le lancement."),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cast(forms.ChoiceField, self.fields["from_address"]).choices = [
+            (address, svc.identity_label(name, address)) for name, address in svc.from_identities()
+        ]
+        segments = [(str(pk), name) for pk, name in Segment.objects.values_list("pk", "name")]
+        cast(forms.ChoiceField, self.fields["audience"]).choices = [
+            ("", _("— choisir —")),
+            ("all", _("Toute la base joignable")),
+            (_("Segments"), segments),
+        ]
+
+    @staticmethod
+    def initial_for(campaign: Campaign) -> dict[str, Any]:
+        return {
+            "name": campaign.name,
+            "from_address": campaign.from_email,
+            "reply_to": campaign.reply_to,
+            "subject": campaign.subject,
+            "preheader": campaign.preheader,
+            "body_markdown": campaign.body_markdown,
+            "audience": "all" if campaign.audience_all else (campaign.segment_id or ""),
+            "exclude_segments": list(campaign.exclude_segments.all()),
+            "scheduled_at": campaign.scheduled_at,
+        }
+
+    def save(self, *, user: Any, campaign: Campaign | None = None) -> Campaign:
+        data = self.cleaned_data
+        audience = data["audience"]
+        segment = None if audience == "all" else Segment.objects.get(pk=int(audience))
+        return svc.save_draft(
+            user=user,
+            campaign=campaign,
+            name=data["name"],
+            from_address=data["from_address"],
+            reply_to=data["reply_to"],
+            subject=data["subject"],
+            preheader=data["preheader"],
+            body_markdown=data["body_markdown"],
+            audience_all=audience == "all",
+            segment=segment,
+            exclude_segments=list(data["exclude_segments"]),
+            scheduled_at=data["scheduled_at"],
+        )
+
+
+@login_required
+@require_GET
+def campaign_list(request: HttpRequest) -> HttpResponse:
+    _require(request)
+    campaigns = Campaign.objects.select_related("created_by")[:200]
+    return render(request, "mailing/campaign_list.html", {"campaigns": campaigns})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def campaign_compose(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    _require(request)
+    campaign = _campaign(pk) if pk is not None else None
+    if campaign is not None and campaign.status != S.DRAFT:
+        return redirect("mailing:campaign_detail", pk=campaign.pk)
+    initial = CampaignForm.initial_for(campaign) if campaign else {}
+    form = CampaignForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            campaign = form.save(user=request.user, campaign=campaign)
+        except svc.CampaignRefused as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("Brouillon enregistré."))
+            return redirect("mailing:campaign_preview", pk=campaign.pk)
+    return render(
+        request,
+        "mailing/campaign_form.html",
+        {"form": form, "campaign": campaign},
+        status=400 if form.errors else 200,
+    )
+
+
+def _preview_contact(request: HttpRequest) -> tuple[Contact | None, str]:
+    raw = request.GET.get("contact", "").strip()
+    if not raw:
+        return None, ""
+    try:
+        key = normalize_email(raw)[1]
+    except InvalidValue:
+        return None, _("Adresse invalide : %(address)s") % {"address": raw}
+    contact = Contact.objects.filter(email_key=key).first()
+    if contact is None:
+        return None, _("Aucun contact avec l'adresse %(address)s.") % {"address": raw}
+    return contact, ""
+
+
+@login_required
+@require_GET
+def campaign_preview(request: HttpRequest, pk: int) -> HttpResponse:
+    _require(request)
+    campaign = _campaign(pk)
+    contact, error = _preview_contact(request)
+    preview = svc.preview_campaign(campaign, contact)
+    frame_url = reverse("mailing:campaign_preview_frame", args=[campaign.pk])
+    if contact is not None:
+        frame_url += f"?contact={contact.pk}"
+    return render(
+        request,
+        "mailing/campaign_preview.html",
+        {
+            "campaign": campaign,
+            "preview": preview,
+            "contact": contact,
+            "contact_error": error,
+            "frame_url": frame_url,
+            "query": request.GET.get("contact", ""),
+        },
+    )
+
+
+# The message's HTML is the campaign author's and the contact's: shown in an iframe whose
+# document may run nothing, load nothing but images, and is a unique origin (sandbox).
+@csp_override(
+    {
+        "sandbox": True,  # type: ignore[dict-item]  # a bare directive: no token allowed
+        "default-src": ["'none'"],
+        "img-src": ["https:", "data:"],
+        "style-src": ["'unsafe-inline'"],
+        "frame-ancestors": ["'self'"],
+    }
+)
+@xframe_options_sameorigin
+@login_required
+@require_GET
+def campaign_preview_frame(request: HttpRequest, pk: int) -> HttpResponse:
+    _require(request)
+    campaign = _campaign(pk)
+    contact_id = request.GET.get("contact", "")
+    contact = Contact.objects.filter(pk=int(contact_id)).first() if contact_id.isdigit() else None
+    return HttpResponse(svc.preview_campaign(campaign, contact).html)
+
+
+@login_required
+@require_POST
+def campaign_test_send(request: HttpRequest, pk: int) -> HttpResponse:
+    _require(request)
+    campaign = _campaign(pk)
+    try:
+        addresses = svc.parse_test_addresses(request.POST.get("addresses", ""))
+        sent = svc.send_test(campaign, addresses=addresses, request=request)
+    except svc.CampaignRefused as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Message de test envoyé à %(n)s adresse(s).") % {"n": sent})
+    return redirect("mailing:campaign_preview", pk=campaign.pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def campaign_launch(request: HttpRequest, pk: int) -> HttpResponse:
+    _require(request)
+    campaign = _campaign(pk)
+    if campaign.status != S.DRAFT:
+        return redirect("mailing:campaign_detail", pk=campaign.pk)
+    error = ""
+    if request.method == "POST":
+        action = request.POST.get("action")
+        try:
+            if action == "approve":
+                svc.approve_campaign(campaign, user=request.user, request=request)
+                messages.success(request, _("Campagne approuvée."))
+                return redirect("mailing:campaign_launch", pk=campaign.pk)
+            if action == "launch":
+                count = svc.launch_campaign(campaign, user=request.user, request=request)
+                messages.success(
+                    request, _("Campagne lancée vers %(n)s destinataires.") % {"n": count}
+                )
+                return redirect("mailing:campaign_detail", pk=campaign.pk)
+        except svc.CampaignRefused as exc:
+            error = exc.message
+        except svc.CampaignStateError:
+            error = _("La campagne n'est plus un brouillon.")
+    estimate: int | None
+    try:
+        estimate = svc.estimate_audience(campaign)
+    except svc.AudienceMissing as exc:
+        estimate, error = None, error or exc.message
+    needs = estimate is not None and svc.needs_approval(estimate)
+    return render(
+        request,
+        "mailing/campaign_launch.html",
+        {
+            "campaign": campaign,
+            "estimate": estimate,
+            "needs_approval": needs,
+            "threshold": svc.settings.MAILING_APPROVAL_THRESHOLD,
+            "is_author": campaign.created_by_id == request.user.pk,
+            "blacked_out": estimate is not None and svc.is_blacked_out(campaign),
+            "error": error,
+        },
+        status=400 if error and request.method == "POST" else 200,
+    )
+
+
+def _detail_context(request: HttpRequest, campaign: Campaign) -> dict[str, Any]:
+    counts = svc.delivery_counts(campaign)
+    now = time.time()
+    previous: tuple[int, float] | None = None
+    try:
+        previous = (int(request.GET["settled"]), float(request.GET["at"]))
+    except (KeyError, ValueError):
+        previous = None
+    progress = svc.campaign_progress(campaign, counts, previous=previous, now=now)
+    done = campaign.status in (S.DONE, S.CANCELLED, S.DRAFT)
+    poll_url = (
+        reverse("mailing:campaign_detail", args=[campaign.pk])
+        + f"?settled={progress.settled}&at={now:.3f}"
+    )
+    states = [(label, counts[value]) for value, label in Delivery.Status.choices]
+    labels = dict(ProviderGroup.choices)
+    providers = [
+        (labels.get(p, p), [row[s] for s in Delivery.Status.values])
+        for p, row in svc.provider_counts(campaign).items()
+    ]
+    label = _("%(settled)s envois réglés sur %(total)s") % {
+        "settled": progress.settled,
+        "total": progress.total,
+    }
+    return {
+        "campaign": campaign,
+        "progress": progress,
+        "percent": progress.percent,
+        "label": label,
+        "done": done,
+        "poll_url": poll_url,
+        "states": states,
+        "state_labels": [label for _value, label in Delivery.Status.choices],
+        "providers": providers,
+        "results": svc.campaign_results(campaign)
+        if campaign.status in (S.DONE, S.CANCELLED, S.PAUSED, S.SENDING)
+        else None,
+    }
+
+
+@login_required
+@require_GET
+def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    _require(request)
+    campaign = _campaign(pk)
+    context = _detail_context(request, campaign)
+    if getattr(request, "htmx", False):
+        return render(request, "mailing/campaign_detail.html#live", context)
+    return render(request, "mailing/campaign_detail.html", context)
+
+
+def _transition(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    _require(request)
+    campaign = _campaign(pk)
+    try:
+        if action == "pause":
+            svc.pause_campaign(campaign, request=request)
+            messages.success(request, _("Campagne mise en pause."))
+        elif action == "resume":
+            svc.resume_campaign(campaign, request=request)
+            messages.success(request, _("Envoi repris."))
+        else:
+            n = svc.cancel_campaign(campaign, request=request)
+            messages.success(request, _("Campagne annulée (%(n)s envois annulés).") % {"n": n})
+    except svc.CampaignStateError:
+        messages.error(request, _("Impossible dans l'état actuel de la campagne."))
+    return redirect("mailing:campaign_detail", pk=pk)
+
+
+@login_required
+@require_POST
+def campaign_pause(request: HttpRequest, pk: int) -> HttpResponse:
+    return _transition(request, pk, "pause")
+
+
+@login_required
+@require_POST
+def campaign_resume(request: HttpRequest, pk: int) -> HttpResponse:
+    return _transition(request, pk, "resume")
+
+
+@login_required
+@require_POST
+def campaign_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    return _transition(request, pk, "cancel")
