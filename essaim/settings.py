@@ -259,7 +259,9 @@ BULK_SMTP_HELO = env_str("BULK_SMTP_HELO", urlparse(SITE_URL).hostname or "local
 # Envelope senders are bounces+<delivery>-<hmac>@MAILING_VERP_DOMAIN (bounce intake parses them).
 MAILING_VERP_DOMAIN = env_str("MAILING_VERP_DOMAIN", "bounces.essaim.localhost")
 # Mailbox given as the mailto: of List-Unsubscribe.
-MAILING_UNSUBSCRIBE_MAILTO = env_str("MAILING_UNSUBSCRIBE_MAILTO", "desinscription@essaim.localhost")
+MAILING_UNSUBSCRIBE_MAILTO = env_str(
+    "MAILING_UNSUBSCRIBE_MAILTO", "desinscription@essaim.localhost"
+)
 # Last part of the Feedback-ID header (Gmail's feedback loop groups complaints by it).
 MAILING_FEEDBACK_ID = env_str("MAILING_FEEDBACK_ID", "essaim")
 # Rows one sender may hold claimed at once: a crash turns at most this many into "unknown".

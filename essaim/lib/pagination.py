@@ -34,7 +34,8 @@ class KeysetPage[M: Model]:
 
 def _int_param(request: HttpRequest, name: str) -> int | None:
     raw = request.GET.get(name, "")
-    return int(raw) if raw.isdigit() and len(raw) < 19 else None
+    # isdigit() alone accepts "²" and other Unicode digits that int() refuses.
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 19 else None
 
 
 def keyset_page[M: Model](

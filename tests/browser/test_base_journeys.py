@@ -80,7 +80,9 @@ def test_hq_imports_a_csv_watches_it_run_builds_a_segment_and_exports_it(
         row.get_by_role("button", name="Exporter (CSV)").click()
     exported = Path(download_info.value.path()).read_text(encoding="utf-8-sig")
     assert "marie.curie@exemple.fr" in exported and "louise.michel" not in exported
-    assert AuditEvent.objects.filter(action="segment.export", object_id=str(segment.pk)).count() == 1
+    assert (
+        AuditEvent.objects.filter(action="segment.export", object_id=str(segment.pk)).count() == 1
+    )
 
     # Names with markup are shown as text, never run.
     page.goto(f"{live_server.url}/base/contacts/")
@@ -92,9 +94,18 @@ def test_coordinator_sees_masked_details_reveals_one_and_the_audit_log_shows_it(
 ):
     now = timezone.now()
     contact = Contact.objects.create(
-        email="militante@exemple.fr", email_key="militante@exemple.fr", email_hash="h1",
-        first_name="Olympe", last_name="de Gouges", phone="+33612345678", postcode="75011",
-        departement="75", region="11", source="test", created_at=now, updated_at=now,
+        email="militante@exemple.fr",
+        email_key="militante@exemple.fr",
+        email_hash="h1",
+        first_name="Olympe",
+        last_name="de Gouges",
+        phone="+33612345678",
+        postcode="75011",
+        departement="75",
+        region="11",
+        source="test",
+        created_at=now,
+        updated_at=now,
     )
     Consent.objects.create(
         contact=contact, purpose="news", status="granted", basis="membership", source="import"
