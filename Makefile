@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 ESSAIM := $(BIN)/essaim
 STAMP := $(VENV)/.installed
 
-.PHONY: run test setup lint typecheck check-ci demo-data clean
+.PHONY: run test setup lint typecheck check-ci demo-data clean messages
 
 ## run: set everything up, fill the demo base, print the logins and start every process
 run: setup
@@ -38,6 +38,13 @@ node_modules/.package-lock.json: package.json package-lock.json
 .env:
 	@sed "s/^SECRET_KEY=.*/SECRET_KEY=$$(head -c 48 /dev/urandom | base64 | tr -d '/+=\n')/" .env.example > .env
 	@echo "wrote .env (edit it to configure Essaim)"
+
+## messages: after changing strings, refresh essaim/locale/en (.po) and compile it (.mo, committed);
+## then translate every new or fuzzy entry of the .po and run it again (a test fails otherwise)
+I18N_IGNORE := --ignore='node_modules/*' --ignore='.venv/*' --ignore='var/*' --ignore='bench/*'
+messages: $(STAMP)
+	DEBUG=1 $(ESSAIM) makemessages -l en $(I18N_IGNORE) -e html,txt,py
+	DEBUG=1 $(ESSAIM) compilemessages -l en --ignore=.venv --ignore=node_modules
 
 lint: setup
 	$(BIN)/ruff check .

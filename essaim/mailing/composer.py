@@ -19,7 +19,9 @@ from dataclasses import dataclass
 from typing import Final
 
 import nh3
+from django.conf import settings
 from django.template.loader import render_to_string
+from django.utils import translation
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from markdown_it import MarkdownIt
@@ -106,7 +108,14 @@ def markdown_to_text(source: str) -> str:
 
 
 def render_campaign(*, subject: str, preheader: str, body_markdown: str) -> Rendered:
-    """Both templates of a campaign, with the unsubscribe footer. Raises TemplateError."""
+    """Both templates of a campaign, with the unsubscribe footer. Raises TemplateError.
+
+    The footer is in the recipients' language (the site's default), not the author's."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return _render_campaign(subject=subject, preheader=preheader, body_markdown=body_markdown)
+
+
+def _render_campaign(*, subject: str, preheader: str, body_markdown: str) -> Rendered:
     fragment = markdown_to_html(body_markdown)
     if "{{" in subject or "{%" in subject:
         raise TemplateError(_("L'objet ne peut pas contenir de champ personnalisé."))

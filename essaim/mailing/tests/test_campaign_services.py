@@ -422,3 +422,13 @@ def test_progress_rate_and_time_left_come_from_the_previous_reading() -> None:
 
     assert (progress.total, progress.settled, progress.percent) == (100, 60, 60)
     assert (progress.rate, progress.seconds_left) == (2.0, 20)
+
+
+def test_the_unsubscribe_footer_is_in_the_recipients_language_whatever_the_authors():
+    from django.utils import translation
+
+    from essaim.mailing.composer import render_campaign
+
+    with translation.override("en"):
+        rendered = render_campaign(subject="Objet", preheader="", body_markdown="Bonjour")
+    assert "Pour ne plus recevoir nos messages" in rendered.text
