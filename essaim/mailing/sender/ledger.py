@@ -74,6 +74,40 @@ UPDATE mailing_delivery SET
 WHERE id IN ({pick})
 RETURNING id, contact_id, email, email_hash, first_name, provider, attempts, status
 """
+# PostgreSQL: the same in one statement (one round trip, committed by itself in autocommit):
+# the due deferred rows first, then pending ones after the keyset cursor up to the limit.
+# MATERIALIZED: each pick runs once, whatever the plan of the UPDATE. Constant LIMITs (fresh
+# rows beyond the limit are locked for the statement only) and scalar subqueries rather than
+# EXISTS: the planner then probes the suppression and consent indexes for each of the few
+# hundred rows, instead of hashing whole tables at every claim (it did, with stale statistics:
+# 45 ms per claim at 30,000 contacts, growing with the audience). Consent is unique per
+# (contact, purpose).
+_CLAIM_SQL_PG = """
+WITH due AS MATERIALIZED (
+    SELECT id, false AS fresh FROM mailing_delivery
+    WHERE campaign_id = %(campaign)s AND status = 'deferred' AND next_attempt_at <= %(now)s
+    ORDER BY next_attempt_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED
+), fresh AS MATERIALIZED (
+    SELECT id, true AS fresh FROM mailing_delivery
+    WHERE campaign_id = %(campaign)s AND status = 'pending' AND id > %(after)s
+    ORDER BY id LIMIT %(limit)s FOR UPDATE SKIP LOCKED
+)
+UPDATE mailing_delivery SET
+    status = CASE
+        WHEN (SELECT 1 FROM people_suppression s
+              WHERE s.email_hash = mailing_delivery.email_hash LIMIT 1) IS NOT NULL
+          OR (mailing_delivery.contact_id IS NOT NULL AND (
+                SELECT c.status FROM people_consent c
+                WHERE c.contact_id = mailing_delivery.contact_id
+                  AND c.purpose = %(purpose)s) IS DISTINCT FROM 'granted')
+        THEN 'suppressed' ELSE 'claimed' END,
+    claimed_by = %(sender)s, lease_until = %(lease)s, last_change_at = %(now)s,
+    attempts = attempts + 1
+FROM (SELECT * FROM (SELECT * FROM due UNION ALL SELECT * FROM fresh) AS u LIMIT %(limit)s) AS pick
+WHERE mailing_delivery.id = pick.id
+RETURNING mailing_delivery.id, contact_id, email, email_hash, first_name, provider, attempts,
+    status, pick.fresh
+"""
 _PICK_PENDING = (
     "SELECT id FROM mailing_delivery WHERE campaign_id = %s AND status = 'pending' AND id > %s "
     "ORDER BY id LIMIT %s"
@@ -98,12 +132,33 @@ def claim(
     rows settled as suppressed, highest pending id seen)."""
     now = timezone.now()
     lease = now + dt.timedelta(seconds=lease_seconds)
-    # Rows locked by another sender's claim are skipped, not waited for (PostgreSQL). SQLite
-    # has one writer at a time: the UPDATE … RETURNING is atomic by itself.
-    lock = " FOR UPDATE SKIP LOCKED" if _is_pg() else ""
-    head = [purpose, sender_id, _ts(lease), _ts(now)]
     rows: list[Any] = []
     max_pending = after_id
+    if _is_pg():
+        # Rows locked by another sender's claim are skipped, not waited for. Autocommit: the
+        # claim is committed when the statement returns (the sender's connection is never in
+        # a transaction here), before any byte of these rows goes on the wire.
+        params: dict[str, Any] = {
+            "campaign": campaign_id,
+            "now": now,
+            "limit": limit,
+            "after": after_id,
+            "purpose": purpose,
+            "sender": sender_id,
+            "lease": lease,
+        }
+        assert connection.get_autocommit()
+        with connection.cursor() as cursor:
+            cursor.execute(_CLAIM_SQL_PG, params)
+            rows = cursor.fetchall()
+        fresh_ids = [r[0] for r in rows if r[8]]
+        if fresh_ids:
+            max_pending = max(fresh_ids)
+        return _claimed(rows, campaign_id, max_pending)
+    # SQLite has one writer at a time: each UPDATE … RETURNING is atomic by itself, and the
+    # IMMEDIATE transaction keeps the two together.
+    lock = ""
+    head = [purpose, sender_id, _ts(lease), _ts(now)]
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             _CLAIM_SQL.format(pick=_PICK_DEFERRED + lock), [*head, campaign_id, _ts(now), limit]
@@ -118,6 +173,10 @@ def claim(
             if fresh:
                 max_pending = max(r[0] for r in fresh)
             rows.extend(fresh)
+    return _claimed(rows, campaign_id, max_pending)
+
+
+def _claimed(rows: list[Any], campaign_id: int, max_pending: int) -> tuple[list[Claimed], int, int]:
     rows.sort(key=lambda r: r[0])  # RETURNING has no order; send in freeze order
     claimed = [
         Claimed(r[0], campaign_id, r[1], r[2], r[3], r[4], r[5], r[6])
@@ -133,26 +192,31 @@ def settle(sender_id: str, settlements: Sequence[Settlement]) -> int:
     if not settlements:
         return 0
     now = _ts(timezone.now())
-    with transaction.atomic(), connection.cursor() as cursor:
-        if _is_pg():
-            values = ", ".join(
-                ["(%s::bigint, %s, %s::integer, %s, %s::timestamptz)"] * len(settlements)
-            )
-            params: list[Any] = [now]
-            for s in settlements:
-                params += [s.id, s.status, s.code, s.reply[:200], s.next_attempt_at]
-            params.append(sender_id)
+    if _is_pg():
+        # One statement of fixed text whatever the batch (arrays, not a VALUES list): no
+        # per-batch SQL to build, parse or plan differently; autocommit makes it one round trip.
+        with connection.cursor() as cursor:
             cursor.execute(
-                f"""
+                """
                 UPDATE mailing_delivery AS d SET status = v.status, smtp_code = v.code,
                     smtp_reply = v.reply, next_attempt_at = v.nat, lease_until = NULL,
                     last_change_at = %s
-                FROM (VALUES {values}) AS v (id, status, code, reply, nat)
+                FROM unnest(%s::bigint[], %s::text[], %s::integer[], %s::text[],
+                            %s::timestamptz[]) AS v (id, status, code, reply, nat)
                 WHERE d.id = v.id AND d.status = 'claimed' AND d.claimed_by = %s
-                """,  # noqa: S608 - placeholders only
-                params,
+                """,
+                [
+                    now,
+                    [s.id for s in settlements],
+                    [s.status for s in settlements],
+                    [s.code for s in settlements],
+                    [s.reply[:200] for s in settlements],
+                    [s.next_attempt_at for s in settlements],
+                    sender_id,
+                ],
             )
             return int(cursor.rowcount)
+    with transaction.atomic(), connection.cursor() as cursor:
         cursor.executemany(
             "UPDATE mailing_delivery SET status = %s, smtp_code = %s, smtp_reply = %s, "
             "next_attempt_at = %s, lease_until = NULL, last_change_at = %s "

@@ -20,6 +20,7 @@ import contextlib
 import enum
 import re
 import ssl
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -133,6 +134,10 @@ class SmtpClient:
     extensions: dict[str, str] = field(default_factory=dict)
     _reader: asyncio.StreamReader | None = None
     _writer: asyncio.StreamWriter | None = None
+    _rbuf: bytearray = field(default_factory=bytearray)
+    _waiting_since: float = 0.0  # when the current wait for the server began (0: not waiting)
+    _timed_out: bool = False
+    _watchdog: asyncio.TimerHandle | None = None
 
     @property
     def connected(self) -> bool:
@@ -161,6 +166,8 @@ class SmtpClient:
                     server_hostname=cfg.host if cfg.tls == "implicit" else None,
                     limit=1 << 16,
                 )
+            self._rbuf = bytearray()
+            self._timed_out = False
         except (OSError, TimeoutError) as exc:
             raise ConnectionLost(f"connect to {cfg.host}:{cfg.port}: {exc}") from exc
         greeting = await self._read_reply()
@@ -179,6 +186,7 @@ class SmtpClient:
                     await self._writer.start_tls(self._ssl_context(), server_hostname=cfg.host)
             except (OSError, TimeoutError, ssl.SSLError) as exc:
                 raise ConnectionLost(f"TLS handshake: {exc}") from exc
+            self._rbuf = bytearray()  # nothing read before the handshake may count after it
             await self._ehlo()
         if cfg.username:
             await self._auth()
@@ -210,28 +218,67 @@ class SmtpClient:
             raise SmtpError(f"AUTH: {reply.short()}")
 
     async def _read_reply(self) -> Reply:
+        """One reply, parsed from our own buffer: no StreamReader.readline and no timer per
+        line (the watchdog below enforces the timeout for the whole connection)."""
+        buf = self._rbuf
+        lines: list[str] = []
+        pos = 0
+        while True:
+            end = buf.find(b"\n", pos)
+            if end < 0:
+                if pos:
+                    del buf[:pos]
+                    pos = 0
+                await self._fill()
+                continue
+            line = bytes(buf[pos : end + 1])
+            pos = end + 1
+            try:
+                code = int(line[:3])
+            except ValueError as exc:
+                raise ConnectionLost(f"garbled reply {line[:60]!r}") from exc
+            lines.append(line[4:].rstrip(b"\r\n").decode("utf-8", "replace"))
+            if line[3:4] != b"-":
+                del buf[:pos]
+                return Reply(code, " | ".join(lines))
+
+    async def _fill(self) -> None:
         if self._reader is None:
             raise ConnectionLost("not connected")
-        lines: list[str] = []
-        code = 0
+        if len(self._rbuf) > 1 << 16:
+            raise ConnectionLost("reply line too long")
+        self._waiting_since = time.monotonic()
+        self._arm_watchdog()
         try:
-            async with asyncio.timeout(self.config.timeout):
-                while True:
-                    line = await self._reader.readline()
-                    if not line.endswith(b"\n"):
-                        raise ConnectionLost("connection closed by the server")
-                    try:
-                        code = int(line[:3])
-                    except ValueError as exc:
-                        raise ConnectionLost(f"garbled reply {line[:60]!r}") from exc
-                    lines.append(line[4:].rstrip(b"\r\n").decode("utf-8", "replace"))
-                    if line[3:4] != b"-":
-                        break
-        except TimeoutError as exc:
-            raise ConnectionLost("no reply in time") from exc
+            data = await self._reader.read(1 << 16)
         except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as exc:
-            raise ConnectionLost(str(exc)) from exc
-        return Reply(code, " | ".join(lines))
+            raise ConnectionLost(self._why(str(exc))) from exc
+        finally:
+            self._waiting_since = 0.0
+        if not data:
+            raise ConnectionLost(self._why("connection closed by the server"))
+        self._rbuf += data
+
+    def _why(self, reason: str) -> str:
+        return "no reply in time" if self._timed_out else reason
+
+    def _arm_watchdog(self) -> None:
+        if self._watchdog is None:
+            period = min(1.0, self.config.timeout / 4)
+            self._watchdog = asyncio.get_running_loop().call_later(period, self._watch)
+
+    def _watch(self) -> None:
+        """Every second or so while connected: abort a connection that waits for a reply (or
+        for room to write) longer than the configured timeout."""
+        self._watchdog = None
+        if self._writer is None:
+            return
+        since = self._waiting_since
+        if since and time.monotonic() - since > self.config.timeout:
+            self._timed_out = True
+            self._writer.transport.abort()
+            return
+        self._arm_watchdog()
 
     def _write(self, data: bytes) -> None:
         if self._writer is None or self._writer.is_closing():
@@ -240,10 +287,14 @@ class SmtpClient:
 
     async def _drain(self) -> None:
         assert self._writer is not None
+        self._waiting_since = time.monotonic()
+        self._arm_watchdog()
         try:
             await self._writer.drain()
         except (OSError, RuntimeError) as exc:
-            raise ConnectionLost(str(exc)) from exc
+            raise ConnectionLost(self._why(str(exc))) from exc
+        finally:
+            self._waiting_since = 0.0
 
     async def command(self, line: bytes) -> Reply:
         self._write(line + b"\r\n")
@@ -369,6 +420,10 @@ class SmtpClient:
         self.close()
 
     def close(self) -> None:
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            self._watchdog = None
+        self._rbuf = bytearray()
         if self._writer is not None:
             self._writer.close()
         self._reader = self._writer = None

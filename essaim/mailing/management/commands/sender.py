@@ -47,7 +47,8 @@ class Command(BaseCommand):
             connections=options["connections"],
             per_provider=options["per_provider"],
             max_claimed=max_claimed,
-            claim_batch=min(200, max_claimed),
+            # Two batches in hand: the next one is claimed while the current one is sent.
+            claim_batch=min(250, max(10, max_claimed // 2)),
             lease_seconds=options["lease"],
             retry_base=options["retry_base"],
             once=options["once"],
