@@ -12,11 +12,15 @@ import phonenumbers
 DOTS = "•••"
 
 
-def mask_email(email: str) -> str:
-    """`marie.dupont@gmail.com` → `m•••@g•••.com`."""
+def mask_email(email: str, *, keep_domain: bool = False) -> str:
+    """`marie.dupont@gmail.com` → `m•••@g•••.com`, or `m•••@gmail.com` with `keep_domain` (the
+    unsubscribe page: enough for the person to recognize their address, not for whoever a
+    forwarded mail reaches to learn it)."""
     local, at, domain = email.rpartition("@")
     if not at or not local or not domain:
         return DOTS if email else ""
+    if keep_domain:
+        return f"{local[0]}{DOTS}@{domain}"
     host, dot, tld = domain.rpartition(".")
     if not dot:
         host, tld = domain, ""

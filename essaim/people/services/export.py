@@ -25,13 +25,13 @@ from typing import Any, Final
 from django.db.models import OuterRef, QuerySet, StringAgg, Subquery, Value
 from django.utils import timezone
 
+from essaim.lib.csvsafe import neutralize
 from essaim.people.models import Consent, Contact, ContactTag, Purpose
 
 BOM: Final = "\ufeff"
 DELIMITER: Final = ";"
 CHUNK_SIZE: Final = 2000
 ROWS_PER_WRITE: Final = 500
-FORMULA_TRIGGERS: Final = ("=", "+", "-", "@", "\t", "\r")
 # Separates tag names inside the aggregate; a control character no tag name contains.
 _TAG_SEPARATOR: Final = "\x1f"
 
@@ -48,11 +48,6 @@ CONTACT_COLUMNS: Final = (
     "created_at",
 )
 COLUMNS: Final = (*CONTACT_COLUMNS, *(f"consent_{purpose}" for purpose in Purpose.values))
-
-
-def neutralize(value: str) -> str:
-    """A cell a spreadsheet will not evaluate as a formula."""
-    return "'" + value if value.startswith(FORMULA_TRIGGERS) else value
 
 
 class _Line:

@@ -11,8 +11,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from essaim.accounts.models import AuditEvent
+from essaim.lib.csvsafe import neutralize
 from essaim.people.services import export
-from essaim.people.services.export import COLUMNS, neutralize
+from essaim.people.services.export import COLUMNS
 from essaim.people.tests.factories import SegmentFactory, TagFactory, make_contact
 
 pytestmark = pytest.mark.django_db

@@ -8,6 +8,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from essaim.accounts.services import client_ip
+from essaim.people.masking import mask_email
 from essaim.people.models import Purpose
 from essaim.people.public_forms import UnsubscribeForm
 from essaim.people.services.unsubscribe import (
@@ -52,12 +53,10 @@ def unsubscribe_page(request: HttpRequest, token: str) -> HttpResponse:
     return render(
         request,
         "people/public/unsubscribe.html",
-        {"form": form, "masked_email": mask_email(target.contact.email) if target.contact else ""},
+        {
+            "form": form,
+            "masked_email": (
+                mask_email(target.contact.email, keep_domain=True) if target.contact else ""
+            ),
+        },
     )
-
-
-def mask_email(email: str) -> str:
-    """j•••@exemple.fr: enough for the person to recognize their address, not for whoever a
-    forwarded mail reaches to learn it."""
-    local, _, domain = email.partition("@")
-    return f"{local[:1]}•••@{domain}"

@@ -22,6 +22,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from essaim.lib.csvsafe import neutralize
 from essaim.lib.text import clean_name
 from essaim.people.models import Consent, ImportBatch, Purpose
 from essaim.people.services.imports.rows import TAG_MAX_LENGTH, Chunk, RowReader
@@ -34,8 +35,6 @@ CHUNK_ROWS = 20_000
 MAX_ATTEMPTS = 3
 RETENTION = timedelta(days=30)
 SOURCE_MAX_LENGTH = 100
-# A cell starting with one of these is a formula to a spreadsheet (CSV injection).
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 class InvalidImportOptions(ValueError):
@@ -46,10 +45,6 @@ def imports_dir() -> Path:
     path = Path(settings.DATA_DIR) / "imports"
     path.mkdir(parents=True, exist_ok=True)
     return path
-
-
-def neutralize_formula(cell: str) -> str:
-    return "'" + cell if cell.startswith(FORMULA_PREFIXES) else cell
 
 
 @dataclass(frozen=True)
@@ -226,16 +221,14 @@ class _Report:
         self.path = imports_dir() / f"import-{batch.pk}-lignes-invalides.csv"
         self._handle: IO[str] = self.path.open("w", encoding="utf-8-sig", newline="")
         self._writer = csv.writer(self._handle, delimiter=batch.delimiter or ",")
-        self._writer.writerow(
-            [_("ligne"), _("raison"), *(neutralize_formula(cell) for cell in header)]
-        )
+        self._writer.writerow([_("ligne"), _("raison"), *(neutralize(cell) for cell in header)])
         self._handle.flush()
 
     def write(self, rows: list[tuple[int, str, list[str]]]) -> None:
         if not rows:
             return
         self._writer.writerows(
-            [line, neutralize_formula(reason), *(neutralize_formula(c) for c in cells)]
+            [line, neutralize(reason), *(neutralize(c) for c in cells)]
             for line, reason, cells in rows
         )
         self._handle.flush()
