@@ -44,7 +44,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
-PG_DB = "bench_segments"
+PG_DB = os.environ.get("BENCH_PG_DB", "bench_segments")  # one per engineer on a shared server
 
 # Share of contacts with each tag (per mille), and a multiplier spreading them over ids.
 TAG_SHARES = {

@@ -305,11 +305,23 @@ class ImportBatch(models.Model):
         return min(99, int(100 * self.processed_rows / self.total_rows))
 
 
+class DeferredIndex(models.Model):
+    """An index of the contact tables dropped for a bulk load and not rebuilt yet, with the
+    database's own statement to rebuild it. Rows exist only while a bulk import runs, or after one
+    was killed: the next import rebuilds them (people.services.imports.bulk)."""
+
+    name = models.CharField(max_length=200, unique=True)
+    table = models.CharField(max_length=200)
+    sql = models.TextField()
+    dropped_at = models.DateTimeField(default=timezone.now)
+
+
 __all__ = [
     "Consent",
     "Contact",
     "ContactEvent",
     "ContactTag",
+    "DeferredIndex",
     "ImportBatch",
     "Purpose",
     "Segment",

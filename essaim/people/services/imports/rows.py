@@ -164,15 +164,25 @@ def _fr_validator() -> tuple[
     return tuple(general.possible_length or ()), re.compile(general.national_number_pattern), types
 
 
-def _fr_national_valid(national: str) -> bool:
+@lru_cache(maxsize=1)
+def _fr_phone() -> re.Pattern[str]:
+    """One pattern for a French number typed as +33…, 0033… or 0… (punctuation removed), valid
+    by phonenumbers' metadata: its national number (group 1) has 9 ASCII digits, matches the
+    general description and the pattern of one number type allowing 9 digits."""
     general_lengths, general, types = _fr_validator()
-    size = len(national)
-    if (general_lengths and size not in general_lengths) or not general.fullmatch(national):
-        return False
-    return any(
-        (not lengths or size in lengths) and pattern.fullmatch(national)
-        for lengths, pattern in types
+    alternatives = [
+        pattern.pattern for lengths, pattern in types if not lengths or _FR_DIGITS in lengths
+    ]
+    if (general_lengths and _FR_DIGITS not in general_lengths) or not alternatives:
+        return re.compile(r"(?!)")  # no French number is valid: every value takes the full path
+    return re.compile(
+        r"(?:\+33|0033|0)("
+        rf"(?=[1-9][0-9]{{{_FR_DIGITS - 1}}}\Z)(?=(?:{general.pattern})\Z)"
+        rf"(?:{'|'.join(alternatives)}))"
     )
+
+
+_FR_DIGITS = 9
 
 
 def fast_phone(raw: str) -> str:
@@ -181,8 +191,8 @@ def fast_phone(raw: str) -> str:
     value = raw.strip()
     if not value:
         return ""
-    match = _FR_PHONE.fullmatch(value.translate(_PHONE_PUNCTUATION))
-    if match and _fr_national_valid(match.group(1)):
+    match = _fr_phone().fullmatch(value.translate(_PHONE_PUNCTUATION))
+    if match:
         return "+33" + match.group(1)
     return normalize_phone(value)
 
@@ -212,6 +222,10 @@ def split_tags(raw: str) -> list[str]:
             names[name] = None
     return list(names)
 
+
+FIELD_ORDER = ("email", "first_name", "last_name", "postcode", "phone", "tags")
+_CACHE_MAX = 200_000  # cleaned names and tag cells kept per import, at most
+_NO_TAGS: list[str] = []  # shared, never modified
 
 # --- Chunks -----------------------------------------------------------------------------------
 
@@ -313,24 +327,91 @@ class RowReader:
         return values, split_tags(cells[i_tags]) if i_tags < width else []
 
     def chunks(self) -> Iterator[Chunk]:
-        self.postcodes = postcode_map()
+        """The file in chunks of `chunk_rows` records.
+
+        The loop is the import's Python hot spot (it shares two cores with the database), so the
+        common row — as many cells as the header, an address already in normal form, a known
+        postcode — is normalized inline: names and tag cells repeat across a file and their
+        cleaned values are cached (clean_name and split_tags are pure functions of the cell).
+        Any other row takes `_normalize`, which gives the same result for the common row."""
+        self.postcodes = zones = postcode_map()
         absent = 1 << 30  # an index past any row: the field reads as empty
-        self._indexes = tuple(
-            self.mapping.get(name, absent)
-            for name in ("email", "first_name", "last_name", "postcode", "phone", "tags")
+        self._indexes = tuple(self.mapping.get(name, absent) for name in FIELD_ORDER)
+        i_email, i_first, i_last, i_postcode, i_phone, i_tags = self._indexes
+        # The inline path reads every mapped cell directly: rows must have them all.
+        inline_width = self.columns
+        has_first, has_last, has_postcode, has_phone, has_tags = (
+            index != absent for index in self._indexes[1:]
         )
+        email_fullmatch = _FAST_EMAIL.fullmatch
+        names: dict[str, str] = {}
+        tag_cells: dict[str, list[str]] = {}
         records = iter_records(
             open_text(self.path, self.encoding), self.delimiter, expected_columns=self.columns
         )
         next(records, None)  # the header
         seen = self.seen
         chunk = Chunk()
+        staged, valid_lines, tag_links = chunk.staged, chunk.valid_lines, chunk.tag_links
         dups: dict[str, list[Any]] = {}
         rows = 0
         for line, cells, reason, raw in records:
+            values: list[Any] | None = None
+            tags: list[str] = _NO_TAGS
             if cells is None:
                 # Unreadable quotes: the line split naively, so the report's columns still align.
                 chunk.invalid.append((line, reason, raw.rstrip("\n").split(self.delimiter)))
+            elif (
+                len(cells) == inline_width
+                and len(raw_email := cells[i_email]) <= 254
+                and email_fullmatch(raw_email)
+                and (
+                    (raw_postcode := cells[i_postcode] if has_postcode else "") == ""
+                    or raw_postcode in zones
+                )
+            ):
+                if len(names) > _CACHE_MAX:
+                    names.clear()
+                    tag_cells.clear()
+                key = raw_email.lower()  # ASCII: lower() is casefold()
+                first = last = phone = phone_error = ""
+                if has_first:
+                    raw_first = cells[i_first]
+                    cached_name = names.get(raw_first)
+                    if cached_name is None:
+                        cached_name = names[raw_first] = fast_name(raw_first)
+                    first = cached_name
+                if has_last:
+                    raw_last = cells[i_last]
+                    cached_name = names.get(raw_last)
+                    if cached_name is None:
+                        cached_name = names[raw_last] = fast_name(raw_last)
+                    last = cached_name
+                if has_phone and (raw_phone := cells[i_phone]):
+                    try:
+                        phone = fast_phone(raw_phone)
+                    except InvalidValue as exc:
+                        phone_error = _("téléphone : %(reason)s") % {"reason": exc}
+                if phone_error:
+                    chunk.invalid.append((line, phone_error, cells))
+                else:
+                    departement, region = zones[raw_postcode] if raw_postcode else ("", "")
+                    values = [
+                        raw_email,
+                        key,
+                        sha256(key.encode()).hexdigest(),
+                        first,
+                        last,
+                        phone,
+                        raw_postcode,
+                        departement,
+                        region,
+                    ]
+                    if has_tags and (raw_tags := cells[i_tags]):
+                        cached = tag_cells.get(raw_tags)
+                        if cached is None:
+                            cached = tag_cells[raw_tags] = split_tags(raw_tags)
+                        tags = cached
             elif not "".join(cells).strip():
                 pass  # a row of empty cells, as spreadsheets leave them
             else:
@@ -339,36 +420,38 @@ class RowReader:
                     chunk.invalid.append((line, result, cells))
                 else:
                     values, tags = result
-                    key = values[1]
-                    if key not in seen:
-                        seen.add(key)
-                        staged_id = len(chunk.staged) + 1
-                        chunk.staged.append([staged_id, 0, *values, None])
-                        is_dup = False
+            if values is not None:
+                key = values[1]
+                if key not in seen:
+                    seen.add(key)
+                    staged_id = len(staged) + 1
+                    staged.append([staged_id, 0, *values, None])
+                    is_dup = False
+                else:
+                    is_dup = True
+                    merged = dups.get(key)
+                    if merged is None:
+                        staged_id = len(staged) + 1
+                        merged = [staged_id, 1, *values, None]
+                        staged.append(merged)
+                        dups[key] = merged
                     else:
-                        is_dup = True
-                        merged = dups.get(key)
-                        if merged is None:
-                            staged_id = len(chunk.staged) + 1
-                            merged = [staged_id, 1, *values, None]
-                            chunk.staged.append(merged)
-                            dups[key] = merged
-                        else:
-                            staged_id = merged[0]
-                            for index in (_FIRST, _LAST, _PHONE):
-                                if not merged[index] and values[index - 2]:
-                                    merged[index] = values[index - 2]
-                            if not merged[_POSTCODE] and values[_POSTCODE - 2]:
-                                merged[_POSTCODE : _POSTCODE + 3] = values[
-                                    _POSTCODE - 2 : _POSTCODE + 1
-                                ]
-                    chunk.valid_lines.append((line, values[2], is_dup, cells))
-                    for tag in tags:
-                        chunk.tag_links.append((staged_id, tag))
+                        staged_id = merged[0]
+                        for index in (_FIRST, _LAST, _PHONE):
+                            if not merged[index] and values[index - 2]:
+                                merged[index] = values[index - 2]
+                        if not merged[_POSTCODE] and values[_POSTCODE - 2]:
+                            merged[_POSTCODE : _POSTCODE + 3] = values[
+                                _POSTCODE - 2 : _POSTCODE + 1
+                            ]
+                valid_lines.append((line, values[2], is_dup, cells or []))
+                for tag in tags:
+                    tag_links.append((staged_id, tag))
             rows += 1
             chunk.last_line = line
             if rows >= self.chunk_rows:
                 yield chunk
                 chunk, dups, rows = Chunk(), {}, 0
+                staged, valid_lines, tag_links = chunk.staged, chunk.valid_lines, chunk.tag_links
         if rows:
             yield chunk

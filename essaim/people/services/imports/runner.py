@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from essaim.lib.csvsafe import neutralize
 from essaim.lib.text import clean_name
 from essaim.people.models import Consent, ImportBatch, Purpose
+from essaim.people.services.imports.bulk import deferred_indexes, restore_interrupted, wants_bulk
 from essaim.people.services.imports.rows import TAG_MAX_LENGTH, Chunk, RowReader
 from essaim.people.services.imports.sniff import FIELDS, ImportFileError, inspect_file, read_preview
 from essaim.people.services.imports.writer import ChunkResult, ChunkWriter, bulk_session
@@ -298,13 +299,21 @@ def run_batch(
     chunk_rows: int = CHUNK_ROWS,
     progress: Callable[[ImportBatch], None] | None = None,
     threaded: bool = True,
+    bulk: bool | None = None,
 ) -> ImportBatch:
     """Run an UPLOADED or QUEUED batch to the end; see the package docstring for the counters
     and for what a failure leaves behind. Never raises for a problem of the file or the
-    database: the batch ends FAILED with the error, and is returned."""
+    database: the batch ends FAILED with the error, and is returned.
+
+    `bulk`: True or False forces the bulk-load path (secondary indexes rebuilt after the rows,
+    see imports.bulk) on or off; None chooses it for a file as large as the base."""
     with fewer_collections(), bulk_session():
         return _run_batch(
-            batch_id=batch_id, chunk_rows=chunk_rows, progress=progress, threaded=threaded
+            batch_id=batch_id,
+            chunk_rows=chunk_rows,
+            progress=progress,
+            threaded=threaded,
+            bulk=bulk,
         )
 
 
@@ -314,6 +323,7 @@ def _run_batch(
     chunk_rows: int,
     progress: Callable[[ImportBatch], None] | None,
     threaded: bool,
+    bulk: bool | None,
 ) -> ImportBatch:
     claimed = ImportBatch.objects.filter(
         pk=batch_id, status__in=[ImportBatch.Status.UPLOADED, ImportBatch.Status.QUEUED]
@@ -343,20 +353,22 @@ def _run_batch(
             columns=len(header),
             chunk_rows=chunk_rows,
         )
+        restore_interrupted()
         writer.create_tables()
         source: Iterable[Chunk]
         if threaded:
             source = chunks = _Prefetch(reader.chunks())
         else:
             source = reader.chunks()
-        for chunk in source:
-            processed = min(chunk.last_line - 1, batch.total_rows or chunk.last_line)
-            result, totals = _write_chunk(writer, chunk, batch, totals, processed)
-            report.write(result.invalid)
-            for name, value in totals.fields().items():
-                setattr(batch, name, value)
-            if progress:
-                progress(batch)
+        with deferred_indexes(wants_bulk(batch.total_rows, bulk)):
+            for chunk in source:
+                processed = min(chunk.last_line - 1, batch.total_rows or chunk.last_line)
+                result, totals = _write_chunk(writer, chunk, batch, totals, processed)
+                report.write(result.invalid)
+                for name, value in totals.fields().items():
+                    setattr(batch, name, value)
+                if progress:
+                    progress(batch)
         batch.status = ImportBatch.Status.DONE
         batch.processed_rows = max(totals.processed_rows, batch.total_rows or 0)
     except Exception as exc:
