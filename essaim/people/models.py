@@ -117,9 +117,10 @@ class Contact(models.Model):
         # prefix search) and postcode (prefix filter) need one. (region, id) and (departement, id)
         # turn a zone filter into an index-only scan feeding the segments' semi-joins. The
         # case-insensitive last-name prefix index is an expression index made by migration 0002.
+        # No index on email_hash: nothing looks a contact up by it alone (suppression joins probe
+        # the suppression table's unique hash; unsubscribe links carry the id).
         indexes = [
             models.Index(fields=["phone"], name="people_contact_phone_idx"),
-            models.Index(fields=["email_hash"], name="people_contact_hash_idx"),
             models.Index(fields=["source"], name="people_contact_source_idx"),
             models.Index(fields=["region", "id"], name="people_contact_reg_id_idx"),
             models.Index(fields=["departement", "id"], name="people_contact_dep_id_idx"),
@@ -134,8 +135,11 @@ class Contact(models.Model):
 
 
 class ContactTag(models.Model):
-    contact = models.ForeignKey(Contact, on_delete=models.CASCADE)
-    tag = models.ForeignKey(Tag, on_delete=models.CASCADE)
+    # No single-column foreign-key indexes: (contact, tag) and (tag, contact) below lead with
+    # each column. A lone tag_id index also lured PostgreSQL's segment counts into reading the
+    # table instead of an index-only scan of (tag, contact).
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, db_index=False)
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, db_index=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["contact", "tag"], name="uniq_contact_tag")]
@@ -173,7 +177,10 @@ class Consent(models.Model):
         API = "api", _("API")
         STAFF = "staff", _("Saisie QG")
 
-    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="consents")
+    # Indexed by the unique (contact, purpose) below, which leads with it.
+    contact = models.ForeignKey(
+        Contact, on_delete=models.CASCADE, related_name="consents", db_index=False
+    )
     purpose = models.CharField(max_length=20, choices=Purpose.choices)
     status = models.CharField(max_length=10, choices=Status.choices)
     basis = models.CharField(max_length=20, choices=Basis.choices)
@@ -198,7 +205,10 @@ class Consent(models.Model):
 class ContactEvent(models.Model):
     """The contact's timeline: consents given and withdrawn, imports, edits, reveals, bounces."""
 
-    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="events")
+    # Indexed by (contact, -at) below, which leads with it.
+    contact = models.ForeignKey(
+        Contact, on_delete=models.CASCADE, related_name="events", db_index=False
+    )
     at = models.DateTimeField(default=timezone.now)
     kind = models.CharField(max_length=40)
     actor = models.ForeignKey(
