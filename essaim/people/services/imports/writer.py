@@ -155,8 +155,11 @@ class ChunkWriter:
         """Write one chunk; the caller holds the transaction."""
         now = connection.ops.adapt_datetimefield_value(timezone.now())
         with connection.cursor() as cursor:
-            cursor.execute(f"DELETE FROM {STAGE}")
-            cursor.execute(f"DELETE FROM {STAGE_TAG}")
+            # PostgreSQL's DELETE would leave the dead rows for VACUUM; SQLite's unqualified
+            # DELETE is its truncate.
+            empty = "TRUNCATE" if self.pg else "DELETE FROM"
+            cursor.execute(f"{empty} {STAGE}")
+            cursor.execute(f"{empty} {STAGE_TAG}")
             for row, new_id in zip(
                 chunk.staged, self._reserve_ids(cursor, len(chunk.staged)), strict=True
             ):
