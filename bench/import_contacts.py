@@ -25,6 +25,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -115,7 +116,7 @@ def run_import(path: Path, env: dict[str, str], workdir: Path) -> dict[str, Any]
     subprocess.run([str(ESSAIM), "migrate", "--noinput", "-v0"], env=env, check=True)
     timing = workdir / "time.txt"
     started = time.monotonic()
-    done = subprocess.run(
+    process = subprocess.Popen(
         [
             "/usr/bin/time",
             "-f",
@@ -133,10 +134,16 @@ def run_import(path: Path, env: dict[str, str], workdir: Path) -> dict[str, Any]
             "news",
         ],
         env=env,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
     )
+    tree_rss = _TreeRss(process.pid)
+    tree_rss.start()
+    stdout, stderr = process.communicate()
     wall = time.monotonic() - started
+    tree_rss.stop()
+    done = subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
     if done.returncode:
         raise SystemExit(f"import failed ({done.returncode}):\n{done.stderr[-3000:]}")
     # Progress lines: "import 1: 20000/1000000 lignes (2 %) en 1.9 s, …"
@@ -150,11 +157,43 @@ def run_import(path: Path, env: dict[str, str], workdir: Path) -> dict[str, Any]
     return {
         "wall": wall,
         "rss_mb": int(max_rss_kb) / 1024,
+        "tree_rss_mb": tree_rss.peak / 1024 / 1024,
         "line": last,
         "first_tenth": _rate(progress, 0.0, 0.1),
         "last_tenth": _rate(progress, 0.9, 1.0),
         **counters,
     }
+
+
+class _TreeRss(threading.Thread):
+    """Peak of the summed RSS of a process and its descendants (the import may read the file in
+    a process of its own), sampled every 50 ms; /usr/bin/time only gives the largest one."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.peak = 0
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        import psutil
+
+        try:
+            root = psutil.Process(self.pid)
+        except psutil.NoSuchProcess:
+            return
+        while not self._stop_event.wait(0.05):
+            total = 0
+            try:
+                for process in [root, *root.children(recursive=True)]:
+                    total += process.memory_info().rss
+            except psutil.NoSuchProcess:
+                continue
+            self.peak = max(self.peak, total)
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join()
 
 
 def _rate(progress: list[tuple[int, float]], start: float, end: float) -> float:
@@ -319,7 +358,8 @@ def main() -> None:
         print(f"Machine: {machine()}\n")
         print(
             "| Run | Rows | Wall time (s) | Rows/s | Rows/s, first 10 % | Rows/s, last 10 % "
-            "| Peak RSS (MB) | imported | updated | duplicates | invalid | Counters as expected |"
+            "| Peak RSS (MB), largest process / all processes | imported | updated | duplicates "
+            "| invalid | Counters as expected |"
         )
         print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
         for name, r in results.items():
@@ -327,7 +367,8 @@ def main() -> None:
             print(
                 f"| `import_contacts`, {name} | {args.rows:,} | {r['wall']:.1f} "
                 f"| {args.rows / r['wall']:,.0f} | {r['first_tenth']:,.0f} "
-                f"| {r['last_tenth']:,.0f} | {r['rss_mb']:.0f} | {int(r['imported']):,} "
+                f"| {r['last_tenth']:,.0f} | {r['rss_mb']:.0f} / {r['tree_rss_mb']:.0f} "
+                f"| {int(r['imported']):,} "
                 f"| {int(r['updated']):,} | {int(r['duplicates']):,} | {int(r['invalid']):,} "
                 f"| {'yes' if ok else 'NO'} |"
             )

@@ -315,14 +315,21 @@ class ImportBatch(models.Model):
         return min(99, int(100 * self.processed_rows / self.total_rows))
 
 
-class DeferredIndex(models.Model):
-    """An index of the contact tables dropped for a bulk load and not rebuilt yet, with the
-    database's own statement to rebuild it. Rows exist only while a bulk import runs, or after one
-    was killed: the next import rebuilds them (people.services.imports.bulk)."""
+class DeferredSchema(models.Model):
+    """An index or a foreign key of the contact tables dropped for a bulk load and not rebuilt
+    yet, with the database's own statement to rebuild it. Rows exist only while a bulk import
+    runs, or after one was killed: the next import rebuilds them (people.services.imports.bulk)."""
+
+    class Kind(models.TextChoices):
+        INDEX = "index"
+        FOREIGN_KEY = "foreign_key"
 
     name = models.CharField(max_length=200, unique=True)
     table = models.CharField(max_length=200)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
     sql = models.TextField()
+    # A foreign key's child column, whose rows pointing to a deleted parent are removed first.
+    column = models.CharField(max_length=200, blank=True)
     dropped_at = models.DateTimeField(default=timezone.now)
 
 
@@ -331,7 +338,7 @@ __all__ = [
     "Contact",
     "ContactEvent",
     "ContactTag",
-    "DeferredIndex",
+    "DeferredSchema",
     "ImportBatch",
     "Purpose",
     "Segment",

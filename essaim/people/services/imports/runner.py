@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import gc
 import logging
+import multiprocessing
 import queue
 import secrets
 import threading
@@ -19,11 +20,12 @@ from typing import IO, Any
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from essaim.lib.csvsafe import neutralize
 from essaim.lib.text import clean_name
+from essaim.people.import_reader import read_in_process
 from essaim.people.models import Consent, ImportBatch, Purpose
 from essaim.people.services.imports.bulk import deferred_indexes, restore_interrupted, wants_bulk
 from essaim.people.services.imports.rows import TAG_MAX_LENGTH, Chunk, RowReader
@@ -33,6 +35,8 @@ from essaim.people.services.imports.writer import ChunkResult, ChunkWriter, bulk
 logger = logging.getLogger(__name__)
 
 CHUNK_ROWS = 20_000
+# From this many rows the file is read in a process of its own (its start costs about a second).
+PROCESS_MIN_ROWS = 100_000
 MAX_ATTEMPTS = 3
 RETENTION = timedelta(days=30)
 SOURCE_MAX_LENGTH = 100
@@ -213,6 +217,44 @@ class _Prefetch:
         self._thread.join(timeout=10)
 
 
+class _ProcessPrefetch:
+    """Reads and normalizes chunks in a process of its own, for a large file: the thread of
+    _Prefetch shares the GIL with the database thread, while a process runs on the other core.
+    The pipe holds about one chunk, so the parser stays at most a chunk or two ahead."""
+
+    def __init__(self, reader_args: dict[str, Any]) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._pipe, child_end = context.Pipe(duplex=False)
+        self._process = context.Process(
+            target=read_in_process,
+            args=(reader_args, translation.get_language(), child_end),
+            name="essaim-import-reader",
+            daemon=True,
+        )
+        self._process.start()
+        child_end.close()
+
+    def __iter__(self) -> Iterator[Chunk]:
+        while True:
+            try:
+                kind, value = self._pipe.recv()
+            except EOFError:
+                raise RuntimeError(
+                    f"import reader process ended (exit code {self._process.exitcode})"
+                ) from None
+            if kind == "end":
+                return
+            if kind == "error":
+                raise value
+            yield value
+
+    def close(self) -> None:
+        self._pipe.close()
+        if self._process.is_alive():
+            self._process.terminate()
+        self._process.join(timeout=10)
+
+
 class _Report:
     """The CSV of invalid rows: line, reason, then the row's cells as read. Every cell is
     neutralized against formula injection, since the file is meant to be opened in a
@@ -336,7 +378,7 @@ def _run_batch(
     totals = _Totals()
     writer = ChunkWriter(batch)
     report: _Report | None = None
-    chunks: _Prefetch | None = None
+    chunks: _Prefetch | _ProcessPrefetch | None = None
     try:
         path = Path(batch.path)
         if not path.is_file() or path.stat().st_size != batch.size:
@@ -345,21 +387,23 @@ def _run_batch(
         report = _Report(batch, header)
         batch.report_path = str(report.path)
         batch.save(update_fields=["report_path"])
-        reader = RowReader(
-            path=path,
-            encoding=batch.encoding,
-            delimiter=batch.delimiter,
-            mapping=validate_mapping(dict(batch.mapping), len(header)),
-            columns=len(header),
-            chunk_rows=chunk_rows,
-        )
+        reader_args: dict[str, Any] = {
+            "path": path,
+            "encoding": batch.encoding,
+            "delimiter": batch.delimiter,
+            "mapping": validate_mapping(dict(batch.mapping), len(header)),
+            "columns": len(header),
+            "chunk_rows": chunk_rows,
+        }
         restore_interrupted()
         writer.create_tables()
         source: Iterable[Chunk]
-        if threaded:
-            source = chunks = _Prefetch(reader.chunks())
+        if threaded and (batch.total_rows or 0) >= PROCESS_MIN_ROWS:
+            source = chunks = _ProcessPrefetch(reader_args)
+        elif threaded:
+            source = chunks = _Prefetch(RowReader(**reader_args).chunks())
         else:
-            source = reader.chunks()
+            source = RowReader(**reader_args).chunks()
         with deferred_indexes(wants_bulk(batch.total_rows, bulk)):
             for chunk in source:
                 processed = min(chunk.last_line - 1, batch.total_rows or chunk.last_line)

@@ -13,7 +13,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('people', '0005_deferred_index'),
+        ('people', '0004_contact_indexes_without_like_twins'),
     ]
 
     operations = [
