@@ -780,3 +780,39 @@ def test_purge_deletes_the_files_of_batches_finished_more_than_30_days_ago(
     assert (old.path, old.report_path) == ("", "")
     assert (cli.path, cli.report_path) == (str(outside), "")
     assert ImportBatch.objects.filter(pk__in=[recent.pk, running.pk], path="").count() == 0
+
+
+def test_a_large_file_read_in_a_process_of_its_own_gives_the_same_base(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lines = [
+        f"p{i % 7}@exemple.fr;Nom{i};;{'75011' if i % 3 else ''};;t{i % 2}\n" for i in range(30)
+    ]
+    path = write(tmp_path, HEADER + "".join(lines) + "pas-une-adresse;;;;;\n")
+    threaded = run(path, chunk_rows=4)
+    state = snapshot()
+    Contact.objects.all().delete()
+    monkeypatch.setattr(imports.runner, "PROCESS_MIN_ROWS", 1)
+    in_process = run(path, chunk_rows=4)
+
+    assert in_process.status == ImportBatch.Status.DONE
+    assert counters(threaded) == counters(in_process) == (7, 0, 23, 1)
+    assert [c[:10] for c in snapshot()["contacts"]] == [c[:10] for c in state["contacts"]]
+    assert report_rows(in_process)[1][:2] == ["31", "e-mail : adresse sans @ ou avec plusieurs @"]
+
+
+def test_a_reader_process_that_fails_fails_the_batch_with_its_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(tmp_path, HEADER + "a@exemple.fr;;;;;\n")
+    batch = create_batch(
+        path=path, filename="a.csv", basis="explicit_consent", purposes=["news"], source="t"
+    )
+    # Same size, so that the runner does not refuse the file before the reader starts.
+    path.write_bytes(path.read_bytes().replace(b"a@exemple.fr", b"\xff@exemple.fr"))
+    monkeypatch.setattr(imports.runner, "PROCESS_MIN_ROWS", 1)
+    failed = run_batch(batch_id=batch.pk)
+
+    assert failed.status == ImportBatch.Status.FAILED
+    assert "UnicodeDecodeError" in failed.error
+    assert Contact.objects.count() == 0
