@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "essaim.mailing",
     "essaim.api",
     "essaim.devmail",
+    "essaim.army",
 ]
 
 MIDDLEWARE = [
