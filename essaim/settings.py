@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "essaim.mailing",
     "essaim.api",
     "essaim.devmail",
+    "essaim.army",
 ]
 
 MIDDLEWARE = [
