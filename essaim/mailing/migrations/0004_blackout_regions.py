@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('mailing', '0002_campaigns_audience_approval_blackouts'),
+        ('mailing', '0003_bounce_reports'),
     ]
 
     operations = [
