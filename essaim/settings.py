@@ -12,6 +12,7 @@ from essaim.env import (
     BASE_DIR,
     ImproperlyConfiguredEnv,
     env_bool,
+    env_float,
     env_int,
     env_list,
     env_secret,
@@ -42,6 +43,7 @@ INSTALLED_APPS = [
     "essaim.mailing",
     "essaim.api",
     "essaim.devmail",
+    "essaim.army",
 ]
 
 MIDDLEWARE = [
@@ -254,6 +256,17 @@ BULK_SMTP_URL = env_str("BULK_SMTP_URL", "smtp://127.0.0.1:2525")
 BULK_SMTP_CONNECTIONS = env_int("BULK_SMTP_CONNECTIONS", 8)
 BULK_SMTP_PER_PROVIDER = env_int("BULK_SMTP_PER_PROVIDER", 8)
 BULK_SMTP_TIMEOUT = env_int("BULK_SMTP_TIMEOUT", 60)
+# Rate shaping per provider group (gmail, microsoft, yahoo, orange, free, sfr, laposte, apple,
+# other), per sender process: "group=N" lists, comma-separated. Connections per group override
+# BULK_SMTP_PER_PROVIDER; rates are messages per second (a group not listed is not limited).
+# A 421 or 4.7.x deferral halves the group's rate (not below BULK_SMTP_RATE_FLOOR), which then
+# grows back by BULK_SMTP_RATE_RECOVERY messages/s per second. BULK_SMTP_RATE caps the whole
+# relay account (messages per second, 0: no cap).
+BULK_SMTP_GROUP_CONNECTIONS = env_str("BULK_SMTP_GROUP_CONNECTIONS", "")
+BULK_SMTP_GROUP_RATES = env_str("BULK_SMTP_GROUP_RATES", "")
+BULK_SMTP_RATE = env_float("BULK_SMTP_RATE", 0.0)
+BULK_SMTP_RATE_FLOOR = env_float("BULK_SMTP_RATE_FLOOR", 1.0)
+BULK_SMTP_RATE_RECOVERY = env_float("BULK_SMTP_RATE_RECOVERY", 1.0)
 # Name given in EHLO (defaults to SITE_URL's host).
 BULK_SMTP_HELO = env_str("BULK_SMTP_HELO", urlparse(SITE_URL).hostname or "localhost")
 # Envelope senders are bounces+<delivery>-<hmac>@MAILING_VERP_DOMAIN (bounce intake parses them).
@@ -275,6 +288,17 @@ MAILING_APPROVAL_THRESHOLD = env_int("MAILING_APPROVAL_THRESHOLD", 10_000)
 DKIM_PRIVATE_KEY_PATH = env_str("DKIM_PRIVATE_KEY_PATH", "")
 DKIM_SELECTOR = env_str("DKIM_SELECTOR", "essaim")
 DKIM_DOMAIN = env_str("DKIM_DOMAIN", "")
+# Bounce intake (`essaim bounces`): the SMTP server the VERP domain's MX points to. It accepts
+# mail for valid bounces+<delivery>-<hmac>@MAILING_VERP_DOMAIN addresses only.
+BOUNCES_HOST = env_str("BOUNCES_HOST", "127.0.0.1")
+BOUNCES_PORT = env_int("BOUNCES_PORT", 2526)
+# Largest message accepted (552 beyond), bytes of it kept for audit, seconds a client may idle.
+BOUNCES_MAX_BYTES = env_int("BOUNCES_MAX_BYTES", 10 * 1024 * 1024)
+BOUNCES_KEEP_BYTES = env_int("BOUNCES_KEEP_BYTES", 256 * 1024)
+BOUNCES_TIMEOUT = env_int("BOUNCES_TIMEOUT", 60)
+# An address whose mail failed temporarily this many times within the window is suppressed.
+BOUNCES_SOFT_LIMIT = env_int("BOUNCES_SOFT_LIMIT", 3)
+BOUNCES_SOFT_WINDOW_DAYS = env_int("BOUNCES_SOFT_WINDOW_DAYS", 30)
 # Sender identities a campaign may use, "Name <address>" separated by commas.
 MAILING_FROM_ADDRESSES = env_list(
     "MAILING_FROM_ADDRESSES", ["Campagne Essaim <equipe@essaim.localhost>"]
