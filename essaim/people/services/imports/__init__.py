@@ -2,10 +2,13 @@
 
 The path of a file: `inspect_file` (sniff.py) checks size, binary content, encoding (UTF-8 with
 or without BOM, else Windows-1252), delimiter (, ; or tab) and guesses the column mapping from
-the header; `create_batch` records an ImportBatch; `run_batch` reads the rows in a thread
-(rows.py: parse, normalize, de-duplicate within the file — pure Python) while the calling thread
-writes them chunk by chunk (writer.py: a TEMP staging table loaded by COPY or executemany, then
-set-based INSERT … SELECT / UPDATE … FROM, identical on SQLite and PostgreSQL).
+the header; `create_batch` records an ImportBatch; `run_batch` reads the rows in a thread, or
+for a large file in a process of its own (rows.py: parse, normalize, de-duplicate within the
+file — pure Python) while the calling thread writes them chunk by chunk (writer.py: a TEMP
+staging table loaded by COPY or executemany, then set-based INSERT … SELECT / UPDATE … FROM,
+identical on SQLite and PostgreSQL). A file as large as the base takes the bulk-load path
+(bulk.py: secondary indexes, and PostgreSQL's foreign keys to contacts, rebuilt after the rows;
+uniqueness always enforced).
 
 What an import does to the base:
 

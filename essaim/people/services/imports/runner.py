@@ -399,7 +399,12 @@ def _run_batch(
         writer.create_tables()
         source: Iterable[Chunk]
         if threaded and (batch.total_rows or 0) >= PROCESS_MIN_ROWS:
-            source = chunks = _ProcessPrefetch(reader_args)
+            try:
+                source = chunks = _ProcessPrefetch(reader_args)
+            except (AssertionError, OSError):
+                # A daemonic worker process may not start children: read in a thread instead.
+                logger.warning("import %s: no reader process, reading in a thread", batch_id)
+                source = chunks = _Prefetch(RowReader(**reader_args).chunks())
         elif threaded:
             source = chunks = _Prefetch(RowReader(**reader_args).chunks())
         else:
