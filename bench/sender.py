@@ -4,11 +4,11 @@
         [--connections 8] [--pg-admin-url postgres://postgres@127.0.0.1:5432/postgres]
 
 For each backend the script makes its own database (a SQLite file in a temporary directory, or
-a PostgreSQL database `bench_sender`, dropped first and at the end), migrates it, writes N
-contacts with a news consent (provider mix: gmail, orange, free, microsoft, …), creates a
-campaign whose personalized message is ~5 KB with every header (List-Unsubscribe with a signed
-token, VERP envelope sender, Feedback-ID, RFC 2047 subject, multipart/alternative, QP bodies),
-and freezes the audience. Then, pinned with taskset (sender on core 0, sink on core 1):
+a PostgreSQL database, `bench_sender` or `--pg-db NAME`, dropped first and at the end), migrates
+it, writes N contacts with a news consent (provider mix: gmail, orange, free, microsoft, …),
+creates a campaign whose personalized message is ~5 KB with every header (List-Unsubscribe with
+a signed token, VERP envelope sender, Feedback-ID, RFC 2047 subject, multipart/alternative, QP
+bodies), and freezes the audience. Then, pinned with taskset (sender on core 0, sink on core 1):
 
 - `essaim sender --once` delivers the campaign to `smtp-sink` (no dump: the sink must not be
   the bottleneck); wall time, the sender's CPU time and peak RSS come from wait4();
@@ -36,7 +36,6 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
-PG_DB = "bench_sender"
 SINK = "/usr/sbin/smtp-sink"
 SOURCE = "/usr/sbin/smtp-source"
 DOMAINS = [
@@ -220,6 +219,8 @@ def timed(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, float]
     return {
         "wall_s": wall,
         "cpu_s": usage.ru_utime + usage.ru_stime,
+        "user_s": usage.ru_utime,
+        "sys_s": usage.ru_stime,
         "peak_rss_mb": usage.ru_maxrss / 1024,
         "output": output,  # type: ignore[dict-item]
     }
@@ -255,10 +256,10 @@ def run_backend(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str, 
         import psycopg
 
         admin = psycopg.connect(args.pg_admin_url, autocommit=True)
-        admin.execute(f"DROP DATABASE IF EXISTS {PG_DB}")
-        admin.execute(f"CREATE DATABASE {PG_DB}")
+        admin.execute(f"DROP DATABASE IF EXISTS {args.pg_db}")
+        admin.execute(f"CREATE DATABASE {args.pg_db}")
         base = args.pg_admin_url.rsplit("/", 1)[0]
-        env["DATABASE_URL"] = f"{base}/{PG_DB}"
+        env["DATABASE_URL"] = f"{base}/{args.pg_db}"
     try:
         prepared = child(env, "prepare", str(args.recipients))
         port = free_port()
@@ -267,7 +268,18 @@ def run_backend(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str, 
             env["BULK_SMTP_URL"] = f"smtp://127.0.0.1:{port}"
             pyspy = str(Path(sys.executable).parent / "py-spy")
             profiler = (
-                [pyspy, "record", "--format", "raw", "--rate", "200", "-o", args.profile, "--"]
+                [
+                    pyspy,
+                    "record",
+                    "--gil",
+                    "--format",
+                    "raw",
+                    "--rate",
+                    "250",
+                    "-o",
+                    args.profile,
+                    "--",
+                ]
                 if args.profile
                 else []
             )
@@ -320,7 +332,7 @@ def run_backend(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str, 
             sink.wait()
     finally:
         if admin is not None:
-            admin.execute(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
+            admin.execute(f"DROP DATABASE IF EXISTS {args.pg_db} WITH (FORCE)")
             admin.close()
     n = args.recipients
     rate = n / sender["wall_s"]
@@ -331,13 +343,18 @@ def run_backend(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str, 
         "ledger": ledger,
         "sender_msgs_per_s": round(rate),
         "sender_cpu_s": round(sender["cpu_s"], 2),
+        "sender_user_s": round(sender["user_s"], 2),
+        "sender_sys_s": round(sender["sys_s"], 2),
         "sender_msgs_per_cpu_s": round(n / sender["cpu_s"]),
         "sender_peak_rss_mb": round(sender["peak_rss_mb"], 1),
         "sender_wall_s": round(sender["wall_s"], 2),
         "smtp_source_msgs_per_s": round(ref_rate),
         "smtp_source_wall_s": round(reference["wall_s"], 2),
         "ratio_vs_smtp_source": round(rate / ref_rate, 3),
-        "sender_stats": json.loads(str(sender["output"]).strip().splitlines()[-1]),
+        # The last JSON line: py-spy, when profiling, writes its own lines after it.
+        "sender_stats": json.loads(
+            [line for line in str(sender["output"]).splitlines() if line.startswith("{")][-1]
+        ),
     }
 
 
@@ -348,10 +365,14 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--pg-admin-url", default="postgres://postgres@127.0.0.1:5432/postgres")
     parser.add_argument(
+        "--pg-db", default="bench_sender", help="database to create, use and drop (PostgreSQL)"
+    )
+    parser.add_argument(
         "--dkim", action="store_true", help="sign every message (RSA-2048, relaxed/relaxed)"
     )
     parser.add_argument(
-        "--profile", help="record the sender with py-spy (collapsed stacks) into this file"
+        "--profile",
+        help="record the sender with py-spy (collapsed stacks of the thread holding the GIL)",
     )
     parser.add_argument("--child", nargs="+")
     args = parser.parse_args()

@@ -90,7 +90,7 @@ class Job:
     rcpt_to: str
 
     def payload(self) -> bytes:
-        return self.message.render(self.recipient)
+        return self.message.wire(self.recipient)
 
 
 @dataclass
