@@ -10,6 +10,7 @@ urlpatterns = [
     path("base/", include("essaim.people.urls")),
     path("", include("essaim.people.public_urls")),
     path("campagnes/", include("essaim.mailing.urls")),
+    path("armee/", include("essaim.army.urls")),
     path("dev/courrier/", include("essaim.devmail.urls")),
     path("api/", include("essaim.api.urls")),
     path("admin/", admin.site.urls),

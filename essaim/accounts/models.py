@@ -82,30 +82,64 @@ class User(AbstractBaseUser, PermissionsMixin):
 
 
 class Team(models.Model):
+    """A group of volunteers that acts without waiting for HQ: local (a département) or thematic
+    (a subject, a kind of work). Its coordinators are members with `is_coordinator`."""
+
     class Kind(models.TextChoices):
         LOCAL = "local", _("Locale")
         THEMATIC = "thematic", _("Thématique")
 
     name = models.CharField(_("nom"), max_length=150, unique=True)
     kind = models.CharField(_("type"), max_length=10, choices=Kind.choices, default=Kind.LOCAL)
+    # A local team's zone; a thematic team may name one too (then it is only informative).
     departement = models.CharField(_("département"), max_length=3, blank=True)
+    region = models.CharField(_("région"), max_length=3, blank=True)
+    description = models.TextField(_("description"), blank=True)
+    # Closed teams show no "join" button; coordinators add members from requests only.
+    accepts_requests = models.BooleanField(_("accepte les demandes"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         verbose_name = _("équipe")
+        indexes: ClassVar = [
+            models.Index(fields=["kind", "departement"], name="accounts_team_kind_dep_idx")
+        ]
 
     def __str__(self) -> str:
         return self.name
 
 
 class Membership(models.Model):
+    """A user's place in a team. A join request is a membership in state `requested` that a
+    coordinator approves (`member`) or declines; only `member` rows count anywhere."""
+
+    class State(models.TextChoices):
+        REQUESTED = "requested", _("Demande en attente")
+        MEMBER = "member", _("Membre")
+        DECLINED = "declined", _("Demande refusée")
+        LEFT = "left", _("Parti")
+
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
-    is_coordinator = models.BooleanField(default=False)
+    state = models.CharField(_("état"), max_length=10, choices=State.choices, default=State.MEMBER)
+    is_coordinator = models.BooleanField(_("coordinateur"), default=False)
+    message = models.CharField(_("message"), max_length=300, blank=True)  # with the request
+    requested_at = models.DateTimeField(_("demandé le"), default=timezone.now)
+    decided_at = models.DateTimeField(_("décidé le"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     joined_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["team", "user"], name="uniq_membership")]
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["team", "user"], name="uniq_membership")
+        ]
+        indexes: ClassVar = [
+            # A team's members or pending requests; (user, state) serves "my teams".
+            models.Index(fields=["team", "state", "user"], name="accounts_member_team_idx"),
+            models.Index(fields=["user", "state"], name="accounts_member_user_idx"),
+        ]
 
 
 class AuditEvent(models.Model):

@@ -1,0 +1,42 @@
+"""The army's models, one module per area; everything is re-exported here so that code and
+migrations say `from essaim.army.models import Volunteer` whatever the module.
+
+volunteers.py: volunteers, their roles and the roles' lifecycle (issue 4, part 1).
+missions.py (to come): missions, talking points, claims, proofs, reviews, points.
+"""
+
+from essaim.army.models.volunteers import (
+    ALLOWED_MOVES,
+    DAYS,
+    FULL_WEEK,
+    PARTS_OF_DAY,
+    Language,
+    RoleAssignment,
+    RoleTransition,
+    Stage,
+    StaleStage,
+    Volunteer,
+    VolunteerQuerySet,
+    VolunteerRole,
+    window_bit,
+    window_mask,
+    windows_from_mask,
+)
+
+__all__ = [
+    "ALLOWED_MOVES",
+    "DAYS",
+    "FULL_WEEK",
+    "PARTS_OF_DAY",
+    "Language",
+    "RoleAssignment",
+    "RoleTransition",
+    "Stage",
+    "StaleStage",
+    "Volunteer",
+    "VolunteerQuerySet",
+    "VolunteerRole",
+    "window_bit",
+    "window_mask",
+    "windows_from_mask",
+]
