@@ -158,6 +158,34 @@ def prepare(n: int) -> dict[str, Any]:
     }
 
 
+def mass_mail(n: int, size: int) -> dict[str, Any]:
+    """What a Django user would write instead: send_mass_mail over one connection (the default
+    mailer, pointed at the sink), one personalized plain-text message of about `size` bytes per
+    contact. No HTML part, no List-Unsubscribe, no VERP, no ledger: a lower bar than ours."""
+    import django
+
+    django.setup()
+    from django.core.mail import EmailMessage, send_mass_mail
+
+    from essaim.people.models import Contact
+
+    paragraphs = [PARAGRAPH * 2]
+    while True:
+        body = "Bonjour {name},\n\n" + "\n\n".join(paragraphs) + "\n"
+        probe = EmailMessage("x" * 50, body.format(name="Camille"), "a@b.c", ["d@e.f"])
+        if len(probe.message().as_bytes()) >= size:
+            break
+        paragraphs.append(PARAGRAPH)
+    subject = "Quatre jours pour convaincre — on compte sur vous"
+    sender = "Équipe de campagne <equipe@campagne.example>"
+    rows = Contact.objects.order_by("pk").values_list("email", "first_name")[:n]
+    sent = send_mass_mail(
+        (subject, body.format(name=first or "ami·e"), sender, [email])
+        for email, first in rows.iterator(chunk_size=10_000)
+    )
+    return {"sent": sent, "message_bytes": len(probe.message().as_bytes())}
+
+
 def counts() -> dict[str, int]:
     import django
 
@@ -226,6 +254,24 @@ def timed(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, float]
     }
 
 
+def postgres_cpu_s() -> float:
+    """CPU seconds used so far by every PostgreSQL server process of the machine (the server
+    shares the two cores: its work per message is part of the cost of a PostgreSQL ledger)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)
+        except OSError:
+            continue
+        if fields[0].endswith("(postgres"):
+            values = fields[1].split()
+            # utime, stime, and those of its exited children (the postmaster reaps the backends
+            # of the sender's connections when it exits).
+            total += sum(int(v) for v in values[11:15])
+    return total / tick
+
+
 def run_backend(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
     env.update(
@@ -283,6 +329,7 @@ def run_backend(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str, 
                 if args.profile
                 else []
             )
+            pg_cpu = postgres_cpu_s()
             sender = timed(
                 [
                     "taskset",
@@ -297,9 +344,12 @@ def run_backend(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str, 
                     "--stats",
                     "--connections",
                     str(args.connections),
+                    "--max-claimed",
+                    str(args.max_claimed),
                 ],
                 env,
             )
+            pg_cpu = postgres_cpu_s() - pg_cpu
         finally:
             sink.terminate()
             sink.wait()
@@ -334,6 +384,37 @@ def run_backend(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str, 
         if admin is not None:
             admin.execute(f"DROP DATABASE IF EXISTS {args.pg_db} WITH (FORCE)")
             admin.close()
+    django_run: dict[str, Any] = {}
+    if args.django:
+        port = free_port()
+        sink = start_sink(port)
+        try:
+            env.update({"EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(port)})
+            mass = timed(
+                [
+                    "taskset",
+                    "-c",
+                    "0",
+                    sys.executable,
+                    __file__,
+                    "--child",
+                    "mass_mail",
+                    str(args.django),
+                    str(prepared["message_bytes"]),
+                ],
+                env,
+            )
+        finally:
+            sink.terminate()
+            sink.wait()
+        done = json.loads(str(mass["output"]).strip().splitlines()[-1])
+        django_run = {
+            "django_recipients": done["sent"],
+            "django_message_bytes": done["message_bytes"],
+            "django_msgs_per_s": round(done["sent"] / mass["wall_s"]),
+            "django_msgs_per_cpu_s": round(done["sent"] / mass["cpu_s"]),
+            "django_peak_rss_mb": round(mass["peak_rss_mb"], 1),
+        }
     n = args.recipients
     rate = n / sender["wall_s"]
     ref_rate = n / reference["wall_s"]
@@ -352,6 +433,9 @@ def run_backend(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str, 
         "smtp_source_wall_s": round(reference["wall_s"], 2),
         "ratio_vs_smtp_source": round(rate / ref_rate, 3),
         # The last JSON line: py-spy, when profiling, writes its own lines after it.
+        **django_run,
+        "max_claimed": args.max_claimed,
+        "server_cpu_s": round(pg_cpu, 2) if backend == "postgres" else None,
         "sender_stats": json.loads(
             [line for line in str(sender["output"]).splitlines() if line.startswith("{")][-1]
         ),
@@ -374,12 +458,26 @@ def main() -> None:
         "--profile",
         help="record the sender with py-spy (collapsed stacks of the thread holding the GIL)",
     )
+    parser.add_argument(
+        "--django",
+        type=int,
+        default=0,
+        help="also time Django's send_mass_mail to this many of the contacts (same sink setup)",
+    )
+    parser.add_argument(
+        "--max-claimed",
+        type=int,
+        default=500,
+        help="the sender's MAILING_MAX_CLAIMED (rows held at once; bounds the unknowns of a crash)",
+    )
     parser.add_argument("--child", nargs="+")
     args = parser.parse_args()
     if args.child:
         sys.path.insert(0, str(ROOT))
         if args.child[0] == "prepare":
             print(json.dumps(prepare(int(args.child[1]))))
+        elif args.child[0] == "mass_mail":
+            print(json.dumps(mass_mail(int(args.child[1]), int(args.child[2]))))
         else:
             print(json.dumps(counts()))
         return
@@ -406,6 +504,14 @@ def main() -> None:
             f" | {r['smtp_source_msgs_per_s']} | {r['ratio_vs_smtp_source']}"
             f" | {r['sender_msgs_per_cpu_s']} | {r['sender_peak_rss_mb']} | {r['ledger']} |"
         )
+        if "django_msgs_per_s" in r:
+            ratio = r["django_msgs_per_s"] / r["smtp_source_msgs_per_s"]
+            print(
+                f"| Django send_mass_mail | {r['django_recipients']} | "
+                f"{r['django_message_bytes']} | {r['django_msgs_per_s']}"
+                f" | {r['smtp_source_msgs_per_s']} | {round(ratio, 3)}"
+                f" | {r['django_msgs_per_cpu_s']} | {r['django_peak_rss_mb']} | — |"
+            )
 
 
 if __name__ == "__main__":

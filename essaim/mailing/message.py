@@ -70,7 +70,7 @@ class TemplateError(ValueError):
     """The campaign's text uses a field or a syntax that personalization does not allow."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one per message, and frozen init costs ~4x
 class Recipient:
     """What the sender knows of one ledger row (copied into the ledger at freeze time)."""
 

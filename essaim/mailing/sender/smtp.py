@@ -72,7 +72,7 @@ class RelayConfig:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one per message, and frozen init costs ~4x
 class Reply:
     code: int
     text: str  # all lines, joined by " | ", without the codes
@@ -279,6 +279,8 @@ def _envelope(item: Outgoing) -> bytes:
 
 def _reply(code: int, raw: bytes) -> Reply:
     """A Reply from the raw lines of one reply (codes included)."""
+    if raw.count(b"\n") == 1:  # one line: the usual case
+        return Reply(code, raw[4:].rstrip(b"\r\n").decode("utf-8", "replace"))
     lines = raw.split(b"\n")
     text = " | ".join(line[4:].rstrip(b"\r").decode("utf-8", "replace") for line in lines if line)
     return Reply(code, text)
