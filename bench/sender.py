@@ -385,7 +385,7 @@ def run_backend(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str, 
             admin.execute(f"DROP DATABASE IF EXISTS {args.pg_db} WITH (FORCE)")
             admin.close()
     django_run: dict[str, Any] = {}
-    if args.django:
+    if args.django and backend == args.backends.split(",")[0]:  # once per run
         port = free_port()
         sink = start_sink(port)
         try:
