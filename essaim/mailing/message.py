@@ -13,8 +13,8 @@ is ever executed.
 
 Bodies are quoted-printable: every line stays under 78 octets whatever the author wrote. A slot
 sits alone between two soft line breaks (`=\\r\\n`), which decoders remove, so the static chunks
-can be encoded once and the value of a slot encoded on its own. Dot-stuffing is left to the
-SMTP layer (essaim.mailing.sender.smtp.frame_data).
+can be encoded once and the value of a slot encoded on its own. `wire()` gives the form SMTP's
+DATA carries (dot-stuffed, with the end-of-data line) from chunks stuffed once per campaign.
 """
 
 from __future__ import annotations

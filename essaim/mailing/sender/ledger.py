@@ -42,6 +42,7 @@ class Claimed:
     first_name: str
     provider: str
     attempts: int
+    departement: str
 
 
 @dataclass(slots=True)  # not frozen: one per message (see Claimed)
@@ -84,7 +85,7 @@ WHERE id IN (SELECT value FROM json_each(%s))
 _PICK_JSON = "SELECT json_group_array(id) FROM ({pick})"
 _CLAIMED_JSON = """
 SELECT json_group_array(json_array(
-    id, contact_id, email, email_hash, first_name, provider, attempts, status))
+    id, contact_id, email, email_hash, first_name, provider, attempts, status, departement))
 FROM mailing_delivery WHERE id IN (SELECT value FROM json_each(%s))
 """
 # PostgreSQL: the same in one statement (one round trip, committed by itself in autocommit):
@@ -99,10 +100,12 @@ _CLAIM_SQL_PG = """
 WITH due AS MATERIALIZED (
     SELECT id, false AS fresh FROM mailing_delivery
     WHERE campaign_id = %(campaign)s AND status = 'deferred' AND next_attempt_at <= %(now)s
+      AND departement <> ALL(%(blocked)s::text[])
     ORDER BY next_attempt_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED
 ), fresh AS MATERIALIZED (
     SELECT id, true AS fresh FROM mailing_delivery
     WHERE campaign_id = %(campaign)s AND status = 'pending' AND id > %(after)s
+      AND departement <> ALL(%(blocked)s::text[])
     ORDER BY id LIMIT %(limit)s FOR UPDATE SKIP LOCKED
 )
 UPDATE mailing_delivery SET
@@ -119,15 +122,17 @@ UPDATE mailing_delivery SET
 FROM (SELECT * FROM (SELECT * FROM due UNION ALL SELECT * FROM fresh) AS u LIMIT %(limit)s) AS pick
 WHERE mailing_delivery.id = pick.id
 RETURNING mailing_delivery.id, contact_id, email, email_hash, first_name, provider, attempts,
-    status, pick.fresh
+    status, departement, pick.fresh
 """
+# Rows of blacked-out départements (a JSON list) stay where they are until the window ends.
 _PICK_PENDING = (
     "SELECT id FROM mailing_delivery WHERE campaign_id = %s AND status = 'pending' AND id > %s "
-    "ORDER BY id LIMIT %s"
+    "AND departement NOT IN (SELECT value FROM json_each(%s)) ORDER BY id LIMIT %s"
 )
 _PICK_DEFERRED = (
     "SELECT id FROM mailing_delivery WHERE campaign_id = %s AND status = 'deferred' "
-    "AND next_attempt_at <= %s ORDER BY next_attempt_at LIMIT %s"
+    "AND next_attempt_at <= %s AND departement NOT IN (SELECT value FROM json_each(%s)) "
+    "ORDER BY next_attempt_at LIMIT %s"
 )
 
 
@@ -139,15 +144,19 @@ def claim(
     limit: int,
     after_id: int,
     lease_seconds: float,
+    blocked: Sequence[str] = (),
 ) -> tuple[list[Claimed], int, int]:
     """Claim up to `limit` rows of a campaign: deferred rows that are due first, then pending
-    rows with id > after_id (a keyset cursor, see the claim index). Returns (rows to send,
-    rows settled as suppressed, highest pending id seen)."""
+    rows with id > after_id (a keyset cursor, see the claim index), leaving out the rows of the
+    `blocked` départements (blackout windows). Returns (rows to send, rows settled as
+    suppressed, highest pending id seen)."""
     if _is_pg():
         # Rows locked by another sender's claim are skipped, not waited for. Autocommit: the
         # claim is committed when the statement returns (the sender's connection is never in
         # a transaction here), before any byte of these rows goes on the wire.
-        params = _claim_params_pg(sender_id, campaign_id, purpose, limit, after_id, lease_seconds)
+        params = _claim_params_pg(
+            sender_id, campaign_id, purpose, limit, after_id, lease_seconds, blocked
+        )
         assert connection.get_autocommit()
         with connection.cursor() as cursor:
             cursor.execute(_CLAIM_SQL_PG, params)
@@ -156,14 +165,19 @@ def claim(
     lease = now + dt.timedelta(seconds=lease_seconds)
     rows: list[Any] = []
     max_pending = after_id
+    # Rows of blacked-out départements (a JSON list) stay where they are until the window ends.
+    blocked_json = json.dumps(list(blocked))
     # SQLite has one writer at a time: the IMMEDIATE transaction holds the write lock from the
     # picks to the update, and commits before the rows are handed out.
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(_PICK_JSON.format(pick=_PICK_DEFERRED), [campaign_id, _ts(now), limit])
+        cursor.execute(
+            _PICK_JSON.format(pick=_PICK_DEFERRED), [campaign_id, _ts(now), blocked_json, limit]
+        )
         ids: list[int] = json.loads(cursor.fetchone()[0])
         if len(ids) < limit:
             cursor.execute(
-                _PICK_JSON.format(pick=_PICK_PENDING), [campaign_id, after_id, limit - len(ids)]
+                _PICK_JSON.format(pick=_PICK_PENDING),
+                [campaign_id, after_id, blocked_json, limit - len(ids)],
             )
             fresh: list[int] = json.loads(cursor.fetchone()[0])
             if fresh:
@@ -186,16 +200,25 @@ async def claim_async(
     limit: int,
     after_id: int,
     lease_seconds: float,
+    blocked: Sequence[str] = (),
 ) -> tuple[list[Claimed], int, int]:
     """claim() on PostgreSQL through an autocommit connection of the event loop (see
     essaim.mailing.sender.pgloop): the same statement, committed when it returns."""
-    params = _claim_params_pg(sender_id, campaign_id, purpose, limit, after_id, lease_seconds)
+    params = _claim_params_pg(
+        sender_id, campaign_id, purpose, limit, after_id, lease_seconds, blocked
+    )
     cursor = await conn.execute(_CLAIM_SQL_PG, params)
     return _claimed_pg(await cursor.fetchall(), campaign_id, after_id)
 
 
 def _claim_params_pg(
-    sender_id: str, campaign_id: int, purpose: str, limit: int, after_id: int, lease: float
+    sender_id: str,
+    campaign_id: int,
+    purpose: str,
+    limit: int,
+    after_id: int,
+    lease: float,
+    blocked: Sequence[str],
 ) -> dict[str, Any]:
     now = timezone.now()
     return {
@@ -206,18 +229,19 @@ def _claim_params_pg(
         "purpose": purpose,
         "sender": sender_id,
         "lease": now + dt.timedelta(seconds=lease),
+        "blocked": list(blocked),
     }
 
 
 def _claimed_pg(rows: list[Any], campaign_id: int, after_id: int) -> tuple[list[Claimed], int, int]:
-    fresh_ids = [r[0] for r in rows if r[8]]
+    fresh_ids = [r[0] for r in rows if r[9]]
     return _claimed(rows, campaign_id, max(fresh_ids) if fresh_ids else after_id)
 
 
 def _claimed(rows: list[Any], campaign_id: int, max_pending: int) -> tuple[list[Claimed], int, int]:
     rows.sort(key=lambda r: r[0])  # RETURNING has no order; send in freeze order
     claimed = [
-        Claimed(r[0], campaign_id, r[1], r[2], r[3], r[4], r[5], r[6])
+        Claimed(r[0], campaign_id, r[1], r[2], r[3], r[4], r[5], r[6], r[8])
         for r in rows
         if r[7] == D.CLAIMED
     ]
