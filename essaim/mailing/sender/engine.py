@@ -665,7 +665,14 @@ class Sender:
         while True:
             await asyncio.sleep(max(0.2, self.opt.lease_seconds / 3))
             try:
-                await self.db(ledger.heartbeat, self.id, self.opt.lease_seconds)
+                if self._pg_settle is not None:
+                    # On the flush connection, never beside a flush: both lock this sender's
+                    # rows, in different orders; on two connections they deadlocked.
+                    await self._pg_settle.run(
+                        ledger.heartbeat_async, self.id, self.opt.lease_seconds
+                    )
+                else:
+                    await self.db(ledger.heartbeat, self.id, self.opt.lease_seconds)
             except Exception:
                 log.exception("sender %s: heartbeat failed", self.id)
 

@@ -318,6 +318,18 @@ def heartbeat(sender_id: str, lease_seconds: float) -> int:
     return Delivery.objects.filter(status=D.CLAIMED, claimed_by=sender_id).update(lease_until=lease)
 
 
+async def heartbeat_async(
+    conn: psycopg.AsyncConnection[Any], sender_id: str, lease_seconds: float
+) -> int:
+    """heartbeat() on PostgreSQL through an autocommit connection of the event loop."""
+    lease = timezone.now() + dt.timedelta(seconds=lease_seconds)
+    cursor = await conn.execute(
+        "UPDATE mailing_delivery SET lease_until = %s WHERE status = 'claimed' AND claimed_by = %s",
+        [lease, sender_id],
+    )
+    return int(cursor.rowcount)
+
+
 def expire_leases() -> int:
     """The janitor: claims whose lease ran out belong to a dead (or frozen) sender. Whether
     their message left is unknown, so they become `unknown`, never `pending`."""
