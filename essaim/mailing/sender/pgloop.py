@@ -17,27 +17,26 @@ from typing import Any, Concatenate, TypeVar
 import psycopg
 from django.db import connection
 
+from essaim.people.services.suppression import listener_conninfo
+
 T = TypeVar("T")
 
 
-def connection_params() -> dict[str, Any] | None:
-    """psycopg connection parameters of Django's default database, or None when it is not
-    PostgreSQL. Call it from a thread where Django's connection may be used."""
+def connection_params() -> str | None:
+    """The libpq connection string of Django's default database (the one the LISTEN connection
+    uses too), or None when it is not PostgreSQL. Call it from a thread where Django's
+    connection may be used."""
     if connection.vendor != "postgresql":
         return None
-    params = dict(connection.get_connection_params())
-    # Django's cursor class and adapters are for its ORM; these connections run our own SQL.
-    for key in ("cursor_factory", "context", "prepare_threshold"):
-        params.pop(key, None)
-    return params
+    return listener_conninfo()
 
 
 class LoopConnection:
     """One autocommit AsyncConnection, opened on first use and again after a failure. Each
     statement commits when it returns (claims must be committed before any byte is sent)."""
 
-    def __init__(self, params: dict[str, Any]) -> None:
-        self._params = params
+    def __init__(self, conninfo: str) -> None:
+        self._conninfo = conninfo
         self._conn: psycopg.AsyncConnection[Any] | None = None
 
     async def run(
@@ -49,7 +48,7 @@ class LoopConnection:
         conn = self._conn
         if conn is None or conn.closed:
             conn = self._conn = await psycopg.AsyncConnection.connect(
-                **self._params, autocommit=True
+                self._conninfo, autocommit=True, connect_timeout=10
             )
         try:
             return await fn(conn, *args, **kwargs)
