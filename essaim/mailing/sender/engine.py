@@ -164,7 +164,8 @@ class Sender:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sender-db")
         self._claim_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sender-claim")
         # On PostgreSQL, claims and outcome flushes go through connections of the event loop
-        # instead (see pgloop), one each so that neither queues behind the other.
+        # instead (see pgloop), one each so that neither queues behind the other (heartbeats
+        # share the flush one).
         self._pg_claim: LoopConnection | None = None
         self._pg_settle: LoopConnection | None = None
         # Claim again when fewer rows than this are waiting for a connection: the next batch is
@@ -233,10 +234,10 @@ class Sender:
         switch_interval = sys.getswitchinterval()
         sys.setswitchinterval(min(switch_interval, 0.0005))
         try:
-            pg_params = await self.db(connection_params)
-            if pg_params is not None:
-                self._pg_claim = LoopConnection(pg_params)
-                self._pg_settle = LoopConnection(pg_params)
+            conninfo = await self.db(connection_params)
+            if conninfo is not None:
+                self._pg_claim = LoopConnection(conninfo)
+                self._pg_settle = LoopConnection(conninfo)
             self._suppression_cursor = await self.db(ledger.last_suppression_id)
             await self._refresh_blackout()
             helpers = [asyncio.create_task(self._janitor_loop())] if self.opt.janitor else []
