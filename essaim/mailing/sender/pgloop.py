@@ -5,7 +5,7 @@ Why not the database threads: a thread needs the GIL back after every network wa
 and while the event loop is busy sending it gets it only at the next forced switch; on the loop,
 psycopg's waits are the loop's own readiness callbacks, with no hand-off. And these connections
 keep psycopg's prepared statements (Django turns them off): the claim's plan alone took 8.9 ms
-in EXPLAIN ANALYZE. What a claim still costs (~15 ms for 250 rows at 1,000,000 recipients) is
+in EXPLAIN ANALYZE. What a claim still costs (~17 ms for ~140 rows at 1,000,000 recipients) is
 the server's own work: see docs/benchmarks.md.
 
 SQLite keeps the threads: each of its statements there is one step, one release of the GIL.
