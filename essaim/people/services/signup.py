@@ -186,7 +186,12 @@ def send_confirmation_mail(*, email: str, url: str, first_name: str = "", langua
 
 
 def confirm_signup(
-    *, signup: SignupRequest, ip: str | None, user_agent: str
+    *,
+    signup: SignupRequest,
+    ip: str | None,
+    user_agent: str,
+    statement: str = CONSENT_STATEMENT_VERSION,
+    event: str = "signup_confirmed",
 ) -> Confirmation | None:
     """The person clicked "confirm": create or complete the contact with explicit consent.
 
@@ -194,6 +199,8 @@ def confirm_signup(
     after asking for it stays withdrawn (the later act wins), and None is returned when nothing
     is left to grant. Raises SuppressedAddress if the address was suppressed meanwhile, and
     InvalidValue if the data no longer validates (a postcode removed from the reference data).
+    `statement` names the consent wording the person saw (another form, e.g. the volunteers',
+    has its own), `event` the timeline event that records the proof.
     """
     data = clean_contact_data(
         email=signup.email,
@@ -222,7 +229,7 @@ def confirm_signup(
                 purpose=purpose,
                 basis=Consent.Basis.EXPLICIT_CONSENT,
                 source=Consent.Source.SIGNUP_FORM,
-                source_ref=CONSENT_STATEMENT_VERSION,
+                source_ref=statement,
                 ip=signup.ip,
                 user_agent=signup.user_agent,
                 confirmed_at=now,
@@ -238,9 +245,9 @@ def confirm_signup(
             # The proof of the double opt-in: when it was asked, from where, and the click.
             record_event(
                 contact,
-                "signup_confirmed",
+                event,
                 purposes=granted,
-                statement=CONSENT_STATEMENT_VERSION,
+                statement=statement,
                 requested_at=signup.requested_at.isoformat(),
                 requested_ip=signup.ip,
                 requested_user_agent=signup.user_agent,
