@@ -17,6 +17,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         items.append((_("Accueil"), reverse("home")))
         if user.is_volunteer:  # type: ignore[union-attr]
             items.append((_("Mon espace"), reverse("army:profile")))
+        items.append((_("Équipes"), reverse("army:team_list")))
         if rules.can_view_contacts(user):
             items.append((_("Contacts"), reverse("people:contact_list")))
         if rules.can_manage_base(user):
