@@ -66,9 +66,7 @@ def cast(coordinator, other_coordinator, hq) -> dict[str, Any]:
 def test_a_volunteer_sees_the_local_teams_of_their_departement_and_the_thematic_ones(cast):
     make_team("Vidéo", kind=Team.Kind.THEMATIC, departement="")
     make_team("Villeurbanne", departement="69")
-    Team.objects.filter(pk=make_team("Fermée", departement="69").pk).update(
-        accepts_requests=False
-    )
+    Team.objects.filter(pk=make_team("Fermée", departement="69").pk).update(accepts_requests=False)
     volunteer = make_volunteer(postcode="69100")
     html = client_of(volunteer.user).get(TEAM_LIST).content.decode()
     assert "Rejoindre Lyon 3e" in html and "Rejoindre Villeurbanne" in html
