@@ -12,12 +12,15 @@ Tasks of one process:
   seconds), so the database is off the hot path;
 - the watcher polls campaign statuses (pause/cancel honoured within `poll_interval`), blackout
   windows (a zone window keeps its départements out of the claims, a national one stops the
-  sending) and new suppressions (`suppression_poll`); the heartbeat pushes leases; the janitor
-  settles the claims of dead senders as `unknown`, starts scheduled campaigns and closes
-  finished ones.
+  sending) and new suppressions (`suppression_poll`);
+- on PostgreSQL the listener hears every unsubscribe at its commit (LISTEN on a connection of
+  its own, see essaim.people.services.suppression.announce); the poll is then a safety net;
+- the heartbeat pushes leases; the janitor settles the claims of dead senders as `unknown`,
+  starts scheduled campaigns and closes finished ones.
 
-All database work runs in one dedicated thread (Django connections are per thread), one short
-statement at a time; the event loop never blocks on it.
+Database work runs in two dedicated threads (claims; everything else), each with its own Django
+connection, one short statement at a time; the event loop never blocks on it. The LISTEN
+connection is psycopg's own asyncio connection, read by the event loop itself.
 """
 
 from __future__ import annotations
@@ -60,6 +63,7 @@ from essaim.mailing.sender.smtp import (
     SmtpClient,
     SmtpError,
 )
+from essaim.people.services.suppression import UNSUBSCRIBE_CHANNEL, listener_conninfo
 
 log = logging.getLogger("essaim.mailing.sender")
 T = TypeVar("T")
@@ -80,6 +84,7 @@ class SenderOptions:
     max_attempts: int = 8
     poll_interval: float = 0.25
     suppression_poll: float = 0.5
+    listen: bool = True  # PostgreSQL: LISTEN for unsubscribes (the poll then runs 10x slower)
     flush_every: int = 64
     flush_interval: float = 0.1
     janitor_interval: float = 2.0
@@ -122,6 +127,7 @@ class Stats:
     claim_s: float = 0.0  # time in claim statements (their own thread)
     flushes: int = 0
     flush_s: float = 0.0
+    notified: int = 0  # unsubscribes heard through LISTEN
     groups: dict[str, Any] = field(default_factory=dict)  # the shaper's account, at the end
 
     def as_dict(self) -> dict[str, Any]:
@@ -133,6 +139,7 @@ class Stats:
             "claim_s": round(self.claim_s, 3),
             "flushes": self.flushes,
             "flush_s": round(self.flush_s, 3),
+            "notified": self.notified,
             "groups": self.groups,
             "seconds": round(time.monotonic() - self.started, 3),
         }
@@ -172,6 +179,8 @@ class Sender:
         self._settle: list[ledger.Settlement] = []
         self._bounces: list[ledger.HardBounce] = []
         self._suppressed: set[str] = set()
+        self._withdrawn: set[tuple[str, str]] = set()  # (email hash, purpose) heard by LISTEN
+        self._listening = False
         self._suppression_cursor = 0
         self._work = asyncio.Event()
         self._room = asyncio.Event()
@@ -220,6 +229,8 @@ class Sender:
             self._suppression_cursor = await self.db(ledger.last_suppression_id)
             await self._refresh_blackout()
             helpers = [asyncio.create_task(self._janitor_loop())] if self.opt.janitor else []
+            if self.opt.sending and self.opt.listen and connection.vendor == "postgresql":
+                helpers.append(asyncio.create_task(self._listen_loop()))
             if self.opt.sending:
                 await self._refresh_campaigns()
                 helpers += [
@@ -289,6 +300,47 @@ class Sender:
             wanted = set(fresh)
             self._purge(lambda job: job.row.email_hash in wanted)
 
+    async def _listen_loop(self) -> None:
+        """Hear unsubscribes at their commit (PostgreSQL NOTIFY), on a connection of our own."""
+        import psycopg
+
+        while not self._stopping:
+            try:
+                async with await psycopg.AsyncConnection.connect(
+                    listener_conninfo(), autocommit=True, connect_timeout=10
+                ) as conn:
+                    await conn.execute(f"LISTEN {UNSUBSCRIBE_CHANNEL}")
+                    self._listening = True
+                    await self._refresh_suppressions()  # what was committed before LISTEN
+                    async for note in conn.notifies():
+                        self._heard(note.payload)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("sender %s: LISTEN failed; polling until it is back", self.id)
+            self._listening = False
+            await asyncio.sleep(2.0)
+
+    def _heard(self, payload: str) -> None:
+        kind, _, rest = payload.partition(":")
+        self.stats.notified += 1
+        if kind == "h" and rest not in self._suppressed:
+            self._suppressed.add(rest)
+            self._purge(lambda job: job.row.email_hash == rest)
+        elif kind == "w":
+            purpose, _, hashed = rest.partition(":")
+            self._withdrawn.add((hashed, purpose))
+            self._purge(self._unsubscribed)
+
+    def _unsubscribed(self, job: Job) -> bool:
+        row = job.row
+        if row.email_hash in self._suppressed:
+            return True
+        if not self._withdrawn:
+            return False
+        state = self._campaigns.get(row.campaign_id)
+        return state is not None and (row.email_hash, state.purpose) in self._withdrawn
+
     async def _refresh_blackout(self) -> None:
         blackout = await self.db(current_blackout)
         if blackout == self._blackout:
@@ -317,7 +369,8 @@ class Sender:
             try:
                 await self._refresh_campaigns()
                 await self._refresh_blackout()
-                if time.monotonic() - last_suppression >= self.opt.suppression_poll:
+                every = self.opt.suppression_poll * (10 if self._listening else 1)
+                if time.monotonic() - last_suppression >= every:
                     last_suppression = time.monotonic()
                     await self._refresh_suppressions()
             except Exception:
@@ -424,7 +477,7 @@ class Sender:
                 verp.address(row.id),
                 row.email,
             )
-            if row.email_hash in self._suppressed or state.status != SENDING:
+            if self._unsubscribed(job) or state.status != SENDING:
                 self._release(job)
                 continue
             self._buffer.setdefault(row.provider, deque()).append(job)
@@ -470,6 +523,7 @@ class Sender:
             and state is not None
             and state.status == SENDING
             and item.row.email_hash not in self._suppressed
+            and not (self._withdrawn and self._unsubscribed(item))
             and not self._blackout.national
             and (not blocked or item.row.departement not in blocked)
         )
@@ -574,7 +628,7 @@ class Sender:
         """Settle a job that never went on the wire, by what stopped it."""
         row = job.row
         state = self._campaigns.get(row.campaign_id)
-        if row.email_hash in self._suppressed:
+        if self._unsubscribed(job):
             self._record(ledger.Settlement(row.id, D.SUPPRESSED, None, "suppressed during send"))
         elif state is not None and state.status == CANCELLED:
             self._record(ledger.Settlement(row.id, D.CANCELLED))
