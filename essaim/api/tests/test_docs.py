@@ -35,6 +35,8 @@ EXPECTED_OPERATIONS = {
     ("get", "/api/v1/teams/{id}/members"): "list_team_members",
     ("post", "/api/v1/teams/{id}/join"): "join_team",
     ("post", "/api/v1/teams/{id}/requests/{membership}"): "decide_join_request",
+    ("get", "/api/v1/campaigns/{id}/unknown"): "list_unknown",
+    ("post", "/api/v1/campaigns/{id}/requeue-unknown"): "requeue_unknown",
 }
 
 
