@@ -14,21 +14,17 @@ import logging
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from functools import partial
-from typing import Any
 
 from django.conf import settings
 from django.core import signing
-from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone, translation
-from django.utils.translation import gettext
+from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from essaim.accounts.models import Role, User
 from essaim.accounts.services import audit
 from essaim.army.models import FULL_WEEK, RoleAssignment, RoleTransition, Volunteer, VolunteerRole
-from essaim.lib.text import normalize_email
 from essaim.people.models import Purpose
 from essaim.people.services.contacts import ContactData, clean_contact_data, record_event
 from essaim.people.services.signup import (
@@ -37,7 +33,7 @@ from essaim.people.services.signup import (
     SignupRequest,
     confirm_signup,
 )
-from essaim.people.services.suppression import blocks_own_return
+from essaim.people.services.signup import send_confirmation_mail as send_signup_mail
 
 log = logging.getLogger(__name__)
 
@@ -162,26 +158,14 @@ def request_enlistment(
 
 def send_confirmation_mail(*, email: str, url: str, first_name: str = "", language: str) -> bool:
     """Mail the link, unless the address is suppressed for good. True if a mail went out."""
-    _, key = normalize_email(email)
-    if blocks_own_return(key):
-        log.info("volunteer confirmation not sent: the address is on the suppression list")
-        return False
-    context: dict[str, Any] = {
-        "first_name": first_name,
-        "url": url,
-        "site_url": settings.SITE_URL,
-        "days": max(1, settings.SIGNUP_CONFIRM_MAX_AGE // 86400),
-    }
-    with translation.override(language):
-        subject = gettext("Confirmez votre engagement")
-        text = render_to_string("army/mail/engage_confirmation.txt", context)
-        html = render_to_string("army/mail/engage_confirmation.html", context)
-    message = EmailMultiAlternatives(
-        subject, text, to=[email], headers={"Auto-Submitted": "auto-generated"}
+    return send_signup_mail(
+        email=email,
+        url=url,
+        first_name=first_name,
+        language=language,
+        subject=gettext_lazy("Confirmez votre engagement"),
+        templates="army/mail/engage_confirmation",
     )
-    message.attach_alternative(html, "text/html")
-    message.send()
-    return True
 
 
 def confirm_enlistment(

@@ -14,12 +14,11 @@ from essaim.accounts.services import client_ip
 from essaim.army.forms import VolunteerSignupForm
 from essaim.army.models import VolunteerRole, windows_from_mask
 from essaim.army.services.signup import confirm_enlistment, read_token, request_enlistment
-from essaim.lib import ratelimit
 from essaim.lib.text import InvalidValue
 from essaim.people.public_forms import HONEYPOT_FIELD
 from essaim.people.services.contacts import SuppressedAddress
 from essaim.people.services.signup import ExpiredLink, InvalidLink
-from essaim.people.views.signup import invalid_link, rate_limited
+from essaim.people.views.signup import invalid_link, signup_rate_limit
 
 
 @require_http_methods(["GET", "POST"])
@@ -31,13 +30,9 @@ def engage(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             ip = client_ip(request)
             data = form.contact_data
-            for scope, identity in (
-                ("signup-ip", ip or "unknown"),
-                ("signup-email", data.email_key),
-            ):
-                decision = ratelimit.hit(scope, identity, settings.SIGNUP_RATE_LIMIT)
-                if not decision.allowed:
-                    return rate_limited(request, decision.retry_after)
+            refused = signup_rate_limit(request, ip, data.email_key)
+            if refused is not None:
+                return refused
             request_enlistment(
                 data=data,
                 roles=form.cleaned_data["roles"],

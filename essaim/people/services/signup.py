@@ -22,7 +22,8 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.translation import gettext
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy
 
 from essaim.lib.text import normalize_email
 from essaim.people.models import Consent, Contact, Purpose
@@ -41,6 +42,7 @@ SIGNUP_SALT = "essaim.signup"
 # The consent statement shown on the form, by version: recorded with each consent as proof of
 # what the person agreed to. Change the version whenever the wording changes.
 CONSENT_STATEMENT_VERSION = "signup-statement-v1"
+SIGNUP_SUBJECT = gettext_lazy("Confirmez votre inscription")
 
 
 class InvalidLink(Exception):
@@ -154,9 +156,18 @@ def request_signup(
     )
 
 
-def send_confirmation_mail(*, email: str, url: str, first_name: str = "", language: str) -> bool:
+def send_confirmation_mail(
+    *,
+    email: str,
+    url: str,
+    first_name: str = "",
+    language: str,
+    subject: Promise | str = SIGNUP_SUBJECT,
+    templates: str = "people/mail/signup_confirmation",
+) -> bool:
     """Mail the confirmation link, unless the address is suppressed for good. True if a mail
-    went out.
+    went out. `subject` (lazy, translated into `language`) and `templates` (the .txt and .html
+    share this name) let another double opt-in (the volunteers') send its own words.
 
     A known address gets a new confirmation like anyone else: confirming again is harmless and
     is how a subscriber adds a purpose, and the person learns nothing they did not already know.
@@ -174,11 +185,11 @@ def send_confirmation_mail(*, email: str, url: str, first_name: str = "", langua
         "days": max(1, settings.SIGNUP_CONFIRM_MAX_AGE // 86400),
     }
     with translation.override(language):
-        subject = gettext("Confirmez votre inscription")
-        text = render_to_string("people/mail/signup_confirmation.txt", context)
-        html = render_to_string("people/mail/signup_confirmation.html", context)
+        title = str(subject)
+        text = render_to_string(f"{templates}.txt", context)
+        html = render_to_string(f"{templates}.html", context)
     message = EmailMultiAlternatives(
-        subject, text, to=[email], headers={"Auto-Submitted": "auto-generated"}
+        title, text, to=[email], headers={"Auto-Submitted": "auto-generated"}
     )
     message.attach_alternative(html, "text/html")
     message.send()
