@@ -14,3 +14,11 @@ def purge_expired_import_files() -> None:
     from essaim.people.services.imports import purge_old_import_files
 
     purge_old_import_files()
+
+
+@db_periodic_task(crontab(minute="23", hour="4"))
+def lapse_idle_volunteer_roles() -> None:
+    """Active volunteer roles without accepted work for ROLE_LAPSE_WEEKS weeks become lapsed."""
+    from essaim.army.services.lifecycle import lapse_idle_roles
+
+    lapse_idle_roles()

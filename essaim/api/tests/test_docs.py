@@ -28,6 +28,13 @@ EXPECTED_OPERATIONS = {
     ("post", "/api/v1/campaigns/{id}/pause"): "pause_campaign",
     ("post", "/api/v1/campaigns/{id}/resume"): "resume_campaign",
     ("post", "/api/v1/campaigns/{id}/cancel"): "cancel_campaign",
+    ("get", "/api/v1/me"): "get_my_profile",
+    ("patch", "/api/v1/me"): "update_my_profile",
+    ("get", "/api/v1/teams"): "list_my_teams",
+    ("get", "/api/v1/teams/{id}"): "get_team",
+    ("get", "/api/v1/teams/{id}/members"): "list_team_members",
+    ("post", "/api/v1/teams/{id}/join"): "join_team",
+    ("post", "/api/v1/teams/{id}/requests/{membership}"): "decide_join_request",
     ("get", "/api/v1/campaigns/{id}/unknown"): "list_unknown",
     ("post", "/api/v1/campaigns/{id}/requeue-unknown"): "requeue_unknown",
 }
