@@ -1,0 +1,1 @@
+"""Services of the army, one module per area (signup, profile, lifecycle, teams)."""
