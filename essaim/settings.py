@@ -276,6 +276,17 @@ MAILING_APPROVAL_THRESHOLD = env_int("MAILING_APPROVAL_THRESHOLD", 10_000)
 DKIM_PRIVATE_KEY_PATH = env_str("DKIM_PRIVATE_KEY_PATH", "")
 DKIM_SELECTOR = env_str("DKIM_SELECTOR", "essaim")
 DKIM_DOMAIN = env_str("DKIM_DOMAIN", "")
+# Bounce intake (`essaim bounces`): the SMTP server the VERP domain's MX points to. It accepts
+# mail for valid bounces+<delivery>-<hmac>@MAILING_VERP_DOMAIN addresses only.
+BOUNCES_HOST = env_str("BOUNCES_HOST", "127.0.0.1")
+BOUNCES_PORT = env_int("BOUNCES_PORT", 2526)
+# Largest message accepted (552 beyond), bytes of it kept for audit, seconds a client may idle.
+BOUNCES_MAX_BYTES = env_int("BOUNCES_MAX_BYTES", 10 * 1024 * 1024)
+BOUNCES_KEEP_BYTES = env_int("BOUNCES_KEEP_BYTES", 256 * 1024)
+BOUNCES_TIMEOUT = env_int("BOUNCES_TIMEOUT", 60)
+# An address whose mail failed temporarily this many times within the window is suppressed.
+BOUNCES_SOFT_LIMIT = env_int("BOUNCES_SOFT_LIMIT", 3)
+BOUNCES_SOFT_WINDOW_DAYS = env_int("BOUNCES_SOFT_WINDOW_DAYS", 30)
 # Sender identities a campaign may use, "Name <address>" separated by commas.
 MAILING_FROM_ADDRESSES = env_list(
     "MAILING_FROM_ADDRESSES", ["Campagne Essaim <equipe@essaim.localhost>"]

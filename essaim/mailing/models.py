@@ -106,19 +106,25 @@ class ProviderGroup(models.TextChoices):
 class Delivery(models.Model):
     """One recipient of one campaign: the ledger row a sender claims, sends and settles.
 
-    Life of a row::
+        Life of a row::
 
-        pending ──claim──> claimed ──250──> accepted
-           ^                  │ ──5xx──> rejected
-           │                  │ ──4xx──> deferred ──(next_attempt_at)──> claimed …
-           └──lost before ────┤ ──lost after the final dot──> unknown   (never re-sent)
-              the final dot   │ ──lease expired (janitor)──> unknown    (never re-sent)
-                              │ ──suppressed meanwhile──> suppressed
-                              └ ──campaign cancelled──> cancelled
+            pending ──claim──> claimed ──250──> accepted
+               ^                  │ ──5xx──> rejected
+               │                  │ ──4xx──> deferred ──(next_attempt_at)──> claimed …
+               └──lost before ────┤ ──lost after the final dot──> unknown   (never re-sent)
+                  the final dot   │ ──lease expired (janitor)──> unknown    (never re-sent)
+                                  │ ──suppressed meanwhile──> suppressed
+                                  └ ──campaign cancelled──> cancelled
 
-    Every move out of `claimed` is an UPDATE guarded by `status='claimed' AND claimed_by=<me>`,
-    so a slow sender and the janitor never overwrite each other: whoever comes second changes
-    nothing.
+            accepted (or unknown) ──hard bounce report──> bounced ──complaint report──> complained
+            unknown ──operator re-queue, after checking──> deferred (due now)
+
+    A bounce or a complaint arrives after the relay accepted the message, through `essaim bounces`
+    (essaim.mailing.bounces); it also settles an `unknown` row, since it proves the message left.
+
+        Every move out of `claimed` is an UPDATE guarded by `status='claimed' AND claimed_by=<me>`,
+        so a slow sender and the janitor never overwrite each other: whoever comes second changes
+        nothing.
     """
 
     class Status(models.TextChoices):
@@ -128,6 +134,8 @@ class Delivery(models.Model):
         REJECTED = "rejected", _("Refusé")
         DEFERRED = "deferred", _("Différé")
         UNKNOWN = "unknown", _("Sort inconnu")
+        BOUNCED = "bounced", _("Revenu en erreur")
+        COMPLAINED = "complained", _("Signalé comme indésirable")
         SUPPRESSED = "suppressed", _("Désinscrit entre-temps")
         CANCELLED = "cancelled", _("Annulé")
 
@@ -213,3 +221,57 @@ class BlackoutWindow(models.Model):
     @property
     def is_national(self) -> bool:
         return not self.departements
+
+
+class BounceReport(models.Model):
+    """One message received by the bounce intake (`essaim bounces`) for one VERP address, with
+    the decision taken on it and the raw report (size-capped) for audit.
+
+    Nothing received is dropped: a report nobody could read is kept as `unparsed`. A report
+    received twice (same Message-ID for the same delivery, or the same bytes) is stored once and
+    decided once (`fingerprint` is unique)."""
+
+    class Kind(models.TextChoices):
+        HARD_BOUNCE = "hard_bounce", _("Erreur définitive")
+        SOFT_BOUNCE = "soft_bounce", _("Erreur temporaire")
+        COMPLAINT = "complaint", _("Plainte")
+        IGNORED = "ignored", _("Sans effet (réponse automatique, retard)")
+        UNPARSED = "unparsed", _("Illisible")
+
+    # SET_NULL never happens in practice (ledger rows are kept); the campaign is copied so that
+    # the results count reports without a join.
+    delivery = models.ForeignKey(
+        Delivery, null=True, blank=True, on_delete=models.SET_NULL, related_name="reports"
+    )
+    campaign = models.ForeignKey(
+        Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    email_hash = models.CharField(max_length=64, blank=True)  # the delivery's address hash
+    fingerprint = models.CharField(max_length=64, unique=True)
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    # What the report said: the RFC 3463 status (5.1.1), the DSN action, the remote server's
+    # words, the reported recipient, and which reader understood it (dsn, arf, flufl, …).
+    status = models.CharField(max_length=16, blank=True)
+    action = models.CharField(max_length=16, blank=True)
+    diagnostic = models.CharField(max_length=500, blank=True)
+    recipient = models.CharField(max_length=254, blank=True)
+    parser = models.CharField(max_length=20, blank=True)
+    # True when this report put the address on the suppression list.
+    suppressed = models.BooleanField(default=False)
+    mail_from = models.CharField(max_length=254, blank=True)  # the report's envelope sender
+    peer = models.CharField(max_length=64, blank=True)  # the SMTP client's address
+    size = models.PositiveIntegerField(default=0)  # bytes received
+    raw = models.BinaryField(default=b"")  # the first BOUNCES_KEEP_BYTES of them
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("rapport de non-remise")
+        ordering = ["-received_at", "-id"]
+        indexes = [
+            # Soft bounces of one address within the window; erasure by address.
+            models.Index(fields=["email_hash", "received_at"], name="mailing_report_addr_idx"),
+            models.Index(fields=["campaign", "kind"], name="mailing_report_campaign_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.delivery_id}:{self.kind}"

@@ -29,7 +29,7 @@ from essaim.accounts.services import audit
 from essaim.lib.text import InvalidValue, normalize_email
 from essaim.mailing.composer import render_campaign
 from essaim.mailing.message import CompiledMessage, Recipient, TemplateError
-from essaim.mailing.models import BlackoutWindow, Campaign, Delivery
+from essaim.mailing.models import BlackoutWindow, BounceReport, Campaign, Delivery
 from essaim.mailing.services.audience import freeze_audience
 from essaim.people.models import Contact, Purpose, Segment, Suppression
 from essaim.people.services.segments import saved_segment_condition, saved_segment_queryset
@@ -536,17 +536,14 @@ def campaign_progress(
 
 
 def campaign_results(campaign: Campaign) -> dict[str, int]:
-    """Accepted, rejected, bounced (addresses now suppressed as hard bounces), unsubscribed
-    (suppressed during the send, or unsubscribed since it started) and unknown."""
+    """What became of the campaign's messages: accepted by the relay (and not reported back
+    since), rejected by it (a 5.1.x there also suppressed the address), bounced (accepted, then
+    reported back as a hard bounce), complained about, unsubscribed (suppressed during the send,
+    or unsubscribed since it started), unknown; and the soft bounces and unreadable reports
+    received by the bounce intake. All but `unsubscribed` read the ledger only, so an erasure,
+    which blanks addresses but keeps rows, changes none of them."""
     counts = delivery_counts(campaign)
     rows = Delivery.objects.filter(campaign=campaign)
-    bounced = rows.filter(
-        Exists(
-            Suppression.objects.filter(
-                email_hash=OuterRef("email_hash"), reason=Suppression.Reason.HARD_BOUNCE
-            )
-        )
-    ).count()
     since = campaign.started_at or campaign.frozen_at or campaign.created_at
     unsubscribed = rows.filter(
         Q(status=D.SUPPRESSED)
@@ -558,10 +555,22 @@ def campaign_results(campaign: Campaign) -> dict[str, int]:
             )
         )
     ).count()
+    reports = Counter(
+        dict(
+            BounceReport.objects.filter(campaign=campaign)
+            .order_by()
+            .values_list("kind")
+            .annotate(n=Count("id"))
+            .values_list("kind", "n")
+        )
+    )
     return {
         "accepted": counts[D.ACCEPTED],
         "rejected": counts[D.REJECTED],
-        "bounced": bounced,
+        "bounced": counts[D.BOUNCED],
+        "complained": counts[D.COMPLAINED],
         "unsubscribed": unsubscribed,
         "unknown": counts[D.UNKNOWN],
+        "soft_bounces": reports[BounceReport.Kind.SOFT_BOUNCE],
+        "unparsed_reports": reports[BounceReport.Kind.UNPARSED],
     }

@@ -46,7 +46,8 @@ def test_hq_creates_launches_and_reads_the_status_of_a_campaign(hq_api: Api) -> 
     assert (launched.status_code, launched.json()["launched"]) == (200, 1)
     assert status.json()["counts"]["pending"] == 1
     assert status.json()["results"] == {
-        "accepted": 0, "rejected": 0, "bounced": 0, "unsubscribed": 0, "unknown": 0
+        "accepted": 0, "rejected": 0, "bounced": 0, "complained": 0, "unsubscribed": 0,
+        "unknown": 0, "soft_bounces": 0, "unparsed_reports": 0,
     }  # fmt: skip
     assert AuditEvent.objects.get(action="campaign.launch").actor_email == "staff@qg.test"
 

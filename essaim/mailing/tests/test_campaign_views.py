@@ -162,3 +162,32 @@ def test_pause_resume_cancel_buttons_post(hq_client: Client, hq: Any) -> None:
     hq_client.post(f"/campagnes/{campaign.pk}/annulation/")
     campaign.refresh_from_db()
     assert (campaign.status, Delivery.objects.get().status) == ("cancelled", "cancelled")
+
+
+def test_results_show_accepted_rejected_bounced_complained_unsubscribed_and_unknown(
+    hq_client: Client, hq: Any
+) -> None:
+    for i in range(12):
+        make_contact(f"r{i}@exemple.fr")
+    campaign = draft(hq)
+    svc.launch_campaign(campaign, user=hq)
+    rows = list(
+        Delivery.objects.filter(campaign=campaign).order_by("pk").values_list("pk", flat=True)
+    )
+    plan = ["accepted"] * 5 + ["rejected"] * 2 + ["bounced", "complained"] + ["suppressed"] * 2
+    plan += ["unknown"]
+    for pk, status in zip(rows, plan, strict=True):
+        Delivery.objects.filter(pk=pk).update(status=status)
+    Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.DONE)
+    html = hq_client.get(f"/campagnes/{campaign.pk}/").content.decode()
+    for name, figure, label in [
+        ("accepted", 5, "acceptés"),
+        ("rejected", 2, "refusés"),
+        ("bounced", 1, "revenus en erreur"),
+        ("complained", 1, "plaintes"),
+        ("unsubscribed", 2, "désinscrits"),
+        ("unknown", 1, "sort inconnu"),
+    ]:
+        card = f'<div class="card" id="result-{name}"><span class="figure">{figure}</span> {label}'
+        assert card in html
+    assert "Rapports reçus : 0 erreurs temporaires, 0 illisibles" in html

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db import transaction
 
+from essaim.mailing.services.erasure import blank_ledger_copies
 from essaim.people.models import Consent, Contact, ContactEvent, Suppression
 from essaim.people.services.suppression import suppress
 
@@ -51,10 +52,13 @@ def access_report(contact: Contact) -> dict[str, Any]:
 def erase_contact(contact: Contact) -> str:
     """Delete the person's data (contact, consents, tags, timeline cascade) and keep only the
     hash of the address on the suppression list, so they are never imported or mailed again.
-    Returns the hash (for the audit log, which must not keep the clear address)."""
+    The mailing ledger keeps its rows (campaign counts) without the address (see
+    essaim.mailing.services.erasure). Returns the hash (for the audit log, which must not keep
+    the clear address)."""
     with transaction.atomic():
         hashed = contact.email_hash
         suppress(email_key=contact.email_key, reason=Suppression.Reason.ERASURE)
         Suppression.objects.filter(email_hash=hashed).update(reason=Suppression.Reason.ERASURE)
+        blank_ledger_copies(contact_id=contact.pk, hashed=hashed)
         contact.delete()
     return hashed

@@ -40,8 +40,14 @@ def suppress(*, email_key: str, reason: str, note: str = "") -> bool:
     """Add the address (by its case-folded key) to the list; True if it was not there yet.
     The first reason stays: an erasure after an unsubscribe is still recorded by the erasure
     service itself."""
+    return suppress_hash(hashed=email_hash(email_key), reason=reason, note=note)
+
+
+def suppress_hash(*, hashed: str, reason: str, note: str = "") -> bool:
+    """`suppress` for callers that hold the address's hash only (the mailing ledger keeps it
+    after an erasure blanked the address)."""
     with transaction.atomic():
         _, created = Suppression.objects.get_or_create(
-            email_hash=email_hash(email_key), defaults={"reason": reason, "note": note[:200]}
+            email_hash=hashed, defaults={"reason": reason, "note": note[:200]}
         )
     return created

@@ -43,6 +43,12 @@ EVENT_LABELS = {
     "update": _("Modification"),
     "change": _("Modification"),
     "bounce": _("Adresse en erreur"),
+    "consent_withdrawn": _("Consentement retiré"),
+    "hard_bounce": _("Adresse invalide (erreur définitive)"),
+    "soft_bounce": _("Erreur temporaire de remise"),
+    "complaint": _("Plainte pour courrier indésirable"),
+    "bounce_ignored": _("Réponse automatique reçue (sans effet)"),
+    "bounce_unparsed": _("Rapport de remise illisible (conservé)"),
 }
 
 # An id in a query string or form: ASCII digits only (str.isdigit() accepts "²").

@@ -1,0 +1,128 @@
+"""`essaim bounces`: the SMTP server the VERP domain's MX points to (aiosmtpd).
+
+It accepts mail for one kind of address only: bounces+<delivery id>-<hmac>@MAILING_VERP_DOMAIN
+whose HMAC is right and whose ledger row exists; anything else is refused at RCPT with a 550
+that says why, so forged or stray mail never reaches the database. Messages above
+BOUNCES_MAX_BYTES are refused (552) before they are stored; an idle client is dropped after
+BOUNCES_TIMEOUT seconds.
+
+A message is answered 250 only once its report is committed; a database failure answers 451,
+so the sending server keeps it and tries again later (the decision is idempotent): no report is
+lost between the wire and the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from django.conf import settings
+from django.db import close_old_connections
+
+from essaim.mailing.services.bounces import Refusal, delivery_for_address, record_report
+
+log = logging.getLogger("essaim.mailing.bounces")
+
+# A delivery report goes back to one envelope sender; a few recipients at most is normal.
+MAX_RECIPIENTS = 10
+TEMPORARY_FAILURE = "451 4.3.0 Temporary failure, please try again later"
+
+
+def _in_db[T](fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    # Worker threads live as long as the server: drop connections that broke or aged.
+    close_old_connections()
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        close_old_connections()
+
+
+class BounceHandler:
+    """aiosmtpd handler; the database work runs in a small thread pool."""
+
+    def __init__(self, executor: ThreadPoolExecutor) -> None:
+        self.executor = executor
+
+    async def _db[T](self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, lambda: _in_db(fn, *args, **kwargs))
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
+    ) -> str:
+        if len(envelope.rcpt_tos) >= MAX_RECIPIENTS:
+            return "452 4.5.3 Too many recipients"
+        try:
+            found = await self._db(delivery_for_address, address)
+        except Exception:
+            log.exception("bounces: cannot check %s", address)
+            return TEMPORARY_FAILURE
+        if isinstance(found, Refusal):
+            log.info("bounces: refused %s from %s (%s)", address, session.peer, found.name)
+            return found.value
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        raw: bytes = envelope.original_content or envelope.content or b""
+        peer = str(session.peer[0]) if session.peer else ""
+        mail_from = str(envelope.mail_from or "")
+        try:
+            for address in envelope.rcpt_tos:
+                found = await self._db(delivery_for_address, address)
+                if isinstance(found, Refusal):  # the row vanished between RCPT and DATA
+                    continue
+                outcome = await self._db(
+                    record_report, delivery_id=found, raw=raw, mail_from=mail_from, peer=peer
+                )
+                log.info(
+                    "bounces: %s for delivery %s%s",
+                    outcome.report.kind,
+                    found,
+                    "" if outcome.created else " (already recorded)",
+                )
+        except Exception:
+            log.exception("bounces: could not record a report for %s", envelope.rcpt_tos)
+            return TEMPORARY_FAILURE
+        return "250 2.0.0 Report recorded"
+
+
+def start_server(
+    host: str | None = None, port: int | None = None, *, executor: ThreadPoolExecutor | None = None
+) -> Controller:
+    """Start the server in its own thread (aiosmtpd's Controller); `stop()` it when done."""
+    handler = BounceHandler(executor or ThreadPoolExecutor(4, thread_name_prefix="bounces-db"))
+    controller = Controller(
+        handler,
+        hostname=host or settings.BOUNCES_HOST,
+        port=port or settings.BOUNCES_PORT,
+        server_hostname=settings.MAILING_VERP_DOMAIN,
+        ident="Essaim bounce intake",
+        data_size_limit=settings.BOUNCES_MAX_BYTES,
+        timeout=settings.BOUNCES_TIMEOUT,
+    )
+    controller.start()
+    return controller
+
+
+def serve_forever(host: str, port: int) -> None:
+    """Run until SIGTERM or SIGINT (what honcho and systemd send)."""
+    controller = start_server(host, port)
+    try:
+        asyncio.run(_until_signalled())
+    finally:
+        controller.stop()
+
+
+async def _until_signalled() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()

@@ -1,0 +1,68 @@
+"""A GDPR erasure blanks the mailing ledger's copies of the address and keeps the counts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import reverse
+
+from essaim.mailing.models import BounceReport, Campaign, Delivery
+from essaim.mailing.services.audience import freeze_audience
+from essaim.mailing.services.bounces import record_report
+from essaim.mailing.services.campaigns import campaign_results, delivery_counts
+from essaim.mailing.tests.conftest import make_audience, make_campaign
+from essaim.mailing.tests.test_bounces import report
+from essaim.people.models import Contact, Suppression
+
+
+def _sent(contacts: list[Contact], **fields: Any) -> Campaign:
+    campaign = make_campaign(status=Campaign.Status.DONE, **fields)
+    freeze_audience(campaign, Contact.objects.filter(pk__in=[c.pk for c in contacts]))
+    Delivery.objects.filter(campaign=campaign).update(status=Delivery.Status.ACCEPTED)
+    return campaign
+
+
+def test_erasure_blanks_the_ledger_copies_of_the_address_and_keeps_the_counts(hq_client, db):
+    contacts = make_audience(2, prefix="marie")
+    first, second = _sent(contacts), _sent(contacts, name="Relance")
+    erased, kept = contacts
+    Delivery.objects.filter(campaign=first, contact=erased).update(
+        status=Delivery.Status.REJECTED, smtp_code=550, smtp_reply="550 5.7.1 <marie0@exemple.fr>"
+    )
+    Delivery.objects.filter(campaign=first, contact=kept).update(smtp_reply="250 2.0.0 queued")
+    bounced = Delivery.objects.get(campaign=second, contact=erased)
+    record_report(delivery_id=bounced.pk, raw=report("out_of_office.eml", bounced))
+    record_report(delivery_id=bounced.pk, raw=report("gmail_no_such_user.eml", bounced))
+    other = Delivery.objects.get(campaign=second, contact=kept)
+    record_report(delivery_id=other.pk, raw=report("out_of_office.eml", other))
+    before = [(delivery_counts(c), campaign_results(c)) for c in (first, second)]
+    hashed = erased.email_hash
+
+    response = hq_client.post(reverse("people:contact_erase", kwargs={"pk": erased.pk}))
+
+    assert response.status_code == 302
+    assert not Contact.objects.filter(pk=erased.pk).exists()
+    rows = Delivery.objects.filter(email_hash=hashed).order_by("campaign_id")
+    assert [(r.campaign_id, r.contact_id, r.email, r.first_name, r.status) for r in rows] == [
+        (first.pk, None, "", "", "rejected"),
+        (second.pk, None, "", "", "bounced"),
+    ]
+    assert rows[0].smtp_reply == ""
+    assert rows[1].smtp_reply.startswith("5.1.1 smtp; 550-5.1.1 The email account")
+    assert "@" not in rows[1].smtp_reply
+    reports = BounceReport.objects.filter(email_hash=hashed).order_by("pk")
+    assert [
+        (r.kind, r.status, bytes(r.raw), r.recipient, r.diagnostic, r.mail_from, r.size > 0)
+        for r in reports
+    ] == [
+        ("ignored", "", b"", "", "", "", True),
+        ("hard_bounce", "5.1.1", b"", "", "", "", True),
+    ]
+    assert [(c.email, c.smtp_reply) for c in Delivery.objects.filter(contact=kept)] == [
+        ("marie1@exemple.fr", "250 2.0.0 queued"),
+        ("marie1@exemple.fr", ""),
+    ]
+    untouched = BounceReport.objects.get(delivery=other)
+    assert b"marie1@exemple.fr" in bytes(untouched.raw)
+    assert [(delivery_counts(c), campaign_results(c)) for c in (first, second)] == before
+    assert Suppression.objects.get(email_hash=hashed).reason == "erasure"
