@@ -14,3 +14,11 @@ def purge_expired_import_files() -> None:
     from essaim.people.services.imports import purge_old_import_files
 
     purge_old_import_files()
+
+
+@db_periodic_task(crontab(minute="5"))
+def send_mission_digests() -> None:
+    """Hourly: each volunteer's digest goes when their chosen interval (daily, weekly) is up."""
+    from essaim.army.services.dispatch import send_digests
+
+    send_digests()

@@ -7,6 +7,7 @@ from ninja.operation import Operation
 from essaim.api import errors
 from essaim.api.docs import LocalSwagger
 from essaim.api.mailing import router as mailing_router
+from essaim.api.missions import router as missions_router
 from essaim.api.people import router as people_router
 
 
@@ -32,6 +33,7 @@ api = EssaimAPI(
 errors.install(api)
 api.add_router("/v1/", people_router)
 api.add_router("/v1/", mailing_router)
+api.add_router("/v1/", missions_router)
 
 
 @api.get("/health", auth=None, tags=["meta"])
