@@ -63,6 +63,19 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfiguredEnv(f"{name}={value!r} is not an integer") from exc
 
 
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        number = float(value)
+    except ValueError as exc:
+        raise ImproperlyConfiguredEnv(f"{name}={value!r} is not a number") from exc
+    if number != number or number in (float("inf"), float("-inf")):
+        raise ImproperlyConfiguredEnv(f"{name}={value!r} is not a finite number")
+    return number
+
+
 def env_list(name: str, default: list[str] | None = None) -> list[str]:
     value = os.environ.get(name)
     if value is None or value.strip() == "":

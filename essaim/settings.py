@@ -12,6 +12,7 @@ from essaim.env import (
     BASE_DIR,
     ImproperlyConfiguredEnv,
     env_bool,
+    env_float,
     env_int,
     env_list,
     env_secret,
@@ -255,6 +256,17 @@ BULK_SMTP_URL = env_str("BULK_SMTP_URL", "smtp://127.0.0.1:2525")
 BULK_SMTP_CONNECTIONS = env_int("BULK_SMTP_CONNECTIONS", 8)
 BULK_SMTP_PER_PROVIDER = env_int("BULK_SMTP_PER_PROVIDER", 8)
 BULK_SMTP_TIMEOUT = env_int("BULK_SMTP_TIMEOUT", 60)
+# Rate shaping per provider group (gmail, microsoft, yahoo, orange, free, sfr, laposte, apple,
+# other), per sender process: "group=N" lists, comma-separated. Connections per group override
+# BULK_SMTP_PER_PROVIDER; rates are messages per second (a group not listed is not limited).
+# A 421 or 4.7.x deferral halves the group's rate (not below BULK_SMTP_RATE_FLOOR), which then
+# grows back by BULK_SMTP_RATE_RECOVERY messages/s per second. BULK_SMTP_RATE caps the whole
+# relay account (messages per second, 0: no cap).
+BULK_SMTP_GROUP_CONNECTIONS = env_str("BULK_SMTP_GROUP_CONNECTIONS", "")
+BULK_SMTP_GROUP_RATES = env_str("BULK_SMTP_GROUP_RATES", "")
+BULK_SMTP_RATE = env_float("BULK_SMTP_RATE", 0.0)
+BULK_SMTP_RATE_FLOOR = env_float("BULK_SMTP_RATE_FLOOR", 1.0)
+BULK_SMTP_RATE_RECOVERY = env_float("BULK_SMTP_RATE_RECOVERY", 1.0)
 # Name given in EHLO (defaults to SITE_URL's host).
 BULK_SMTP_HELO = env_str("BULK_SMTP_HELO", urlparse(SITE_URL).hostname or "localhost")
 # Envelope senders are bounces+<delivery>-<hmac>@MAILING_VERP_DOMAIN (bounce intake parses them).

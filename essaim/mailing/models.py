@@ -195,11 +195,13 @@ class Delivery(models.Model):
 
 class BlackoutWindow(models.Model):
     """A period when campaigns may not be launched nor sent, e.g. the electoral silence (from
-    Friday midnight before a vote). No départements means national: every contact."""
+    Friday midnight before a vote). Zones are départements and régions (a région stands for its
+    départements); no zone at all means national: every contact."""
 
     starts_at = models.DateTimeField(_("début"))
     ends_at = models.DateTimeField(_("fin"))
     departements = models.JSONField(_("départements"), default=list, blank=True)
+    regions = models.JSONField(_("régions"), default=list, blank=True)
     reason = models.CharField(_("motif"), max_length=200)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -220,7 +222,7 @@ class BlackoutWindow(models.Model):
 
     @property
     def is_national(self) -> bool:
-        return not self.departements
+        return not self.departements and not self.regions
 
 
 class BounceReport(models.Model):

@@ -4,17 +4,23 @@ persistent SMTP connections to the relay.
 Tasks of one process:
 - the claimer keeps a small buffer of claimed rows (never more than `max_claimed` held at once,
   which bounds what a crash can turn into `unknown`);
-- N connection workers take batches of one provider group (at most `per_provider` connections
-  per group: simple semaphores; token buckets and the halving on 421/4.7.x are still to come)
-  and send them with pipelining;
+- N connection workers take batches of one provider group and send them with pipelining; what
+  a batch may hold is decided by the shaper (essaim.mailing.sender.shaping): a cap on the
+  connections per group, token buckets per group and for the whole relay account, the group's
+  rate halved on 421/4.7.x deferrals and regained slowly;
 - the flusher writes outcomes in batches (every `flush_every` messages or `flush_interval`
   seconds), so the database is off the hot path;
-- the watcher polls campaign statuses (pause/cancel honoured within `poll_interval`) and new
-  suppressions (`suppression_poll`); the heartbeat pushes leases; the janitor settles the
-  claims of dead senders as `unknown`, starts scheduled campaigns and closes finished ones.
+- the watcher polls campaign statuses (pause/cancel honoured within `poll_interval`), blackout
+  windows (a zone window keeps its départements out of the claims, a national one stops the
+  sending) and new suppressions (`suppression_poll`);
+- on PostgreSQL the listener hears every unsubscribe at its commit (LISTEN on a connection of
+  its own, see essaim.people.services.suppression.announce); the poll is then a safety net;
+- the heartbeat pushes leases; the janitor settles the claims of dead senders as `unknown`,
+  starts scheduled campaigns and closes finished ones.
 
-All database work runs in one dedicated thread (Django connections are per thread), one short
-statement at a time; the event loop never blocks on it.
+Database work runs in two dedicated threads (claims; everything else), each with its own Django
+connection, one short statement at a time; the event loop never blocks on it. The LISTEN
+connection is psycopg's own asyncio connection, read by the event loop itself.
 """
 
 from __future__ import annotations
@@ -41,6 +47,13 @@ from django.db import connection
 from essaim.mailing.message import CompiledMessage, Recipient
 from essaim.mailing.models import Campaign, Delivery
 from essaim.mailing.sender import ledger
+from essaim.mailing.sender.shaping import (
+    Blackout,
+    Shaper,
+    ShapingConfig,
+    current_blackout,
+    is_slow_down,
+)
 from essaim.mailing.sender.smtp import (
     ConnectionLost,
     Outcome,
@@ -50,6 +63,7 @@ from essaim.mailing.sender.smtp import (
     SmtpClient,
     SmtpError,
 )
+from essaim.people.services.suppression import UNSUBSCRIBE_CHANNEL, listener_conninfo
 
 log = logging.getLogger("essaim.mailing.sender")
 T = TypeVar("T")
@@ -70,6 +84,7 @@ class SenderOptions:
     max_attempts: int = 8
     poll_interval: float = 0.25
     suppression_poll: float = 0.5
+    listen: bool = True  # PostgreSQL: LISTEN for unsubscribes (the poll then runs 10x slower)
     flush_every: int = 64
     flush_interval: float = 0.1
     janitor_interval: float = 2.0
@@ -77,6 +92,7 @@ class SenderOptions:
     janitor: bool = True
     sending: bool = True  # False: janitor only
     campaign_ids: frozenset[int] | None = None  # serve only these campaigns (bench, tests)
+    shaping: ShapingConfig | None = None  # None: per_provider connections per group, no rates
 
 
 @dataclass(slots=True)
@@ -111,6 +127,8 @@ class Stats:
     claim_s: float = 0.0  # time in claim statements (their own thread)
     flushes: int = 0
     flush_s: float = 0.0
+    notified: int = 0  # unsubscribes heard through LISTEN
+    groups: dict[str, Any] = field(default_factory=dict)  # the shaper's account, at the end
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -121,6 +139,8 @@ class Stats:
             "claim_s": round(self.claim_s, 3),
             "flushes": self.flushes,
             "flush_s": round(self.flush_s, 3),
+            "notified": self.notified,
+            "groups": self.groups,
             "seconds": round(time.monotonic() - self.started, 3),
         }
 
@@ -147,6 +167,11 @@ class Sender:
             options.connections * options.batch_per_connection * 2, options.max_claimed // 2
         )
         self._campaigns: dict[int, _CampaignState] = {}
+        self._shaper = Shaper(
+            options.shaping or ShapingConfig(per_provider=options.per_provider), time.monotonic()
+        )
+        self._blackout = Blackout()
+        self._blocked: frozenset[str] = frozenset()  # départements held back by a blackout
         self._buffer: dict[str, deque[Job]] = {}
         self._buffered = 0
         self._active_groups: Counter[str] = Counter()
@@ -154,6 +179,8 @@ class Sender:
         self._settle: list[ledger.Settlement] = []
         self._bounces: list[ledger.HardBounce] = []
         self._suppressed: set[str] = set()
+        self._withdrawn: set[tuple[str, str]] = set()  # (email hash, purpose) heard by LISTEN
+        self._listening = False
         self._suppression_cursor = 0
         self._work = asyncio.Event()
         self._room = asyncio.Event()
@@ -200,7 +227,10 @@ class Sender:
         sys.setswitchinterval(min(switch_interval, 0.0005))
         try:
             self._suppression_cursor = await self.db(ledger.last_suppression_id)
+            await self._refresh_blackout()
             helpers = [asyncio.create_task(self._janitor_loop())] if self.opt.janitor else []
+            if self.opt.sending and self.opt.listen and connection.vendor == "postgresql":
+                helpers.append(asyncio.create_task(self._listen_loop()))
             if self.opt.sending:
                 await self._refresh_campaigns()
                 helpers += [
@@ -229,6 +259,7 @@ class Sender:
             self._executor.shutdown(wait=True)
             self._claim_executor.shutdown(wait=True)
             sys.setswitchinterval(switch_interval)
+        self.stats.groups = self._shaper.snapshot()
         log.info("sender %s: done %s", self.id, self.stats.as_dict())
         return self.stats
 
@@ -269,13 +300,77 @@ class Sender:
             wanted = set(fresh)
             self._purge(lambda job: job.row.email_hash in wanted)
 
+    async def _listen_loop(self) -> None:
+        """Hear unsubscribes at their commit (PostgreSQL NOTIFY), on a connection of our own."""
+        import psycopg
+
+        while not self._stopping:
+            try:
+                async with await psycopg.AsyncConnection.connect(
+                    listener_conninfo(), autocommit=True, connect_timeout=10
+                ) as conn:
+                    await conn.execute(f"LISTEN {UNSUBSCRIBE_CHANNEL}")
+                    self._listening = True
+                    await self._refresh_suppressions()  # what was committed before LISTEN
+                    async for note in conn.notifies():
+                        self._heard(note.payload)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("sender %s: LISTEN failed; polling until it is back", self.id)
+            self._listening = False
+            await asyncio.sleep(2.0)
+
+    def _heard(self, payload: str) -> None:
+        kind, _, rest = payload.partition(":")
+        self.stats.notified += 1
+        if kind == "h" and rest not in self._suppressed:
+            self._suppressed.add(rest)
+            self._purge(lambda job: job.row.email_hash == rest)
+        elif kind == "w":
+            purpose, _, hashed = rest.partition(":")
+            self._withdrawn.add((hashed, purpose))
+            self._purge(self._unsubscribed)
+
+    def _unsubscribed(self, job: Job) -> bool:
+        row = job.row
+        if row.email_hash in self._suppressed:
+            return True
+        if not self._withdrawn:
+            return False
+        state = self._campaigns.get(row.campaign_id)
+        return state is not None and (row.email_hash, state.purpose) in self._withdrawn
+
+    async def _refresh_blackout(self) -> None:
+        blackout = await self.db(current_blackout)
+        if blackout == self._blackout:
+            return
+        log.warning(
+            "sender %s: blackout now %s",
+            self.id,
+            "national" if blackout.national else sorted(blackout.departements) or "none",
+        )
+        self._blackout = blackout
+        self._blocked = blackout.departements
+        if blackout.national:
+            self._release_buffer()
+        elif blackout.departements:
+            blocked = blackout.departements
+            self._purge(lambda job: job.row.departement in blocked)
+        # Rows held back lie behind the claim cursors: look again from the start.
+        for state in self._campaigns.values():
+            state.cursor = 0
+        self._room.set()
+
     async def _watch_loop(self) -> None:
         last_suppression = 0.0
         while not self._stopping:
             await asyncio.sleep(self.opt.poll_interval)
             try:
                 await self._refresh_campaigns()
-                if time.monotonic() - last_suppression >= self.opt.suppression_poll:
+                await self._refresh_blackout()
+                every = self.opt.suppression_poll * (10 if self._listening else 1)
+                if time.monotonic() - last_suppression >= every:
                     last_suppression = time.monotonic()
                     await self._refresh_suppressions()
             except Exception:
@@ -301,7 +396,11 @@ class Sender:
     # --- claiming ---------------------------------------------------------------------------
 
     def _sending(self) -> bool:
-        return not self._stopping and any(s.status == SENDING for s in self._campaigns.values())
+        return (
+            not self._stopping
+            and not self._blackout.national
+            and any(s.status == SENDING for s in self._campaigns.values())
+        )
 
     def _nothing_left(self) -> bool:
         return (
@@ -316,6 +415,8 @@ class Sender:
         while not self._stopping:
             room = self.opt.max_claimed - self._outstanding
             sending = sorted(c for c, s in self._campaigns.items() if s.status == SENDING)
+            if self._blackout.national:
+                sending = []  # the campaigns stay "sending": they go on when the window ends
             if self.opt.once and self._nothing_left():
                 break
             if not sending or self._buffered >= low_water or room < min(50, self.opt.claim_batch):
@@ -353,6 +454,7 @@ class Sender:
             limit=limit,
             after_id=state.cursor,
             lease_seconds=self.opt.lease_seconds,
+            blocked=sorted(self._blocked),
         )
         self.stats.claims += 1
         self.stats.claim_s += time.monotonic() - began
@@ -375,7 +477,7 @@ class Sender:
                 verp.address(row.id),
                 row.email,
             )
-            if row.email_hash in self._suppressed or state.status != SENDING:
+            if self._unsubscribed(job) or state.status != SENDING:
                 self._release(job)
                 continue
             self._buffer.setdefault(row.provider, deque()).append(job)
@@ -386,18 +488,26 @@ class Sender:
     # --- sending ----------------------------------------------------------------------------
 
     def _take(self) -> tuple[str, list[Job]] | None:
+        """A batch of the group with the most waiting rows among those the shaper lets go now."""
+        shaper = self._shaper
+        now = time.monotonic()
         best: str | None = None
+        allowed = 0
         for group, queue in self._buffer.items():
             if (
                 queue
-                and self._active_groups[group] < self.opt.per_provider
+                and self._active_groups[group] < shaper.cap(group)
                 and (best is None or len(queue) > len(self._buffer[best]))
             ):
-                best = group
+                allowance = shaper.allowance(group, now)
+                if allowance > 0:
+                    best, allowed = group, allowance
         if best is None:
             return None
         queue = self._buffer[best]
-        jobs = [queue.popleft() for _ in range(min(self.opt.batch_per_connection, len(queue)))]
+        size = min(self.opt.batch_per_connection, len(queue), allowed)
+        jobs = [queue.popleft() for _ in range(size)]
+        shaper.took(best, size, now)
         self._buffered -= len(jobs)
         self._active_groups[best] += 1
         if self._buffered < self._low_water:
@@ -407,11 +517,15 @@ class Sender:
     def _may_start(self, item: Outgoing) -> bool:
         assert isinstance(item, Job)
         state = self._campaigns.get(item.row.campaign_id)
+        blocked = self._blocked
         return (
             not self._stopping
             and state is not None
             and state.status == SENDING
             and item.row.email_hash not in self._suppressed
+            and not (self._withdrawn and self._unsubscribed(item))
+            and not self._blackout.national
+            and (not blocked or item.row.departement not in blocked)
         )
 
     async def _worker(self, number: int) -> None:
@@ -425,9 +539,14 @@ class Sender:
                         break
                     self._work.clear()
                     waited = time.monotonic()
+                    timeout = 1.0
+                    starving = not self._buffered
+                    if not starving:  # rows wait for their group's tokens: wake up for them
+                        groups = [g for g, q in self._buffer.items() if q]
+                        timeout = min(1.0, max(0.002, self._shaper.delay(groups, waited)))
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._work.wait(), timeout=1.0)
-                    if self._sending():
+                        await asyncio.wait_for(self._work.wait(), timeout=timeout)
+                    if self._sending() and starving:
                         self.stats.starved_s += time.monotonic() - waited
                     continue
                 group, jobs = taken
@@ -471,6 +590,18 @@ class Sender:
                     ledger.HardBounce(row.id, row.campaign_id, row.contact_id, row.email, text)
                 )
         elif result.outcome is Outcome.DEFERRED:
+            if (
+                reply is not None
+                and is_slow_down(code, reply.enhanced)
+                and self._shaper.on_deferral(row.provider, time.monotonic())
+            ):
+                log.warning(
+                    "sender %s: %s asks to slow down (%s): %s",
+                    self.id,
+                    row.provider,
+                    text,
+                    self._shaper.snapshot().get(row.provider),
+                )
             if row.attempts >= self.opt.max_attempts:
                 text = f"gave up after {row.attempts} attempts: {text}"
                 self._record(ledger.Settlement(row.id, D.REJECTED, code, text))
@@ -497,7 +628,7 @@ class Sender:
         """Settle a job that never went on the wire, by what stopped it."""
         row = job.row
         state = self._campaigns.get(row.campaign_id)
-        if row.email_hash in self._suppressed:
+        if self._unsubscribed(job):
             self._record(ledger.Settlement(row.id, D.SUPPRESSED, None, "suppressed during send"))
         elif state is not None and state.status == CANCELLED:
             self._record(ledger.Settlement(row.id, D.CANCELLED))

@@ -8,6 +8,7 @@ so that the janitor and a slow sender never overwrite each other.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ class Claimed:
     first_name: str
     provider: str
     attempts: int
+    departement: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +74,7 @@ UPDATE mailing_delivery SET
         THEN 'suppressed' ELSE 'claimed' END,
     claimed_by = %s, lease_until = %s, last_change_at = %s, attempts = attempts + 1
 WHERE id IN ({pick})
-RETURNING id, contact_id, email, email_hash, first_name, provider, attempts, status
+RETURNING id, contact_id, email, email_hash, first_name, provider, attempts, status, departement
 """
 # PostgreSQL: the same in one statement (one round trip, committed by itself in autocommit):
 # the due deferred rows first, then pending ones after the keyset cursor up to the limit.
@@ -86,10 +88,12 @@ _CLAIM_SQL_PG = """
 WITH due AS MATERIALIZED (
     SELECT id, false AS fresh FROM mailing_delivery
     WHERE campaign_id = %(campaign)s AND status = 'deferred' AND next_attempt_at <= %(now)s
+      AND departement <> ALL(%(blocked)s::text[])
     ORDER BY next_attempt_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED
 ), fresh AS MATERIALIZED (
     SELECT id, true AS fresh FROM mailing_delivery
     WHERE campaign_id = %(campaign)s AND status = 'pending' AND id > %(after)s
+      AND departement <> ALL(%(blocked)s::text[])
     ORDER BY id LIMIT %(limit)s FOR UPDATE SKIP LOCKED
 )
 UPDATE mailing_delivery SET
@@ -106,15 +110,17 @@ UPDATE mailing_delivery SET
 FROM (SELECT * FROM (SELECT * FROM due UNION ALL SELECT * FROM fresh) AS u LIMIT %(limit)s) AS pick
 WHERE mailing_delivery.id = pick.id
 RETURNING mailing_delivery.id, contact_id, email, email_hash, first_name, provider, attempts,
-    status, pick.fresh
+    status, departement, pick.fresh
 """
+# Rows of blacked-out départements (a JSON list) stay where they are until the window ends.
 _PICK_PENDING = (
     "SELECT id FROM mailing_delivery WHERE campaign_id = %s AND status = 'pending' AND id > %s "
-    "ORDER BY id LIMIT %s"
+    "AND departement NOT IN (SELECT value FROM json_each(%s)) ORDER BY id LIMIT %s"
 )
 _PICK_DEFERRED = (
     "SELECT id FROM mailing_delivery WHERE campaign_id = %s AND status = 'deferred' "
-    "AND next_attempt_at <= %s ORDER BY next_attempt_at LIMIT %s"
+    "AND next_attempt_at <= %s AND departement NOT IN (SELECT value FROM json_each(%s)) "
+    "ORDER BY next_attempt_at LIMIT %s"
 )
 
 
@@ -126,10 +132,12 @@ def claim(
     limit: int,
     after_id: int,
     lease_seconds: float,
+    blocked: Sequence[str] = (),
 ) -> tuple[list[Claimed], int, int]:
     """Claim up to `limit` rows of a campaign: deferred rows that are due first, then pending
-    rows with id > after_id (a keyset cursor, see the claim index). Returns (rows to send,
-    rows settled as suppressed, highest pending id seen)."""
+    rows with id > after_id (a keyset cursor, see the claim index), leaving out the rows of the
+    `blocked` départements (blackout windows). Returns (rows to send, rows settled as
+    suppressed, highest pending id seen)."""
     now = timezone.now()
     lease = now + dt.timedelta(seconds=lease_seconds)
     rows: list[Any] = []
@@ -146,12 +154,13 @@ def claim(
             "purpose": purpose,
             "sender": sender_id,
             "lease": lease,
+            "blocked": list(blocked),
         }
         assert connection.get_autocommit()
         with connection.cursor() as cursor:
             cursor.execute(_CLAIM_SQL_PG, params)
             rows = cursor.fetchall()
-        fresh_ids = [r[0] for r in rows if r[8]]
+        fresh_ids = [r[0] for r in rows if r[9]]
         if fresh_ids:
             max_pending = max(fresh_ids)
         return _claimed(rows, campaign_id, max_pending)
@@ -159,15 +168,17 @@ def claim(
     # IMMEDIATE transaction keeps the two together.
     lock = ""
     head = [purpose, sender_id, _ts(lease), _ts(now)]
+    blocked_json = json.dumps(list(blocked))
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
-            _CLAIM_SQL.format(pick=_PICK_DEFERRED + lock), [*head, campaign_id, _ts(now), limit]
+            _CLAIM_SQL.format(pick=_PICK_DEFERRED + lock),
+            [*head, campaign_id, _ts(now), blocked_json, limit],
         )
         rows.extend(cursor.fetchall())
         if len(rows) < limit:
             cursor.execute(
                 _CLAIM_SQL.format(pick=_PICK_PENDING + lock),
-                [*head, campaign_id, after_id, limit - len(rows)],
+                [*head, campaign_id, after_id, blocked_json, limit - len(rows)],
             )
             fresh = cursor.fetchall()
             if fresh:
@@ -179,7 +190,7 @@ def claim(
 def _claimed(rows: list[Any], campaign_id: int, max_pending: int) -> tuple[list[Claimed], int, int]:
     rows.sort(key=lambda r: r[0])  # RETURNING has no order; send in freeze order
     claimed = [
-        Claimed(r[0], campaign_id, r[1], r[2], r[3], r[4], r[5], r[6])
+        Claimed(r[0], campaign_id, r[1], r[2], r[3], r[4], r[5], r[6], r[8])
         for r in rows
         if r[7] == D.CLAIMED
     ]

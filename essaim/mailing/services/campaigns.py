@@ -33,6 +33,7 @@ from essaim.mailing.models import BlackoutWindow, BounceReport, Campaign, Delive
 from essaim.mailing.services.audience import freeze_audience
 from essaim.people.models import Contact, Purpose, Segment, Suppression
 from essaim.people.services.segments import saved_segment_condition, saved_segment_queryset
+from essaim.people.services.zones import zones
 
 S = Campaign.Status
 D = Delivery.Status
@@ -211,6 +212,12 @@ def blackout_scope(now: dt.datetime | None = None) -> BlackoutScope:
         if window.is_national:
             national = True
         departements.update(str(d) for d in window.departements)
+        if window.regions:
+            # The ledger keeps the département only: a région stands for its départements.
+            wanted = {str(r) for r in window.regions}
+            departements.update(
+                code for code, (_name, region) in zones().departements.items() if region in wanted
+            )
     return BlackoutScope(national, frozenset(departements), tuple(reasons))
 
 

@@ -21,7 +21,7 @@ from essaim.lib.text import (
     normalize_phone,
 )
 from essaim.people.models import Consent, Contact, ContactEvent, ContactTag, Tag, email_hash
-from essaim.people.services.suppression import is_suppressed
+from essaim.people.services.suppression import announce, is_suppressed
 from essaim.people.services.zones import zone_of
 
 
@@ -244,4 +244,5 @@ def withdraw_consent(
             changed.append(consent.purpose)
         if changed:
             record_event(contact, "consent_withdrawn", actor=actor, purposes=changed, reason=reason)
+            announce([f"w:{purpose}:{contact.email_hash}" for purpose in changed])
     return changed

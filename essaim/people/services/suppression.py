@@ -5,13 +5,49 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from essaim.people.models import Suppression, email_hash
 
 # A person who unsubscribed from everything may come back by confirming a new sign-up from their
 # own mailbox; an erasure, a bounce, a complaint or an abuse report keeps the address out for good.
 SELF_LIFTABLE = frozenset({Suppression.Reason.UNSUBSCRIBE})
+
+
+# PostgreSQL channel on which every unsubscribe is announced, for the bulk senders that LISTEN
+# (essaim.mailing.sender): "h:<email hash>" when an address is suppressed, "w:<purpose>:<email
+# hash>" when a consent is withdrawn. NOTIFY inside a transaction is delivered at its commit, and
+# not at all if it rolls back. On SQLite the senders poll the suppression list instead.
+UNSUBSCRIBE_CHANNEL = "essaim_unsubscribe"
+
+
+def announce(payloads: list[str]) -> None:
+    """NOTIFY the senders (PostgreSQL only; delivered when the current transaction commits)."""
+    if not payloads or connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        for payload in payloads:
+            cursor.execute("SELECT pg_notify(%s, %s)", [UNSUBSCRIBE_CHANNEL, payload])
+
+
+def announce_suppressed(hashed: str) -> None:
+    announce([f"h:{hashed}"])
+
+
+def listener_conninfo() -> str:
+    """A libpq connection string to the default database, for a LISTEN connection of one's own."""
+    from psycopg.conninfo import make_conninfo
+
+    s = connection.settings_dict
+    params = {
+        "dbname": s["NAME"],
+        "user": s["USER"],
+        "password": s["PASSWORD"],
+        "host": s["HOST"],
+        "port": str(s["PORT"] or ""),
+    }
+    options = {k: v for k, v in (s.get("OPTIONS") or {}).items() if k in {"sslmode", "options"}}
+    return make_conninfo(**{k: v for k, v in params.items() if v}, **options)
 
 
 def is_suppressed(email_key: str) -> bool:
@@ -50,4 +86,6 @@ def suppress_hash(*, hashed: str, reason: str, note: str = "") -> bool:
         _, created = Suppression.objects.get_or_create(
             email_hash=hashed, defaults={"reason": reason, "note": note[:200]}
         )
+        if created:
+            announce_suppressed(hashed)
     return created

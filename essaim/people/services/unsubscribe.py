@@ -19,7 +19,7 @@ from django.urls import reverse
 
 from essaim.people.models import Consent, Contact, Purpose, Suppression
 from essaim.people.services.contacts import record_event, withdraw_consent
-from essaim.people.services.suppression import suppress
+from essaim.people.services.suppression import suppress, suppress_hash
 
 UNSUBSCRIBE_SALT = "essaim.unsubscribe"
 REASON = "unsubscribe"
@@ -122,7 +122,9 @@ def unsubscribe(
             )
         elif everything:
             # The contact was erased (its hash is normally suppressed already): record the wish.
-            suppressed = _suppress_hash(target.email_hash)
+            suppressed = suppress_hash(
+                hashed=target.email_hash, reason=Suppression.Reason.UNSUBSCRIBE
+            )
         result = UnsubscribeResult(withdrawn=withdrawn, suppressed=suppressed)
         if contact is not None and result.changed:
             record_event(
@@ -137,13 +139,6 @@ def unsubscribe(
                 user_agent=user_agent[:300],
             )
     return result
-
-
-def _suppress_hash(hashed: str) -> bool:
-    _, created = Suppression.objects.get_or_create(
-        email_hash=hashed, defaults={"reason": Suppression.Reason.UNSUBSCRIBE}
-    )
-    return created
 
 
 __all__ = [

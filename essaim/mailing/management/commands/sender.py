@@ -5,9 +5,10 @@ import json
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from essaim.mailing.sender.engine import Sender, SenderOptions
+from essaim.mailing.sender.shaping import ShapingConfig, parse_group_values
 from essaim.mailing.sender.smtp import RelayConfig
 
 
@@ -29,6 +30,22 @@ class Command(BaseCommand):
         parser.add_argument("--campaign", type=int, action="append", help="serve only this id")
         parser.add_argument("--connections", type=int, default=settings.BULK_SMTP_CONNECTIONS)
         parser.add_argument("--per-provider", type=int, default=settings.BULK_SMTP_PER_PROVIDER)
+        parser.add_argument(
+            "--group-connections",
+            default=settings.BULK_SMTP_GROUP_CONNECTIONS,
+            help="connections per provider group, e.g. gmail=4,microsoft=4",
+        )
+        parser.add_argument(
+            "--group-rates",
+            default=settings.BULK_SMTP_GROUP_RATES,
+            help="messages per second per provider group, e.g. gmail=50,orange=20",
+        )
+        parser.add_argument(
+            "--rate",
+            type=float,
+            default=settings.BULK_SMTP_RATE,
+            help="messages per second for the whole relay account (0: no cap)",
+        )
         parser.add_argument("--max-claimed", type=int, default=settings.MAILING_MAX_CLAIMED)
         parser.add_argument("--lease", type=float, default=settings.MAILING_LEASE_SECONDS)
         parser.add_argument(
@@ -43,6 +60,21 @@ class Command(BaseCommand):
             timeout=settings.BULK_SMTP_TIMEOUT,
         )
         max_claimed = max(10, options["max_claimed"])
+        try:
+            connections = parse_group_values(options["group_connections"], integer=True)
+            rates = parse_group_values(options["group_rates"])
+        except ValueError as exc:
+            raise CommandError(f"BULK_SMTP_GROUP_*: {exc}") from exc
+        if options["rate"] < 0 or settings.BULK_SMTP_RATE_FLOOR <= 0:
+            raise CommandError("rates must be positive (BULK_SMTP_RATE: 0 means no cap)")
+        shaping = ShapingConfig(
+            connections={g: int(n) for g, n in connections.items()},
+            per_provider=options["per_provider"],
+            rates=rates,
+            global_rate=options["rate"],
+            floor=settings.BULK_SMTP_RATE_FLOOR,
+            increase=max(0.0, settings.BULK_SMTP_RATE_RECOVERY),
+        )
         opts = SenderOptions(
             connections=options["connections"],
             per_provider=options["per_provider"],
@@ -54,6 +86,7 @@ class Command(BaseCommand):
             once=options["once"],
             sending=not options["janitor_only"],
             campaign_ids=frozenset(options["campaign"]) if options["campaign"] else None,
+            shaping=shaping,
         )
         stats = asyncio.run(Sender(relay, opts).run())
         if options["stats"]:

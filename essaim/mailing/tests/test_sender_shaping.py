@@ -1,0 +1,187 @@
+"""Blackout windows and rate shaping, with a real `essaim sender` and real SMTP servers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import signal
+import time
+from typing import Any
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from essaim.mailing.models import BlackoutWindow, Campaign, Delivery
+from essaim.mailing.services.campaigns import launch_campaign
+from essaim.mailing.tests.conftest import (
+    LiveLedger,
+    ScriptedServer,
+    ledger_counts,
+    make_audience,
+    make_campaign,
+    wait_until,
+)
+from essaim.mailing.tests.test_sender import duplicates, launched
+from essaim.people.models import Contact
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def open_window(**zones: Any) -> BlackoutWindow:
+    now = timezone.now()
+    return BlackoutWindow.objects.create(
+        starts_at=now - dt.timedelta(minutes=1),
+        ends_at=now + dt.timedelta(hours=1),
+        reason="silence électorale",
+        **zones,
+    )
+
+
+def close(window: BlackoutWindow) -> None:
+    BlackoutWindow.objects.filter(pk=window.pk).update(
+        ends_at=timezone.now() - dt.timedelta(seconds=1)
+    )
+
+
+def statuses_of(campaign: Campaign, departement: str) -> set[str]:
+    return set(
+        Delivery.objects.filter(campaign=campaign, departement=departement).values_list(
+            "status", flat=True
+        )
+    )
+
+
+def test_a_zone_blackout_holds_its_departement_back_until_the_window_ends(
+    live_ledger: LiveLedger, sink_factory: Any
+) -> None:
+    sink = sink_factory()
+    make_audience(40, prefix="paris")
+    make_audience(60, prefix="lyon")
+    Contact.objects.filter(email__startswith="paris").update(departement="75", region="11")
+    Contact.objects.filter(email__startswith="lyon").update(departement="69", region="84")
+    campaign = make_campaign()
+    launch_campaign(campaign, Contact.objects.all())
+    window = open_window(departements=["75"])
+
+    proc = live_ledger.sender(sink.url, "--once")
+    wait_until(lambda: statuses_of(campaign, "69") == {"accepted"})
+    time.sleep(1.0)  # a few more claim rounds: the 75 stay out of every one
+
+    assert statuses_of(campaign, "75") == {"pending"}
+    assert [a for a in sink.recipients() if a.startswith("paris")] == []
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.SENDING
+
+    close(window)
+    assert proc.wait(60) == 0
+
+    received = sink.recipients()
+    assert duplicates(received) == {}
+    assert len(received) == 100
+    assert ledger_counts(campaign) == {"accepted": 100}
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.DONE
+
+
+def test_a_region_blackout_holds_back_the_departements_of_that_region(
+    live_ledger: LiveLedger, sink_factory: Any
+) -> None:
+    sink = sink_factory()
+    make_audience(10, prefix="paris")
+    make_audience(10, prefix="lyon")
+    Contact.objects.filter(email__startswith="paris").update(departement="75", region="11")
+    Contact.objects.filter(email__startswith="lyon").update(departement="69", region="84")
+    campaign = make_campaign()
+    launch_campaign(campaign, Contact.objects.all())
+    window = open_window(regions=["11"])  # Île-de-France
+
+    proc = live_ledger.sender(sink.url, "--once")
+    wait_until(lambda: statuses_of(campaign, "69") == {"accepted"})
+    time.sleep(1.0)
+    assert statuses_of(campaign, "75") == {"pending"}
+
+    close(window)
+    assert proc.wait(60) == 0
+    assert sorted(sink.recipients()) == sorted(
+        [f"paris{i}@exemple.fr" for i in range(10)] + [f"lyon{i}@exemple.fr" for i in range(10)]
+    )
+
+
+def test_a_national_blackout_stops_the_sending_within_a_second_and_it_resumes_after(
+    live_ledger: LiveLedger, scripted_server: ScriptedServer
+) -> None:
+    scripted_server.delay = 0.02
+    campaign = launched(200)
+    proc = live_ledger.sender(scripted_server.url, "--connections", "2")
+    wait_until(lambda: len(scripted_server.received) >= 20)
+
+    window = open_window()
+    opened_at = time.monotonic()
+    time.sleep(2.0)
+
+    assert [t for t, _, _ in scripted_server.received if t > opened_at + 1.0] == []
+    sent = len(scripted_server.received)
+    assert sent < 200
+    wait_until(lambda: Delivery.objects.filter(campaign=campaign, status="claimed").count() == 0)
+    assert ledger_counts(campaign) == {"accepted": sent, "pending": 200 - sent}
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.SENDING  # not paused: it goes on by itself
+
+    close(window)
+    wait_until(lambda: ledger_counts(campaign) == {"accepted": 200}, timeout=60)
+    assert duplicates(scripted_server.addresses()) == {}
+    assert len(scripted_server.addresses()) == 200
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(10) == 0
+
+
+def test_a_421_from_one_provider_slows_that_group_down_and_leaves_the_others_alone(
+    live_ledger: LiveLedger, scripted_server: ScriptedServer
+) -> None:
+    make_audience(30, prefix="g", domain="gmail.com")
+    make_audience(30, prefix="o", domain="exemple.fr")
+    campaign = make_campaign()
+    launch_campaign(campaign, Contact.objects.all())
+    throttled = [f"g{i}@gmail.com" for i in range(0, 30, 6)]
+    for address in throttled:
+        scripted_server.rcpt_replies[address] = ["421 4.7.0 too many messages, slow down"]
+
+    out = live_ledger.run_sender(
+        scripted_server.url,
+        "--retry-base",
+        "0.3",
+        "--group-rates",
+        "gmail=40",
+        BULK_SMTP_RATE_RECOVERY="0.01",
+    )
+
+    received = scripted_server.addresses()
+    assert duplicates(received) == {}
+    assert sorted(received) == sorted(
+        [f"g{i}@gmail.com" for i in range(30)] + [f"o{i}@exemple.fr" for i in range(30)]
+    )
+    assert ledger_counts(campaign) == {"accepted": 60}
+    retried = Delivery.objects.filter(campaign=campaign, attempts=2)
+    assert sorted(retried.values_list("email", flat=True)) == sorted(throttled)
+    assert set(retried.values_list("provider", flat=True)) == {"gmail"}
+    groups = json.loads(out.splitlines()[-1])["groups"]
+    assert groups["gmail"]["deferrals"] == 5
+    assert groups["gmail"]["halvings"] >= 1
+    assert groups["gmail"]["rate"] < 40.0
+    assert groups["other"] == {"rate": None, "sent": 30, "deferrals": 0, "halvings": 0}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--group-rates", "hotmail=3"], "'hotmail': unknown provider group"),
+        (["--group-connections", "gmail=two"], "'gmail=two': 'two' is not a number"),
+        (["--rate", "-1"], "rates must be positive"),
+    ],
+)
+def test_bad_shaping_settings_stop_the_sender_with_a_clear_error(
+    args: list[str], message: str
+) -> None:
+    with pytest.raises(CommandError, match=message):
+        call_command("sender", "--once", *args)
