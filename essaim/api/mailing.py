@@ -1,7 +1,8 @@
 """Campaigns over JSON (mounted at /api/v1/): create, read, approve, launch, pause, resume,
-cancel, status. HQ tokens only (rules.can_manage_campaigns); thin handlers over
-essaim.mailing.services.campaigns. Refusals are 409 with a stable code (`approval_required`,
-`approval_refused`, `blackout`, `no_audience`, `state`), invalid drafts 422."""
+cancel, status, and the operator's re-queue of unknown deliveries. HQ tokens only
+(rules.can_manage_campaigns); thin handlers over essaim.mailing.services. Refusals are 409 with
+a stable code (`approval_required`, `approval_refused`, `blackout`, `no_audience`, `state`),
+invalid drafts and unconfirmed re-queues 422."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from essaim.api.errors import ApiError, ErrorOut, field_error
 from essaim.api.models import Scope
 from essaim.mailing.models import Campaign
 from essaim.mailing.services import campaigns as svc
+from essaim.mailing.services import unknowns
 from essaim.people.models import Segment
 
 read_campaigns = TokenAuth(rules.can_manage_campaigns, Scope.READ)
@@ -210,3 +212,71 @@ def resume_campaign(request: HttpRequest, id: int = Path(..., ge=1, le=MAX_ID)) 
 @router.post("/campaigns/{id}/cancel", response={200: StatusOut, **_ACT}, auth=write_campaigns)
 def cancel_campaign(request: HttpRequest, id: int = Path(..., ge=1, le=MAX_ID)) -> dict[str, Any]:
     return _transition(request, id, "cancel")
+
+
+class UnknownRowOut(Schema):
+    id: int
+    email: str
+    provider: str
+    attempts: int
+    reason: str = Field(description="after_dot, lease or other.")
+    reply: str
+    last_change_at: datetime
+
+
+class UnknownsOut(Schema):
+    total: int
+    by_reason: dict[str, int]
+    rows: list[UnknownRowOut] = Field(description=f"The first {unknowns.MAX_LISTED}, by id.")
+
+
+class RequeueIn(Schema):
+    ids: list[int] | None = Field(
+        None, max_length=10_000, description="Rows to re-queue; null with all=true for every one."
+    )
+    all: bool = False
+    confirm: bool = Field(
+        False, description="True once you checked that these messages did not leave."
+    )
+
+
+class RequeueOut(StatusOut):
+    requeued: int
+
+
+@router.get("/campaigns/{id}/unknown", response={200: UnknownsOut, **_ONE}, auth=read_campaigns)
+def list_unknown(request: HttpRequest, id: int = Path(..., ge=1, le=MAX_ID)) -> dict[str, Any]:
+    found = unknowns.list_unknown(_get(id))
+    return {
+        "total": found.total,
+        "by_reason": found.by_reason,
+        "rows": [vars(row) for row in found.rows],
+    }
+
+
+@router.post(
+    "/campaigns/{id}/requeue-unknown", response={200: RequeueOut, **_ACT}, auth=write_campaigns
+)
+def requeue_unknown(
+    request: HttpRequest, payload: RequeueIn, id: int = Path(..., ge=1, le=MAX_ID)
+) -> dict[str, Any]:
+    """Re-queue unknown deliveries (see essaim.mailing.services.unknowns); `confirm` must be
+    true, and either `ids` or `all`. Logged in the audit log with the token's user."""
+    campaign = _get(id)
+    if payload.all == (payload.ids is not None):
+        raise field_error("ids", "Give either ids or all=true.")
+    try:
+        count = unknowns.requeue_unknown(
+            campaign,
+            user=token_of(request).user,
+            ids=None if payload.all else payload.ids,
+            confirmed=payload.confirm,
+            request=request,
+        )
+    except unknowns.RequeueRefused as exc:
+        raise ApiError(
+            422, exc.message, details=[{"field": "confirm", "message": exc.message}]
+        ) from exc
+    except (svc.CampaignRefused, svc.CampaignStateError) as exc:
+        raise _refused(exc) from exc
+    return _status(campaign) | {"requeued": count}

@@ -15,4 +15,9 @@ urlpatterns = [
     path("<int:pk>/pause/", views.campaign_pause, name="campaign_pause"),
     path("<int:pk>/reprise/", views.campaign_resume, name="campaign_resume"),
     path("<int:pk>/annulation/", views.campaign_cancel, name="campaign_cancel"),
+    path(
+        "<int:pk>/inconnus/remise-en-file/",
+        views.campaign_requeue_unknown,
+        name="campaign_requeue_unknown",
+    ),
 ]

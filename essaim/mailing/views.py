@@ -3,6 +3,7 @@ progress and results, pause/resume/cancel. Thin: parse, authorize, call a servic
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any, cast
 
@@ -23,9 +24,12 @@ from essaim.accounts import rules
 from essaim.lib.text import InvalidValue, normalize_email
 from essaim.mailing.models import Campaign, Delivery, ProviderGroup
 from essaim.mailing.services import campaigns as svc
+from essaim.mailing.services import unknowns
 from essaim.people.models import Contact, Segment
 
 S = Campaign.Status
+# An id in a form: ASCII digits only (str.isdigit() accepts "²").
+_ID_RE = re.compile(r"[0-9]{1,18}")
 
 
 def _require(request: HttpRequest) -> None:
@@ -320,7 +324,58 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = _detail_context(request, campaign)
     if getattr(request, "htmx", False):
         return render(request, "mailing/campaign_detail.html#live", context)
-    return render(request, "mailing/campaign_detail.html", context)
+    return _detail_page(request, campaign, context)
+
+
+def _detail_page(
+    request: HttpRequest,
+    campaign: Campaign,
+    context: dict[str, Any],
+    *,
+    requeue_error: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    # The unknown rows are listed on the full page only, not in the fragment polled every 2 s.
+    if context["progress"].counts[Delivery.Status.UNKNOWN]:
+        context["unknowns"] = unknowns.list_unknown(campaign)
+        context["reasons"] = [
+            (str(label), context["unknowns"].by_reason[key])
+            for key, label in unknowns.REASONS.items()
+        ]
+    context["requeue_error"] = requeue_error
+    return render(request, "mailing/campaign_detail.html", context, status=status)
+
+
+@login_required
+@require_POST
+def campaign_requeue_unknown(request: HttpRequest, pk: int) -> HttpResponse:
+    """Re-queue unknown rows (chosen ones, or all) after the operator's explicit confirmation."""
+    _require(request)
+    campaign = _campaign(pk)
+    chosen = request.POST.getlist("ids")
+    everyone = request.POST.get("all") == "1"
+    error = ""
+    if not everyone and not all(_ID_RE.fullmatch(v) for v in chosen):
+        error = _("Sélection invalide.")
+    else:
+        try:
+            count = unknowns.requeue_unknown(
+                campaign,
+                user=request.user,
+                ids=None if everyone else [int(v) for v in chosen],
+                confirmed=request.POST.get("confirm") == "1",
+                request=request,
+            )
+        except svc.CampaignRefused as exc:
+            error = exc.message
+        except svc.CampaignStateError:
+            error = _("Impossible dans l'état actuel de la campagne.")
+        else:
+            messages.success(request, _("%(n)s envoi(s) remis en file d'attente.") % {"n": count})
+            return redirect("mailing:campaign_detail", pk=pk)
+    return _detail_page(
+        request, campaign, _detail_context(request, campaign), requeue_error=error, status=400
+    )
 
 
 def _transition(request: HttpRequest, pk: int, action: str) -> HttpResponse:

@@ -28,6 +28,8 @@ EXPECTED_OPERATIONS = {
     ("post", "/api/v1/campaigns/{id}/pause"): "pause_campaign",
     ("post", "/api/v1/campaigns/{id}/resume"): "resume_campaign",
     ("post", "/api/v1/campaigns/{id}/cancel"): "cancel_campaign",
+    ("get", "/api/v1/campaigns/{id}/unknown"): "list_unknown",
+    ("post", "/api/v1/campaigns/{id}/requeue-unknown"): "requeue_unknown",
     ("get", "/api/v1/missions/offered"): "offered_missions",
     ("post", "/api/v1/missions/{id}/claim"): "claim_mission",
     ("get", "/api/v1/claims"): "my_claims",

@@ -1,12 +1,16 @@
-"""`essaim campaign create|launch|pause|resume|cancel|status`: campaigns for operators and scripts.
+"""`essaim campaign create|launch|pause|resume|cancel|status|requeue-unknown`: campaigns for
+operators and scripts.
 
 Output is made for scripts: `create` prints the id alone, `status` one JSON object. Refusals
-(approval, blackout, state) exit with a CommandError and change nothing.
+(approval, blackout, state) exit with a CommandError and change nothing. `requeue-unknown`
+lists the unknown deliveries with why, and re-queues them only as an HQ user (`--as`) who
+confirms, at the prompt or with `--yes`.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +20,7 @@ from django.db.models import Q
 
 from essaim.mailing.models import Campaign
 from essaim.mailing.services import campaigns as svc
+from essaim.mailing.services import unknowns
 from essaim.people.models import Segment
 
 
@@ -72,6 +77,18 @@ class Command(BaseCommand):
         )
         for name in ("pause", "resume", "cancel", "status"):
             sub.add_parser(name).add_argument("id", type=int)
+        requeue = sub.add_parser(
+            "requeue-unknown",
+            help="re-queue deliveries whose fate is unknown, after checking they did not leave",
+        )
+        requeue.add_argument("id", type=int)
+        requeue.add_argument("--as", dest="as_user", required=True, metavar="EMAIL", help="HQ user")
+        which = requeue.add_mutually_exclusive_group(required=True)
+        which.add_argument("--ids", help="delivery ids, comma-separated")
+        which.add_argument("--all", action="store_true", help="every unknown delivery")
+        requeue.add_argument(
+            "--yes", action="store_true", help="confirm that you checked (no prompt)"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         action = options["action"]
@@ -80,6 +97,9 @@ class Command(BaseCommand):
                 self._create(options)
                 return
             campaign = _campaign(options["id"])
+            if action == "requeue-unknown":
+                self._requeue(campaign, options)
+                return
             if action == "launch":
                 if options["approve_as"]:
                     svc.approve_campaign(campaign, user=_user(options["approve_as"]))
@@ -121,3 +141,28 @@ class Command(BaseCommand):
             exclude_segments=[_segment(s) for s in options["exclude"]],
         )
         self.stdout.write(str(campaign.pk))
+
+    def _requeue(self, campaign: Campaign, options: dict[str, Any]) -> None:
+        user = _user(options["as_user"])
+        ids: list[int] | None = None
+        if not options["all"]:
+            parts = [p.strip() for p in options["ids"].split(",") if p.strip()]
+            if not parts or not all(p.isascii() and p.isdigit() for p in parts):
+                raise CommandError("--ids takes delivery ids separated by commas.")
+            ids = [int(p) for p in parts]
+        found = unknowns.list_unknown(campaign)
+        for key, n in found.by_reason.items():
+            if n:
+                self.stderr.write(f"{n} unknown: {unknowns.REASONS[key]}")
+        confirmed = options["yes"]
+        if not confirmed:
+            if not sys.stdin.isatty():
+                raise CommandError("Confirm with --yes once you checked that they did not leave.")
+            wanted = found.total if ids is None else len(ids)
+            answer = input(f"Re-queue {wanted} deliveries of campaign {campaign.pk}? [y/N] ")
+            confirmed = answer.strip().lower() in {"y", "yes", "o", "oui"}
+            if not confirmed:
+                raise CommandError("Nothing re-queued.")
+        count = unknowns.requeue_unknown(campaign, user=user, ids=ids, confirmed=confirmed)
+        campaign.refresh_from_db()
+        self.stdout.write(json.dumps(status_payload(campaign) | {"requeued": count}))
