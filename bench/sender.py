@@ -4,11 +4,11 @@
         [--connections 8] [--pg-admin-url postgres://postgres@127.0.0.1:5432/postgres]
 
 For each backend the script makes its own database (a SQLite file in a temporary directory, or
-a PostgreSQL database `bench_sender`, dropped first and at the end), migrates it, writes N
-contacts with a news consent (provider mix: gmail, orange, free, microsoft, …), creates a
-campaign whose personalized message is ~5 KB with every header (List-Unsubscribe with a signed
-token, VERP envelope sender, Feedback-ID, RFC 2047 subject, multipart/alternative, QP bodies),
-and freezes the audience. Then, pinned with taskset (sender on core 0, sink on core 1):
+a PostgreSQL database, `bench_sender` or `--pg-db NAME`, dropped first and at the end), migrates
+it, writes N contacts with a news consent (provider mix: gmail, orange, free, microsoft, …),
+creates a campaign whose personalized message is ~5 KB with every header (List-Unsubscribe with
+a signed token, VERP envelope sender, Feedback-ID, RFC 2047 subject, multipart/alternative, QP
+bodies), and freezes the audience. Then, pinned with taskset (sender on core 0, sink on core 1):
 
 - `essaim sender --once` delivers the campaign to `smtp-sink` (no dump: the sink must not be
   the bottleneck); wall time, the sender's CPU time and peak RSS come from wait4();
@@ -36,7 +36,6 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
-PG_DB = "bench_sender"
 SINK = "/usr/sbin/smtp-sink"
 SOURCE = "/usr/sbin/smtp-source"
 DOMAINS = [
@@ -159,6 +158,34 @@ def prepare(n: int) -> dict[str, Any]:
     }
 
 
+def mass_mail(n: int, size: int) -> dict[str, Any]:
+    """What a Django user would write instead: send_mass_mail over one connection (the default
+    mailer, pointed at the sink), one personalized plain-text message of about `size` bytes per
+    contact. No HTML part, no List-Unsubscribe, no VERP, no ledger: a lower bar than ours."""
+    import django
+
+    django.setup()
+    from django.core.mail import EmailMessage, send_mass_mail
+
+    from essaim.people.models import Contact
+
+    paragraphs = [PARAGRAPH * 2]
+    while True:
+        body = "Bonjour {name},\n\n" + "\n\n".join(paragraphs) + "\n"
+        probe = EmailMessage("x" * 50, body.format(name="Camille"), "a@b.c", ["d@e.f"])
+        if len(probe.message().as_bytes()) >= size:
+            break
+        paragraphs.append(PARAGRAPH)
+    subject = "Quatre jours pour convaincre — on compte sur vous"
+    sender = "Équipe de campagne <equipe@campagne.example>"
+    rows = Contact.objects.order_by("pk").values_list("email", "first_name")[:n]
+    sent = send_mass_mail(
+        (subject, body.format(name=first or "ami·e"), sender, [email])
+        for email, first in rows.iterator(chunk_size=10_000)
+    )
+    return {"sent": sent, "message_bytes": len(probe.message().as_bytes())}
+
+
 def counts() -> dict[str, int]:
     import django
 
@@ -220,9 +247,29 @@ def timed(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, float]
     return {
         "wall_s": wall,
         "cpu_s": usage.ru_utime + usage.ru_stime,
+        "user_s": usage.ru_utime,
+        "sys_s": usage.ru_stime,
         "peak_rss_mb": usage.ru_maxrss / 1024,
         "output": output,  # type: ignore[dict-item]
     }
+
+
+def postgres_cpu_s() -> float:
+    """CPU seconds used so far by every PostgreSQL server process of the machine (the server
+    shares the two cores: its work per message is part of the cost of a PostgreSQL ledger)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)
+        except OSError:
+            continue
+        if fields[0].endswith("(postgres"):
+            values = fields[1].split()
+            # utime, stime, and those of its exited children (the postmaster reaps the backends
+            # of the sender's connections when it exits).
+            total += sum(int(v) for v in values[11:15])
+    return total / tick
 
 
 def run_backend(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
@@ -255,10 +302,10 @@ def run_backend(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str, 
         import psycopg
 
         admin = psycopg.connect(args.pg_admin_url, autocommit=True)
-        admin.execute(f"DROP DATABASE IF EXISTS {PG_DB}")
-        admin.execute(f"CREATE DATABASE {PG_DB}")
+        admin.execute(f"DROP DATABASE IF EXISTS {args.pg_db}")
+        admin.execute(f"CREATE DATABASE {args.pg_db}")
         base = args.pg_admin_url.rsplit("/", 1)[0]
-        env["DATABASE_URL"] = f"{base}/{PG_DB}"
+        env["DATABASE_URL"] = f"{base}/{args.pg_db}"
     try:
         prepared = child(env, "prepare", str(args.recipients))
         port = free_port()
@@ -267,10 +314,22 @@ def run_backend(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str, 
             env["BULK_SMTP_URL"] = f"smtp://127.0.0.1:{port}"
             pyspy = str(Path(sys.executable).parent / "py-spy")
             profiler = (
-                [pyspy, "record", "--format", "raw", "--rate", "200", "-o", args.profile, "--"]
+                [
+                    pyspy,
+                    "record",
+                    "--gil",
+                    "--format",
+                    "raw",
+                    "--rate",
+                    "250",
+                    "-o",
+                    args.profile,
+                    "--",
+                ]
                 if args.profile
                 else []
             )
+            pg_cpu = postgres_cpu_s()
             sender = timed(
                 [
                     "taskset",
@@ -285,9 +344,12 @@ def run_backend(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str, 
                     "--stats",
                     "--connections",
                     str(args.connections),
+                    "--max-claimed",
+                    str(args.max_claimed),
                 ],
                 env,
             )
+            pg_cpu = postgres_cpu_s() - pg_cpu
         finally:
             sink.terminate()
             sink.wait()
@@ -320,8 +382,39 @@ def run_backend(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str, 
             sink.wait()
     finally:
         if admin is not None:
-            admin.execute(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
+            admin.execute(f"DROP DATABASE IF EXISTS {args.pg_db} WITH (FORCE)")
             admin.close()
+    django_run: dict[str, Any] = {}
+    if args.django and backend == args.backends.split(",")[0]:  # once per run
+        port = free_port()
+        sink = start_sink(port)
+        try:
+            env.update({"EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(port)})
+            mass = timed(
+                [
+                    "taskset",
+                    "-c",
+                    "0",
+                    sys.executable,
+                    __file__,
+                    "--child",
+                    "mass_mail",
+                    str(args.django),
+                    str(prepared["message_bytes"]),
+                ],
+                env,
+            )
+        finally:
+            sink.terminate()
+            sink.wait()
+        done = json.loads(str(mass["output"]).strip().splitlines()[-1])
+        django_run = {
+            "django_recipients": done["sent"],
+            "django_message_bytes": done["message_bytes"],
+            "django_msgs_per_s": round(done["sent"] / mass["wall_s"]),
+            "django_msgs_per_cpu_s": round(done["sent"] / mass["cpu_s"]),
+            "django_peak_rss_mb": round(mass["peak_rss_mb"], 1),
+        }
     n = args.recipients
     rate = n / sender["wall_s"]
     ref_rate = n / reference["wall_s"]
@@ -331,13 +424,21 @@ def run_backend(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str, 
         "ledger": ledger,
         "sender_msgs_per_s": round(rate),
         "sender_cpu_s": round(sender["cpu_s"], 2),
+        "sender_user_s": round(sender["user_s"], 2),
+        "sender_sys_s": round(sender["sys_s"], 2),
         "sender_msgs_per_cpu_s": round(n / sender["cpu_s"]),
         "sender_peak_rss_mb": round(sender["peak_rss_mb"], 1),
         "sender_wall_s": round(sender["wall_s"], 2),
         "smtp_source_msgs_per_s": round(ref_rate),
         "smtp_source_wall_s": round(reference["wall_s"], 2),
         "ratio_vs_smtp_source": round(rate / ref_rate, 3),
-        "sender_stats": json.loads(str(sender["output"]).strip().splitlines()[-1]),
+        # The last JSON line: py-spy, when profiling, writes its own lines after it.
+        **django_run,
+        "max_claimed": args.max_claimed,
+        "server_cpu_s": round(pg_cpu, 2) if backend == "postgres" else None,
+        "sender_stats": json.loads(
+            [line for line in str(sender["output"]).splitlines() if line.startswith("{")][-1]
+        ),
     }
 
 
@@ -348,10 +449,26 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--pg-admin-url", default="postgres://postgres@127.0.0.1:5432/postgres")
     parser.add_argument(
+        "--pg-db", default="bench_sender", help="database to create, use and drop (PostgreSQL)"
+    )
+    parser.add_argument(
         "--dkim", action="store_true", help="sign every message (RSA-2048, relaxed/relaxed)"
     )
     parser.add_argument(
-        "--profile", help="record the sender with py-spy (collapsed stacks) into this file"
+        "--profile",
+        help="record the sender with py-spy (collapsed stacks of the thread holding the GIL)",
+    )
+    parser.add_argument(
+        "--django",
+        type=int,
+        default=0,
+        help="also time Django's send_mass_mail to this many of the contacts (same sink setup)",
+    )
+    parser.add_argument(
+        "--max-claimed",
+        type=int,
+        default=500,
+        help="the sender's MAILING_MAX_CLAIMED (rows held at once; bounds the unknowns of a crash)",
     )
     parser.add_argument("--child", nargs="+")
     args = parser.parse_args()
@@ -359,6 +476,8 @@ def main() -> None:
         sys.path.insert(0, str(ROOT))
         if args.child[0] == "prepare":
             print(json.dumps(prepare(int(args.child[1]))))
+        elif args.child[0] == "mass_mail":
+            print(json.dumps(mass_mail(int(args.child[1]), int(args.child[2]))))
         else:
             print(json.dumps(counts()))
         return
@@ -385,6 +504,14 @@ def main() -> None:
             f" | {r['smtp_source_msgs_per_s']} | {r['ratio_vs_smtp_source']}"
             f" | {r['sender_msgs_per_cpu_s']} | {r['sender_peak_rss_mb']} | {r['ledger']} |"
         )
+        if "django_msgs_per_s" in r:
+            ratio = r["django_msgs_per_s"] / r["smtp_source_msgs_per_s"]
+            print(
+                f"| Django send_mass_mail | {r['django_recipients']} | "
+                f"{r['django_message_bytes']} | {r['django_msgs_per_s']}"
+                f" | {r['smtp_source_msgs_per_s']} | {round(ratio, 3)}"
+                f" | {r['django_msgs_per_cpu_s']} | {r['django_peak_rss_mb']} | — |"
+            )
 
 
 if __name__ == "__main__":

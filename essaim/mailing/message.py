@@ -13,8 +13,8 @@ is ever executed.
 
 Bodies are quoted-printable: every line stays under 78 octets whatever the author wrote. A slot
 sits alone between two soft line breaks (`=\\r\\n`), which decoders remove, so the static chunks
-can be encoded once and the value of a slot encoded on its own. Dot-stuffing is left to the
-SMTP layer (essaim.mailing.sender.smtp.frame_data).
+can be encoded once and the value of a slot encoded on its own. `wire()` gives the form SMTP's
+DATA carries (dot-stuffed, with the end-of-data line) from chunks stuffed once per campaign.
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ from essaim.mailing.dkim import (
     relaxed_lines,
 )
 from essaim.mailing.models import Campaign
+from essaim.mailing.sender.smtp import frame_data
 from essaim.people.services.unsubscribe import UNSUBSCRIBE_SALT
 
 FIELDS: Final = frozenset({"first_name"})
@@ -59,13 +60,17 @@ _BRACES_RE: Final = re.compile(r"\{\{|\}\}|\{%|%\}")
 CRLF: Final = b"\r\n"
 _SOFT_BREAK: Final = b"=\r\n"
 _CACHE_LIMIT: Final = 50_000
+# URL characters that quoted-printable and HTML leave as they are (no "=", "&", quotes, "<",
+# ">" or spaces): an unsubscribe URL made only of them is encoded by cutting it into lines.
+_PLAIN_URL_RE: Final = re.compile(r"[A-Za-z0-9._~:/?#\[\]@!$()*+,;%-]*")
+_QP_WIDTH: Final = 75  # + the "=" of a soft break: RFC 2045's 76
 
 
 class TemplateError(ValueError):
     """The campaign's text uses a field or a syntax that personalization does not allow."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one per message, and frozen init costs ~4x
 class Recipient:
     """What the sender knows of one ledger row (copied into the ledger at freeze time)."""
 
@@ -90,6 +95,25 @@ def _qp(data: bytes) -> bytes:
     # b2a_qp writes soft breaks with the line ending of the data's first line, and with "\n"
     # when there is none: encode with "\n" everywhere, then turn every one into CRLF.
     return binascii.b2a_qp(data, istext=True).replace(b"\n", b"\r\n")
+
+
+def _soft_wrap(value: bytes) -> bytes:
+    """Quoted-printable of a value that needs no escaping: lines of 75 octets, each ended by a
+    soft break (the slot's own closing soft break included)."""
+    if len(value) <= _QP_WIDTH:
+        return value + _SOFT_BREAK
+    pieces = [value[i : i + _QP_WIDTH] for i in range(0, len(value), _QP_WIDTH)]
+    return _SOFT_BREAK.join(pieces) + _SOFT_BREAK
+
+
+def _stuff(chunk: bytes, line_start: bool) -> bytes:
+    """Dot-stuffing (RFC 5321 4.5.2) of a piece of the message; `line_start`: the piece begins
+    a line."""
+    if b"\r\n." in chunk:
+        chunk = chunk.replace(b"\r\n.", b"\r\n..")
+    if line_start and chunk[:1] == b".":
+        chunk = b"." + chunk
+    return chunk
 
 
 def _lf(text: str) -> str:
@@ -191,6 +215,16 @@ def _encode_header_value(value: str) -> str:
 _IPAD: Final = bytes(x ^ 0x36 for x in range(256))
 _OPAD: Final = bytes(x ^ 0x5C for x in range(256))
 _HEX_RE: Final = re.compile(r"[0-9a-f]*")
+_B32: Final = "abcdefghijklmnopqrstuvwxyz234567"
+# Every pair of base32 digits (10 bits): a 40-bit tag is four look-ups (base64.b32encode is
+# written in Python and cost more than the HMAC itself).
+_B32_PAIRS: Final = [a + b for a in _B32 for b in _B32]
+_URLSAFE: Final = bytes.maketrans(b"+/", b"-_")
+
+
+def _urlsafe_b64(data: bytes) -> bytes:
+    """base64.urlsafe_b64encode without padding, in C calls only."""
+    return binascii.b2a_base64(data, newline=False).translate(_URLSAFE).rstrip(b"=")
 
 
 class HmacSha256:
@@ -234,9 +268,8 @@ class UnsubscribeSigner:
             payload = f'{{"c":{int(contact_id)},"h":"{email_hash}"}}'
         else:
             payload = json.dumps({"c": contact_id, "h": email_hash}, separators=(",", ":"))
-        value = base64.urlsafe_b64encode(payload.encode("latin-1")).rstrip(b"=")
-        mac = self._mac.digest(value)
-        return f"{value.decode()}:{base64.urlsafe_b64encode(mac).rstrip(b'=').decode()}"
+        value = _urlsafe_b64(payload.encode("latin-1"))
+        return f"{value.decode()}:{_urlsafe_b64(self._mac.digest(value)).decode()}"
 
 
 class VerpSigner:
@@ -248,15 +281,20 @@ class VerpSigner:
         material = b"essaim.mailing.verp" + (secret or settings.SECRET_KEY).encode()
         self._key = hashlib.sha256(material).digest()
         self._mac = HmacSha256(self._key)
-        self._last: tuple[int, str] = (-1, "")  # the envelope and the mailto ask twice in a row
+        # The envelope (at claim time) and the mailto of List-Unsubscribe (when the message is
+        # built, a batch later) both need a message's tag.
+        self._tags: dict[int, str] = {}
 
     def tag(self, delivery_id: int) -> str:
-        last = self._last
-        if last[0] == delivery_id:
-            return last[1]
-        mac = self._mac.digest(str(delivery_id).encode())
-        tag = base64.b32encode(mac[:5]).decode().lower()
-        self._last = (delivery_id, tag)
+        tag = self._tags.get(delivery_id)
+        if tag is not None:
+            return tag
+        n = int.from_bytes(self._mac.digest(str(delivery_id).encode())[:5])
+        pairs = _B32_PAIRS
+        tag = pairs[n >> 30] + pairs[(n >> 20) & 1023] + pairs[(n >> 10) & 1023] + pairs[n & 1023]
+        if len(self._tags) >= 8192:
+            self._tags.clear()
+        self._tags[delivery_id] = tag
         return tag
 
     def address(self, delivery_id: int) -> str:
@@ -353,6 +391,27 @@ class CompiledMessage:
         head.append(CRLF)
         # Chunk list: static bytes, names of per-recipient header values and body slots.
         self._parts: list[Part | str] = _merge([*head, *body])
+        self._plain_url = bool(
+            _PLAIN_URL_RE.fullmatch(self._unsub_prefix)
+            and _PLAIN_URL_RE.fullmatch(self._unsub_suffix)
+        )
+        self._last_url: tuple[str, bytes] = ("", b"")
+        # The wire form (see wire()): static chunks dot-stuffed once, the end-of-data line
+        # appended; (index, slot) for the per-recipient pieces.
+        self._wire_parts: list[bytes] = []
+        self._wire_slots: list[tuple[int, str | _Slot]] = []
+        line_start = True
+        for part in self._parts:
+            if isinstance(part, bytes):
+                self._wire_parts.append(_stuff(part, line_start))
+                line_start = part.endswith(b"\n")
+            else:
+                self._wire_slots.append((len(self._wire_parts), part))
+                self._wire_parts.append(b"")
+                # Body slot values end with a line break; header values never do.
+                line_start = isinstance(part, _Slot)
+        assert isinstance(self._parts[-1], bytes) and self._parts[-1].endswith(CRLF)
+        self._wire_parts[-1] += b".\r\n"
         self._builders: dict[str, Callable[[Recipient, str], bytes]] = {
             "date": lambda r, u: self._date(),
             "to": lambda r, u: r.email.encode("ascii"),
@@ -406,6 +465,12 @@ class CompiledMessage:
 
     def _slot(self, slot: _Slot, recipient: Recipient, unsub_url: str) -> bytes:
         if slot.name == "unsubscribe_url":
+            if self._plain_url:
+                # Same bytes in the text and the HTML part: encoded once per message.
+                last = self._last_url
+                if last[0] is not unsub_url:
+                    last = self._last_url = (unsub_url, _soft_wrap(unsub_url.encode("ascii")))
+                return last[1]
             value = unsub_url
         else:
             value = getattr(recipient, slot.name) or slot.default
@@ -438,6 +503,25 @@ class CompiledMessage:
             else:
                 append(self._slot(part, recipient, unsub))
         return b"".join(out)
+
+    def wire(self, recipient: Recipient) -> bytes:
+        """The message as SMTP's DATA carries it: `frame_data(render(recipient))`, built from
+        chunks that were dot-stuffed when the campaign was compiled."""
+        unsub = self.unsubscribe_url(recipient)
+        if self._dkim is not None:
+            return frame_data(self._render_signed(recipient, unsub))
+        parts = self._wire_parts.copy()
+        builders = self._builders
+        for index, part in self._wire_slots:
+            if isinstance(part, str):
+                parts[index] = builders[part](recipient, unsub)
+            else:
+                value = self._slot(part, recipient, unsub)
+                # Body slots begin a line (see __init__).
+                if b"\r\n." in value or value[:1] == b".":
+                    value = _stuff(value, True)
+                parts[index] = value
+        return b"".join(parts)
 
     def _render_signed(self, recipient: Recipient, unsub: str) -> bytes:
         assert self._dkim is not None

@@ -19,8 +19,9 @@ Tasks of one process:
   starts scheduled campaigns and closes finished ones.
 
 Database work runs in two dedicated threads (claims; everything else), each with its own Django
-connection, one short statement at a time; the event loop never blocks on it. The LISTEN
-connection is psycopg's own asyncio connection, read by the event loop itself.
+connection, one short statement at a time; the event loop never blocks on it. On PostgreSQL the
+claims, outcome flushes and heartbeats run on the event loop itself instead, through psycopg's
+asyncio connections (see pgloop), and so does the LISTEN connection.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from django.db import connection
 from essaim.mailing.message import CompiledMessage, Recipient
 from essaim.mailing.models import Campaign, Delivery
 from essaim.mailing.sender import ledger
+from essaim.mailing.sender.pgloop import LoopConnection, connection_params
 from essaim.mailing.sender.shaping import (
     Blackout,
     Shaper,
@@ -106,7 +108,7 @@ class Job:
     rcpt_to: str
 
     def payload(self) -> bytes:
-        return self.message.render(self.recipient)
+        return self.message.wire(self.recipient)
 
 
 @dataclass
@@ -161,6 +163,11 @@ class Sender:
         # never queue behind an outcome flush, a heartbeat or a poll, and the reverse.
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sender-db")
         self._claim_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sender-claim")
+        # On PostgreSQL, claims and outcome flushes go through connections of the event loop
+        # instead (see pgloop), one each so that neither queues behind the other (heartbeats
+        # share the flush one).
+        self._pg_claim: LoopConnection | None = None
+        self._pg_settle: LoopConnection | None = None
         # Claim again when fewer rows than this are waiting for a connection: the next batch is
         # claimed while the current one is being sent.
         self._low_water = max(
@@ -185,6 +192,7 @@ class Sender:
         self._work = asyncio.Event()
         self._room = asyncio.Event()
         self._flush_now = asyncio.Event()
+        self._janitor_now = asyncio.Event()
         self._stopping = False
         self._stopped = asyncio.Event()
 
@@ -226,6 +234,10 @@ class Sender:
         switch_interval = sys.getswitchinterval()
         sys.setswitchinterval(min(switch_interval, 0.0005))
         try:
+            conninfo = await self.db(connection_params)
+            if conninfo is not None:
+                self._pg_claim = LoopConnection(conninfo)
+                self._pg_settle = LoopConnection(conninfo)
             self._suppression_cursor = await self.db(ledger.last_suppression_id)
             await self._refresh_blackout()
             helpers = [asyncio.create_task(self._janitor_loop())] if self.opt.janitor else []
@@ -254,6 +266,10 @@ class Sender:
                 task.cancel()
             await asyncio.gather(*helpers, return_exceptions=True)
         finally:
+            for pg in (self._pg_claim, self._pg_settle):
+                if pg is not None:
+                    with contextlib.suppress(Exception):
+                        await pg.close()
             await self.db(_close_connection)
             await self.db_claim(_close_connection)
             self._executor.shutdown(wait=True)
@@ -412,6 +428,7 @@ class Sender:
     async def _claim_loop(self) -> None:
         low_water = self._low_water
         turn = 0
+        idle = False
         while not self._stopping:
             room = self.opt.max_claimed - self._outstanding
             sending = sorted(c for c, s in self._campaigns.items() if s.status == SENDING)
@@ -437,7 +454,14 @@ class Sender:
                     turn += offset + 1
                     break
             if not got:
+                if self._buffered == 0 and self._outstanding == 0 and not idle:
+                    # Nothing left to claim nor to settle: the campaign may be done now; the
+                    # janitor closes it without waiting for its next round (once per lull).
+                    idle = True
+                    self._janitor_now.set()
                 await asyncio.sleep(0.2)
+            else:
+                idle = False
         self._stopping = True
         self._work.set()
 
@@ -446,16 +470,19 @@ class Sender:
         if state.message is None:
             return 0
         began = time.monotonic()
-        rows, suppressed, top = await self.db_claim(
-            ledger.claim,
-            sender_id=self.id,
-            campaign_id=cid,
-            purpose=state.purpose,
-            limit=limit,
-            after_id=state.cursor,
-            lease_seconds=self.opt.lease_seconds,
-            blocked=sorted(self._blocked),
-        )
+        claim: dict[str, Any] = {
+            "sender_id": self.id,
+            "campaign_id": cid,
+            "purpose": state.purpose,
+            "limit": limit,
+            "after_id": state.cursor,
+            "lease_seconds": self.opt.lease_seconds,
+            "blocked": sorted(self._blocked),
+        }
+        if self._pg_claim is not None:
+            rows, suppressed, top = await self._pg_claim.run(ledger.claim_async, **claim)
+        else:
+            rows, suppressed, top = await self.db_claim(ledger.claim, **claim)
         self.stats.claims += 1
         self.stats.claim_s += time.monotonic() - began
         if suppressed:
@@ -667,7 +694,10 @@ class Sender:
             return
         began = time.monotonic()
         try:
-            await self.db(ledger.settle, self.id, batch)
+            if self._pg_settle is not None:
+                await self._pg_settle.run(ledger.settle_async, self.id, batch)
+            else:
+                await self.db(ledger.settle, self.id, batch)
             self.stats.flushes += 1
             self.stats.flush_s += time.monotonic() - began
         except Exception:
@@ -690,7 +720,14 @@ class Sender:
         while True:
             await asyncio.sleep(max(0.2, self.opt.lease_seconds / 3))
             try:
-                await self.db(ledger.heartbeat, self.id, self.opt.lease_seconds)
+                if self._pg_settle is not None:
+                    # On the flush connection, never beside a flush: both lock this sender's
+                    # rows, in different orders; on two connections they deadlocked.
+                    await self._pg_settle.run(
+                        ledger.heartbeat_async, self.id, self.opt.lease_seconds
+                    )
+                else:
+                    await self.db(ledger.heartbeat, self.id, self.opt.lease_seconds)
             except Exception:
                 log.exception("sender %s: heartbeat failed", self.id)
 
@@ -710,7 +747,9 @@ class Sender:
                     self._room.set()
             except Exception:
                 log.exception("janitor failed")
-            await asyncio.sleep(self.opt.janitor_interval)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._janitor_now.wait(), self.opt.janitor_interval)
+            self._janitor_now.clear()
 
 
 def _of_campaign(campaign_id: int) -> Callable[[Job], bool]:

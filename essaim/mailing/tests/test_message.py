@@ -92,6 +92,22 @@ def test_framing_stuffs_dots_at_line_starts_and_ends_with_the_dot_line() -> None
     assert frame_data(b".a\r\nb\r\n.\r\n..c") == b"..a\r\nb\r\n..\r\n...c\r\n.\r\n"
 
 
+@pytest.mark.parametrize("first_name", ["Léa", ".Point", "", "X" * 140 + "\n.", "=.="])
+def test_the_wire_form_is_the_rendered_message_framed_for_smtp(first_name: str) -> None:
+    contact = make_contact("point@exemple.fr", first_name=first_name)
+    campaign = make_campaign(
+        body_markdown=f".début\n{{{{ first_name }}}}\n.\n{LONG_LINE}{{{{ unsubscribe_url }}}}\n"
+    )
+    compiled = CompiledMessage(campaign, site_url="https://x.test/" + "a." * 40)
+
+    for delivery_id in (41, 42):
+        raw = compiled.render(recipient(contact, delivery_id))
+        assert compiled.wire(recipient(contact, delivery_id)) == frame_data(raw)
+    text = body(parse(raw), "plain")
+    assert compiled.unsubscribe_url(recipient(contact, 42)) in text
+    assert text.startswith(f".début\n{first_name}\n.\n")
+
+
 def test_personalization_uses_the_default_and_escapes_html() -> None:
     nameless = make_contact("anonyme@exemple.fr", first_name="")
     tricky = make_contact("tricky@exemple.fr", first_name="<b>Zoé</b>")
