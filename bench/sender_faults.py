@@ -68,36 +68,19 @@ def ledger_child() -> dict[str, Any]:
     return {"counts": by_status, "accepted": accepted}
 
 
-def accepted_count(env: dict[str, str]) -> int:
+def count_status(env: dict[str, str], status: str) -> int:
+    """Ledger rows in `status`, read straight from the database (cheap enough to poll)."""
+    query = "SELECT count(*) FROM mailing_delivery WHERE status = %s"
     if "DATABASE_URL" in env:
         import psycopg
 
         with psycopg.connect(env["DATABASE_URL"]) as conn:
-            row = conn.execute(
-                "SELECT count(*) FROM mailing_delivery WHERE status = 'accepted'"
-            ).fetchone()
+            row = conn.execute(query, [status]).fetchone()
     else:
         import sqlite3
 
         with sqlite3.connect(env["SQLITE_PATH"], timeout=30) as conn:
-            row = conn.execute(
-                "SELECT count(*) FROM mailing_delivery WHERE status = 'accepted'"
-            ).fetchone()
-    return int(row[0]) if row else 0
-
-
-def claimed_count(env: dict[str, str]) -> int:
-    query = "SELECT count(*) FROM mailing_delivery WHERE status = 'claimed'"
-    if "DATABASE_URL" in env:
-        import psycopg
-
-        with psycopg.connect(env["DATABASE_URL"]) as conn:
-            row = conn.execute(query).fetchone()
-    else:
-        import sqlite3
-
-        with sqlite3.connect(env["SQLITE_PATH"], timeout=30) as conn:
-            row = conn.execute(query).fetchone()
+            row = conn.execute(query.replace("%s", "?"), [status]).fetchone()
     return int(row[0]) if row else 0
 
 
@@ -159,15 +142,15 @@ def run_backend(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str, 
             started = time.monotonic()
             first = subprocess.Popen(sender_cmd(args), env=env, cwd=ROOT, stdout=subprocess.PIPE)
             target = int(args.recipients * args.kill_at)
-            while accepted_count(env) < target:
+            while count_status(env, "accepted") < target:
                 if first.poll() is not None:
                     raise RuntimeError("the sender ended before the kill")
                 time.sleep(0.05)
             first.send_signal(signal.SIGKILL)
             first.wait()
             killed_after = time.monotonic() - started
-            held = claimed_count(env)
-            accepted_at_kill = accepted_count(env)
+            held = count_status(env, "claimed")
+            accepted_at_kill = count_status(env, "accepted")
             second = subprocess.run(
                 sender_cmd(args), env=env, cwd=ROOT, stdout=subprocess.PIPE, check=True
             )

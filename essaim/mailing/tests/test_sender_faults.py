@@ -112,3 +112,21 @@ def test_the_relay_down_then_up_the_campaign_resumes_by_itself_and_nobody_gets_i
     assert accepted <= set(received)
     assert len(received) - len(accepted) <= counts.get("unknown", 0)
     assert len(after.recipients()) > 0  # the campaign went on after the relay came back
+
+
+def test_messages_whose_replies_were_dropped_stay_unknown_and_no_later_sender_resends_them(
+    live_ledger: LiveLedger, sink_factory: Any
+) -> None:
+    sink = sink_factory("-q", ".")  # the relay hangs up after the final dot, without a reply
+    campaign = launched(20)
+    live_ledger.run_sender(sink.url)
+    assert ledger_counts(campaign) == {"unknown": 20}
+    first = sorted(sink.recipients())
+
+    healthy = sink_factory()
+    out = live_ledger.run_sender(healthy.url)
+
+    assert healthy.recipients() == []
+    assert sorted(sink.recipients()) == first == sorted(f"r{i}@exemple.fr" for i in range(20))
+    assert ledger_counts(campaign) == {"unknown": 20}
+    assert json.loads(out.splitlines()[-1])["claimed"] == 0

@@ -44,6 +44,17 @@ def close(window: BlackoutWindow) -> None:
     )
 
 
+def paris_and_lyon(paris: int, lyon: int) -> Campaign:
+    """A campaign launched to `paris` contacts of the 75 (Île-de-France) and `lyon` of the 69."""
+    make_audience(paris, prefix="paris")
+    make_audience(lyon, prefix="lyon")
+    Contact.objects.filter(email__startswith="paris").update(departement="75", region="11")
+    Contact.objects.filter(email__startswith="lyon").update(departement="69", region="84")
+    campaign = make_campaign()
+    launch_campaign(campaign, Contact.objects.all())
+    return campaign
+
+
 def statuses_of(campaign: Campaign, departement: str) -> set[str]:
     return set(
         Delivery.objects.filter(campaign=campaign, departement=departement).values_list(
@@ -56,12 +67,7 @@ def test_a_zone_blackout_holds_its_departement_back_until_the_window_ends(
     live_ledger: LiveLedger, sink_factory: Any
 ) -> None:
     sink = sink_factory()
-    make_audience(40, prefix="paris")
-    make_audience(60, prefix="lyon")
-    Contact.objects.filter(email__startswith="paris").update(departement="75", region="11")
-    Contact.objects.filter(email__startswith="lyon").update(departement="69", region="84")
-    campaign = make_campaign()
-    launch_campaign(campaign, Contact.objects.all())
+    campaign = paris_and_lyon(40, 60)
     window = open_window(departements=["75"])
 
     proc = live_ledger.sender(sink.url, "--once")
@@ -88,12 +94,7 @@ def test_a_region_blackout_holds_back_the_departements_of_that_region(
     live_ledger: LiveLedger, sink_factory: Any
 ) -> None:
     sink = sink_factory()
-    make_audience(10, prefix="paris")
-    make_audience(10, prefix="lyon")
-    Contact.objects.filter(email__startswith="paris").update(departement="75", region="11")
-    Contact.objects.filter(email__startswith="lyon").update(departement="69", region="84")
-    campaign = make_campaign()
-    launch_campaign(campaign, Contact.objects.all())
+    campaign = paris_and_lyon(10, 10)
     window = open_window(regions=["11"])  # Île-de-France
 
     proc = live_ledger.sender(sink.url, "--once")
