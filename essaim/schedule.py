@@ -16,6 +16,14 @@ def purge_expired_import_files() -> None:
     purge_old_import_files()
 
 
+@db_periodic_task(crontab(minute="23", hour="4"))
+def lapse_idle_volunteer_roles() -> None:
+    """Active volunteer roles without accepted work for ROLE_LAPSE_WEEKS weeks become lapsed."""
+    from essaim.army.services.lifecycle import lapse_idle_roles
+
+    lapse_idle_roles()
+
+
 @db_periodic_task(crontab(minute="5"))
 def send_mission_digests() -> None:
     """Hourly: each volunteer's digest goes when their chosen interval (daily, weekly) is up."""

@@ -307,6 +307,11 @@ MAILING_FROM_ADDRESSES = env_list(
 # --- Product settings ---------------------------------------------------------------------------
 SIGNUP_CONFIRM_MAX_AGE = env_int("SIGNUP_CONFIRM_MAX_AGE", 3 * 24 * 3600)
 SIGNUP_RATE_LIMIT = env_str("SIGNUP_RATE_LIMIT", "5/h")
+# Volunteers' login links: valid this many seconds, once; requests per address and per IP.
+MAGIC_LINK_MAX_AGE = env_int("MAGIC_LINK_MAX_AGE", 20 * 60)
+MAGIC_LINK_RATE_LIMIT = env_str("MAGIC_LINK_RATE_LIMIT", "5/h")
+# A volunteer's role lapses after this many weeks without accepted work (periodic job).
+ROLE_LAPSE_WEEKS = env_int("ROLE_LAPSE_WEEKS", 8)
 API_PAGE_SIZE = 100
 # Requests accepted per API token: N/s, N/m, N/h or N/d (fixed window, shared cache).
 API_RATE_LIMIT = env_str("API_RATE_LIMIT", "600/m")

@@ -9,6 +9,7 @@ urlpatterns = [
     path("comptes/", include("essaim.accounts.urls")),
     path("base/", include("essaim.people.urls")),
     path("", include("essaim.people.public_urls")),
+    path("", include("essaim.army.public_urls")),
     path("campagnes/", include("essaim.mailing.urls")),
     path("armee/", include("essaim.army.urls")),
     path("dev/courrier/", include("essaim.devmail.urls")),

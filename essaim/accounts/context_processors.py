@@ -15,6 +15,9 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     items: list[tuple[str, str]] = []
     if user.is_authenticated:
         items.append((_("Accueil"), reverse("home")))
+        if user.is_volunteer:  # type: ignore[union-attr]
+            items.append((_("Mon espace"), reverse("army:profile")))
+        items.append((_("Équipes"), reverse("army:team_list")))
         if rules.can_view_contacts(user):
             items.append((_("Contacts"), reverse("people:contact_list")))
         if rules.can_manage_base(user):

@@ -5,6 +5,7 @@ from ninja import NinjaAPI
 from ninja.operation import Operation
 
 from essaim.api import errors
+from essaim.api.army import router as army_router
 from essaim.api.docs import LocalSwagger
 from essaim.api.mailing import router as mailing_router
 from essaim.api.missions import router as missions_router
@@ -24,7 +25,9 @@ api = EssaimAPI(
     description=(
         "Token-authenticated JSON API (`Authorization: Bearer ess_…`). A token acts as its "
         "user: HQ may read and write the base; a coordinator reads the contacts of their zones, "
-        "masked. Every error has the shape "
+        "masked; a volunteer reads and edits their own profile (`/v1/me`) and teams, and a "
+        "team's coordinators read its members and decide its join requests. Every error has the "
+        "shape "
         '`{"error": {"code": "…", "message": "…", "details": …}}`.'
     ),
     urls_namespace="api",
@@ -33,6 +36,7 @@ api = EssaimAPI(
 errors.install(api)
 api.add_router("/v1/", people_router)
 api.add_router("/v1/", mailing_router)
+api.add_router("/v1/", army_router)
 api.add_router("/v1/", missions_router)
 
 

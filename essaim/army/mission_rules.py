@@ -10,22 +10,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from essaim.accounts.models import Membership
 from essaim.accounts.rules import _active, is_hq
+from essaim.army.rules import coordinated_team_ids
 
 if TYPE_CHECKING:
     from essaim.accounts.rules import AnyUser
     from essaim.army.models import Claim, Mission, Volunteer
-
-
-def coordinated_team_ids(user: AnyUser) -> set[int]:
-    if not _active(user):
-        return set()
-    return set(
-        Membership.objects.filter(
-            user=user.pk, state=Membership.State.MEMBER, is_coordinator=True
-        ).values_list("team_id", flat=True)
-    )
 
 
 def volunteer_of(user: AnyUser) -> Volunteer | None:

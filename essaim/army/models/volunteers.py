@@ -238,6 +238,11 @@ class Volunteer(models.Model):
     def window_set(self) -> set[tuple[int, int]]:
         return set(windows_from_mask(self.windows))
 
+    @property
+    def window_labels(self) -> list[str]:
+        """ "samedi soir", … in the active language, for a coordinator's eyes."""
+        return [f"{DAYS[d]} {PARTS_OF_DAY[p]}" for d, p in windows_from_mask(self.windows)]
+
 
 class RoleAssignment(models.Model):
     """One volunteer in one role, at one stage of its lifecycle."""

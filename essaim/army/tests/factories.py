@@ -3,6 +3,7 @@ profile and its roles at the given stages, in one call (missions' tests may use 
 
 from __future__ import annotations
 
+import importlib
 import itertools
 from collections.abc import Iterable, Mapping
 
@@ -15,8 +16,18 @@ from essaim.people.tests.factories import ZONES_BY_POSTCODE
 _seq = itertools.count(1)
 
 
+def seed_roles() -> None:
+    """The roles of migration 0002 again: a transactional test (live server, browser) flushes
+    the tables, data migrations included, for the tests that come after it."""
+    from django.apps import apps
+
+    importlib.import_module("essaim.army.migrations.0002_seed_roles").seed(apps, None)
+
+
 def role(slug: str) -> VolunteerRole:
     """One of the seeded roles (migration 0002), by slug."""
+    if not VolunteerRole.objects.filter(slug=slug).exists():
+        seed_roles()
     return VolunteerRole.objects.get(slug=slug)
 
 

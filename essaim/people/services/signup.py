@@ -22,7 +22,8 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.translation import gettext
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy
 
 from essaim.lib.text import normalize_email
 from essaim.people.models import Consent, Contact, Purpose
@@ -41,6 +42,7 @@ SIGNUP_SALT = "essaim.signup"
 # The consent statement shown on the form, by version: recorded with each consent as proof of
 # what the person agreed to. Change the version whenever the wording changes.
 CONSENT_STATEMENT_VERSION = "signup-statement-v1"
+SIGNUP_SUBJECT = gettext_lazy("Confirmez votre inscription")
 
 
 class InvalidLink(Exception):
@@ -154,9 +156,18 @@ def request_signup(
     )
 
 
-def send_confirmation_mail(*, email: str, url: str, first_name: str = "", language: str) -> bool:
+def send_confirmation_mail(
+    *,
+    email: str,
+    url: str,
+    first_name: str = "",
+    language: str,
+    subject: Promise | str = SIGNUP_SUBJECT,
+    templates: str = "people/mail/signup_confirmation",
+) -> bool:
     """Mail the confirmation link, unless the address is suppressed for good. True if a mail
-    went out.
+    went out. `subject` (lazy, translated into `language`) and `templates` (the .txt and .html
+    share this name) let another double opt-in (the volunteers') send its own words.
 
     A known address gets a new confirmation like anyone else: confirming again is harmless and
     is how a subscriber adds a purpose, and the person learns nothing they did not already know.
@@ -174,11 +185,11 @@ def send_confirmation_mail(*, email: str, url: str, first_name: str = "", langua
         "days": max(1, settings.SIGNUP_CONFIRM_MAX_AGE // 86400),
     }
     with translation.override(language):
-        subject = gettext("Confirmez votre inscription")
-        text = render_to_string("people/mail/signup_confirmation.txt", context)
-        html = render_to_string("people/mail/signup_confirmation.html", context)
+        title = str(subject)
+        text = render_to_string(f"{templates}.txt", context)
+        html = render_to_string(f"{templates}.html", context)
     message = EmailMultiAlternatives(
-        subject, text, to=[email], headers={"Auto-Submitted": "auto-generated"}
+        title, text, to=[email], headers={"Auto-Submitted": "auto-generated"}
     )
     message.attach_alternative(html, "text/html")
     message.send()
@@ -186,7 +197,12 @@ def send_confirmation_mail(*, email: str, url: str, first_name: str = "", langua
 
 
 def confirm_signup(
-    *, signup: SignupRequest, ip: str | None, user_agent: str
+    *,
+    signup: SignupRequest,
+    ip: str | None,
+    user_agent: str,
+    statement: str = CONSENT_STATEMENT_VERSION,
+    event: str = "signup_confirmed",
 ) -> Confirmation | None:
     """The person clicked "confirm": create or complete the contact with explicit consent.
 
@@ -194,6 +210,8 @@ def confirm_signup(
     after asking for it stays withdrawn (the later act wins), and None is returned when nothing
     is left to grant. Raises SuppressedAddress if the address was suppressed meanwhile, and
     InvalidValue if the data no longer validates (a postcode removed from the reference data).
+    `statement` names the consent wording the person saw (another form, e.g. the volunteers',
+    has its own), `event` the timeline event that records the proof.
     """
     data = clean_contact_data(
         email=signup.email,
@@ -222,7 +240,7 @@ def confirm_signup(
                 purpose=purpose,
                 basis=Consent.Basis.EXPLICIT_CONSENT,
                 source=Consent.Source.SIGNUP_FORM,
-                source_ref=CONSENT_STATEMENT_VERSION,
+                source_ref=statement,
                 ip=signup.ip,
                 user_agent=signup.user_agent,
                 confirmed_at=now,
@@ -238,9 +256,9 @@ def confirm_signup(
             # The proof of the double opt-in: when it was asked, from where, and the click.
             record_event(
                 contact,
-                "signup_confirmed",
+                event,
                 purposes=granted,
-                statement=CONSENT_STATEMENT_VERSION,
+                statement=statement,
                 requested_at=signup.requested_at.isoformat(),
                 requested_ip=signup.ip,
                 requested_user_agent=signup.user_agent,

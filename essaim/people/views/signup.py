@@ -36,6 +36,16 @@ def rate_limited(request: HttpRequest, retry_after: int) -> HttpResponse:
     return response
 
 
+def signup_rate_limit(request: HttpRequest, ip: str | None, email_key: str) -> HttpResponse | None:
+    """The 429 page if this IP or this address has asked too often (SIGNUP_RATE_LIMIT), else
+    None. The IP first, so that a flood from one machine does not use up a victim's address."""
+    for scope, identity in (("signup-ip", ip or "unknown"), ("signup-email", email_key)):
+        decision = ratelimit.hit(scope, identity, settings.SIGNUP_RATE_LIMIT)
+        if not decision.allowed:
+            return rate_limited(request, decision.retry_after)
+    return None
+
+
 @require_http_methods(["GET", "POST"])
 def signup(request: HttpRequest) -> HttpResponse:
     form = SignupForm(request.POST or None)
@@ -45,14 +55,9 @@ def signup(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             ip = client_ip(request)
             data = form.contact_data
-            # The IP first, so that a flood from one machine does not use up a victim's address.
-            for scope, identity in (
-                ("signup-ip", ip or "unknown"),
-                ("signup-email", data.email_key),
-            ):
-                decision = ratelimit.hit(scope, identity, settings.SIGNUP_RATE_LIMIT)
-                if not decision.allowed:
-                    return rate_limited(request, decision.retry_after)
+            refused = signup_rate_limit(request, ip, data.email_key)
+            if refused is not None:
+                return refused
             request_signup(
                 data=data,
                 purposes=form.cleaned_data["purposes"],

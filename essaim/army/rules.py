@@ -1,0 +1,62 @@
+"""Permission predicates of the army. Views and API handlers ask these; nothing else decides.
+
+Who is who: HQ (accounts.rules.is_hq) runs everything; a team's coordinators are its members with
+`is_coordinator` (whatever their account role), and run their team — its members' roles, its
+join requests — without asking HQ; a volunteer runs their own profile and requests.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from essaim.accounts.models import Membership, Team
+from essaim.accounts.rules import _active, is_hq
+
+if TYPE_CHECKING:
+    from essaim.accounts.rules import AnyUser
+    from essaim.army.models import Volunteer
+
+
+def coordinated_team_ids(user: AnyUser) -> set[int]:
+    if not _active(user):
+        return set()
+    return set(
+        Membership.objects.filter(
+            user=user.pk, state=Membership.State.MEMBER, is_coordinator=True
+        ).values_list("team_id", flat=True)
+    )
+
+
+def is_team_coordinator(user: AnyUser, team: Team) -> bool:
+    return team.pk in coordinated_team_ids(user)
+
+
+def can_run_team(user: AnyUser, team: Team) -> bool:
+    """See the team's dashboard (members, their roles and availability), decide join requests."""
+    return is_hq(user) or is_team_coordinator(user, team)
+
+
+def can_manage_teams(user: AnyUser) -> bool:
+    """Create teams, appoint and remove coordinators."""
+    return is_hq(user)
+
+
+def can_move_roles_of(user: AnyUser, volunteer: Volunteer) -> bool:
+    """Move a volunteer's roles through the lifecycle: HQ, or a coordinator of a team the
+    volunteer is a member of."""
+    if is_hq(user):
+        return True
+    teams = coordinated_team_ids(user)
+    return (
+        bool(teams)
+        and Membership.objects.filter(
+            user=volunteer.pk, team__in=teams, state=Membership.State.MEMBER
+        ).exists()
+    )
+
+
+def can_request_to_join(user: AnyUser, team: Team) -> bool:
+    """A volunteer (an account with a volunteer profile) asks to join a team that accepts it."""
+    from essaim.army.models import Volunteer
+
+    return _active(user) and team.accepts_requests and Volunteer.objects.filter(pk=user.pk).exists()

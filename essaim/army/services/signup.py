@@ -1,0 +1,268 @@
+""" "Je m'engage": volunteer sign-up with double opt-in.
+
+The same shape as the base's sign-up (essaim.people.services.signup), which it reuses: nothing is
+written when the form is sent; the whole request travels, signed and timestamped, in the link
+mailed to the address; only the person's POST from that link writes. The confirmation grants the
+consent for the purpose "volunteering" on the contact (with the proof of the double opt-in), then
+creates the account (role volunteer, no password: it logs in by magic link until the person sets
+one) and the volunteer profile with the chosen roles at stage "applied".
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from functools import partial
+
+from django.conf import settings
+from django.core import signing
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy
+
+from essaim.accounts.models import Role, User
+from essaim.accounts.services import audit
+from essaim.army.models import FULL_WEEK, RoleAssignment, RoleTransition, Volunteer, VolunteerRole
+from essaim.people.models import Purpose
+from essaim.people.services.contacts import ContactData, clean_contact_data, record_event
+from essaim.people.services.signup import (
+    ExpiredLink,
+    InvalidLink,
+    SignupRequest,
+    confirm_signup,
+)
+from essaim.people.services.signup import send_confirmation_mail as send_signup_mail
+
+log = logging.getLogger(__name__)
+
+SALT = "essaim.army.signup"
+# The wording of the consent on the "Je m'engage" form; change the version with the wording.
+CONSENT_STATEMENT_VERSION = "volunteer-statement-v1"
+
+
+@dataclass(frozen=True)
+class VolunteerSignup:
+    """What the person asked for, carried by the confirmation link (nothing is stored)."""
+
+    email: str
+    first_name: str
+    last_name: str
+    postcode: str
+    phone: str
+    roles: tuple[str, ...]  # VolunteerRole slugs
+    weekly_hours: int
+    windows: int
+    skills: tuple[str, ...]
+    languages: tuple[str, ...]
+    ip: str | None
+    user_agent: str
+    requested_at: datetime
+
+
+@dataclass(frozen=True)
+class Enlistment:
+    volunteer: Volunteer
+    account_created: bool  # the person had no account: the confirming browser may log in
+    roles_added: list[str]
+
+
+def _signer() -> signing.TimestampSigner:
+    return signing.TimestampSigner(salt=SALT)
+
+
+def make_token(signup: VolunteerSignup) -> str:
+    payload = asdict(signup)
+    payload["requested_at"] = signup.requested_at.isoformat()
+    return _signer().sign_object(payload, compress=True)
+
+
+def read_token(token: str) -> VolunteerSignup:
+    """The request a link carries; raises ExpiredLink or InvalidLink."""
+    try:
+        payload = _signer().unsign_object(token, max_age=settings.SIGNUP_CONFIRM_MAX_AGE)
+    except signing.SignatureExpired as exc:
+        raise ExpiredLink from exc
+    except signing.BadSignature as exc:
+        raise InvalidLink from exc
+    try:
+        signup = VolunteerSignup(
+            email=str(payload["email"]),
+            first_name=str(payload["first_name"]),
+            last_name=str(payload["last_name"]),
+            postcode=str(payload["postcode"]),
+            phone=str(payload["phone"]),
+            roles=tuple(str(r) for r in payload["roles"]),
+            weekly_hours=int(payload["weekly_hours"]),
+            windows=int(payload["windows"]),
+            skills=tuple(str(s) for s in payload["skills"]),
+            languages=tuple(str(s) for s in payload["languages"]),
+            ip=None if payload["ip"] is None else str(payload["ip"]),
+            user_agent=str(payload["user_agent"]),
+            requested_at=datetime.fromisoformat(payload["requested_at"]),
+        )
+    except (KeyError, TypeError, ValueError) as exc:  # signed by us, but by another version
+        raise InvalidLink from exc
+    if not signup.roles or not 0 <= signup.windows <= FULL_WEEK:
+        raise InvalidLink
+    return signup
+
+
+def confirmation_url(signup: VolunteerSignup) -> str:
+    path = reverse("army_public:engage_confirm", kwargs={"token": make_token(signup)})
+    return f"{settings.SITE_URL}{path}"
+
+
+def request_enlistment(
+    *,
+    data: ContactData,
+    roles: list[str],
+    weekly_hours: int,
+    windows: int,
+    skills: list[str],
+    languages: list[str],
+    ip: str | None,
+    user_agent: str,
+    language: str,
+) -> None:
+    """Mail the confirmation link after the current transaction commits. The same work for
+    every address, known or not: the mail task decides, out of the request."""
+    from essaim.army.tasks import send_enlistment_confirmation
+
+    signup = VolunteerSignup(
+        email=data.email,
+        first_name=data.first_name,
+        last_name=data.last_name,
+        postcode=data.postcode,
+        phone=data.phone,
+        roles=tuple(roles),
+        weekly_hours=weekly_hours,
+        windows=windows,
+        skills=tuple(skills),
+        languages=tuple(languages),
+        ip=ip,
+        user_agent=user_agent[:300],
+        requested_at=timezone.now(),
+    )
+    transaction.on_commit(
+        partial(
+            send_enlistment_confirmation.enqueue,
+            data.email,
+            confirmation_url(signup),
+            first_name=data.first_name,
+            language=language,
+        )
+    )
+
+
+def send_confirmation_mail(*, email: str, url: str, first_name: str = "", language: str) -> bool:
+    """Mail the link, unless the address is suppressed for good. True if a mail went out."""
+    return send_signup_mail(
+        email=email,
+        url=url,
+        first_name=first_name,
+        language=language,
+        subject=gettext_lazy("Confirmez votre engagement"),
+        templates="army/mail/engage_confirmation",
+    )
+
+
+def confirm_enlistment(
+    *, signup: VolunteerSignup, ip: str | None, user_agent: str
+) -> Enlistment | None:
+    """The person clicked "confirm": consent, account, profile and roles, in one transaction.
+
+    Idempotent: a second click adds nothing. A known volunteer keeps their profile and gains the
+    roles they did not hold. None when the person withdrew the volunteering consent after asking
+    (the later act wins). Raises SuppressedAddress and InvalidValue as the base's sign-up does.
+    """
+    people_request = SignupRequest(
+        email=signup.email,
+        first_name=signup.first_name,
+        last_name=signup.last_name,
+        postcode=signup.postcode,
+        phone=signup.phone,
+        purposes=(Purpose.VOLUNTEERING,),
+        ip=signup.ip,
+        user_agent=signup.user_agent,
+        requested_at=signup.requested_at,
+    )
+    data = clean_contact_data(email=signup.email, postcode=signup.postcode)
+    with transaction.atomic():
+        confirmation = confirm_signup(
+            signup=people_request,
+            ip=ip,
+            user_agent=user_agent,
+            statement=CONSENT_STATEMENT_VERSION,
+            event="volunteer_signup_confirmed",
+        )
+        if confirmation is None:
+            return None
+        contact = confirmation.contact
+        full_name = f"{signup.first_name} {signup.last_name}".strip()
+        user = User.objects.filter(email__iexact=data.email).first()
+        account_created = user is None
+        if user is None:
+            user = User.objects.create_user(
+                data.email, None, role=Role.VOLUNTEER, full_name=full_name
+            )
+        volunteer, profile_created = Volunteer.objects.get_or_create(
+            user=user,
+            defaults={
+                "contact": contact,
+                "first_name": signup.first_name,
+                "weekly_hours": signup.weekly_hours,
+                "windows": signup.windows,
+                "skills": list(signup.skills),
+                "languages": list(signup.languages),
+                "postcode": data.postcode,
+                "departement": data.departement,
+                "region": data.region,
+            },
+        )
+        if not profile_created and volunteer.contact_id is None:
+            volunteer.contact = contact
+            volunteer.save(update_fields=["contact"])
+        added = add_roles(volunteer, signup.roles, reason="sign-up")
+        if added:
+            record_event(contact, "volunteer_roles_requested", roles=added)
+            audit(
+                action="army.volunteer_enlisted",
+                actor=user,
+                obj=volunteer,
+                roles=added,
+                account_created=account_created,
+            )
+    return Enlistment(volunteer=volunteer, account_created=account_created, roles_added=added)
+
+
+def add_roles(
+    volunteer: Volunteer, slugs: tuple[str, ...] | list[str], *, by: User | None = None, reason: str
+) -> list[str]:
+    """Give the volunteer the open roles among `slugs` they do not hold yet, at stage applied,
+    each with its first transition. Returns the slugs added; unknown or closed roles are skipped."""
+    held = set(volunteer.assignments.values_list("role__slug", flat=True))
+    roles = [
+        r
+        for r in VolunteerRole.objects.filter(slug__in=list(slugs), is_open=True)
+        if r.slug not in held
+    ]
+    if not roles:
+        return []
+    now = timezone.now()
+    # A concurrent confirmation adding the same role fails on the unique constraint and rolls
+    # back whole; its retry finds the role held.
+    assignments = RoleAssignment.objects.bulk_create(
+        [
+            RoleAssignment(volunteer=volunteer, role=r, stage_changed_at=now, stage_changed_by=by)
+            for r in roles
+        ]
+    )
+    RoleTransition.objects.bulk_create(
+        [
+            RoleTransition(assignment=a, to_stage=a.stage, at=now, by=by, reason=reason)
+            for a in assignments
+        ]
+    )
+    return [r.slug for r in roles]

@@ -1,0 +1,268 @@
+"""Teams: finding and joining one, a coordinator's dashboard, join decisions, role moves.
+Thin views: rules.py decides who, services do the writing."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Prefetch
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods, require_POST
+
+from essaim.accounts.models import Membership, Team, User
+from essaim.army import rules
+from essaim.army.models import ALLOWED_MOVES, RoleAssignment, RoleTransition, StaleStage, Volunteer
+from essaim.army.services.lifecycle import move_role
+from essaim.army.services.teams import (
+    NotPending,
+    decide_request,
+    leave_team,
+    request_to_join,
+    set_coordinator,
+)
+from essaim.lib.pagination import keyset_page
+
+THEMATIC_SHOWN = 200
+
+
+def _user(request: HttpRequest) -> User:
+    assert isinstance(request.user, User)
+    return request.user
+
+
+@login_required
+def team_list(request: HttpRequest) -> HttpResponse:
+    """Everyone's entry to teams: theirs, the ones they run, and the ones they may join (local
+    teams of their département, thematic teams). HQ gets every team, by pages."""
+    user = _user(request)
+    mine = list(
+        Membership.objects.filter(user=user)
+        .exclude(state=Membership.State.LEFT)
+        .select_related("team")
+        .order_by("team__name")
+    )
+    volunteer = Volunteer.objects.filter(pk=user.pk).first()
+    context: dict[str, object] = {"mine": mine, "volunteer": volunteer}
+    taken = {m.team_id for m in mine if m.state != Membership.State.DECLINED}
+    if volunteer is not None:
+        open_teams = Team.objects.filter(accepts_requests=True).exclude(pk__in=taken)
+        context["local"] = list(
+            open_teams.filter(kind=Team.Kind.LOCAL, departement=volunteer.departement).order_by(
+                "name"
+            )
+        )
+        context["thematic"] = list(
+            open_teams.filter(kind=Team.Kind.THEMATIC).order_by("name")[:THEMATIC_SHOWN]
+        )
+    if rules.can_manage_teams(user):
+        context["page"] = keyset_page(Team.objects.all(), request, size=50)
+    return render(request, "army/team_list.html", context)
+
+
+class JoinForm(forms.Form):
+    message = forms.CharField(
+        label=gettext_lazy("Un mot pour les coordinateurs (facultatif)"),
+        required=False,
+        max_length=300,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+@login_required
+@require_POST
+def team_join(request: HttpRequest, pk: int) -> HttpResponse:
+    team = get_object_or_404(Team, pk=pk)
+    if not rules.can_request_to_join(request.user, team):
+        raise PermissionDenied
+    form = JoinForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Votre message est trop long (300 caractères au plus)."))
+        return redirect("army:team_list")
+    request_to_join(user=_user(request), team=team, message=form.cleaned_data["message"])
+    messages.success(request, _("Demande envoyée aux coordinateurs de l'équipe."))
+    return redirect("army:team_list")
+
+
+@login_required
+@require_POST
+def team_leave(request: HttpRequest, pk: int) -> HttpResponse:
+    team = get_object_or_404(Team, pk=pk)
+    if leave_team(user=_user(request), team=team):
+        messages.success(request, _("Vous avez quitté l'équipe."))
+    return redirect("army:team_list")
+
+
+def _team_run_by(request: HttpRequest, pk: int) -> Team:
+    team = get_object_or_404(Team, pk=pk)
+    if not rules.can_run_team(request.user, team):
+        raise PermissionDenied
+    return team
+
+
+@login_required
+def team_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
+    """Members with their roles, stages and availability; pending requests. Missions and
+    proofs to review join here when the missions module comes. A fixed number of queries
+    whatever the number of members."""
+    team = _team_run_by(request, pk)
+    assignments = Prefetch(
+        "user__volunteer__assignments",
+        queryset=RoleAssignment.objects.select_related("role").order_by("role__position"),
+    )
+    members = (
+        Membership.objects.filter(team=team, state=Membership.State.MEMBER)
+        .select_related("user", "user__volunteer")
+        .prefetch_related(assignments)
+    )
+    page = keyset_page(members, request, size=50)
+    requests = list(
+        Membership.objects.filter(team=team, state=Membership.State.REQUESTED)
+        .select_related("user", "user__volunteer")
+        .prefetch_related(assignments)
+        .order_by("requested_at", "pk")[:200]
+    )
+    return render(
+        request,
+        "army/team_dashboard.html",
+        {
+            "team": team,
+            "page": page,
+            "requests": requests,
+            "can_manage": rules.can_manage_teams(request.user),
+        },
+    )
+
+
+@login_required
+@require_POST
+def team_decide(request: HttpRequest, pk: int, membership_pk: int) -> HttpResponse:
+    team = _team_run_by(request, pk)
+    membership = get_object_or_404(Membership, pk=membership_pk, team=team)
+    decision = request.POST.get("decision")
+    if decision not in {"approve", "decline"}:
+        messages.error(request, _("Décision inconnue."))
+        return redirect("army:team_dashboard", pk=team.pk)
+    try:
+        decide_request(membership=membership, approve=decision == "approve", actor=_user(request))
+    except NotPending:
+        messages.error(request, _("Cette demande a déjà été traitée."))
+    else:
+        messages.success(request, _("Décision enregistrée."))
+    return redirect("army:team_dashboard", pk=team.pk)
+
+
+@login_required
+@require_POST
+def team_coordinator(request: HttpRequest, pk: int, membership_pk: int) -> HttpResponse:
+    if not rules.can_manage_teams(request.user):
+        raise PermissionDenied
+    team = get_object_or_404(Team, pk=pk)
+    membership = get_object_or_404(
+        Membership, pk=membership_pk, team=team, state=Membership.State.MEMBER
+    )
+    set_coordinator(
+        membership=membership,
+        is_coordinator=request.POST.get("coordinator") == "1",
+        actor=_user(request),
+    )
+    return redirect("army:team_dashboard", pk=team.pk)
+
+
+class TeamForm(forms.ModelForm):
+    class Meta:
+        model = Team
+        fields = ["name", "kind", "departement", "description", "accepts_requests"]
+
+    def clean_departement(self) -> str:
+        from essaim.people.services.zones import zones
+
+        code = self.cleaned_data["departement"].strip().upper()
+        if code and code not in zones().departements:
+            raise forms.ValidationError(_("Ce département n'existe pas."), code="unknown")
+        if not code and self.cleaned_data.get("kind") == Team.Kind.LOCAL:
+            raise forms.ValidationError(_("Une équipe locale a un département."), code="required")
+        return code
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def team_create(request: HttpRequest) -> HttpResponse:
+    if not rules.can_manage_teams(request.user):
+        raise PermissionDenied
+    form = TeamForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        team = form.save(commit=False)
+        if team.departement:
+            from essaim.people.services.zones import zones
+
+            team.region = zones().departements[team.departement][1]
+        team.save()
+        return redirect("army:team_dashboard", pk=team.pk)
+    return render(request, "army/team_form.html", {"form": form})
+
+
+def _member_of(team: Team, user_pk: int) -> Volunteer:
+    volunteer = (
+        Volunteer.objects.filter(
+            pk=user_pk,
+            user__memberships__team=team,
+            user__memberships__state=Membership.State.MEMBER,
+        )
+        .select_related("user")
+        .first()
+    )
+    if volunteer is None:
+        raise Http404
+    return volunteer
+
+
+@login_required
+def member_detail(request: HttpRequest, pk: int, user_pk: int) -> HttpResponse:
+    """A member's roles with their whole history and the moves the lifecycle allows."""
+    team = _team_run_by(request, pk)
+    volunteer = _member_of(team, user_pk)
+    assignments = list(
+        RoleAssignment.objects.filter(volunteer=volunteer)
+        .select_related("role", "stage_changed_by")
+        .prefetch_related(
+            Prefetch("transitions", queryset=RoleTransition.objects.select_related("by"))
+        )
+        .order_by("role__position")
+    )
+    moves = {a.pk: sorted(ALLOWED_MOVES.get(a.stage, ())) for a in assignments}
+    return render(
+        request,
+        "army/member_detail.html",
+        {
+            "team": team,
+            "volunteer": volunteer,
+            "assignments": [(a, moves[a.pk]) for a in assignments],
+        },
+    )
+
+
+@login_required
+@require_POST
+def role_move(request: HttpRequest, pk: int, user_pk: int, assignment_pk: int) -> HttpResponse:
+    team = _team_run_by(request, pk)
+    volunteer = _member_of(team, user_pk)
+    assignment = get_object_or_404(RoleAssignment, pk=assignment_pk, volunteer=volunteer)
+    try:
+        move_role(
+            assignment=assignment,
+            stage=request.POST.get("stage", ""),
+            actor=_user(request),
+            reason=request.POST.get("reason", ""),
+        )
+    except ValueError:
+        messages.error(request, _("Ce changement d'étape n'est pas possible."))
+    except StaleStage:
+        messages.error(request, _("Quelqu'un a changé cette étape entre-temps."))
+    else:
+        messages.success(request, _("Étape enregistrée."))
+    return redirect("army:member_detail", pk=team.pk, user_pk=volunteer.pk)
