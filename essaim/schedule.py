@@ -22,3 +22,11 @@ def lapse_idle_volunteer_roles() -> None:
     from essaim.army.services.lifecycle import lapse_idle_roles
 
     lapse_idle_roles()
+
+
+@db_periodic_task(crontab(minute="5"))
+def send_mission_digests() -> None:
+    """Hourly: each volunteer's digest goes when their chosen interval (daily, weekly) is up."""
+    from essaim.army.services.dispatch import send_digests
+
+    send_digests()

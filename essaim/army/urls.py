@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from essaim.army.mission_urls import urlpatterns as mission_urlpatterns
 from essaim.army.views import profile, teams
 
 app_name = "army"
@@ -30,3 +31,5 @@ urlpatterns = [
         name="role_move",
     ),
 ]
+# Missions live in their own module (another area of the app than profiles and teams).
+urlpatterns += mission_urlpatterns

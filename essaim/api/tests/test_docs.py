@@ -37,6 +37,18 @@ EXPECTED_OPERATIONS = {
     ("post", "/api/v1/teams/{id}/requests/{membership}"): "decide_join_request",
     ("get", "/api/v1/campaigns/{id}/unknown"): "list_unknown",
     ("post", "/api/v1/campaigns/{id}/requeue-unknown"): "requeue_unknown",
+    ("get", "/api/v1/missions/offered"): "offered_missions",
+    ("post", "/api/v1/missions/{id}/claim"): "claim_mission",
+    ("get", "/api/v1/claims"): "my_claims",
+    ("post", "/api/v1/claims/{id}/proof"): "prove_claim",
+    ("post", "/api/v1/claims/{id}/release"): "release_claim",
+    ("get", "/api/v1/missions"): "list_missions",
+    ("post", "/api/v1/missions"): "create_mission",
+    ("get", "/api/v1/missions/{id}"): "get_mission",
+    ("post", "/api/v1/missions/{id}/publish"): "publish_mission",
+    ("get", "/api/v1/review-queue"): "review_queue",
+    ("post", "/api/v1/claims/{id}/accept"): "accept_claim",
+    ("post", "/api/v1/claims/{id}/return"): "return_claim",
 }
 
 

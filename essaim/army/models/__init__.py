@@ -2,9 +2,23 @@
 migrations say `from essaim.army.models import Volunteer` whatever the module.
 
 volunteers.py: volunteers, their roles and the roles' lifecycle (issue 4, part 1).
-missions.py (to come): missions, talking points, claims, proofs, reviews, points.
+missions.py: missions, talking points, claims, proofs, reviews, points.
 """
 
+from essaim.army.models.missions import (
+    OWN_NAME_REMINDER,
+    Claim,
+    Mission,
+    MissionKind,
+    MissionTarget,
+    MissionZone,
+    Notification,
+    Proof,
+    ProofLink,
+    TalkingPoint,
+    TalkingPointVersion,
+    VolunteerMissionSettings,
+)
 from essaim.army.models.volunteers import (
     ALLOWED_MOVES,
     DAYS,
@@ -27,13 +41,25 @@ __all__ = [
     "ALLOWED_MOVES",
     "DAYS",
     "FULL_WEEK",
+    "OWN_NAME_REMINDER",
     "PARTS_OF_DAY",
+    "Claim",
     "Language",
+    "Mission",
+    "MissionKind",
+    "MissionTarget",
+    "MissionZone",
+    "Notification",
+    "Proof",
+    "ProofLink",
     "RoleAssignment",
     "RoleTransition",
     "Stage",
     "StaleStage",
+    "TalkingPoint",
+    "TalkingPointVersion",
     "Volunteer",
+    "VolunteerMissionSettings",
     "VolunteerQuerySet",
     "VolunteerRole",
     "window_bit",

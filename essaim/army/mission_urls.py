@@ -1,0 +1,21 @@
+"""Mission pages, included in the army's namespace ("army")."""
+
+from django.urls import path
+
+from essaim.army.views import missions
+
+urlpatterns = [
+    path("missions/", missions.my_missions, name="my_missions"),
+    path("missions/reglages/", missions.mission_settings, name="mission_settings"),
+    path("missions/classement/", missions.leaderboard, name="leaderboard"),
+    path("missions/<int:pk>/", missions.mission_detail, name="mission_detail"),
+    path("missions/<int:pk>/prendre/", missions.claim, name="mission_claim"),
+    path("missions/<int:pk>/rendre/", missions.release, name="mission_release"),
+    path("missions/<int:pk>/preuve/", missions.prove, name="mission_prove"),
+    path("preuves/<int:pk>/capture/", missions.screenshot, name="proof_screenshot"),
+    path("relecture/", missions.review_queue, name="review_queue"),
+    path("relecture/<int:pk>/", missions.review, name="review"),
+    path("missions/gerer/", missions.missions_run, name="missions_run"),
+    path("missions/gerer/nouvelle/", missions.mission_create, name="mission_create"),
+    path("missions/gerer/<int:pk>/publier/", missions.mission_publish, name="mission_publish"),
+]

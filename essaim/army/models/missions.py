@@ -1,0 +1,322 @@
+"""Missions, talking points, claims, proofs, points and notifications (issue 4, missions part).
+
+How the pieces fit
+------------------
+- A `Mission` is national (`team` is None: HQ runs it) or a team's (its coordinators run it
+  without HQ). Its work counts for one `role`; who may see and claim it is said by targeting
+  rows: `MissionTarget` (role × stage pairs), `MissionZone` (départements or régions), the
+  national mission's `target_teams`, and `windows` (an availability mask, 0 = any time).
+- The quota is held by `slots_taken`, moved only by conditional UPDATEs
+  (`slots_taken < quota`), so two volunteers claiming the last slot at once get exactly one
+  slot between them on PostgreSQL and on SQLite. A released claim gives its slot back.
+- A `Claim` is one volunteer on one mission; each submission is a `Proof` (URLs, an optional
+  screenshot re-encoded without metadata, a note). Reviewers accept or return the claim; points
+  are written on accept only.
+- `Notification` rows are written by dispatch in one INSERT … SELECT; the unique constraint
+  (volunteer, mission, kind) makes a second dispatch a no-op: nobody is told twice.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+# Shown on every mission, in the volunteer's page and the API: Essaim organizes people acting
+# under their own names; it never posts for anyone, nor hands out text to paste.
+OWN_NAME_REMINDER = _(
+    "Agissez sous votre propre nom et respectez les règles de chaque site. Essaim ne publie "
+    "jamais à votre place, et les argumentaires sont une matière pour vos propres mots : ne "
+    "collez jamais un texte identique."
+)
+
+
+class MissionKind(models.TextChoices):
+    PLACE = "place", _("Placer (bannières, visuels, vidéos)")
+    RELAY = "relay", _("Relayer (argumentaire, forums)")
+    INVITE = "invite", _("Inviter (carnet d'adresses)")
+    TRACE = "trace", _("Tracer (veille)")
+    MODERATE = "moderate", _("Modérer")
+    SYNTHESIZE = "synthesize", _("Synthétiser")
+
+
+class TalkingPoint(models.Model):
+    """An argument of the library. Its text lives in versions; a retired point is no longer
+    offered for new missions (the missions that point at it keep their version)."""
+
+    title = models.CharField(_("titre"), max_length=200)
+    tags = models.JSONField(_("étiquettes"), default=list, blank=True)
+    retired_at = models.DateTimeField(_("retiré le"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("argument")
+        verbose_name_plural = _("argumentaire")
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class TalkingPointVersion(models.Model):
+    """One text of a talking point. Never edited: a change is a new version."""
+
+    point = models.ForeignKey(TalkingPoint, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField(_("version"))
+    body = models.TextField(_("texte"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    # Missions that pointed at this version (incremented with F() on publication).
+    usage_count = models.PositiveIntegerField(_("utilisations"), default=0)
+
+    class Meta:
+        ordering: ClassVar = ["point", "-number"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["point", "number"], name="army_tp_version_uniq")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.point_id} v{self.number}"
+
+
+class Mission(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Brouillon")
+        PUBLISHED = "published", _("Publiée")
+        CLOSED = "closed", _("Close")
+
+    kind = models.CharField(_("type"), max_length=12, choices=MissionKind.choices)
+    title = models.CharField(_("titre"), max_length=200)
+    brief = models.TextField(_("consignes"))
+    role = models.ForeignKey(
+        "army.VolunteerRole",
+        on_delete=models.PROTECT,
+        related_name="missions",
+        verbose_name=_("rôle"),
+    )
+    # None: a national mission run by HQ; else the team whose coordinators run it.
+    team = models.ForeignKey(
+        "accounts.Team",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="missions",
+        verbose_name=_("équipe"),
+    )
+    status = models.CharField(
+        _("état"), max_length=10, choices=Status.choices, default=Status.DRAFT
+    )
+    # The kit: files and visuals (URLs of the campaign's own files), video links, embed codes,
+    # target sites/forums/threads; for a watch (trace): channels, sites, archives, time slots.
+    kit_files = models.JSONField(_("fichiers et visuels"), default=list, blank=True)
+    video_links = models.JSONField(_("liens vidéo"), default=list, blank=True)
+    embed_codes = models.JSONField(_("codes d'intégration"), default=list, blank=True)
+    target_sites = models.JSONField(_("sites, forums, fils visés"), default=list, blank=True)
+    watch_channels = models.JSONField(
+        _("chaînes, sites, archives à suivre"), default=list, blank=True
+    )
+    watch_slots = models.JSONField(_("créneaux de veille"), default=list, blank=True)
+    talking_point = models.ForeignKey(
+        TalkingPointVersion,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="missions",
+        verbose_name=_("argument"),
+    )
+    windows = models.IntegerField(_("créneaux visés"), default=0)  # 0: any time
+    target_teams = models.ManyToManyField(
+        "accounts.Team", blank=True, related_name="targeted_by", verbose_name=_("équipes visées")
+    )
+    quota = models.PositiveIntegerField(
+        _("nombre de réalisations"), validators=[MinValueValidator(1)]
+    )
+    slots_taken = models.PositiveIntegerField(default=0)
+    per_volunteer_minutes = models.PositiveSmallIntegerField(
+        _("durée estimée (minutes)"), default=30, validators=[MaxValueValidator(24 * 60)]
+    )
+    points = models.PositiveSmallIntegerField(_("points"), default=10)
+    deadline = models.DateTimeField(_("échéance"))
+    published_at = models.DateTimeField(_("publiée le"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("mission")
+        constraints: ClassVar = [
+            models.CheckConstraint(
+                condition=models.Q(slots_taken__lte=models.F("quota")),
+                name="army_mission_quota",
+            )
+        ]
+        indexes: ClassVar = [
+            models.Index(fields=["status", "deadline"], name="army_mission_open_idx"),
+            models.Index(fields=["team", "status"], name="army_mission_team_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_national(self) -> bool:
+        return self.team_id is None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == self.Status.PUBLISHED and self.deadline > timezone.now()
+
+    @property
+    def slots_left(self) -> int:
+        return max(self.quota - self.slots_taken, 0)
+
+
+class MissionTarget(models.Model):
+    """One (role, stage) pair a mission is offered to."""
+
+    mission = models.ForeignKey(Mission, on_delete=models.CASCADE, related_name="targets")
+    role = models.ForeignKey("army.VolunteerRole", on_delete=models.CASCADE, related_name="+")
+    stage = models.CharField(max_length=10)
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["mission", "role", "stage"], name="army_target_uniq")
+        ]
+        indexes: ClassVar = [
+            models.Index(fields=["role", "stage", "mission"], name="army_target_rs_idx")
+        ]
+
+
+class MissionZone(models.Model):
+    """A département or a région a mission is limited to (none: everywhere)."""
+
+    mission = models.ForeignKey(Mission, on_delete=models.CASCADE, related_name="zones")
+    departement = models.CharField(max_length=3, blank=True)
+    region = models.CharField(max_length=3, blank=True)
+
+    class Meta:
+        indexes: ClassVar = [
+            models.Index(fields=["departement", "mission"], name="army_mzone_dep_idx"),
+            models.Index(fields=["region", "mission"], name="army_mzone_reg_idx"),
+        ]
+
+
+class Claim(models.Model):
+    class Status(models.TextChoices):
+        CLAIMED = "claimed", _("En cours")
+        SUBMITTED = "submitted", _("Preuve envoyée")
+        RETURNED = "returned", _("À reprendre")
+        ACCEPTED = "accepted", _("Acceptée")
+        RELEASED = "released", _("Abandonnée")
+
+    OPEN: ClassVar[tuple[str, ...]] = ("claimed", "submitted", "returned")
+
+    mission = models.ForeignKey(Mission, on_delete=models.CASCADE, related_name="claims")
+    volunteer = models.ForeignKey("army.Volunteer", on_delete=models.CASCADE, related_name="claims")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.CLAIMED)
+    claimed_at = models.DateTimeField(default=timezone.now)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    feedback = models.TextField(_("retour du relecteur"), blank=True)
+    points = models.PositiveSmallIntegerField(default=0)  # written on accept only
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["mission", "volunteer"], name="army_claim_uniq")
+        ]
+        indexes: ClassVar = [
+            models.Index(fields=["volunteer", "status"], name="army_claim_vol_idx"),
+            models.Index(fields=["status", "submitted_at"], name="army_claim_queue_idx"),
+            models.Index(fields=["volunteer", "claimed_at"], name="army_claim_load_idx"),
+            models.Index(fields=["status", "reviewed_at"], name="army_claim_board_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.mission_id}:{self.volunteer_id}:{self.status}"
+
+
+def _screenshot_path(instance: Proof, filename: str) -> str:
+    return f"proofs/{instance.claim_id}/{filename}"
+
+
+class Proof(models.Model):
+    """One submission of a claim (a returned claim gets a new one)."""
+
+    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="proofs")
+    note = models.TextField(_("note"), blank=True)
+    screenshot = models.FileField(_("capture d'écran"), upload_to=_screenshot_path, blank=True)
+    submitted_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering: ClassVar = ["claim", "-submitted_at", "-id"]
+
+
+class ProofLink(models.Model):
+    proof = models.ForeignKey(Proof, on_delete=models.CASCADE, related_name="links")
+    url = models.URLField(max_length=2000)
+    # sha256 of the normalized URL: an index for "already proved", whatever the URL's length.
+    url_hash = models.CharField(max_length=64, db_index=True)
+    # Another claim already proved this URL: the reviewer sees a warning.
+    is_duplicate = models.BooleanField(default=False)
+
+
+class VolunteerMissionSettings(models.Model):
+    """What a volunteer decides about missions: leaderboards and the email digest. Apart from
+    the profile so that the profile's owner (sign-up) and missions rarely touch the same row."""
+
+    class Digest(models.TextChoices):
+        NEVER = "never", _("Jamais")
+        DAILY = "daily", _("Chaque jour")
+        WEEKLY = "weekly", _("Chaque semaine")
+
+    volunteer = models.OneToOneField(
+        "army.Volunteer",
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="mission_settings",
+    )
+    leaderboard_opt_out = models.BooleanField(_("ne pas figurer aux classements"), default=False)
+    digest = models.CharField(
+        _("récapitulatif par e-mail"), max_length=6, choices=Digest.choices, default=Digest.DAILY
+    )
+    last_digest_at = models.DateTimeField(null=True, blank=True)
+    total_points = models.PositiveIntegerField(default=0)
+
+
+class Notification(models.Model):
+    class Kind(models.TextChoices):
+        NEW_MISSION = "new_mission", _("Nouvelle mission")
+        RETURNED = "returned", _("Preuve à reprendre")
+        ACCEPTED = "accepted", _("Preuve acceptée")
+
+    volunteer = models.ForeignKey(
+        "army.Volunteer", on_delete=models.CASCADE, related_name="notifications"
+    )
+    mission = models.ForeignKey(Mission, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["volunteer", "mission", "kind"], name="army_notification_uniq"
+            )
+        ]
+        indexes: ClassVar = [
+            models.Index(fields=["volunteer", "created_at"], name="army_notif_vol_idx"),
+            models.Index(fields=["emailed_at", "volunteer"], name="army_notif_digest_idx"),
+        ]

@@ -1,0 +1,70 @@
+"""Dispatch: one INSERT … SELECT notifies the eligible volunteers who have room in their week;
+a second dispatch tells nobody twice."""
+
+from __future__ import annotations
+
+import pytest
+
+from essaim.army.models import Claim, Notification, Stage
+from essaim.army.services.dispatch import dispatch_mission
+from essaim.army.services.missions import MAX_OPEN_CLAIMS, Targeting, claim_mission
+from essaim.army.tests.factories import make_team, make_volunteer
+from essaim.army.tests.mission_helpers import make_mission
+
+pytestmark = pytest.mark.django_db
+
+
+def notified(mission) -> list[str]:  # type: ignore[no-untyped-def]
+    return sorted(
+        Notification.objects.filter(mission=mission, kind="new_mission").values_list(
+            "volunteer__first_name", flat=True
+        )
+    )
+
+
+def test_publishing_notifies_the_targeted_volunteers_once():
+    make_volunteer(roles={"tchatcheur": Stage.ACTIVE}, first_name="Ana")
+    make_volunteer(roles={"tchatcheur": Stage.ACTIVE}, first_name="Lyon", postcode="69003")
+    make_volunteer(roles={"traceur": Stage.ACTIVE}, first_name="Traceur")
+    make_volunteer(roles={"tchatcheur": Stage.APPLIED}, first_name="Candidat")
+    mission = make_mission(targeting=Targeting(departements=["75"]))
+    assert notified(mission) == ["Ana"]
+    assert dispatch_mission(mission) == 0
+    assert notified(mission) == ["Ana"]
+
+
+def test_a_team_mission_is_dispatched_to_the_team_members_only():
+    team = make_team()
+    make_volunteer(roles={"tchatcheur": Stage.ACTIVE}, first_name="Membre", teams=[team])
+    make_volunteer(roles={"tchatcheur": Stage.ACTIVE}, first_name="Dehors")
+    assert notified(make_mission(team=team)) == ["Membre"]
+
+
+def test_dispatch_skips_volunteers_whose_declared_week_is_full():
+    busy = make_volunteer(roles={"tchatcheur": Stage.ACTIVE}, first_name="Occupé", weekly_hours=1)
+    make_volunteer(roles={"tchatcheur": Stage.ACTIVE}, first_name="Libre", weekly_hours=1)
+    for n in range(2):  # 2 × 30 minutes: the declared hour is taken
+        claim_mission(volunteer=busy, mission_id=make_mission(title=f"M{n}").pk)
+    assert notified(make_mission(title="Nouvelle")) == ["Libre"]
+
+
+def test_dispatch_skips_volunteers_at_their_open_claims_capacity():
+    full = make_volunteer(roles={"tchatcheur": Stage.ACTIVE}, first_name="Plein", weekly_hours=40)
+    make_volunteer(roles={"tchatcheur": Stage.ACTIVE}, first_name="Libre")
+    for n in range(MAX_OPEN_CLAIMS):
+        claim_mission(volunteer=full, mission_id=make_mission(title=f"M{n}").pk)
+    assert Claim.objects.filter(volunteer=full).count() == MAX_OPEN_CLAIMS
+    assert notified(make_mission(title="Nouvelle")) == ["Libre"]
+
+
+def test_a_limited_dispatch_asks_the_least_loaded_first():
+    loaded = make_volunteer(
+        roles={"tchatcheur": Stage.ACTIVE}, first_name="Chargé", weekly_hours=10
+    )
+    make_volunteer(roles={"tchatcheur": Stage.ACTIVE}, first_name="Léger", weekly_hours=10)
+    claim_mission(volunteer=loaded, mission_id=make_mission(title="Déjà").pk)
+    mission = make_mission(title="Nouvelle", publish=False)
+    mission.status = "published"
+    mission.save(update_fields=["status"])
+    assert dispatch_mission(mission, limit=1) == 1
+    assert notified(mission) == ["Léger"]

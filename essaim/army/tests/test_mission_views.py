@@ -1,0 +1,232 @@
+"""Mission pages: "Mes missions" in a fixed number of queries, claim and proof from the phone,
+the review queue, leaderboards and settings; foreign or forged ids are 404 and change nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from essaim.accounts.models import Membership
+from essaim.army.models import (
+    OWN_NAME_REMINDER,
+    Claim,
+    Mission,
+    Notification,
+    Proof,
+    Stage,
+    VolunteerMissionSettings,
+)
+from essaim.army.services.missions import claim_mission
+from essaim.army.services.proofs import submit_proof
+from essaim.army.tests.factories import make_team, make_volunteer
+from essaim.army.tests.mission_helpers import image_upload, make_mission
+
+pytestmark = pytest.mark.django_db
+
+
+def client_for(user: Any) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def chatter() -> Any:
+    return make_volunteer(roles={"tchatcheur": Stage.ACTIVE}, first_name="Ana")
+
+
+def test_my_missions_lists_offers_and_claims_with_the_reminder(chatter):
+    offered = make_mission(title="Relayer le discours")
+    taken = make_mission(title="Déjà prise")
+    claim_mission(volunteer=chatter, mission_id=taken.pk)
+    make_mission(title="Pour les traceurs", role_slug="traceur")
+    response = client_for(chatter.user).get(reverse("army:my_missions"))
+    assert response.status_code == 200
+    assert [m.title for m in response.context["offers"]] == [offered.title]
+    assert [c.mission.title for c in response.context["claims"]] == ["Déjà prise"]
+    assert str(OWN_NAME_REMINDER) in response.content.decode()
+
+
+@pytest.mark.parametrize("n_missions", [1, 12])
+def test_my_missions_runs_a_fixed_number_of_queries(chatter, django_assert_num_queries, n_missions):
+    team = make_team(coordinators=[])
+    Membership.objects.create(team=team, user=chatter.user, state=Membership.State.MEMBER)
+    for n in range(n_missions):
+        mission = make_mission(title=f"M{n}", team=team if n % 2 else None)
+        if n < 3:
+            claim_mission(volunteer=chatter, mission_id=mission.pk)
+    client = client_for(chatter.user)
+    # session, user, volunteer, roles, teams, offers, claims, unread notifications
+    with django_assert_num_queries(8):
+        assert client.get(reverse("army:my_missions")).status_code == 200
+
+
+def test_a_volunteer_claims_proves_with_a_screenshot_and_the_claim_awaits_review(chatter):
+    mission = make_mission()
+    client = client_for(chatter.user)
+    assert client.post(reverse("army:mission_claim", args=[mission.pk])).status_code == 302
+    response = client.post(
+        reverse("army:mission_prove", args=[mission.pk]),
+        {"urls": "https://forum.exemple.fr/t/1\n", "note": "Fait", "screenshot": image_upload()},
+    )
+    assert response.status_code == 302
+    claim = Claim.objects.get()
+    assert (claim.status, str(Proof.objects.get().screenshot.name).endswith(".png")) == (
+        Claim.Status.SUBMITTED,
+        True,
+    )
+
+
+def test_a_bad_proof_url_is_shown_back_with_its_error_and_nothing_changes(chatter):
+    mission = make_mission()
+    claim_mission(volunteer=chatter, mission_id=mission.pk)
+    response = client_for(chatter.user).post(
+        reverse("army:mission_prove", args=[mission.pk]), {"urls": "javascript:alert(1)"}
+    )
+    assert response.status_code == 400
+    assert "Seules les adresses http:// ou https://" in response.content.decode()
+    assert (Claim.objects.get().status, Proof.objects.count()) == (Claim.Status.CLAIMED, 0)
+
+
+@pytest.mark.parametrize("forged", ["foreign", "missing"])
+def test_forged_or_foreign_mission_ids_are_404_and_change_nothing(chatter, forged):
+    foreign = make_mission(role_slug="traceur")
+    target = foreign.pk if forged == "foreign" else 987_654
+    client = client_for(chatter.user)
+    for name in ("mission_detail",):
+        assert client.get(reverse(f"army:{name}", args=[target])).status_code == 404
+    for name in ("mission_claim", "mission_release", "mission_prove"):
+        assert (
+            client.post(
+                reverse(f"army:{name}", args=[target]), {"urls": "https://a.fr/"}
+            ).status_code
+            == 404
+        )
+    foreign.refresh_from_db()
+    assert (Claim.objects.count(), Proof.objects.count(), foreign.slots_taken) == (0, 0, 0)
+
+
+def test_another_volunteers_claim_cannot_be_proved_reviewed_or_its_screenshot_read(chatter):
+    mission = make_mission()
+    other = make_volunteer(roles={"tchatcheur": Stage.ACTIVE})
+    claim = claim_mission(volunteer=other, mission_id=mission.pk)
+    proof = submit_proof(claim=claim, urls=[], screenshot=image_upload())
+    client = client_for(chatter.user)
+    assert client.get(reverse("army:proof_screenshot", args=[proof.pk])).status_code == 404
+    assert (
+        client.post(reverse("army:review", args=[claim.pk]), {"decision": "accept"}).status_code
+        == 404
+    )
+    assert client.get(reverse("army:review_queue")).status_code == 403
+    claim.refresh_from_db()
+    assert (claim.status, claim.points) == (Claim.Status.SUBMITTED, 0)
+    owner = client_for(other.user).get(reverse("army:proof_screenshot", args=[proof.pk]))
+    body = b"".join(owner.streaming_content)  # type: ignore[attr-defined]
+    assert (owner.status_code, body[:4]) == (200, b"\x89PNG")
+
+
+def test_the_coordinator_returns_then_accepts_from_the_queue(chatter, coordinator):
+    team = make_team(coordinators=[coordinator])
+    Membership.objects.create(team=team, user=chatter.user, state=Membership.State.MEMBER)
+    mission = make_mission(team=team, points=12)
+    claim = claim_mission(volunteer=chatter, mission_id=mission.pk)
+    submit_proof(claim=claim, urls=["https://forum.exemple.fr/t/1"])
+    client = client_for(coordinator)
+    queue = client.get(reverse("army:review_queue"))
+    assert [c.pk for c in queue.context["claims"]] == [claim.pk]
+    client.post(
+        reverse("army:review", args=[claim.pk]), {"decision": "return", "feedback": "Lien cassé"}
+    )
+    mine = client_for(chatter.user).get(reverse("army:mission_detail", args=[mission.pk]))
+    assert "Lien cassé" in mine.content.decode()
+    submit_proof(claim=claim, urls=["https://forum.exemple.fr/t/2"])
+    client.post(reverse("army:review", args=[claim.pk]), {"decision": "accept"})
+    claim.refresh_from_db()
+    assert (claim.status, claim.points) == (Claim.Status.ACCEPTED, 12)
+    board = client.get(reverse("army:leaderboard") + f"?team={team.pk}&period=week")
+    assert [(s.name, s.points) for s in board.context["standings"]] == [("Ana", 12)]
+
+
+def test_the_review_queue_runs_a_fixed_number_of_queries(hq, django_assert_num_queries):
+    for n in range(4):
+        volunteer = make_volunteer(roles={"tchatcheur": Stage.ACTIVE})
+        claim = claim_mission(volunteer=volunteer, mission_id=make_mission(title=f"M{n}").pk)
+        submit_proof(claim=claim, urls=[f"https://forum.exemple.fr/t/{n}"])
+    client = client_for(hq)
+    # session, user, claims (with mission, team, volunteer), proofs, links
+    with django_assert_num_queries(5):
+        assert client.get(reverse("army:review_queue")).status_code == 200
+
+
+def test_mission_settings_change_the_digest_and_the_leaderboard_opt_out(chatter):
+    client = client_for(chatter.user)
+    response = client.post(
+        reverse("army:mission_settings"), {"digest": "weekly", "leaderboard_opt_out": "on"}
+    )
+    assert response.status_code == 302
+    prefs = VolunteerMissionSettings.objects.get(pk=chatter.pk)
+    assert (prefs.digest, prefs.leaderboard_opt_out) == ("weekly", True)
+
+
+def test_opening_a_mission_marks_its_notifications_read(chatter):
+    mission = make_mission()
+    assert Notification.objects.filter(volunteer=chatter, read_at__isnull=True).count() == 1
+    client_for(chatter.user).get(reverse("army:mission_detail", args=[mission.pk]))
+    assert Notification.objects.filter(volunteer=chatter, read_at__isnull=True).count() == 0
+
+
+def test_a_coordinator_creates_and_publishes_a_team_mission_without_hq(coordinator, chatter):
+    team = make_team(coordinators=[coordinator])
+    Membership.objects.create(team=team, user=chatter.user, state=Membership.State.MEMBER)
+    client = client_for(coordinator)
+    response = client.post(
+        reverse("army:mission_create"),
+        {
+            "team": str(team.pk),
+            "kind": "relay",
+            "role": str(chatter.assignments.get().role_id),
+            "title": "Répondre sur le forum local",
+            "brief": "Avec vos mots.",
+            "stages": ["active"],
+            "quota": "5",
+            "deadline": "2099-01-01T12:00",
+            "points": "10",
+            "per_volunteer_minutes": "30",
+            "target_sites": "https://forum.exemple.fr/t/9",
+        },
+    )
+    assert response.status_code == 302, response.context["form"].errors
+    mission = Mission.objects.get()
+    client.post(reverse("army:mission_publish", args=[mission.pk]))
+    mission.refresh_from_db()
+    assert (mission.team, mission.status, mission.target_sites) == (
+        team,
+        Mission.Status.PUBLISHED,
+        ["https://forum.exemple.fr/t/9"],
+    )
+    assert list(Notification.objects.values_list("volunteer", flat=True)) == [chatter.pk]
+
+
+def test_a_coordinator_cannot_create_a_national_mission_or_one_for_another_team(coordinator):
+    make_team(coordinators=[coordinator])
+    other = make_team()
+    client = client_for(coordinator)
+    base = {
+        "kind": "relay",
+        "role": "1",
+        "title": "x",
+        "brief": "x",
+        "stages": ["active"],
+        "quota": "1",
+        "deadline": "2099-01-01T12:00",
+        "points": "1",
+        "per_volunteer_minutes": "5",
+    }
+    national = client.post(reverse("army:mission_create"), {**base, "team": ""})
+    foreign = client.post(reverse("army:mission_create"), {**base, "team": str(other.pk)})
+    assert (national.status_code, foreign.status_code) == (403, 200)
+    assert "team" in foreign.context["form"].errors
+    assert Mission.objects.count() == 0
