@@ -106,7 +106,9 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 30.0, step: float
         time.sleep(step)
 
 
-def _wait_port(port: int, timeout: float = 10.0) -> None:
+def _wait_port(port: int, timeout: float = 60.0) -> None:
+    # Generous: a Django process starting on a loaded 2-core machine can take over 10 s; this
+    # waits for a start-up, it measures nothing.
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with socket.socket() as sock:

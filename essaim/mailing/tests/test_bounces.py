@@ -371,7 +371,7 @@ def test_essaim_bounces_receives_a_report_and_stops_on_sigterm(live_ledger, sent
     _wait_port(port)
     delivery = sent_live
     Intake(port).send(verp(delivery), report("postfix_user_unknown.eml", delivery))
-    wait_until(lambda: Delivery.objects.get(pk=delivery.pk).status == "bounced", timeout=10)
+    wait_until(lambda: Delivery.objects.get(pk=delivery.pk).status == "bounced", timeout=30)
     assert BounceReport.objects.get().kind == "hard_bounce"
     proc.terminate()
     out, _ = proc.communicate(timeout=10)
