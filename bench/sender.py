@@ -272,7 +272,8 @@ def postgres_cpu_s() -> float:
     return total / tick
 
 
-def run_backend(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+def bench_env(tmp: Path) -> dict[str, str]:
+    """The environment of a bench's Django subprocesses (also used by bench/sender_faults.py)."""
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
     env.update(
         {
@@ -287,6 +288,11 @@ def run_backend(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str, 
             "MAILING_APPROVAL_THRESHOLD": str(10**9),
         }
     )
+    return env
+
+
+def run_backend(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+    env = bench_env(tmp)
     if args.dkim:
         env.update(
             {

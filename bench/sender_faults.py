@@ -103,18 +103,7 @@ def sender_cmd(args: argparse.Namespace) -> list[str]:
 
 
 def run_backend(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
-    env.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "essaim.settings",
-            "ESSAIM_SKIP_DOTENV": "1",
-            "DEBUG": "0",
-            "DATA_DIR": str(tmp),
-            "LOG_LEVEL": "WARNING",
-            "SECRET_KEY": "bench-" + "k" * 40,
-            "MAILING_APPROVAL_THRESHOLD": str(10**9),
-        }
-    )
+    env = base.bench_env(tmp)
     admin = None
     if backend == "sqlite":
         env["SQLITE_PATH"] = str(tmp / "bench.sqlite3")
