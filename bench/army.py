@@ -1,24 +1,44 @@
-"""Benchmark of missions at national scale, on PostgreSQL.
-
-Builds, in a fresh database (created and dropped by the script), N volunteers (default 100,000)
-with one to three roles each (mostly active), 100 teams, 1,000 open missions targeting roles,
-zones and teams, M contacts (default 1,000,000), ~2 claims per volunteer and 5,000 proofs
-awaiting review — all with set-based SQL (generate_series) — then measures, through Django's
-test client (server time: URL resolution, middleware, view, template):
-
-- "Mes missions" for 50 volunteers (median, p90, queries per page);
-- dispatching one mission to every eligible volunteer (one INSERT … SELECT), 3 runs;
-- the review queue page for HQ, 20 runs;
-- references in the same run: `SELECT count(*)` of the volunteers, and of the rows dispatch
-  selects (the same predicate without the INSERT).
+"""Benchmark of missions at national scale, on SQLite and PostgreSQL.
 
     .venv/bin/python bench/army.py [--volunteers 100000] [--contacts 1000000]
-        [--postgres postgres://postgres@127.0.0.1:5432/postgres] [--database bench_missions]
+        [--backends sqlite,postgres] [--pages 50] [--runs 21]
+        [--pg-admin-url postgres://postgres@127.0.0.1:5432/postgres]
+
+The script makes its own databases and removes them: a SQLite file in a temporary directory
+(SQLITE_PATH) and a PostgreSQL database `bench_missions` (`BENCH_PG_DB` to choose another name on
+a shared server; dropped first if left over, dropped at the end). Each backend runs in a
+subprocess whose environment is set before Django starts.
+
+Filling, set-based only (INSERT … SELECT over a number series: `generate_series` on PostgreSQL, a
+recursive CTE on SQLite): N volunteers with one or two roles (90 % active), 95 local teams (one
+per département, every volunteer a member of theirs), 1,000 open missions (a third national, a
+third limited to a département, a third a team's; roles 1–7 in turn), about two claims per
+volunteer (one accepted; one in twenty submitted with a proof and a link: the review queue), M
+contacts (the base sits in the same database, as in production), then ANALYZE.
+
+Measured through Django's test Client (server time: URL resolution, middleware, session, view,
+queries, template), each measure after one warm-up:
+- reference page: the volunteer's mission settings page (a trivial page: session, one read);
+- "Mes missions", first page and the next page (keyset cursor of the first), for `--pages`
+  volunteers spread over the base: median, p90 and the set of query counts seen;
+- dispatch of three national missions, each targeting three roles (about 60 % of the
+  volunteers), to every eligible volunteer (one INSERT … SELECT each); reference: `SELECT
+  count(*)` of the same eligible volunteers (dispatch's SELECT without the INSERT), and of the
+  volunteers table;
+- the review queue page for HQ and for a team's coordinator, `--runs` runs each.
+
+Results: a Markdown table on stdout (ratios to the reference page and query) and JSON in bench/out/.
 """
+
+# The fill statements are assembled from fixed fragments and integers only (no input).
+# ruff: noqa: S608
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import hashlib
+import json
 import os
 import platform
 import statistics
@@ -26,101 +46,319 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out"
+PG_DB = os.environ.get("BENCH_PG_DB", "bench_missions")
+MISSIONS = 1000
+DISPATCH_ROLES = (1, 2, 3)
+SITE = "'[\"https://forum.exemple.fr/t/' || i || '\"]'"  # mission i's target site, JSON
 
 
-def psql(url: str, sql: str) -> None:
-    subprocess.run(["psql", url, "-q", "-v", "ON_ERROR_STOP=1", "-c", sql], check=True)
+# --- Parent: machine, databases, subprocesses ---------------------------------------------------
 
 
-def setup_django(url: str, data_dir: Path) -> None:
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "essaim.settings",
-            "ESSAIM_SKIP_DOTENV": "1",
-            "DEBUG": "1",
-            "DATA_DIR": str(data_dir),
-            "DATABASE_URL": url,
-            "REDIS_URL": "",
-            "ALLOWED_HOSTS": "testserver,127.0.0.1",
-        }
+def machine() -> dict[str, Any]:
+    cpu = ""
+    with open("/proc/cpuinfo", encoding="utf-8") as info:
+        for line in info:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    mem_kb = 0
+    with open("/proc/meminfo", encoding="utf-8") as info:
+        for line in info:
+            if line.startswith("MemTotal:"):
+                mem_kb = int(line.split()[1])
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": cpu,
+        "ram_gib": round(mem_kb / 1024 / 1024, 1),
+        "python": platform.python_version(),
+        "kernel": platform.release(),
+        "loadavg": os.getloadavg(),
+    }
+
+
+def pg_admin(url: str, sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(sql)  # type: ignore[arg-type]
+
+
+def pg_url_for(admin_url: str, name: str) -> str:
+    base, _, _ = admin_url.rpartition("/")
+    return f"{base}/{name}"
+
+
+def run_worker(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "essaim.settings",
+        "ESSAIM_SKIP_DOTENV": "1",
+        "DEBUG": "0",
+        "SECRET_KEY": hashlib.sha256(os.urandom(32)).hexdigest(),
+        "ALLOWED_HOSTS": "testserver",
+        "DATA_DIR": str(tmp / backend),
+        "HUEY_IMMEDIATE": "1",
+        "REDIS_URL": "",
+        "LOG_LEVEL": "WARNING",
+    }
+    (tmp / backend / "static").mkdir(parents=True, exist_ok=True)
+    if backend == "sqlite":
+        env["DATABASE_URL"] = ""
+        env["SQLITE_PATH"] = str(tmp / "bench.sqlite3")
+    else:
+        env["DATABASE_URL"] = pg_url_for(args.pg_admin_url, PG_DB)
+        env["DB_CONN_MAX_AGE"] = "600"
+    command = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--worker",
+        backend,
+        "--volunteers",
+        str(args.volunteers),
+        "--contacts",
+        str(args.contacts),
+        "--pages",
+        str(args.pages),
+        "--runs",
+        str(args.runs),
+    ]
+    done = subprocess.run(command, env=env, cwd=ROOT, stdout=subprocess.PIPE, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--volunteers", type=int, default=100_000)
+    parser.add_argument("--contacts", type=int, default=1_000_000)
+    parser.add_argument("--pages", type=int, default=50)
+    parser.add_argument("--runs", type=int, default=21)
+    parser.add_argument("--backends", default="sqlite,postgres")
+    parser.add_argument(
+        "--pg-admin-url",
+        default=os.environ.get("BENCH_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres"),
     )
-    sys.path.insert(0, str(ROOT))
+    parser.add_argument("--worker", choices=["sqlite", "postgres"])
+    args = parser.parse_args()
+    if args.worker:
+        print(json.dumps(worker(args)))
+        return
+    results: dict[str, Any] = {
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "command": " ".join([".venv/bin/python", "bench/army.py", *sys.argv[1:]]),
+        "machine": machine(),
+        "volunteers": args.volunteers,
+        "contacts": args.contacts,
+        "backends": {},
+    }
+    with tempfile.TemporaryDirectory(prefix="essaim-bench-army-") as tmpdir:
+        for backend in args.backends.split(","):
+            log(f"== {backend}")
+            if backend == "postgres":
+                pg_admin(args.pg_admin_url, f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
+                pg_admin(args.pg_admin_url, f"CREATE DATABASE {PG_DB}")
+            try:
+                results["backends"][backend] = run_worker(backend, args, Path(tmpdir))
+            finally:
+                if backend == "postgres":
+                    pg_admin(args.pg_admin_url, f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
+    OUT.mkdir(parents=True, exist_ok=True)
+    out = OUT / f"army-{dt.datetime.now():%Y%m%d-%H%M%S}.json"
+    out.write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
+    print(markdown(results))
+    log(f"JSON: {out}")
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def markdown(results: dict[str, Any]) -> str:
+    m = results["machine"]
+    lines = [
+        f"- date: {results['date']}",
+        f"- command: `{results['command']}`",
+        f"- machine: {m['nproc']} CPUs ({m['cpu']}), {m['ram_gib']} GiB RAM, "
+        f"Python {m['python']}, Linux {m['kernel']}, load average at start "
+        f"{m['loadavg'][0]:.2f}",
+        f"- volunteers: {results['volunteers']:,}; contacts: {results['contacts']:,}; "
+        f"missions: {MISSIONS:,} open",
+        "",
+    ]
+    for backend, r in results["backends"].items():
+        ref_page = r["measures"]["reference page: mission settings"]["median"]
+        lines += [
+            f"### {backend} ({r['version']})",
+            "",
+            f"Fill: {r['fill_seconds']:.0f} s ({r['fill']}); {r['rows']}",
+            "",
+            "| measure | median ms | p90 ms | min ms | max ms | × reference page | queries |",
+            "|---|---:|---:|---:|---:|---:|---|",
+        ]
+        for name, v in r["measures"].items():
+            lines.append(
+                f"| {name} | {v['median']:.1f} | {v['p90']:.1f} | {v['min']:.1f} | "
+                f"{v['max']:.1f} | {v['median'] / ref_page:.1f} | "
+                f"{', '.join(str(q) for q in v['queries'])} |"
+            )
+        lines += ["", *[f"- {note}" for note in r["notes"]], ""]
+    return "\n".join(lines)
+
+
+# --- Worker: one backend, Django configured by the environment ---------------------------------
+
+
+def worker(args: argparse.Namespace) -> dict[str, Any]:
     import django
 
+    sys.path.insert(0, str(ROOT))
     django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test.utils import setup_test_environment
+
+    # Instruments template rendering, so that the test Client's responses carry their context
+    # (the pages' cursors); costs the same on every page, reference included.
+    setup_test_environment()
+
+    call_command("migrate", verbosity=0, interactive=False)
+    t = time.perf_counter()
+    fill = populate(args.volunteers, args.contacts)
+    fill_seconds = time.perf_counter() - t
+    result = measure(args.pages, args.runs)
+    with connection.cursor() as cur:
+        counts = {}
+        for table in ("army_volunteer", "army_roleassignment", "army_claim", "people_contact"):
+            cur.execute(f"SELECT count(*) FROM {table}")
+            counts[table] = cur.fetchone()[0]
+    result |= {
+        "version": version(),
+        "fill": ", ".join(f"{k} {v:.1f} s" for k, v in fill.items()),
+        "fill_seconds": fill_seconds,
+        "rows": ", ".join(f"{k} {v:,}" for k, v in counts.items()),
+    }
+    connection.close()
+    return result
+
+
+def version() -> str:
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        if connection.vendor == "sqlite":
+            cur.execute("SELECT sqlite_version()")
+            return f"SQLite {cur.fetchone()[0]}"
+        cur.execute("SHOW server_version")
+        return f"PostgreSQL {cur.fetchone()[0].split()[0]}"
 
 
 def populate(volunteers: int, contacts: int) -> dict[str, float]:
-    """Set-based fill; returns seconds per step."""
+    """Set-based fill; returns seconds per step. Ids start at 1 in the fresh database, which
+    the statements below rely on (mission i has id i, role k has id k)."""
     from django.db import connection
+    from django.utils import timezone
 
+    pg = connection.vendor == "postgresql"
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
     steps: dict[str, float] = {}
 
-    def run(name: str, sql: str, params: tuple[int, ...] | None = None) -> None:
-        # With params, a literal % is written %% (the SQL below uses % for modulo).
+    def series(n: int) -> str:
+        # A CTE `s(i)` of 1..n on both backends.
+        if pg:
+            return f"WITH s(i) AS (SELECT generate_series(1, {int(n)}))"
+        return f"WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < {int(n)})"
+
+    def pad2(expr: str) -> str:
+        return f"(CASE WHEN ({expr}) < 10 THEN '0' ELSE '' END || CAST(({expr}) AS TEXT))"
+
+    def json_text(expr: str) -> str:
+        # A computed text is not an untyped literal: PostgreSQL wants it cast to jsonb.
+        return f"CAST({expr} AS jsonb)" if pg else expr
+
+    def plus_days(expr: str) -> str:
+        if pg:
+            return f"(CAST(%s AS timestamptz) + ({expr}) * interval '1 day')"
+        return f"datetime(%s, '+' || ({expr}) || ' days')"
+
+    def run(name: str, sql: str, params: tuple[Any, ...] = ()) -> None:
+        # Always with params, so a literal % is always written %% (used for modulo below).
         t = time.perf_counter()
         with connection.cursor() as cur:
             cur.execute(sql, params)
         steps[name] = time.perf_counter() - t
+        log(f"  {name}: {steps[name]:.1f} s")
 
+    dep = pad2("1 + {id} %% 95")
     run(
         "users",
-        """INSERT INTO accounts_user (password, email, full_name, role, zones, is_active,
+        f"""INSERT INTO accounts_user (password, email, full_name, role, zones, is_active,
             date_joined)
-        SELECT '!', 'v' || i || '@bench.test', 'V' || i, 'volunteer', '[]', true, now()
-        FROM generate_series(1, %s) i""",
-        (volunteers,),
+        {series(volunteers)}
+        SELECT '!', 'v' || i || '@bench.test', 'V' || i, 'volunteer', '[]', TRUE, %s
+        FROM s""",
+        (now,),
     )
-    # Départements 01-95 spread evenly; région = a tenth of it, enough for zone targeting.
+    # Départements 01–95 spread evenly; région = a tenth of it, enough for zone targeting.
     run(
         "volunteers",
-        """INSERT INTO army_volunteer (user_id, first_name, weekly_hours, windows, skills,
+        f"""INSERT INTO army_volunteer (user_id, first_name, weekly_hours, windows, skills,
             languages, postcode, departement, region, created_at, updated_at)
-        SELECT id, full_name, 1 + id % 10, (id * 2654435761) % 2097152, '[]', '["fr"]',
-            lpad((1 + id % 95)::text, 2, '0') || '000', lpad((1 + id % 95)::text, 2, '0'),
-            ((1 + id % 95) / 10)::text, now(), now()
+        SELECT id, full_name, 1 + id %% 10, (id * 2654435761) %% 2097152, '[]', '["fr"]',
+            {dep.format(id="id")} || '000', {dep.format(id="id")},
+            CAST((1 + id %% 95) / 10 AS TEXT), %s, %s
         FROM accounts_user WHERE role = 'volunteer'""",
+        (now, now),
     )
-    # Roles 1-7 (seeded): every volunteer holds role 1 + id % 7, two in three a second one.
+    # Roles 1–7 (seeded by a migration): every volunteer holds role 1 + id % 7, two in three a
+    # second one, 1 + (id + 3) % 7; one in ten is still "trained" in the first.
     run(
         "roles",
         """INSERT INTO army_roleassignment (volunteer_id, role_id, stage, stage_changed_at,
             created_at)
-        SELECT user_id, r, CASE WHEN user_id % 10 = 0 THEN 'trained' ELSE 'active' END, now(), now()
-        FROM army_volunteer, LATERAL (VALUES (1 + user_id % 7), (1 + (user_id + 3) % 7)) v(r)
-        WHERE r = 1 + user_id % 7 OR user_id % 3 <> 0""",
+        SELECT user_id, 1 + user_id %% 7,
+            CASE WHEN user_id %% 10 = 0 THEN 'trained' ELSE 'active' END, %s, %s
+        FROM army_volunteer
+        UNION ALL
+        SELECT user_id, 1 + (user_id + 3) %% 7, 'active', %s, %s
+        FROM army_volunteer WHERE user_id %% 3 <> 0""",
+        (now, now, now, now),
     )
     run(
         "teams",
-        """INSERT INTO accounts_team (name, kind, departement, region, description,
+        f"""INSERT INTO accounts_team (name, kind, departement, region, description,
             accepts_requests, created_at)
-        SELECT 'Équipe ' || i, 'local', lpad(i::text, 2, '0'), '', '', true, now()
-        FROM generate_series(1, 95) i""",
+        {series(95)}
+        SELECT 'Équipe ' || i, 'local', {pad2("i")}, '', '', TRUE, %s FROM s""",
+        (now,),
     )
     run(
         "memberships",
         """INSERT INTO accounts_membership (team_id, user_id, state, is_coordinator, message,
             requested_at, joined_at)
-        SELECT t.id, v.user_id, 'member', false, '', now(), now()
+        SELECT t.id, v.user_id, 'member', FALSE, '', %s, %s
         FROM army_volunteer v JOIN accounts_team t ON t.departement = v.departement""",
+        (now, now),
     )
-    # 1,000 open missions: role 1 + i % 7; a third national, a third for a département, a
-    # third for a team; deadlines over the next 30 days.
+    # Mission i: role 1 + i % 7; a team's when i % 3 = 2, limited to a département when
+    # i % 3 = 1, national and everywhere when i % 3 = 0; deadlines over the next 30 days.
     run(
         "missions",
-        """INSERT INTO army_mission (kind, title, brief, role_id, team_id, status, kit_files,
+        f"""INSERT INTO army_mission (kind, title, brief, role_id, team_id, status, kit_files,
             video_links, embed_codes, target_sites, watch_channels, watch_slots, windows, quota,
             slots_taken, per_volunteer_minutes, points, deadline, published_at, created_at)
-        SELECT 'relay', 'Mission ' || i, 'Consignes de la mission ' || i, 1 + i % 7,
-            CASE WHEN i % 3 = 2 THEN (SELECT min(id) FROM accounts_team) + i % 95 END,
-            'published', '[]', '[]', '[]', '["https://forum.exemple.fr/t/' || i || '"]', '[]',
-            '[]', 0, 100000, 0, 30, 10, now() + (1 + i % 30) * interval '1 day', now(), now()
-        FROM generate_series(1, 1000) i""",
+        {series(MISSIONS)}
+        SELECT 'relay', 'Mission ' || i, 'Consignes de la mission ' || i, 1 + i %% 7,
+            CASE WHEN i %% 3 = 2 THEN 1 + i %% 95 END,
+            'published', '[]', '[]', '[]', {json_text(SITE)},
+            '[]', '[]', 0, 100000, 0, 30, 10, {plus_days("1 + i %% 30")}, %s, %s
+        FROM s""",
+        (now, now, now),
     )
     run(
         "targets",
@@ -129,58 +367,73 @@ def populate(volunteers: int, contacts: int) -> dict[str, float]:
     )
     run(
         "zones",
-        """INSERT INTO army_missionzone (mission_id, departement, region)
-        SELECT id, lpad((1 + id % 95)::text, 2, '0'), '' FROM army_mission WHERE id % 3 = 1""",
+        f"""INSERT INTO army_missionzone (mission_id, departement, region)
+        SELECT id, {dep.format(id="id")}, '' FROM army_mission WHERE id %% 3 = 1""",
     )
-    # ~2 claims per volunteer on missions they are targeted by; 5,000 submitted.
+    # Two claims per volunteer on national missions of their first role, a = id % 7: the
+    # missions i with i % 3 = 0 and i % 7 = a are c + 21 j, c = 15 a % 21 (or 21 when 0), and
+    # j = (id + k) % 40 picks one; computed, not joined, so the fill stays linear. The first
+    # claim of one volunteer in twenty is submitted (the review queue), the second accepted.
     run(
         "claims",
         """INSERT INTO army_claim (mission_id, volunteer_id, status, claimed_at, submitted_at,
             feedback, points)
-        SELECT m.id, v.user_id,
-            CASE WHEN v.user_id % 20 = 0 AND k = 0 THEN 'submitted'
-                 WHEN k = 1 THEN 'accepted' ELSE 'claimed' END,
-            now() - interval '2 days', CASE WHEN v.user_id % 20 = 0 AND k = 0 THEN now() END,
-            '', CASE WHEN k = 1 THEN 10 ELSE 0 END
-        FROM army_volunteer v, generate_series(0, 1) k,
-        LATERAL (SELECT id FROM army_mission
-                 WHERE role_id = 1 + v.user_id % 7 AND team_id IS NULL
-                 AND NOT EXISTS (SELECT 1 FROM army_missionzone z
-                                 WHERE z.mission_id = army_mission.id)
-                 ORDER BY id OFFSET (v.user_id + k) % 40 LIMIT 1) m""",
+        SELECT CASE WHEN (15 * (v.user_id %% 7)) %% 21 = 0 THEN 21
+                    ELSE (15 * (v.user_id %% 7)) %% 21 END + 21 * ((v.user_id + k.k) %% 40),
+            v.user_id,
+            CASE WHEN v.user_id %% 20 = 0 AND k.k = 0 THEN 'submitted'
+                 WHEN k.k = 1 THEN 'accepted' ELSE 'claimed' END,
+            %s, CASE WHEN v.user_id %% 20 = 0 AND k.k = 0 THEN %s END,
+            '', CASE WHEN k.k = 1 THEN 10 ELSE 0 END
+        FROM army_volunteer v
+        CROSS JOIN (SELECT 0 AS k UNION ALL SELECT 1) k""",
+        (now, now),
     )
     run(
         "slots",
-        """UPDATE army_mission m SET slots_taken = c.n FROM
-        (SELECT mission_id, count(*) n FROM army_claim GROUP BY mission_id) c
-        WHERE c.mission_id = m.id""",
+        """UPDATE army_mission SET slots_taken =
+            (SELECT count(*) FROM army_claim c WHERE c.mission_id = army_mission.id)""",
     )
     run(
         "proofs",
         """INSERT INTO army_proof (claim_id, note, screenshot, submitted_at)
-        SELECT id, 'Fait', '', now() FROM army_claim WHERE status = 'submitted'""",
+        SELECT id, 'Fait', '', %s FROM army_claim WHERE status = 'submitted'""",
+        (now,),
     )
     run(
         "links",
         """INSERT INTO army_prooflink (proof_id, url, url_hash, is_duplicate)
-        SELECT id, 'https://forum.exemple.fr/t/' || id, md5(id::text) || md5(id::text), false
-        FROM army_proof""",
+        SELECT id, 'https://forum.exemple.fr/t/' || id, 'h' || id, FALSE FROM army_proof""",
     )
     run(
         "contacts",
-        """INSERT INTO people_contact (email, email_key, email_hash, first_name, last_name,
+        f"""INSERT INTO people_contact (email, email_key, email_hash, first_name, last_name,
             phone, postcode, departement, region, source, created_at, updated_at)
-        SELECT 'c' || i || '@bench.test', 'c' || i || '@bench.test', md5(i::text) || md5(i::text),
-            'Prénom', 'Nom' || i %% 1000, '', lpad((1 + i %% 95)::text, 2, '0') || '000',
-            lpad((1 + i %% 95)::text, 2, '0'), ((1 + i %% 95) / 10)::text, 'bench', now(), now()
-        FROM generate_series(1, %s) i""",
-        (contacts,),
+        {series(contacts)}
+        SELECT 'c' || i || '@bench.test', 'c' || i || '@bench.test', 'h' || i,
+            'Prénom', 'Nom' || i %% 1000, '', {dep.format(id="i")} || '000',
+            {dep.format(id="i")}, CAST((1 + i %% 95) / 10 AS TEXT), 'bench', %s, %s
+        FROM s""",
+        (now, now),
     )
-    run("analyze", "ANALYZE")
+    run("analyze", "ANALYZE", ())
     return steps
 
 
-def timed(fn: Any, runs: int) -> list[float]:
+def stats(samples: list[float], queries: set[int] | None = None) -> dict[str, Any]:
+    ordered = sorted(samples)
+    return {
+        "median": statistics.median(ordered),
+        "p90": ordered[min(len(ordered) - 1, int(len(ordered) * 0.9))],
+        "min": ordered[0],
+        "max": ordered[-1],
+        "n": len(ordered),
+        "queries": sorted(queries or set()),
+    }
+
+
+def timed(fn: Callable[[], Any], runs: int) -> list[float]:
+    fn()  # warm-up
     out = []
     for _ in range(runs):
         t = time.perf_counter()
@@ -189,128 +442,131 @@ def timed(fn: Any, runs: int) -> list[float]:
     return out
 
 
-def measure() -> dict[str, Any]:
+def measure(pages: int, runs: int) -> dict[str, Any]:
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
     from django.urls import reverse
 
-    from essaim.accounts.models import Role, User
-    from essaim.army.models import Mission, Notification, Volunteer
+    from essaim.accounts.models import Membership, Role, User
+    from essaim.army.models import Mission, MissionTarget, Volunteer
     from essaim.army.services.dispatch import dispatch_mission, eligible_volunteers
 
-    results: dict[str, Any] = {}
-    with connection.cursor() as cur:
-        t = time.perf_counter()
-        cur.execute("SELECT count(*) FROM army_volunteer")
-        results["ref_count_volunteers_ms"] = (time.perf_counter() - t) * 1000
+    measures: dict[str, Any] = {}
+    notes: list[str] = []
 
-    # "Mes missions": 50 volunteers spread over the base, each page loaded twice (cold, warm).
-    ids = list(Volunteer.objects.order_by("pk").values_list("pk", flat=True)[::2000][:50])
-    page_ms, queries = [], set()
-    for pk in ids:
-        client = Client()
-        client.force_login(User.objects.get(pk=pk))
-        url = reverse("army:my_missions")
-        client.get(url)
+    def page(client: Client, url: str, expect: int = 200) -> tuple[float, int, Any]:
         with CaptureQueriesContext(connection) as ctx:
             t = time.perf_counter()
             response = client.get(url)
-            page_ms.append((time.perf_counter() - t) * 1000)
-        assert response.status_code == 200
-        queries.add(len(ctx.captured_queries))
-        results.setdefault("offers_on_first_page", len(response.context["offers"]))
-    results["my_missions_ms"] = page_ms
-    results["my_missions_queries"] = sorted(queries)
+            ms = (time.perf_counter() - t) * 1000
+        assert response.status_code == expect, (url, response.status_code)
+        return ms, len(ctx.captured_queries), response
 
-    # Dispatch: a national mission for role 1 + 0 (every volunteer holding it, active).
-    mission = (
-        Mission.objects.filter(team__isnull=True, role_id=1).exclude(zones__isnull=False).first()
+    def query(sql: str) -> Callable[[], Any]:
+        def run() -> Any:
+            with connection.cursor() as cur:
+                cur.execute(sql)
+                return cur.fetchall()
+
+        return run
+
+    # "Mes missions", first and next page, and the reference page, for volunteers spread over
+    # the base; each page is loaded once before being measured.
+    total = Volunteer.objects.count()
+    step = max(total // pages, 1)
+    ids = list(Volunteer.objects.order_by("pk").values_list("pk", flat=True)[::step][:pages])
+    samples: dict[str, tuple[list[float], set[int]]] = {
+        name: ([], set())
+        for name in (
+            "reference page: mission settings",
+            '"Mes missions", first page',
+            '"Mes missions", next page',
+        )
+    }
+    offers_shown: list[int] = []
+    my_url = reverse("army:my_missions")
+    settings_url = reverse("army:mission_settings")
+    for pk in ids:
+        client = Client()
+        client.force_login(User.objects.get(pk=pk))
+        for name, url in (
+            ("reference page: mission settings", settings_url),
+            ('"Mes missions", first page', my_url),
+        ):
+            page(client, url)
+            ms, n, response = page(client, url)
+            samples[name][0].append(ms)
+            samples[name][1].add(n)
+        offers_shown.append(len(response.context["offers"]))
+        next_url = response.context.get("offers_next_url")
+        if next_url:
+            page(client, next_url)
+            ms, n, _response = page(client, next_url)
+            samples['"Mes missions", next page'][0].append(ms)
+            samples['"Mes missions", next page'][1].add(n)
+    for name, (ms_list, queries) in samples.items():
+        if ms_list:
+            measures[name] = stats(ms_list, queries)
+    notes.append(
+        f'"Mes missions": {len(ids)} volunteers; offers on the first page: '
+        f"{min(offers_shown)}–{max(offers_shown)}; a next page for "
+        f"{len(samples[chr(34) + 'Mes missions' + chr(34) + ', next page'][0])} of them"
     )
-    assert mission is not None
-    base = eligible_volunteers(mission)
-    t = time.perf_counter()
-    results["eligible"] = base.count()
-    results["ref_count_eligible_ms"] = (time.perf_counter() - t) * 1000
-    dispatch_runs, written = [], []
-    for _ in range(3):
-        Notification.objects.filter(mission=mission).delete()
+
+    # Dispatch: three national missions, everywhere, each retargeted at three roles (active),
+    # each dispatched once, as publishing three missions would (a mission is dispatched once:
+    # a second run inserts nothing).
+    missions = list(
+        Mission.objects.filter(team__isnull=True, zones__isnull=True).order_by("pk")[:3]
+    )
+    MissionTarget.objects.filter(mission__in=missions).delete()
+    MissionTarget.objects.bulk_create(
+        MissionTarget(mission=m, role_id=r, stage="active")
+        for m in missions
+        for r in DISPATCH_ROLES
+    )
+    measures["reference: SELECT count(*) FROM army_volunteer"] = stats(
+        timed(query("SELECT count(*) FROM army_volunteer"), runs), {1}
+    )
+    eligible = eligible_volunteers(missions[0])
+    count_ms = timed(lambda: eligible.count(), 3)
+    measures["reference: count of the eligible volunteers (dispatch's SELECT)"] = stats(
+        count_ms, {1}
+    )
+    dispatch_ms, written = [], []
+    for mission in missions:
         t = time.perf_counter()
-        written.append(dispatch_mission(mission))
-        dispatch_runs.append((time.perf_counter() - t) * 1000)
-    results["dispatch_ms"] = dispatch_runs
-    results["dispatch_rows"] = written
+        with CaptureQueriesContext(connection) as ctx:
+            written.append(dispatch_mission(mission))
+        dispatch_ms.append((time.perf_counter() - t) * 1000)
+    measures["dispatch to every eligible volunteer"] = stats(
+        dispatch_ms, {len(ctx.captured_queries)}
+    )
+    t = time.perf_counter()
+    again = dispatch_mission(missions[0])
+    again_ms = (time.perf_counter() - t) * 1000
+    notes.append(
+        f"dispatch: missions {[m.pk for m in missions]} target roles {DISPATCH_ROLES} (active); "
+        f"{eligible.count():,} eligible volunteers for the first; rows written {written}; "
+        f"dispatching the first again wrote {again} rows in {again_ms:.0f} ms"
+    )
 
+    # The review queue, as HQ and as the coordinator of team 1.
     hq = User.objects.create_user("hq@bench.test", "x", role=Role.HQ_STAFF)
-    client = Client()
-    client.force_login(hq)
-    url = reverse("army:review_queue")
-    client.get(url)
-    with CaptureQueriesContext(connection) as ctx:
-        client.get(url)
-    results["queue_queries"] = len(ctx.captured_queries)
-    results["queue_ms"] = timed(lambda: client.get(url), 20)
-    return results
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--volunteers", type=int, default=100_000)
-    parser.add_argument("--contacts", type=int, default=1_000_000)
-    parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432/postgres")
-    parser.add_argument("--database", default="bench_missions")
-    args = parser.parse_args()
-    admin = args.postgres
-    url = admin.rsplit("/", 1)[0] + "/" + args.database
-    psql(admin, f"DROP DATABASE IF EXISTS {args.database}")
-    psql(admin, f"CREATE DATABASE {args.database}")
-    try:
-        with tempfile.TemporaryDirectory(prefix="bench-missions-") as data_dir:
-            setup_django(url, Path(data_dir))
-            from django.core.management import call_command
-
-            call_command("migrate", verbosity=0)
-            steps = populate(args.volunteers, args.contacts)
-            results = measure()
-            from django.db import connection
-
-            connection.close()
-    finally:
-        psql(admin, f"DROP DATABASE IF EXISTS {args.database}")
-    med = statistics.median
-    mm = results["my_missions_ms"]
-    print(
-        f"date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; machine: {platform.node()} "
-        f"{platform.machine()}, {os.cpu_count()} CPUs; python {platform.python_version()}"
-    )
-    print(
-        f"volunteers {args.volunteers:,}, contacts {args.contacts:,}; fill: "
-        + ", ".join(f"{k} {v:.1f}s" for k, v in steps.items())
-    )
-    print("| measure | median ms | min | max | queries |\n|---|---:|---:|---:|---:|")
-    print(
-        f"| reference: count(*) of the volunteers table | "
-        f"{results['ref_count_volunteers_ms']:.1f} | | | 1 |"
-    )
-    print(
-        f'| "Mes missions" ({len(mm)} volunteers, {results["offers_on_first_page"]} offers '
-        f"shown) | {med(mm):.1f} (p90 {sorted(mm)[int(len(mm) * 0.9)]:.1f}) | {min(mm):.1f} | "
-        f"{max(mm):.1f} | {results['my_missions_queries']} |"
-    )
-    print(
-        f"| reference: count of the {results['eligible']:,} eligible volunteers "
-        f"(dispatch's SELECT) | {results['ref_count_eligible_ms']:.1f} | | | 1 |"
-    )
-    d = results["dispatch_ms"]
-    print(
-        f"| dispatch (INSERT … SELECT, rows {results['dispatch_rows']}) | {med(d):.1f} | "
-        f"{min(d):.1f} | {max(d):.1f} | 1 |"
-    )
-    q = results["queue_ms"]
-    print(
-        f"| review queue, HQ (5,000 waiting, 50 shown) | {med(q):.1f} | {min(q):.1f} | "
-        f"{max(q):.1f} | {results['queue_queries']} |"
-    )
+    coordinator = User.objects.create_user("coord@bench.test", "x", role=Role.COORDINATOR)
+    Membership.objects.create(team_id=1, user=coordinator, is_coordinator=True)
+    for name, user in (
+        ("review queue, HQ", hq),
+        ("review queue, coordinator of a team", coordinator),
+    ):
+        client = Client()
+        client.force_login(user)
+        url = reverse("army:review_queue")
+        _ms, n, response = page(client, url)
+        measures[name] = stats(timed(lambda c=client, u=url: c.get(u), runs), {n})
+        notes.append(f"{name}: {len(response.context['claims'])} proofs shown")
+    return {"measures": measures, "notes": notes}
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from essaim.army.rules import coordinated_team_ids
 
 if TYPE_CHECKING:
     from essaim.accounts.rules import AnyUser
-    from essaim.army.models import Claim, Mission, Volunteer
+    from essaim.army.models import Claim, KitFile, Mission, TalkingPoint, Volunteer
 
 
 def volunteer_of(user: AnyUser) -> Volunteer | None:
@@ -57,3 +57,42 @@ def can_review(user: AnyUser) -> bool:
 
 def owns_claim(user: AnyUser, claim: Claim) -> bool:
     return _active(user) and claim.volunteer_id == user.pk
+
+
+# --- Talking points library and kits ------------------------------------------------------------
+
+
+def library_scope(user: AnyUser) -> set[int] | None:
+    """Whose entries of the library this user sees besides the national ones: None for all
+    (HQ), else the teams they coordinate (maybe none: then they see no library at all)."""
+    return review_scope(user)
+
+
+def can_see_library(user: AnyUser) -> bool:
+    return can_review(user)
+
+
+def can_write_talking_point(user: AnyUser, team_id: int | None) -> bool:
+    """National entries are HQ's; a team's entries are its coordinators' (and HQ's)."""
+    return can_create_mission(user, team_id)
+
+
+def can_edit_talking_point(user: AnyUser, point: TalkingPoint) -> bool:
+    """Publish a new version of, or retire, an entry."""
+    return can_write_talking_point(user, point.team_id)
+
+
+def can_download_kit_file(user: AnyUser, item: KitFile) -> bool:
+    """The mission's runners, and the volunteers it is offered to or who took it."""
+    from essaim.army.models import Claim
+    from essaim.army.services.missions import is_eligible
+
+    mission = item.mission
+    if can_run_mission(user, mission):
+        return True
+    volunteer = volunteer_of(user)
+    if volunteer is None:
+        return False
+    if Claim.objects.filter(mission_id=mission.pk, volunteer=volunteer).exists():
+        return True
+    return is_eligible(volunteer, mission.pk)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from essaim.army.views import missions
+from essaim.army.views import kits, library, missions
 
 urlpatterns = [
     path("missions/", missions.my_missions, name="my_missions"),
@@ -18,4 +18,12 @@ urlpatterns = [
     path("missions/gerer/", missions.missions_run, name="missions_run"),
     path("missions/gerer/nouvelle/", missions.mission_create, name="mission_create"),
     path("missions/gerer/<int:pk>/publier/", missions.mission_publish, name="mission_publish"),
+    path("missions/gerer/<int:pk>/clore/", kits.mission_close, name="mission_close"),
+    path("missions/gerer/<int:pk>/kit/", kits.mission_kit, name="mission_kit"),
+    path("kits/fichiers/<int:pk>/", kits.kit_file, name="kit_file"),
+    path("kits/fichiers/<int:pk>/retirer/", kits.kit_file_delete, name="kit_file_delete"),
+    path("argumentaire/", library.library, name="library"),
+    path("argumentaire/nouveau/", library.point_create, name="talking_point_create"),
+    path("argumentaire/<int:pk>/", library.point_detail, name="talking_point"),
+    path("argumentaire/<int:pk>/retirer/", library.point_retire, name="talking_point_retire"),
 ]

@@ -8,9 +8,10 @@ ORDER BY id DESC LIMIT n`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from django.db.models import Model, QuerySet
+from django.db.models import Model, Q, QuerySet
 from django.http import HttpRequest
 
 M = TypeVar("M", bound=Model)
@@ -79,3 +80,50 @@ def querystring(request: HttpRequest, **changes: Any) -> str:
         else:
             params[key] = str(value)
     return params.urlencode()
+
+
+# --- Keyset on (a datetime, the primary key) ------------------------------------------------
+# For lists ordered by a date rather than the id (a deadline, a claim's time): the cursor is
+# the last row's (date, pk), written as "<microseconds since the epoch>.<pk>" — exact integer
+# arithmetic, so that the row compares equal to itself and no row is skipped or repeated.
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICRO = timedelta(microseconds=1)
+
+
+def encode_time_cursor(at: datetime, pk: int) -> str:
+    return f"{(at - _EPOCH) // _MICRO}.{pk}"
+
+
+def decode_time_cursor(raw: str) -> tuple[datetime, int] | None:
+    """The (date, pk) of a cursor, or None for anything malformed (a forged cursor is the
+    first page, never an error)."""
+    micros, _, pk = raw.partition(".")
+    if not (micros.isascii() and micros.isdigit() and pk.isascii() and pk.isdigit()):
+        return None
+    if len(micros) > 17 or len(pk) > 18:
+        return None
+    try:
+        return _EPOCH + int(micros) * _MICRO, int(pk)
+    except OverflowError:
+        return None
+
+
+def time_keyset[M: Model](
+    queryset: QuerySet[M], field: str, cursor: str, size: int, *, descending: bool = False
+) -> tuple[list[M], str | None]:
+    """One page of `queryset` ordered by (`field`, pk) — descending if asked — after the
+    cursor, and the next page's cursor (None on the last page). One query, whatever the
+    depth: the (field, pk) comparison is an index range when an index leads with `field`."""
+    after = decode_time_cursor(cursor) if cursor else None
+    if after is not None:
+        at, pk = after
+        op = "lt" if descending else "gt"
+        queryset = queryset.filter(Q(**{f"{field}__{op}": at}) | Q(**{field: at, f"pk__{op}": pk}))
+    order = (f"-{field}", "-pk") if descending else (field, "pk")
+    rows = list(queryset.order_by(*order)[: size + 1])
+    if len(rows) <= size:
+        return rows, None
+    rows = rows[:size]
+    last = rows[-1]
+    return rows, encode_time_cursor(getattr(last, field), last.pk)

@@ -8,6 +8,7 @@ missions.py: missions, talking points, claims, proofs, reviews, points.
 from essaim.army.models.missions import (
     OWN_NAME_REMINDER,
     Claim,
+    KitFile,
     Mission,
     MissionKind,
     MissionTarget,
@@ -16,6 +17,7 @@ from essaim.army.models.missions import (
     Proof,
     ProofLink,
     TalkingPoint,
+    TalkingPointTag,
     TalkingPointVersion,
     VolunteerMissionSettings,
 )
@@ -44,6 +46,7 @@ __all__ = [
     "OWN_NAME_REMINDER",
     "PARTS_OF_DAY",
     "Claim",
+    "KitFile",
     "Language",
     "Mission",
     "MissionKind",
@@ -57,6 +60,7 @@ __all__ = [
     "Stage",
     "StaleStage",
     "TalkingPoint",
+    "TalkingPointTag",
     "TalkingPointVersion",
     "Volunteer",
     "VolunteerMissionSettings",

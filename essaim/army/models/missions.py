@@ -46,10 +46,22 @@ class MissionKind(models.TextChoices):
 
 class TalkingPoint(models.Model):
     """An argument of the library. Its text lives in versions; a retired point is no longer
-    offered for new missions (the missions that point at it keep their version)."""
+    offered for new missions (the missions that point at it keep their version, and show the
+    volunteer that it is outdated). National (`team` None, HQ's) or a team's (its coordinators
+    write it; their team's missions may use it besides the national ones)."""
 
     title = models.CharField(_("titre"), max_length=200)
+    # The display copy of the tags; filtering goes through TalkingPointTag (an index, on SQLite
+    # too, where JSON containment is not available). Both are written by the service only.
     tags = models.JSONField(_("étiquettes"), default=list, blank=True)
+    team = models.ForeignKey(
+        "accounts.Team",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="talking_points",
+        verbose_name=_("équipe"),
+    )
     retired_at = models.DateTimeField(_("retiré le"), null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
@@ -62,6 +74,16 @@ class TalkingPoint(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class TalkingPointTag(models.Model):
+    point = models.ForeignKey(TalkingPoint, on_delete=models.CASCADE, related_name="tag_rows")
+    tag = models.CharField(max_length=50)
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["tag", "point"], name="army_tp_tag_uniq")
+        ]
 
 
 class TalkingPointVersion(models.Model):
@@ -178,6 +200,38 @@ class Mission(models.Model):
     @property
     def slots_left(self) -> int:
         return max(self.quota - self.slots_taken, 0)
+
+
+def _kit_path(instance: KitFile, filename: str) -> str:
+    return f"kits/{instance.mission_id}/{filename}"
+
+
+class KitFile(models.Model):
+    """A file of a mission's kit (a visual, a video, a PDF), uploaded by its runners. Its type
+    was read from its content, never from its name; images were re-encoded without metadata.
+    Served as an attachment with nosniff and a CSP that runs nothing (views/missions.py)."""
+
+    class Kind(models.TextChoices):
+        IMAGE = "image", _("Image")
+        VIDEO = "video", _("Vidéo")
+        PDF = "pdf", _("PDF")
+
+    mission = models.ForeignKey(Mission, on_delete=models.CASCADE, related_name="files")
+    kind = models.CharField(max_length=5, choices=Kind.choices)
+    content_type = models.CharField(max_length=40)
+    name = models.CharField(_("nom"), max_length=120)  # shown and offered as the download name
+    file = models.FileField(upload_to=_kit_path, max_length=200)
+    size = models.PositiveBigIntegerField()
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering: ClassVar = ["mission", "pk"]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class MissionTarget(models.Model):
@@ -300,11 +354,21 @@ class Notification(models.Model):
         NEW_MISSION = "new_mission", _("Nouvelle mission")
         RETURNED = "returned", _("Preuve à reprendre")
         ACCEPTED = "accepted", _("Preuve acceptée")
+        CLOSED = "closed", _("Mission close")
 
+    # No database foreign keys here (Django still cascades deletes): dispatch writes tens of
+    # thousands of rows in one INSERT … SELECT of existing volunteers and a mission it has
+    # just read, and on PostgreSQL the two per-row referential checks (each locking the
+    # referenced row) cost more than the insert itself (docs/benchmarks.md, army).
     volunteer = models.ForeignKey(
-        "army.Volunteer", on_delete=models.CASCADE, related_name="notifications"
+        "army.Volunteer",
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        db_constraint=False,
     )
-    mission = models.ForeignKey(Mission, on_delete=models.CASCADE, related_name="notifications")
+    mission = models.ForeignKey(
+        Mission, on_delete=models.CASCADE, related_name="notifications", db_constraint=False
+    )
     kind = models.CharField(max_length=12, choices=Kind.choices)
     created_at = models.DateTimeField(default=timezone.now)
     read_at = models.DateTimeField(null=True, blank=True)
@@ -316,7 +380,8 @@ class Notification(models.Model):
                 fields=["volunteer", "mission", "kind"], name="army_notification_uniq"
             )
         ]
+        # A volunteer's notifications are found through the unique index (it leads with the
+        # volunteer); each index here costs every dispatched row an insertion.
         indexes: ClassVar = [
-            models.Index(fields=["volunteer", "created_at"], name="army_notif_vol_idx"),
             models.Index(fields=["emailed_at", "volunteer"], name="army_notif_digest_idx"),
         ]

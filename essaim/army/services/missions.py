@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from django.db import IntegrityError, models, transaction
+from django.db import models, transaction
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -25,7 +25,6 @@ from essaim.army.models import (
     Notification,
     RoleAssignment,
     Stage,
-    TalkingPoint,
     TalkingPointVersion,
     Volunteer,
     VolunteerMissionSettings,
@@ -50,50 +49,6 @@ class MissionError(Exception):
 
 class MissionFull(MissionError):
     pass
-
-
-# --- Talking points -----------------------------------------------------------------------------
-
-
-def add_talking_point(
-    *, title: str, body: str, tags: Iterable[str] = (), by: User | None
-) -> TalkingPoint:
-    with transaction.atomic():
-        point = TalkingPoint.objects.create(
-            title=title, tags=sorted({t.strip().lower() for t in tags if t.strip()}), created_by=by
-        )
-        TalkingPointVersion.objects.create(point=point, number=1, body=body, created_by=by)
-    return point
-
-
-def revise_talking_point(*, point: TalkingPoint, body: str, by: User | None) -> TalkingPointVersion:
-    """A new version; older ones stay for the missions that point at them. Retries once if two
-    editors revise at the same instant (the unique (point, number) decides)."""
-    for _attempt in range(2):
-        number = (point.versions.aggregate(n=models.Max("number"))["n"] or 0) + 1
-        try:
-            with transaction.atomic():
-                return TalkingPointVersion.objects.create(
-                    point=point, number=number, body=body, created_by=by
-                )
-        except IntegrityError:
-            continue
-    raise MissionError(_("Quelqu'un a modifié cet argument en même temps ; réessayez."))
-
-
-def retire_talking_point(*, point: TalkingPoint) -> None:
-    TalkingPoint.objects.filter(pk=point.pk, retired_at__isnull=True).update(
-        retired_at=timezone.now()
-    )
-
-
-def current_talking_points(tag: str = "") -> QuerySet[TalkingPoint]:
-    qs = TalkingPoint.objects.filter(retired_at__isnull=True).order_by("title")
-    if tag:
-        # JSON containment is not portable to SQLite; the library is small (hundreds of points).
-        ids = [p.pk for p in qs.only("id", "tags") if tag.lower() in p.tags]
-        qs = qs.filter(pk__in=ids)
-    return qs
 
 
 # --- Creating and publishing --------------------------------------------------------------------
@@ -132,8 +87,10 @@ def create_mission(
         raise MissionError(_("Le nombre de réalisations doit être au moins 1."))
     if deadline <= timezone.now():
         raise MissionError(_("L'échéance doit être dans le futur."))
-    if talking_point is not None and talking_point.point.retired_at is not None:
-        raise MissionError(_("Cet argument est retiré : choisissez-en un à jour."))
+    if talking_point is not None:
+        from essaim.army.services.talking_points import check_usable
+
+        check_usable(talking_point, team.pk if team else None)
     with transaction.atomic():
         mission = Mission.objects.create(
             kind=kind,
@@ -183,8 +140,83 @@ def publish_mission(*, mission: Mission) -> int:
         return dispatch_mission(mission)
 
 
-def close_mission(*, mission: Mission) -> None:
-    Mission.objects.filter(pk=mission.pk).update(status=Mission.Status.CLOSED)
+@dataclass(frozen=True)
+class Closing:
+    """What closing a mission did to its open claims, for the runner's message."""
+
+    released: int  # claimed or returned, not proved: given up, the volunteer told
+    awaiting_review: int  # proved: still reviewed, so work done is still credited
+
+
+def close_mission(*, mission: Mission) -> Closing:
+    """Close a draft or published mission: no new claim from now on. Claims not yet proved
+    (claimed, returned) are released and their volunteers notified, so that nobody keeps
+    working on a mission that is over; proofs already sent stay in the review queue and earn
+    their points if accepted."""
+    now = timezone.now()
+    with transaction.atomic():
+        closed = Mission.objects.filter(
+            pk=mission.pk, status__in=(Mission.Status.DRAFT, Mission.Status.PUBLISHED)
+        ).update(status=Mission.Status.CLOSED)
+        if not closed:
+            raise MissionError(_("Cette mission est déjà close."))
+        to_release = Claim.objects.filter(
+            mission_id=mission.pk, status__in=(Claim.Status.CLAIMED, Claim.Status.RETURNED)
+        )
+        volunteer_ids = list(to_release.values_list("volunteer_id", flat=True))
+        released = to_release.update(status=Claim.Status.RELEASED)
+        Notification.objects.bulk_create(
+            (
+                Notification(
+                    volunteer_id=v,
+                    mission_id=mission.pk,
+                    kind=Notification.Kind.CLOSED,
+                    created_at=now,
+                )
+                for v in volunteer_ids
+            ),
+            ignore_conflicts=True,
+        )
+        awaiting = Claim.objects.filter(
+            mission_id=mission.pk, status=Claim.Status.SUBMITTED
+        ).count()
+    mission.status = Mission.Status.CLOSED
+    return Closing(released=released, awaiting_review=awaiting)
+
+
+KIT_URL_FIELDS = ("target_sites", "video_links")
+
+
+def update_kit(
+    *,
+    mission: Mission,
+    target_sites: Sequence[str],
+    video_links: Sequence[str],
+    embed_codes: Sequence[str],
+) -> None:
+    """Replace the kit's lists. URLs are checked (http and https only: a javascript: or data:
+    target is refused); embed codes are kept as text and only ever shown escaped."""
+    from essaim.army.services.proofs import clean_urls
+
+    if mission.status == Mission.Status.CLOSED:
+        raise MissionError(_("Cette mission est close."))
+    sites = clean_urls(target_sites, limit=MAX_KIT_URLS)
+    videos = clean_urls(video_links, limit=MAX_KIT_URLS)
+    codes = [c.strip() for c in embed_codes if c.strip()]
+    if len(codes) > MAX_EMBED_CODES or any(len(c) > MAX_EMBED_LENGTH for c in codes):
+        raise MissionError(
+            _("%(n)d codes d'intégration au plus, de %(len)d caractères au plus chacun.")
+            % {"n": MAX_EMBED_CODES, "len": MAX_EMBED_LENGTH}
+        )
+    Mission.objects.filter(pk=mission.pk).update(
+        target_sites=sites, video_links=videos, embed_codes=codes
+    )
+    mission.target_sites, mission.video_links, mission.embed_codes = sites, videos, codes
+
+
+MAX_KIT_URLS = 100
+MAX_EMBED_CODES = 20
+MAX_EMBED_LENGTH = 4000
 
 
 # --- Eligibility --------------------------------------------------------------------------------

@@ -46,8 +46,8 @@ def url_hash(url: str) -> str:
     return hashlib.sha256(normalize_url(url).encode()).hexdigest()
 
 
-def clean_urls(raw: Iterable[str]) -> list[str]:
-    """The proof's URLs, or ProofError naming the first bad one."""
+def clean_urls(raw: Iterable[str], *, limit: int = MAX_URLS) -> list[str]:
+    """The URLs (http and https only), or ProofError naming the first bad one."""
     urls: list[str] = []
     for item in raw:
         url = item.strip()
@@ -71,8 +71,10 @@ def clean_urls(raw: Iterable[str]) -> list[str]:
             raise ProofError(_("Adresse illisible : %(url)s") % {"url": url[:200]})
         if url not in urls:
             urls.append(url)
-    if len(urls) > MAX_URLS:
-        raise ProofError(_("Dix adresses au plus par preuve."))
+    if len(urls) > limit:
+        if limit == MAX_URLS:
+            raise ProofError(_("Dix adresses au plus par preuve."))
+        raise ProofError(_("%(n)d adresses au plus.") % {"n": limit})
     return urls
 
 
@@ -90,6 +92,16 @@ def clean_screenshot(upload: UploadedFile) -> ContentFile[bytes]:
             _("Capture trop lourde (%(mb)d Mo au plus).")
             % {"mb": MAX_SCREENSHOT_BYTES // (1024 * 1024)}
         )
+    content, ext = reencode_image(data)
+    name = f"{timezone.now():%Y%m%d%H%M%S}.{ext}"
+    return ContentFile(content, name=name)
+
+
+def reencode_image(data: bytes) -> tuple[bytes, str]:
+    """The pixels of an image (PNG, JPEG, WebP or GIF: read from the content, never the name)
+    re-encoded as PNG, or JPEG for photos, and the extension: no EXIF, GPS, comments or
+    anything else survives. ProofError for anything Pillow cannot decode (SVG included) and
+    for decompression bombs."""
     not_an_image = ProofError(_("Ce fichier n'est pas une image (PNG, JPEG, WebP ou GIF)."))
     try:
         with Image.open(io.BytesIO(data)) as probe:
@@ -109,8 +121,7 @@ def clean_screenshot(upload: UploadedFile) -> ContentFile[bytes]:
         raise not_an_image from None
     out = io.BytesIO()
     clean.save(out, format=fmt, **({"quality": 88} if fmt == "JPEG" else {"optimize": True}))
-    name = f"{timezone.now():%Y%m%d%H%M%S}.{'jpg' if fmt == 'JPEG' else 'png'}"
-    return ContentFile(out.getvalue(), name=name)
+    return out.getvalue(), ("jpg" if fmt == "JPEG" else "png")
 
 
 def submit_proof(

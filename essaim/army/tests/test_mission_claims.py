@@ -21,12 +21,14 @@ from essaim.army.services.missions import (
     MissionError,
     MissionFull,
     Targeting,
-    add_talking_point,
     claim_mission,
-    current_talking_points,
     eligible_missions,
     facts_of,
     release_claim,
+)
+from essaim.army.services.talking_points import (
+    add_talking_point,
+    library,
     retire_talking_point,
     revise_talking_point,
 )
@@ -192,9 +194,9 @@ def test_talking_points_are_versioned_retired_and_counted_when_a_mission_uses_th
     make_mission(talking_point=second, title="Encore")
     second.refresh_from_db()
     assert second.usage_count == 2
-    assert list(current_talking_points("éco")) == [point]
+    assert list(library(teams=None, tag="éco")) == [point]
     retire_talking_point(point=point)
-    assert list(current_talking_points()) == []
+    assert list(library(teams=None)) == []
     with pytest.raises(MissionError, match="retiré"):
         make_mission(talking_point=second, title="Trop tard")
     assert TalkingPointVersion.objects.get(pk=second.pk).usage_count == 2

@@ -37,8 +37,15 @@ from essaim.army.models import (
 )
 from essaim.army.services import missions as svc
 from essaim.army.services.proofs import clean_urls, submit_proof
+from essaim.army.services.talking_points import current_versions
+from essaim.lib.pagination import time_keyset
 
 MY_MISSIONS_LIMIT = 50
+OFFERS_CURSOR = "offres"
+# What a mission's card shows: the kit's JSON lists stay in the database (decoding six JSON
+# values per card was a tenth of the page's time at 1,000 open missions).
+CARD_FIELDS = ("kind", "title", "team", "deadline", "quota", "slots_taken")
+CLAIMS_CURSOR = "prises"
 QUEUE_LIMIT = 50
 
 
@@ -55,23 +62,56 @@ def _own_claim(volunteer: Volunteer, mission_id: int) -> Claim | None:
 
 @login_required
 def my_missions(request: HttpRequest) -> HttpResponse:
-    """The missions open to me and my claims, in a fixed number of queries."""
+    """The missions open to me and my claims, each list paged by keyset (`?offres=`,
+    `?prises=` cursors): the same seven queries whatever the page (session and user, the
+    volunteer's facts, one per list, the unread count)."""
     volunteer = _volunteer(request)
     facts = svc.facts_of(volunteer)
     mine = Claim.objects.filter(mission=OuterRef("pk"), volunteer=volunteer)
-    offers = list(
+    offers, offers_next = time_keyset(
         svc.eligible_missions(facts)
         .filter(~Exists(mine), slots_taken__lt=F("quota"))
-        .select_related("role", "team")
-        .order_by("deadline", "pk")[:MY_MISSIONS_LIMIT]
+        .select_related("team")
+        .only(*CARD_FIELDS, "team__name"),
+        "deadline",
+        request.GET.get(OFFERS_CURSOR, ""),
+        MY_MISSIONS_LIMIT,
     )
-    claims = list(
+    claims, claims_next = time_keyset(
         Claim.objects.filter(volunteer=volunteer)
         .exclude(status=Claim.Status.RELEASED)
-        .select_related("mission")
-        .order_by("-claimed_at", "-pk")[:MY_MISSIONS_LIMIT]
+        .select_related("mission__talking_point__point")
+        .only(
+            "mission_id",
+            "status",
+            "feedback",
+            "points",
+            "claimed_at",
+            "mission__title",
+            "mission__talking_point__point__retired_at",
+        ),
+        "claimed_at",
+        request.GET.get(CLAIMS_CURSOR, ""),
+        MY_MISSIONS_LIMIT,
+        descending=True,
     )
     unread = Notification.objects.filter(volunteer=volunteer, read_at__isnull=True).count()
+    # Labels looked up once: get_FOO_display() rebuilds the choices' dict at every call.
+    kinds = dict(MissionKind.choices)
+    statuses = dict(Claim.Status.choices)
+    for mission in offers:
+        mission.kind_label = kinds.get(mission.kind, mission.kind)  # type: ignore[attr-defined]
+    for claim in claims:
+        claim.status_label = statuses.get(claim.status, claim.status)  # type: ignore[attr-defined]
+
+    def page_url(key: str, cursor: str | None) -> str:
+        params = request.GET.copy()
+        params.pop(key, None)
+        if cursor:
+            params[key] = cursor
+        return f"{request.path}?{params.urlencode()}" if params else request.path
+
+    paged = OFFERS_CURSOR in request.GET or CLAIMS_CURSOR in request.GET
     return render(
         request,
         "army/missions/my_missions.html",
@@ -80,6 +120,9 @@ def my_missions(request: HttpRequest) -> HttpResponse:
             "claims": claims,
             "unread": unread,
             "reminder": OWN_NAME_REMINDER,
+            "offers_next_url": page_url(OFFERS_CURSOR, offers_next) if offers_next else "",
+            "claims_next_url": page_url(CLAIMS_CURSOR, claims_next) if claims_next else "",
+            "first_url": request.path if paged else "",
         },
     )
 
@@ -119,6 +162,7 @@ def _mission_page(
         "army/missions/mission_detail.html",
         {
             "mission": mission,
+            "files": list(mission.files.all()),
             "claim": claim,
             "form": form,
             "reminder": OWN_NAME_REMINDER,
@@ -353,9 +397,7 @@ class MissionForm(forms.Form):
     )
     talking_point = forms.ModelChoiceField(
         label=gettext_lazy("Argument"),
-        queryset=TalkingPointVersion.objects.filter(point__retired_at__isnull=True).select_related(
-            "point"
-        ),
+        queryset=TalkingPointVersion.objects.none(),
         required=False,
     )
     target_sites = _lines_field(gettext_lazy("Sites, forums, fils visés (un par ligne)"), 3)
@@ -377,12 +419,17 @@ class MissionForm(forms.Form):
             teams = Team.objects.filter(pk__in=rules.coordinated_team_ids(user)).order_by("name")
         choices += [(str(t.pk), str(t)) for t in teams]
         self.fields["team"].choices = choices  # type: ignore[attr-defined]
+        points = self.fields["talking_point"]
+        points.queryset = current_versions(rules.library_scope(user))  # type: ignore[attr-defined]
+        points.label_from_instance = (  # type: ignore[attr-defined]
+            lambda v: f"{v.point.title} (v{v.number})"
+        )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         for name in ("target_sites", "kit_files", "video_links"):
             try:
-                data[name] = clean_urls(_lines(data.get(name, "")))
+                data[name] = clean_urls(_lines(data.get(name, "")), limit=svc.MAX_KIT_URLS)
             except svc.MissionError as refused:
                 self.add_error(name, str(refused.message))
         for name in ("embed_codes", "watch_channels", "watch_slots"):
