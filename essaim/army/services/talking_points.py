@@ -179,7 +179,8 @@ def current_versions(teams: Iterable[int] | None) -> QuerySet[TalkingPointVersio
 
 def check_usable(version: TalkingPointVersion, team_id: int | None) -> None:
     """MissionError if a mission of this scope may not point at this version."""
-    point = version.point
+    # Read again: the version in hand may have been loaded before someone retired its entry.
+    point = TalkingPoint.objects.only("retired_at", "team_id").get(pk=version.point_id)
     if point.retired_at is not None:
         raise MissionError(_("Cet argument est retiré : choisissez-en un à jour."))
     if point.team_id is not None and point.team_id != team_id:
