@@ -6,7 +6,6 @@ each role, each refusal changing nothing."""
 from __future__ import annotations
 
 import base64
-import io
 from datetime import timedelta
 from typing import Any
 
@@ -132,7 +131,7 @@ def test_an_image_is_re_encoded_without_its_metadata_and_named_by_its_real_type(
     with item.file.open("rb") as stored, Image.open(stored) as image:
         assert (image.format, dict(image.getexif())) == ("JPEG", {})
     assert (item.kind, item.content_type, item.name) == ("image", "image/jpeg", "photo-de-moi.jpg")
-    assert ".." not in item.file.name
+    assert ".." not in str(item.file.name)
 
 
 @pytest.mark.parametrize(
@@ -170,7 +169,7 @@ def test_a_50_mb_upload_is_refused_before_being_read_whole(world):
     big = SimpleUploadedFile("film.mp4", MP4 + b"\x00" * (50 * 1024 * 1024))
     with pytest.raises(KitFileError, match="trop lourd"):
         add_kit_file(mission=world["mission"], upload=big, by=None)
-    assert big.size > MAX_KIT_FILE_BYTES
+    assert (big.size or 0) > MAX_KIT_FILE_BYTES
     assert snapshot() == before
 
 
@@ -330,13 +329,13 @@ def test_my_missions_pages_by_keyset_without_gap_or_repeat_in_a_fixed_query_coun
     url = reverse("army:my_missions")
     counts = []
     while url:
-        with django_assert_num_queries(9) as ctx:
+        with django_assert_num_queries(8) as ctx:
             response = client.get(url)
         counts.append(len(ctx.captured_queries))
         seen += [m.title for m in response.context["offers"]]
         url = response.context["offers_next_url"]
     assert seen == titles
-    assert counts == [9, 9, 9]
+    assert counts == [8, 8, 8]
 
 
 @pytest.mark.parametrize("cursor", ["abc", "1.2.3", "99999999999999999999.1", "-5.3", "١٢.٣"])

@@ -11,7 +11,6 @@ from django.contrib.auth.models import AnonymousUser
 from django.test import Client
 from django.urls import reverse
 
-from essaim.accounts.models import Team
 from essaim.api.tests.conftest import api_for
 from essaim.army import mission_rules as rules
 from essaim.army.models import Claim, Stage, TalkingPoint, TalkingPointTag, TalkingPointVersion
@@ -98,7 +97,7 @@ def test_usage_counts_published_missions_and_accepted_proofs(hq):
     for i, claim in enumerate(claims):
         submit_proof(claim=claim, urls=[f"https://forum.exemple.fr/t/{i}"])
     accept_claim(claim=claims[0], by=hq)
-    row = library(teams=None).get(pk=point.pk)
+    row: Any = library(teams=None).get(pk=point.pk)
     assert (row.missions_count, row.accepted_count, row.latest_number) == (1, 1, 1)
 
 
@@ -177,7 +176,7 @@ def test_hq_creates_revises_and_retires_an_entry_through_the_pages(hq):
         {"team": "", "title": "Climat", "tags": "écologie, Climat", "body": "Les chiffres"},
     )
     point = TalkingPoint.objects.get(title="Climat")
-    assert response.url == reverse("army:talking_point", args=[point.pk])
+    assert response["Location"] == reverse("army:talking_point", args=[point.pk])
     assert (point.team_id, point.tags) == (None, ["climat", "écologie"])
     client.post(
         reverse("army:talking_point", args=[point.pk]), {"body": "Chiffres 2027", "tags": "climat"}
@@ -280,7 +279,7 @@ def test_a_forged_team_id_in_the_form_is_refused(world):
     assert response.status_code == 200  # not one of the choices: the form again
     response = client.post(
         reverse("army:talking_point_create"),
-        {"team": str(Team.objects.order_by("-pk").first().pk + 100), "title": "Forgé", "body": "x"},
+        {"team": str(world["other"].pk + 100), "title": "Forgé", "body": "x"},
     )
     assert response.status_code == 200
     assert snapshot() == before

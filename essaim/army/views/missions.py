@@ -63,8 +63,8 @@ def _own_claim(volunteer: Volunteer, mission_id: int) -> Claim | None:
 @login_required
 def my_missions(request: HttpRequest) -> HttpResponse:
     """The missions open to me and my claims, each list paged by keyset (`?offres=`,
-    `?prises=` cursors): the same seven queries whatever the page (session and user, the
-    volunteer's facts, one per list, the unread count)."""
+    `?prises=` cursors): the same eight queries whatever the page (session and user, the
+    volunteer and their facts, one per list, the unread count)."""
     volunteer = _volunteer(request)
     facts = svc.facts_of(volunteer)
     mine = Claim.objects.filter(mission=OuterRef("pk"), volunteer=volunteer)
