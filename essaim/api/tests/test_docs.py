@@ -49,6 +49,16 @@ EXPECTED_OPERATIONS = {
     ("get", "/api/v1/review-queue"): "review_queue",
     ("post", "/api/v1/claims/{id}/accept"): "accept_claim",
     ("post", "/api/v1/claims/{id}/return"): "return_claim",
+    ("get", "/api/v1/talking-points"): "list_talking_points",
+    ("post", "/api/v1/talking-points"): "create_talking_point",
+    ("get", "/api/v1/talking-points/{id}"): "get_talking_point",
+    ("post", "/api/v1/talking-points/{id}/versions"): "publish_talking_point_version",
+    ("post", "/api/v1/talking-points/{id}/retire"): "retire_talking_point",
+    ("post", "/api/v1/missions/{id}/close"): "close_mission",
+    ("get", "/api/v1/missions/{id}/kit"): "get_kit",
+    ("put", "/api/v1/missions/{id}/kit"): "update_kit",
+    ("post", "/api/v1/missions/{id}/kit/files"): "upload_kit_file",
+    ("delete", "/api/v1/missions/{id}/kit/files/{file_id}"): "delete_kit_file_api",
 }
 
 
