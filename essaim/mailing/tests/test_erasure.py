@@ -82,8 +82,7 @@ def test_access_report_holds_the_ledger_rows_and_reports_about_the_person(db):
     report_ = access_report(person)
 
     assert [
-        (m["campaign"], m["subject"], m["email"], m["status"])
-        for m in report_["campaign_messages"]
+        (m["campaign"], m["subject"], m["email"], m["status"]) for m in report_["campaign_messages"]
     ] == [(campaign.pk, "Rendez-vous dimanche", "marie0@exemple.fr", "bounced")]
     assert [(r["kind"], r["status"], r["suppressed"]) for r in report_["delivery_reports"]] == [
         ("hard_bounce", "5.1.1", True)
