@@ -405,3 +405,47 @@ def test_the_display_name_is_first_name_and_initial():
     assert svc.display_name(V()) == "Jean-Luc M."  # type: ignore[arg-type]
     V.user.full_name = "Jean-Luc"
     assert svc.display_name(V()) == "Jean-Luc"  # type: ignore[arg-type]
+
+
+def test_confirmed_invitations_count_on_the_leaderboards_like_accepted_missions(
+    camille, invite, smtp_recorder, hq
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from essaim.army.services.missions import leaderboard
+
+    team = make_team("Paris 11e")
+    team.memberships.create(user=camille.user, state="member")
+    invite(camille, "ana@exemple.fr\nben@exemple.fr")
+    for mail in smtp_recorder.messages:
+        Client().post(link(mail))
+
+    def board(**kw: Any) -> list[tuple[str, int, int]]:
+        return [(s.name, s.points, s.missions) for s in leaderboard(**kw)]
+
+    assert board() == [("Camille", 10, 0)]
+    assert board(team=team.pk) == [("Camille", 10, 0)]
+    assert board(departement="75") == [("Camille", 10, 0)]
+    assert board(departement="69") == []
+    assert board(since=timezone.now() + timedelta(minutes=1)) == []
+    VolunteerMissionSettings.objects.filter(pk=camille.pk).update(leaderboard_opt_out=True)
+    assert board() == []
+
+
+def test_access_reports_say_who_invited_the_invitee_and_what_the_volunteer_gave(
+    camille, invite, smtp_recorder
+):
+    from essaim.people.services.gdpr import access_report
+
+    camille.contact = in_base("camille@exemple.fr", purpose="volunteering")
+    camille.save(update_fields=["contact"])
+    invite(camille, "ana@exemple.fr\nben@exemple.fr")
+    Client().post(link(smtp_recorder.to("ana@exemple.fr")[0]))
+    ana = access_report(Contact.objects.get(email_key="ana@exemple.fr"))
+    assert [(c["source"], c["source_ref"]) for c in ana["consents"]] == [
+        ("invitation", f"volunteer:{camille.pk}")
+    ]
+    [entry] = access_report(camille.contact)["volunteering"]
+    assert entry["invitations"] == {"addresses_given": 2, "confirmed": 1}
