@@ -292,7 +292,8 @@ def test_a_forged_or_altered_link_is_refused(camille, invite, smtp_recorder):
     token = url.rstrip("/").rsplit("/", 1)[1]
     forged = url.replace(token, token[:-2] + ("AA" if not token.endswith("AA") else "BB"))
     assert Client().post(forged).status_code == 400
-    other_id = url.replace(token, "2" + token[1:])
+    pk, rest = token.split(":", 1)
+    other_id = url.replace(token, f"{int(pk) + 1}:{rest}")  # the signature covers the id
     assert Client().post(other_id).status_code == 400
     assert Client().post(reverse("army_public:invitation_confirm", args=["1:x"])).status_code == 400
     report_token_as_confirm = link(smtp_recorder.messages[0], REPORT_RE).replace("signaler/", "")
