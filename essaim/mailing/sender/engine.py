@@ -237,7 +237,11 @@ class Sender:
             conninfo = await self.db(connection_params)
             if conninfo is not None:
                 self._pg_claim = LoopConnection(conninfo)
-                self._pg_settle = LoopConnection(conninfo)
+                # Outcomes commit without waiting for the WAL flush: one lost in a crash of the
+                # database server leaves its row `claimed`, which the janitor settles as
+                # `unknown` — never `pending`, so never sent twice. Claims keep the synchronous
+                # commit: a claim lost after its message left would send that message again.
+                self._pg_settle = LoopConnection(conninfo, synchronous_commit=False)
             self._suppression_cursor = await self.db(ledger.last_suppression_id)
             await self._refresh_blackout()
             helpers = [asyncio.create_task(self._janitor_loop())] if self.opt.janitor else []
