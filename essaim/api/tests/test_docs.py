@@ -59,6 +59,8 @@ EXPECTED_OPERATIONS = {
     ("put", "/api/v1/missions/{id}/kit"): "update_kit",
     ("post", "/api/v1/missions/{id}/kit/files"): "upload_kit_file",
     ("delete", "/api/v1/missions/{id}/kit/files/{file_id}"): "delete_kit_file_api",
+    ("post", "/api/v1/me/invitations"): "send_invitations",
+    ("get", "/api/v1/me/invitations"): "my_invitation_stats",
 }
 
 
