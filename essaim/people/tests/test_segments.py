@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -215,6 +216,55 @@ def test_tags_any_all_and_none():
     assert emails(segment_queryset(all_)) == {"ja@x.fr"}
     none = {"tags": {"none": [jeunes.pk]}}
     assert emails(segment_queryset(none)) == {"r@x.fr", "rien@x.fr"}
+
+
+def test_tag_and_consent_filters_agree_whichever_filter_drives_the_query():
+    # On SQLite a tag filter drives the query unless a zone filter does (segments.py compiles
+    # the two differently); both shapes must select the same contacts.
+    jeunes, retraites, adherent = (TagFactory.create(name=n) for n in ("jeunes", "retr", "adh"))
+    make_contact("j@x.fr", tags=[jeunes], postcode="75011")
+    make_contact("r@x.fr", tags=[retraites], postcode="93100", consents={"news": "pending"})
+    make_contact("ja@x.fr", tags=[jeunes, adherent], postcode="75011")
+    make_contact("lyon@x.fr", tags=[jeunes, retraites], postcode="69003")
+    make_contact("rien@x.fr", postcode="75011")
+    cases: list[tuple[dict[str, Any], set[str]]] = [
+        (
+            {"tags": {"any": [jeunes.pk, retraites.pk]}},
+            {"j@x.fr", "r@x.fr", "ja@x.fr", "lyon@x.fr"},
+        ),
+        ({"tags": {"all": [jeunes.pk, adherent.pk]}}, {"ja@x.fr"}),
+        (
+            {"tags": {"any": [retraites.pk, adherent.pk], "all": [jeunes.pk]}},
+            {"ja@x.fr", "lyon@x.fr"},
+        ),
+        (
+            {"tags": {"any": [jeunes.pk, retraites.pk]}, "consents": {"news": ["pending"]}},
+            {"r@x.fr"},
+        ),
+        (
+            {"tags": {"none": [adherent.pk]}, "consents": {"news": ["granted", "withdrawn"]}},
+            {"j@x.fr", "lyon@x.fr", "rien@x.fr"},
+        ),
+    ]
+    for definition, expected in cases:
+        assert emails(segment_queryset(definition)) == expected, definition
+        in_idf = {**definition, "regions": ["11"]}
+        assert emails(segment_queryset(in_idf)) == expected - {"lyon@x.fr"}, in_idf
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's own query shapes")
+def test_sqlite_counts_tags_and_consent_from_covering_indexes():
+    tags = [TagFactory.create(name=n).pk for n in ("a", "b")]
+    definition = {"tags": {"any": tags}, "regions": ["11"], "consents": {"news": ["granted"]}}
+    sql, params = segment_queryset(definition).query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+        plan = " | ".join(str(row[-1]) for row in cursor.fetchall())
+    # One read of the contact's tags in the unique (contact, tag) index, and the consent's status
+    # from (purpose, status, contact): no probe per tag, no read of the consent row.
+    assert "COVERING INDEX sqlite_autoindex_people_contacttag_1 (contact_id=?)" in plan, plan
+    assert "COVERING INDEX people_cons_purpose" in plan, plan
+    assert "autoindex_people_consent" not in plan, plan
 
 
 def test_zone_filters():
