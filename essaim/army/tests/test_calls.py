@@ -31,7 +31,7 @@ from essaim.mailing.services.campaigns import (
     save_draft,
 )
 from essaim.people.models import Consent, Contact, ContactEvent, Segment
-from essaim.people.services.gdpr import erase_contact
+from essaim.people.services.gdpr import access_report, erase_contact
 from essaim.people.services.suppression import suppress
 
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64) Firefox/130.0"
@@ -202,6 +202,17 @@ def test_an_expired_token_is_refused(call, settings):
         pytest.raises(ExpiredCallLink),
     ):
         read_link(call.pk, call.campaign_id, token)
+
+
+def test_the_access_report_lists_the_calls_steps_and_erasure_keeps_them_counted(call):
+    launch(call)
+    Client().get(link_of(call, marie()))
+    report = access_report(marie())
+    assert [(s["call"], s["step"]) for s in report["volunteer_calls"]] == [
+        ("Appel aux bonnes volontés numériques", "visit")
+    ]
+    erase_contact(marie())
+    assert list(CallEvent.objects.values_list("contact", "kind")) == [(None, "visit")]
 
 
 def test_a_token_of_an_erased_contact_names_nobody(call):
