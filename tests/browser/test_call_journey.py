@@ -52,9 +52,7 @@ def test_hq_calls_a_segment_a_recipient_answers_and_the_funnel_moves(
     settings.SITE_URL = live_server.url
     seed_roles()
     for email, name in (("marie@exemple.fr", "Marie"), ("jean@exemple.fr", "Jean")):
-        make_contact(
-            email, first_name=name, departement="75", consents={"mobilization": "granted"}
-        )
+        make_contact(email, first_name=name, departement="75", consents={"mobilization": "granted"})
     make_contact("lyon@exemple.fr", departement="69", consents={"mobilization": "granted"})
     Segment.objects.create(name="Paris", definition={"departements": ["75"]})
 
