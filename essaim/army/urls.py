@@ -3,7 +3,7 @@
 from django.urls import path
 
 from essaim.army.mission_urls import urlpatterns as mission_urlpatterns
-from essaim.army.views import calls, profile, teams
+from essaim.army.views import calls, invitations, profile, teams
 
 app_name = "army"
 urlpatterns = [
@@ -12,6 +12,8 @@ urlpatterns = [
     path("appels/nouveau/", calls.call_create, name="call_create"),
     path("appels/<int:pk>/", calls.call_detail, name="call_detail"),
     path("moi/mot-de-passe/", profile.password, name="password"),
+    path("invitations/", invitations.my_invitations, name="invitations"),
+    path("invitations/signalements/", invitations.reports, name="invitation_reports"),
     path("equipes/", teams.team_list, name="team_list"),
     path("equipes/nouvelle/", teams.team_create, name="team_create"),
     path("equipes/<int:pk>/", teams.team_dashboard, name="team_dashboard"),

@@ -52,6 +52,8 @@ EXPECTED_OPERATIONS = {
     ("post", "/api/v1/calls"): "create_call",
     ("get", "/api/v1/calls/{id}"): "get_call",
     ("get", "/api/v1/calls/{id}/funnel"): "call_funnel",
+    ("post", "/api/v1/me/invitations"): "send_invitations",
+    ("get", "/api/v1/me/invitations"): "my_invitation_stats",
 }
 
 

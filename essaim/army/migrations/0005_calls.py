@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('army', '0003_missions'),
+        ('army', '0004_invitations'),
         ('mailing', '0004_blackout_regions'),
         ('people', '0007_consent_source_call'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
