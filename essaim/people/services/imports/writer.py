@@ -211,23 +211,85 @@ class ChunkWriter:
     # --- One chunk ----------------------------------------------------------------------------
 
     def write(self, chunk: Chunk) -> ChunkResult:
-        """Write one chunk; the caller holds the transaction.
+        """Write one chunk; the caller holds the transaction."""
+        if not self.pg:
+            return self._write_staged(chunk)
+        return self._write_direct(chunk)
 
-        First occurrences of addresses new to the base (all of them in a first load) go straight
-        into the final tables — contacts with reserved ids, their consents, events and tag links
-        — by COPY on PostgreSQL and executemany on SQLite, with the later occurrences of the
-        same address in the chunk merged into them first (they only fill empty fields). The
-        rest — addresses already in the base, later occurrences of addresses first seen in an
-        earlier chunk — goes through the staging table and the set-based statements, which
-        fill empty fields only and never touch an existing consent. Which addresses are known
-        (and which are suppressed) is one query per chunk."""
+    def _write_staged(self, chunk: Chunk) -> ChunkResult:
+        """SQLite: every row through the staging table. Measured on 200,000 rows, loading the
+        final tables by executemany cost SQLite more than staging once and deriving consents,
+        events and tag links by INSERT … SELECT (each executemany row binds its values in
+        Python; the staged rows are read in C)."""
         now = connection.ops.adapt_datetimefield_value(timezone.now())
         with connection.cursor() as cursor:
-            if self.pg:
-                # A chunk's commit need not wait for its WAL flush: a crash loses at most the
-                # last chunks' commits, rows and batch counters together (see the package
-                # docstring), and re-importing the file finishes the job.
-                cursor.execute("SET LOCAL synchronous_commit = off")
+            # SQLite's unqualified DELETE is its truncate.
+            cursor.execute(f"DELETE FROM {STAGE}")
+            cursor.execute(f"DELETE FROM {STAGE_TAG}")
+            for row, new_id in zip(
+                chunk.staged, self._reserve_ids(cursor, len(chunk.staged)), strict=True
+            ):
+                row[-1] = new_id
+            self._load(cursor, STAGE, STAGE_COLUMNS, chunk.staged)
+
+            # Suppressed addresses are never (re-)added: their rows become invalid.
+            cursor.execute(
+                f"SELECT DISTINCT s.email_hash FROM {STAGE} AS s "
+                f"JOIN {self.suppression} AS x ON x.email_hash = s.email_hash"
+            )
+            suppressed = {row[0] for row in cursor.fetchall()}
+            dropped: set[int] = set()
+            if suppressed:
+                hashes = sorted(suppressed)
+                for start in range(0, len(hashes), _IN_LIST):
+                    part = hashes[start : start + _IN_LIST]
+                    cursor.execute(
+                        f"DELETE FROM {STAGE} WHERE email_hash IN ({_placeholders(len(part))})",
+                        part,
+                    )
+                dropped = {row[0] for row in chunk.staged if row[4] in suppressed}
+
+            self._ensure_tags(cursor, [*self.batch.tags, *(n for _, n in chunk.tag_links)], now)
+            # The batch's own tags go to every contact below: not twice.
+            batch_tags = set(self.batch.tags)
+            links = sorted(
+                {
+                    (staged_id, self.tag_ids[name])
+                    for staged_id, name in chunk.tag_links
+                    if staged_id not in dropped and name not in batch_tags
+                }
+            )
+            self._load(cursor, STAGE_TAG, ("stage_id", "tag_id"), links)
+            imported, updated = self._apply(cursor, dup=0, now=now)
+            self._apply(cursor, dup=1, now=now)
+            self._consents(cursor, now)
+            self._tags(cursor)
+
+        invalid = list(chunk.invalid)
+        duplicates = 0
+        for line, hash_, is_dup, cells in chunk.valid_lines:
+            if hash_ in suppressed:
+                invalid.append((line, SUPPRESSED_REASON, cells))
+            elif is_dup:
+                duplicates += 1
+        invalid.sort(key=lambda item: item[0])
+        return ChunkResult(imported, updated, duplicates, invalid)
+
+    def _write_direct(self, chunk: Chunk) -> ChunkResult:
+        """PostgreSQL: first occurrences of addresses new to the base (all of them in a first
+        load) go by COPY straight into the final tables — contacts with reserved ids, their
+        consents, events and tag links —, the later occurrences of the same address in the
+        chunk merged into them first (they only fill empty fields). The rest — addresses
+        already in the base, later occurrences of addresses first seen in an earlier chunk —
+        goes through the staging table and the set-based statements, which fill empty fields
+        only and never touch an existing consent. Which addresses are known, and which are
+        suppressed, is one query each per chunk."""
+        now = connection.ops.adapt_datetimefield_value(timezone.now())
+        with connection.cursor() as cursor:
+            # A chunk's commit need not wait for its WAL flush: a crash loses at most the last
+            # chunks' commits, rows and batch counters together (see the package docstring),
+            # and re-importing the file finishes the job.
+            cursor.execute("SET LOCAL synchronous_commit = off")
             staged = chunk.staged
             # Suppressed addresses are never (re-)added: their rows become invalid.
             suppressed = self._matching(
@@ -280,9 +342,9 @@ class ChunkWriter:
             self._create(cursor, list(new_rows.values()), new_links, now)
             imported, updated = len(new_rows), 0
             if rest:
-                empty = "TRUNCATE" if self.pg else "DELETE FROM"
-                cursor.execute(f"{empty} {STAGE}")
-                cursor.execute(f"{empty} {STAGE_TAG}")
+                # DELETE would leave the dead rows for VACUUM.
+                cursor.execute(f"TRUNCATE {STAGE}")
+                cursor.execute(f"TRUNCATE {STAGE_TAG}")
                 self._load(cursor, STAGE, STAGE_COLUMNS, rest)
                 self._load(cursor, STAGE_TAG, ("stage_id", "tag_id"), links)
                 created, updated = self._apply(cursor, dup=0, now=now)
@@ -302,22 +364,16 @@ class ChunkWriter:
         return ChunkResult(imported, updated, duplicates, invalid)
 
     def _matching(self, cursor: Any, table: str, column: str, values: list[str]) -> set[str]:
-        """The values found in an indexed column of a table: one statement whatever their
-        number. They travel as one string, split by the server: PostgreSQL plans an array
-        constant of 20,000 elements element by element, several times slower than the lookup
+        """The values found in an indexed column of a table (PostgreSQL): one statement whatever
+        their number. They travel as one string split by the server: PostgreSQL plans an array
+        constant of 20,000 elements element by element, several times slower than the look-up
         itself. No address key or hash holds a line break."""
         if not values:
             return set()
-        if self.pg:
-            cursor.execute(
-                f"SELECT {column} FROM {table} WHERE {column} = ANY(string_to_array(%s, E'\\n'))",
-                ["\n".join(values)],
-            )
-        else:
-            cursor.execute(
-                f"SELECT {column} FROM {table} WHERE {column} IN (SELECT value FROM json_each(%s))",
-                [json.dumps(values)],
-            )
+        cursor.execute(
+            f"SELECT {column} FROM {table} WHERE {column} = ANY(string_to_array(%s, E'\\n'))",
+            ["\n".join(values)],
+        )
         return {row[0] for row in cursor.fetchall()}
 
     def _create(
