@@ -825,16 +825,17 @@ def test_a_reader_process_that_fails_fails_the_batch_with_its_error(
     connection.vendor != "postgresql", reason="SQLite's import holds the only write lock"
 )
 def test_an_address_added_by_someone_else_during_the_chunk_is_found_when_it_is_retried(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
 ) -> None:
     path = write(tmp_path, HEADER + "a@exemple.fr;Ana;;;;\nb@exemple.fr;Bob;;75011;;\n")
-    original = ChunkWriter._matching
     added: list[str] = []
 
-    def adding_b_after_the_lookup(self: ChunkWriter, cursor: Any, *args: Any) -> set[str]:
-        found = original(self, cursor, *args)
-        if args[1] == "email_key" and not added:
-            # Another process (a sign-up, the API) commits the same address meanwhile.
+    def adding_b_before_the_contacts_go_in(
+        execute: Any, sql: str, params: Any, many: bool, context: Any
+    ) -> Any:
+        if not added and sql.startswith('INSERT INTO "people_contact" '):
+            # After the chunk looked its addresses up, another process (a sign-up, the API)
+            # commits one of them.
             db = connection.settings_dict
             with psycopg.connect(
                 dbname=db["NAME"],
@@ -852,10 +853,12 @@ def test_an_address_added_by_someone_else_during_the_chunk_is_found_when_it_is_r
                     [email_hash("b@exemple.fr")],
                 )
             added.append("b@exemple.fr")
-        return found
+        return execute(sql, params, many, context)
 
-    monkeypatch.setattr(ChunkWriter, "_matching", adding_b_after_the_lookup)
-    batch = run(path)
+    with connection.execute_wrapper(adding_b_before_the_contacts_go_in):
+        batch = run(path)
+
+    assert added == ["b@exemple.fr"]
 
     assert batch.status == ImportBatch.Status.DONE
     assert counters(batch) == (1, 1, 0, 0)

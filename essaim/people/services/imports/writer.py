@@ -36,48 +36,6 @@ _IN_LIST = 500  # values per IN (…) list
 WAL_PAGES = 250_000  # SQLite's WAL checkpoint threshold during an import (pages of 4 KiB)
 # The contact of a staged row: the existing one, else the one created with the reserved id.
 CONTACT_OF_S = "coalesce(s.contact_id, s.new_id)"
-_FIRST, _LAST, _PHONE, _POSTCODE, _NEW_ID = 5, 6, 7, 8, 11  # in a staged row (STAGE_COLUMNS)
-CONTACT_COLUMNS = (
-    "id",
-    "email",
-    "email_key",
-    "email_hash",
-    "first_name",
-    "last_name",
-    "phone",
-    "postcode",
-    "departement",
-    "region",
-    "source",
-    "created_at",
-    "updated_at",
-)
-CONSENT_COLUMNS = (
-    "contact_id",
-    "purpose",
-    "status",
-    "basis",
-    "source",
-    "source_ref",
-    "ip",
-    "user_agent",
-    "confirmed_at",
-    "withdrawn_at",
-    "withdrawn_reason",
-    "created_at",
-    "updated_at",
-)
-EVENT_COLUMNS = ("contact_id", "at", "kind", "actor_id", "data")
-
-
-def _fill(first: list[Any], later: list[Any]) -> None:
-    """A later occurrence of an address only fills the fields still empty in the first one
-    (the postcode with its département and région), as the staging path's UPDATE does."""
-    for index in (_FIRST, _LAST, _PHONE):
-        if not first[index] and later[index]:
-            first[index] = later[index]
-    if not first[_POSTCODE] and later[_POSTCODE]:
-        first[_POSTCODE : _POSTCODE + 3] = later[_POSTCODE : _POSTCODE + 3]
 
 
 @dataclass
@@ -105,10 +63,10 @@ def bulk_session() -> Iterator[None]:
         cursor.execute("PRAGMA wal_autocheckpoint")
         row = cursor.fetchone()
         autocheckpoint = int(row[0]) if row else 1000
-        # Each chunk's commit would otherwise copy the WAL back into the database (a checkpoint,
-        # with its fsync) as soon as the WAL passes 1,000 pages, i.e. at every commit, writing
-        # the same index pages again and again. The WAL grows instead (up to about 1 GB) and
-        # is checkpointed once at the end.
+        # Each chunk's commit would otherwise copy the WAL back into the database (a checkpoint)
+        # as soon as the WAL passes 1,000 pages, i.e. at every commit, writing the same index
+        # pages again and again. The WAL grows instead (up to about 1 GB) and is checkpointed
+        # once at the end.
         cursor.execute(f"PRAGMA wal_autocheckpoint = {WAL_PAGES}")
     try:
         yield
@@ -173,8 +131,7 @@ class ChunkWriter:
             return
         names = ", ".join(columns)
         if self.pg:
-            # COPY goes through psycopg's own cursor: its errors are turned into Django's here
-            # (a unique violation must be an IntegrityError, for the chunk's retry).
+            # COPY goes through psycopg's own cursor: its errors are turned into Django's here.
             with (
                 connection.wrap_database_errors,
                 cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy,
@@ -212,20 +169,13 @@ class ChunkWriter:
 
     def write(self, chunk: Chunk) -> ChunkResult:
         """Write one chunk; the caller holds the transaction."""
-        if not self.pg:
-            return self._write_staged(chunk)
-        return self._write_direct(chunk)
-
-    def _write_staged(self, chunk: Chunk) -> ChunkResult:
-        """SQLite: every row through the staging table. Measured on 200,000 rows, loading the
-        final tables by executemany cost SQLite more than staging once and deriving consents,
-        events and tag links by INSERT … SELECT (each executemany row binds its values in
-        Python; the staged rows are read in C)."""
         now = connection.ops.adapt_datetimefield_value(timezone.now())
         with connection.cursor() as cursor:
-            # SQLite's unqualified DELETE is its truncate.
-            cursor.execute(f"DELETE FROM {STAGE}")
-            cursor.execute(f"DELETE FROM {STAGE_TAG}")
+            # PostgreSQL's DELETE would leave the dead rows for VACUUM; SQLite's unqualified
+            # DELETE is its truncate.
+            empty = "TRUNCATE" if self.pg else "DELETE FROM"
+            cursor.execute(f"{empty} {STAGE}")
+            cursor.execute(f"{empty} {STAGE_TAG}")
             for row, new_id in zip(
                 chunk.staged, self._reserve_ids(cursor, len(chunk.staged)), strict=True
             ):
@@ -274,168 +224,6 @@ class ChunkWriter:
                 duplicates += 1
         invalid.sort(key=lambda item: item[0])
         return ChunkResult(imported, updated, duplicates, invalid)
-
-    def _write_direct(self, chunk: Chunk) -> ChunkResult:
-        """PostgreSQL: first occurrences of addresses new to the base (all of them in a first
-        load) go by COPY straight into the final tables — contacts with reserved ids, their
-        consents, events and tag links —, the later occurrences of the same address in the
-        chunk merged into them first (they only fill empty fields). The rest — addresses
-        already in the base, later occurrences of addresses first seen in an earlier chunk —
-        goes through the staging table and the set-based statements, which fill empty fields
-        only and never touch an existing consent. Which addresses are known, and which are
-        suppressed, is one query each per chunk."""
-        now = connection.ops.adapt_datetimefield_value(timezone.now())
-        with connection.cursor() as cursor:
-            # A chunk's commit need not wait for its WAL flush: a crash loses at most the last
-            # chunks' commits, rows and batch counters together (see the package docstring),
-            # and re-importing the file finishes the job.
-            cursor.execute("SET LOCAL synchronous_commit = off")
-            staged = chunk.staged
-            # Suppressed addresses are never (re-)added: their rows become invalid.
-            suppressed = self._matching(
-                cursor, self.suppression, "email_hash", [r[4] for r in staged]
-            )
-            known = self._matching(
-                cursor,
-                self.contact,
-                "email_key",
-                [r[3] for r in staged if not r[1] and r[4] not in suppressed],
-            )
-            new_rows: dict[str, list[Any]] = {}  # address key → the row of a new contact
-            for row in staged:
-                if not row[1] and row[4] not in suppressed and row[3] not in known:
-                    new_rows[row[3]] = list(row)  # a copy: a retried chunk starts afresh
-            contact_of: dict[int, list[Any]] = {}  # staged id → its new contact's row
-            rest: list[list[Any]] = []  # rows for the staging path
-            for row in staged:
-                if row[4] in suppressed:
-                    continue
-                first = new_rows.get(row[3])
-                if first is None:
-                    rest.append(row)
-                    continue
-                contact_of[row[0]] = first
-                if row[1]:
-                    _fill(first, row)
-            ids = iter(self._reserve_ids(cursor, len(new_rows) + len(rest)))
-            for row in new_rows.values():
-                row[_NEW_ID] = next(ids)
-            for row in rest:
-                row[_NEW_ID] = next(ids)
-
-            self._ensure_tags(cursor, [*self.batch.tags, *(n for _, n in chunk.tag_links)], now)
-            # The batch's own tags go to every contact below: not twice.
-            batch_tags = set(self.batch.tags)
-            rest_ids = {row[0] for row in rest}
-            links = sorted(
-                {
-                    (staged_id, self.tag_ids[name])
-                    for staged_id, name in chunk.tag_links
-                    if staged_id in rest_ids and name not in batch_tags
-                }
-            )
-            new_links = {
-                (contact_of[staged_id][_NEW_ID], self.tag_ids[name])
-                for staged_id, name in chunk.tag_links
-                if staged_id in contact_of
-            }
-            self._create(cursor, list(new_rows.values()), new_links, now)
-            imported, updated = len(new_rows), 0
-            if rest:
-                # DELETE would leave the dead rows for VACUUM.
-                cursor.execute(f"TRUNCATE {STAGE}")
-                cursor.execute(f"TRUNCATE {STAGE_TAG}")
-                self._load(cursor, STAGE, STAGE_COLUMNS, rest)
-                self._load(cursor, STAGE_TAG, ("stage_id", "tag_id"), links)
-                created, updated = self._apply(cursor, dup=0, now=now)
-                imported += created
-                self._apply(cursor, dup=1, now=now)
-                self._consents(cursor, now)
-                self._tags(cursor)
-
-        invalid = list(chunk.invalid)
-        duplicates = 0
-        for line, hash_, is_dup, cells in chunk.valid_lines:
-            if hash_ in suppressed:
-                invalid.append((line, SUPPRESSED_REASON, cells))
-            elif is_dup:
-                duplicates += 1
-        invalid.sort(key=lambda item: item[0])
-        return ChunkResult(imported, updated, duplicates, invalid)
-
-    def _matching(self, cursor: Any, table: str, column: str, values: list[str]) -> set[str]:
-        """The values found in an indexed column of a table (PostgreSQL): one statement whatever
-        their number. They travel as one string split by the server: PostgreSQL plans an array
-        constant of 20,000 elements element by element, several times slower than the look-up
-        itself. No address key or hash holds a line break."""
-        if not values:
-            return set()
-        cursor.execute(
-            f"SELECT {column} FROM {table} WHERE {column} = ANY(string_to_array(%s, E'\\n'))",
-            ["\n".join(values)],
-        )
-        return {row[0] for row in cursor.fetchall()}
-
-    def _create(
-        self, cursor: Any, rows: list[list[Any]], links: set[tuple[int, int]], now: Any
-    ) -> None:
-        """New contacts (staged rows with their reserved id, addresses absent from the base)
-        with their consents, events and tag links, loaded straight into the final tables. No
-        ON CONFLICT: the addresses were looked up in this transaction; on PostgreSQL a
-        concurrent insert of the same address raises IntegrityError and the chunk is retried,
-        the address being then found in the base."""
-        if not rows:
-            return
-        source, batch = self.batch.source, self.batch
-        # In key order: the unique address index is then filled page after page instead of at
-        # random (the other indexes are dropped during a bulk load).
-        self._load(
-            cursor,
-            self.contact,
-            CONTACT_COLUMNS,
-            [
-                (row[_NEW_ID], *row[2:_NEW_ID], source, now, now)
-                for row in sorted(rows, key=lambda row: row[3])
-            ],
-        )
-        purposes = list(batch.purposes)
-        ref = str(batch.pk)
-        granted, basis, via_import = Consent.Status.GRANTED, batch.basis, Consent.Source.IMPORT
-        self._load(
-            cursor,
-            self.consent,
-            CONSENT_COLUMNS,
-            [
-                (
-                    row[_NEW_ID],
-                    purpose,
-                    granted,
-                    basis,
-                    via_import,
-                    ref,
-                    None,
-                    "",
-                    None,
-                    None,
-                    "",
-                    now,
-                    now,
-                )
-                for row in rows
-                for purpose in purposes
-            ],
-        )
-        actor = batch.created_by_id
-        self._load(
-            cursor,
-            self.event,
-            EVENT_COLUMNS,
-            [(row[_NEW_ID], now, "import", actor, self.event_data) for row in rows],
-        )
-        for name in batch.tags:
-            tag_id = self.tag_ids[name]
-            links.update((row[_NEW_ID], tag_id) for row in rows)
-        self._load(cursor, self.contact_tag, ("contact_id", "tag_id"), sorted(links))
 
     def _apply(self, cursor: Any, *, dup: int, now: Any) -> tuple[int, int]:
         """Create or fill the contacts of one kind of staged row (first occurrences, then later
