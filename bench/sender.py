@@ -92,7 +92,9 @@ def prepare(n: int) -> dict[str, Any]:
     weights = [d for d, w in DOMAINS for _ in range(w)]
     started = time.monotonic()
     batch: list[Contact] = []
-    for i in range(n):
+    # PostgreSQL: the same rows set-based (a million through bulk_create took ~3 minutes, which
+    # kept the 1,000,000 run over the bench's time budget).
+    for i in range(0 if connection.vendor == "postgresql" else n):
         key = f"electeur.{i}@{weights[i % len(weights)]}"
         batch.append(
             Contact(
@@ -110,6 +112,17 @@ def prepare(n: int) -> dict[str, Any]:
             Contact.objects.bulk_create(batch)
             batch = []
     Contact.objects.bulk_create(batch)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO people_contact (email, email_key, email_hash, first_name, last_name,"
+                " phone, postcode, departement, region, source, created_at, updated_at) "
+                "SELECT k, k, encode(sha256(convert_to(k, 'UTF8')), 'hex'),"
+                " (%s::text[])[i %% 5 + 1], 'Nom' || i, '', '', '', '', 'bench', %s, %s "
+                "FROM (SELECT i, 'electeur.' || i || '@' || (%s::text[])[i %% %s + 1] AS k"
+                "      FROM generate_series(0, %s - 1) AS i) AS s ORDER BY i",
+                [["Camille", "Léa", "Mohamed", "Jean", ""], now, now, weights, len(weights), n],
+            )
     with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO people_consent (contact_id, purpose, status, basis, source, source_ref,"

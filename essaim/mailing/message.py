@@ -33,10 +33,13 @@ from email.header import Header
 from email.utils import format_datetime, formataddr
 from html import escape
 from typing import Final
+from urllib.parse import quote, urlsplit, urlunsplit
 
+import idna
 from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.encoding import iri_to_uri
 from django.utils.translation import gettext as _
 
 from essaim.mailing.dkim import (
@@ -68,6 +71,60 @@ _QP_WIDTH: Final = 75  # + the "=" of a soft break: RFC 2045's 76
 
 class TemplateError(ValueError):
     """The campaign's text uses a field or a syntax that personalization does not allow."""
+
+
+class UnmailableAddress(ValueError):
+    """An address that cannot go out over plain SMTP; the message says why (for smtp_reply)."""
+
+
+def _ascii_domain(domain: str) -> str:
+    """A domain as DNS and SMTP carry it: IDNA (punycode) when it is not ASCII."""
+    if domain.isascii():
+        return domain
+    try:
+        return idna.encode(domain.rstrip(".").lower(), uts46=True).decode("ascii")
+    except idna.IDNAError as exc:
+        raise UnmailableAddress(f"invalid international domain: {exc}"[:200]) from exc
+
+
+def ascii_address(address: str) -> str:
+    """The address as it goes in RCPT TO and in To: the domain in punycode.
+
+    Contacts are stored with their domain already IDNA-encoded (essaim.lib.text.normalize_email);
+    this covers rows written by other paths. A local part that is not ASCII would need SMTPUTF8
+    (RFC 6531) end to end, which the sender does not speak: such an address raises
+    UnmailableAddress, and the sender settles that one row as rejected.
+    """
+    if address.isascii():
+        return address
+    local, at, domain = address.rpartition("@")
+    if not at or not local:
+        raise UnmailableAddress("invalid address")
+    if not local.isascii():
+        raise UnmailableAddress(
+            "non-ASCII local part: needs SMTPUTF8, which the sender does not use"
+        )
+    return f"{local}@{_ascii_domain(domain)}"
+
+
+def _ascii_url(url: str) -> str:
+    """An https URL of the settings as a header may carry it: host in punycode, the rest
+    percent-encoded (RFC 3987's mapping of an IRI to a URI)."""
+    if url.isascii():
+        return url
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = _ascii_domain(host) + (f":{parts.port}" if parts.port else "")
+    return iri_to_uri(urlunsplit(parts._replace(netloc=netloc)))
+
+
+def _ascii_mailto(address: str) -> str:
+    """The address of a mailto: URI (RFC 6068): punycode domain, UTF-8 local part
+    percent-encoded."""
+    if address.isascii():
+        return address
+    local, _at, domain = address.rpartition("@")
+    return f"{quote(local, safe='')}@{_ascii_domain(domain)}"
 
 
 @dataclass(slots=True)  # not frozen: one per message, and frozen init costs ~4x
@@ -189,6 +246,15 @@ def text_to_html(text: str, preheader: str = "") -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1"></head>\n'
         f'<body style="font-family:sans-serif;line-height:1.5">\n{hidden}{inner}\n</body></html>\n'
     )
+
+
+def _to_header(address: str) -> bytes:
+    """To of an address that is not ASCII: punycode domain; a UTF-8 local part (only a preview
+    can have one: the sender refuses them) as RFC 6532 UTF-8."""
+    try:
+        return ascii_address(address).encode("ascii")
+    except UnmailableAddress:
+        return address.encode("utf-8")
 
 
 def _merge[P](parts: list[P]) -> list[P]:
@@ -330,10 +396,11 @@ class CompiledMessage:
         """`dkim`: the signer to use; by default the configured one (DKIM_PRIVATE_KEY_PATH),
         if any, unless `sign` is False."""
         self.campaign_id = campaign.pk
-        self._site_url = (site_url or settings.SITE_URL).rstrip("/")
+        # The settings may name an IDN host: List-Unsubscribe is an ASCII header.
+        self._site_url = _ascii_url((site_url or settings.SITE_URL).rstrip("/"))
         self._unsub_signer = UnsubscribeSigner(secret)
         self.verp = VerpSigner(verp_domain or settings.MAILING_VERP_DOMAIN, secret)
-        mailto = unsubscribe_mailto or settings.MAILING_UNSUBSCRIBE_MAILTO
+        mailto = _ascii_mailto(unsubscribe_mailto or settings.MAILING_UNSUBSCRIBE_MAILTO)
         # The unsubscribe path with a placeholder token, resolved once.
         marker = "TOKEN-MARKER"
         path = reverse("public:unsubscribe", kwargs={"token": marker})
@@ -414,7 +481,10 @@ class CompiledMessage:
         self._wire_parts[-1] += b".\r\n"
         self._builders: dict[str, Callable[[Recipient, str], bytes]] = {
             "date": lambda r, u: self._date(),
-            "to": lambda r, u: r.email.encode("ascii"),
+            # The sender passes ascii_address() values; previews may hold anything.
+            "to": lambda r, u: (
+                r.email.encode("ascii") if r.email.isascii() else _to_header(r.email)
+            ),
             "message_id": lambda r, u: (
                 self._msgid_prefix + str(r.delivery_id).encode() + self._msgid_suffix
             ),

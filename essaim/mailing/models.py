@@ -140,7 +140,11 @@ class Delivery(models.Model):
         CANCELLED = "cancelled", _("Annulé")
 
     # PROTECT: the ledger is the proof of what was sent; a campaign with a ledger is not deleted.
-    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="deliveries")
+    # No index of its own: the unique (campaign, email_hash) leads with it. Every index of this
+    # table costs an entry at each status change of each row (two per message: see Meta).
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.PROTECT, related_name="deliveries", db_index=False
+    )
     # SET_NULL: an erased contact leaves the row (with its hash) so counts stay right; the GDPR
     # erasure must also blank `email` and `first_name` here (they are copies, see below).
     contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL)
@@ -169,11 +173,26 @@ class Delivery(models.Model):
                 fields=["campaign", "email_hash"], name="mailing_delivery_once_per_address"
             )
         ]
+        # A status change is never a HOT update (status is in index predicates), so each one
+        # writes an entry in every full index, and each message makes two (claimed, then its
+        # outcome): the full indexes are only the key, the address unique and the contact (for
+        # erasure and SET_NULL). The states the hot path reads have partial indexes, which a
+        # row enters only while it is in that state.
         indexes = [
             # The claim of fresh rows walks this index by id (keyset): on PostgreSQL the entries
             # left behind by claimed rows stay in the index until vacuum, and a plain
             # `status='pending' LIMIT n` would step over all of them at every claim.
-            models.Index(fields=["campaign", "status", "id"], name="mailing_deliv_claim_idx"),
+            models.Index(
+                fields=["campaign", "id"],
+                name="mailing_deliv_pending_idx",
+                condition=Q(status="pending"),
+            ),
+            # The operator's list of unknowns (few rows; never on the hot path).
+            models.Index(
+                fields=["campaign", "id"],
+                name="mailing_deliv_unknown_idx",
+                condition=Q(status="unknown"),
+            ),
             # Deferred rows due for a retry; partial, so that the million status changes of a
             # send do not touch it.
             models.Index(

@@ -45,7 +45,7 @@ from typing import Any, TypeVar
 
 from django.db import connection
 
-from essaim.mailing.message import CompiledMessage, Recipient
+from essaim.mailing.message import CompiledMessage, Recipient, UnmailableAddress, ascii_address
 from essaim.mailing.models import Campaign, Delivery
 from essaim.mailing.sender import ledger
 from essaim.mailing.sender.pgloop import LoopConnection, connection_params
@@ -237,7 +237,11 @@ class Sender:
             conninfo = await self.db(connection_params)
             if conninfo is not None:
                 self._pg_claim = LoopConnection(conninfo)
-                self._pg_settle = LoopConnection(conninfo)
+                # Outcomes commit without waiting for the WAL flush: one lost in a crash of the
+                # database server leaves its row `claimed`, which the janitor settles as
+                # `unknown` — never `pending`, so never sent twice. Claims keep the synchronous
+                # commit: a claim lost after its message left would send that message again.
+                self._pg_settle = LoopConnection(conninfo, synchronous_commit=False)
             self._suppression_cursor = await self.db(ledger.last_suppression_id)
             await self._refresh_blackout()
             helpers = [asyncio.create_task(self._janitor_loop())] if self.opt.janitor else []
@@ -497,12 +501,20 @@ class Sender:
         message = state.message
         verp = message.verp
         for row in rows:
+            address = row.email
+            if not address.isascii():
+                try:
+                    address = ascii_address(address)
+                except UnmailableAddress as exc:
+                    # Refused here, for this row only: the rest of the batch goes on.
+                    self._record(ledger.Settlement(row.id, D.REJECTED, None, str(exc)[:200]))
+                    continue
             job = Job(
                 row,
                 message,
-                Recipient(row.id, row.contact_id, row.email, row.email_hash, row.first_name),
+                Recipient(row.id, row.contact_id, address, row.email_hash, row.first_name),
                 verp.address(row.id),
-                row.email,
+                address,
             )
             if self._unsubscribed(job) or state.status != SENDING:
                 self._release(job)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from essaim.lib.text import InvalidValue, normalize_email
@@ -289,13 +289,16 @@ async def settle_async(
     return int(cursor.rowcount)
 
 
-# One statement of fixed text whatever the batch (arrays, not a VALUES list): no per-batch SQL
-# to build, parse or plan differently; autocommit makes it one round trip.
+# One statement of fixed text whatever the batch (no VALUES list): no per-batch SQL to build,
+# parse or plan differently; autocommit makes it one round trip. The outcomes travel as one JSON
+# text (json.dumps runs in C): as five arrays, psycopg's array dumper (Python, per element) was a
+# tenth of the sender's CPU.
 _SETTLE_SQL_PG = """
 UPDATE mailing_delivery AS d SET status = v.status, smtp_code = v.code, smtp_reply = v.reply,
     next_attempt_at = v.nat, lease_until = NULL, last_change_at = %s
-FROM unnest(%s::bigint[], %s::text[], %s::integer[], %s::text[], %s::timestamptz[])
-    AS v (id, status, code, reply, nat)
+FROM (SELECT (e->>0)::bigint AS id, e->>1 AS status, (e->>2)::integer AS code, e->>3 AS reply,
+             (e->>4)::timestamptz AS nat
+      FROM json_array_elements(%s::json) AS e) AS v
 WHERE d.id = v.id AND d.status = 'claimed' AND d.claimed_by = %s
 """
 
@@ -303,11 +306,18 @@ WHERE d.id = v.id AND d.status = 'claimed' AND d.claimed_by = %s
 def _settle_params_pg(sender_id: str, settlements: Sequence[Settlement]) -> list[Any]:
     return [
         timezone.now(),
-        [s.id for s in settlements],
-        [s.status for s in settlements],
-        [s.code for s in settlements],
-        [s.reply[:200] for s in settlements],
-        [s.next_attempt_at for s in settlements],
+        json.dumps(
+            [
+                [
+                    s.id,
+                    s.status,
+                    s.code,
+                    s.reply[:200],
+                    s.next_attempt_at.isoformat() if s.next_attempt_at else None,
+                ]
+                for s in settlements
+            ]
+        ),
         sender_id,
     ]
 
@@ -348,18 +358,26 @@ def promote_scheduled() -> int:
 
 def finish_campaigns() -> list[int]:
     """Campaigns being sent with nothing left to send or settle are done."""
-    busy = Delivery.objects.filter(status__in=[D.PENDING, D.CLAIMED, D.DEFERRED])
     finished = list(
         Campaign.objects.filter(status=Campaign.Status.SENDING)
-        .exclude(pk__in=busy.filter(campaign__status=Campaign.Status.SENDING).values("campaign"))
+        .exclude(_busy())
         .values_list("pk", flat=True)
     )
     if finished:
         now = timezone.now()
         Campaign.objects.filter(pk__in=finished, status=Campaign.Status.SENDING).exclude(
-            pk__in=busy.values("campaign")
+            _busy()
         ).update(status=Campaign.Status.DONE, finished_at=now, updated_at=now)
     return finished
+
+
+def _busy() -> Q:
+    # One EXISTS per state, each answered by that state's partial index (a `status IN (…)`
+    # matches none of them): this runs every janitor round, during million-row sends.
+    def of(status: str) -> Exists:
+        return Exists(Delivery.objects.filter(campaign=OuterRef("pk"), status=status))
+
+    return Q(of(D.PENDING)) | Q(of(D.DEFERRED)) | Q(of(D.CLAIMED))
 
 
 def campaign_statuses(ids: Iterable[int]) -> dict[int, tuple[str, str]]:

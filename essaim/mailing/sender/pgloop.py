@@ -37,8 +37,9 @@ class LoopConnection:
     """One autocommit AsyncConnection, opened on first use and again after a failure. Each
     statement commits when it returns (claims must be committed before any byte is sent)."""
 
-    def __init__(self, conninfo: str) -> None:
+    def __init__(self, conninfo: str, *, synchronous_commit: bool = True) -> None:
         self._conninfo = conninfo
+        self._synchronous_commit = synchronous_commit
         self._conn: psycopg.AsyncConnection[Any] | None = None
 
     async def run(
@@ -49,9 +50,12 @@ class LoopConnection:
     ) -> T:
         conn = self._conn
         if conn is None or conn.closed:
-            conn = self._conn = await psycopg.AsyncConnection.connect(
+            conn = await psycopg.AsyncConnection.connect(
                 self._conninfo, autocommit=True, connect_timeout=10
             )
+            if not self._synchronous_commit:
+                await conn.execute("SET synchronous_commit = off")
+            self._conn = conn
         try:
             return await fn(conn, *args, **kwargs)
         except (psycopg.OperationalError, psycopg.InterfaceError):

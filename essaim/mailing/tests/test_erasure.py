@@ -66,3 +66,26 @@ def test_erasure_blanks_the_ledger_copies_of_the_address_and_keeps_the_counts(hq
     assert b"marie1@exemple.fr" in bytes(untouched.raw)
     assert [(delivery_counts(c), campaign_results(c)) for c in (first, second)] == before
     assert Suppression.objects.get(email_hash=hashed).reason == "erasure"
+
+
+def test_access_report_holds_the_ledger_rows_and_reports_about_the_person(db):
+    from essaim.people.services.gdpr import access_report
+
+    contacts = make_audience(2, prefix="marie")
+    campaign = _sent(contacts, subject="Rendez-vous dimanche")
+    person, other = contacts
+    delivery = Delivery.objects.get(campaign=campaign, contact=person)
+    record_report(delivery_id=delivery.pk, raw=report("gmail_no_such_user.eml", delivery))
+    other_delivery = Delivery.objects.get(campaign=campaign, contact=other)
+    record_report(delivery_id=other_delivery.pk, raw=report("out_of_office.eml", other_delivery))
+
+    report_ = access_report(person)
+
+    assert [
+        (m["campaign"], m["subject"], m["email"], m["status"]) for m in report_["campaign_messages"]
+    ] == [(campaign.pk, "Rendez-vous dimanche", "marie0@exemple.fr", "bounced")]
+    assert [(r["kind"], r["status"], r["suppressed"]) for r in report_["delivery_reports"]] == [
+        ("hard_bounce", "5.1.1", True)
+    ]
+    assert "raw" not in report_["delivery_reports"][0]  # may quote other people's addresses
+    assert report_["volunteering"] == []

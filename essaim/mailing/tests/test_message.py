@@ -12,8 +12,10 @@ from essaim.mailing.message import (
     CompiledMessage,
     Recipient,
     TemplateError,
+    UnmailableAddress,
     UnsubscribeSigner,
     VerpSigner,
+    ascii_address,
     parse_template,
 )
 from essaim.mailing.sender.smtp import frame_data
@@ -158,3 +160,45 @@ def test_verp_addresses_carry_a_checked_delivery_id() -> None:
     assert verp.read(local) == 12345
     assert verp.read(local.replace("12345", "12346")) is None
     assert VerpSigner("bounces.test", secret="other").read(local) is None
+
+
+def test_an_idn_domain_goes_out_in_punycode_and_a_utf8_local_part_is_refused() -> None:
+    assert ascii_address("marie@exemple.fr") == "marie@exemple.fr"
+    assert ascii_address("marie@élysée.fr") == "marie@xn--lyse-9oad.fr"
+    assert ascii_address("Marie@Élysée.FR") == "Marie@xn--lyse-9oad.fr"
+    with pytest.raises(UnmailableAddress, match="non-ASCII local part"):
+        ascii_address("josé@exemple.fr")
+    with pytest.raises(UnmailableAddress, match="invalid international domain"):
+        ascii_address("marie@ex\u00e9mple..fr")
+    with pytest.raises(UnmailableAddress, match="invalid address"):
+        ascii_address("é")
+
+
+def test_idn_hosts_in_the_settings_give_ascii_unsubscribe_headers() -> None:
+    contact = make_contact("lea@exemple.fr")
+    campaign = make_campaign()
+    compiled = CompiledMessage(
+        campaign, site_url="https://élection.fr", unsubscribe_mailto="désabo@élection.fr"
+    )
+    # A row written around normalize_email, with its domain not yet encoded.
+    who = Recipient(41, contact.pk, "lea@exemple.fr", contact.email_hash, "")
+    raw = compiled.render(who)
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    assert head.isascii()
+    msg = parse(raw)
+    assert str(msg["List-Unsubscribe"]).split(", ") == [
+        f"<https://xn--lection-9xa.fr/desinscription/{unsubscribe_token(contact)}/>",
+        f"<mailto:d%C3%A9sabo@xn--lection-9xa.fr?subject=unsubscribe-41-{VerpSigner('x').tag(41)}>",
+    ]
+    assert frame_data(raw) == compiled.wire(who)
+
+
+def test_a_preview_to_a_non_ascii_address_does_not_crash() -> None:
+    contact = make_contact("lea@exemple.fr")
+    compiled = CompiledMessage(make_campaign())
+
+    idn = parse(compiled.render(Recipient(1, contact.pk, "lea@élysée.fr", contact.email_hash)))
+    utf8 = compiled.render(Recipient(2, contact.pk, "josé@exemple.fr", contact.email_hash))
+
+    assert idn["To"] == "lea@xn--lyse-9oad.fr"
+    assert b"\r\nTo: jos\xc3\xa9@exemple.fr\r\n" in utf8

@@ -238,3 +238,40 @@ def test_two_senders_on_postgresql_share_the_work_and_send_nobody_twice(
     )
     assert len(per_sender) == 2
     assert min(per_sender.values()) > 300
+
+
+def test_non_ascii_addresses_go_out_in_punycode_or_are_refused_alone(
+    live_ledger: LiveLedger, sink_factory: Any
+) -> None:
+    sink = sink_factory()
+    make_audience(5)
+    # Rows written around normalize_email (which stores domains IDNA-encoded and refuses UTF-8
+    # local parts): an IDN domain as typed, and a UTF-8 local part.
+    make_audience(1, prefix="marie", domain="élysée.fr")
+    Contact.objects.filter(email="marie0@xn--lyse-9oad.fr").update(email="marie0@élysée.fr")
+    make_audience(1, prefix="jose", domain="exemple.org")
+    Contact.objects.filter(email="jose0@exemple.org").update(email="josé@exemple.org")
+    campaign = make_campaign()
+    launch_campaign(campaign, Contact.objects.all())
+
+    out = live_ledger.run_sender(sink.url)
+
+    received = sink.recipients()
+    assert sorted(received) == sorted(
+        [f"r{i}@exemple.fr" for i in range(5)] + ["marie0@xn--lyse-9oad.fr"]
+    )
+    assert ledger_counts(campaign) == {"accepted": 6, "rejected": 1}
+    refused = Delivery.objects.get(campaign=campaign, status="rejected")
+    assert (refused.email, refused.smtp_code, refused.smtp_reply) == (
+        "josé@exemple.org",
+        None,
+        "non-ASCII local part: needs SMTPUTF8, which the sender does not use",
+    )
+    idn = Delivery.objects.get(campaign=campaign, email="marie0@élysée.fr")
+    assert idn.status == "accepted"
+    assert json.loads(out.splitlines()[-1])["outcomes"] == {"accepted": 6, "rejected": 1}
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.DONE
+    dump = sink.dump.read_bytes()
+    assert b"\nTo: marie0@xn--lyse-9oad.fr\n" in dump  # the dump writes LF
+    assert "josé".encode() not in dump

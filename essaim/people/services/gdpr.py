@@ -6,7 +6,8 @@ from typing import Any
 
 from django.db import transaction
 
-from essaim.mailing.services.erasure import blank_ledger_copies
+from essaim.army.services import gdpr as army_gdpr
+from essaim.mailing.services import gdpr as mailing_gdpr
 from essaim.people.models import Consent, Contact, ContactEvent, Suppression
 from essaim.people.services.suppression import suppress
 
@@ -46,6 +47,8 @@ def access_report(contact: Contact) -> dict[str, Any]:
             {"at": e.at.isoformat(), "kind": e.kind, "data": e.data}
             for e in ContactEvent.objects.filter(contact=contact).order_by("at", "id")
         ],
+        **mailing_gdpr.access_section(contact_id=contact.pk, hashed=contact.email_hash),
+        "volunteering": army_gdpr.access_section(contact_id=contact.pk),
     }
 
 
@@ -53,12 +56,12 @@ def erase_contact(contact: Contact) -> str:
     """Delete the person's data (contact, consents, tags, timeline cascade) and keep only the
     hash of the address on the suppression list, so they are never imported or mailed again.
     The mailing ledger keeps its rows (campaign counts) without the address (see
-    essaim.mailing.services.erasure). Returns the hash (for the audit log, which must not keep
+    essaim.mailing.services.gdpr). Returns the hash (for the audit log, which must not keep
     the clear address)."""
     with transaction.atomic():
         hashed = contact.email_hash
         suppress(email_key=contact.email_key, reason=Suppression.Reason.ERASURE)
         Suppression.objects.filter(email_hash=hashed).update(reason=Suppression.Reason.ERASURE)
-        blank_ledger_copies(contact_id=contact.pk, hashed=hashed)
+        mailing_gdpr.blank_ledger_copies(contact_id=contact.pk, hashed=hashed)
         contact.delete()
     return hashed

@@ -227,7 +227,7 @@ def test_tag_and_consent_filters_agree_whichever_filter_drives_the_query():
     make_contact("ja@x.fr", tags=[jeunes, adherent], postcode="75011")
     make_contact("lyon@x.fr", tags=[jeunes, retraites], postcode="69003")
     make_contact("rien@x.fr", postcode="75011")
-    cases = [
+    cases: list[tuple[dict[str, Any], set[str]]] = [
         (
             {"tags": {"any": [jeunes.pk, retraites.pk]}},
             {"j@x.fr", "r@x.fr", "ja@x.fr", "lyon@x.fr"},

@@ -1,0 +1,47 @@
+"""A contact who volunteered: the GDPR access report holds the account, profile, roles, teams and
+work of their volunteer account, and nothing of other volunteers'."""
+
+from __future__ import annotations
+
+import pytest
+
+from essaim.army.models import Volunteer
+from essaim.army.services.missions import accept_claim, claim_mission
+from essaim.army.services.proofs import submit_proof
+from essaim.army.tests.factories import make_team, make_volunteer, seed_roles
+from essaim.army.tests.mission_helpers import make_mission
+from essaim.people.services.gdpr import access_report
+from essaim.people.tests.factories import make_contact
+
+pytestmark = pytest.mark.django_db
+
+
+def test_access_report_holds_the_volunteer_account_and_work(hq):
+    seed_roles()
+    contact = make_contact("camille@exemple.fr")
+    team = make_team("Paris 11e")
+    volunteer = make_volunteer(
+        "camille@exemple.fr", roles={"tchatcheur": "active"}, teams=[team], windows=1
+    )
+    Volunteer.objects.filter(pk=volunteer.pk).update(contact=contact)
+    someone_else = make_volunteer("autre@exemple.fr", roles={"tchatcheur": "active"})
+    mission = make_mission(quota=2)
+    claim = claim_mission(volunteer=volunteer, mission_id=mission.pk)
+    submit_proof(claim=claim, urls=["https://forum.exemple.fr/fil/42"], note="Fait avec mes mots")
+    accept_claim(claim=claim, by=hq)
+    claim_mission(volunteer=someone_else, mission_id=mission.pk)
+
+    [entry] = access_report(contact)["volunteering"]
+
+    assert entry["account"]["email"] == "camille@exemple.fr"
+    assert entry["profile"]["time_windows"] and entry["profile"]["postcode"] == "75011"
+    assert [(r["role"], r["stage"], len(r["history"])) for r in entry["roles"]] == [
+        ("Tchatcheur", "active", 1)
+    ]
+    assert [(t["team"], t["state"]) for t in entry["teams"]] == [("Paris 11e", "member")]
+    [work] = entry["missions"]
+    assert (work["mission"], work["status"], work["points"]) == (mission.title, "accepted", 10)
+    assert work["proofs"][0]["urls"] == ["https://forum.exemple.fr/fil/42"]
+    assert work["proofs"][0]["note"] == "Fait avec mes mots"
+    assert entry["mission_settings"]["total_points"] == 10
+    assert "autre@exemple.fr" not in str(entry)

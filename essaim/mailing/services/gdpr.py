@@ -1,0 +1,70 @@
+"""The mailing ledger's part of the GDPR rights (called by essaim.people.services.gdpr): what
+the access report shows of it, and what an erasure blanks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Case, F, Value, When
+
+from essaim.mailing.models import BounceReport, Delivery
+
+
+def access_section(*, contact_id: int, hashed: str) -> dict[str, Any]:
+    """Every campaign message addressed to the person (the ledger's rows, with what the relay
+    answered) and every delivery report or complaint received about them; the raw reports are
+    summed up by size, since they may quote other people's addresses."""
+    deliveries = (
+        Delivery.objects.filter(contact_id=contact_id)
+        .select_related("campaign")
+        .order_by("campaign_id")
+    )
+    reports = BounceReport.objects.filter(email_hash=hashed).order_by("received_at", "id")
+    return {
+        "campaign_messages": [
+            {
+                "campaign": d.campaign_id,
+                "subject": d.campaign.subject,
+                "email": d.email,
+                "first_name": d.first_name,
+                "status": d.status,
+                "attempts": d.attempts,
+                "smtp_code": d.smtp_code,
+                "smtp_reply": d.smtp_reply,
+                "last_change_at": d.last_change_at.isoformat(),
+            }
+            for d in deliveries
+        ],
+        "delivery_reports": [
+            {
+                "campaign": r.campaign_id,
+                "kind": r.kind,
+                "status": r.status,
+                "action": r.action,
+                "diagnostic": r.diagnostic,
+                "recipient": r.recipient,
+                "suppressed": r.suppressed,
+                "received_at": r.received_at.isoformat(),
+                "size": r.size,
+            }
+            for r in reports
+        ],
+    }
+
+
+def blank_ledger_copies(*, contact_id: int, hashed: str) -> tuple[int, int]:
+    """Blank the copies of a person's address the ledger holds, keeping every row so that the
+    campaigns' counts stay right: delivery rows lose the address, the first name and an SMTP
+    reply quoting an address; bounce reports lose the raw message, the reported recipient, the
+    diagnostic and the envelope sender (an auto-reply's is the person's own address). Kind,
+    status, campaign and the address hash (also on the suppression list) stay.
+    Returns (delivery rows, reports) blanked. Run it inside the erasure's transaction."""
+    deliveries = Delivery.objects.filter(contact_id=contact_id).update(
+        email="",
+        first_name="",
+        smtp_reply=Case(When(smtp_reply__contains="@", then=Value("")), default=F("smtp_reply")),
+    )
+    reports = BounceReport.objects.filter(email_hash=hashed).update(
+        raw=b"", recipient="", diagnostic="", mail_from=""
+    )
+    return deliveries, reports
