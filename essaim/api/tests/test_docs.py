@@ -49,6 +49,8 @@ EXPECTED_OPERATIONS = {
     ("get", "/api/v1/review-queue"): "review_queue",
     ("post", "/api/v1/claims/{id}/accept"): "accept_claim",
     ("post", "/api/v1/claims/{id}/return"): "return_claim",
+    ("post", "/api/v1/me/invitations"): "send_invitations",
+    ("get", "/api/v1/me/invitations"): "my_invitation_stats",
 }
 
 

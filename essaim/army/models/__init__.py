@@ -3,8 +3,10 @@ migrations say `from essaim.army.models import Volunteer` whatever the module.
 
 volunteers.py: volunteers, their roles and the roles' lifecycle (issue 4, part 1).
 missions.py: missions, talking points, claims, proofs, reviews, points.
+invitations.py: invitations sent in a volunteer's name, and what each volunteer asked.
 """
 
+from essaim.army.models.invitations import Invitation, InvitationRequest
 from essaim.army.models.missions import (
     OWN_NAME_REMINDER,
     Claim,
@@ -44,6 +46,8 @@ __all__ = [
     "OWN_NAME_REMINDER",
     "PARTS_OF_DAY",
     "Claim",
+    "Invitation",
+    "InvitationRequest",
     "Language",
     "Mission",
     "MissionKind",

@@ -9,7 +9,14 @@ from typing import Any
 from django.db.models import Prefetch
 
 from essaim.accounts.models import Membership
-from essaim.army.models import Claim, Notification, RoleAssignment, Volunteer
+from essaim.army.models import (
+    Claim,
+    Invitation,
+    InvitationRequest,
+    Notification,
+    RoleAssignment,
+    Volunteer,
+)
 from essaim.army.models.missions import Proof, VolunteerMissionSettings
 
 
@@ -110,6 +117,14 @@ def _volunteer(volunteer: Volunteer) -> dict[str, Any]:
             if settings
             else None
         ),
+        # What the volunteer gave and what came of it: counts only. The invitees are other
+        # people; their own access reports say who invited them.
+        "invitations": {
+            "addresses_given": InvitationRequest.objects.filter(volunteer=volunteer).count(),
+            "confirmed": Invitation.objects.filter(
+                inviter=volunteer, status=Invitation.Status.CONFIRMED
+            ).count(),
+        },
         "notifications": [
             {"kind": n.kind, "created_at": _iso(n.created_at), "read_at": _iso(n.read_at)}
             for n in notifications

@@ -181,11 +181,33 @@ def send_confirmation_mail(
     context: dict[str, Any] = {
         "first_name": first_name,
         "url": url,
-        "site_url": settings.SITE_URL,
         "days": max(1, settings.SIGNUP_CONFIRM_MAX_AGE // 86400),
     }
+    send_templated_mail(
+        email=email, subject=subject, templates=templates, context=context, language=language
+    )
+    return True
+
+
+def send_templated_mail(
+    *,
+    email: str,
+    subject: Promise | str,
+    templates: str,
+    context: dict[str, Any],
+    language: str,
+    subject_params: dict[str, Any] | None = None,
+) -> None:
+    """One transactional mail from the campaign (DEFAULT_FROM_EMAIL, Django's mail settings):
+    `templates`.txt and `templates`.html rendered in `language`, the subject translated there
+    too (then formatted with `subject_params`). The caller decides whether the address may be
+    mailed at all; the double opt-in mails of the base, of the volunteers and of invitations
+    all leave through here."""
+    context = {"site_url": settings.SITE_URL, **context}
     with translation.override(language):
         title = str(subject)
+        if subject_params:
+            title = title % subject_params
         text = render_to_string(f"{templates}.txt", context)
         html = render_to_string(f"{templates}.html", context)
     message = EmailMultiAlternatives(
@@ -193,7 +215,6 @@ def send_confirmation_mail(
     )
     message.attach_alternative(html, "text/html")
     message.send()
-    return True
 
 
 def confirm_signup(
