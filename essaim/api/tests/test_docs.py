@@ -59,6 +59,9 @@ EXPECTED_OPERATIONS = {
     ("put", "/api/v1/missions/{id}/kit"): "update_kit",
     ("post", "/api/v1/missions/{id}/kit/files"): "upload_kit_file",
     ("delete", "/api/v1/missions/{id}/kit/files/{file_id}"): "delete_kit_file_api",
+    ("post", "/api/v1/calls"): "create_call",
+    ("get", "/api/v1/calls/{id}"): "get_call",
+    ("get", "/api/v1/calls/{id}/funnel"): "call_funnel",
     ("post", "/api/v1/me/invitations"): "send_invitations",
     ("get", "/api/v1/me/invitations"): "my_invitation_stats",
 }

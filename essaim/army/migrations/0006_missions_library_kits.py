@@ -27,7 +27,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0002_team_zone_and_join_requests'),
-        ('army', '0004_invitations'),
+        ('army', '0005_calls'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
