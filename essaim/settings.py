@@ -310,6 +310,8 @@ SIGNUP_RATE_LIMIT = env_str("SIGNUP_RATE_LIMIT", "5/h")
 # Volunteers' login links: valid this many seconds, once; requests per address and per IP.
 MAGIC_LINK_MAX_AGE = env_int("MAGIC_LINK_MAX_AGE", 20 * 60)
 MAGIC_LINK_RATE_LIMIT = env_str("MAGIC_LINK_RATE_LIMIT", "5/h")
+# The link of a call for volunteers identifies its recipient for this many seconds (60 days).
+CALL_LINK_MAX_AGE = env_int("CALL_LINK_MAX_AGE", 60 * 24 * 3600)
 # A volunteer's role lapses after this many weeks without accepted work (periodic job).
 ROLE_LAPSE_WEEKS = env_int("ROLE_LAPSE_WEEKS", 8)
 # Invitations (the mondains): addresses one volunteer may submit per day (midnight to midnight,

@@ -26,6 +26,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             items.append((_("Imports"), reverse("people:import_list")))
         if rules.can_manage_campaigns(user):
             items.append((_("Campagnes"), reverse("mailing:campaign_list")))
+            items.append((_("Appels"), reverse("army:call_list")))
         # Missions: by account role, without a query on every page (the pages check again).
         if user.is_volunteer:  # type: ignore[union-attr]
             items.append((_("Mes missions"), reverse("army:my_missions")))

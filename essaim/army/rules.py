@@ -62,6 +62,12 @@ def can_request_to_join(user: AnyUser, team: Team) -> bool:
     return _active(user) and team.accepts_requests and Volunteer.objects.filter(pk=user.pk).exists()
 
 
+def can_manage_calls(user: AnyUser) -> bool:
+    """Create calls for volunteers (each sends a campaign to a segment of the base) and read
+    their funnels: HQ only, as campaigns and segments are."""
+    return is_hq(user)
+
+
 # --- Invitations --------------------------------------------------------------------------------
 
 

@@ -10,6 +10,7 @@ from django.db.models import Prefetch
 
 from essaim.accounts.models import Membership
 from essaim.army.models import (
+    CallEvent,
     Claim,
     Invitation,
     InvitationRequest,
@@ -28,6 +29,15 @@ def access_section(*, contact_id: int) -> list[dict[str, Any]]:
     """One entry per volunteer account linked to the contact (normally none or one)."""
     volunteers = Volunteer.objects.filter(contact_id=contact_id).select_related("user")
     return [_volunteer(volunteer) for volunteer in volunteers]
+
+
+def calls_section(*, contact_id: int) -> list[dict[str, Any]]:
+    """The steps of calls for volunteers recorded for the contact (page visited, signed up)."""
+    events = CallEvent.objects.filter(contact_id=contact_id).select_related("call")
+    return [
+        {"call": e.call.title, "step": e.kind, "at": _iso(e.at)}
+        for e in events.order_by("at", "id")
+    ]
 
 
 def _volunteer(volunteer: Volunteer) -> dict[str, Any]:

@@ -450,3 +450,40 @@ def test_access_reports_say_who_invited_the_invitee_and_what_the_volunteer_gave(
     ]
     [entry] = access_report(camille.contact)["volunteering"]
     assert entry["invitations"] == {"addresses_given": 2, "confirmed": 1}
+
+
+def test_the_reports_list_costs_the_same_queries_whatever_the_number_of_inviters(
+    hq_client, django_assert_num_queries
+):
+    def reported_by(n: int) -> None:
+        for i in range(n):
+            inviter = make_volunteer(f"inviter{n}-{i}@exemple.fr")
+            Invitation.objects.create(
+                inviter=inviter, email_hash=f"{n}-{i}".ljust(64, "h"), status="reported"
+            )
+
+    url = reverse("army:invitation_reports")
+    hq_client.get(url)  # warm the session
+    counts = []
+    for n in (1, 3):
+        reported_by(n)
+        with CaptureQueriesContext(connection) as queries:
+            assert hq_client.get(url).status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
+    with django_assert_num_queries(counts[1]):
+        response = hq_client.get(url)
+    assert len(response.context["inviters"]) == 4
+
+
+def test_my_invitations_page_costs_a_fixed_number_of_queries(
+    camille, invite, client_of, django_assert_num_queries
+):
+    client = client_of(camille)
+    client.get(PAGE)
+    # session, user, volunteer (can_invite), volunteer with contact, requests, confirmed
+    with django_assert_num_queries(6):
+        client.get(PAGE)
+    invite(camille, "ana@exemple.fr, ben@exemple.fr")
+    with django_assert_num_queries(6):
+        client.get(PAGE)

@@ -224,6 +224,9 @@ def confirm_signup(
     user_agent: str,
     statement: str = CONSENT_STATEMENT_VERSION,
     event: str = "signup_confirmed",
+    source: str = Consent.Source.SIGNUP_FORM,
+    source_ref: str = "",
+    proof: dict[str, Any] | None = None,
 ) -> Confirmation | None:
     """The person clicked "confirm": create or complete the contact with explicit consent.
 
@@ -232,7 +235,9 @@ def confirm_signup(
     is left to grant. Raises SuppressedAddress if the address was suppressed meanwhile, and
     InvalidValue if the data no longer validates (a postcode removed from the reference data).
     `statement` names the consent wording the person saw (another form, e.g. the volunteers',
-    has its own), `event` the timeline event that records the proof.
+    has its own), `event` the timeline event that records the proof; `source` and `source_ref`
+    what the consent records came from (the form's statement by default; a call for volunteers
+    names itself), `proof` what else the event keeps.
     """
     data = clean_contact_data(
         email=signup.email,
@@ -260,8 +265,8 @@ def confirm_signup(
             ConsentGrant(
                 purpose=purpose,
                 basis=Consent.Basis.EXPLICIT_CONSENT,
-                source=Consent.Source.SIGNUP_FORM,
-                source_ref=statement,
+                source=source,
+                source_ref=source_ref or statement,
                 ip=signup.ip,
                 user_agent=signup.user_agent,
                 confirmed_at=now,
@@ -285,5 +290,6 @@ def confirm_signup(
                 requested_user_agent=signup.user_agent,
                 confirmed_ip=ip,
                 confirmed_user_agent=user_agent[:300],
+                **(proof or {}),
             )
     return Confirmation(contact=contact, created=created, granted=granted)
