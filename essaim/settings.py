@@ -310,8 +310,21 @@ SIGNUP_RATE_LIMIT = env_str("SIGNUP_RATE_LIMIT", "5/h")
 # Volunteers' login links: valid this many seconds, once; requests per address and per IP.
 MAGIC_LINK_MAX_AGE = env_int("MAGIC_LINK_MAX_AGE", 20 * 60)
 MAGIC_LINK_RATE_LIMIT = env_str("MAGIC_LINK_RATE_LIMIT", "5/h")
+# The link of a call for volunteers identifies its recipient for this many seconds (60 days).
+CALL_LINK_MAX_AGE = env_int("CALL_LINK_MAX_AGE", 60 * 24 * 3600)
 # A volunteer's role lapses after this many weeks without accepted work (periodic job).
 ROLE_LAPSE_WEEKS = env_int("ROLE_LAPSE_WEEKS", 8)
+# Invitations (the mondains): addresses one volunteer may submit per day (midnight to midnight,
+# TIME_ZONE), invitation forms sent per volunteer (rate), days the invitee's confirmation link
+# stays valid, points credited to the volunteer when an invitee confirms, and the limits of an
+# uploaded address book (bytes read at most, addresses read at most: beyond either, a clear
+# error and nothing is invited).
+INVITATIONS_DAILY_LIMIT = env_int("INVITATIONS_DAILY_LIMIT", 50)
+INVITATIONS_RATE_LIMIT = env_str("INVITATIONS_RATE_LIMIT", "20/h")
+INVITATIONS_CONFIRM_DAYS = env_int("INVITATIONS_CONFIRM_DAYS", 30)
+INVITATIONS_POINTS = env_int("INVITATIONS_POINTS", 5)
+INVITATIONS_MAX_UPLOAD_BYTES = env_int("INVITATIONS_MAX_UPLOAD_BYTES", 2 * 1024 * 1024)
+INVITATIONS_MAX_ENTRIES = env_int("INVITATIONS_MAX_ENTRIES", 5000)
 API_PAGE_SIZE = 100
 # Requests accepted per API token: N/s, N/m, N/h or N/d (fixed window, shared cache).
 API_RATE_LIMIT = env_str("API_RATE_LIMIT", "600/m")

@@ -26,12 +26,15 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             items.append((_("Imports"), reverse("people:import_list")))
         if rules.can_manage_campaigns(user):
             items.append((_("Campagnes"), reverse("mailing:campaign_list")))
+            items.append((_("Appels"), reverse("army:call_list")))
         # Missions: by account role, without a query on every page (the pages check again).
         if user.is_volunteer:  # type: ignore[union-attr]
             items.append((_("Mes missions"), reverse("army:my_missions")))
+            items.append((_("Mes invitations"), reverse("army:invitations")))
         if rules.is_hq(user) or user.is_coordinator:  # type: ignore[union-attr]
             items.append((_("Missions"), reverse("army:missions_run")))
         if rules.is_hq(user):
+            items.append((_("Invitations signalées"), reverse("army:invitation_reports")))
             items.append((_("Journal d'audit"), reverse("accounts:audit_log")))
         if rules.can_read_devmail(user) and _devmail_on():
             items.append((_("Boîte de dev"), reverse("devmail:inbox")))

@@ -6,7 +6,9 @@ from ninja.operation import Operation
 
 from essaim.api import errors
 from essaim.api.army import router as army_router
+from essaim.api.calls import router as calls_router
 from essaim.api.docs import LocalSwagger
+from essaim.api.invitations import router as invitations_router
 from essaim.api.mailing import router as mailing_router
 from essaim.api.missions import router as missions_router
 from essaim.api.people import router as people_router
@@ -38,6 +40,8 @@ api.add_router("/v1/", people_router)
 api.add_router("/v1/", mailing_router)
 api.add_router("/v1/", army_router)
 api.add_router("/v1/", missions_router)
+api.add_router("/v1/", calls_router)
+api.add_router("/v1/", invitations_router)
 
 
 @api.get("/health", auth=None, tags=["meta"])

@@ -60,3 +60,30 @@ def can_request_to_join(user: AnyUser, team: Team) -> bool:
     from essaim.army.models import Volunteer
 
     return _active(user) and team.accepts_requests and Volunteer.objects.filter(pk=user.pk).exists()
+
+
+def can_manage_calls(user: AnyUser) -> bool:
+    """Create calls for volunteers (each sends a campaign to a segment of the base) and read
+    their funnels: HQ only, as campaigns and segments are."""
+    return is_hq(user)
+
+
+# --- Invitations --------------------------------------------------------------------------------
+
+
+def can_invite(user: AnyUser) -> bool:
+    """Invite people from one's address book: a volunteer, in their own name only."""
+    from essaim.army.models import Volunteer
+
+    return _active(user) and Volunteer.objects.filter(pk=user.pk).exists()
+
+
+def can_see_invitation_reports_of(user: AnyUser, volunteer: Volunteer) -> bool:
+    """How many of a volunteer's invitations were reported as abuse: HQ, and the coordinators
+    of a team the volunteer is a member of (those who can act on it). Never the volunteer."""
+    return can_move_roles_of(user, volunteer)
+
+
+def can_list_invitation_reports(user: AnyUser) -> bool:
+    """The list of every volunteer whose invitations were reported."""
+    return is_hq(user)

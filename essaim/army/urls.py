@@ -3,12 +3,17 @@
 from django.urls import path
 
 from essaim.army.mission_urls import urlpatterns as mission_urlpatterns
-from essaim.army.views import profile, teams
+from essaim.army.views import calls, invitations, profile, teams
 
 app_name = "army"
 urlpatterns = [
     path("moi/", profile.profile, name="profile"),
+    path("appels/", calls.call_list, name="call_list"),
+    path("appels/nouveau/", calls.call_create, name="call_create"),
+    path("appels/<int:pk>/", calls.call_detail, name="call_detail"),
     path("moi/mot-de-passe/", profile.password, name="password"),
+    path("invitations/", invitations.my_invitations, name="invitations"),
+    path("invitations/signalements/", invitations.reports, name="invitation_reports"),
     path("equipes/", teams.team_list, name="team_list"),
     path("equipes/nouvelle/", teams.team_create, name="team_create"),
     path("equipes/<int:pk>/", teams.team_dashboard, name="team_dashboard"),

@@ -50,9 +50,10 @@ class Rendered:
     text: str  # the plain-text part, with slots
 
 
-def _protect(source: str) -> tuple[str, list[str]]:
-    """Slots → placeholders; TemplateError for anything between braces that is not a slot."""
-    parse_template(source, html=False, allow=FIELDS | LINK_FIELDS)
+def _protect(source: str, links: frozenset[str] = frozenset()) -> tuple[str, list[str]]:
+    """Slots → placeholders; TemplateError for anything between braces that is not a slot.
+    `links`: the extra link slots this campaign may use (essaim.mailing.links)."""
+    parse_template(source, html=False, allow=FIELDS | LINK_FIELDS | links)
     slots: list[str] = []
 
     def keep(match: re.Match[str]) -> str:
@@ -80,23 +81,31 @@ def sanitize_html(html: str) -> str:
     )
 
 
-def markdown_to_html(source: str) -> str:
+def render_markdown(source: str) -> str:
+    """Sanitized HTML of Markdown that has no slots (e.g. a web page's text): the same two locks
+    as campaign bodies, raw HTML off then nh3's allow-list."""
+    return sanitize_html(_markdown.render(source))
+
+
+def markdown_to_html(source: str, links: frozenset[str] = frozenset()) -> str:
     """The sanitized HTML fragment of a Markdown body, slots kept. Raises TemplateError."""
-    protected, slots = _protect(source)
+    protected, slots = _protect(source, links)
     html = sanitize_html(_markdown.render(protected))
+    # Only our own links may sit inside a tag (as an href); a contact's value never.
+    may_be_urls = tuple(f"{{{{ {name}" for name in LINK_FIELDS | links)
     for tag in _TAG_RE.findall(html):
         for match in _PLACEHOLDER_RE.finditer(tag):
             index = int(match.group(1))
-            if index >= len(slots) or not slots[index].startswith("{{ unsubscribe_url"):
+            if index >= len(slots) or not slots[index].startswith(may_be_urls):
                 raise TemplateError(
                     _("Un champ personnalisé ne peut pas servir d'adresse de lien ou d'image.")
                 )
     return _restore(html, slots)
 
 
-def markdown_to_text(source: str) -> str:
+def markdown_to_text(source: str, links: frozenset[str] = frozenset()) -> str:
     """The plain-text part: the Markdown itself (made to be read as text), links spelled out."""
-    protected, slots = _protect(source)
+    protected, slots = _protect(source, links)
 
     def spell(match: re.Match[str]) -> str:
         bang, label, url = match.groups()
@@ -107,26 +116,33 @@ def markdown_to_text(source: str) -> str:
     return _restore(_MD_LINK_RE.sub(spell, protected.replace("\r\n", "\n")), slots)
 
 
-def render_campaign(*, subject: str, preheader: str, body_markdown: str) -> Rendered:
+def render_campaign(
+    *, subject: str, preheader: str, body_markdown: str, links: frozenset[str] = frozenset()
+) -> Rendered:
     """Both templates of a campaign, with the unsubscribe footer. Raises TemplateError.
+    `links`: the extra link slots the campaign may use (essaim.mailing.links).
 
     The footer is in the recipients' language (the site's default), not the author's."""
     with translation.override(settings.LANGUAGE_CODE):
-        return _render_campaign(subject=subject, preheader=preheader, body_markdown=body_markdown)
+        return _render_campaign(
+            subject=subject, preheader=preheader, body_markdown=body_markdown, links=links
+        )
 
 
-def _render_campaign(*, subject: str, preheader: str, body_markdown: str) -> Rendered:
-    fragment = markdown_to_html(body_markdown)
+def _render_campaign(
+    *, subject: str, preheader: str, body_markdown: str, links: frozenset[str]
+) -> Rendered:
+    fragment = markdown_to_html(body_markdown, links)
     if "{{" in subject or "{%" in subject:
         raise TemplateError(_("L'objet ne peut pas contenir de champ personnalisé."))
     body = mark_safe(fragment)  # sanitized by nh3 in markdown_to_html
     html = render_to_string(
         "mailing/email/campaign.html", {"subject": subject, "preheader": preheader, "body": body}
     )
-    text = markdown_to_text(body_markdown).rstrip() + "\n\n-- \n"
+    text = markdown_to_text(body_markdown, links).rstrip() + "\n\n-- \n"
     text += _("Pour ne plus recevoir nos messages : %(url)s") % {"url": "{{ unsubscribe_url }}"}
     text += "\n"
     # Whatever the wrapper added must still parse (a preheader with braces is refused here).
-    parse_template(html, html=True, allow=FIELDS | LINK_FIELDS)
-    parse_template(text, html=False, allow=FIELDS | LINK_FIELDS)
+    parse_template(html, html=True, allow=FIELDS | LINK_FIELDS | links)
+    parse_template(text, html=False, allow=FIELDS | LINK_FIELDS | links)
     return Rendered(html=html, text=text)

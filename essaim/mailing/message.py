@@ -7,9 +7,10 @@ encodings: no MIME object, no template engine, no per-recipient quoted-printable
 whole body.
 
 Personalization is a whitelist, not a template language: `{{ first_name }}` or
-`{{ first_name|default:"ami·e" }}` (and `{{ unsubscribe_url }}` for a footer link). Anything
-else between braces is an error when the campaign is compiled; nothing a campaign author writes
-is ever executed.
+`{{ first_name|default:"ami·e" }}` (and `{{ unsubscribe_url }}` for a footer link, plus the link
+slots another app declares for its own campaigns, see essaim.mailing.links). Anything else
+between braces is an error when the campaign is compiled; nothing a campaign author writes is
+ever executed.
 
 Bodies are quoted-printable: every line stays under 78 octets whatever the author wrote. A slot
 sits alone between two soft line breaks (`=\\r\\n`), which decoders remove, so the static chunks
@@ -42,6 +43,7 @@ from django.utils import timezone
 from django.utils.encoding import iri_to_uri
 from django.utils.translation import gettext as _
 
+from essaim.mailing import links
 from essaim.mailing.dkim import (
     DkimSigner,
     body_hash,
@@ -177,6 +179,11 @@ def _lf(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
+def is_link(name: str) -> bool:
+    """A slot whose value is a URL made by us (never a contact's words)."""
+    return name in LINK_FIELDS or name in links.registered()
+
+
 def parse_template(text: str, *, html: bool, allow: frozenset[str]) -> list[str | _Slot]:
     """Split a template into literal text and whitelisted slots; TemplateError otherwise."""
     pieces: list[str | _Slot] = []
@@ -190,7 +197,7 @@ def parse_template(text: str, *, html: bool, allow: frozenset[str]) -> list[str 
         name = match.group("name")
         if name not in allow:
             raise TemplateError(_("champ inconnu : %(name)s") % {"name": name})
-        if name in LINK_FIELDS and match.group("default") is not None:
+        if is_link(name) and match.group("default") is not None:
             raise TemplateError(_("%(name)s n'a pas de valeur par défaut") % {"name": name})
         pieces.append(literal)
         pieces.append(_Slot(name, match.group("default") or "", html))
@@ -225,7 +232,7 @@ def text_to_html(text: str, preheader: str = "") -> str:
 
     Stand-in until the composer renders Markdown into the responsive template.
     """
-    pieces = parse_template(text, html=True, allow=FIELDS | LINK_FIELDS)
+    pieces = parse_template(text, html=True, allow=FIELDS | LINK_FIELDS | links.registered())
     marked: list[str] = []
     for piece in pieces:
         if isinstance(piece, _Slot):
@@ -413,9 +420,11 @@ class CompiledMessage:
         self._date_cache: tuple[int, bytes] = (0, b"")
         self._slot_cache: dict[tuple[str, bool, str], bytes] = {}
 
+        # Links other apps add to their own campaigns (a call's landing page): none for most.
+        self._links = links.builders(campaign, self._site_url)
         text_source = campaign.text_template or campaign.body_markdown
         html_source = campaign.html_template or text_to_html(text_source, campaign.preheader)
-        allow = FIELDS | LINK_FIELDS
+        allow = FIELDS | LINK_FIELDS | frozenset(self._links)
         text_parts = _encode_body(parse_template(text_source, html=False, allow=allow))
         html_parts = _encode_body(parse_template(html_source, html=True, allow=allow))
 
@@ -542,8 +551,10 @@ class CompiledMessage:
                     last = self._last_url = (unsub_url, _soft_wrap(unsub_url.encode("ascii")))
                 return last[1]
             value = unsub_url
-        else:
+        elif slot.name in FIELDS:
             value = getattr(recipient, slot.name) or slot.default
+        else:
+            value = self._links[slot.name](recipient)
         key = (slot.name, slot.html, value) if slot.name in FIELDS else None
         if key is not None:
             cached = self._slot_cache.get(key)

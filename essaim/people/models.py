@@ -176,6 +176,7 @@ class Consent(models.Model):
         INVITATION = "invitation", _("Invitation")
         API = "api", _("API")
         STAFF = "staff", _("Saisie QG")
+        CALL = "call", _("Appel à volontaires")
 
     # Indexed by the unique (contact, purpose) below, which leads with it.
     contact = models.ForeignKey(

@@ -49,6 +49,11 @@ EXPECTED_OPERATIONS = {
     ("get", "/api/v1/review-queue"): "review_queue",
     ("post", "/api/v1/claims/{id}/accept"): "accept_claim",
     ("post", "/api/v1/claims/{id}/return"): "return_claim",
+    ("post", "/api/v1/calls"): "create_call",
+    ("get", "/api/v1/calls/{id}"): "get_call",
+    ("get", "/api/v1/calls/{id}/funnel"): "call_funnel",
+    ("post", "/api/v1/me/invitations"): "send_invitations",
+    ("get", "/api/v1/me/invitations"): "my_invitation_stats",
 }
 
 

@@ -3,8 +3,12 @@ migrations say `from essaim.army.models import Volunteer` whatever the module.
 
 volunteers.py: volunteers, their roles and the roles' lifecycle (issue 4, part 1).
 missions.py: missions, talking points, claims, proofs, reviews, points.
+calls.py: calls for volunteers and their funnel's events.
+invitations.py: invitations sent in a volunteer's name, and what each volunteer asked.
 """
 
+from essaim.army.models.calls import Call, CallEvent
+from essaim.army.models.invitations import Invitation, InvitationRequest
 from essaim.army.models.missions import (
     OWN_NAME_REMINDER,
     Claim,
@@ -43,7 +47,11 @@ __all__ = [
     "FULL_WEEK",
     "OWN_NAME_REMINDER",
     "PARTS_OF_DAY",
+    "Call",
+    "CallEvent",
     "Claim",
+    "Invitation",
+    "InvitationRequest",
     "Language",
     "Mission",
     "MissionKind",

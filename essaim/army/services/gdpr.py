@@ -9,7 +9,15 @@ from typing import Any
 from django.db.models import Prefetch
 
 from essaim.accounts.models import Membership
-from essaim.army.models import Claim, Notification, RoleAssignment, Volunteer
+from essaim.army.models import (
+    CallEvent,
+    Claim,
+    Invitation,
+    InvitationRequest,
+    Notification,
+    RoleAssignment,
+    Volunteer,
+)
 from essaim.army.models.missions import Proof, VolunteerMissionSettings
 
 
@@ -21,6 +29,15 @@ def access_section(*, contact_id: int) -> list[dict[str, Any]]:
     """One entry per volunteer account linked to the contact (normally none or one)."""
     volunteers = Volunteer.objects.filter(contact_id=contact_id).select_related("user")
     return [_volunteer(volunteer) for volunteer in volunteers]
+
+
+def calls_section(*, contact_id: int) -> list[dict[str, Any]]:
+    """The steps of calls for volunteers recorded for the contact (page visited, signed up)."""
+    events = CallEvent.objects.filter(contact_id=contact_id).select_related("call")
+    return [
+        {"call": e.call.title, "step": e.kind, "at": _iso(e.at)}
+        for e in events.order_by("at", "id")
+    ]
 
 
 def _volunteer(volunteer: Volunteer) -> dict[str, Any]:
@@ -110,6 +127,14 @@ def _volunteer(volunteer: Volunteer) -> dict[str, Any]:
             if settings
             else None
         ),
+        # What the volunteer gave and what came of it: counts only. The invitees are other
+        # people; their own access reports say who invited them.
+        "invitations": {
+            "addresses_given": InvitationRequest.objects.filter(volunteer=volunteer).count(),
+            "confirmed": Invitation.objects.filter(
+                inviter=volunteer, status=Invitation.Status.CONFIRMED
+            ).count(),
+        },
         "notifications": [
             {"kind": n.kind, "created_at": _iso(n.created_at), "read_at": _iso(n.read_at)}
             for n in notifications

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -384,29 +384,56 @@ def leaderboard(
     until: datetime | None = None,
     limit: int = 20,
 ) -> list[Standing]:
-    """Points of accepted work in a period, per volunteer, without those who opted out."""
-    qs = Claim.objects.filter(status=Claim.Status.ACCEPTED).exclude(
-        volunteer__mission_settings__leaderboard_opt_out=True
-    )
-    if since is not None:
-        qs = qs.filter(reviewed_at__gte=since)
-    if until is not None:
-        qs = qs.filter(reviewed_at__lt=until)
-    if team is not None:
-        qs = qs.filter(
-            Exists(
-                Membership.objects.filter(
-                    user_id=OuterRef("volunteer_id"), team_id=team, state=Membership.State.MEMBER
+    """Points in a period, per volunteer, without those who opted out: accepted missions, and
+    invitations whose invitee confirmed (essaim.army.services.invitations). `missions` counts
+    the accepted missions only. One grouped query over both sources (UNION ALL)."""
+    from essaim.army.models import Invitation
+
+    claims = Claim.objects.filter(status=Claim.Status.ACCEPTED)
+    invites = Invitation.objects.filter(status=Invitation.Status.CONFIRMED, points__gt=0)
+    parts = []
+    for qs, who, at, is_mission in (
+        (claims, "volunteer", "reviewed_at", 1),
+        (invites, "inviter", "confirmed_at", 0),
+    ):
+        qs = qs.exclude(**{f"{who}__mission_settings__leaderboard_opt_out": True})
+        if since is not None:
+            qs = qs.filter(**{f"{at}__gte": since})
+        if until is not None:
+            qs = qs.filter(**{f"{at}__lt": until})
+        if team is not None:
+            qs = qs.filter(
+                Exists(
+                    Membership.objects.filter(
+                        user_id=OuterRef(f"{who}_id"), team_id=team, state=Membership.State.MEMBER
+                    )
                 )
             )
+        if departement:
+            qs = qs.filter(**{f"{who}__departement": departement})
+        parts.append(
+            qs.annotate(
+                board_vid=F(f"{who}_id"),
+                board_pts=F("points"),
+                board_n=models.Value(is_mission, output_field=models.IntegerField()),
+            )
+            .values_list("board_vid", "board_pts", "board_n")
+            .order_by()
+            .query.sql_with_params()
         )
-    if departement:
-        qs = qs.filter(volunteer__departement=departement)
-    rows = (
-        qs.values("volunteer_id", "volunteer__first_name")
-        .annotate(total=models.Sum("points"), n=models.Count("id"))
-        .order_by("-total", "volunteer_id")[:limit]
+    (sql_claims, p_claims), (sql_invites, p_invites) = parts
+    # The parts are Django's own compiled SQL with their parameters kept apart.
+    sql = (
+        "SELECT board_vid, SUM(board_pts) AS total, SUM(board_n) AS n "  # noqa: S608
+        f"FROM ({sql_claims} UNION ALL {sql_invites}) AS board "
+        "GROUP BY board_vid ORDER BY total DESC, board_vid LIMIT %s"
     )
-    return [
-        Standing(r["volunteer_id"], r["volunteer__first_name"], r["total"], r["n"]) for r in rows
-    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*p_claims, *p_invites, limit])
+        rows = [(int(vid), int(total), int(n)) for vid, total, n in cursor.fetchall()]
+    names = dict(
+        Volunteer.objects.filter(pk__in=[vid for vid, _t, _n in rows]).values_list(
+            "pk", "first_name"
+        )
+    )
+    return [Standing(vid, names.get(vid, ""), total, n) for vid, total, n in rows]

@@ -6,6 +6,17 @@ mailed to the address; only the person's POST from that link writes. The confirm
 consent for the purpose "volunteering" on the contact (with the proof of the double opt-in), then
 creates the account (role volunteer, no password: it logs in by magic link until the person sets
 one) and the volunteer profile with the chosen roles at stage "applied".
+
+A sign-up from a call for volunteers (essaim.army.services.calls) carries the call's id, and the
+delivery whose link brought the person when the address is the one that link was mailed to.
+Its double opt-in is still the confirmation mail, never the call's link alone. That link proves
+that someone could read a mail sent to the address, and so does a confirmation link; but a call
+is written to be passed around ("share it with your friends"), its link lives for weeks and
+reaches far more mailboxes than its addressee's, while a confirmation mail answers the person's
+own request and expires in days. Consent to keep a political commitment (GDPR art. 9) must be
+the person's own act: whoever forwards a call must not enlist its reader under their own name.
+The link only fills the form in and attributes the sign-up; the consent "volunteering" then
+records source = the call, with the call and delivery in its proof.
 """
 
 from __future__ import annotations
@@ -14,6 +25,7 @@ import logging
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from functools import partial
+from typing import Any
 
 from django.conf import settings
 from django.core import signing
@@ -24,8 +36,16 @@ from django.utils.translation import gettext_lazy
 
 from essaim.accounts.models import Role, User
 from essaim.accounts.services import audit
-from essaim.army.models import FULL_WEEK, RoleAssignment, RoleTransition, Volunteer, VolunteerRole
-from essaim.people.models import Purpose
+from essaim.army.models import (
+    FULL_WEEK,
+    Call,
+    RoleAssignment,
+    RoleTransition,
+    Volunteer,
+    VolunteerRole,
+)
+from essaim.army.services.calls import record_signup
+from essaim.people.models import Consent, Purpose
 from essaim.people.services.contacts import ContactData, clean_contact_data, record_event
 from essaim.people.services.signup import (
     ExpiredLink,
@@ -59,6 +79,8 @@ class VolunteerSignup:
     ip: str | None
     user_agent: str
     requested_at: datetime
+    call_id: int | None = None  # the call for volunteers the person answered, if any
+    call_delivery: int | None = None  # the ledger row whose link they followed, same address
 
 
 @dataclass(frozen=True)
@@ -66,6 +88,7 @@ class Enlistment:
     volunteer: Volunteer
     account_created: bool  # the person had no account: the confirming browser may log in
     roles_added: list[str]
+    profile_created: bool = False  # the person became a volunteer with this confirmation
 
 
 def _signer() -> signing.TimestampSigner:
@@ -101,12 +124,18 @@ def read_token(token: str) -> VolunteerSignup:
             ip=None if payload["ip"] is None else str(payload["ip"]),
             user_agent=str(payload["user_agent"]),
             requested_at=datetime.fromisoformat(payload["requested_at"]),
+            call_id=_optional_id(payload.get("call_id")),
+            call_delivery=_optional_id(payload.get("call_delivery")),
         )
     except (KeyError, TypeError, ValueError) as exc:  # signed by us, but by another version
         raise InvalidLink from exc
     if not signup.roles or not 0 <= signup.windows <= FULL_WEEK:
         raise InvalidLink
     return signup
+
+
+def _optional_id(value: object) -> int | None:
+    return None if value is None else int(value)  # type: ignore[call-overload]
 
 
 def confirmation_url(signup: VolunteerSignup) -> str:
@@ -125,9 +154,12 @@ def request_enlistment(
     ip: str | None,
     user_agent: str,
     language: str,
+    call_id: int | None = None,
+    call_delivery: int | None = None,
 ) -> None:
     """Mail the confirmation link after the current transaction commits. The same work for
-    every address, known or not: the mail task decides, out of the request."""
+    every address, known or not: the mail task decides, out of the request. `call_id`: the
+    call for volunteers answered (`call_delivery`: the link's ledger row, same address only)."""
     from essaim.army.tasks import send_enlistment_confirmation
 
     signup = VolunteerSignup(
@@ -144,6 +176,8 @@ def request_enlistment(
         ip=ip,
         user_agent=user_agent[:300],
         requested_at=timezone.now(),
+        call_id=call_id,
+        call_delivery=call_delivery,
     )
     transaction.on_commit(
         partial(
@@ -189,6 +223,14 @@ def confirm_enlistment(
         requested_at=signup.requested_at,
     )
     data = clean_contact_data(email=signup.email, postcode=signup.postcode)
+    call = Call.objects.filter(pk=signup.call_id).first() if signup.call_id else None
+    source: dict[str, Any] = {}
+    if call is not None:
+        source = {
+            "source": Consent.Source.CALL,
+            "source_ref": f"call:{call.pk}",
+            "proof": {"call": call.pk, "call_delivery": signup.call_delivery},
+        }
     with transaction.atomic():
         confirmation = confirm_signup(
             signup=people_request,
@@ -196,6 +238,7 @@ def confirm_enlistment(
             user_agent=user_agent,
             statement=CONSENT_STATEMENT_VERSION,
             event="volunteer_signup_confirmed",
+            **source,
         )
         if confirmation is None:
             return None
@@ -224,6 +267,8 @@ def confirm_enlistment(
         if not profile_created and volunteer.contact_id is None:
             volunteer.contact = contact
             volunteer.save(update_fields=["contact"])
+        if call is not None and profile_created:
+            record_signup(call, contact)
         added = add_roles(volunteer, signup.roles, reason="sign-up")
         if added:
             record_event(contact, "volunteer_roles_requested", roles=added)
@@ -234,7 +279,12 @@ def confirm_enlistment(
                 roles=added,
                 account_created=account_created,
             )
-    return Enlistment(volunteer=volunteer, account_created=account_created, roles_added=added)
+    return Enlistment(
+        volunteer=volunteer,
+        account_created=account_created,
+        roles_added=added,
+        profile_created=profile_created,
+    )
 
 
 def add_roles(

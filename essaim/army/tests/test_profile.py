@@ -118,9 +118,10 @@ def test_the_profile_page_costs_the_same_queries_whatever_the_roles_and_teams(
     clients = [client_of(few), client_of(many)]
     clients[0].get(PROFILE)  # warm the session
     clients[1].get(PROFILE)
-    # session, user, volunteer, roles held, their transitions, open roles, memberships
+    # session, user, volunteer, roles held, their transitions, open roles, memberships,
+    # invitations asked, invitations confirmed
     for client in clients:
-        with django_assert_num_queries(7):
+        with django_assert_num_queries(9):
             assert client.get(PROFILE).status_code == 200
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib.auth import login
 from django.http import HttpRequest, HttpResponse
@@ -14,6 +16,7 @@ from essaim.accounts.services import client_ip
 from essaim.army.forms import VolunteerSignupForm
 from essaim.army.models import VolunteerRole, windows_from_mask
 from essaim.army.services.signup import confirm_enlistment, read_token, request_enlistment
+from essaim.army.views.calls import call_from_link
 from essaim.lib.text import InvalidValue
 from essaim.people.public_forms import HONEYPOT_FIELD
 from essaim.people.services.contacts import SuppressedAddress
@@ -23,7 +26,25 @@ from essaim.people.views.signup import invalid_link, signup_rate_limit
 
 @require_http_methods(["GET", "POST"])
 def engage(request: HttpRequest) -> HttpResponse:
-    form = VolunteerSignupForm(request.POST or None)
+    """The form; from a call's landing page (`appel`, and `t` when the person came by the link
+    of the call's mail) it says which call, preselects its roles and fills in what the base
+    knows of the person. The double opt-in stays the confirmation mail (see
+    essaim.army.services.signup for why the call's link is not enough)."""
+    params = request.POST if request.method == "POST" else request.GET
+    call, recipient, _problem = call_from_link(params.get("appel", ""), params.get("t", ""))
+    initial: dict[str, Any] = {}
+    if call is not None:
+        initial["roles"] = [r.slug for r in call.roles.filter(is_open=True)]
+    if recipient is not None:
+        contact = recipient.contact
+        # Not the phone: the link may have been forwarded, and the page shows what it fills in.
+        initial.update(
+            email=contact.email,
+            first_name=contact.first_name,
+            last_name=contact.last_name,
+            postcode=contact.postcode,
+        )
+    form = VolunteerSignupForm(request.POST or None, initial=initial)
     if request.method == "POST":
         if request.POST.get(HONEYPOT_FIELD):
             return redirect("army_public:engage_sent")  # a bot: the same answer, nothing done
@@ -33,8 +54,12 @@ def engage(request: HttpRequest) -> HttpResponse:
             refused = signup_rate_limit(request, ip, data.email_key)
             if refused is not None:
                 return refused
+            # The link's row is the proof only for the address it was mailed to.
+            same_address = recipient is not None and recipient.contact.email_key == data.email_key
             request_enlistment(
                 data=data,
+                call_id=call.pk if call is not None else None,
+                call_delivery=recipient.delivery_id if same_address and recipient else None,
                 roles=form.cleaned_data["roles"],
                 weekly_hours=form.cleaned_data["weekly_hours"],
                 windows=form.cleaned_data["windows"],
@@ -45,7 +70,11 @@ def engage(request: HttpRequest) -> HttpResponse:
                 language=translation.get_language() or settings.LANGUAGE_CODE,
             )
             return redirect("army_public:engage_sent")
-    return render(request, "army/public/engage.html", {"form": form})
+    return render(
+        request,
+        "army/public/engage.html",
+        {"form": form, "call": call, "token": params.get("t", "") if recipient else ""},
+    )
 
 
 def engage_sent(request: HttpRequest) -> HttpResponse:

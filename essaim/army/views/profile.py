@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods
 from essaim.accounts.models import Membership
 from essaim.army.forms import ProfileForm
 from essaim.army.models import RoleAssignment, RoleTransition, Volunteer
+from essaim.army.services.invitations import stats as invitation_stats
 from essaim.army.services.profile import update_profile
 
 
@@ -75,6 +76,7 @@ def profile(request: HttpRequest) -> HttpResponse:
             "assignments": assignments,
             "memberships": memberships,
             "form": form,
+            "invitations": invitation_stats(volunteer),
         },
     )
 

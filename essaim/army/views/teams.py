@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from essaim.accounts.models import Membership, Team, User
 from essaim.army import rules
 from essaim.army.models import ALLOWED_MOVES, RoleAssignment, RoleTransition, StaleStage, Volunteer
+from essaim.army.services.invitations import reports_of as invitation_reports_of
 from essaim.army.services.lifecycle import move_role
 from essaim.army.services.teams import (
     NotPending,
@@ -235,12 +236,18 @@ def member_detail(request: HttpRequest, pk: int, user_pk: int) -> HttpResponse:
         .order_by("role__position")
     )
     moves = {a.pk: sorted(ALLOWED_MOVES.get(a.stage, ())) for a in assignments}
+    reported = (
+        invitation_reports_of(volunteer)
+        if rules.can_see_invitation_reports_of(request.user, volunteer)
+        else None
+    )
     return render(
         request,
         "army/member_detail.html",
         {
             "team": team,
             "volunteer": volunteer,
+            "invitations_reported": reported,
             "assignments": [(a, moves[a.pk]) for a in assignments],
         },
     )

@@ -299,8 +299,13 @@ UPDATE mailing_delivery AS d SET status = v.status, smtp_code = v.code, smtp_rep
 FROM (SELECT (e->>0)::bigint AS id, e->>1 AS status, (e->>2)::integer AS code, e->>3 AS reply,
              (e->>4)::timestamptz AS nat
       FROM json_array_elements(%s::json) AS e) AS v
-WHERE d.id = v.id AND d.status = 'claimed' AND d.claimed_by = %s
+WHERE d.id = v.id AND d.status IS NOT DISTINCT FROM 'claimed' AND d.claimed_by = %s
 """
+# `IS NOT DISTINCT FROM` (status is never null: the same test as `=`) so that the planner cannot
+# answer the guard with the partial lease index: it did (its statistics see few claimed rows),
+# hashing every claimed row of every sender at each flush, and during a send that index also
+# holds an entry for each row claimed since the last vacuum (3.8 ms of a 64-row flush's 9.8 ms
+# at 200,000 recipients). By the primary key, each outcome is one probe.
 
 
 def _settle_params_pg(sender_id: str, settlements: Sequence[Settlement]) -> list[Any]:

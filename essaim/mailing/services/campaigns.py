@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from essaim.accounts import rules
 from essaim.accounts.services import audit
 from essaim.lib.text import InvalidValue, normalize_email
+from essaim.mailing import links as mailing_links
 from essaim.mailing.composer import render_campaign
 from essaim.mailing.message import CompiledMessage, Recipient, TemplateError
 from essaim.mailing.models import BlackoutWindow, BounceReport, Campaign, Delivery
@@ -119,17 +120,22 @@ def save_draft(
     exclude_segments: list[Segment] | tuple[Segment, ...] = (),
     scheduled_at: dt.datetime | None = None,
     purpose: str = Purpose.NEWS,
+    links: frozenset[str] = frozenset(),
 ) -> Campaign:
     """Create or update a draft and render its templates from the Markdown.
 
+    `links`: extra link slots a new campaign may use (a call for volunteers creates its
+    campaign with `call_url`); an existing campaign may use those its app claims for it.
     Raises InvalidCampaign (unknown identity, bad personalization syntax, a campaign that is no
     longer a draft). Any edit withdraws an approval: one approves what will be sent."""
     from_name, from_email = _identity(from_address)
     if purpose not in Purpose.values:
         raise InvalidCampaign(_("Finalité inconnue."))
+    if campaign is not None:
+        links = links | frozenset(mailing_links.builders(campaign, settings.SITE_URL))
     try:
         rendered = render_campaign(
-            subject=subject, preheader=preheader, body_markdown=body_markdown
+            subject=subject, preheader=preheader, body_markdown=body_markdown, links=links
         )
     except TemplateError as exc:
         raise InvalidCampaign(str(exc)) from exc

@@ -49,6 +49,7 @@ def access_report(contact: Contact) -> dict[str, Any]:
         ],
         **mailing_gdpr.access_section(contact_id=contact.pk, hashed=contact.email_hash),
         "volunteering": army_gdpr.access_section(contact_id=contact.pk),
+        "volunteer_calls": army_gdpr.calls_section(contact_id=contact.pk),
     }
 
 

@@ -181,11 +181,33 @@ def send_confirmation_mail(
     context: dict[str, Any] = {
         "first_name": first_name,
         "url": url,
-        "site_url": settings.SITE_URL,
         "days": max(1, settings.SIGNUP_CONFIRM_MAX_AGE // 86400),
     }
+    send_templated_mail(
+        email=email, subject=subject, templates=templates, context=context, language=language
+    )
+    return True
+
+
+def send_templated_mail(
+    *,
+    email: str,
+    subject: Promise | str,
+    templates: str,
+    context: dict[str, Any],
+    language: str,
+    subject_params: dict[str, Any] | None = None,
+) -> None:
+    """One transactional mail from the campaign (DEFAULT_FROM_EMAIL, Django's mail settings):
+    `templates`.txt and `templates`.html rendered in `language`, the subject translated there
+    too (then formatted with `subject_params`). The caller decides whether the address may be
+    mailed at all; the double opt-in mails of the base, of the volunteers and of invitations
+    all leave through here."""
+    context = {"site_url": settings.SITE_URL, **context}
     with translation.override(language):
         title = str(subject)
+        if subject_params:
+            title = title % subject_params
         text = render_to_string(f"{templates}.txt", context)
         html = render_to_string(f"{templates}.html", context)
     message = EmailMultiAlternatives(
@@ -193,7 +215,6 @@ def send_confirmation_mail(
     )
     message.attach_alternative(html, "text/html")
     message.send()
-    return True
 
 
 def confirm_signup(
@@ -203,6 +224,9 @@ def confirm_signup(
     user_agent: str,
     statement: str = CONSENT_STATEMENT_VERSION,
     event: str = "signup_confirmed",
+    source: str = Consent.Source.SIGNUP_FORM,
+    source_ref: str = "",
+    proof: dict[str, Any] | None = None,
 ) -> Confirmation | None:
     """The person clicked "confirm": create or complete the contact with explicit consent.
 
@@ -211,7 +235,9 @@ def confirm_signup(
     is left to grant. Raises SuppressedAddress if the address was suppressed meanwhile, and
     InvalidValue if the data no longer validates (a postcode removed from the reference data).
     `statement` names the consent wording the person saw (another form, e.g. the volunteers',
-    has its own), `event` the timeline event that records the proof.
+    has its own), `event` the timeline event that records the proof; `source` and `source_ref`
+    what the consent records came from (the form's statement by default; a call for volunteers
+    names itself), `proof` what else the event keeps.
     """
     data = clean_contact_data(
         email=signup.email,
@@ -239,8 +265,8 @@ def confirm_signup(
             ConsentGrant(
                 purpose=purpose,
                 basis=Consent.Basis.EXPLICIT_CONSENT,
-                source=Consent.Source.SIGNUP_FORM,
-                source_ref=statement,
+                source=source,
+                source_ref=source_ref or statement,
                 ip=signup.ip,
                 user_agent=signup.user_agent,
                 confirmed_at=now,
@@ -264,5 +290,6 @@ def confirm_signup(
                 requested_user_agent=signup.user_agent,
                 confirmed_ip=ip,
                 confirmed_user_agent=user_agent[:300],
+                **(proof or {}),
             )
     return Confirmation(contact=contact, created=created, granted=granted)

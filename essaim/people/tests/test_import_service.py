@@ -12,7 +12,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from essaim.lib.text import InvalidValue, clean_name, normalize_email, normalize_phone
@@ -816,3 +818,58 @@ def test_a_reader_process_that_fails_fails_the_batch_with_its_error(
     assert failed.status == ImportBatch.Status.FAILED
     assert "UnicodeDecodeError" in failed.error
     assert Contact.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="SQLite's import holds the only write lock"
+)
+def test_an_address_added_by_someone_else_during_the_chunk_is_found_when_it_is_retried(
+    tmp_path: Path,
+) -> None:
+    path = write(tmp_path, HEADER + "a@exemple.fr;Ana;;;;\nb@exemple.fr;Bob;;75011;;\n")
+    added: list[str] = []
+
+    def adding_b_before_the_contacts_go_in(
+        execute: Any, sql: str, params: Any, many: bool, context: Any
+    ) -> Any:
+        if not added and sql.startswith('INSERT INTO "people_contact" '):
+            # After the chunk looked its addresses up, another process (a sign-up, the API)
+            # commits one of them.
+            db = connection.settings_dict
+            with psycopg.connect(
+                dbname=db["NAME"],
+                user=db["USER"],
+                password=db["PASSWORD"],
+                host=db["HOST"],
+                port=db["PORT"] or None,
+                autocommit=True,
+            ) as other:
+                other.execute(
+                    "INSERT INTO people_contact (email, email_key, email_hash, first_name, "
+                    "last_name, phone, postcode, departement, region, source, created_at, "
+                    "updated_at) VALUES ('B@exemple.fr', 'b@exemple.fr', %s, '', 'Marley', '', "
+                    "'', '', '', 'api', now(), now())",
+                    [email_hash("b@exemple.fr")],
+                )
+            added.append("b@exemple.fr")
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(adding_b_before_the_contacts_go_in):
+        batch = run(path)
+
+    assert added == ["b@exemple.fr"]
+
+    assert batch.status == ImportBatch.Status.DONE
+    assert counters(batch) == (1, 1, 0, 0)
+    assert sorted(
+        Contact.objects.values_list("email", "first_name", "last_name", "postcode", "source")
+    ) == [
+        ("B@exemple.fr", "Bob", "Marley", "75011", "api"),
+        ("a@exemple.fr", "Ana", "", "", "meeting Lyon"),
+    ]
+    assert sorted(Consent.objects.values_list("contact__email_key", "purpose", "source_ref")) == [
+        ("a@exemple.fr", "news", str(batch.pk)),
+        ("b@exemple.fr", "news", str(batch.pk)),
+    ]
+    assert ContactEvent.objects.filter(kind="import").count() == 2

@@ -41,7 +41,9 @@ the counters and the progress on the batch, so the UI sees the import advance an
 never sit in one transaction. If something fails mid-way, the chunks already committed stay:
 they are complete contacts with their consents, tags and events, never half-written rows. The
 batch is marked FAILED with the error and the report of invalid rows so far, and re-running the
-same file finishes the job idempotently (rows already imported count as unchanged). An unusable
+same file finishes the job idempotently (rows already imported count as unchanged). On SQLite
+the import's connection checkpoints its WAL once at the end rather than at each chunk's commit
+(writer.bulk_session); a chunk's commit is as durable as any other. An unusable
 file (binary, empty, header only, no e-mail column, too big, unknown encoding) is refused
 before anything is written.
 """

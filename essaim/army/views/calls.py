@@ -1,0 +1,188 @@
+"""Calls for volunteers: HQ's pages (list, create, funnel) and the public landing page.
+
+Thin: parse, authorize (army.rules.can_manage_calls), call essaim.army.services.calls, render.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
+
+from essaim.army import rules
+from essaim.army.models import Call, VolunteerRole
+from essaim.army.services import calls as svc
+from essaim.army.services.call_links import (
+    CallRecipient,
+    ExpiredCallLink,
+    InvalidCallLink,
+    landing_path,
+    read_link,
+)
+from essaim.mailing.composer import render_markdown
+from essaim.mailing.services.campaigns import CampaignRefused, from_identities, identity_label
+from essaim.people.models import Purpose, Segment
+
+
+def _require(request: HttpRequest) -> None:
+    if not rules.can_manage_calls(request.user):
+        raise PermissionDenied
+
+
+class CallForm(forms.Form):
+    title = forms.CharField(label=gettext_lazy("Titre de la page"), max_length=200)
+    text_markdown = forms.CharField(
+        label=gettext_lazy("Texte de la page (Markdown)"),
+        max_length=20_000,
+        widget=forms.Textarea(attrs={"rows": 8}),
+    )
+    roles = forms.ModelMultipleChoiceField(
+        label=gettext_lazy("Rôles recherchés"),
+        queryset=VolunteerRole.objects.filter(is_open=True),
+        widget=forms.CheckboxSelectMultiple,
+    )
+    segment = forms.ModelChoiceField(
+        label=gettext_lazy("Segment appelé"), queryset=Segment.objects.all()
+    )
+    purpose = forms.ChoiceField(
+        label=gettext_lazy("Consentement requis"),
+        choices=Purpose.choices,
+        initial=Purpose.MOBILIZATION,
+    )
+    from_address = forms.ChoiceField(label=gettext_lazy("Expéditeur"))
+    subject = forms.CharField(label=gettext_lazy("Objet du message"), max_length=250)
+    body_markdown = forms.CharField(
+        label=gettext_lazy("Message (Markdown)"),
+        max_length=200_000,
+        widget=forms.Textarea(attrs={"rows": 10}),
+        help_text=gettext_lazy(
+            "{{ call_url }} est le lien personnel vers la page de l'appel ; il est ajouté à la "
+            "fin s'il manque."
+        ),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cast(forms.ChoiceField, self.fields["from_address"]).choices = [
+            (address, identity_label(name, address)) for name, address in from_identities()
+        ]
+        self.fields["body_markdown"].initial = svc.default_mail_body()
+
+
+@login_required
+@require_GET
+def call_list(request: HttpRequest) -> HttpResponse:
+    _require(request)
+    calls = Call.objects.select_related("campaign")[:200]
+    return render(request, "army/calls/call_list.html", {"calls": calls})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def call_create(request: HttpRequest) -> HttpResponse:
+    _require(request)
+    form = CallForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            call = svc.create_call(
+                user=request.user,
+                title=data["title"],
+                text_markdown=data["text_markdown"],
+                roles=data["roles"],
+                segment=data["segment"],
+                purpose=data["purpose"],
+                from_address=data["from_address"],
+                subject=data["subject"],
+                body_markdown=data["body_markdown"],
+                request=request,
+            )
+        except CampaignRefused as exc:
+            form.add_error(None, exc.message)
+        else:
+            return redirect("army:call_detail", pk=call.pk)
+    status = 422 if form.errors else 200
+    return render(request, "army/calls/call_form.html", {"form": form}, status=status)
+
+
+@login_required
+@require_GET
+def call_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    _require(request)
+    call = get_object_or_404(Call.objects.select_related("campaign", "created_by"), pk=pk)
+    funnel = svc.call_funnel(call)
+    return render(
+        request,
+        "army/calls/call_detail.html",
+        {
+            "call": call,
+            "campaign": call.campaign,
+            "funnel": funnel,
+            "chart": svc.chart(funnel),
+            "totals": [(s, svc.STEP_LABELS[s], funnel.totals[s]) for s in svc.STEPS],
+            "rows": [
+                (b.start, [(b.counts[s], b.totals[s]) for s in svc.STEPS]) for b in funnel.buckets
+            ],
+            "landing_url": f"{settings.SITE_URL}{landing_path(call.pk)}",
+        },
+    )
+
+
+# --- The public landing page ----------------------------------------------------------------
+
+
+def call_from_link(call_id: str, token: str) -> tuple[Call | None, CallRecipient | None, str]:
+    """(call, recipient, problem) from the `appel` and `t` parameters of a request; problem is
+    "", "expired" or "invalid" (the page is then the anonymous one)."""
+    if not call_id.isascii() or not call_id.isdigit() or len(call_id) > 18:
+        return None, None, ""
+    call = Call.objects.select_related("campaign").filter(pk=int(call_id)).first()
+    if call is None or not token:
+        return call, None, ""
+    try:
+        return call, read_link(call.pk, call.campaign_id, token), ""
+    except ExpiredCallLink:
+        return call, None, "expired"
+    except InvalidCallLink:
+        return call, None, "invalid"
+
+
+@never_cache
+@require_GET
+def call_landing(request: HttpRequest, pk: int) -> HttpResponse:
+    """Anyone may read the page; with the link of a call's mail it greets its recipient and
+    counts one visit per contact (a refresh counts nothing more). No cookie is set or needed:
+    the link alone says who came. A mail scanner that opens links counts as a visit too; the
+    later steps of the funnel are immune to it."""
+    call, recipient, problem = call_from_link(str(pk), request.GET.get("t", ""))
+    if call is None:
+        return render(request, "army/public/call_missing.html", status=404)
+    if recipient is not None:
+        svc.record_visit(call, recipient.contact)
+    params = {"appel": call.pk}
+    if recipient is not None:
+        params["t"] = request.GET["t"]  # type: ignore[assignment]
+    return render(
+        request,
+        "army/public/call_landing.html",
+        {
+            "call": call,
+            # Sanitized by nh3 after markdown-it with raw HTML off (the campaigns' composer).
+            "text": mark_safe(render_markdown(call.text_markdown)),
+            "roles": call.roles.all(),
+            "recipient": recipient,
+            "problem": problem,
+            "engage_url": f"{reverse('army_public:engage')}?{urlencode(params)}",
+        },
+    )
