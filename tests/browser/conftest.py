@@ -13,6 +13,9 @@ from typing import Any
 
 import pytest
 
+# The sender's fixtures, for the campaign journey that runs a real sender process.
+from essaim.mailing.tests.conftest import _migrated_sqlite, live_ledger  # noqa: F401
+
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")

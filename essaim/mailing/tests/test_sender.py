@@ -222,8 +222,13 @@ def test_two_senders_on_postgresql_share_the_work_and_send_nobody_twice(
         pytest.skip("FOR UPDATE SKIP LOCKED needs PostgreSQL")
     sink = sink_factory()
     campaign = launched(3000)
+    # Capped at 150 messages/s, one sender alone needs 20 s for the 3,000: the other is up long
+    # before that even on a loaded machine (uncapped, one sender once sent them all before the
+    # second had started).
     procs = [
-        live_ledger.sender(sink.url, "--once", "--max-claimed", "100", "--connections", "4")
+        live_ledger.sender(
+            sink.url, "--once", "--max-claimed", "100", "--connections", "4", "--rate", "150"
+        )
         for _ in range(2)
     ]
     for proc in procs:
