@@ -40,7 +40,6 @@ import datetime as dt
 import hashlib
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -49,6 +48,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from harness import db_version, log, machine, pg_admin, pg_url_for
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
@@ -59,40 +60,6 @@ SITE = "'[\"https://forum.exemple.fr/t/' || i || '\"]'"  # mission i's target si
 
 
 # --- Parent: machine, databases, subprocesses ---------------------------------------------------
-
-
-def machine() -> dict[str, Any]:
-    cpu = ""
-    with open("/proc/cpuinfo", encoding="utf-8") as info:
-        for line in info:
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    mem_kb = 0
-    with open("/proc/meminfo", encoding="utf-8") as info:
-        for line in info:
-            if line.startswith("MemTotal:"):
-                mem_kb = int(line.split()[1])
-    return {
-        "nproc": os.cpu_count(),
-        "cpu": cpu,
-        "ram_gib": round(mem_kb / 1024 / 1024, 1),
-        "python": platform.python_version(),
-        "kernel": platform.release(),
-        "loadavg": os.getloadavg(),
-    }
-
-
-def pg_admin(url: str, sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(sql)  # type: ignore[arg-type]
-
-
-def pg_url_for(admin_url: str, name: str) -> str:
-    base, _, _ = admin_url.rpartition("/")
-    return f"{base}/{name}"
 
 
 def run_worker(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
@@ -175,10 +142,6 @@ def main() -> None:
     log(f"JSON: {out}")
 
 
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
 def markdown(results: dict[str, Any]) -> str:
     m = results["machine"]
     lines = [
@@ -238,24 +201,13 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
             cur.execute(f"SELECT count(*) FROM {table}")
             counts[table] = cur.fetchone()[0]
     result |= {
-        "version": version(),
+        "version": db_version(),
         "fill": ", ".join(f"{k} {v:.1f} s" for k, v in fill.items()),
         "fill_seconds": fill_seconds,
         "rows": ", ".join(f"{k} {v:,}" for k, v in counts.items()),
     }
     connection.close()
     return result
-
-
-def version() -> str:
-    from django.db import connection
-
-    with connection.cursor() as cur:
-        if connection.vendor == "sqlite":
-            cur.execute("SELECT sqlite_version()")
-            return f"SQLite {cur.fetchone()[0]}"
-        cur.execute("SHOW server_version")
-        return f"PostgreSQL {cur.fetchone()[0].split()[0]}"
 
 
 def populate(volunteers: int, contacts: int) -> dict[str, float]:

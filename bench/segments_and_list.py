@@ -32,7 +32,6 @@ import datetime as dt
 import hashlib
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -41,6 +40,8 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+
+from harness import db_version, log, machine, pg_admin, pg_url_for
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
@@ -60,39 +61,6 @@ TAG_SHARES = {
 
 
 # --- Parent: machine, databases, subprocesses -------------------------------------------------
-
-
-def machine() -> dict[str, Any]:
-    cpu = ""
-    with open("/proc/cpuinfo", encoding="utf-8") as info:
-        for line in info:
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    mem_kb = 0
-    with open("/proc/meminfo", encoding="utf-8") as info:
-        for line in info:
-            if line.startswith("MemTotal:"):
-                mem_kb = int(line.split()[1])
-    return {
-        "nproc": os.cpu_count(),
-        "cpu": cpu,
-        "ram_gib": round(mem_kb / 1024 / 1024, 1),
-        "python": platform.python_version(),
-        "kernel": platform.release(),
-    }
-
-
-def pg_admin(url: str, sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(sql)  # type: ignore[arg-type]
-
-
-def pg_url_for(admin_url: str, name: str) -> str:
-    base, _, _ = admin_url.rpartition("/")
-    return f"{base}/{name}"
 
 
 def run_worker(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
@@ -169,10 +137,6 @@ def main() -> None:
     log(f"JSON: {out}")
 
 
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
 def markdown(results: dict[str, Any]) -> str:
     m = results["machine"]
     lines = [
@@ -239,23 +203,12 @@ def worker(backend: str, contacts: int, runs: int) -> dict[str, Any]:
             cursor.execute("VACUUM ANALYZE")
         stages.append({"name": "PostgreSQL after VACUUM ANALYZE", "measures": measure(runs)})
     return {
-        "version": version(),
+        "version": db_version(),
         "fill_seconds": fill_seconds,
         "rows": ", ".join(f"{t}: {n:,}" for t, n in rows.items()),
         "stages": stages,
         "plans": plans(),
     }
-
-
-def version() -> str:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        if connection.vendor == "sqlite":
-            cursor.execute("SELECT sqlite_version()")
-            return f"SQLite {cursor.fetchone()[0]}"
-        cursor.execute("SHOW server_version")
-        return f"PostgreSQL {cursor.fetchone()[0]}"
 
 
 CONTACT_COLUMNS = (
