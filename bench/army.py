@@ -43,13 +43,12 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from harness import db_version, log, machine, pg_admin, pg_url_for
+from harness import db_version, log, machine, pg_url_for, run_backends, save_json
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
@@ -124,22 +123,15 @@ def main() -> None:
         "contacts": args.contacts,
         "backends": {},
     }
-    with tempfile.TemporaryDirectory(prefix="essaim-bench-army-") as tmpdir:
-        for backend in args.backends.split(","):
-            log(f"== {backend}")
-            if backend == "postgres":
-                pg_admin(args.pg_admin_url, f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
-                pg_admin(args.pg_admin_url, f"CREATE DATABASE {PG_DB}")
-            try:
-                results["backends"][backend] = run_worker(backend, args, Path(tmpdir))
-            finally:
-                if backend == "postgres":
-                    pg_admin(args.pg_admin_url, f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
-    OUT.mkdir(parents=True, exist_ok=True)
-    out = OUT / f"army-{dt.datetime.now():%Y%m%d-%H%M%S}.json"
-    out.write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
+    run_backends(
+        results,
+        args.backends,
+        pg_admin_url=args.pg_admin_url,
+        pg_db=PG_DB,
+        run_worker=lambda backend, tmp: run_worker(backend, args, tmp),
+    )
+    save_json(OUT, "army", results)
     print(markdown(results))
-    log(f"JSON: {out}")
 
 
 def markdown(results: dict[str, Any]) -> str:

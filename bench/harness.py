@@ -3,9 +3,14 @@ a log on stderr and the database's version. Imported as `harness` (scripts run f
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import os
 import platform
 import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 
@@ -56,3 +61,33 @@ def db_version() -> str:
             return f"SQLite {cur.fetchone()[0]}"
         cur.execute("SHOW server_version")
         return f"PostgreSQL {cur.fetchone()[0].split()[0]}"
+
+
+def run_backends(
+    results: dict[str, Any],
+    backends: str,
+    *,
+    pg_admin_url: str,
+    pg_db: str,
+    run_worker: Callable[[str, Path], dict[str, Any]],
+) -> None:
+    """Run `run_worker(backend, tmpdir)` for each backend into `results["backends"]`, on a fresh
+    PostgreSQL database `pg_db` (dropped before and after) for "postgres"."""
+    with tempfile.TemporaryDirectory(prefix="essaim-bench-") as tmpdir:
+        for backend in backends.split(","):
+            log(f"== {backend}")
+            if backend == "postgres":
+                pg_admin(pg_admin_url, f"DROP DATABASE IF EXISTS {pg_db} WITH (FORCE)")
+                pg_admin(pg_admin_url, f"CREATE DATABASE {pg_db}")
+            try:
+                results["backends"][backend] = run_worker(backend, Path(tmpdir))
+            finally:
+                if backend == "postgres":
+                    pg_admin(pg_admin_url, f"DROP DATABASE IF EXISTS {pg_db} WITH (FORCE)")
+
+
+def save_json(out_dir: Path, name: str, results: dict[str, Any]) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    out = out_dir / f"{name}-{dt.datetime.now():%Y%m%d-%H%M%S}.json"
+    out.write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
+    log(f"JSON: {out}")

@@ -96,3 +96,19 @@ def can_download_kit_file(user: AnyUser, item: KitFile) -> bool:
     if Claim.objects.filter(mission_id=mission.pk, volunteer=volunteer).exists():
         return True
     return is_eligible(volunteer, mission.pk)
+
+
+def team_choices(user: AnyUser) -> list[tuple[str, str]]:
+    """The teams a mission or a talking point of `user` may belong to, as form choices: every
+    team and "national" (empty) for HQ, the teams they coordinate for a coordinator."""
+    from django.utils.translation import gettext as _
+
+    from essaim.accounts.models import Team
+
+    choices: list[tuple[str, str]] = []
+    if is_hq(user):
+        choices.append(("", _("Nationale (QG)")))
+        teams = Team.objects.order_by("name")
+    else:
+        teams = Team.objects.filter(pk__in=coordinated_team_ids(user)).order_by("name")
+    return choices + [(str(t.pk), str(t)) for t in teams]

@@ -20,7 +20,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from essaim.accounts.models import Team
-from essaim.accounts.rules import is_hq
 from essaim.army import mission_rules as rules
 from essaim.army.models import (
     OWN_NAME_REMINDER,
@@ -411,14 +410,7 @@ class MissionForm(forms.Form):
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        choices: list[tuple[str, str]] = []
-        if is_hq(user):
-            choices.append(("", _("Nationale (QG)")))
-            teams = Team.objects.order_by("name")
-        else:
-            teams = Team.objects.filter(pk__in=rules.coordinated_team_ids(user)).order_by("name")
-        choices += [(str(t.pk), str(t)) for t in teams]
-        self.fields["team"].choices = choices  # type: ignore[attr-defined]
+        self.fields["team"].choices = rules.team_choices(user)  # type: ignore[attr-defined]
         points = self.fields["talking_point"]
         points.queryset = current_versions(rules.library_scope(user))  # type: ignore[attr-defined]
         points.label_from_instance = (  # type: ignore[attr-defined]
