@@ -169,9 +169,18 @@ class Sender:
         self._pg_claim: LoopConnection | None = None
         self._pg_settle: LoopConnection | None = None
         # Claim again when fewer rows than this are waiting for a connection: the next batch is
-        # claimed while the current one is being sent.
+        # claimed while the current one is being sent. Not higher than what leaves room, within
+        # max_claimed, for the rows on the wire, a whole flush and a whole claim: with a higher
+        # mark (it was max_claimed // 2) a claim found less room than claim_batch, came back
+        # short, and outcomes were flushed early, 26 rows at a time instead of flush_every
+        # (a statement and a commit each, on both sides of the connection).
+        in_flight = options.connections * options.batch_per_connection
         self._low_water = max(
-            options.connections * options.batch_per_connection * 2, options.max_claimed // 2
+            in_flight * 2,
+            min(
+                options.max_claimed // 2,
+                options.max_claimed - in_flight - options.flush_every - options.claim_batch,
+            ),
         )
         self._campaigns: dict[int, _CampaignState] = {}
         self._shaper = Shaper(
@@ -684,7 +693,7 @@ class Sender:
             # Settled but unflushed rows count against max_claimed: flush early when they
             # stand in the way of the next claim.
             self.opt.max_claimed - self._outstanding < self.opt.claim_batch
-            and len(self._settle) >= self.opt.flush_every // 4
+            and len(self._settle) >= self.opt.flush_every // 2
         ):
             self._flush_now.set()
 

@@ -6,6 +6,7 @@ from email.parser import BytesParser
 from typing import Any
 
 import pytest
+from django.core import signing
 from django.test import Client
 
 from essaim.mailing.message import (
@@ -21,7 +22,11 @@ from essaim.mailing.message import (
 from essaim.mailing.sender.smtp import frame_data
 from essaim.mailing.tests.conftest import make_campaign
 from essaim.people.models import Suppression
-from essaim.people.services.unsubscribe import read_unsubscribe_token, unsubscribe_token
+from essaim.people.services.unsubscribe import (
+    UNSUBSCRIBE_SALT,
+    read_unsubscribe_token,
+    unsubscribe_token,
+)
 from essaim.people.tests.factories import make_contact
 
 pytestmark = pytest.mark.django_db
@@ -149,6 +154,15 @@ def test_the_fast_unsubscribe_token_is_djangos_and_the_page_accepts_it() -> None
     response = Client().post(f"/desinscription/{token}/", {"choice": "all"})
     assert response.status_code in (200, 302)
     assert Suppression.objects.filter(email_hash=contact.email_hash).count() == 1
+
+
+@pytest.mark.parametrize("email_hash", ["ABCdef0123", "", 'a"b', "é1", "a b", "a\\b"])
+def test_the_fast_token_is_djangos_whatever_the_hash(email_hash: str) -> None:
+    # The letters-and-digits path writes the JSON itself; anything else goes through json.dumps.
+    expected = signing.Signer(salt=UNSUBSCRIBE_SALT).sign_object({"c": 7, "h": email_hash})
+
+    assert UnsubscribeSigner().token(7, email_hash) == expected
+    assert UnsubscribeSigner().token_bytes(7, email_hash) == expected.encode("ascii")
 
 
 def test_verp_addresses_carry_a_checked_delivery_id() -> None:
