@@ -209,6 +209,12 @@ def parse_template(text: str, *, html: bool, allow: frozenset[str]) -> list[str 
     return pieces
 
 
+def slot_names(text: str, *, allow: frozenset[str]) -> frozenset[str]:
+    """The slots a template uses; TemplateError as parse_template."""
+    pieces = parse_template(text, html=False, allow=allow)
+    return frozenset(piece.name for piece in pieces if isinstance(piece, _Slot))
+
+
 def _encode_body(pieces: list[str | _Slot]) -> list[Part]:
     """Quoted-printable chunks with each slot alone between soft line breaks."""
     out: list[Part] = []

@@ -48,6 +48,12 @@ class ExpiredCallLink(InvalidCallLink):
     """A genuine token older than CALL_LINK_MAX_AGE."""
 
 
+def _encode(data: bytes) -> str:
+    """URL-safe base64 without padding."""
+    raw = binascii.b2a_base64(data, newline=False)
+    return raw.translate(_URLSAFE).rstrip(b"=").decode()
+
+
 class CallLinkSigner:
     def __init__(self, secret: str | None = None) -> None:
         root = hashlib.sha256(
@@ -63,8 +69,7 @@ class CallLinkSigner:
     def token(self, call_id: int, delivery_id: int, issued: int) -> str:
         block = self._encryptor.update(struct.pack(">QI4x", delivery_id, issued))
         tag = self._mac.digest(struct.pack(">Q", call_id) + block)[:_TAG_BYTES]
-        raw = binascii.b2a_base64(block + tag, newline=False)
-        return raw.translate(_URLSAFE).rstrip(b"=").decode()
+        return _encode(block + tag)
 
     def read(self, call_id: int, token: str) -> tuple[int, int]:
         """(delivery id, issue time); InvalidCallLink otherwise."""
@@ -77,7 +82,9 @@ class CallLinkSigner:
             )
         except binascii.Error as exc:
             raise InvalidCallLink from exc
-        if len(raw) != _TOKEN_BYTES:
+        if len(raw) != _TOKEN_BYTES or _encode(raw) != token:
+            # One spelling per token: the last base64 character has spare bits that decoding
+            # ignores, so another character there would otherwise read as the same token.
             raise InvalidCallLink
         block, tag = raw[:16], raw[16:]
         expected = self._mac.digest(struct.pack(">Q", call_id) + block)[:_TAG_BYTES]

@@ -56,6 +56,9 @@ def marie() -> Contact:
 # --- Creation -------------------------------------------------------------------------------
 
 
+_B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
 def test_a_call_is_a_landing_page_and_a_draft_campaign_to_its_segment(call, hq):
     campaign = call.campaign
     assert (campaign.status, campaign.segment.name, campaign.purpose) == (
@@ -103,6 +106,27 @@ def test_a_plain_campaign_may_not_use_the_call_link(db):
             subject="Bonjour",
             body_markdown="[ici]({{ call_url }})",
         )
+
+
+def test_the_calls_campaign_may_be_edited_but_must_keep_its_link(call, hq):
+    campaign = call.campaign
+    edit = {
+        "user": hq,
+        "campaign": campaign,
+        "name": campaign.name,
+        "from_address": campaign.from_email,
+        "subject": "Nouvel objet",
+        "segment": campaign.segment,
+        "purpose": campaign.purpose,
+    }
+    with pytest.raises(InvalidCampaign, match="call_url"):
+        save_draft(**edit, body_markdown="Plus de lien ici.")
+    campaign.refresh_from_db()
+    assert "{{ call_url }}" in campaign.text_template and campaign.subject != "Nouvel objet"
+
+    save_draft(**edit, body_markdown="Autre texte : [répondre]({{call_url}})")
+    campaign.refresh_from_db()
+    assert campaign.subject == "Nouvel objet" and "{{call_url}}" in campaign.body_markdown
 
 
 def test_markdown_with_script_and_html_is_inert_on_the_page_and_in_the_mail(hq):
@@ -164,6 +188,7 @@ def test_a_preview_or_test_mail_links_to_the_page_without_a_token(call):
         lambda t: t + "AAAA",  # too long
         lambda t: "é" * 35,  # not ASCII
         lambda t: "!" * 35,  # not base64
+        lambda t: t[:-1] + _B64[_B64.index(t[-1]) ^ 1],  # same bytes: a spare bit set
     ],
 )
 def test_a_forged_or_altered_token_is_refused(call, mangle):

@@ -257,12 +257,13 @@ def test_refused_library_actions_through_the_pages_change_nothing(world, who):
             ).status_code,
             client.post(reverse("army:talking_point_retire", args=[own.pk])).status_code,
         ]
-    # A national entry is HQ's (403); an entry they may not reach or not edit is a 404; a
-    # volunteer has no library (403); a visitor goes to the login page.
+    # A national entry is HQ's: a coordinator, not offered that scope, gets the form again (a
+    # team is required); an entry they may not reach or not edit is a 404; a volunteer has no
+    # library (403); a visitor goes to the login page.
     expected = {
         "volunteer": [403] * 5,
-        "coordinator": [403, 404, 404],
-        "other_coordinator": [403, 404, 404, 404, 404],
+        "coordinator": [200, 404, 404],
+        "other_coordinator": [200, 404, 404, 404, 404],
         "anonymous": [302] * 5,
     }
     assert codes == expected[who]
@@ -272,6 +273,11 @@ def test_refused_library_actions_through_the_pages_change_nothing(world, who):
 def test_a_forged_team_id_in_the_form_is_refused(world):
     client = client_as(world["users"]["coordinator"])
     before = snapshot()
+    response = client.post(
+        reverse("army:talking_point_create"), {"team": "", "title": "National", "body": "x"}
+    )
+    assert response.status_code == 200
+    assert response.context["form"].errors["team"]  # HQ's scope: a team must be chosen
     response = client.post(
         reverse("army:talking_point_create"),
         {"team": str(world["other"].pk), "title": "Forgé", "body": "x"},

@@ -50,7 +50,11 @@ class PointForm(forms.Form):
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["team"].choices = rules.team_choices(user)  # type: ignore[attr-defined]
+        choices = rules.team_choices(user)
+        self.fields["team"].choices = choices  # type: ignore[attr-defined]
+        # Only HQ is offered the national scope (the empty choice): anyone else must pick a
+        # team, else the empty value would pass the form and meet a 403.
+        self.fields["team"].required = all(value for value, _label in choices)
 
 
 class VersionForm(forms.Form):

@@ -410,7 +410,11 @@ class MissionForm(forms.Form):
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["team"].choices = rules.team_choices(user)  # type: ignore[attr-defined]
+        choices = rules.team_choices(user)
+        self.fields["team"].choices = choices  # type: ignore[attr-defined]
+        # Only HQ is offered the national scope (the empty choice): anyone else must pick a
+        # team, else the empty value would pass the form and meet a 403.
+        self.fields["team"].required = all(value for value, _label in choices)
         points = self.fields["talking_point"]
         points.queryset = current_versions(rules.library_scope(user))  # type: ignore[attr-defined]
         points.label_from_instance = (  # type: ignore[attr-defined]

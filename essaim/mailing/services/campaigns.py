@@ -29,7 +29,14 @@ from essaim.accounts.services import audit
 from essaim.lib.text import InvalidValue, normalize_email
 from essaim.mailing import links as mailing_links
 from essaim.mailing.composer import render_campaign
-from essaim.mailing.message import CompiledMessage, Recipient, TemplateError
+from essaim.mailing.message import (
+    FIELDS,
+    LINK_FIELDS,
+    CompiledMessage,
+    Recipient,
+    TemplateError,
+    slot_names,
+)
 from essaim.mailing.models import BlackoutWindow, BounceReport, Campaign, Delivery
 from essaim.mailing.services.audience import freeze_audience
 from essaim.people.models import Contact, Purpose, Segment, Suppression
@@ -131,14 +138,22 @@ def save_draft(
     from_name, from_email = _identity(from_address)
     if purpose not in Purpose.values:
         raise InvalidCampaign(_("Finalité inconnue."))
+    claimed: frozenset[str] = frozenset()
     if campaign is not None:
-        links = links | frozenset(mailing_links.builders(campaign, settings.SITE_URL))
+        claimed = frozenset(mailing_links.builders(campaign, settings.SITE_URL))
+        links = links | claimed
     try:
         rendered = render_campaign(
             subject=subject, preheader=preheader, body_markdown=body_markdown, links=links
         )
+        missing = claimed - slot_names(rendered.text, allow=FIELDS | LINK_FIELDS | links)
     except TemplateError as exc:
         raise InvalidCampaign(str(exc)) from exc
+    if missing:
+        # A campaign an app made for its link (a call for volunteers) is pointless without it.
+        raise InvalidCampaign(
+            _("Ce message doit garder son lien personnel {{ %(name)s }}.") % {"name": min(missing)}
+        )
     now = timezone.now()
     with transaction.atomic():
         if campaign is None:

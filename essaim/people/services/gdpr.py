@@ -8,7 +8,8 @@ from django.db import transaction
 
 from essaim.army.services import gdpr as army_gdpr
 from essaim.mailing.services import gdpr as mailing_gdpr
-from essaim.people.models import Consent, Contact, ContactEvent, Suppression
+from essaim.people.models import Consent, Contact, Suppression
+from essaim.people.services import timeline
 from essaim.people.services.suppression import suppress
 
 
@@ -45,7 +46,7 @@ def access_report(contact: Contact) -> dict[str, Any]:
         ],
         "timeline": [
             {"at": e.at.isoformat(), "kind": e.kind, "data": e.data}
-            for e in ContactEvent.objects.filter(contact=contact).order_by("at", "id")
+            for e in timeline.oldest_first(contact)
         ],
         **mailing_gdpr.access_section(contact_id=contact.pk, hashed=contact.email_hash),
         "volunteering": army_gdpr.access_section(contact_id=contact.pk),

@@ -11,7 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from essaim.accounts.models import AuditEvent
-from essaim.people.models import Consent, ContactEvent
+from essaim.people.models import Consent, Contact, ContactEvent, ImportBatch
+from essaim.people.services import gdpr
 from essaim.people.tests.factories import ContactEventFactory, make_contact
 
 pytestmark = pytest.mark.django_db
@@ -87,6 +88,24 @@ def test_timeline_lists_events_newest_first_with_their_author(hq_client, paris, 
     ]
     assert positions == sorted(positions)
     assert "Coordonnées révélées</strong> · coord.paris@equipe.test" in html
+
+
+def test_a_contact_created_by_an_import_shows_it_as_its_first_entry(hq_client, paris, hq):
+    batch = ImportBatch.objects.create(
+        created_by=hq, filename="f.csv", path="", basis="membership", source="s", size=1
+    )
+    Contact.objects.filter(pk=paris.pk).update(import_batch=batch)
+    ContactEventFactory.create(contact=paris, kind="reveal", at=timezone.now())
+    page = hq_client.get(detail(paris.pk)).content.decode()
+    html = page[page.index('<ol class="timeline">') :]
+
+    assert html.index("Coordonnées révélées") < html.index("Import</strong>")
+    assert f'Import</strong> · {hq.email} <span class="hint">batch : {batch.pk}</span>' in html
+    access = gdpr.access_report(Contact.objects.get(pk=paris.pk))
+    assert [(e["kind"], e["data"]) for e in access["timeline"]] == [
+        ("import", {"batch": batch.pk}),
+        ("reveal", {}),
+    ]
 
 
 def test_contact_page_takes_a_fixed_number_of_queries(hq_client, paris, django_assert_num_queries):

@@ -84,6 +84,10 @@ def base_state(batch: ImportBatch) -> dict[str, Any]:
             )
         ],
         "tags": sorted(ContactTag.objects.values_list("contact__email_key", "tag__name")),
+        "created_by": sorted(
+            (key, "B" if ref == batch.pk else ref)
+            for key, ref in Contact.objects.values_list("email_key", "import_batch")
+        ),
         "events": sorted(
             (key, kind, "B" if data == {"batch": batch.pk} else data)
             for key, kind, data in ContactEvent.objects.values_list(

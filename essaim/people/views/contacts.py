@@ -26,6 +26,7 @@ from essaim.accounts.services import audit
 from essaim.lib.pagination import keyset_page, querystring
 from essaim.people.masking import mask_email, mask_phone
 from essaim.people.models import Consent, Contact, ContactEvent, Purpose, Segment
+from essaim.people.services import timeline
 from essaim.people.services.segments import SegmentDefinitionError, saved_segment_condition
 
 PAGE_SIZE = 50
@@ -140,7 +141,7 @@ def _detail_context(request: HttpRequest, contact: Contact, *, revealed: bool) -
         "consent_statuses": Consent.Status,
         "events": [
             (event, EVENT_LABELS.get(event.kind, event.kind))
-            for event in contact.events.select_related("actor")[:TIMELINE_LENGTH]
+            for event in timeline.newest_first(contact, TIMELINE_LENGTH)
         ],
         "timeline_length": TIMELINE_LENGTH,
         "can_manage": rules.can_manage_base(user),

@@ -18,8 +18,9 @@ What an import does to the base:
   phone, postcode with its département and région) and its missing consents added: an existing
   consent row, granted, pending or withdrawn, is never updated, so consent never goes down.
 - An address on the suppression list is never (re-)added: its rows are invalid.
-- Tags of the row and of the batch are added (missing Tag rows created); every contact created
-  or changed gets one ContactEvent(kind="import", data={"batch": id}).
+- Tags of the row and of the batch are added (missing Tag rows created). A contact created
+  records its batch (Contact.import_batch: the "import" entry of its timeline); an existing
+  contact filled gets one ContactEvent(kind="import", data={"batch": id}).
 - Re-importing the same file changes nothing: every field is already filled, every consent and
   tag already there, so no contact is updated and no event written.
 

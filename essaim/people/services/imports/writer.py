@@ -277,13 +277,13 @@ class ChunkWriter:
         # concurrent insert of the same address raises IntegrityError and the chunk is retried.
         cursor.execute(
             f"INSERT INTO {c} (id, email, email_key, email_hash, first_name, last_name, phone, "
-            "postcode, departement, region, source, created_at, updated_at) "
+            "postcode, departement, region, source, import_batch_id, created_at, updated_at) "
             "SELECT new_id, email, email_key, email_hash, first_name, last_name, phone, "
-            f"postcode, departement, region, %s, %s, %s FROM {s} "
+            f"postcode, departement, region, %s, %s, %s, %s FROM {s} "
             # In key order: the unique address index is then filled page after page instead of
             # at random (the other indexes are dropped during a bulk load).
             "WHERE dup = %s AND contact_id IS NULL ORDER BY email_key",
-            [self.batch.source, now, now, dup],
+            [self.batch.source, self.batch.pk, now, now, dup],
         )
         created = cursor.rowcount
         self._events(cursor, dup=dup, now=now)
@@ -314,8 +314,12 @@ class ChunkWriter:
         return range(base + 1, base + count + 1)
 
     def _events(self, cursor: Any, *, dup: int, now: Any) -> None:
+        """One "import" event per existing contact this batch filled. A contact the batch
+        created has none: its `import_batch` says so (see Contact.import_batch), and a later
+        occurrence filling one of its fields is still part of that creation."""
         data = "CAST(%s AS jsonb)" if self.pg else "%s"
-        params: list[Any] = [now, self.batch.created_by_id, self.event_data, dup]
+        distinct = "IS DISTINCT FROM" if self.pg else "IS NOT"  # NULL-safe "<>"
+        params: list[Any] = [now, self.batch.created_by_id, self.event_data, dup, self.batch.pk]
         once = ""
         if dup:
             # A later occurrence that filled a field: one event per contact and batch all the same.
@@ -324,13 +328,15 @@ class ChunkWriter:
             )
             once = (
                 f" AND NOT EXISTS (SELECT 1 FROM {self.event} AS e WHERE e.contact_id = "
-                f"{CONTACT_OF_S} AND e.kind = 'import' AND {same_batch})"
+                f"s.contact_id AND e.kind = 'import' AND {same_batch})"
             )
             params.append(str(self.batch.pk) if self.pg else self.batch.pk)
         cursor.execute(
             f"INSERT INTO {self.event} (contact_id, at, kind, actor_id, data) "
-            f"SELECT {CONTACT_OF_S}, %s, 'import', %s, {data} FROM {STAGE} AS s "
-            f"WHERE s.dup = %s AND (s.contact_id IS NULL OR s.action = 'U'){once} ORDER BY s.id",
+            f"SELECT s.contact_id, %s, 'import', %s, {data} FROM {STAGE} AS s "
+            f"JOIN {self.contact} AS c ON c.id = s.contact_id "
+            "WHERE s.dup = %s AND s.action = 'U' "
+            f"AND c.import_batch_id {distinct} %s{once} ORDER BY s.id",
             params,
         )
 
