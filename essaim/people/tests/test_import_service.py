@@ -14,7 +14,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from essaim.lib.text import InvalidValue, clean_name, normalize_email, normalize_phone
@@ -39,7 +39,7 @@ from essaim.people.services.imports import (
     purge_old_import_files,
     run_batch,
 )
-from essaim.people.services.imports.rows import fast_email, fast_name, fast_phone
+from essaim.people.services.imports.rows import RowReader, fast_email, fast_name, fast_phone
 from essaim.people.services.imports.writer import ChunkWriter
 from essaim.people.tests.factories import ConsentFactory, ContactFactory
 
@@ -894,3 +894,35 @@ def test_an_address_added_by_someone_else_during_the_chunk_is_found_when_it_is_r
     assert list(ContactEvent.objects.values_list("contact__email_key", "kind")) == [
         ("b@exemple.fr", "import")
     ]
+
+
+def test_an_address_taken_for_a_duplicate_by_a_hash_collision_is_still_created(
+    tmp_path: Path,
+) -> None:
+    # The reader remembers addresses by hash(): simulate another address of the file with the
+    # same hash by seeding it.
+    path = write(tmp_path, "email;prénom\nb@exemple.fr;Bob\n")
+    batch = create_batch(
+        path=path, filename="c.csv", basis="explicit_consent", purposes=["news"], source="s"
+    )
+    reader = RowReader(
+        path=path,
+        encoding=batch.encoding,
+        delimiter=batch.delimiter,
+        mapping=dict(batch.mapping),
+        columns=2,
+        chunk_rows=10,
+        seen={hash("b@exemple.fr")},
+    )
+    writer = ChunkWriter(batch)
+    writer.create_tables()
+    try:
+        with transaction.atomic():
+            results = [writer.write(chunk) for chunk in reader.chunks()]
+    finally:
+        writer.drop_tables()
+
+    assert [(r.imported, r.duplicates, r.invalid) for r in results] == [(0, 1, [])]
+    bob = Contact.objects.get()
+    assert (bob.email, bob.first_name, bob.import_batch_id) == ("b@exemple.fr", "Bob", batch.pk)
+    assert list(bob.consents.values_list("purpose", "status")) == [("news", "granted")]
