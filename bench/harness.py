@@ -43,6 +43,30 @@ def pg_admin(url: str, sql: str) -> None:
         conn.execute(sql)  # type: ignore[arg-type]
 
 
+def import_django(name: str, database_url: str) -> Path:
+    """Django set up in this process for an import benchmark, on a fresh SQLite file in a new
+    temporary folder (also DATA_DIR), or on `database_url` when given. Returns the folder."""
+    workdir = Path(tempfile.mkdtemp(prefix=f"essaim-import-{name}-"))
+    os.environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "essaim.settings",
+            "ESSAIM_SKIP_DOTENV": "1",
+            "DEBUG": "0",
+            "SECRET_KEY": "bench-only-secret-key-not-used-for-anything",
+            "DATA_DIR": str(workdir),
+            "DATABASE_URL": database_url,
+            "SQLITE_PATH": str(workdir / f"{name}.sqlite3"),
+            "REDIS_URL": "",
+            "LOG_LEVEL": "WARNING",
+        }
+    )
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    import django
+
+    django.setup()
+    return workdir
+
+
 def pg_url_for(admin_url: str, name: str) -> str:
     base, _, _ = admin_url.rpartition("/")
     return f"{base}/{name}"

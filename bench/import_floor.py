@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 import time
@@ -37,28 +36,12 @@ def main() -> None:
     parser.add_argument("--postgres", default="", help="database URL; SQLite when empty")
     args = parser.parse_args()
 
-    workdir = Path(tempfile.mkdtemp(prefix="essaim-import-floor-"))
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "essaim.settings",
-            "ESSAIM_SKIP_DOTENV": "1",
-            "DEBUG": "0",
-            "SECRET_KEY": "floor-only-secret-key-not-used-for-anything",
-            "DATA_DIR": str(workdir),
-            "DATABASE_URL": args.postgres,
-            "SQLITE_PATH": str(workdir / "floor.sqlite3"),
-            "REDIS_URL": "",
-            "LOG_LEVEL": "WARNING",
-        }
-    )
-    sys.path.insert(0, str(ROOT))
     sys.path.insert(0, str(ROOT / "bench"))
-    import django
+    from harness import import_django, machine  # type: ignore[import-not-found]
 
-    django.setup()
+    workdir = import_django("floor", args.postgres)
     from django.core.management import call_command
     from django.db import connection, transaction
-    from harness import machine  # type: ignore[import-not-found]
     from import_contacts import generate  # type: ignore[import-not-found]
 
     from essaim.people.models import Consent, Contact, ContactEvent, ContactTag

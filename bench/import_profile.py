@@ -13,7 +13,6 @@ not a benchmark of record (bench/import_contacts.py is that).
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import sys
 import tempfile
@@ -35,28 +34,12 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=25)
     args = parser.parse_args()
 
-    workdir = Path(tempfile.mkdtemp(prefix="essaim-import-profile-"))
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "essaim.settings",
-            "ESSAIM_SKIP_DOTENV": "1",
-            "DEBUG": "0",
-            "SECRET_KEY": "profile-only-secret-key-not-used-for-anything",
-            "DATA_DIR": str(workdir),
-            "DATABASE_URL": args.postgres,
-            "SQLITE_PATH": str(workdir / "profile.sqlite3"),
-            "REDIS_URL": "",
-            "LOG_LEVEL": "WARNING",
-        }
-    )
-    sys.path.insert(0, str(ROOT))
-    import django
+    sys.path.insert(0, str(ROOT / "bench"))
+    from harness import import_django  # type: ignore[import-not-found]
 
-    django.setup()
+    import_django("profile", args.postgres)
     from django.core.management import call_command
     from django.db import connection
-
-    sys.path.insert(0, str(ROOT / "bench"))
     from import_contacts import generate  # type: ignore[import-not-found]
 
     path = (
