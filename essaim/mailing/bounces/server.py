@@ -16,13 +16,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import threading
 from collections.abc import Callable
+from concurrent import futures
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from aiosmtpd.controller import Controller
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 
 from essaim.mailing.services.bounces import Refusal, delivery_for_address, record_report
 
@@ -93,12 +95,37 @@ class BounceHandler:
         return "250 2.0.0 Report recorded"
 
 
-def start_server(
-    host: str | None = None, port: int | None = None, *, executor: ThreadPoolExecutor | None = None
-) -> Controller:
+DB_WORKERS = 4
+
+
+class BounceController(Controller):
+    """aiosmtpd's Controller, whose `stop()` also stops the database thread pool."""
+
+    def stop(self, *args: Any, **kwargs: Any) -> None:
+        try:
+            super().stop(*args, **kwargs)
+        finally:
+            _shut_down(self.handler.executor, DB_WORKERS)
+
+
+def _shut_down(executor: ThreadPoolExecutor, workers: int) -> None:
+    """Close each worker's database connection, then stop the pool. Django's connections are
+    per thread, and an idle worker keeps its own open (CONN_MAX_AGE) as long as it lives."""
+    barrier = threading.Barrier(workers)
+
+    def close() -> None:
+        connections.close_all()
+        # Held here until every worker has closed, so that each task runs in another thread.
+        barrier.wait(timeout=5)
+
+    futures.wait([executor.submit(close) for _ in range(workers)], timeout=10)
+    executor.shutdown(wait=False, cancel_futures=True)
+
+
+def start_server(host: str | None = None, port: int | None = None) -> BounceController:
     """Start the server in its own thread (aiosmtpd's Controller); `stop()` it when done."""
-    handler = BounceHandler(executor or ThreadPoolExecutor(4, thread_name_prefix="bounces-db"))
-    controller = Controller(
+    handler = BounceHandler(ThreadPoolExecutor(DB_WORKERS, thread_name_prefix="bounces-db"))
+    controller = BounceController(
         handler,
         hostname=host or settings.BOUNCES_HOST,
         port=port or settings.BOUNCES_PORT,

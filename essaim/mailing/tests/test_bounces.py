@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 
 from conftest import free_port
@@ -86,6 +87,28 @@ def events(delivery: Delivery) -> list[tuple[str, dict[str, Any]]]:
         .order_by("id")
         .values_list("kind", "data")
     )
+
+
+def _other_sessions() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return int(cursor.fetchone()[0])
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="sessions are PostgreSQL's")
+def test_stopping_the_server_closes_its_workers_database_connections(sent):
+    before = _other_sessions()
+    controller = start_server("127.0.0.1", port := free_port())
+    try:
+        delivery = sent[0]
+        assert Intake(port).send(verp(delivery), report("postfix_user_unknown.eml", delivery)) == {}
+        assert _other_sessions() > before  # a worker thread opened its own
+    finally:
+        controller.stop()
+    wait_until(lambda: _other_sessions() == before, timeout=5)
 
 
 def test_a_postfix_user_unknown_report_suppresses_the_address_and_marks_the_delivery_bounced(
