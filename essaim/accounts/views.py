@@ -23,7 +23,6 @@ from essaim.accounts.tasks import send_magic_link
 from essaim.lib import ratelimit
 from essaim.lib.pagination import keyset_page
 from essaim.lib.text import InvalidValue, normalize_email
-from essaim.people.views.signup import rate_limited
 
 
 class LoginView(auth_views.LoginView):
@@ -81,7 +80,7 @@ def magic_request(request: HttpRequest) -> HttpResponse:
         ):
             decision = ratelimit.hit(scope, identity, settings.MAGIC_LINK_RATE_LIMIT)
             if not decision.allowed:
-                return rate_limited(request, decision.retry_after)
+                return ratelimit.refused_page(request, decision.retry_after)
         language = translation.get_language() or settings.LANGUAGE_CODE
         transaction.on_commit(partial(send_magic_link.enqueue, email, language=language))
         return redirect("accounts:magic_sent")

@@ -19,6 +19,8 @@ import time
 from dataclasses import dataclass
 
 from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.utils.crypto import salted_hmac
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -88,3 +90,15 @@ def reset(scope: str, identity: str, rate: Rate | str, *, now: float | None = No
     now = time.time() if now is None else now
     base = f"{_key(scope, identity)}:{int(now // rate.period)}"
     cache.delete_many([f"{base}:n", *(f"{base}:{slot}" for slot in range(rate.limit))])
+
+
+def refused_page(request: HttpRequest, retry_after: int) -> HttpResponse:
+    """The 429 page every public form answers when a limit refuses a hit."""
+    response = render(
+        request,
+        "people/public/rate_limited.html",
+        {"minutes": max(1, (retry_after + 59) // 60)},
+        status=429,
+    )
+    response["Retry-After"] = str(retry_after)
+    return response

@@ -35,7 +35,7 @@ from essaim.army.services.addressbook import (
 )
 from essaim.lib import ratelimit
 from essaim.people.services.signup import ExpiredLink, InvalidLink
-from essaim.people.views.signup import invalid_link, rate_limited
+from essaim.people.views.signup import invalid_link
 
 
 class InvitationForm(forms.Form):
@@ -146,7 +146,7 @@ def _send(request: HttpRequest, form: InvitationForm, volunteer: Volunteer) -> H
         return None
     decision = ratelimit.hit("invitations", str(volunteer.pk), settings.INVITATIONS_RATE_LIMIT)
     if not decision.allowed:
-        return rate_limited(request, decision.retry_after)
+        return ratelimit.refused_page(request, decision.retry_after)
     try:
         count = svc.request_invitations(
             volunteer=volunteer,

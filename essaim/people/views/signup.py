@@ -25,24 +25,13 @@ from essaim.people.services.signup import (
 )
 
 
-def rate_limited(request: HttpRequest, retry_after: int) -> HttpResponse:
-    response = render(
-        request,
-        "people/public/rate_limited.html",
-        {"minutes": max(1, (retry_after + 59) // 60)},
-        status=429,
-    )
-    response["Retry-After"] = str(retry_after)
-    return response
-
-
 def signup_rate_limit(request: HttpRequest, ip: str | None, email_key: str) -> HttpResponse | None:
     """The 429 page if this IP or this address has asked too often (SIGNUP_RATE_LIMIT), else
     None. The IP first, so that a flood from one machine does not use up a victim's address."""
     for scope, identity in (("signup-ip", ip or "unknown"), ("signup-email", email_key)):
         decision = ratelimit.hit(scope, identity, settings.SIGNUP_RATE_LIMIT)
         if not decision.allowed:
-            return rate_limited(request, decision.retry_after)
+            return ratelimit.refused_page(request, decision.retry_after)
     return None
 
 
