@@ -48,10 +48,10 @@ from essaim.army.services.calls import record_signup
 from essaim.people.models import Consent, Purpose
 from essaim.people.services.contacts import ContactData, clean_contact_data, record_event
 from essaim.people.services.signup import (
-    ExpiredLink,
     InvalidLink,
     SignupRequest,
     confirm_signup,
+    unsign_link,
 )
 from essaim.people.services.signup import send_confirmation_mail as send_signup_mail
 
@@ -103,12 +103,7 @@ def make_token(signup: VolunteerSignup) -> str:
 
 def read_token(token: str) -> VolunteerSignup:
     """The request a link carries; raises ExpiredLink or InvalidLink."""
-    try:
-        payload = _signer().unsign_object(token, max_age=settings.SIGNUP_CONFIRM_MAX_AGE)
-    except signing.SignatureExpired as exc:
-        raise ExpiredLink from exc
-    except signing.BadSignature as exc:
-        raise InvalidLink from exc
+    payload = unsign_link(_signer(), token)
     try:
         signup = VolunteerSignup(
             email=str(payload["email"]),

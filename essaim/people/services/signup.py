@@ -79,6 +79,17 @@ def _signer() -> signing.TimestampSigner:
     return signing.TimestampSigner(salt=SIGNUP_SALT)
 
 
+def unsign_link(signer: signing.TimestampSigner, token: str) -> Any:
+    """The payload of a confirmation link signed by `signer`, at most SIGNUP_CONFIRM_MAX_AGE
+    old; raises ExpiredLink or InvalidLink."""
+    try:
+        return signer.unsign_object(token, max_age=settings.SIGNUP_CONFIRM_MAX_AGE)
+    except signing.SignatureExpired as exc:
+        raise ExpiredLink from exc
+    except signing.BadSignature as exc:
+        raise InvalidLink from exc
+
+
 def make_confirmation_token(signup: SignupRequest) -> str:
     payload = asdict(signup)
     payload["purposes"] = list(signup.purposes)
@@ -88,12 +99,7 @@ def make_confirmation_token(signup: SignupRequest) -> str:
 
 def read_confirmation_token(token: str) -> SignupRequest:
     """The request a link carries; raises ExpiredLink or InvalidLink."""
-    try:
-        payload = _signer().unsign_object(token, max_age=settings.SIGNUP_CONFIRM_MAX_AGE)
-    except signing.SignatureExpired as exc:
-        raise ExpiredLink from exc
-    except signing.BadSignature as exc:
-        raise InvalidLink from exc
+    payload = unsign_link(_signer(), token)
     try:
         purposes = tuple(str(p) for p in payload["purposes"])
         signup = SignupRequest(
