@@ -267,6 +267,12 @@ def timed(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, float]
     }
 
 
+def process_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) used so far by one live process."""
+    values = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(values[11]) + int(values[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def postgres_cpu_s() -> float:
     """CPU seconds used so far by every PostgreSQL server process of the machine (the server
     shares the two cores: its work per message is part of the cost of a PostgreSQL ledger)."""
@@ -369,6 +375,7 @@ def run_backend(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str, 
                 env,
             )
             pg_cpu = postgres_cpu_s() - pg_cpu
+            sink_cpu = process_cpu_s(sink.pid)
         finally:
             sink.terminate()
             sink.wait()
@@ -396,6 +403,7 @@ def run_backend(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str, 
                     f"127.0.0.1:{port}",
                 ]
             )
+            reference_sink_cpu = process_cpu_s(sink.pid)
         finally:
             sink.terminate()
             sink.wait()
@@ -455,6 +463,14 @@ def run_backend(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str, 
         **django_run,
         "max_claimed": args.max_claimed,
         "server_cpu_s": round(pg_cpu, 2) if backend == "postgres" else None,
+        # CPU per message of each party (µs): where the two cores go in each run.
+        "cpu_us_per_msg": {
+            "sender": round(sender["cpu_s"] / n * 1e6, 1),
+            "sink_during_sender": round(sink_cpu / n * 1e6, 1),
+            "postgres": round(pg_cpu / n * 1e6, 1) if backend == "postgres" else None,
+            "smtp_source": round(reference["cpu_s"] / n * 1e6, 1),
+            "sink_during_smtp_source": round(reference_sink_cpu / n * 1e6, 1),
+        },
         "sender_stats": json.loads(
             [line for line in str(sender["output"]).splitlines() if line.startswith("{")][-1]
         ),
