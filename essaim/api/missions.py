@@ -13,8 +13,8 @@ from typing import Any
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models import Exists, F, OuterRef
-from django.http import HttpRequest
-from ninja import Field, Path, Router, Schema, Status
+from django.http import HttpRequest, HttpResponse
+from ninja import Field, Path, Query, Router, Schema, Status
 
 from essaim.accounts.models import Team
 from essaim.api.auth import TokenAuth, token_of
@@ -33,6 +33,7 @@ from essaim.army.models import (
 )
 from essaim.army.services import missions as svc
 from essaim.army.services.proofs import MAX_SCREENSHOT_BYTES, clean_urls, submit_proof
+from essaim.lib.pagination import time_keyset
 
 
 def _is_volunteer(user: Any) -> bool:
@@ -182,18 +183,29 @@ _MISSIONS = Mission.objects.select_related("role", "talking_point")
 # --- The volunteer's side -----------------------------------------------------------------------
 
 
+OFFERS_PAGE = 50
+
+
 @router.get("/missions/offered", response={200: list[MissionOut], **_ERRORS}, auth=read_mine)
-def offered_missions(request: HttpRequest) -> list[dict[str, Any]]:
-    """Open missions targeted at the token's volunteer that they have not taken."""
+def offered_missions(
+    request: HttpRequest,
+    response: HttpResponse,
+    after: str = Query("", max_length=40, description="The previous page's X-Next-Cursor."),
+) -> list[dict[str, Any]]:
+    """Open missions targeted at the token's volunteer that they have not taken, soonest
+    deadline first, OFFERS_PAGE a page. When there are more, the `X-Next-Cursor` header holds
+    the cursor to pass as `?after=` (a keyset: one query whatever the page)."""
     volunteer = _me(request)
     mine = Claim.objects.filter(mission=OuterRef("pk"), volunteer=volunteer)
     offers = (
         svc.eligible_missions(svc.facts_of(volunteer))
         .filter(~Exists(mine), slots_taken__lt=F("quota"))
         .select_related("role", "talking_point")
-        .order_by("deadline", "pk")[:100]
     )
-    return [_mission_out(m) for m in offers]
+    page, next_cursor = time_keyset(offers, "deadline", after, OFFERS_PAGE)
+    if next_cursor is not None:
+        response["X-Next-Cursor"] = next_cursor
+    return [_mission_out(m) for m in page]
 
 
 @router.post("/missions/{id}/claim", response={201: ClaimOut, **_ACT}, auth=write_mine)

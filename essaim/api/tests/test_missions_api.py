@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from essaim.api import missions as missions_api
 from essaim.api.tests.conftest import api_for
 from essaim.army.models import Claim, Mission, Proof, Stage
 from essaim.army.tests.factories import make_team, make_volunteer
@@ -50,6 +51,21 @@ def test_a_volunteer_claims_and_proves_over_the_api(chatter):
     )
     assert (proved.status_code, proved.json()["status"]) == (200, "submitted")
     assert str(Proof.objects.get().screenshot.name).endswith(".png")
+
+
+def test_offers_come_by_keyset_pages_with_the_next_cursor_in_a_header(chatter, monkeypatch):
+    monkeypatch.setattr(missions_api, "OFFERS_PAGE", 2)
+    made = [make_mission(deadline=timezone.now() + timedelta(days=d)) for d in (3, 1, 2)]
+    api = api_for(chatter.user)
+    first = api.get("/api/v1/missions/offered")
+    cursor = first["X-Next-Cursor"]
+    last = api.get(f"/api/v1/missions/offered?after={cursor}")
+
+    assert [o["id"] for o in first.json()] == [made[1].pk, made[2].pk]
+    assert [o["id"] for o in last.json()] == [made[0].pk]
+    assert "X-Next-Cursor" not in last
+    forged = api.get("/api/v1/missions/offered?after=pas-un-curseur")
+    assert forged.status_code == 200 and len(forged.json()) == 2  # the first page again
 
 
 @pytest.mark.parametrize(
