@@ -7,7 +7,35 @@ Django is set up first."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
+
+# What goes from the reader to the writer: ("chunk", Chunk)…, then ("end", None) or
+# ("error", exception), through a thread's queue or a process's pipe alike.
+Message = tuple[str, Any]
+
+
+def produce(chunks: Iterable[Any], send: Callable[[Message], object]) -> None:
+    """Send every chunk, then the end or the error that stopped the reading. `send` returning
+    False (a queue whose reader has gone) stops it."""
+    try:
+        for chunk in chunks:
+            if send(("chunk", chunk)) is False:
+                return
+        send(("end", None))
+    except BaseException as exc:
+        send(("error", exc))
+
+
+def consume(receive: Callable[[], Message]) -> Iterator[Any]:
+    """The chunks `produce` sent, until its end; its error is raised again here."""
+    while True:
+        kind, value = receive()
+        if kind == "end":
+            return
+        if kind == "error":
+            raise value
+        yield value
 
 
 def read_in_process(reader_args: dict[str, Any], language: str | None, pipe: Any) -> None:
@@ -21,10 +49,6 @@ def read_in_process(reader_args: dict[str, Any], language: str | None, pipe: Any
     if language:
         translation.activate(language)  # invalid-row reasons in the importer's language
     try:
-        for chunk in RowReader(**reader_args).chunks():
-            pipe.send(("chunk", chunk))
-        pipe.send(("end", None))
-    except BaseException as exc:
-        pipe.send(("error", exc))
+        produce(RowReader(**reader_args).chunks(), pipe.send)
     finally:
         pipe.close()

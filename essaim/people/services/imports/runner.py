@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 
 from essaim.lib.csvsafe import neutralize
 from essaim.lib.text import clean_name
-from essaim.people.import_reader import read_in_process
+from essaim.people.import_reader import Message, consume, produce, read_in_process
 from essaim.people.models import Consent, ImportBatch, Purpose
 from essaim.people.services.imports.bulk import deferred_indexes, restore_interrupted, wants_bulk
 from essaim.people.services.imports.rows import TAG_MAX_LENGTH, Chunk, RowReader
@@ -173,14 +173,14 @@ class _Prefetch:
     calling thread); its exceptions are raised again in the caller."""
 
     def __init__(self, source: Iterator[Chunk], depth: int = 1) -> None:
-        self._queue: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
+        self._queue: queue.Queue[Message] = queue.Queue(maxsize=depth)
         self._stop = threading.Event()
         self._thread = threading.Thread(
             target=self._run, args=(source,), name="essaim-import-reader", daemon=True
         )
         self._thread.start()
 
-    def _put(self, item: tuple[str, Any]) -> bool:
+    def _put(self, item: Message) -> bool:
         while not self._stop.is_set():
             try:
                 self._queue.put(item, timeout=0.1)
@@ -190,22 +190,10 @@ class _Prefetch:
         return False
 
     def _run(self, source: Iterator[Chunk]) -> None:
-        try:
-            for chunk in source:
-                if not self._put(("chunk", chunk)):
-                    return
-            self._put(("end", None))
-        except BaseException as exc:
-            self._put(("error", exc))
+        produce(source, self._put)
 
     def __iter__(self) -> Iterator[Chunk]:
-        while True:
-            kind, value = self._queue.get()
-            if kind == "end":
-                return
-            if kind == "error":
-                raise value
-            yield value
+        return consume(self._queue.get)
 
     def close(self) -> None:
         self._stop.set()
@@ -234,19 +222,17 @@ class _ProcessPrefetch:
         self._process.start()
         child_end.close()
 
+    def _receive(self) -> Message:
+        try:
+            message: Message = self._pipe.recv()
+        except EOFError:
+            raise RuntimeError(
+                f"import reader process ended (exit code {self._process.exitcode})"
+            ) from None
+        return message
+
     def __iter__(self) -> Iterator[Chunk]:
-        while True:
-            try:
-                kind, value = self._pipe.recv()
-            except EOFError:
-                raise RuntimeError(
-                    f"import reader process ended (exit code {self._process.exitcode})"
-                ) from None
-            if kind == "end":
-                return
-            if kind == "error":
-                raise value
-            yield value
+        return consume(self._receive)
 
     def close(self) -> None:
         self._pipe.close()
