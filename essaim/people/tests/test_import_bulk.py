@@ -149,6 +149,34 @@ def test_the_bulk_path_drops_only_non_unique_indexes_and_foreign_keys_while_it_l
     assert bulk.index_definitions() == indexes
 
 
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite keeps its appended indexes")
+def test_sqlite_keeps_the_indexes_a_load_appends_to(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "contacts.csv"
+    path.write_text(HEADER + ROWS, encoding="utf-8")
+    seen: list[set[tuple[str, str]]] = []
+    original = ChunkWriter.write
+
+    def watching(self: ChunkWriter, chunk: Any) -> Any:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT tbl_name, sql FROM sqlite_master WHERE type = 'index'")
+            seen.append({(table, sql) for table, sql in cursor.fetchall() if sql})
+        return original(self, chunk)
+
+    monkeypatch.setattr(ChunkWriter, "write", watching)
+    run(path, bulk_load=True)
+
+    kept = {(table, sql.split(" ON ")[1]) for table, sql in seen[0] if " ON " in sql}
+    assert {
+        ("people_contact", '"people_contact" ("source")'),
+        ("people_contact", '"people_contact" ("created_at")'),
+        ("people_consent", '"people_consent" ("purpose", "status", "contact_id")'),
+        ("people_contacttag", '"people_contacttag" ("tag_id", "contact_id")'),
+    } <= kept
+    assert not any("phone" in sql or "postcode" in sql for _table, sql in kept)
+
+
 def test_the_address_stays_unique_during_a_bulk_load(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
