@@ -1,7 +1,8 @@
 """The bulk-load path: for an import as large as the base (a first load, typically), the
 non-unique secondary indexes of the contact tables are dropped before the rows go in and rebuilt
-after, as pg_restore does. Building an index over sorted keys once costs a fraction of inserting
-a million random keys into it one by one (docs/benchmarks.md, "CSV import of contacts"). On
+after, as pg_restore does (SQLite keeps those the load only appends to: _KEPT_ON_SQLITE).
+Building an index over sorted keys once costs a fraction of inserting a million random keys
+into it one by one (docs/benchmarks.md, "CSV import of contacts"). On
 PostgreSQL the foreign keys from consents, tag links and timeline events to contacts go too and
 come back checked in one pass, instead of one locking look-up per row at each commit.
 
