@@ -67,6 +67,39 @@ def import_django(name: str, database_url: str) -> Path:
     return workdir
 
 
+def worker_process(
+    script: str, backend: str, tmp: Path, pg_url: str, worker_args: list[str]
+) -> dict[str, Any]:
+    """Run `script --worker BACKEND *worker_args` in a fresh process on its own database (a
+    SQLite file under `tmp`, or `pg_url`); return the JSON of its last output line."""
+    import hashlib
+    import subprocess
+
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "essaim.settings",
+        "ESSAIM_SKIP_DOTENV": "1",
+        "DEBUG": "0",
+        "SECRET_KEY": hashlib.sha256(os.urandom(32)).hexdigest(),
+        "ALLOWED_HOSTS": "testserver",
+        "DATA_DIR": str(tmp / backend),
+        "HUEY_IMMEDIATE": "1",
+        "REDIS_URL": "",
+        "LOG_LEVEL": "WARNING",
+    }
+    (tmp / backend / "static").mkdir(parents=True, exist_ok=True)
+    if backend == "sqlite":
+        env["DATABASE_URL"] = ""
+        env["SQLITE_PATH"] = str(tmp / "bench.sqlite3")
+    else:
+        env["DATABASE_URL"] = pg_url
+        env["DB_CONN_MAX_AGE"] = "600"
+    root = Path(__file__).resolve().parent.parent
+    command = [sys.executable, script, "--worker", backend, *worker_args]
+    done = subprocess.run(command, env=env, cwd=root, stdout=subprocess.PIPE, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def pg_url_for(admin_url: str, name: str) -> str:
     base, _, _ = admin_url.rpartition("/")
     return f"{base}/{name}"

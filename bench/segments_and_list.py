@@ -33,14 +33,21 @@ import hashlib
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from harness import db_version, log, machine, pg_url_for, run_backends, save_json
+from harness import (
+    db_version,
+    log,
+    machine,
+    pg_url_for,
+    run_backends,
+    save_json,
+    worker_process,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
@@ -63,37 +70,9 @@ TAG_SHARES = {
 
 
 def run_worker(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "essaim.settings",
-        "ESSAIM_SKIP_DOTENV": "1",
-        "DEBUG": "0",
-        "SECRET_KEY": hashlib.sha256(os.urandom(32)).hexdigest(),
-        "ALLOWED_HOSTS": "testserver",
-        "DATA_DIR": str(tmp / backend),
-        "HUEY_IMMEDIATE": "1",
-        "REDIS_URL": "",
-        "LOG_LEVEL": "WARNING",
-    }
-    (tmp / backend / "static").mkdir(parents=True, exist_ok=True)
-    if backend == "sqlite":
-        env["DATABASE_URL"] = ""
-        env["SQLITE_PATH"] = str(tmp / "bench.sqlite3")
-    else:
-        env["DATABASE_URL"] = pg_url_for(args.pg_admin_url, PG_DB)
-        env["DB_CONN_MAX_AGE"] = "600"
-    command = [
-        sys.executable,
-        str(Path(__file__).resolve()),
-        "--worker",
-        backend,
-        "--contacts",
-        str(args.contacts),
-        "--runs",
-        str(args.runs),
-    ]
-    done = subprocess.run(command, env=env, cwd=ROOT, stdout=subprocess.PIPE, text=True, check=True)
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    pg_url = pg_url_for(args.pg_admin_url, PG_DB)
+    worker_args = ["--contacts", str(args.contacts), "--runs", str(args.runs)]
+    return worker_process(str(Path(__file__).resolve()), backend, tmp, pg_url, worker_args)
 
 
 def main() -> None:
