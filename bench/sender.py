@@ -273,6 +273,37 @@ def process_cpu_s(pid: int) -> float:
     return (int(values[11]) + int(values[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def core_jiffies() -> list[tuple[int, int]]:
+    """(busy, total) clock ticks so far of each core, from /proc/stat."""
+    cores = []
+    for line in Path("/proc/stat").read_text().splitlines():
+        if line.startswith("cpu") and line[3].isdigit():
+            ticks = [int(v) for v in line.split()[1:]]
+            idle = ticks[3] + ticks[4]  # idle + iowait
+            cores.append((sum(ticks) - idle, sum(ticks)))
+    return cores
+
+
+def core_busy(before: list[tuple[int, int]]) -> list[float]:
+    """Share of each core that was busy since `before` (every process, the kernel included)."""
+    return [
+        round((busy - b0) / max(1, total - t0), 2)
+        for (busy, total), (b0, t0) in zip(core_jiffies(), before, strict=True)
+    ]
+
+
+def hot_updates(database_url: str) -> dict[str, int]:
+    """Updates of the ledger table and how many were HOT (no index entry written)."""
+    import psycopg
+
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables "
+            "WHERE relname = 'mailing_delivery'"
+        ).fetchone()
+    return {"updates": row[0], "hot": row[1]} if row else {}
+
+
 def postgres_cpu_s() -> float:
     """CPU seconds used so far by every PostgreSQL server process of the machine (the server
     shares the two cores: its work per message is part of the cost of a PostgreSQL ledger)."""
@@ -355,6 +386,7 @@ def run_backend(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str, 
                 else []
             )
             pg_cpu = postgres_cpu_s()
+            cores = core_jiffies()
             sender = timed(
                 [
                     "taskset",
@@ -375,14 +407,17 @@ def run_backend(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str, 
                 env,
             )
             pg_cpu = postgres_cpu_s() - pg_cpu
+            sender_cores = core_busy(cores)
             sink_cpu = process_cpu_s(sink.pid)
         finally:
             sink.terminate()
             sink.wait()
         ledger = child(env, "counts")
+        hot = hot_updates(env["DATABASE_URL"]) if admin is not None else {}
         port = free_port()
         sink = start_sink(port)
         try:
+            cores = core_jiffies()
             reference = timed(
                 [
                     "taskset",
@@ -403,6 +438,7 @@ def run_backend(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str, 
                     f"127.0.0.1:{port}",
                 ]
             )
+            reference_cores = core_busy(cores)
             reference_sink_cpu = process_cpu_s(sink.pid)
         finally:
             sink.terminate()
@@ -471,6 +507,9 @@ def run_backend(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str, 
             "smtp_source": round(reference["cpu_s"] / n * 1e6, 1),
             "sink_during_smtp_source": round(reference_sink_cpu / n * 1e6, 1),
         },
+        # Busy share of core 0 (sender or smtp-source) and core 1 (sink), all processes.
+        "cores_busy": {"sender_run": sender_cores, "smtp_source_run": reference_cores},
+        "ledger_updates": hot,
         "sender_stats": json.loads(
             [line for line in str(sender["output"]).splitlines() if line.startswith("{")][-1]
         ),

@@ -108,23 +108,28 @@ class Delivery(models.Model):
 
         Life of a row::
 
-            pending ──claim──> claimed ──250──> accepted
-               ^                  │ ──5xx──> rejected
-               │                  │ ──4xx──> deferred ──(next_attempt_at)──> claimed …
-               └──lost before ────┤ ──lost after the final dot──> unknown   (never re-sent)
-                  the final dot   │ ──lease expired (janitor)──> unknown    (never re-sent)
-                                  │ ──suppressed meanwhile──> suppressed
-                                  └ ──campaign cancelled──> cancelled
+            pending ──in a sender's claim──> accepted / rejected / unknown / suppressed / cancelled
+               │                        ──4xx──> deferred ──(next_attempt_at)──> claimed …
+               └ not sent (pause, stop, relay down before the final dot) ─> pending, due now
+            deferred or pending-due-now ──claimed──> claimed ──> the same outcomes
 
             accepted (or unknown) ──hard bounce report──> bounced ──complaint report──> complained
             unknown ──operator re-queue, after checking──> deferred (due now)
 
+    A fresh row is claimed without being written: a `DeliveryClaim` holds a run of ids of the
+    campaign, and every row in it that is `pending` with no `next_attempt_at` belongs to that
+    claim until its outcome. So a message costs one write of its row (its outcome), and since
+    `status` is in no index (nor index predicate), that write is a HOT update on PostgreSQL
+    (the table keeps free room in its pages for it: fillfactor, migration 0006). Rows that come
+    back (4xx, re-queued, not sent) carry a `next_attempt_at` and are claimed the older way, by
+    writing `claimed` with the sender's id and a lease on the row: few rows.
+
+    Every outcome is an UPDATE guarded by the claim (`pending` in a live claim of this sender, or
+    `claimed` by this sender), so a slow sender and the janitor, which settles the claims of a
+    dead sender as `unknown` (never `pending`), never overwrite each other.
+
     A bounce or a complaint arrives after the relay accepted the message, through `essaim bounces`
     (essaim.mailing.bounces); it also settles an `unknown` row, since it proves the message left.
-
-        Every move out of `claimed` is an UPDATE guarded by `status='claimed' AND claimed_by=<me>`,
-        so a slow sender and the janitor never overwrite each other: whoever comes second changes
-        nothing.
     """
 
     class Status(models.TextChoices):
@@ -158,10 +163,13 @@ class Delivery(models.Model):
     provider = models.CharField(max_length=10, choices=ProviderGroup.choices)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)  # claims so far
-    # When a deferred row may be claimed again (exponential backoff after a 4xx).
+    # When a row that came back may be claimed again (exponential backoff after a 4xx, now for
+    # a re-queued or unsent one); null once settled, and for every row never claimed yet.
     next_attempt_at = models.DateTimeField(null=True, blank=True)
-    claimed_by = models.CharField(max_length=64, blank=True)  # sender id (host:pid:random)
-    lease_until = models.DateTimeField(null=True, blank=True)  # heartbeats push it forward
+    # The sender (host:pid:random) of a row claimed by writing `claimed` (see above).
+    claimed_by = models.CharField(max_length=64, blank=True)
+    # The lease of a row claimed by writing `claimed` (see above); heartbeats push it forward.
+    lease_until = models.DateTimeField(null=True, blank=True)
     smtp_code = models.PositiveSmallIntegerField(null=True, blank=True)
     smtp_reply = models.CharField(max_length=200, blank=True)  # truncated last reply
     last_change_at = models.DateTimeField(default=timezone.now)
@@ -173,38 +181,19 @@ class Delivery(models.Model):
                 fields=["campaign", "email_hash"], name="mailing_delivery_once_per_address"
             )
         ]
-        # A status change is never a HOT update (status is in index predicates), so each one
-        # writes an entry in every full index, and each message makes two (claimed, then its
-        # outcome): the full indexes are only the key, the address unique and the contact (for
-        # erasure and SET_NULL). The states the hot path reads have partial indexes, which a
-        # row enters only while it is in that state.
+        # `status` must stay out of every index and index predicate: the outcome is then a HOT
+        # update, which writes no index entry at all. The full indexes are the key, the address
+        # unique, the contact (erasure and SET_NULL) and this one; none of their columns moves
+        # when a message is settled.
         indexes = [
-            # The claim of fresh rows walks this index by id (keyset): on PostgreSQL the entries
-            # left behind by claimed rows stay in the index until vacuum, and a plain
-            # `status='pending' LIMIT n` would step over all of them at every claim.
-            models.Index(
-                fields=["campaign", "id"],
-                name="mailing_deliv_pending_idx",
-                condition=Q(status="pending"),
-            ),
-            # The operator's list of unknowns (few rows; never on the hot path).
-            models.Index(
-                fields=["campaign", "id"],
-                name="mailing_deliv_unknown_idx",
-                condition=Q(status="unknown"),
-            ),
-            # Deferred rows due for a retry; partial, so that the million status changes of a
-            # send do not touch it.
+            # Claims take the next run of ids after the campaign's cursor (its claims' last id).
+            models.Index(fields=["campaign", "id"], name="mailing_deliv_run_idx"),
+            # Rows waiting for another try (4xx, re-queued, not sent) or held by such a claim;
+            # `next_attempt_at` is cleared when a row settles, so the index holds open rows only.
             models.Index(
                 fields=["campaign", "next_attempt_at"],
                 name="mailing_deliv_retry_idx",
-                condition=Q(status="deferred"),
-            ),
-            # The janitor's expired leases; partial for the same reason.
-            models.Index(
-                fields=["lease_until"],
-                name="mailing_deliv_lease_idx",
-                condition=Q(status="claimed"),
+                condition=Q(next_attempt_at__isnull=False),
             ),
         ]
 
@@ -296,3 +285,42 @@ class BounceReport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.delivery_id}:{self.kind}"
+
+
+class DeliveryClaim(models.Model):
+    """A sender's hold on the next run of a campaign's ledger rows: the rows with first_id ≤ id ≤
+    last_id that were `pending` with no `next_attempt_at` when it was made (see Delivery).
+
+    Claims are never deleted: the campaign's cursor is its claims' highest `last_id`, and the
+    unique (campaign, first_id) turns two senders' simultaneous claims of the same run into an
+    error for the second, which claims again after the first. A claim ends when its sender has
+    written every outcome (`ended_at`), or when its lease runs out (`expired`, its rows then
+    `unknown`)."""
+
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.PROTECT, related_name="claims", db_index=False
+    )
+    sender_id = models.CharField(max_length=64)
+    first_id = models.BigIntegerField()
+    last_id = models.BigIntegerField()
+    lease_until = models.DateTimeField(null=True, blank=True)  # heartbeats push it forward
+    created_at = models.DateTimeField(default=timezone.now)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    expired = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = _("prise d'envois")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "first_id"], name="mailing_claim_one_per_run"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["campaign", "last_id"], name="mailing_claim_cursor_idx"),
+            models.Index(
+                fields=["sender_id"], name="mailing_claim_live_idx", condition=Q(ended_at=None)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id}:{self.first_id}-{self.last_id} ({self.sender_id})"

@@ -116,7 +116,6 @@ class _CampaignState:
     status: str
     purpose: str
     message: CompiledMessage | None = None
-    cursor: int = 0
 
 
 @dataclass
@@ -192,6 +191,7 @@ class Sender:
         self._buffered = 0
         self._active_groups: Counter[str] = Counter()
         self._outstanding = 0  # rows claimed by us and not yet settled in the database
+        self._claim_left: Counter[int] = Counter()  # per live claim: its rows not yet flushed
         self._settle: list[ledger.Settlement] = []
         self._bounces: list[ledger.HardBounce] = []
         self._suppressed: set[str] = set()
@@ -386,9 +386,6 @@ class Sender:
         elif blackout.departements:
             blocked = blackout.departements
             self._purge(lambda job: job.row.departement in blocked)
-        # Rows held back lie behind the claim cursors: look again from the start.
-        for state in self._campaigns.values():
-            state.cursor = 0
         self._room.set()
 
     async def _watch_loop(self) -> None:
@@ -488,25 +485,22 @@ class Sender:
             "campaign_id": cid,
             "purpose": state.purpose,
             "limit": limit,
-            "after_id": state.cursor,
             "lease_seconds": self.opt.lease_seconds,
             "blocked": sorted(self._blocked),
         }
         if self._pg_claim is not None:
-            rows, suppressed, top = await self._pg_claim.run(ledger.claim_async, **claim)
+            rows, stopped = await self._pg_claim.run(ledger.claim_async, **claim)
         else:
-            rows, suppressed, top = await self.db_claim(ledger.claim, **claim)
+            rows, stopped = await self.db_claim(ledger.claim, **claim)
         self.stats.claims += 1
         self.stats.claim_s += time.monotonic() - began
-        if suppressed:
-            self.stats.outcomes[D.SUPPRESSED] += suppressed
-        if rows or suppressed:
-            state.cursor = top
-        elif state.cursor:
-            state.cursor = 0  # rows released behind the cursor (by anyone): look again from 0
-            return 0
-        self._outstanding += len(rows)
+        self._outstanding += len(rows) + len(stopped)
         self.stats.claimed += len(rows)
+        for row in (*rows, *stopped):
+            if row.claim:
+                self._claim_left[row.claim] += 1
+        for row in stopped:
+            self._record(ledger.Settlement(row, D.SUPPRESSED, None, "suppressed before the send"))
         message = state.message
         verp = message.verp
         for row in rows:
@@ -516,7 +510,7 @@ class Sender:
                     address = ascii_address(address)
                 except UnmailableAddress as exc:
                     # Refused here, for this row only: the rest of the batch goes on.
-                    self._record(ledger.Settlement(row.id, D.REJECTED, None, str(exc)[:200]))
+                    self._record(ledger.Settlement(row, D.REJECTED, None, str(exc)[:200]))
                     continue
             job = Job(
                 row,
@@ -531,7 +525,7 @@ class Sender:
             self._buffer.setdefault(row.provider, deque()).append(job)
             self._buffered += 1
         self._work.set()
-        return len(rows) + suppressed
+        return len(rows) + len(stopped)
 
     # --- sending ----------------------------------------------------------------------------
 
@@ -630,9 +624,9 @@ class Sender:
         code = reply.code if reply else None
         text = reply.short() if reply else ""
         if result.outcome is Outcome.ACCEPTED:
-            self._record(ledger.Settlement(row.id, D.ACCEPTED, code, text))
+            self._record(ledger.Settlement(row, D.ACCEPTED, code, text))
         elif result.outcome is Outcome.REJECTED:
-            self._record(ledger.Settlement(row.id, D.REJECTED, code, text))
+            self._record(ledger.Settlement(row, D.REJECTED, code, text))
             if reply is not None and reply.enhanced.startswith("5.1."):
                 self._bounces.append(
                     ledger.HardBounce(row.id, row.campaign_id, row.contact_id, row.email, text)
@@ -652,14 +646,14 @@ class Sender:
                 )
             if row.attempts >= self.opt.max_attempts:
                 text = f"gave up after {row.attempts} attempts: {text}"
-                self._record(ledger.Settlement(row.id, D.REJECTED, code, text))
+                self._record(ledger.Settlement(row, D.REJECTED, code, text))
             else:
                 delay = self.opt.retry_base * 2 ** (row.attempts - 1)
                 due = _now() + dt.timedelta(seconds=delay)
-                self._record(ledger.Settlement(row.id, D.DEFERRED, code, text, due))
+                self._record(ledger.Settlement(row, D.DEFERRED, code, text, due))
         elif result.outcome is Outcome.UNKNOWN:
             self._record(
-                ledger.Settlement(row.id, D.UNKNOWN, None, "connection lost after the final dot")
+                ledger.Settlement(row, D.UNKNOWN, None, "connection lost after the final dot")
             )
         else:
             state = self._campaigns.get(row.campaign_id)
@@ -677,14 +671,13 @@ class Sender:
         row = job.row
         state = self._campaigns.get(row.campaign_id)
         if self._unsubscribed(job):
-            self._record(ledger.Settlement(row.id, D.SUPPRESSED, None, "suppressed during send"))
+            self._record(ledger.Settlement(row, D.SUPPRESSED, None, "suppressed during send"))
         elif state is not None and state.status == CANCELLED:
-            self._record(ledger.Settlement(row.id, D.CANCELLED))
+            self._record(ledger.Settlement(row, D.CANCELLED))
         else:
-            # Paused, stopping, or the relay refused us: back to pending for anyone to claim.
-            self._record(ledger.Settlement(row.id, D.PENDING))
-            if state is not None:
-                state.cursor = min(state.cursor, row.id - 1)
+            # Paused, stopping, or the relay refused us: back to pending, due now, for anyone
+            # to claim as a row that came back.
+            self._record(ledger.Settlement(row, D.PENDING, None, "", _now()))
 
     def _record(self, settlement: ledger.Settlement) -> None:
         self._settle.append(settlement)
@@ -713,12 +706,15 @@ class Sender:
         bounces, self._bounces = self._bounces, []
         if not batch:
             return
+        # The claims whose last rows are in this batch end with it (in the same statement).
+        flushed = Counter(s.row.claim for s in batch if s.row.claim)
+        ended = [c for c, n in flushed.items() if self._claim_left[c] == n]
         began = time.monotonic()
         try:
             if self._pg_settle is not None:
-                await self._pg_settle.run(ledger.settle_async, self.id, batch)
+                await self._pg_settle.run(ledger.settle_async, self.id, batch, ended)
             else:
-                await self.db(ledger.settle, self.id, batch)
+                await self.db(ledger.settle, self.id, batch, ended)
             self.stats.flushes += 1
             self.stats.flush_s += time.monotonic() - began
         except Exception:
@@ -728,6 +724,9 @@ class Sender:
             await asyncio.sleep(1.0)
             return
         self._outstanding -= len(batch)
+        self._claim_left.subtract(flushed)
+        for claim in ended:
+            del self._claim_left[claim]
         self._room.set()
         if bounces:
             try:

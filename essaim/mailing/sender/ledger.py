@@ -1,8 +1,11 @@
-"""The sender's statements on the delivery ledger (synchronous; run in the sender's DB thread).
+"""The sender's statements on the delivery ledger (synchronous; run in the sender's DB thread,
+or on the event loop through psycopg's asyncio connections on PostgreSQL).
 
-Each function is one short transaction. The claim is committed before any byte goes on the
-wire; every later move of a claimed row is guarded by `status='claimed' AND claimed_by=<me>`,
-so that the janitor and a slow sender never overwrite each other.
+A claim is committed before any byte goes on the wire. Fresh rows are claimed as a run of ids (a
+`DeliveryClaim` row) and are not written until their outcome: one write per message, a HOT
+update on PostgreSQL (see Delivery). Rows that came back (`next_attempt_at` set) are claimed by
+writing `claimed`. Every outcome is guarded by the claim (see `settle`), so that the janitor and
+a slow sender never overwrite each other.
 """
 
 from __future__ import annotations
@@ -14,12 +17,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from essaim.lib.text import InvalidValue, normalize_email
-from essaim.mailing.models import Campaign, Delivery
+from essaim.mailing.models import Campaign, Delivery, DeliveryClaim
 from essaim.people.models import Contact, Purpose, Suppression
 from essaim.people.services.contacts import record_event, withdraw_consent
 from essaim.people.services.suppression import suppress
@@ -30,6 +34,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("essaim.mailing.sender")
 
 D = Delivery.Status
+FRESH_CLAIM_TRIES = 3  # two senders claiming the same run at once: the second claims again
 
 
 @dataclass(slots=True)  # not frozen: one per message, and frozen init costs ~4x
@@ -41,13 +46,14 @@ class Claimed:
     email_hash: str
     first_name: str
     provider: str
-    attempts: int
+    attempts: int  # this attempt's number, written with the outcome
     departement: str
+    claim: int  # the DeliveryClaim holding this row; 0 for a row claimed by writing `claimed`
 
 
 @dataclass(slots=True)  # not frozen: one per message (see Claimed)
 class Settlement:
-    id: int
+    row: Claimed
     status: str
     code: int | None = None
     reply: str = ""
@@ -62,78 +68,115 @@ def _is_pg() -> bool:
     return connection.vendor == "postgresql"
 
 
-# Settled as "suppressed" at claim time: the address was suppressed, or the contact withdrew
-# consent for the campaign's purpose, since the audience was frozen. Evaluated inside the claim
-# statement itself, so a claim never hands out a row that was already unsubscribed.
-_CLAIM_SQL = """
-UPDATE mailing_delivery SET
-    status = CASE
-        WHEN EXISTS (SELECT 1 FROM people_suppression s
-                     WHERE s.email_hash = mailing_delivery.email_hash)
-          OR (mailing_delivery.contact_id IS NOT NULL AND NOT EXISTS (
-                SELECT 1 FROM people_consent c
-                WHERE c.contact_id = mailing_delivery.contact_id
-                  AND c.purpose = %s AND c.status = 'granted'))
-        THEN 'suppressed' ELSE 'claimed' END,
-    claimed_by = %s, lease_until = %s, last_change_at = %s, attempts = attempts + 1
-WHERE id IN (SELECT value FROM json_each(%s))
-"""
-# SQLite: ids and rows travel as one JSON value each, so that every statement is one step.
-# Python's sqlite3 releases and takes back the GIL at each step (each row), and while the
-# event loop is busy each take waited for the switch interval: a claim of 250 rows through
-# RETURNING spent most of its time waiting for the GIL.
-_PICK_JSON = "SELECT json_group_array(id) FROM ({pick})"
-_CLAIMED_JSON = """
-SELECT json_group_array(json_array(
-    id, contact_id, email, email_hash, first_name, provider, attempts, status, departement))
-FROM mailing_delivery WHERE id IN (SELECT value FROM json_each(%s))
-"""
-# PostgreSQL: the same in one statement (one round trip, committed by itself in autocommit):
-# the due deferred rows first, then pending ones after the keyset cursor up to the limit.
-# MATERIALIZED: each pick runs once, whatever the plan of the UPDATE. Constant LIMITs (fresh
-# rows beyond the limit are locked for the statement only) and scalar subqueries rather than
-# EXISTS: the planner then probes the suppression and consent indexes for each of the few
-# hundred rows, instead of hashing whole tables at every claim (it did, with stale statistics:
-# 45 ms per claim at 30,000 contacts, growing with the audience). Consent is unique per
+# --- claims -------------------------------------------------------------------------------------
+
+# Whether a claimed row must not be sent after all: its address was suppressed, or its contact
+# withdrew consent for the campaign's purpose, since the audience was frozen. Such rows are
+# settled as `suppressed` with the next outcomes. Scalar subqueries rather than EXISTS: the
+# planner then probes the suppression and consent indexes for each of the few hundred rows
+# instead of hashing whole tables (it did, with stale statistics). Consent is unique per
 # (contact, purpose).
-_CLAIM_SQL_PG = """
-WITH due AS MATERIALIZED (
-    SELECT id, false AS fresh FROM mailing_delivery
-    WHERE campaign_id = %(campaign)s AND status = 'deferred' AND next_attempt_at <= %(now)s
-      AND departement <> ALL(%(blocked)s::text[])
-    ORDER BY next_attempt_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED
-), fresh AS MATERIALIZED (
-    SELECT id, true AS fresh FROM mailing_delivery
-    WHERE campaign_id = %(campaign)s AND status = 'pending' AND id > %(after)s
-      AND departement <> ALL(%(blocked)s::text[])
-    ORDER BY id LIMIT %(limit)s FOR UPDATE SKIP LOCKED
-)
-UPDATE mailing_delivery SET
-    status = CASE
-        WHEN (SELECT 1 FROM people_suppression s
-              WHERE s.email_hash = mailing_delivery.email_hash LIMIT 1) IS NOT NULL
-          OR (mailing_delivery.contact_id IS NOT NULL AND (
-                SELECT c.status FROM people_consent c
-                WHERE c.contact_id = mailing_delivery.contact_id
-                  AND c.purpose = %(purpose)s) IS DISTINCT FROM 'granted')
-        THEN 'suppressed' ELSE 'claimed' END,
-    claimed_by = %(sender)s, lease_until = %(lease)s, last_change_at = %(now)s,
-    attempts = attempts + 1
-FROM (SELECT * FROM (SELECT * FROM due UNION ALL SELECT * FROM fresh) AS u LIMIT %(limit)s) AS pick
-WHERE mailing_delivery.id = pick.id
-RETURNING mailing_delivery.id, contact_id, email, email_hash, first_name, provider, attempts,
-    status, departement, pick.fresh
+_STOPPED = """(
+    (SELECT 1 FROM people_suppression s WHERE s.email_hash = {t}.email_hash LIMIT 1) IS NOT NULL
+    OR ({t}.contact_id IS NOT NULL AND (
+        SELECT c.status FROM people_consent c
+        WHERE c.contact_id = {t}.contact_id AND c.purpose = %(purpose)s
+    ) IS DISTINCT FROM 'granted'))
 """
-# Rows of blacked-out départements (a JSON list) stay where they are until the window ends.
-_PICK_PENDING = (
-    "SELECT id FROM mailing_delivery WHERE campaign_id = %s AND status = 'pending' AND id > %s "
-    "AND departement NOT IN (SELECT value FROM json_each(%s)) ORDER BY id LIMIT %s"
+_COLUMNS = "{t}.id, {t}.contact_id, {t}.email, {t}.email_hash, {t}.first_name, {t}.provider"
+
+# PostgreSQL, one statement (one round trip, committed by itself in autocommit):
+# - `camp` takes a share lock on the campaign while it is `sending`: a cancel (which updates
+#   that row) waits for the claims in flight and then sees them, and no claim starts after it;
+# - `due` + `retried`: rows that came back and are due, claimed by writing `claimed`;
+# - `run`: the next ids after the campaign's cursor (the highest last_id of its claims); its
+#   rows of blacked-out départements get a next_attempt_at (`held_back`), so that they are taken
+#   as rows that came back once the window ends; `made` records the claim, ended at once when
+#   the run has nothing to send. Two senders computing the same cursor insert the same
+#   (campaign, first_id): the second statement fails whole, and its sender claims again.
+# MATERIALIZED: each pick runs once, whatever the plan of what follows. The cursor and the
+# campaign's lock are scalar subqueries of the picks, not joins: the run is then an index range
+# from the cursor (joined, the planner walked the campaign's rows from its first id, at every
+# claim).
+_CLAIM_SQL_PG = f"""
+WITH camp AS MATERIALIZED (
+    SELECT id FROM mailing_campaign WHERE id = %(campaign)s AND status = 'sending' FOR SHARE
+), due AS MATERIALIZED (
+    SELECT d.id FROM mailing_delivery d
+    WHERE d.campaign_id = %(campaign)s AND EXISTS (SELECT FROM camp)
+      AND d.next_attempt_at <= %(now)s AND d.status IN ('pending', 'deferred')
+      AND d.departement <> ALL(%(blocked)s::text[])
+    ORDER BY d.next_attempt_at LIMIT %(limit)s FOR UPDATE OF d SKIP LOCKED
+), retried AS (
+    UPDATE mailing_delivery AS d SET status = 'claimed', claimed_by = %(sender)s,
+        lease_until = %(lease)s, last_change_at = %(now)s, attempts = d.attempts + 1
+    FROM due WHERE d.id = due.id
+    RETURNING {_COLUMNS.format(t="d")}, d.attempts, d.departement
+), cursor AS MATERIALIZED (
+    SELECT coalesce(max(last_id), 0) AS after
+    FROM mailing_deliveryclaim WHERE campaign_id = %(campaign)s
+), run AS MATERIALIZED (
+    SELECT {_COLUMNS.format(t="d")}, d.attempts + 1 AS attempts, d.departement,
+        d.status = 'pending' AND d.next_attempt_at IS NULL AS open,
+        d.departement = ANY(%(blocked)s::text[]) AS blocked
+    FROM mailing_delivery d
+    WHERE d.campaign_id = %(campaign)s AND EXISTS (SELECT FROM camp)
+      AND d.id > (SELECT after FROM cursor)
+    ORDER BY d.id LIMIT greatest(%(limit)s - (SELECT count(*) FROM due), 0)
+), held_back AS (
+    UPDATE mailing_delivery AS d SET next_attempt_at = %(now)s
+    FROM run WHERE d.id = run.id AND run.open AND run.blocked
+), made AS (
+    INSERT INTO mailing_deliveryclaim
+        (campaign_id, sender_id, first_id, last_id, lease_until, created_at, ended_at, expired)
+    SELECT %(campaign)s, %(sender)s, cursor.after + 1, max(run.id), %(lease)s, %(now)s,
+        CASE WHEN bool_or(run.open AND NOT run.blocked) THEN NULL ELSE %(now)s END, false
+    FROM run CROSS JOIN cursor GROUP BY cursor.after
+    RETURNING id
 )
-_PICK_DEFERRED = (
-    "SELECT id FROM mailing_delivery WHERE campaign_id = %s AND status = 'deferred' "
-    "AND next_attempt_at <= %s AND departement NOT IN (SELECT value FROM json_each(%s)) "
-    "ORDER BY next_attempt_at LIMIT %s"
+SELECT r.*, {_STOPPED.format(t="r")}, 0 FROM retried r
+UNION ALL
+SELECT run.id, run.contact_id, run.email, run.email_hash, run.first_name, run.provider,
+    run.attempts, run.departement, {_STOPPED.format(t="run")}, (SELECT id FROM made)
+FROM run WHERE run.open AND NOT run.blocked
+"""  # noqa: S608 - only constants are interpolated
+
+# SQLite: the same steps in one IMMEDIATE transaction (SQLite has one writer at a time: it holds
+# the write lock from the first pick to the commit). Ids and rows travel as one JSON value each,
+# so that every statement is one step: Python's sqlite3 releases and takes back the GIL at each
+# step, and while the event loop is busy each take waited for the switch interval.
+_SENDING_SQLITE = "SELECT 1 FROM mailing_campaign WHERE id = %(campaign)s AND status = 'sending'"
+_DUE_SQLITE = """
+SELECT json_group_array(id) FROM (
+    SELECT id FROM mailing_delivery
+    WHERE campaign_id = %(campaign)s AND next_attempt_at IS NOT NULL
+      AND next_attempt_at <= %(now)s AND status IN ('pending', 'deferred')
+      AND departement NOT IN (SELECT value FROM json_each(%(blocked)s))
+    ORDER BY next_attempt_at LIMIT %(limit)s)
+"""
+_RETRY_SQLITE = """
+UPDATE mailing_delivery SET status = 'claimed', claimed_by = %(sender)s, lease_until = %(lease)s,
+    last_change_at = %(now)s, attempts = attempts + 1
+WHERE id IN (SELECT value FROM json_each(%(ids)s))
+"""
+_RETRIED_SQLITE = f"""
+SELECT json_group_array(json_array({_COLUMNS.format(t="d")}, d.attempts, d.departement,
+    {_STOPPED.format(t="d")}, 0))
+FROM mailing_delivery d WHERE d.id IN (SELECT value FROM json_each(%(ids)s))
+"""  # noqa: S608 - only constants are interpolated
+_CURSOR_SQLITE = (
+    "SELECT coalesce(max(last_id), 0) FROM mailing_deliveryclaim WHERE campaign_id = %(campaign)s"
 )
+_RUN_SQLITE = f"""
+SELECT json_group_array(json_array({_COLUMNS.format(t="d")}, d.attempts + 1, d.departement,
+    {_STOPPED.format(t="d")}, d.status = 'pending' AND d.next_attempt_at IS NULL))
+FROM (SELECT * FROM mailing_delivery WHERE campaign_id = %(campaign)s AND id > %(after)s
+      ORDER BY id LIMIT %(limit)s) AS d
+"""  # noqa: S608 - only constants are interpolated
+_HOLD_BACK_SQLITE = """
+UPDATE mailing_delivery SET next_attempt_at = %(now)s
+WHERE id IN (SELECT value FROM json_each(%(ids)s))
+"""
 
 
 def claim(
@@ -142,53 +185,62 @@ def claim(
     campaign_id: int,
     purpose: str,
     limit: int,
-    after_id: int,
     lease_seconds: float,
     blocked: Sequence[str] = (),
-) -> tuple[list[Claimed], int, int]:
-    """Claim up to `limit` rows of a campaign: deferred rows that are due first, then pending
-    rows with id > after_id (a keyset cursor, see the claim index), leaving out the rows of the
-    `blocked` départements (blackout windows). Returns (rows to send, rows settled as
-    suppressed, highest pending id seen)."""
+) -> tuple[list[Claimed], list[Claimed]]:
+    """Claim up to `limit` rows of a campaign that is `sending`: rows that came back and are due
+    first, then the next run after the campaign's cursor, leaving out the rows of the `blocked`
+    départements (blackout windows). Returns (rows to send, rows to settle as suppressed)."""
+    params = _claim_params(sender_id, campaign_id, purpose, limit, lease_seconds, blocked)
     if _is_pg():
-        # Rows locked by another sender's claim are skipped, not waited for. Autocommit: the
-        # claim is committed when the statement returns (the sender's connection is never in
-        # a transaction here), before any byte of these rows goes on the wire.
-        params = _claim_params_pg(
-            sender_id, campaign_id, purpose, limit, after_id, lease_seconds, blocked
-        )
+        # Autocommit: the claim is committed when the statement returns (the sender's
+        # connection is never in a transaction here), before any byte goes on the wire.
         assert connection.get_autocommit()
-        with connection.cursor() as cursor:
-            cursor.execute(_CLAIM_SQL_PG, params)
-            return _claimed_pg(cursor.fetchall(), campaign_id, after_id)
-    now = timezone.now()
-    lease = now + dt.timedelta(seconds=lease_seconds)
+        for attempt in range(FRESH_CLAIM_TRIES):
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute(_CLAIM_SQL_PG, params)
+                    return _claimed(cursor.fetchall(), campaign_id)
+            except IntegrityError:
+                if attempt == FRESH_CLAIM_TRIES - 1:
+                    raise
+        raise AssertionError("unreachable")
+    now, lease = params["now"], params["lease"]
+    params.update(blocked=json.dumps(list(blocked)), now=_ts(now), lease=_ts(lease))
     rows: list[Any] = []
-    max_pending = after_id
-    # Rows of blacked-out départements (a JSON list) stay where they are until the window ends.
-    blocked_json = json.dumps(list(blocked))
-    # SQLite has one writer at a time: the IMMEDIATE transaction holds the write lock from the
-    # picks to the update, and commits before the rows are handed out.
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            _PICK_JSON.format(pick=_PICK_DEFERRED), [campaign_id, _ts(now), blocked_json, limit]
-        )
+        cursor.execute(_SENDING_SQLITE, params)
+        if cursor.fetchone() is None:
+            return [], []
+        cursor.execute(_DUE_SQLITE, params)
         ids: list[int] = json.loads(cursor.fetchone()[0])
-        if len(ids) < limit:
-            cursor.execute(
-                _PICK_JSON.format(pick=_PICK_PENDING),
-                [campaign_id, after_id, blocked_json, limit - len(ids)],
-            )
-            fresh: list[int] = json.loads(cursor.fetchone()[0])
-            if fresh:
-                max_pending = max(fresh)
-            ids += fresh
         if ids:
-            picked = json.dumps(ids)
-            cursor.execute(_CLAIM_SQL, [purpose, sender_id, _ts(lease), _ts(now), picked])
-            cursor.execute(_CLAIMED_JSON, [picked])
-            rows = json.loads(cursor.fetchone()[0])
-    return _claimed(rows, campaign_id, max_pending)
+            params["ids"] = json.dumps(ids)
+            cursor.execute(_RETRY_SQLITE, params)
+            cursor.execute(_RETRIED_SQLITE, params)
+            rows += json.loads(cursor.fetchone()[0])
+        if len(ids) < limit:
+            cursor.execute(_CURSOR_SQLITE, params)
+            after = cursor.fetchone()[0]
+            cursor.execute(_RUN_SQLITE, {**params, "after": after, "limit": limit - len(ids)})
+            run = json.loads(cursor.fetchone()[0])
+            if run:
+                blocked_set = set(blocked)
+                held = [r[0] for r in run if r[9] and r[7] in blocked_set]
+                if held:
+                    cursor.execute(_HOLD_BACK_SQLITE, {**params, "ids": json.dumps(held)})
+                fresh = [r for r in run if r[9] and r[7] not in blocked_set]
+                made = DeliveryClaim.objects.create(
+                    campaign_id=campaign_id,
+                    sender_id=sender_id,
+                    first_id=after + 1,
+                    last_id=run[-1][0],
+                    lease_until=lease,
+                    created_at=now,
+                    ended_at=None if fresh else now,
+                )
+                rows += [[*r[:9], made.pk] for r in fresh]
+    return _claimed(rows, campaign_id)
 
 
 async def claim_async(
@@ -198,25 +250,29 @@ async def claim_async(
     campaign_id: int,
     purpose: str,
     limit: int,
-    after_id: int,
     lease_seconds: float,
     blocked: Sequence[str] = (),
-) -> tuple[list[Claimed], int, int]:
+) -> tuple[list[Claimed], list[Claimed]]:
     """claim() on PostgreSQL through an autocommit connection of the event loop (see
     essaim.mailing.sender.pgloop): the same statement, committed when it returns."""
-    params = _claim_params_pg(
-        sender_id, campaign_id, purpose, limit, after_id, lease_seconds, blocked
-    )
-    cursor = await conn.execute(_CLAIM_SQL_PG, params)
-    return _claimed_pg(await cursor.fetchall(), campaign_id, after_id)
+    import psycopg
+
+    params = _claim_params(sender_id, campaign_id, purpose, limit, lease_seconds, blocked)
+    for attempt in range(FRESH_CLAIM_TRIES):
+        try:
+            cursor = await conn.execute(_CLAIM_SQL_PG, params)
+            return _claimed(await cursor.fetchall(), campaign_id)
+        except psycopg.errors.UniqueViolation:
+            if attempt == FRESH_CLAIM_TRIES - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
-def _claim_params_pg(
+def _claim_params(
     sender_id: str,
     campaign_id: int,
     purpose: str,
     limit: int,
-    after_id: int,
     lease: float,
     blocked: Sequence[str],
 ) -> dict[str, Any]:
@@ -225,7 +281,6 @@ def _claim_params_pg(
         "campaign": campaign_id,
         "now": now,
         "limit": limit,
-        "after": after_id,
         "purpose": purpose,
         "sender": sender_id,
         "lease": now + dt.timedelta(seconds=lease),
@@ -233,104 +288,145 @@ def _claim_params_pg(
     }
 
 
-def _claimed_pg(rows: list[Any], campaign_id: int, after_id: int) -> tuple[list[Claimed], int, int]:
-    fresh_ids = [r[0] for r in rows if r[9]]
-    return _claimed(rows, campaign_id, max(fresh_ids) if fresh_ids else after_id)
-
-
-def _claimed(rows: list[Any], campaign_id: int, max_pending: int) -> tuple[list[Claimed], int, int]:
+def _claimed(rows: list[Any], campaign_id: int) -> tuple[list[Claimed], list[Claimed]]:
     rows.sort(key=lambda r: r[0])  # RETURNING has no order; send in freeze order
-    claimed = [
-        Claimed(r[0], campaign_id, r[1], r[2], r[3], r[4], r[5], r[6], r[8])
-        for r in rows
-        if r[7] == D.CLAIMED
-    ]
-    return claimed, len(rows) - len(claimed), max_pending
+    send: list[Claimed] = []
+    stopped: list[Claimed] = []
+    for r in rows:
+        row = Claimed(r[0], campaign_id, r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[9])
+        (stopped if r[8] else send).append(row)
+    return send, stopped
 
 
-def settle(sender_id: str, settlements: Sequence[Settlement]) -> int:
-    """Write outcomes in one statement. Guarded: a row the janitor already settled, or another
-    sender holds, is left alone. Returns rows changed."""
+# --- outcomes -----------------------------------------------------------------------------------
+
+# The guard of every outcome: the row is still held by this sender, either `claimed` by it, or
+# `pending` (never re-queued) inside a live claim of its own. A row the janitor settled, or
+# another sender holds, is left alone: whoever comes second changes nothing (on PostgreSQL a
+# concurrent change makes the UPDATE re-check the row's new version).
+_HELD = """CASE WHEN v.claim = 0 THEN d.status = 'claimed' AND d.claimed_by = %(sender)s
+    ELSE d.status = 'pending' AND d.next_attempt_at IS NULL AND EXISTS (
+        SELECT 1 FROM mailing_deliveryclaim c
+        WHERE c.id = v.claim AND c.sender_id = %(sender)s AND c.ended_at IS NULL
+          AND d.id BETWEEN c.first_id AND c.last_id) END"""
+_SET = """status = v.status, smtp_code = v.code, smtp_reply = v.reply, next_attempt_at = v.nat,
+    attempts = v.attempts, lease_until = NULL, last_change_at = %(now)s"""
+
+# One statement of fixed text whatever the batch (no VALUES list): no per-batch SQL to build,
+# parse or plan differently; autocommit makes it one round trip. The outcomes travel as one JSON
+# text (json.dumps runs in C): as arrays, psycopg's array dumper (Python, per element) was a
+# tenth of the sender's CPU. The claims whose last rows these are end in the same statement (its
+# UPDATE of the ledger still sees them live: one snapshot).
+_SETTLE_SQL_PG = f"""
+WITH ended AS (
+    UPDATE mailing_deliveryclaim SET ended_at = %(now)s, lease_until = NULL
+    WHERE id = ANY(%(ended)s::bigint[]) AND sender_id = %(sender)s AND ended_at IS NULL
+)
+UPDATE mailing_delivery AS d SET {_SET}
+FROM (SELECT (e->>0)::bigint AS id, (e->>1)::bigint AS claim, e->>2 AS status,
+             (e->>3)::integer AS code, e->>4 AS reply, (e->>5)::timestamptz AS nat,
+             (e->>6)::integer AS attempts
+      FROM json_array_elements(%(rows)s::json) AS e) AS v
+WHERE d.id = v.id AND {_HELD}
+"""  # noqa: S608 - only constants are interpolated
+_SETTLE_SQL_SQLITE = f"""
+UPDATE mailing_delivery AS d SET {_SET}
+FROM (SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS claim,
+             json_extract(value, '$[2]') AS status, json_extract(value, '$[3]') AS code,
+             json_extract(value, '$[4]') AS reply, json_extract(value, '$[5]') AS nat,
+             json_extract(value, '$[6]') AS attempts
+      FROM json_each(%(rows)s)) AS v
+WHERE d.id = v.id AND {_HELD}
+"""  # noqa: S608 - only constants are interpolated
+_END_CLAIMS_SQLITE = """
+UPDATE mailing_deliveryclaim SET ended_at = %(now)s, lease_until = NULL
+WHERE id IN (SELECT value FROM json_each(%(ended)s)) AND sender_id = %(sender)s
+  AND ended_at IS NULL
+"""
+
+
+def settle(sender_id: str, settlements: Sequence[Settlement], ended: Sequence[int] = ()) -> int:
+    """Write outcomes in one statement, guarded (see _HELD), and end the `ended` claims (whose
+    last rows these are). Returns rows changed."""
     if not settlements:
         return 0
     if _is_pg():
         with connection.cursor() as cursor:
-            cursor.execute(_SETTLE_SQL_PG, _settle_params_pg(sender_id, settlements))
+            cursor.execute(_SETTLE_SQL_PG, _settle_params(sender_id, settlements, ended))
             return int(cursor.rowcount)
-    now = _ts(timezone.now())
-    # One statement, one step (see _PICK_JSON): the outcomes travel as one JSON array.
-    values = json.dumps(
-        [[s.id, s.status, s.code, s.reply[:200], _ts(s.next_attempt_at)] for s in settlements]
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(_SETTLE_SQL_SQLITE, [now, values, sender_id])
-        return int(cursor.rowcount)
-
-
-_SETTLE_SQL_SQLITE = """
-UPDATE mailing_delivery SET status = v.status, smtp_code = v.code, smtp_reply = v.reply,
-    next_attempt_at = v.nat, lease_until = NULL, last_change_at = %s
-FROM (SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS status,
-             json_extract(value, '$[2]') AS code, json_extract(value, '$[3]') AS reply,
-             json_extract(value, '$[4]') AS nat
-      FROM json_each(%s)) AS v
-WHERE mailing_delivery.id = v.id AND mailing_delivery.status = 'claimed'
-  AND mailing_delivery.claimed_by = %s
-"""
+    params = _settle_params(sender_id, settlements, ended)
+    params["now"] = _ts(params["now"])
+    params["ended"] = json.dumps(list(ended))
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_SETTLE_SQL_SQLITE, params)
+        changed = int(cursor.rowcount)
+        if ended:
+            cursor.execute(_END_CLAIMS_SQLITE, params)
+    return changed
 
 
 async def settle_async(
-    conn: psycopg.AsyncConnection[Any], sender_id: str, settlements: Sequence[Settlement]
+    conn: psycopg.AsyncConnection[Any],
+    sender_id: str,
+    settlements: Sequence[Settlement],
+    ended: Sequence[int] = (),
 ) -> int:
     """settle() on PostgreSQL through an autocommit connection of the event loop."""
     if not settlements:
         return 0
-    cursor = await conn.execute(_SETTLE_SQL_PG, _settle_params_pg(sender_id, settlements))
+    cursor = await conn.execute(_SETTLE_SQL_PG, _settle_params(sender_id, settlements, ended))
     return int(cursor.rowcount)
 
 
-# One statement of fixed text whatever the batch (no VALUES list): no per-batch SQL to build,
-# parse or plan differently; autocommit makes it one round trip. The outcomes travel as one JSON
-# text (json.dumps runs in C): as five arrays, psycopg's array dumper (Python, per element) was a
-# tenth of the sender's CPU.
-_SETTLE_SQL_PG = """
-UPDATE mailing_delivery AS d SET status = v.status, smtp_code = v.code, smtp_reply = v.reply,
-    next_attempt_at = v.nat, lease_until = NULL, last_change_at = %s
-FROM (SELECT (e->>0)::bigint AS id, e->>1 AS status, (e->>2)::integer AS code, e->>3 AS reply,
-             (e->>4)::timestamptz AS nat
-      FROM json_array_elements(%s::json) AS e) AS v
-WHERE d.id = v.id AND d.status IS NOT DISTINCT FROM 'claimed' AND d.claimed_by = %s
-"""
-# `IS NOT DISTINCT FROM` (status is never null: the same test as `=`) so that the planner cannot
-# answer the guard with the partial lease index: it did (its statistics see few claimed rows),
-# hashing every claimed row of every sender at each flush, and during a send that index also
-# holds an entry for each row claimed since the last vacuum (3.8 ms of a 64-row flush's 9.8 ms
-# at 200,000 recipients). By the primary key, each outcome is one probe.
-
-
-def _settle_params_pg(sender_id: str, settlements: Sequence[Settlement]) -> list[Any]:
-    return [
-        timezone.now(),
-        json.dumps(
+def _settle_params(
+    sender_id: str, settlements: Sequence[Settlement], ended: Sequence[int]
+) -> dict[str, Any]:
+    pg = _is_pg()
+    return {
+        "now": timezone.now(),
+        "sender": sender_id,
+        "ended": list(ended),
+        "rows": json.dumps(
             [
                 [
-                    s.id,
+                    s.row.id,
+                    s.row.claim,
                     s.status,
                     s.code,
                     s.reply[:200],
-                    s.next_attempt_at.isoformat() if s.next_attempt_at else None,
+                    None
+                    if s.next_attempt_at is None
+                    else s.next_attempt_at.isoformat()
+                    if pg
+                    else _ts(s.next_attempt_at),
+                    s.row.attempts,
                 ]
                 for s in settlements
             ]
         ),
-        sender_id,
-    ]
+    }
+
+
+# --- leases and the janitor ---------------------------------------------------------------------
+
+_HEARTBEAT_CLAIMS = (
+    "UPDATE mailing_deliveryclaim SET lease_until = %s WHERE sender_id = %s AND ended_at IS NULL"
+)
+# `next_attempt_at IS NOT NULL`: rows claimed by writing `claimed` are found by the retry index.
+_HEARTBEAT_ROWS = (
+    "UPDATE mailing_delivery SET lease_until = %s "
+    "WHERE next_attempt_at IS NOT NULL AND status = 'claimed' AND claimed_by = %s"
+)
 
 
 def heartbeat(sender_id: str, lease_seconds: float) -> int:
-    """Push the lease of every row this sender holds."""
-    lease = timezone.now() + dt.timedelta(seconds=lease_seconds)
-    return Delivery.objects.filter(status=D.CLAIMED, claimed_by=sender_id).update(lease_until=lease)
+    """Push the lease of every claim and every claimed row this sender holds."""
+    lease = _ts(timezone.now() + dt.timedelta(seconds=lease_seconds))
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_HEARTBEAT_CLAIMS, [lease, sender_id])
+        claims = int(cursor.rowcount)
+        cursor.execute(_HEARTBEAT_ROWS, [lease, sender_id])
+        return claims + int(cursor.rowcount)
 
 
 async def heartbeat_async(
@@ -338,20 +434,48 @@ async def heartbeat_async(
 ) -> int:
     """heartbeat() on PostgreSQL through an autocommit connection of the event loop."""
     lease = timezone.now() + dt.timedelta(seconds=lease_seconds)
-    cursor = await conn.execute(
-        "UPDATE mailing_delivery SET lease_until = %s WHERE status = 'claimed' AND claimed_by = %s",
-        [lease, sender_id],
-    )
-    return int(cursor.rowcount)
+    claims = await conn.execute(_HEARTBEAT_CLAIMS, [lease, sender_id])
+    rows = await conn.execute(_HEARTBEAT_ROWS, [lease, sender_id])
+    return int(claims.rowcount) + int(rows.rowcount)
 
 
 def expire_leases() -> int:
     """The janitor: claims whose lease ran out belong to a dead (or frozen) sender. Whether
-    their message left is unknown, so they become `unknown`, never `pending`."""
+    their messages left is unknown, so their rows become `unknown`, never `pending`. Returns
+    the rows settled so."""
     now = timezone.now()
-    return Delivery.objects.filter(status=D.CLAIMED, lease_until__lt=now).update(
-        status=D.UNKNOWN, smtp_reply="lease expired: the sender stopped", last_change_at=now
-    )
+    reply = "lease expired: the sender stopped"
+    settled = 0
+    with transaction.atomic():
+        # Locked: a sender ending one of these claims in the same moment goes first or sees it
+        # expired; its outcomes and these updates meet on the rows themselves (see _HELD).
+        dead = list(
+            DeliveryClaim.objects.select_for_update()
+            .filter(ended_at=None, lease_until__lt=now)
+            .values_list("pk", "campaign_id", "first_id", "last_id")
+        )
+        for _pk, campaign_id, first_id, last_id in dead:
+            settled += Delivery.objects.filter(
+                campaign_id=campaign_id,
+                pk__gte=first_id,
+                pk__lte=last_id,
+                status=D.PENDING,
+                next_attempt_at=None,
+            ).update(status=D.UNKNOWN, smtp_reply=reply, last_change_at=now)
+        if dead:
+            DeliveryClaim.objects.filter(pk__in=[d[0] for d in dead]).update(
+                ended_at=now, lease_until=None, expired=True
+            )
+        settled += Delivery.objects.filter(
+            next_attempt_at__isnull=False, status=D.CLAIMED, lease_until__lt=now
+        ).update(
+            status=D.UNKNOWN,
+            next_attempt_at=None,
+            lease_until=None,
+            smtp_reply=reply,
+            last_change_at=now,
+        )
+    return settled
 
 
 def promote_scheduled() -> int:
@@ -377,12 +501,28 @@ def finish_campaigns() -> list[int]:
 
 
 def _busy() -> Q:
-    # One EXISTS per state, each answered by that state's partial index (a `status IN (…)`
-    # matches none of them): this runs every janitor round, during million-row sends.
-    def of(status: str) -> Exists:
-        return Exists(Delivery.objects.filter(campaign=OuterRef("pk"), status=status))
-
-    return Q(of(D.PENDING)) | Q(of(D.DEFERRED)) | Q(of(D.CLAIMED))
+    """A campaign still has work: a live claim, a row that came back (`next_attempt_at` is set
+    exactly while a row that came back is open), or a fresh row after its cursor. Each is an
+    index probe: this runs every janitor round, during million-row sends."""
+    cursor = Subquery(
+        DeliveryClaim.objects.filter(campaign=OuterRef(OuterRef("pk")))
+        .order_by("-last_id")
+        .values("last_id")[:1]
+    )
+    return (
+        Q(Exists(DeliveryClaim.objects.filter(campaign=OuterRef("pk"), ended_at=None)))
+        | Q(Exists(Delivery.objects.filter(campaign=OuterRef("pk"), next_attempt_at__isnull=False)))
+        | Q(
+            Exists(
+                Delivery.objects.filter(
+                    campaign=OuterRef("pk"),
+                    pk__gt=Coalesce(cursor, 0),
+                    status=D.PENDING,
+                    next_attempt_at=None,
+                )
+            )
+        )
+    )
 
 
 def campaign_statuses(ids: Iterable[int]) -> dict[int, tuple[str, str]]:

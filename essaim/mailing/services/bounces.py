@@ -34,8 +34,9 @@ from essaim.people.services.suppression import suppress_hash
 
 D = Delivery.Status
 # Ledger states a report may move, per decision: a bounce or a complaint proves the relay took
-# the message, so it also settles a row whose fate was unknown (or not yet written back).
-_BOUNCEABLE = (D.ACCEPTED, D.UNKNOWN, D.CLAIMED)
+# the message, so it also settles a row whose fate was unknown, or not yet written back (held by
+# its sender: `claimed`, or `pending` inside a claim; the VERP token's HMAC proves it was sent).
+_BOUNCEABLE = (D.ACCEPTED, D.UNKNOWN, D.CLAIMED, D.PENDING)
 _COMPLAINABLE = (*_BOUNCEABLE, D.BOUNCED)
 # Timeline event kinds, per decision.
 EVENTS = {
@@ -188,5 +189,9 @@ def _move(
         return
     reply = f"{report.status} {report.diagnostic}".strip() or report.kind
     Delivery.objects.filter(pk=delivery.pk, status__in=allowed).update(
-        status=to, smtp_reply=reply[:200], lease_until=None, last_change_at=now
+        status=to,
+        smtp_reply=reply[:200],
+        next_attempt_at=None,
+        lease_until=None,
+        last_change_at=now,
     )

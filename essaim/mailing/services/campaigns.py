@@ -10,6 +10,8 @@ resume and cancel is written to the audit log in the same transaction as the cha
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import operator
 from collections import Counter
 from dataclasses import dataclass
 from email import policy
@@ -20,7 +22,7 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -37,7 +39,7 @@ from essaim.mailing.message import (
     TemplateError,
     slot_names,
 )
-from essaim.mailing.models import BlackoutWindow, BounceReport, Campaign, Delivery
+from essaim.mailing.models import BlackoutWindow, BounceReport, Campaign, Delivery, DeliveryClaim
 from essaim.mailing.services.audience import freeze_audience
 from essaim.people.models import Contact, Purpose, Segment, Suppression
 from essaim.people.services.segments import saved_segment_condition, saved_segment_queryset
@@ -403,9 +405,14 @@ def cancel_campaign(campaign: Campaign, *, user: Any = None, request: Any = None
             to=S.CANCELLED,
             cancelled_at=True,
         )
-        cancelled = Delivery.objects.filter(
-            campaign=campaign, status__in=[D.PENDING, D.DEFERRED]
-        ).update(status=D.CANCELLED, last_change_at=timezone.now())
+        # After the campaign's row changed: claims in flight (which share-lock it) are committed
+        # and visible, and no new one starts. Their rows are on their way: their senders settle
+        # them.
+        unsent = Delivery.objects.filter(campaign=campaign, status__in=[D.PENDING, D.DEFERRED])
+        held = held_by_claims(campaign)
+        cancelled = (unsent if held is None else unsent.exclude(held)).update(
+            status=D.CANCELLED, next_attempt_at=None, last_change_at=timezone.now()
+        )
         if user is not None or request is not None:
             audit(
                 action="campaign.cancel",
@@ -504,15 +511,31 @@ def send_test(
 # --- Counts, progress, results --------------------------------------------------------------
 
 
+def held_by_claims(campaign: Campaign) -> Q | None:
+    """The campaign's rows held by a live claim without being written (`pending`: see Delivery),
+    or None when no claim is live."""
+    runs = DeliveryClaim.objects.filter(campaign=campaign, ended_at=None).values_list(
+        "first_id", "last_id"
+    )
+    held = [Q(pk__gte=first_id, pk__lte=last_id) for first_id, last_id in runs]
+    if not held:
+        return None
+    return functools.reduce(operator.or_, held) & Q(status=D.PENDING, next_attempt_at=None)
+
+
 def delivery_counts(campaign: Campaign) -> dict[str, int]:
-    """Rows per ledger state (every state present, zeros included)."""
+    """Rows per ledger state (every state present, zeros included); rows held by a claim count
+    as `claimed`, in the same statement (one snapshot: no row counted twice or not at all)."""
+    held = held_by_claims(campaign)
+    state: F | Case = F("status")
+    if held is not None:
+        state = Case(When(held, then=Value(D.CLAIMED)), default=state)
     counts = Counter(
         dict(
             Delivery.objects.filter(campaign=campaign)
             .order_by()
-            .values_list("status")
+            .values_list(state)
             .annotate(n=Count("id"))
-            .values_list("status", "n")
         )
     )
     return {status: counts.get(status, 0) for status in D.values}

@@ -12,7 +12,7 @@ from django.utils import timezone
 from essaim.accounts.models import AuditEvent
 from essaim.mailing.composer import markdown_to_html, sanitize_html
 from essaim.mailing.message import TemplateError
-from essaim.mailing.models import BlackoutWindow, Campaign, Delivery
+from essaim.mailing.models import BlackoutWindow, Campaign, Delivery, DeliveryClaim
 from essaim.mailing.services import campaigns as svc
 from essaim.mailing.tests.conftest import ledger_counts
 from essaim.people.models import Segment
@@ -375,20 +375,29 @@ def test_resuming_before_the_send_time_goes_back_to_scheduled(hq: Any) -> None:
 
 
 def test_cancel_turns_unsent_rows_into_cancelled_and_keeps_settled_ones(hq: Any) -> None:
-    for i in range(4):
+    for i in range(5):
         make_contact(f"p{i}@exemple.fr")
     campaign = draft(hq)
     svc.launch_campaign(campaign, user=hq)
-    first, second, third, _fourth = Delivery.objects.order_by("pk")
+    first, second, third, _fourth, fifth = Delivery.objects.order_by("pk")
     Delivery.objects.filter(pk=first.pk).update(status=Delivery.Status.ACCEPTED)
     Delivery.objects.filter(pk=second.pk).update(status=Delivery.Status.CLAIMED)
-    Delivery.objects.filter(pk=third.pk).update(status=Delivery.Status.DEFERRED)
+    Delivery.objects.filter(pk=third.pk).update(
+        status=Delivery.Status.DEFERRED, next_attempt_at=timezone.now()
+    )
+    # The fifth is held, unwritten, by a sender's live claim: on its way, its sender settles it.
+    DeliveryClaim.objects.create(
+        campaign=campaign, sender_id="s", first_id=fifth.pk, last_id=fifth.pk
+    )
+    DeliveryClaim.objects.create(  # an ended claim holds nothing
+        campaign=campaign, sender_id="s", first_id=0, last_id=fifth.pk, ended_at=timezone.now()
+    )
 
     cancelled = svc.cancel_campaign(campaign, user=hq)
 
     assert cancelled == 2
     assert campaign.status == "cancelled"
-    assert ledger_counts(campaign) == {"accepted": 1, "claimed": 1, "cancelled": 2}
+    assert ledger_counts(campaign) == {"accepted": 1, "claimed": 2, "cancelled": 2}
     event = AuditEvent.objects.get(action="campaign.cancel")
     assert (event.actor, event.details) == (hq, {"cancelled_rows": 2})
     with pytest.raises(svc.CampaignStateError):

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from essaim.mailing.models import Campaign, Delivery
+from essaim.mailing.models import Campaign, Delivery, DeliveryClaim
 from essaim.mailing.services.campaigns import launch_campaign, pause_campaign, resume_campaign
 from essaim.mailing.tests.conftest import (
     LiveLedger,
@@ -139,7 +139,7 @@ def test_a_sender_killed_mid_send_then_restarted_sends_nobody_twice(
     wait_until(lambda: len(sink.recipients()) >= 40, timeout=60)
     first.send_signal(signal.SIGKILL)
     first.wait()
-    held = Delivery.objects.filter(campaign=campaign, status="claimed").count()
+    held = ledger_counts(campaign)["claimed"]
 
     # The new sender's janitor settles the dead one's claims once their lease has expired.
     live_ledger.run_sender(
@@ -203,7 +203,7 @@ def test_a_pause_stops_new_messages_within_a_second_and_resume_finishes_the_job(
     assert late == []
     sent = len(scripted_server.received)
     assert sent < 200
-    wait_until(lambda: Delivery.objects.filter(campaign=campaign, status="claimed").count() == 0)
+    wait_until(lambda: "claimed" not in ledger_counts(campaign))
     assert ledger_counts(campaign) == {"accepted": sent, "pending": 200 - sent}
 
     resume_campaign(campaign)
@@ -238,9 +238,12 @@ def test_two_senders_on_postgresql_share_the_work_and_send_nobody_twice(
     assert duplicates(received) == {}
     assert len(received) == 3000
     assert ledger_counts(campaign) == {"accepted": 3000}
-    per_sender = Counter(
-        Delivery.objects.filter(campaign=campaign).values_list("claimed_by", flat=True)
-    )
+    per_sender: Counter[str] = Counter()
+    for sender, first, last in DeliveryClaim.objects.filter(campaign=campaign).values_list(
+        "sender_id", "first_id", "last_id"
+    ):
+        per_sender[sender] += Delivery.objects.filter(pk__gte=first, pk__lte=last).count()
+    assert per_sender.total() == 3000  # the claims' runs do not overlap
     assert len(per_sender) == 2
     assert min(per_sender.values()) > 300
 

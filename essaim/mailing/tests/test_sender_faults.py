@@ -41,7 +41,7 @@ def test_a_one_click_unsubscribe_mid_send_stops_mail_to_that_person_at_once(
         scripted_server.url, "--once", "--connections", "1", "--max-claimed", "400"
     )
     wait_until(lambda: len(scripted_server.received) >= 20)
-    assert Delivery.objects.filter(campaign=campaign, status="pending").count() == 0
+    assert "pending" not in ledger_counts(campaign)
     ahead = len(scripted_server.received) + 40
     leaving = Contact.objects.get(email=f"r{ahead}@exemple.fr")
     path = reverse("public:unsubscribe", kwargs={"token": unsubscribe_token(leaving)})
