@@ -58,6 +58,7 @@ from essaim.people.services.unsubscribe import UNSUBSCRIBE_SALT
 
 FIELDS: Final = frozenset({"first_name"})
 LINK_FIELDS: Final = frozenset({"unsubscribe_url"})
+UNSUBSCRIBE_URLCONF: Final = "essaim.people.public_urls"
 SLOT_RE: Final = re.compile(
     r"\{\{\s*(?P<name>[a-z_]+)\s*(?:\|\s*default\s*:\s*\"(?P<default>[^\"{}]*)\"\s*)?\}\}"
 )
@@ -422,9 +423,11 @@ class CompiledMessage:
         self._unsub_signer = UnsubscribeSigner(secret)
         self.verp = VerpSigner(verp_domain or settings.MAILING_VERP_DOMAIN, secret)
         mailto = _ascii_mailto(unsubscribe_mailto or settings.MAILING_UNSUBSCRIBE_MAILTO)
-        # The unsubscribe path with a placeholder token, resolved once.
+        # The unsubscribe path with a placeholder token, resolved once, in the public pages'
+        # URLconf alone (mounted at the root): the whole one imports every app's views and the
+        # API's schemas, a second of CPU at each start of a sender. A test checks both agree.
         marker = "TOKEN-MARKER"
-        path = reverse("public:unsubscribe", kwargs={"token": marker})
+        path = reverse("unsubscribe", urlconf=UNSUBSCRIBE_URLCONF, kwargs={"token": marker})
         self._unsub_prefix, self._unsub_suffix = f"{self._site_url}{path}".split(marker)
         self._mailto = mailto
         # The same as bytes: each message's URL is assembled from bytes (see _unsub).

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from django.core import signing
 from django.test import Client
+from django.urls import reverse
 
 from essaim.mailing.message import (
     CompiledMessage,
@@ -68,6 +69,9 @@ def test_a_rendered_message_has_every_header_right() -> None:
     assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     url = compiled.unsubscribe_url(recipient(contact))
     assert url == f"http://127.0.0.1:8000/desinscription/{unsubscribe_token(contact)}/"
+    # Resolved in the public pages' URLconf alone: the same path as in the site's.
+    token = unsubscribe_token(contact)
+    assert url.endswith(reverse("public:unsubscribe", kwargs={"token": token}))
     verp_tag = VerpSigner("x").tag(41)
     assert str(msg["List-Unsubscribe"]).split(", ") == [
         f"<{url}>",
