@@ -68,19 +68,32 @@ def ledger_child() -> dict[str, Any]:
     return {"counts": by_status, "accepted": accepted}
 
 
+# Rows held by a sender: `claimed` ones, and those a live claim holds without writing them
+# (`pending`, never re-queued, within its run: see essaim.mailing.models.Delivery).
+HELD_SQL = """
+SELECT (SELECT count(*) FROM mailing_delivery WHERE status = 'claimed') + (
+    SELECT count(*) FROM mailing_delivery d JOIN mailing_deliveryclaim c
+        ON c.campaign_id = d.campaign_id AND d.id BETWEEN c.first_id AND c.last_id
+    WHERE c.ended_at IS NULL AND d.status = 'pending' AND d.next_attempt_at IS NULL)
+"""
+
+
 def count_status(env: dict[str, str], status: str) -> int:
     """Ledger rows in `status`, read straight from the database (cheap enough to poll)."""
-    query = "SELECT count(*) FROM mailing_delivery WHERE status = %s"
+    return _count(env, "SELECT count(*) FROM mailing_delivery WHERE status = %s", [status])
+
+
+def _count(env: dict[str, str], query: str, params: list[str]) -> int:
     if "DATABASE_URL" in env:
         import psycopg
 
         with psycopg.connect(env["DATABASE_URL"]) as conn:
-            row = conn.execute(query, [status]).fetchone()
+            row = conn.execute(query, params).fetchone()
     else:
         import sqlite3
 
         with sqlite3.connect(env["SQLITE_PATH"], timeout=30) as conn:
-            row = conn.execute(query.replace("%s", "?"), [status]).fetchone()
+            row = conn.execute(query.replace("%s", "?"), params).fetchone()
     return int(row[0]) if row else 0
 
 
@@ -138,7 +151,7 @@ def run_backend(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str, 
             first.send_signal(signal.SIGKILL)
             first.wait()
             killed_after = time.monotonic() - started
-            held = count_status(env, "claimed")
+            held = _count(env, HELD_SQL, [])
             accepted_at_kill = count_status(env, "accepted")
             second = subprocess.run(
                 sender_cmd(args), env=env, cwd=ROOT, stdout=subprocess.PIPE, check=True
