@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
+from django.db.models.lookups import GreaterThan
 from django.utils import timezone
 
 from essaim.lib.text import InvalidValue, normalize_email
@@ -95,9 +96,9 @@ _COLUMNS = "{t}.id, {t}.contact_id, {t}.email, {t}.email_hash, {t}.first_name, {
 #   the run has nothing to send. Two senders computing the same cursor insert the same
 #   (campaign, first_id): the second statement fails whole, and its sender claims again.
 # MATERIALIZED: each pick runs once, whatever the plan of what follows. The cursor and the
-# campaign's lock are scalar subqueries of the picks, not joins: the run is then an index range
-# from the cursor (joined, the planner walked the campaign's rows from its first id, at every
-# claim).
+# campaign's lock are scalar subqueries of the picks, not joins, and the picks' LIMITs are
+# constants: the run is then an index range from the cursor whatever the statistics (joined, the
+# planner walked the campaign's rows from its first id at every claim).
 _CLAIM_SQL_PG = f"""
 WITH camp AS MATERIALIZED (
     SELECT id FROM mailing_campaign WHERE id = %(campaign)s AND status = 'sending' FOR SHARE
@@ -115,14 +116,16 @@ WITH camp AS MATERIALIZED (
 ), cursor AS MATERIALIZED (
     SELECT coalesce(max(last_id), 0) AS after
     FROM mailing_deliveryclaim WHERE campaign_id = %(campaign)s
-), run AS MATERIALIZED (
+), ahead AS MATERIALIZED (
     SELECT {_COLUMNS.format(t="d")}, d.attempts + 1 AS attempts, d.departement,
         d.status = 'pending' AND d.next_attempt_at IS NULL AS open,
         d.departement = ANY(%(blocked)s::text[]) AS blocked
     FROM mailing_delivery d
     WHERE d.campaign_id = %(campaign)s AND EXISTS (SELECT FROM camp)
       AND d.id > (SELECT after FROM cursor)
-    ORDER BY d.id LIMIT greatest(%(limit)s - (SELECT count(*) FROM due), 0)
+    ORDER BY d.id LIMIT %(limit)s
+), run AS MATERIALIZED (
+    SELECT * FROM ahead ORDER BY id LIMIT greatest(%(limit)s - (SELECT count(*) FROM due), 0)
 ), held_back AS (
     UPDATE mailing_delivery AS d SET next_attempt_at = %(now)s
     FROM run WHERE d.id = run.id AND run.open AND run.blocked
@@ -502,26 +505,20 @@ def finish_campaigns() -> list[int]:
 
 def _busy() -> Q:
     """A campaign still has work: a live claim, a row that came back (`next_attempt_at` is set
-    exactly while a row that came back is open), or a fresh row after its cursor. Each is an
-    index probe: this runs every janitor round, during million-row sends."""
-    cursor = Subquery(
-        DeliveryClaim.objects.filter(campaign=OuterRef(OuterRef("pk")))
-        .order_by("-last_id")
-        .values("last_id")[:1]
-    )
+    exactly while a row that came back is open), or rows after its cursor (its last row's id is
+    above its claims' last `last_id`). Each is one probe of an index: this runs every janitor
+    round, during million-row sends (an EXISTS of pending rows after the cursor was planned as a
+    sequential scan, through every row already sent)."""
+    live = DeliveryClaim.objects.filter(campaign=OuterRef("pk"), ended_at=None)
+    came_back = Delivery.objects.filter(campaign=OuterRef("pk"), next_attempt_at__isnull=False)
+    last_row = Delivery.objects.filter(campaign=OuterRef("pk")).order_by("-pk").values("pk")[:1]
+    cursor = (
+        DeliveryClaim.objects.filter(campaign=OuterRef("pk")).order_by("-last_id").values("last_id")
+    )[:1]
     return (
-        Q(Exists(DeliveryClaim.objects.filter(campaign=OuterRef("pk"), ended_at=None)))
-        | Q(Exists(Delivery.objects.filter(campaign=OuterRef("pk"), next_attempt_at__isnull=False)))
-        | Q(
-            Exists(
-                Delivery.objects.filter(
-                    campaign=OuterRef("pk"),
-                    pk__gt=Coalesce(cursor, 0),
-                    status=D.PENDING,
-                    next_attempt_at=None,
-                )
-            )
-        )
+        Q(Exists(live))
+        | Q(Exists(came_back))
+        | Q(GreaterThan(Coalesce(Subquery(last_row), 0), Coalesce(Subquery(cursor), 0)))
     )
 
 

@@ -81,6 +81,10 @@ def freeze_audience(campaign: Campaign, contacts: QuerySet[Contact]) -> int:
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
+            if connection.vendor == "postgresql":
+                # Statistics for the rows just written (a sample: ~0.2 s at 1,000,000 rows):
+                # the senders start at once, long before autovacuum's next look at the table.
+                cursor.execute(f"ANALYZE {table}")
         count = Delivery.objects.filter(campaign=campaign).count()
         Campaign.objects.filter(pk=campaign.pk).update(
             audience_count=count, frozen_at=now, updated_at=now

@@ -523,21 +523,24 @@ def held_by_claims(campaign: Campaign) -> Q | None:
     return functools.reduce(operator.or_, held) & Q(status=D.PENDING, next_attempt_at=None)
 
 
-def delivery_counts(campaign: Campaign) -> dict[str, int]:
-    """Rows per ledger state (every state present, zeros included); rows held by a claim count
-    as `claimed`, in the same statement (one snapshot: no row counted twice or not at all)."""
+def _state(campaign: Campaign) -> F | Case:
+    """A row's state for the counts: rows held by a claim count as `claimed`, in the same
+    statement as the rest (one snapshot: no row counted twice or not at all)."""
     held = held_by_claims(campaign)
-    state: F | Case = F("status")
-    if held is not None:
-        state = Case(When(held, then=Value(D.CLAIMED)), default=state)
-    counts = Counter(
-        dict(
-            Delivery.objects.filter(campaign=campaign)
-            .order_by()
-            .values_list(state)
-            .annotate(n=Count("id"))
-        )
+    return (
+        F("status") if held is None else Case(When(held, then=Value(D.CLAIMED)), default="status")
     )
+
+
+def delivery_counts(campaign: Campaign) -> dict[str, int]:
+    """Rows per ledger state (every state present, zeros included)."""
+    rows = (
+        Delivery.objects.filter(campaign=campaign)
+        .order_by()
+        .values_list(_state(campaign))
+        .annotate(n=Count("id"))
+    )
+    counts = Counter(dict(rows))
     return {status: counts.get(status, 0) for status in D.values}
 
 
@@ -547,7 +550,7 @@ def provider_counts(campaign: Campaign) -> dict[str, dict[str, int]]:
     rows = (
         Delivery.objects.filter(campaign=campaign)
         .order_by()
-        .values_list("provider", "status")
+        .values_list("provider", _state(campaign))
         .annotate(n=Count("id"))
     )
     for provider, status, n in rows:

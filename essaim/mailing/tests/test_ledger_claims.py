@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from essaim.mailing.models import Campaign, Delivery, DeliveryClaim
 from essaim.mailing.sender import ledger
-from essaim.mailing.services.campaigns import cancel_campaign
+from essaim.mailing.services.campaigns import cancel_campaign, provider_counts
 from essaim.mailing.tests.conftest import ledger_counts
 from essaim.mailing.tests.test_sender import launched
 from essaim.people.models import Suppression
@@ -52,6 +52,10 @@ def test_a_claim_holds_the_next_run_without_writing_its_rows() -> None:
         before
     )
     assert ledger_counts(campaign) == {"claimed": 8, "pending": 2}
+    by_provider = {
+        p: {k: n for k, n in row.items() if n} for p, row in provider_counts(campaign).items()
+    }
+    assert by_provider == {"other": {"claimed": 8, "pending": 2}}
     runs = DeliveryClaim.objects.order_by("pk").values_list("sender_id", "first_id", "last_id")
     assert list(runs) == [("a", 1, ids[3]), ("b", ids[3] + 1, ids[7])]
 
