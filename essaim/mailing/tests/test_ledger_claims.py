@@ -77,6 +77,20 @@ def test_an_outcome_is_written_once_by_its_holder_and_ends_its_claim() -> None:
     assert ledger.finish_campaigns() == [campaign.pk]
 
 
+def test_a_campaign_is_done_when_no_row_is_left_after_its_cursor_nor_held_nor_back() -> None:
+    campaign = launched(3)
+    rows = take("a", campaign, 2)
+    assert ledger.finish_campaigns() == []  # a live claim
+    ledger.settle("a", accepted(rows), ended=[rows[0].claim])
+    assert ledger.finish_campaigns() == []  # a row after the cursor
+
+    ledger.settle("a", accepted(take("a", campaign, 2)))
+
+    assert ledger.finish_campaigns() == []  # that claim was not ended
+    DeliveryClaim.objects.update(ended_at=timezone.now())
+    assert ledger.finish_campaigns() == [campaign.pk]
+
+
 def test_a_dead_senders_claim_becomes_unknown_and_its_late_outcomes_change_nothing() -> None:
     campaign = launched(4)
     rows = take("a", campaign, 3)
