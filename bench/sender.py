@@ -403,6 +403,7 @@ def run_backend(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str, 
                     str(args.connections),
                     "--max-claimed",
                     str(args.max_claimed),
+                    *(["--flush-every", str(args.flush_every)] if args.flush_every else []),
                 ],
                 env,
             )
@@ -498,6 +499,7 @@ def run_backend(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str, 
         # The last JSON line: py-spy, when profiling, writes its own lines after it.
         **django_run,
         "max_claimed": args.max_claimed,
+        "flush_every": args.flush_every,
         "server_cpu_s": round(pg_cpu, 2) if backend == "postgres" else None,
         # CPU per message of each party (µs): where the two cores go in each run.
         "cpu_us_per_msg": {
@@ -543,6 +545,9 @@ def main() -> None:
         type=int,
         default=500,
         help="the sender's MAILING_MAX_CLAIMED (rows held at once; bounds the unknowns of a crash)",
+    )
+    parser.add_argument(
+        "--flush-every", type=int, help="the sender's outcomes per statement (its default: 64)"
     )
     parser.add_argument("--child", nargs="+")
     args = parser.parse_args()

@@ -63,6 +63,12 @@ class Command(BaseCommand):
         parser.add_argument("--max-claimed", type=int, default=settings.MAILING_MAX_CLAIMED)
         parser.add_argument("--lease", type=float, default=settings.MAILING_LEASE_SECONDS)
         parser.add_argument(
+            "--flush-every",
+            type=int,
+            default=SenderOptions.flush_every,
+            help="outcomes written per statement (also every 0.1 s); they count as held rows",
+        )
+        parser.add_argument(
             "--retry-base", type=float, default=60.0, help="seconds before the first retry"
         )
         parser.add_argument("--stats", action="store_true", help="print counts as JSON at exit")
@@ -96,6 +102,7 @@ class Command(BaseCommand):
             # Two batches in hand: the next one is claimed while the current one is sent.
             claim_batch=min(250, max(10, max_claimed // 2)),
             lease_seconds=options["lease"],
+            flush_every=max(1, options["flush_every"]),
             retry_base=options["retry_base"],
             once=options["once"],
             sending=not options["janitor_only"],
