@@ -72,10 +72,11 @@ def test_hq_imports_a_csv_watches_it_run_builds_a_segment_and_exports_it(
     page.select_option("select[name=departements]", "75")
     page.locator("#live-count .figure").filter(has_text="2").wait_for()
     page.get_by_role("button", name="Enregistrer").click()
+    # Saved once the list comes back with it: read the database only then (it raced the POST).
+    row = page.locator("tr", has_text="Scientifiques parisiens")
+    expect(row).to_be_visible()
     segment = Segment.objects.get(name="Scientifiques parisiens")
 
-    page.goto(f"{live_server.url}/base/segments/")
-    row = page.locator("tr", has_text="Scientifiques parisiens")
     with page.expect_download() as download_info:
         row.get_by_role("button", name="Exporter (CSV)").click()
     exported = Path(download_info.value.path()).read_text(encoding="utf-8-sig")
