@@ -14,6 +14,10 @@ so that an operator can read what happened to one address without digging throug
 
 from __future__ import annotations
 
+import functools
+import operator
+from collections.abc import Iterable
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -324,3 +328,17 @@ class DeliveryClaim(models.Model):
 
     def __str__(self) -> str:
         return f"{self.campaign_id}:{self.first_id}-{self.last_id} ({self.sender_id})"
+
+    @staticmethod
+    def held_rows(runs: Iterable[tuple[int, int, int]]) -> Q | None:
+        """The ledger rows that claims of these runs (campaign id, first id, last id) hold, as a
+        condition on Delivery; None when there is no run."""
+        held = [
+            Q(campaign_id=campaign_id, pk__gte=first_id, pk__lte=last_id)
+            for campaign_id, first_id, last_id in runs
+        ]
+        if not held:
+            return None
+        return functools.reduce(operator.or_, held) & Q(
+            status=Delivery.Status.PENDING, next_attempt_at=None
+        )

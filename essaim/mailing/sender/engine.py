@@ -496,9 +496,7 @@ class Sender:
         self.stats.claim_s += time.monotonic() - began
         self._outstanding += len(rows) + len(stopped)
         self.stats.claimed += len(rows)
-        for row in (*rows, *stopped):
-            if row.claim:
-                self._claim_left[row.claim] += 1
+        self._claim_left.update(row.claim for row in (*rows, *stopped) if row.claim)
         for row in stopped:
             self._record(ledger.Settlement(row, D.SUPPRESSED, None, "suppressed before the send"))
         message = state.message

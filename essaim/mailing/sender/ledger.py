@@ -384,7 +384,8 @@ async def settle_async(
 def _settle_params(
     sender_id: str, settlements: Sequence[Settlement], ended: Sequence[int]
 ) -> dict[str, Any]:
-    pg = _is_pg()
+    # PostgreSQL reads ISO 8601 with its offset; SQLite compares Django's own text form.
+    when = (lambda d: d.isoformat()) if _is_pg() else _ts
     return {
         "now": timezone.now(),
         "sender": sender_id,
@@ -397,11 +398,7 @@ def _settle_params(
                     s.status,
                     s.code,
                     s.reply[:200],
-                    None
-                    if s.next_attempt_at is None
-                    else s.next_attempt_at.isoformat()
-                    if pg
-                    else _ts(s.next_attempt_at),
+                    None if s.next_attempt_at is None else when(s.next_attempt_at),
                     s.row.attempts,
                 ]
                 for s in settlements
@@ -457,15 +454,11 @@ def expire_leases() -> int:
             .filter(ended_at=None, lease_until__lt=now)
             .values_list("pk", "campaign_id", "first_id", "last_id")
         )
-        for _pk, campaign_id, first_id, last_id in dead:
-            settled += Delivery.objects.filter(
-                campaign_id=campaign_id,
-                pk__gte=first_id,
-                pk__lte=last_id,
-                status=D.PENDING,
-                next_attempt_at=None,
-            ).update(status=D.UNKNOWN, smtp_reply=reply, last_change_at=now)
-        if dead:
+        held = DeliveryClaim.held_rows((c, first, last) for _pk, c, first, last in dead)
+        if held is not None:
+            settled += Delivery.objects.filter(held).update(
+                status=D.UNKNOWN, smtp_reply=reply, last_change_at=now
+            )
             DeliveryClaim.objects.filter(pk__in=[d[0] for d in dead]).update(
                 ended_at=now, lease_until=None, expired=True
             )

@@ -10,8 +10,6 @@ resume and cancel is written to the audit log in the same transaction as the cha
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import operator
 from collections import Counter
 from dataclasses import dataclass
 from email import policy
@@ -514,13 +512,11 @@ def send_test(
 def held_by_claims(campaign: Campaign) -> Q | None:
     """The campaign's rows held by a live claim without being written (`pending`: see Delivery),
     or None when no claim is live."""
-    runs = DeliveryClaim.objects.filter(campaign=campaign, ended_at=None).values_list(
-        "first_id", "last_id"
+    return DeliveryClaim.held_rows(
+        DeliveryClaim.objects.filter(campaign=campaign, ended_at=None).values_list(
+            "campaign_id", "first_id", "last_id"
+        )
     )
-    held = [Q(pk__gte=first_id, pk__lte=last_id) for first_id, last_id in runs]
-    if not held:
-        return None
-    return functools.reduce(operator.or_, held) & Q(status=D.PENDING, next_attempt_at=None)
 
 
 def _state(campaign: Campaign) -> F | Case:
