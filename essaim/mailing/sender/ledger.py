@@ -96,9 +96,11 @@ _COLUMNS = "{t}.id, {t}.contact_id, {t}.email, {t}.email_hash, {t}.first_name, {
 #   the run has nothing to send. Two senders computing the same cursor insert the same
 #   (campaign, first_id): the second statement fails whole, and its sender claims again.
 # MATERIALIZED: each pick runs once, whatever the plan of what follows. The cursor and the
-# campaign's lock are scalar subqueries of the picks, not joins, and the picks' LIMITs are
-# constants: the run is then an index range from the cursor whatever the statistics (joined, the
-# planner walked the campaign's rows from its first id at every claim).
+# campaign's lock are scalar subqueries of the picks, not joins: joined, the planner walked the
+# campaign's rows from its first id at every claim. The run is a row comparison on (campaign,
+# id), which only the `(campaign, id)` index can serve: with `d.id > cursor` the planner took the
+# primary key, and a campaign's first claim (cursor 0) then walked through the rows of every
+# older campaign (64 µs per row claimed instead of 10 with 15 campaigns of 200,000 rows).
 _CLAIM_SQL_PG = f"""
 WITH camp AS MATERIALIZED (
     SELECT id FROM mailing_campaign WHERE id = %(campaign)s AND status = 'sending' FOR SHARE
@@ -122,8 +124,8 @@ WITH camp AS MATERIALIZED (
         d.departement = ANY(%(blocked)s::text[]) AS blocked
     FROM mailing_delivery d
     WHERE d.campaign_id = %(campaign)s AND EXISTS (SELECT FROM camp)
-      AND d.id > (SELECT after FROM cursor)
-    ORDER BY d.id LIMIT %(limit)s
+      AND (d.campaign_id, d.id) > (%(campaign)s, (SELECT after FROM cursor))
+    ORDER BY d.campaign_id, d.id LIMIT %(limit)s
 ), run AS MATERIALIZED (
     SELECT * FROM ahead ORDER BY id LIMIT greatest(%(limit)s - (SELECT count(*) FROM due), 0)
 ), held_back AS (
@@ -329,7 +331,7 @@ UPDATE mailing_delivery AS d SET {_SET}
 FROM (SELECT (e->>0)::bigint AS id, (e->>1)::bigint AS claim, e->>2 AS status,
              (e->>3)::integer AS code, e->>4 AS reply, (e->>5)::timestamptz AS nat,
              (e->>6)::integer AS attempts
-      FROM json_array_elements(%(rows)s::json) AS e) AS v
+      FROM jsonb_array_elements(%(rows)s::jsonb) AS e) AS v
 WHERE d.id = v.id AND {_HELD}
 """  # noqa: S608 - only constants are interpolated
 _SETTLE_SQL_SQLITE = f"""
@@ -355,9 +357,9 @@ def settle(sender_id: str, settlements: Sequence[Settlement], ended: Sequence[in
         return 0
     if _is_pg():
         with connection.cursor() as cursor:
-            cursor.execute(_SETTLE_SQL_PG, _settle_params(sender_id, settlements, ended))
+            cursor.execute(_SETTLE_SQL_PG, _settle_params(sender_id, settlements, ended, pg=True))
             return int(cursor.rowcount)
-    params = _settle_params(sender_id, settlements, ended)
+    params = _settle_params(sender_id, settlements, ended, pg=False)
     params["now"] = _ts(params["now"])
     params["ended"] = json.dumps(list(ended))
     with transaction.atomic(), connection.cursor() as cursor:
@@ -377,15 +379,17 @@ async def settle_async(
     """settle() on PostgreSQL through an autocommit connection of the event loop."""
     if not settlements:
         return 0
-    cursor = await conn.execute(_SETTLE_SQL_PG, _settle_params(sender_id, settlements, ended))
+    params = _settle_params(sender_id, settlements, ended, pg=True)
+    cursor = await conn.execute(_SETTLE_SQL_PG, params)
     return int(cursor.rowcount)
 
 
 def _settle_params(
-    sender_id: str, settlements: Sequence[Settlement], ended: Sequence[int]
+    sender_id: str, settlements: Sequence[Settlement], ended: Sequence[int], *, pg: bool
 ) -> dict[str, Any]:
-    # PostgreSQL reads ISO 8601 with its offset; SQLite compares Django's own text form.
-    when = (lambda d: d.isoformat()) if _is_pg() else _ts
+    # PostgreSQL reads ISO 8601 with its offset; SQLite compares Django's own text form. `pg`
+    # is the caller's: Django's connection proxy is a context-local lookup, costly on the loop.
+    when = (lambda d: d.isoformat()) if pg else _ts
     return {
         "now": timezone.now(),
         "sender": sender_id,

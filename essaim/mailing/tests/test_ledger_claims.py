@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from typing import Any
 
 import pytest
 from django.db import connection, transaction
@@ -10,10 +12,10 @@ from django.utils import timezone
 
 from essaim.mailing.models import Campaign, Delivery, DeliveryClaim
 from essaim.mailing.sender import ledger
-from essaim.mailing.services.campaigns import cancel_campaign, provider_counts
-from essaim.mailing.tests.conftest import ledger_counts
+from essaim.mailing.services.campaigns import cancel_campaign, launch_campaign, provider_counts
+from essaim.mailing.tests.conftest import ledger_counts, make_campaign
 from essaim.mailing.tests.test_sender import launched
-from essaim.people.models import Suppression
+from essaim.people.models import Contact, Suppression
 from essaim.people.services.suppression import suppress
 
 pytestmark = pytest.mark.django_db(transaction=True)  # claims commit by themselves
@@ -195,3 +197,40 @@ def test_an_outcome_is_a_hot_update_on_postgresql() -> None:
         assert ledger.settle("a", accepted(rows)) == 40
         cursor.execute(stats)
         assert cursor.fetchone() == (40, 40)
+
+
+def test_a_claim_reads_its_run_from_the_campaign_index_not_from_the_first_id_on_postgresql() -> (
+    None
+):
+    """With `id > cursor` the planner took the primary key: a campaign's first claim (cursor 0)
+    then walked through the rows of every older campaign."""
+    if connection.vendor != "postgresql":
+        pytest.skip("a PostgreSQL plan")
+    campaign = launched(200)
+    for _ in range(10):  # its rows come after those of 10 older campaigns
+        campaign = make_campaign()
+        launch_campaign(campaign, Contact.objects.all())
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("ANALYZE mailing_delivery")
+        params = ledger._claim_params("a", campaign.pk, campaign.purpose, 10, 60, ())
+        cursor.execute("EXPLAIN (FORMAT JSON) " + ledger._CLAIM_SQL_PG, params)
+        plan = cursor.fetchone()[0][0]["Plan"]
+    assert _indexes(_node(plan, "CTE ahead")) == {"mailing_deliv_run_idx"}
+    assert [r.id for r in take("a", campaign, 10)] == list(
+        Delivery.objects.filter(campaign=campaign).order_by("pk").values_list("pk", flat=True)[:10]
+    )
+
+
+def _node(plan: dict[str, Any], name: str) -> dict[str, Any]:
+    """The node of an EXPLAIN (FORMAT JSON) plan whose Subplan Name is `name`."""
+    if plan.get("Subplan Name") == name:
+        return plan
+    for child in plan.get("Plans", []):
+        with contextlib.suppress(LookupError):
+            return _node(child, name)
+    raise LookupError(name)
+
+
+def _indexes(plan: dict[str, Any]) -> set[str]:
+    found = {plan["Index Name"]} if "Index Name" in plan else set()
+    return found.union(*(_indexes(child) for child in plan.get("Plans", [])))

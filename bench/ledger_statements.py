@@ -1,0 +1,170 @@
+"""Benchmark: the PostgreSQL server's CPU per row for the sender's two hot statements, the claim
+and the outcome flush, on a frozen ledger (the share of a message's cost that the database adds).
+
+    .venv/bin/python bench/ledger_statements.py [--recipients 200000] [--rows 40000]
+        [--claim 200] [--flush 40,100,200] [--pg-db bench_ledger] [--reuse]
+
+Prepares a database as bench/sender.py does (N contacts, a ~5 KB campaign, audience frozen),
+then, through one autocommit psycopg connection like the sender's: claims `--rows` rows in claims
+of `--claim` rows, settles them as accepted in flushes of K rows for each K of `--flush`, and
+reads the server backend's own CPU time (utime + stime, /proc/<backend pid>/stat) around each
+phase. Each K starts from a fresh campaign frozen from the same contacts. `--reuse` keeps the
+database between runs (it is dropped otherwise). Prints JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.sender import bench_env  # noqa: E402 - after the path is set
+
+
+def backend_cpu_s(pid: int) -> float:
+    values = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(values[11]) + int(values[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def measure(
+    conninfo: str, campaign_id: int, rows: int, claim: int, flush: int
+) -> dict[str, float]:
+    import psycopg
+
+    from essaim.mailing.sender import ledger
+
+    sender = "bench:ledger"
+    conn = await psycopg.AsyncConnection.connect(conninfo, autocommit=True)
+    await conn.execute("SET synchronous_commit = off")  # as the sender's flush connection
+    pid = conn.info.backend_pid
+    claimed: list[ledger.Claimed] = []
+    cpu, wall = backend_cpu_s(pid), time.perf_counter()
+    statements = 0
+    while len(claimed) < rows:
+        send, _stopped = await ledger.claim_async(
+            conn,
+            sender_id=sender,
+            campaign_id=campaign_id,
+            purpose="news",
+            limit=claim,
+            lease_seconds=600,
+        )
+        statements += 1
+        if not send:
+            break
+        claimed += send
+    claim_cpu, claim_wall = backend_cpu_s(pid) - cpu, time.perf_counter() - wall
+    claim_statements = statements
+    reply = "250 2.0.0 Ok: queued as 4Bx3nT0abcd"
+    by_claim: dict[int, int] = {}
+    for row in claimed:
+        by_claim[row.claim] = max(by_claim.get(row.claim, 0), row.id)
+    cpu, wall = backend_cpu_s(pid), time.perf_counter()
+    statements = 0
+    for start in range(0, len(claimed), flush):
+        chunk = claimed[start : start + flush]
+        ids = {row.id for row in chunk}
+        ended = [c for c, last in by_claim.items() if last in ids]
+        settlements = [ledger.Settlement(row, "accepted", 250, reply) for row in chunk]
+        changed = await ledger.settle_async(conn, sender, settlements, ended)
+        assert changed == len(chunk), (changed, len(chunk))
+        statements += 1
+    flush_cpu, flush_wall = backend_cpu_s(pid) - cpu, time.perf_counter() - wall
+    await conn.close()
+    n = len(claimed)
+    return {
+        "rows": n,
+        "claim_rows": claim,
+        "claims": claim_statements,
+        "claim_server_us_per_row": round(claim_cpu / n * 1e6, 1),
+        "claim_wall_ms_each": round(claim_wall / claim_statements * 1e3, 2),
+        "flush_rows": flush,
+        "flushes": statements,
+        "flush_server_us_per_row": round(flush_cpu / n * 1e6, 1),
+        "flush_server_us_per_statement": round(flush_cpu / statements * 1e6),
+        "flush_wall_ms_each": round(flush_wall / statements * 1e3, 2),
+    }
+
+
+def child(args: argparse.Namespace) -> None:
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    from essaim.mailing.models import Campaign
+    from essaim.mailing.sender.pgloop import connection_params
+    from essaim.mailing.services.campaigns import launch_campaign
+    from essaim.people.models import Contact
+
+    template = Campaign.objects.order_by("pk").first()
+    assert template is not None, "prepare first"
+    conninfo = connection_params()
+    assert conninfo is not None, "PostgreSQL only"
+    results = []
+    for flush in [int(k) for k in args.flush.split(",")]:
+        # A fresh campaign for each K, frozen from the same contacts: every K meets the same
+        # ledger state (rows still pending, the same claim history).
+        campaign = Campaign.objects.get(pk=template.pk)
+        campaign.pk = None
+        campaign.status = Campaign.Status.DRAFT
+        campaign.save()
+        launch_campaign(campaign, Contact.objects.all())
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE mailing_delivery")
+        results.append(asyncio.run(measure(conninfo, campaign.pk, args.rows, args.claim, flush)))
+        print(json.dumps(results[-1]), file=sys.stderr)
+    print(json.dumps(results))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--recipients", type=int, default=200_000)
+    parser.add_argument("--rows", type=int, default=40_000)
+    parser.add_argument("--claim", type=int, default=200)
+    parser.add_argument("--flush", default="40,100,200")
+    parser.add_argument("--pg-admin-url", default="postgres://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--pg-db", default="bench_ledger")
+    parser.add_argument("--reuse", action="store_true", help="keep the database (and reuse it)")
+    parser.add_argument("--child", action="store_true")
+    args = parser.parse_args()
+    if args.child:
+        child(args)
+        return
+    import psycopg
+
+    env = bench_env(Path("/tmp"))
+    base = args.pg_admin_url.rsplit("/", 1)[0]
+    env["DATABASE_URL"] = f"{base}/{args.pg_db}"
+    admin = psycopg.connect(args.pg_admin_url, autocommit=True)
+    exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [args.pg_db]).fetchone()
+    try:
+        if not (args.reuse and exists):
+            admin.execute(f"DROP DATABASE IF EXISTS {args.pg_db}")
+            admin.execute(f"CREATE DATABASE {args.pg_db}")
+            subprocess.run(
+                [sys.executable, "bench/sender.py", "--child", "prepare", str(args.recipients)],
+                env=env,
+                check=True,
+                cwd=ROOT,
+                capture_output=True,
+            )
+        subprocess.run(
+            [sys.executable, __file__, "--child", *sys.argv[1:]], env=env, check=True, cwd=ROOT
+        )
+    finally:
+        if not args.reuse:
+            admin.execute(f"DROP DATABASE IF EXISTS {args.pg_db} WITH (FORCE)")
+        admin.close()
+
+
+if __name__ == "__main__":
+    main()
