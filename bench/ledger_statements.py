@@ -5,10 +5,10 @@ and the outcome flush, on a frozen ledger (the share of a message's cost that th
         [--claim 200] [--flush 40,100,200] [--pg-db bench_ledger] [--reuse]
 
 Prepares a database as bench/sender.py does (N contacts, a ~5 KB campaign, audience frozen),
-then, through one autocommit psycopg connection like the sender's: claims `--rows` rows in claims
-of `--claim` rows, settles them as accepted in flushes of K rows for each K of `--flush`, and
-reads the server backend's own CPU time (utime + stime, /proc/<backend pid>/stat) around each
-phase. Each K starts from a fresh campaign frozen from the same contacts. `--reuse` keeps the
+then, through the sender's own two connections (essaim.mailing.sender.pgloop, with their
+settings): claims `--rows` rows in claims of `--claim` rows, settles them as accepted in flushes
+of K rows for each K of `--flush`, and reads the server backend's own CPU time (utime + stime,
+/proc/<backend pid>/stat) around each phase. Each K starts from a fresh campaign frozen from the same contacts. `--reuse` keeps the
 database between runs (it is dropped otherwise). Prints JSON.
 """
 
@@ -22,6 +22,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -34,23 +35,26 @@ def backend_cpu_s(pid: int) -> float:
     return (int(values[11]) + int(values[12])) / os.sysconf("SC_CLK_TCK")
 
 
+async def _pid(conn: Any) -> int:
+    return int(conn.info.backend_pid)
+
+
 async def measure(
     conninfo: str, campaign_id: int, rows: int, claim: int, flush: int
 ) -> dict[str, float]:
-    import psycopg
-
     from essaim.mailing.sender import ledger
+    from essaim.mailing.sender.pgloop import LoopConnection
 
     sender = "bench:ledger"
-    conn = await psycopg.AsyncConnection.connect(conninfo, autocommit=True)
-    await conn.execute("SET synchronous_commit = off")  # as the sender's flush connection
-    pid = conn.info.backend_pid
+    # The sender's two connections, with their settings.
+    claims, outcomes = LoopConnection(conninfo), LoopConnection(conninfo, synchronous_commit=False)
+    pid = await claims.run(_pid)
     claimed: list[ledger.Claimed] = []
     cpu, wall = backend_cpu_s(pid), time.perf_counter()
     statements = 0
     while len(claimed) < rows:
-        send, _stopped = await ledger.claim_async(
-            conn,
+        send, _stopped = await claims.run(
+            ledger.claim_async,
             sender_id=sender,
             campaign_id=campaign_id,
             purpose="news",
@@ -67,6 +71,7 @@ async def measure(
     by_claim: dict[int, int] = {}
     for row in claimed:
         by_claim[row.claim] = max(by_claim.get(row.claim, 0), row.id)
+    pid = await outcomes.run(_pid)
     cpu, wall = backend_cpu_s(pid), time.perf_counter()
     statements = 0
     for start in range(0, len(claimed), flush):
@@ -74,11 +79,12 @@ async def measure(
         ids = {row.id for row in chunk}
         ended = [c for c, last in by_claim.items() if last in ids]
         settlements = [ledger.Settlement(row, "accepted", 250, reply) for row in chunk]
-        changed = await ledger.settle_async(conn, sender, settlements, ended)
+        changed = await outcomes.run(ledger.settle_async, sender, settlements, ended)
         assert changed == len(chunk), (changed, len(chunk))
         statements += 1
     flush_cpu, flush_wall = backend_cpu_s(pid) - cpu, time.perf_counter() - wall
-    await conn.close()
+    await claims.close()
+    await outcomes.close()
     n = len(claimed)
     return {
         "rows": n,
