@@ -5,7 +5,10 @@ Why not the database threads: a thread needs the GIL back after every network wa
 and while the event loop is busy sending it gets it only at the next forced switch; on the loop,
 psycopg's waits are the loop's own readiness callbacks, with no hand-off. And these connections
 keep psycopg's prepared statements (Django turns them off): the claim's plan alone took 8.9 ms
-in EXPLAIN ANALYZE. What a claim still costs (~17 ms for ~140 rows at 1,000,000 recipients) is
+in EXPLAIN ANALYZE. The server still plans the claim at each run (~1 ms for ~240 rows): its generic
+plan, forced with plan_cache_mode, walked the primary key or the unique (campaign, email_hash)
+index instead of the run's range (80 to 600 ms per claim, by the statistics), so custom plans
+stay. What a claim still costs (~17 ms for ~140 rows at 1,000,000 recipients) is
 the server's own work: see docs/benchmarks.md.
 
 SQLite keeps the threads: each of its statements there is one step, one release of the GIL.
@@ -18,7 +21,6 @@ from typing import Any, Concatenate, TypeVar
 
 import psycopg
 from django.db import connection
-from psycopg.conninfo import conninfo_to_dict
 
 from essaim.people.services.suppression import listener_conninfo
 
@@ -34,26 +36,13 @@ def connection_params() -> str | None:
     return listener_conninfo()
 
 
-# Settings of every loop connection, sent with the startup packet (no round trip):
-# - plan_cache_mode: the hot statements are of fixed text, prepared by psycopg after a few runs;
-#   with the default (auto) the server kept planning the claim at every run, as its generic plan
-#   was estimated dearer than a custom one: ~1 ms of the claim's ~2.5 ms for 240 rows. The
-#   generic plans are the right ones whatever the campaign (the run's row comparison only the
-#   (campaign, id) index serves; the rows that came back, their partial index; the rest by key).
-# - jit: the generic plan's estimates (a campaign of unknown size) are above jit_above_cost, and
-#   compiling it cost ~60 ms per run.
-_OPTIONS = "-c plan_cache_mode=force_generic_plan -c jit=off"
-
-
 class LoopConnection:
     """One autocommit AsyncConnection, opened on first use and again after a failure. Each
     statement commits when it returns (claims must be committed before any byte is sent)."""
 
     def __init__(self, conninfo: str, *, synchronous_commit: bool = True) -> None:
         self._conninfo = conninfo
-        own = conninfo_to_dict(conninfo).get("options")  # the deployment's own, kept first
-        extra = _OPTIONS + ("" if synchronous_commit else " -c synchronous_commit=off")
-        self._options = f"{own} {extra}" if own else extra
+        self._synchronous_commit = synchronous_commit
         self._conn: psycopg.AsyncConnection[Any] | None = None
 
     async def run(
@@ -65,8 +54,10 @@ class LoopConnection:
         conn = self._conn
         if conn is None or conn.closed:
             conn = await psycopg.AsyncConnection.connect(
-                self._conninfo, autocommit=True, connect_timeout=10, options=self._options
+                self._conninfo, autocommit=True, connect_timeout=10
             )
+            if not self._synchronous_commit:
+                await conn.execute("SET synchronous_commit = off")
             self._conn = conn
         try:
             return await fn(conn, *args, **kwargs)
