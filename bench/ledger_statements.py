@@ -50,7 +50,7 @@ async def measure(
     claims, outcomes = LoopConnection(conninfo), LoopConnection(conninfo, synchronous_commit=False)
     pid = await claims.run(_pid)
     claimed: list[ledger.Claimed] = []
-    cpu, wall = backend_cpu_s(pid), time.perf_counter()
+    cpu, wall, own = backend_cpu_s(pid), time.perf_counter(), time.process_time()
     statements = 0
     while len(claimed) < rows:
         send, _stopped = await claims.run(
@@ -66,13 +66,14 @@ async def measure(
             break
         claimed += send
     claim_cpu, claim_wall = backend_cpu_s(pid) - cpu, time.perf_counter() - wall
+    claim_own = time.process_time() - own
     claim_statements = statements
     reply = "250 2.0.0 Ok: queued as 4Bx3nT0abcd"
     by_claim: dict[int, int] = {}
     for row in claimed:
         by_claim[row.claim] = max(by_claim.get(row.claim, 0), row.id)
     pid = await outcomes.run(_pid)
-    cpu, wall = backend_cpu_s(pid), time.perf_counter()
+    cpu, wall, own = backend_cpu_s(pid), time.perf_counter(), time.process_time()
     statements = 0
     for start in range(0, len(claimed), flush):
         chunk = claimed[start : start + flush]
@@ -83,6 +84,7 @@ async def measure(
         assert changed == len(chunk), (changed, len(chunk))
         statements += 1
     flush_cpu, flush_wall = backend_cpu_s(pid) - cpu, time.perf_counter() - wall
+    flush_own = time.process_time() - own  # with the Settlements' making, as the sender's
     await claims.close()
     await outcomes.close()
     n = len(claimed)
@@ -91,11 +93,13 @@ async def measure(
         "claim_rows": claim,
         "claims": claim_statements,
         "claim_server_us_per_row": round(claim_cpu / n * 1e6, 1),
+        "claim_client_us_per_row": round(claim_own / n * 1e6, 1),
         "claim_wall_ms_each": round(claim_wall / claim_statements * 1e3, 2),
         "flush_rows": flush,
         "flushes": statements,
         "flush_server_us_per_row": round(flush_cpu / n * 1e6, 1),
         "flush_server_us_per_statement": round(flush_cpu / statements * 1e6),
+        "flush_client_us_per_row": round(flush_own / n * 1e6, 1),
         "flush_wall_ms_each": round(flush_wall / statements * 1e3, 2),
     }
 

@@ -85,6 +85,11 @@ _STOPPED = """(
     ) IS DISTINCT FROM 'granted'))
 """
 _COLUMNS = "{t}.id, {t}.contact_id, {t}.email, {t}.email_hash, {t}.first_name, {t}.provider"
+# A campaign's cursor: the last id of its claims, or just before its first row; and its last row.
+_CURSOR = """coalesce(
+    (SELECT max(last_id) FROM mailing_deliveryclaim WHERE campaign_id = {c}),
+    (SELECT min(id) - 1 FROM mailing_delivery WHERE campaign_id = {c}), 0)"""
+_LAST = "coalesce((SELECT max(id) FROM mailing_delivery WHERE campaign_id = {c}), 0)"
 
 # PostgreSQL, one statement (one round trip, committed by itself in autocommit):
 # - `camp` takes a share lock on the campaign while it is `sending`: a cancel (which updates
@@ -97,10 +102,15 @@ _COLUMNS = "{t}.id, {t}.contact_id, {t}.email, {t}.email_hash, {t}.first_name, {
 #   (campaign, first_id): the second statement fails whole, and its sender claims again.
 # MATERIALIZED: each pick runs once, whatever the plan of what follows. The cursor and the
 # campaign's lock are scalar subqueries of the picks, not joins: joined, the planner walked the
-# campaign's rows from its first id at every claim. The run is a row comparison on (campaign,
-# id), which only the `(campaign, id)` index can serve: with `d.id > cursor` the planner took the
-# primary key, and a campaign's first claim (cursor 0) then walked through the rows of every
-# older campaign (64 µs per row claimed instead of 10 with 15 campaigns of 200,000 rows).
+# campaign's rows from its first id at every claim. The run is bounded on both sides by ids of
+# the campaign (the cursor starts just before its first row, and its last row ends it), so that
+# whichever index the planner takes — it took the primary key, `(campaign, id)` or not — the scan
+# starts at the cursor and stops at the campaign's end. With a cursor starting at 0, a campaign's
+# first claim through the primary key walked through the rows of every older campaign (64 µs per
+# row claimed instead of 10 with 15 campaigns of 200,000 rows); with a row comparison instead
+# (`(campaign_id, id) > (campaign, cursor)`, which only `(campaign, id)` serves), the index
+# search started at the campaign's first row, not at the cursor: every claim walked the rows
+# already sent (23 ms per claim on average over 1,000,000).
 _CLAIM_SQL_PG = f"""
 WITH camp AS MATERIALIZED (
     SELECT id FROM mailing_campaign WHERE id = %(campaign)s AND status = 'sending' FOR SHARE
@@ -116,16 +126,15 @@ WITH camp AS MATERIALIZED (
     FROM due WHERE d.id = due.id
     RETURNING {_COLUMNS.format(t="d")}, d.attempts, d.departement
 ), cursor AS MATERIALIZED (
-    SELECT coalesce(max(last_id), 0) AS after
-    FROM mailing_deliveryclaim WHERE campaign_id = %(campaign)s
+    SELECT {_CURSOR.format(c="%(campaign)s")} AS after, {_LAST.format(c="%(campaign)s")} AS last
 ), ahead AS MATERIALIZED (
     SELECT {_COLUMNS.format(t="d")}, d.attempts + 1 AS attempts, d.departement,
         d.status = 'pending' AND d.next_attempt_at IS NULL AS open,
         d.departement = ANY(%(blocked)s::text[]) AS blocked
     FROM mailing_delivery d
     WHERE d.campaign_id = %(campaign)s AND EXISTS (SELECT FROM camp)
-      AND (d.campaign_id, d.id) > (%(campaign)s, (SELECT after FROM cursor))
-    ORDER BY d.campaign_id, d.id LIMIT %(limit)s
+      AND d.id > (SELECT after FROM cursor) AND d.id <= (SELECT last FROM cursor)
+    ORDER BY d.id LIMIT %(limit)s
 ), run AS MATERIALIZED (
     SELECT * FROM ahead ORDER BY id LIMIT greatest(%(limit)s - (SELECT count(*) FROM due), 0)
 ), held_back AS (
@@ -169,14 +178,12 @@ SELECT json_group_array(json_array({_COLUMNS.format(t="d")}, d.attempts, d.depar
     {_STOPPED.format(t="d")}, 0))
 FROM mailing_delivery d WHERE d.id IN (SELECT value FROM json_each(%(ids)s))
 """  # noqa: S608 - only constants are interpolated
-_CURSOR_SQLITE = (
-    "SELECT coalesce(max(last_id), 0) FROM mailing_deliveryclaim WHERE campaign_id = %(campaign)s"
-)
+_CURSOR_SQLITE = f"SELECT {_CURSOR.format(c='%(campaign)s')}"
 _RUN_SQLITE = f"""
 SELECT json_group_array(json_array({_COLUMNS.format(t="d")}, d.attempts + 1, d.departement,
     {_STOPPED.format(t="d")}, d.status = 'pending' AND d.next_attempt_at IS NULL))
 FROM (SELECT * FROM mailing_delivery WHERE campaign_id = %(campaign)s AND id > %(after)s
-      ORDER BY id LIMIT %(limit)s) AS d
+      AND id <= {_LAST.format(c="%(campaign)s")} ORDER BY id LIMIT %(limit)s) AS d
 """  # noqa: S608 - only constants are interpolated
 _HOLD_BACK_SQLITE = """
 UPDATE mailing_delivery SET next_attempt_at = %(now)s
