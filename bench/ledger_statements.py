@@ -7,9 +7,10 @@ and the outcome flush, on a frozen ledger (the share of a message's cost that th
 Prepares a database as bench/sender.py does (N contacts, a ~5 KB campaign, audience frozen),
 then, through the sender's own two connections (essaim.mailing.sender.pgloop, with their
 settings): claims `--rows` rows in claims of `--claim` rows, settles them as accepted in flushes
-of K rows for each K of `--flush`, and reads the server backend's own CPU time (utime + stime,
-/proc/<backend pid>/stat) around each phase. Each K starts from a fresh campaign frozen from the same contacts. `--reuse` keeps the
-database between runs (it is dropped otherwise). Prints JSON.
+of K rows for each K of `--flush`, and reads around each phase the server backend's own CPU time
+(utime + stime, /proc/<backend pid>/stat) and the client's (this process: the sender's share of
+the same statements). Each K starts from a fresh campaign frozen from the same contacts.
+`--reuse` keeps the database between runs (it is dropped otherwise). Prints JSON.
 """
 
 from __future__ import annotations
