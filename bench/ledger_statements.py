@@ -6,8 +6,8 @@ and the outcome flush, on a frozen ledger (the share of a message's cost that th
 
 Prepares a database as bench/sender.py does (N contacts, a ~5 KB campaign, audience frozen),
 then, through the sender's own two connections (essaim.mailing.sender.pgloop, with their
-settings): claims `--rows` rows in claims of `--claim` rows, settles them as accepted in flushes
-of K rows for each K of `--flush`, and reads around each phase the server backend's own CPU time
+settings): claims `--rows` rows in claims of `--claim` rows and settles them as accepted in
+flushes of K rows as they come, for each K of `--flush`; reads each server backend's own CPU time
 (utime + stime, /proc/<backend pid>/stat) and the client's (this process: the sender's share of
 the same statements). Each K starts from a fresh campaign frozen from the same contacts.
 `--reuse` keeps the database between runs (it is dropped otherwise). Prints JSON.
@@ -43,17 +43,25 @@ async def _pid(conn: Any) -> int:
 async def measure(
     conninfo: str, campaign_id: int, rows: int, claim: int, flush: int
 ) -> dict[str, float]:
+    """Claims and flushes interleaved as in the sender (a claim, then the flushes of K rows it
+    allows), each statement on its own connection: each server backend's CPU is its kind's."""
     from essaim.mailing.sender import ledger
     from essaim.mailing.sender.pgloop import LoopConnection
 
     sender = "bench:ledger"
+    reply = "250 2.0.0 Ok: queued as 4Bx3nT0abcd"
     # The sender's two connections, with their settings.
     claims, outcomes = LoopConnection(conninfo), LoopConnection(conninfo, synchronous_commit=False)
-    pid = await claims.run(_pid)
-    claimed: list[ledger.Claimed] = []
-    cpu, wall, own = backend_cpu_s(pid), time.perf_counter(), time.process_time()
-    statements = 0
-    while len(claimed) < rows:
+    pids = await claims.run(_pid), await outcomes.run(_pid)
+    server = [backend_cpu_s(pid) for pid in pids]
+    client = [0.0, 0.0]  # this process's CPU in claims, in flushes
+    wall = [0.0, 0.0]
+    statements = [0, 0]
+    pending: list[ledger.Claimed] = []
+    left: dict[int, int] = {}  # per claim, its rows not yet flushed
+    done = 0
+    while done < rows:
+        t, c = time.perf_counter(), time.process_time()
         send, _stopped = await claims.run(
             ledger.claim_async,
             sender_id=sender,
@@ -62,46 +70,45 @@ async def measure(
             limit=claim,
             lease_seconds=600,
         )
-        statements += 1
+        wall[0] += time.perf_counter() - t
+        client[0] += time.process_time() - c
+        statements[0] += 1
+        pending += send
+        for row in send:
+            left[row.claim] = left.get(row.claim, 0) + 1
+        while len(pending) >= flush or (pending and not send):
+            chunk, pending = pending[:flush], pending[flush:]
+            t, c = time.perf_counter(), time.process_time()
+            ended = []
+            for row in chunk:
+                left[row.claim] -= 1
+                if not left[row.claim]:
+                    ended.append(row.claim)
+            settlements = [ledger.Settlement(row, "accepted", 250, reply) for row in chunk]
+            changed = await outcomes.run(ledger.settle_async, sender, settlements, ended)
+            wall[1] += time.perf_counter() - t
+            client[1] += time.process_time() - c  # with the Settlements' making, as the sender's
+            assert changed == len(chunk), (changed, len(chunk))
+            statements[1] += 1
+            done += len(chunk)
         if not send:
             break
-        claimed += send
-    claim_cpu, claim_wall = backend_cpu_s(pid) - cpu, time.perf_counter() - wall
-    claim_own = time.process_time() - own
-    claim_statements = statements
-    reply = "250 2.0.0 Ok: queued as 4Bx3nT0abcd"
-    by_claim: dict[int, int] = {}
-    for row in claimed:
-        by_claim[row.claim] = max(by_claim.get(row.claim, 0), row.id)
-    pid = await outcomes.run(_pid)
-    cpu, wall, own = backend_cpu_s(pid), time.perf_counter(), time.process_time()
-    statements = 0
-    for start in range(0, len(claimed), flush):
-        chunk = claimed[start : start + flush]
-        ids = {row.id for row in chunk}
-        ended = [c for c, last in by_claim.items() if last in ids]
-        settlements = [ledger.Settlement(row, "accepted", 250, reply) for row in chunk]
-        changed = await outcomes.run(ledger.settle_async, sender, settlements, ended)
-        assert changed == len(chunk), (changed, len(chunk))
-        statements += 1
-    flush_cpu, flush_wall = backend_cpu_s(pid) - cpu, time.perf_counter() - wall
-    flush_own = time.process_time() - own  # with the Settlements' making, as the sender's
+    server = [backend_cpu_s(pid) - before for pid, before in zip(pids, server, strict=True)]
     await claims.close()
     await outcomes.close()
-    n = len(claimed)
     return {
-        "rows": n,
+        "rows": done,
         "claim_rows": claim,
-        "claims": claim_statements,
-        "claim_server_us_per_row": round(claim_cpu / n * 1e6, 1),
-        "claim_client_us_per_row": round(claim_own / n * 1e6, 1),
-        "claim_wall_ms_each": round(claim_wall / claim_statements * 1e3, 2),
+        "claims": statements[0],
+        "claim_server_us_per_row": round(server[0] / done * 1e6, 1),
+        "claim_client_us_per_row": round(client[0] / done * 1e6, 1),
+        "claim_wall_ms_each": round(wall[0] / statements[0] * 1e3, 2),
         "flush_rows": flush,
-        "flushes": statements,
-        "flush_server_us_per_row": round(flush_cpu / n * 1e6, 1),
-        "flush_server_us_per_statement": round(flush_cpu / statements * 1e6),
-        "flush_client_us_per_row": round(flush_own / n * 1e6, 1),
-        "flush_wall_ms_each": round(flush_wall / statements * 1e3, 2),
+        "flushes": statements[1],
+        "flush_server_us_per_row": round(server[1] / done * 1e6, 1),
+        "flush_server_us_per_statement": round(server[1] / statements[1] * 1e6),
+        "flush_client_us_per_row": round(client[1] / done * 1e6, 1),
+        "flush_wall_ms_each": round(wall[1] / statements[1] * 1e3, 2),
     }
 
 
