@@ -543,11 +543,11 @@ def main() -> None:
     parser.add_argument(
         "--max-claimed",
         type=int,
-        default=500,
+        default=1000,
         help="the sender's MAILING_MAX_CLAIMED (rows held at once; bounds the unknowns of a crash)",
     )
     parser.add_argument(
-        "--flush-every", type=int, help="the sender's outcomes per statement (its default: 64)"
+        "--flush-every", type=int, help="the sender's outcomes per statement (its default: 200)"
     )
     parser.add_argument("--child", nargs="+")
     args = parser.parse_args()

@@ -1,7 +1,7 @@
 """Fault run: a sender killed with SIGKILL mid-send, then restarted, audited with smtp-sink -D.
 
     .venv/bin/python bench/sender_faults.py [--recipients 100000] [--backends postgres,sqlite]
-        [--kill-at 0.4] [--max-claimed 500] [--lease 5]
+        [--kill-at 0.4] [--max-claimed 1000] [--lease 5]
 
 For each backend: the audience of bench/sender.py (its own database, dropped at the end), then
 `essaim sender --once` to an `smtp-sink -D` that records every transaction. When `--kill-at` of
@@ -217,7 +217,7 @@ def main() -> None:
     parser.add_argument("--recipients", type=int, default=100_000)
     parser.add_argument("--backends", default="postgres,sqlite")
     parser.add_argument("--kill-at", type=float, default=0.4, help="share accepted at the kill")
-    parser.add_argument("--max-claimed", type=int, default=500)
+    parser.add_argument("--max-claimed", type=int, default=1000)
     parser.add_argument("--lease", type=float, default=5.0, help="seconds before the janitor")
     parser.add_argument("--pg-admin-url", default="postgres://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--child", nargs="+")

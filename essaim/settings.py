@@ -278,7 +278,7 @@ MAILING_UNSUBSCRIBE_MAILTO = env_str(
 # Last part of the Feedback-ID header (Gmail's feedback loop groups complaints by it).
 MAILING_FEEDBACK_ID = env_str("MAILING_FEEDBACK_ID", "essaim")
 # Rows one sender may hold claimed at once: a crash turns at most this many into "unknown".
-MAILING_MAX_CLAIMED = env_int("MAILING_MAX_CLAIMED", 500)
+MAILING_MAX_CLAIMED = env_int("MAILING_MAX_CLAIMED", 1000)
 # Seconds a claim lasts without a heartbeat before the janitor settles it as "unknown".
 MAILING_LEASE_SECONDS = env_int("MAILING_LEASE_SECONDS", 120)
 # Above this many recipients a second HQ user (not the campaign's author) must approve a launch.
