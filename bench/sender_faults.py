@@ -55,45 +55,39 @@ def audit_dump(path: Path) -> Counter[str]:
     return seen
 
 
-def ledger_child() -> dict[str, Any]:
+def ledger_child(what: str) -> dict[str, Any]:
+    """The ledger's counts as the campaign page gives them (rows held by a live claim count as
+    `claimed`), and with `what` = "ledger" the accepted addresses too."""
     import django
 
     django.setup()
-    from django.db.models import Count
+    from essaim.mailing.models import Campaign, Delivery
+    from essaim.mailing.services.campaigns import delivery_counts
 
-    from essaim.mailing.models import Delivery
-
-    by_status = dict(Delivery.objects.values_list("status").annotate(n=Count("id")).order_by())
-    accepted = list(Delivery.objects.filter(status="accepted").values_list("email", flat=True))
-    return {"counts": by_status, "accepted": accepted}
-
-
-# Rows held by a sender: `claimed` ones, and those a live claim holds without writing them
-# (`pending`, never re-queued, within its run: see essaim.mailing.models.Delivery).
-HELD_SQL = """
-SELECT (SELECT count(*) FROM mailing_delivery WHERE status = 'claimed') + (
-    SELECT count(*) FROM mailing_delivery d JOIN mailing_deliveryclaim c
-        ON c.campaign_id = d.campaign_id AND d.id BETWEEN c.first_id AND c.last_id
-    WHERE c.ended_at IS NULL AND d.status = 'pending' AND d.next_attempt_at IS NULL)
-"""
+    counts: Counter[str] = Counter()
+    for campaign in Campaign.objects.all():
+        counts.update(delivery_counts(campaign))
+    result: dict[str, Any] = {"counts": {k: n for k, n in counts.items() if n}}
+    if what == "ledger":
+        result["accepted"] = list(
+            Delivery.objects.filter(status="accepted").values_list("email", flat=True)
+        )
+    return result
 
 
 def count_status(env: dict[str, str], status: str) -> int:
     """Ledger rows in `status`, read straight from the database (cheap enough to poll)."""
-    return _count(env, "SELECT count(*) FROM mailing_delivery WHERE status = %s", [status])
-
-
-def _count(env: dict[str, str], query: str, params: list[str]) -> int:
+    query = "SELECT count(*) FROM mailing_delivery WHERE status = %s"
     if "DATABASE_URL" in env:
         import psycopg
 
         with psycopg.connect(env["DATABASE_URL"]) as conn:
-            row = conn.execute(query, params).fetchone()
+            row = conn.execute(query, [status]).fetchone()
     else:
         import sqlite3
 
         with sqlite3.connect(env["SQLITE_PATH"], timeout=30) as conn:
-            row = conn.execute(query.replace("%s", "?"), params).fetchone()
+            row = conn.execute(query.replace("%s", "?"), [status]).fetchone()
     return int(row[0]) if row else 0
 
 
@@ -151,7 +145,7 @@ def run_backend(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str, 
             first.send_signal(signal.SIGKILL)
             first.wait()
             killed_after = time.monotonic() - started
-            held = _count(env, HELD_SQL, [])
+            held = base_ledger(env, "held")["counts"].get("claimed", 0)
             accepted_at_kill = count_status(env, "accepted")
             second = subprocess.run(
                 sender_cmd(args), env=env, cwd=ROOT, stdout=subprocess.PIPE, check=True
@@ -161,7 +155,7 @@ def run_backend(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str, 
             sink.terminate()
             sink.wait()
         received = audit_dump(dump)
-        ledger = base_ledger(env)
+        ledger = base_ledger(env, "ledger")
     finally:
         shutil.rmtree(sink_dir, ignore_errors=True)
         if admin is not None:
@@ -200,9 +194,9 @@ def run_backend(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str, 
     return result
 
 
-def base_ledger(env: dict[str, str]) -> dict[str, Any]:
+def base_ledger(env: dict[str, str], what: str) -> dict[str, Any]:
     out = subprocess.run(
-        [sys.executable, __file__, "--child", "ledger"],
+        [sys.executable, __file__, "--child", what],
         env=env,
         check=True,
         capture_output=True,
@@ -224,7 +218,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.child:
         sys.path.insert(0, str(ROOT))
-        print(json.dumps(ledger_child()))
+        print(json.dumps(ledger_child(args.child[0])))
         return
     results = []
     for backend in args.backends.split(","):
