@@ -79,7 +79,7 @@ class SenderOptions:
     connections: int = 8
     per_provider: int = 8
     max_claimed: int = 1000
-    claim_batch: int = 200
+    claim_batch: int = 500  # max_claimed // 2 (see the sender command)
     batch_per_connection: int = 10
     lease_seconds: float = 120.0
     retry_base: float = 60.0  # first retry after a 4xx; doubles at each attempt
@@ -684,8 +684,10 @@ class Sender:
         self.stats.outcomes[settlement.status] += 1
         if len(self._settle) >= self.opt.flush_every or (
             # Settled but unflushed rows count against max_claimed: flush early when they
-            # stand in the way of the next claim.
-            self.opt.max_claimed - self._outstanding < self.opt.claim_batch
+            # stand in the way of a claim that is due (not merely of the next one: right after
+            # a claim there is never room for another, and flushes then came at half size).
+            self._buffered < self._low_water
+            and self.opt.max_claimed - self._outstanding < self.opt.claim_batch
             and len(self._settle) >= self.opt.flush_every // 2
         ):
             self._flush_now.set()

@@ -124,6 +124,39 @@ def test_a_heartbeat_keeps_a_live_claim_and_a_claimed_row() -> None:
     assert ledger_counts(campaign) == {"claimed": 2, "pending": 1}
 
 
+@pytest.mark.parametrize("newline", [False, True])
+def test_a_mixed_flush_writes_each_outcome_with_its_own_reply(newline: bool) -> None:
+    # On PostgreSQL plain acceptances travel as arrays and the rest as JSON (ledger._OUTCOMES_PG);
+    # a reply holding a newline would shift the replies' array: the whole batch goes as JSON.
+    campaign = launched(5)
+    rows = take("a", campaign, 5)
+    later = timezone.now() + dt.timedelta(hours=1)
+    odd = "250 2.0.0 Ok, \"queued\" {as} 'x\\y' | é" + ("\nsecond line" if newline else "")
+    outcomes = [
+        ledger.Settlement(rows[0], D.ACCEPTED, 250, "250 2.0.0 Ok: queued as A1"),
+        ledger.Settlement(rows[1], D.REJECTED, 550, "550 5.1.1 no such user"),
+        ledger.Settlement(rows[2], D.ACCEPTED, 250, odd),
+        ledger.Settlement(rows[3], D.DEFERRED, 451, "451 4.7.1 later", later),
+        ledger.Settlement(rows[4], D.ACCEPTED, 251, "251 2.1.5 forwarded"),
+    ]
+    as_arrays = ledger._settle_params("a", outcomes, [], pg=True)["ids"]
+    assert as_arrays == ("{}" if newline else f"{{{rows[0].id},{rows[2].id}}}")
+    ledger.settle("a", outcomes, ended=[rows[0].claim])
+    written = Delivery.objects.order_by("pk").values_list(
+        "status", "smtp_code", "smtp_reply", "attempts", "next_attempt_at", "lease_until"
+    )
+    assert list(written) == [
+        (D.ACCEPTED, 250, "250 2.0.0 Ok: queued as A1", 1, None, None),
+        (D.REJECTED, 550, "550 5.1.1 no such user", 1, None, None),
+        (D.ACCEPTED, 250, odd, 1, None, None),
+        (D.DEFERRED, 451, "451 4.7.1 later", 1, later, None),
+        (D.ACCEPTED, 251, "251 2.1.5 forwarded", 1, None, None),
+    ]
+    assert DeliveryClaim.objects.get().ended_at is not None
+    # Written once: the same outcomes again change nothing.
+    assert ledger.settle("a", accepted(rows)) == 0
+
+
 def test_a_row_not_sent_comes_back_due_now_and_is_claimed_by_writing_claimed() -> None:
     campaign = launched(2)
     rows = take("a", campaign, 2)

@@ -99,8 +99,9 @@ class Command(BaseCommand):
             connections=options["connections"],
             per_provider=options["per_provider"],
             max_claimed=max_claimed,
-            # Two batches in hand: the next one is claimed while the current one is sent.
-            claim_batch=min(250, max(10, max_claimed // 2)),
+            # Two batches in hand: the next one is claimed while the current one is sent. A
+            # claim costs the server ~1 ms whatever its size (docs/benchmarks.md, fifth pass).
+            claim_batch=max(10, max_claimed // 2),
             lease_seconds=options["lease"],
             flush_every=max(1, options["flush_every"]),
             retry_base=options["retry_base"],
