@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 ESSAIM := $(BIN)/essaim
 STAMP := $(VENV)/.installed
 
-.PHONY: run test setup lint typecheck check-ci demo-data clean messages
+.PHONY: run test setup compiled lint typecheck check-ci demo-data clean messages
 
 ## run: set everything up, fill the demo base, print the logins and start every process
 run: setup
@@ -22,8 +22,17 @@ test: setup
 	@scripts/install-system-packages
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-## setup: virtualenv, Python and npm packages, a .env with a fresh secret key (idempotent)
-setup: $(STAMP) node_modules/.package-lock.json .env
+## setup: virtualenv, Python and npm packages, a .env with a fresh secret key, the compiled
+## hot modules (idempotent)
+setup: $(STAMP) node_modules/.package-lock.json .env compiled
+
+## compiled: the sender's hot modules compiled with mypyc into build/compiled/; the script
+## rebuilds only those whose sources changed. A failed build falls back to Python with a
+## warning, except for `make test` and in CI (--strict): a test checks the compiled build runs.
+test: COMPILE_FLAGS := --strict
+COMPILE_FLAGS ?= $(if $(CI),--strict)
+compiled: $(STAMP)
+	@$(BIN)/python scripts/compile-hot-modules $(COMPILE_FLAGS)
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $$(scripts/find-python) -m venv $(VENV)
@@ -54,4 +63,4 @@ typecheck: setup
 	$(BIN)/mypy essaim
 
 clean:
-	rm -rf $(VENV) node_modules var
+	rm -rf $(VENV) node_modules var build

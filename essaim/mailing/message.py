@@ -400,6 +400,19 @@ class VerpSigner:
 # --- The compiled message -------------------------------------------------------------------
 
 
+def _saved_pk(campaign: Campaign) -> int:
+    """The campaign's id, which goes in every Message-ID and in Feedback-ID.
+
+    django-stubs types `pk` as int, but it is None until the campaign is saved: it is read here
+    as an object, since the mypyc build of this module checks an int-typed read and would raise
+    a bare TypeError ("int object expected; got None") instead of this error.
+    """
+    pk: object = getattr(campaign, "pk", None)
+    if not isinstance(pk, int):
+        raise ValueError("a campaign is compiled into messages once it is saved")
+    return pk
+
+
 class CompiledMessage:
     """One campaign, ready to be assembled for any recipient. Build once per campaign."""
 
@@ -417,7 +430,7 @@ class CompiledMessage:
     ) -> None:
         """`dkim`: the signer to use; by default the configured one (DKIM_PRIVATE_KEY_PATH),
         if any, unless `sign` is False."""
-        self.campaign_id = campaign.pk
+        self.campaign_id = _saved_pk(campaign)
         # The settings may name an IDN host: List-Unsubscribe is an ASCII header.
         self._site_url = _ascii_url((site_url or settings.SITE_URL).rstrip("/"))
         self._unsub_signer = UnsubscribeSigner(secret)

@@ -20,6 +20,7 @@ from essaim.mailing.message import (
     ascii_address,
     parse_template,
 )
+from essaim.mailing.models import Campaign
 from essaim.mailing.sender.smtp import frame_data
 from essaim.mailing.tests.conftest import make_campaign
 from essaim.people.models import Suppression
@@ -220,3 +221,9 @@ def test_a_preview_to_a_non_ascii_address_does_not_crash() -> None:
 
     assert idn["To"] == "lea@xn--lyse-9oad.fr"
     assert b"\r\nTo: jos\xc3\xa9@exemple.fr\r\n" in utf8
+
+
+def test_an_unsaved_campaign_is_refused_with_a_clear_error() -> None:
+    # The same error from the mypyc build as from the Python source (see essaim.lib.compiled).
+    with pytest.raises(ValueError, match="once it is saved"):
+        CompiledMessage(Campaign(subject="Sans id", from_email="equipe@campagne.test"))
