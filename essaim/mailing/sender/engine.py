@@ -45,6 +45,7 @@ from typing import Any, TypeVar
 
 from django.db import connection
 
+from essaim.lib.compiled import compiled_modules
 from essaim.mailing.message import CompiledMessage, Recipient, UnmailableAddress, ascii_address
 from essaim.mailing.models import Campaign, Delivery
 from essaim.mailing.sender import ledger
@@ -145,6 +146,7 @@ class Stats:
             "notified": self.notified,
             "groups": self.groups,
             "seconds": round(time.monotonic() - self.started, 3),
+            "compiled": compiled_modules(),  # which hot modules ran from their mypyc build
         }
 
 
