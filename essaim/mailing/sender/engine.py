@@ -75,6 +75,12 @@ SENDING = Campaign.Status.SENDING
 CANCELLED = Campaign.Status.CANCELLED
 
 
+CLAIM_CHUNK = 64  # claimed rows made into jobs between two turns of the event loop
+# A connection's batch takes more rows of its group this many times before it ends and its
+# connection picks a group again (the one with the most rows waiting).
+REFILLS = 20
+
+
 @dataclass
 class SenderOptions:
     connections: int = 8
@@ -505,7 +511,12 @@ class Sender:
             self._record(ledger.Settlement(row, D.SUPPRESSED, None, "suppressed before the send"))
         message = state.message
         verp = message.verp
-        for row in rows:
+        for n, row in enumerate(rows):
+            if n and not n % CLAIM_CHUNK:
+                # Let the connections go on between chunks: a whole claim's jobs in one go kept
+                # the loop from every reply for milliseconds, and the sink waited meanwhile.
+                self._work.set()
+                await asyncio.sleep(0)
             address = row.email
             if not address.isascii():
                 try:
@@ -548,15 +559,34 @@ class Sender:
                     best, allowed = group, allowance
         if best is None:
             return None
-        queue = self._buffer[best]
+        self._active_groups[best] += 1
+        return best, self._take_from(best, allowed, now)
+
+    def _take_from(self, group: str, allowed: int, now: float) -> list[Job]:
+        queue = self._buffer[group]
         size = min(self.opt.batch_per_connection, len(queue), allowed)
         jobs = [queue.popleft() for _ in range(size)]
-        shaper.took(best, size, now)
-        self._buffered -= len(jobs)
-        self._active_groups[best] += 1
+        self._shaper.took(group, size, now)
+        self._buffered -= size
         if self._buffered < self._low_water:
             self._room.set()
-        return best, jobs
+        return jobs
+
+    def _refill(self, group: str) -> Callable[[], list[Job]]:
+        """More jobs of the group for a connection's running batch (SmtpClient.send), as long
+        as the shaper lets them go: the batch then goes on without a round trip of its own."""
+        left = REFILLS
+
+        def refill() -> list[Job]:
+            nonlocal left
+            if left <= 0 or self._stopping or not self._buffer.get(group):
+                return []
+            left -= 1
+            now = time.monotonic()
+            allowed = self._shaper.allowance(group, now)
+            return self._take_from(group, allowed, now) if allowed > 0 else []
+
+        return refill
 
     def _may_start(self, item: Outgoing) -> bool:
         assert isinstance(item, Job)
@@ -607,7 +637,9 @@ class Sender:
                             backoff = min(backoff * 2, 10.0)
                             continue
                         backoff = 0.5
-                    await client.send(jobs, self._on_result_any, self._may_start)
+                    await client.send(
+                        jobs, self._on_result_any, self._may_start, self._refill(group)
+                    )
                 except ConnectionLost as exc:
                     log.warning("sender %s/%s: connection lost: %s", self.id, number, exc)
                 finally:

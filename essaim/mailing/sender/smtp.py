@@ -168,7 +168,16 @@ class _Batch:
     """A pipelined run of transactions driven by the replies as they arrive (see
     SmtpClient.send): every step happens inside data_received, with no await per message."""
 
-    __slots__ = ("client", "done", "envelope", "expect", "may_start", "on_result", "queue")
+    __slots__ = (
+        "client",
+        "done",
+        "envelope",
+        "expect",
+        "may_start",
+        "on_result",
+        "queue",
+        "refill",
+    )
 
     def __init__(
         self,
@@ -176,11 +185,13 @@ class _Batch:
         items: Sequence[Outgoing],
         on_result: Callable[[Outgoing, Result], None],
         may_start: Callable[[Outgoing], bool],
+        refill: Callable[[], Sequence[Outgoing]] | None,
     ) -> None:
         self.client = client
         self.queue: deque[Outgoing] = deque(items)
         self.on_result = on_result
         self.may_start = may_start
+        self.refill = refill
         self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         # (what, item) for each reply still to come: MAIL, RCPT and DATA of the item whose
         # envelope is out, FINAL of the item whose final dot is out (at most one of each).
@@ -189,12 +200,18 @@ class _Batch:
 
     def next_item(self) -> Outgoing | None:
         queue = self.queue
-        while queue:
-            item = queue.popleft()
-            if self.may_start(item):
-                return item
-            self.on_result(item, Result(Outcome.RELEASED))
-        return None
+        while True:
+            while queue:
+                item = queue.popleft()
+                if self.may_start(item):
+                    return item
+                self.on_result(item, Result(Outcome.RELEASED))
+            # Asked only here, when the next envelope would otherwise not follow the content:
+            # a new batch starts with an envelope alone, a round trip with no content in it.
+            more = self.refill() if self.refill is not None else ()
+            if not more:
+                return None
+            queue.extend(more)
 
     def start(self) -> None:
         item = self.next_item()
@@ -541,8 +558,13 @@ class SmtpClient:
         items: Sequence[Outgoing],
         on_result: Callable[[Outgoing, Result], None],
         may_start: Callable[[Outgoing], bool],
+        refill: Callable[[], Sequence[Outgoing]] | None = None,
     ) -> None:
         """Send `items` on this connection, reporting each one's result exactly once.
+
+        With PIPELINING, `refill()` is asked for more items when the last one is about to go,
+        and the batch goes on with what it returns (nothing: the batch ends); the items it
+        hands over are this batch's, reported like the others.
 
         `may_start(item)` is asked just before an item's envelope is written (pause, cancel,
         suppression); a refused item is reported RELEASED without touching the wire. On a lost
@@ -561,7 +583,7 @@ class SmtpClient:
                 on_result(item, Result(Outcome.RELEASED))
             self.close()
             raise self._error or ConnectionLost("not connected")
-        batch = _Batch(self, items, on_result, may_start)
+        batch = _Batch(self, items, on_result, may_start, refill)
         self._batch = batch
         try:
             batch.start()
