@@ -329,8 +329,8 @@ _SET = """status = v.status, smtp_code = v.code, smtp_reply = v.reply, next_atte
 # On PostgreSQL the common outcome, a fresh row accepted with a 250 at its first attempt, travels
 # as three arrays in text form (ids, claims, replies split on newlines), built by str.join in C;
 # the rest as one JSON text (json.dumps runs in C; psycopg's array dumper, Python per element,
-# was a tenth of the sender's CPU). Parsing the JSON cost the server ~6 µs more per row than the
-# arrays (flushes of 200 rows, 30 pairs: 16.9 against 10.9 µs with the reply, docs/benchmarks.md).
+# was a tenth of the sender's CPU). The JSON cost ~4 µs more per row than the arrays (200-row
+# flushes: 16.9 against 13.1 µs per row, client and server; docs/benchmarks.md, fifth pass).
 _OUTCOMES_PG = """
 SELECT (e->>0)::bigint AS id, (e->>1)::bigint AS claim, e->>2 AS status,
        (e->>3)::integer AS code, e->>4 AS reply, (e->>5)::timestamptz AS nat,
