@@ -3,6 +3,7 @@ sender subprocess can share with the test (a SQLite file, or the PostgreSQL test
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import shutil
@@ -12,7 +13,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -178,6 +180,13 @@ def sink_factory() -> Iterator[Callable[..., Sink]]:
     for sink in sinks:
         sink.stop()
     shutil.rmtree(base, ignore_errors=True)
+
+
+def run_coroutine[T](coroutine: Coroutine[Any, Any, T]) -> T:
+    """asyncio.run in a thread of its own: once a browser test has started Playwright's sync
+    API, the test thread holds a running event loop and asyncio.run refuses to start there."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result(timeout=120)
 
 
 # --- aiosmtpd with scripted replies ---------------------------------------------------------

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import psycopg
@@ -10,6 +9,7 @@ import pytest
 from django.db import connection
 
 from essaim.mailing.sender.pgloop import LoopConnection, connection_params
+from essaim.mailing.tests.conftest import run_coroutine
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
@@ -36,4 +36,4 @@ def test_only_the_outcome_connection_commits_without_waiting_for_the_wal() -> No
             await claims.close()
             await outcomes.close()
 
-    assert asyncio.run(both()) == ("on", "off")
+    assert run_coroutine(both()) == ("on", "off")

@@ -3,7 +3,6 @@ as it goes (SmtpClient.send's `refill`)."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -17,7 +16,7 @@ from essaim.mailing.sender.smtp import (
     Result,
     SmtpClient,
 )
-from essaim.mailing.tests.conftest import SMTP_SINK, Sink
+from essaim.mailing.tests.conftest import SMTP_SINK, Sink, run_coroutine
 
 pytestmark = pytest.mark.skipif(SMTP_SINK is None, reason="needs Postfix's smtp-sink")
 
@@ -62,7 +61,7 @@ def _run(
             await client.quit()
         return False
 
-    lost = asyncio.run(main())
+    lost = run_coroutine(main())
     return results, asked, lost
 
 
