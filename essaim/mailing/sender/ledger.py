@@ -419,14 +419,15 @@ def _settle_params(
     params: dict[str, Any] = {"now": timezone.now(), "sender": sender_id, "ended": list(ended)}
     rest: Sequence[Settlement] = settlements
     if pg:
-        plain = [s for s in settlements if _plain(s)]
+        plain: list[Settlement] = []
+        others: list[Settlement] = []
+        for s in settlements:
+            (plain if _plain(s) else others).append(s)
         replies = "\n".join([s.reply[:200] for s in plain])
-        if replies.count("\n") != len(plain) - 1:  # a reply of its own holds a newline
+        if replies.count("\n") == len(plain) - 1:
+            rest = others
+        else:  # a reply of its own holds a newline: everything goes as JSON
             plain, replies = [], ""
-        elif len(plain) == len(settlements):
-            rest = ()
-        elif plain:
-            rest = [s for s in settlements if not _plain(s)]
         params["ids"] = "{" + ",".join([str(s.row.id) for s in plain]) + "}"
         params["claims"] = "{" + ",".join([str(s.row.claim) for s in plain]) + "}"
         params["replies"] = replies
