@@ -25,7 +25,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
 import shutil
 import socket
 import subprocess
@@ -34,6 +33,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+import harness
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
@@ -586,7 +587,7 @@ def main() -> None:
         print(json.dumps(results[-1]), file=sys.stderr)
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     OUT.mkdir(parents=True, exist_ok=True)
-    meta = {"python": platform.python_version(), "cpus": os.cpu_count(), "argv": sys.argv}
+    meta = {"machine": harness.machine(), "argv": sys.argv}
     (OUT / f"sender-{stamp}.json").write_text(json.dumps({"meta": meta, "results": results}))
     print(
         "| backend | recipients | msg bytes | sender msg/s | smtp-source msg/s | ratio |"
