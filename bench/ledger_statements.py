@@ -27,8 +27,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
-from bench.sender import bench_env  # noqa: E402 - after the path is set
+from sender import bench_env  # noqa: E402 - after the path is set
 
 
 def backend_cpu_s(pid: int) -> float:
