@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 import signal
 import time
@@ -12,6 +13,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from essaim.mailing.management.commands.sender import _quiet_collector
 from essaim.mailing.models import BlackoutWindow, Campaign, Delivery
 from essaim.mailing.services.campaigns import launch_campaign
 from essaim.mailing.tests.conftest import (
@@ -186,3 +188,13 @@ def test_bad_shaping_settings_stop_the_sender_with_a_clear_error(
 ) -> None:
     with pytest.raises(CommandError, match=message):
         call_command("sender", "--once", *args)
+
+
+def test_the_sender_quiets_the_garbage_collector_only_while_it_runs() -> None:
+    before = gc.get_threshold()
+    with pytest.raises(RuntimeError), _quiet_collector():
+        assert gc.get_threshold()[0] == 100_000
+        assert gc.get_freeze_count() > 0  # what the start made is out of full collections
+        raise RuntimeError("the sender stopped")
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == 0
