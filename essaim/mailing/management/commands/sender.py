@@ -31,9 +31,10 @@ def _quiet_collector() -> Iterator[None]:
     a few small objects per message, none of them in a cycle on the hot path. What the start made
     (Django, the settings, the URLconf: several hundred thousand objects) moves out of reach of
     full collections, and the youngest generation is collected every 100,000 allocations instead
-    of 700. The sender's CPU per message at 1,000,000: 23.1 / 23.3 µs against 23.6–24.6
-    (docs/benchmarks.md, sixth pass); memory stays flat (cycles still get collected). Undone
-    afterwards, for a caller that goes on (the tests call the command in their own process)."""
+    of 700. The sender's CPU per message at 1,000,000: 22.8–23.4 µs in four runs, against
+    23.6–24.6 in three before (docs/benchmarks.md, sixth pass); memory stays flat (cycles still
+    get collected). Undone afterwards, for a caller that goes on (the tests call the command in
+    their own process)."""
     thresholds = gc.get_threshold()
     gc.freeze()
     gc.set_threshold(100_000, 20, 100)
