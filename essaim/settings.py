@@ -271,7 +271,7 @@ BULK_SMTP_RATE_RECOVERY = env_float("BULK_SMTP_RATE_RECOVERY", 1.0)
 BULK_SMTP_HELO = env_str("BULK_SMTP_HELO", urlparse(SITE_URL).hostname or "localhost")
 # Envelope senders are bounces+<delivery>-<hmac>@MAILING_VERP_DOMAIN (bounce intake parses them).
 MAILING_VERP_DOMAIN = env_str("MAILING_VERP_DOMAIN", "bounces.essaim.localhost")
-# Mailbox given as the mailto: of List-Unsubscribe.
+# Mailbox given as the mailto: of List-Unsubscribe (mail to it is taken by `essaim bounces`).
 MAILING_UNSUBSCRIBE_MAILTO = env_str(
     "MAILING_UNSUBSCRIBE_MAILTO", "desinscription@essaim.localhost"
 )

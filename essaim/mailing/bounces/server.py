@@ -1,8 +1,11 @@
 """`essaim bounces`: the SMTP server the VERP domain's MX points to (aiosmtpd).
 
-It accepts mail for one kind of address only: bounces+<delivery id>-<hmac>@MAILING_VERP_DOMAIN
-whose HMAC is right and whose ledger row exists; anything else is refused at RCPT with a 550
-that says why, so forged or stray mail never reaches the database. Messages above
+It accepts mail for two kinds of address only: bounces+<delivery id>-<hmac>@MAILING_VERP_DOMAIN
+whose HMAC is right and whose ledger row exists, and MAILING_UNSUBSCRIBE_MAILTO, the mailbox of
+List-Unsubscribe's mailto: (essaim.mailing.services.mail_unsubscribe: the subject names the
+delivery, with its HMAC; a mail without a valid one is refused at DATA with a 550 that says why).
+Anything else is refused at RCPT with a 550 that says why, so forged or stray mail never reaches
+the database. Messages above
 BOUNCES_MAX_BYTES are refused (552) before they are stored; an idle client is dropped after
 BOUNCES_TIMEOUT seconds.
 
@@ -27,6 +30,11 @@ from django.conf import settings
 from django.db import close_old_connections, connections
 
 from essaim.mailing.services.bounces import Refusal, delivery_for_address, record_report
+from essaim.mailing.services.mail_unsubscribe import (
+    MailRefusal,
+    is_unsubscribe_address,
+    unsubscribe_by_mail,
+)
 
 log = logging.getLogger("essaim.mailing.bounces")
 
@@ -59,6 +67,9 @@ class BounceHandler:
     ) -> str:
         if len(envelope.rcpt_tos) >= MAX_RECIPIENTS:
             return "452 4.5.3 Too many recipients"
+        if is_unsubscribe_address(address):
+            envelope.rcpt_tos.append(address)
+            return "250 2.1.5 OK"
         try:
             found = await self._db(delivery_for_address, address)
         except Exception:
@@ -75,8 +86,15 @@ class BounceHandler:
         raw: bytes = envelope.original_content or envelope.content or b""
         peer = str(session.peer[0]) if session.peer else ""
         mail_from = str(envelope.mail_from or "")
+        refused: MailRefusal | None = None
         try:
             for address in envelope.rcpt_tos:
+                if is_unsubscribe_address(address):
+                    result = await self._db(unsubscribe_by_mail, raw, peer=peer)
+                    if isinstance(result, MailRefusal):
+                        refused = result
+                    log.info("bounces: unsubscribe by mail from %s: %s", peer, result)
+                    continue
                 found = await self._db(delivery_for_address, address)
                 if isinstance(found, Refusal):  # the row vanished between RCPT and DATA
                     continue
@@ -92,6 +110,8 @@ class BounceHandler:
         except Exception:
             log.exception("bounces: could not record a report for %s", envelope.rcpt_tos)
             return TEMPORARY_FAILURE
+        if refused is not None:
+            return refused.value
         return "250 2.0.0 Report recorded"
 
 

@@ -61,13 +61,17 @@ def _verp(domain: str, secret: str) -> VerpSigner:
     return VerpSigner(domain, secret)
 
 
+def verp_signer() -> VerpSigner:
+    """The VERP signer of the current settings (one per domain and secret)."""
+    return _verp(settings.MAILING_VERP_DOMAIN, settings.SECRET_KEY)
+
+
 def delivery_for_address(address: str) -> int | Refusal:
     """The ledger row a VERP address stands for, once its HMAC is checked; else why not."""
     local, _, domain = address.strip().strip("<>").rpartition("@")
     if not local or domain.lower() != settings.MAILING_VERP_DOMAIN.lower():
         return Refusal.DOMAIN
-    signer = _verp(settings.MAILING_VERP_DOMAIN, settings.SECRET_KEY)
-    delivery_id = signer.read(local.lower())
+    delivery_id = verp_signer().read(local.lower())
     if delivery_id is None:
         return Refusal.FORGED
     if not Delivery.objects.filter(pk=delivery_id).exists():

@@ -9,8 +9,11 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from email import policy
+from email.parser import BytesParser
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 from django.conf import settings
@@ -20,7 +23,7 @@ from django.utils import timezone
 from conftest import free_port
 from essaim.mailing.bounces.parse import read_report
 from essaim.mailing.bounces.server import start_server
-from essaim.mailing.message import VerpSigner
+from essaim.mailing.message import CompiledMessage, Recipient, VerpSigner
 from essaim.mailing.models import BounceReport, Campaign, Delivery
 from essaim.mailing.services.audience import freeze_audience
 from essaim.mailing.services.campaigns import campaign_results
@@ -410,3 +413,62 @@ def sent_live(live_ledger: Any) -> Delivery:
     freeze_audience(campaign, Contact.objects.filter(pk__in=[c.pk for c in make_audience(1)]))
     Delivery.objects.filter(campaign=campaign).update(status=Delivery.Status.ACCEPTED)
     return Delivery.objects.get(campaign=campaign)
+
+
+# --- unsubscribes by mail: the mailto: of List-Unsubscribe -----------------------------------
+
+
+def list_unsubscribe_mailto(delivery: Delivery) -> tuple[str, str]:
+    """The address and subject of the mailto: in the delivery's own message."""
+    message = CompiledMessage(delivery.campaign).render(
+        Recipient(delivery.pk, delivery.contact_id, delivery.email, delivery.email_hash, "Prénom")
+    )
+    header = str(BytesParser(policy=policy.default).parsebytes(message)["List-Unsubscribe"])
+    uri = next(part.strip("<> ") for part in header.split(",") if "mailto:" in part)
+    parsed = urlsplit(uri)
+    return unquote(parsed.path), parse_qs(parsed.query)["subject"][0]
+
+
+def unsubscribe_mail(delivery: Delivery, to: str, subject: str | None) -> bytes:
+    head = f"From: {delivery.email}\r\nTo: {to}\r\n"
+    if subject is not None:
+        head += f"Subject: {subject}\r\n"
+    return f"{head}\r\nPlease unsubscribe me.\r\n".encode()
+
+
+def test_a_mail_to_the_list_unsubscribe_mailto_unsubscribes_from_everything_once(intake, sent):
+    delivery, other = sent[0], sent[1]
+    address, subject = list_unsubscribe_mailto(delivery)
+    assert address == settings.MAILING_UNSUBSCRIBE_MAILTO
+    intake.send(address.upper(), unsubscribe_mail(delivery, address, f"Re: {subject}"))
+    suppression = Suppression.objects.get()
+    assert (suppression.email_hash, suppression.reason) == (delivery.email_hash, "unsubscribe")
+    assert consents(delivery) == ["withdrawn"]
+    kinds = [(kind, data.get("channel"), data.get("source_ref")) for kind, data in events(delivery)]
+    assert kinds[-1] == ("unsubscribed", "mailto", str(delivery.campaign_id))
+    # The same mail again (a client that retries) changes nothing more.
+    intake.send(address, unsubscribe_mail(delivery, address, subject))
+    assert len(events(delivery)) == len(kinds)
+    assert Suppression.objects.count() == 1
+    assert consents(other) == ["granted"]
+
+
+def test_an_unsubscribe_mail_without_a_valid_code_is_refused_and_changes_nothing(intake, sent):
+    delivery = sent[0]
+    address, subject = list_unsubscribe_mailto(delivery)
+    number, tag = subject.removeprefix("unsubscribe-").split("-")
+    forged = f"unsubscribe-{sent[1].pk}-{tag}"  # another person's delivery, this one's code
+    missing = f"unsubscribe-999999-{VerpSigner(settings.MAILING_VERP_DOMAIN).tag(999999)}"
+    for wrong, reply in [
+        (None, b"No unsubscribe code in the subject"),
+        ("unsubscribe", b"No unsubscribe code in the subject"),
+        (forged, b"Invalid unsubscribe code"),
+        (missing, b"No message of ours has this unsubscribe code"),
+    ]:
+        with pytest.raises(smtplib.SMTPDataError) as refused:
+            intake.send(address, unsubscribe_mail(delivery, address, wrong))
+        assert refused.value.smtp_code == 550
+        assert reply in refused.value.smtp_error
+    assert not Suppression.objects.exists()
+    assert consents(delivery) == ["granted"]
+    assert number == str(delivery.pk)
