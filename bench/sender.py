@@ -40,6 +40,9 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 SINK = "/usr/sbin/smtp-sink"
 SOURCE = "/usr/sbin/smtp-source"
+# The setup of every run: what sends (our sender, smtp-source) on core 0, the sink on core 1.
+SENDER_CORE = ("taskset", "-c", "0")
+SINK_CORE = ("taskset", "-c", "1")
 DOMAINS = [
     ("gmail.com", 30),
     ("orange.fr", 15),
@@ -246,7 +249,7 @@ def child(env: dict[str, str], *args: str) -> Any:
 
 def start_sink(port: int) -> subprocess.Popen[bytes]:
     user = ["-u", "nobody"] if os.geteuid() == 0 else []
-    proc = subprocess.Popen(["taskset", "-c", "1", SINK, *user, f"127.0.0.1:{port}", "1024"])
+    proc = subprocess.Popen([*SINK_CORE, SINK, *user, f"127.0.0.1:{port}", "1024"])
     wait_port(port)
     return proc
 
@@ -354,9 +357,7 @@ def reference_run(
         cores = core_jiffies()
         reference = timed(
             [
-                "taskset",
-                "-c",
-                "0",
+                *SENDER_CORE,
                 SOURCE,
                 "-d",
                 "-s",
@@ -427,9 +428,7 @@ def run_backend(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str, 
             cores = core_jiffies()
             sender = timed(
                 [
-                    "taskset",
-                    "-c",
-                    "0",
+                    *SENDER_CORE,
                     *profiler,
                     sys.executable,
                     "-m",
@@ -466,9 +465,7 @@ def run_backend(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str, 
             env.update({"EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(port)})
             mass = timed(
                 [
-                    "taskset",
-                    "-c",
-                    "0",
+                    *SENDER_CORE,
                     sys.executable,
                     __file__,
                     "--child",

@@ -93,9 +93,7 @@ def count_status(env: dict[str, str], status: str) -> int:
 
 def sender_cmd(args: argparse.Namespace) -> list[str]:
     return [
-        "taskset",
-        "-c",
-        "0",
+        *base.SENDER_CORE,
         sys.executable,
         "-m",
         "essaim.manage",
@@ -130,7 +128,7 @@ def run_backend(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str, 
         port = base.free_port()
         user = ["-u", "nobody"] if os.geteuid() == 0 else []
         sink = subprocess.Popen(
-            ["taskset", "-c", "1", base.SINK, *user, "-D", str(dump), f"127.0.0.1:{port}", "1024"]
+            [*base.SINK_CORE, base.SINK, *user, "-D", str(dump), f"127.0.0.1:{port}", "1024"]
         )
         base.wait_port(port)
         env["BULK_SMTP_URL"] = f"smtp://127.0.0.1:{port}"

@@ -30,6 +30,7 @@ import harness
 from sender import (
     OUT,
     ROOT,
+    SENDER_CORE,
     bench_env,
     core_busy,
     core_jiffies,
@@ -135,9 +136,7 @@ def main() -> None:
             cores = core_jiffies()
             run = timed(
                 [
-                    "taskset",
-                    "-c",
-                    "0",
+                    *SENDER_CORE,
                     sys.executable,
                     __file__,
                     "--child",

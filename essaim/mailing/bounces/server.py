@@ -5,9 +5,8 @@ whose HMAC is right and whose ledger row exists, and MAILING_UNSUBSCRIBE_MAILTO,
 List-Unsubscribe's mailto: (essaim.mailing.services.mail_unsubscribe: the subject names the
 delivery, with its HMAC; a mail without a valid one is refused at DATA with a 550 that says why).
 Anything else is refused at RCPT with a 550 that says why, so forged or stray mail never reaches
-the database. Messages above
-BOUNCES_MAX_BYTES are refused (552) before they are stored; an idle client is dropped after
-BOUNCES_TIMEOUT seconds.
+the database. Messages above BOUNCES_MAX_BYTES are refused (552) before they are stored; an idle
+client is dropped after BOUNCES_TIMEOUT seconds.
 
 A message is answered 250 only once its report is committed; a database failure answers 451,
 so the sending server keeps it and tries again later (the decision is idempotent): no report is

@@ -21,8 +21,11 @@ from django.conf import settings
 
 from essaim.mailing.models import Delivery
 from essaim.mailing.services.bounces import verp_signer
-from essaim.people.models import Contact
-from essaim.people.services.unsubscribe import UnsubscribeResult, UnsubscribeTarget, unsubscribe
+from essaim.people.services.unsubscribe import (
+    UnsubscribeResult,
+    unsubscribe,
+    unsubscribe_target,
+)
 
 # Anywhere in the subject: clients may add "Re:" or the like around it.
 _SUBJECT_RE = re.compile(r"unsubscribe-(\d{1,18})-([a-z2-7]{8})\b", re.IGNORECASE)
@@ -44,12 +47,9 @@ def is_unsubscribe_address(address: str) -> bool:
 def unsubscribe_by_mail(raw: bytes, *, peer: str = "") -> UnsubscribeResult | MailRefusal:
     """Read the delivery from the mail's subject, check its tag, and unsubscribe its contact
     from everything (see the module's docstring)."""
+    # The email package records what it cannot decode as defects; it does not raise.
     headers = BytesHeaderParser(policy=default_policy).parsebytes(raw)
-    try:
-        subject = str(headers.get("Subject", ""))
-    except (ValueError, TypeError, LookupError):  # an undecodable encoded word
-        subject = ""
-    match = _SUBJECT_RE.search(subject)
+    match = _SUBJECT_RE.search(str(headers.get("Subject", "")))
     if match is None:
         return MailRefusal.NO_CODE
     delivery_id, tag = int(match.group(1)), match.group(2).lower()
@@ -63,13 +63,8 @@ def unsubscribe_by_mail(raw: bytes, *, peer: str = "") -> UnsubscribeResult | Ma
     )
     if row is None:
         return MailRefusal.UNKNOWN
-    contact_id = row["contact_id"]
-    contact = (
-        Contact.objects.filter(pk=contact_id, email_hash=row["email_hash"]).first()
-        if contact_id is not None
-        else None
-    )
-    target = UnsubscribeTarget(contact_id or 0, row["email_hash"], contact)
+    # An erased contact's row has no contact id any more: its address hash is still suppressed.
+    target = unsubscribe_target(row["contact_id"] or 0, row["email_hash"])
     return unsubscribe(
         target, purposes=None, channel="mailto", ip=peer or None, source_ref=str(row["campaign_id"])
     )

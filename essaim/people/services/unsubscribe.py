@@ -69,8 +69,14 @@ def read_unsubscribe_token(token: str) -> UnsubscribeTarget:
         contact_id, hashed = int(payload["c"]), str(payload["h"])
     except (signing.BadSignature, KeyError, TypeError, ValueError) as exc:
         raise InvalidUnsubscribeToken from exc
-    contact = Contact.objects.filter(pk=contact_id, email_hash=hashed).first()
-    return UnsubscribeTarget(contact_id=contact_id, email_hash=hashed, contact=contact)
+    return unsubscribe_target(contact_id, hashed)
+
+
+def unsubscribe_target(contact_id: int, email_hash: str) -> UnsubscribeTarget:
+    """The person a contact id and address hash name (from a token, or a ledger row); the
+    contact only if it is still the one with that address."""
+    contact = Contact.objects.filter(pk=contact_id, email_hash=email_hash).first()
+    return UnsubscribeTarget(contact_id=contact_id, email_hash=email_hash, contact=contact)
 
 
 def granted_purposes(target: UnsubscribeTarget) -> list[str]:
