@@ -8,6 +8,7 @@ STAMP := $(VENV)/.installed
 .PHONY: run test setup compiled lint typecheck check-ci demo-data clean messages
 
 ## run: set everything up, fill the demo base, print the logins and start every process
+run: export DEMO := 1
 run: setup
 	@$(ESSAIM) migrate --noinput -v0
 	@$(ESSAIM) createcachetable

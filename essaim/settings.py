@@ -20,6 +20,9 @@ from essaim.env import (
 )
 
 DEBUG = env_bool("DEBUG", False)
+# The demo that `make run` starts: a catcher shows every mail to HQ and logins print on the
+# console. Features meant only for it check this flag, never DEBUG, so a debug server stays safe.
+DEMO = env_bool("DEMO", False)
 SECRET_KEY = env_secret("SECRET_KEY", debug=DEBUG, dev_default="dev-only-insecure-key-change-me")
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 ALLOWED_HOSTS = env_list(
