@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlparse
+from urllib.parse import urlparse
 
+import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
 from essaim.env import (
@@ -90,21 +91,43 @@ TEMPLATES = [
 
 
 # --- Database -----------------------------------------------------------------------------------
+# SQLite tuned for one machine: WAL lets readers work while one writer writes; IMMEDIATE takes the
+# write lock at BEGIN so two writers queue on the busy timeout instead of failing mid-transaction.
+SQLITE_OPTIONS: dict[str, Any] = {
+    "transaction_mode": "IMMEDIATE",
+    "timeout": 20,
+    "init_command": (
+        "PRAGMA journal_mode=WAL;"
+        "PRAGMA synchronous=NORMAL;"
+        "PRAGMA foreign_keys=ON;"
+        "PRAGMA temp_store=MEMORY;"
+        "PRAGMA cache_size=-65536;"
+        "PRAGMA mmap_size=268435456;"
+    ),
+}
+
+
 def database_from_url(url: str) -> dict[str, Any]:
-    parsed = urlparse(url)
-    if parsed.scheme not in {"postgres", "postgresql"}:
-        raise ImproperlyConfiguredEnv(f"DATABASE_URL scheme {parsed.scheme!r} is not supported")
-    options = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
+    """A Django database from a URL in the forms dj-database-url knows (`postgres://…`,
+    `sqlite:///relative/path`, `sqlite:////absolute/path`); only PostgreSQL and SQLite are
+    supported, each with the options Essaim relies on."""
+    try:
+        config: dict[str, Any] = dict(dj_database_url.parse(url))
+    except ValueError as exc:
+        raise ImproperlyConfiguredEnv(f"DATABASE_URL: {exc}") from exc
+    engine = config.get("ENGINE", "")
+    if engine.endswith("sqlite3"):
+        return {**config, "OPTIONS": {**SQLITE_OPTIONS, **config.get("OPTIONS", {})}}
+    if not engine.endswith("postgresql"):
+        raise ImproperlyConfiguredEnv(
+            f"DATABASE_URL: {engine} is not supported (use postgres:// or sqlite:///)"
+        )
     return {
-        "ENGINE": "django.db.backends.postgresql",
-        "NAME": unquote(parsed.path.lstrip("/")) or "essaim",
-        "USER": unquote(parsed.username or ""),
-        "PASSWORD": unquote(parsed.password or ""),
-        "HOST": parsed.hostname or "",
-        "PORT": str(parsed.port or ""),
+        **config,
+        "NAME": config.get("NAME") or "essaim",
         "CONN_MAX_AGE": env_int("DB_CONN_MAX_AGE", 60),
         "CONN_HEALTH_CHECKS": True,
-        "OPTIONS": {"connect_timeout": 10, **options},
+        "OPTIONS": {"connect_timeout": 10, **config.get("OPTIONS", {})},
         "TEST": {"NAME": env_str("TEST_DATABASE_NAME", "") or None},
     }
 
@@ -117,20 +140,7 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": Path(env_str("SQLITE_PATH", str(DATA_DIR / "essaim.sqlite3"))),
-            "OPTIONS": {
-                # WAL lets readers work while one writer writes; IMMEDIATE takes the write lock at
-                # BEGIN so two writers queue on the busy timeout instead of failing mid-transaction.
-                "transaction_mode": "IMMEDIATE",
-                "timeout": 20,
-                "init_command": (
-                    "PRAGMA journal_mode=WAL;"
-                    "PRAGMA synchronous=NORMAL;"
-                    "PRAGMA foreign_keys=ON;"
-                    "PRAGMA temp_store=MEMORY;"
-                    "PRAGMA cache_size=-65536;"
-                    "PRAGMA mmap_size=268435456;"
-                ),
-            },
+            "OPTIONS": SQLITE_OPTIONS,
         }
     }
 IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
