@@ -16,7 +16,10 @@ run: setup
 	@$(ESSAIM) demo --contacts $${DEMO_CONTACTS:-2000}
 	@echo "Essaim runs at $${SITE_URL:-http://127.0.0.1:8000} — logins (new passwords each start):"
 	@$(ESSAIM) bootstrap_users
-	@PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho start
+	@# honcho's own reading of .env cuts values at spaces ("Campagne Essaim <…>"): every process
+	@# reads .env itself (essaim/env.py), so honcho gets none, only the web port.
+	@PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho start --env /dev/null \
+		--port "$$($(BIN)/python -c 'import os, essaim.env; print(os.environ.get("PORT") or 8000)')"
 
 ## test: set everything up and run the whole test suite (DATABASE_URL/REDIS_URL pick the backends)
 test: setup
