@@ -99,3 +99,9 @@ def fold(text: str) -> str:
     """Lower-case without accents, for matching French text typed with or without them."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def french_sort_key(text: str) -> tuple[str, str]:
+    """Sorts names as a French reader expects: accents and case count only to break ties
+    ("Île-de-France" between "Hauts-de-France" and "Normandie", not after every ASCII name)."""
+    return fold(text), text

@@ -5,6 +5,7 @@ from essaim.lib.text import (
     clean_name,
     clean_postcode,
     fold,
+    french_sort_key,
     normalize_email,
     normalize_phone,
 )
@@ -83,3 +84,14 @@ def test_names_keep_markup_as_text_and_lose_control_characters():
 
 def test_fold_removes_accents_and_case():
     assert fold("Élysée Ségolène") == "elysee segolene"
+
+
+def test_french_sort_key_puts_accented_initials_among_their_letter():
+    names = ["Normandie", "Île-de-France", "Hauts-de-France", "Auvergne-Rhône-Alpes", "Occitanie"]
+    assert sorted(names, key=french_sort_key) == [
+        "Auvergne-Rhône-Alpes",
+        "Hauts-de-France",
+        "Île-de-France",
+        "Normandie",
+        "Occitanie",
+    ]

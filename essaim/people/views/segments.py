@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from essaim.accounts import rules
-from essaim.lib.text import clean_name
+from essaim.lib.text import clean_name, french_sort_key
 from essaim.people.models import Purpose, Segment, Tag
 from essaim.people.services.segments import (
     CONSENT_CHOICES,
@@ -131,7 +131,9 @@ class SegmentFiltersForm(forms.Form):
         ]
         region_field = self.fields["regions"]
         assert isinstance(region_field, forms.ChoiceField)
-        regions: list[tuple[str, str]] = sorted(known.regions.items(), key=lambda r: r[1])
+        regions: list[tuple[str, str]] = sorted(
+            known.regions.items(), key=lambda r: french_sort_key(r[1])
+        )
         region_field.choices = regions
         others = Segment.objects.only("pk", "name")
         if segment is not None:
