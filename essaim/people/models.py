@@ -331,8 +331,11 @@ class ImportBatch(models.Model):
     updated = models.PositiveIntegerField(default=0)
     duplicates = models.PositiveIntegerField(default=0)
     invalid = models.PositiveIntegerField(default=0)
+    # Values left out of imported rows (an invalid phone, postcode or tag): one per value.
+    warnings = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
-    report_path = models.CharField(max_length=500, blank=True)
+    report_path = models.CharField(max_length=500, blank=True)  # the rejected rows
+    warnings_path = models.CharField(max_length=500, blank=True)  # the values left out
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
