@@ -99,8 +99,11 @@ def generate(path: Path, rows: int, seed: int = 2007) -> dict[str, int]:
                 name, value = rng.choice(bad_values)
                 base[name] = value
                 if name != "email":
-                    # Imported without the bad value: an address of its own, never a duplicate.
+                    # Imported without the bad value: an address of its own, never a duplicate,
+                    # and no second bad value (the base row's phone is random).
                     base["email"] = f"avertissement.{position}@exemple.fr"
+                    if name != "phone":
+                        base["phone"] = ""
                     warnings += 1
                 writer.writerow([base[f] for f in FIELDS])
                 continue
