@@ -21,7 +21,7 @@ from essaim.lib import ratelimit
 from essaim.people.models import ContactQuerySet, masked_field_searched
 
 REVEAL_SCOPE = "contact.reveal"
-QUERY_MAX_LENGTH = 200
+QUERY_MAX_LENGTH = 254  # the longest address; the list page cuts at 200 itself
 
 
 class SearchRefused(Exception):
