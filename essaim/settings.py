@@ -210,6 +210,9 @@ SECURE_CSP = {
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 512 * 1024 * 1024)
+# Longest cell of an imported CSV, in characters: no contact field is near it, and a line with a
+# longer one is rejected (reported) instead of being held in memory by the parser.
+IMPORT_MAX_FIELD_CHARS = env_int("IMPORT_MAX_FIELD_CHARS", 64 * 1024)
 
 # --- I18n ---------------------------------------------------------------------------------------
 LANGUAGE_CODE = "fr"
@@ -320,6 +323,9 @@ MAILING_FROM_ADDRESSES = env_list(
 # --- Product settings ---------------------------------------------------------------------------
 SIGNUP_CONFIRM_MAX_AGE = env_int("SIGNUP_CONFIRM_MAX_AGE", 3 * 24 * 3600)
 SIGNUP_RATE_LIMIT = env_str("SIGNUP_RATE_LIMIT", "5/h")
+# A coordinator's reveals of a contact's clear address and phone, counted together with their
+# refused searches on those masked fields (one budget per coordinator).
+CONTACT_REVEAL_RATE_LIMIT = env_str("CONTACT_REVEAL_RATE_LIMIT", "30/h")
 # Volunteers' login links: valid this many seconds, once; requests per address and per IP.
 MAGIC_LINK_MAX_AGE = env_int("MAGIC_LINK_MAX_AGE", 20 * 60)
 MAGIC_LINK_RATE_LIMIT = env_str("MAGIC_LINK_RATE_LIMIT", "5/h")

@@ -23,6 +23,7 @@ from essaim.api.models import Scope
 from essaim.lib.text import InvalidValue, clean_name
 from essaim.people.masking import mask_email, mask_phone
 from essaim.people.models import Consent, Contact, ContactTag, Purpose, Segment, Tag
+from essaim.people.services.contact_search import SearchRefused, search_contacts
 from essaim.people.services.contacts import (
     ConsentGrant,
     NoLegalBasis,
@@ -203,7 +204,13 @@ def list_contacts(
         None, ge=1, le=MAX_ID, description="Cursor: the `next` of the previous page."
     ),
     limit: int = Query(settings.API_PAGE_SIZE, ge=1, le=MAX_PAGE),
-    q: str = Query("", max_length=254, description="Address, phone or last-name prefix."),
+    q: str = Query(
+        "",
+        max_length=254,
+        description="Address, phone, postcode or last-name prefix; coordinators (masked) may "
+        "search names and postcodes only: a phone or an address is 422, audited and counted "
+        "as a reveal (429 beyond CONTACT_REVEAL_RATE_LIMIT).",
+    ),
     segment: int | None = Query(
         None, ge=1, le=MAX_ID, description="Only the contacts of this segment."
     ),
@@ -213,9 +220,19 @@ def list_contacts(
     user = token_of(request).user
     masked = not rules.sees_contacts_unmasked(user)
     contacts = Contact.objects.visible_to(user)
-    if q.strip():
-        # Coordinators see masked addresses: no prefix search that would spell them out.
-        contacts = contacts.search(q, prefixes=not masked)
+    try:
+        contacts = search_contacts(contacts=contacts, user=user, query=q, request=request)
+    except SearchRefused as refused:
+        if refused.retry_after:
+            raise ApiError(
+                429,
+                "Too many refused searches or reveals for this user; "
+                f"retry in {refused.retry_after} s.",
+                headers={"Retry-After": str(refused.retry_after)},
+            ) from None
+        raise field_error(
+            "q", "Phone numbers and addresses are masked for you: search by name or postcode."
+        ) from None
     if tag:
         contacts = contacts.filter(
             Exists(ContactTag.objects.filter(contact=OuterRef("pk"), tag__name=tag))

@@ -31,6 +31,19 @@ class Tag(models.Model):
 
 # What a phone number looks like in a search box: digits, spaces, dots, dashes, an optional "+".
 _PHONE_RE = re.compile(r"^\+?[\d][\d .\-()]{5,}$")
+# The start of a postcode (shown in clear to everyone who sees the row).
+_POSTCODE_PREFIX_RE = re.compile(r"^[0-9]{2,5}$")
+
+
+def masked_field_searched(query: str) -> str:
+    """The field `query` can only search, "phone" or "email", which coordinators see
+    masked; "" for a search on what everyone sees (names, postcode)."""
+    text = " ".join(query.split())
+    if _PHONE_RE.match(text):
+        return "phone"
+    if "@" in text:
+        return "email"
+    return ""
 
 
 class ContactQuerySet(models.QuerySet["Contact"]):
@@ -54,37 +67,41 @@ class ContactQuerySet(models.QuerySet["Contact"]):
             models.Exists(Suppression.objects.filter(email_hash=models.OuterRef("email_hash")))
         )
 
-    def search(self, query: str, *, prefixes: bool = True) -> ContactQuerySet:
+    def search(self, query: str, *, masked: bool = False) -> ContactQuerySet:
         """Contacts matching what someone typed in the search box, always through an index.
 
         A phone number matches exactly (E.164); an address with "@" matches as a prefix of
-        `email_key`; anything else matches a prefix of the last name (case-insensitive) or of
-        the address. With `prefixes=False` (coordinators, who see masked addresses) an address
-        must be typed in full: a prefix search would spell out a masked address letter by
-        letter.
+        `email_key`; two to five digits match a prefix of the postcode; anything else matches a
+        prefix of the last name (case-insensitive) or of the address. With `masked`
+        (coordinators, who see addresses and phones masked) only what they see in clear is
+        searched: a phone number or an address matches nothing (callers refuse such a query
+        first, see people.services.contact_search), and no prefix of an address is tried.
         """
         from essaim.lib.lookups import db_lower, prefix_q
-        from essaim.lib.text import InvalidValue, normalize_email, normalize_phone
+        from essaim.lib.text import InvalidValue, normalize_phone
 
         text = " ".join(query.split())
         if not text:
             return self
-        if _PHONE_RE.match(text):
+        field = masked_field_searched(text)
+        if field and masked:
+            return self.none()
+        if field == "phone":
             try:
                 return self.filter(phone=normalize_phone(text))
             except InvalidValue:
                 return self.none()
-        if "@" in text:
-            if prefixes:
-                return self.filter(prefix_q("email_key", text.casefold()))
-            try:
-                return self.filter(email_key=normalize_email(text)[1])
-            except InvalidValue:
-                return self.none()
+        if field == "email":
+            return self.filter(prefix_q("email_key", text.casefold()))
+        if _POSTCODE_PREFIX_RE.match(text):
+            by_postcode = prefix_q("postcode", text)
+            if not masked:
+                by_postcode |= prefix_q("email_key", text)
+            return self.filter(by_postcode)
         # lower(last_name) has an expression index (migration 0002), `text_pattern_ops` on
         # PostgreSQL so that LIKE 'dup%' uses it whatever the database collation.
         by_name = prefix_q("last_name_lower", db_lower(text))
-        if prefixes:
+        if not masked:
             by_name |= prefix_q("email_key", text.casefold())
         return self.alias(last_name_lower=Lower("last_name")).filter(by_name)
 
@@ -314,8 +331,11 @@ class ImportBatch(models.Model):
     updated = models.PositiveIntegerField(default=0)
     duplicates = models.PositiveIntegerField(default=0)
     invalid = models.PositiveIntegerField(default=0)
+    # Values left out of imported rows (an invalid phone, postcode or tag): one per value.
+    warnings = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
-    report_path = models.CharField(max_length=500, blank=True)
+    report_path = models.CharField(max_length=500, blank=True)  # the rejected rows
+    warnings_path = models.CharField(max_length=500, blank=True)  # the values left out
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -361,4 +381,5 @@ __all__ = [
     "Suppression",
     "Tag",
     "email_hash",
+    "masked_field_searched",
 ]

@@ -33,4 +33,9 @@ urlpatterns = [
         import_views.import_report,
         name="import_report",
     ),
+    path(
+        "imports/<int:pk>/avertissements.csv",
+        import_views.import_warnings,
+        name="import_warnings",
+    ),
 ]

@@ -36,7 +36,7 @@ ROWS = (
     "pas-une-adresse;X;;;;\n"
     "connu@exemple.fr;Coco;;69003;;\n"  # known contact: fills its empty fields
     "banni@exemple.fr;;;;;\n"  # suppressed: reported, never added
-    "c@exemple.fr;Chloé;Martin;99999;;\n"  # postcode that does not exist
+    "c@exemple.fr;Chloé;Martin;99999;;\n"  # postcode that does not exist: left out, a warning
     + "".join(f"p{i}@exemple.fr;P{i};Nom{i % 5};{75001 + i % 20};;t{i % 3}\n" for i in range(40))
 )
 
@@ -94,7 +94,13 @@ def base_state(batch: ImportBatch) -> dict[str, Any]:
                 "contact__email_key", "kind", "data"
             )
         ),
-        "counters": (batch.imported, batch.updated, batch.duplicates, batch.invalid),
+        "counters": (
+            batch.imported,
+            batch.updated,
+            batch.duplicates,
+            batch.invalid,
+            batch.warnings,
+        ),
     }
 
 
@@ -119,7 +125,7 @@ def test_the_bulk_path_writes_exactly_what_the_normal_path_writes(tmp_path: Path
     bulk_loaded = run(path, bulk_load=True)
 
     assert normal.status == bulk_loaded.status == ImportBatch.Status.DONE
-    assert normal_state["counters"] == (42, 1, 1, 3)
+    assert normal_state["counters"] == (43, 1, 1, 2, 1)
     assert base_state(bulk_loaded) == normal_state
     assert bulk.index_definitions() == indexes
     assert not DeferredSchema.objects.exists()

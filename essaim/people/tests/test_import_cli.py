@@ -15,7 +15,8 @@ from essaim.people.models import Consent, Contact, ImportBatch
 pytestmark = pytest.mark.django_db
 
 LAST_LINE = re.compile(
-    r"imported=(\d+) updated=(\d+) duplicates=(\d+) invalid=(\d+) seconds=(\d+\.\d\d)"
+    r"imported=(\d+) updated=(\d+) duplicates=(\d+) invalid=(\d+) warnings=(\d+) "
+    r"seconds=(\d+\.\d\d)"
 )
 
 
@@ -38,16 +39,18 @@ def test_the_last_line_gives_the_counters_and_the_seconds(tmp_path: Path) -> Non
         "a@exemple.fr;Ana;75011\n"
         "A@exemple.fr;Anna;75011\n"
         "b@exemple.fr;Bob;99999\n"
-        "c@exemple.fr;Chloé;69003\n",
+        "c@exemple.fr;Chloé;69003\n"
+        "pas-une-adresse;Dan;69003\n",
         encoding="utf-8",
     )
     out, err = import_contacts(str(path), "--basis", "explicit_consent", "--source", "salon")
 
     match = LAST_LINE.fullmatch(out.strip().splitlines()[-1])
     assert match is not None, out
-    assert match.groups()[:4] == ("2", "0", "1", "1")
-    assert "4/4 lignes (100 %)" in err
+    assert match.groups()[:5] == ("3", "0", "1", "1", "1")
+    assert "5/5 lignes (100 %)" in err
     assert "lignes invalides dans" in err
+    assert "avertissements dans" in err
     batch = ImportBatch.objects.get()
     assert (batch.status, batch.created_by, batch.source, batch.filename) == (
         "done",
@@ -95,7 +98,7 @@ def test_a_second_run_of_the_same_file_imports_nothing(tmp_path: Path) -> None:
 
     match = LAST_LINE.fullmatch(out.strip().splitlines()[-1])
     assert match is not None
-    assert match.groups()[:4] == ("0", "0", "0", "0")
+    assert match.groups()[:5] == ("0", "0", "0", "0", "0")
     assert Contact.objects.count() == 1
 
 

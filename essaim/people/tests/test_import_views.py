@@ -27,6 +27,7 @@ CSV = (
     "chloe@exemple.fr;Chloé;Durand;69003;d\n"
     "dan@exemple.fr;Dan;Brown;13001;e\n"
     "eve@exemple.fr;Ève;Sixième;35000;sixième ligne\n"
+    "fred-sans-arobase;Fred;Astaire;75011;f\n"
 ).encode()
 
 
@@ -65,7 +66,7 @@ def uploaded_batch(hq: Any, tmp_path: Path) -> ImportBatch:
     )
 
 
-def test_hq_uploads_checks_the_columns_imports_and_downloads_the_invalid_rows(
+def test_hq_uploads_checks_the_columns_imports_and_downloads_the_reports(
     hq_client: Client, hq: Any, data_dir: Path, django_capture_on_commit_callbacks: Any
 ) -> None:
     assert hq_client.get(reverse("people:import_upload")).status_code == 200
@@ -95,12 +96,19 @@ def test_hq_uploads_checks_the_columns_imports_and_downloads_the_invalid_rows(
     batch.refresh_from_db()
     assert batch.status == ImportBatch.Status.DONE
     assert batch.mapping == {"email": 0, "first_name": 1, "last_name": 2, "postcode": 3}
-    assert (batch.imported, batch.updated, batch.duplicates, batch.invalid) == (4, 0, 1, 1)
-    assert Contact.objects.count() == 4
-    assert Consent.objects.filter(source="import", source_ref=str(batch.pk)).count() == 8
+    assert (batch.imported, batch.updated, batch.duplicates, batch.invalid) == (5, 0, 1, 1)
+    assert batch.warnings == 1
+    assert Contact.objects.count() == 5
+    assert Consent.objects.filter(source="import", source_ref=str(batch.pk)).count() == 10
+    assert Contact.objects.get(email="bob@exemple.fr").postcode == ""  # 99999 does not exist
 
     detail = hq_client.get(reverse("people:import_detail", args=[batch.pk])).content.decode()
     assert reverse("people:import_report", args=[batch.pk]) in detail
+    assert reverse("people:import_warnings", args=[batch.pk]) in detail
+    assert (
+        '<span class="figure">1</span> avertissements' in detail
+        and "le contact est importé sans elle" in detail
+    )
     assert 'value="100"' in detail
 
     report = hq_client.get(reverse("people:import_report", args=[batch.pk]))
@@ -109,19 +117,33 @@ def test_hq_uploads_checks_the_columns_imports_and_downloads_the_invalid_rows(
         f'attachment; filename="import-{batch.pk}-lignes-invalides.csv"'
     )
     text = b"".join(report.streaming_content).decode("utf-8-sig")  # type: ignore[attr-defined]
-    assert list(csv.reader(io.StringIO(text), delimiter=";"))[1] == [
-        "3",
-        "code postal inexistant",
-        "bob@exemple.fr",
-        "Bob",
-        "Marley",
-        "99999",
-        "b",
+    assert list(csv.reader(io.StringIO(text), delimiter=";"))[1:] == [
+        [
+            "8",
+            "e-mail : adresse sans @ ou avec plusieurs @",
+            "fred-sans-arobase",
+            "Fred",
+            "Astaire",
+            "75011",
+            "f",
+        ]
+    ]
+
+    warnings = hq_client.get(reverse("people:import_warnings", args=[batch.pk]))
+    assert warnings.status_code == 200
+    assert warnings["Content-Disposition"] == (
+        f'attachment; filename="import-{batch.pk}-avertissements.csv"'
+    )
+    text = b"".join(warnings.streaming_content).decode("utf-8-sig")  # type: ignore[attr-defined]
+    assert list(csv.reader(io.StringIO(text), delimiter=";")) == [
+        ["ligne", "colonne", "valeur", "raison"],
+        ["3", "Code postal", "99999", "code postal inexistant"],
     ]
     assert list(AuditEvent.objects.order_by("id").values_list("action", flat=True)) == [
         "import.upload",
         "import.start",
         "import.report_download",
+        "import.warnings_download",
     ]
 
 
@@ -142,6 +164,7 @@ def test_only_hq_reaches_the_imports_and_nothing_changes_for_anyone_else(
     assert client.post(reverse("people:import_mapping", args=[pk]), mapping).status_code == 403
     assert client.get(reverse("people:import_detail", args=[pk])).status_code == 403
     assert client.get(reverse("people:import_report", args=[pk])).status_code == 403
+    assert client.get(reverse("people:import_warnings", args=[pk])).status_code == 403
 
     assert list(ImportBatch.objects.values_list("pk", "status")) == [(pk, "uploaded")]
     assert files_in(data_dir) == files

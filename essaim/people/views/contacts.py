@@ -18,6 +18,7 @@ from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from essaim.accounts import rules
@@ -27,6 +28,7 @@ from essaim.lib.pagination import keyset_page, querystring
 from essaim.people.masking import mask_email, mask_phone
 from essaim.people.models import Consent, Contact, ContactEvent, Purpose, Segment
 from essaim.people.services import timeline
+from essaim.people.services.contact_search import SearchRefused, search_contacts, spend_reveal
 from essaim.people.services.segments import SegmentDefinitionError, saved_segment_condition
 
 PAGE_SIZE = 50
@@ -80,8 +82,15 @@ def contact_list(request: HttpRequest) -> HttpResponse:
     masked = not rules.sees_contacts_unmasked(user)
     contacts = Contact.objects.visible_to(user)
     query = request.GET.get("q", "").strip()[:200]
-    if query:
-        contacts = contacts.search(query, prefixes=not masked)
+    search_error = ""
+    status = 200
+    retry_after = 0
+    try:
+        contacts = search_contacts(contacts=contacts, user=user, query=query, request=request)
+    except SearchRefused as refused:
+        contacts = contacts.none()
+        search_error, retry_after = _refusal_message(refused), refused.retry_after
+        status = 429 if retry_after else 400
     segment: Segment | None = None
     segment_error = ""
     segment_param = request.GET.get("segment", "")
@@ -101,7 +110,7 @@ def contact_list(request: HttpRequest) -> HttpResponse:
         segments = list(Segment.objects.only("pk", "name"))
     page = keyset_page(contacts.prefetch_related("tags"), request, size=PAGE_SIZE)
     rows = [Row(c, *_shown(c, masked=masked)) for c in page.items]
-    return render(
+    response = render(
         request,
         "people/contact_list.html",
         {
@@ -110,11 +119,47 @@ def contact_list(request: HttpRequest) -> HttpResponse:
             "qs": querystring(request),
             "masked": masked,
             "query": query,
+            "search_error": search_error,
             "segment": segment,
             "segments": segments,
             "segment_error": segment_error,
             "can_export": rules.can_export(user),
         },
+        status=status,
+    )
+    if retry_after:
+        response["Retry-After"] = str(retry_after)
+    return response
+
+
+def _minutes(seconds: int) -> int:
+    return max(1, (seconds + 59) // 60)
+
+
+def _refusal_message(refused: SearchRefused) -> str:
+    if refused.retry_after:
+        minutes = _minutes(refused.retry_after)
+        return ngettext(
+            "Trop de recherches refusées ou de révélations en peu de temps : réessayez dans "
+            "%(minutes)s minute.",
+            "Trop de recherches refusées ou de révélations en peu de temps : réessayez dans "
+            "%(minutes)s minutes.",
+            minutes,
+        ) % {"minutes": minutes}
+    if refused.field == "phone":
+        return str(
+            _(
+                "Les numéros de téléphone vous sont masqués : la recherche ne porte pas sur eux "
+                "(tentative journalisée). Cherchez par nom ou par code postal, puis révélez les "
+                "coordonnées depuis la fiche du contact."
+            )
+        )
+    return str(
+        _(
+            "Les adresses e-mail vous sont masquées : la recherche ne porte pas sur elles "
+            "(tentative journalisée). Cherchez par nom ou par code postal, puis révélez les "
+            "coordonnées depuis la fiche du contact."
+        )
     )
 
 
@@ -167,6 +212,25 @@ def contact_reveal(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("people:contact_detail", pk=contact.pk)
     if not rules.can_reveal_contact(request.user, contact.departement):
         raise PermissionDenied
+    decision = spend_reveal(request.user)
+    if not decision.allowed:
+        audit(action="contact.reveal_refused", request=request, obj=contact)
+        minutes = _minutes(decision.retry_after)
+        context = _detail_context(request, contact, revealed=False) | {
+            "reveal_error": ngettext(
+                "Trop de révélations en peu de temps : réessayez dans %(minutes)s minute.",
+                "Trop de révélations en peu de temps : réessayez dans %(minutes)s minutes.",
+                minutes,
+            )
+            % {"minutes": minutes}
+        }
+        if getattr(request, "htmx", False):
+            # htmx swaps no 4xx answer: the fragment comes as a 200 so that the message shows.
+            response = render(request, "people/contact_detail.html#identity", context)
+        else:
+            response = render(request, "people/contact_detail.html", context, status=429)
+        response["Retry-After"] = str(decision.retry_after)
+        return response
     with transaction.atomic():
         audit(action="contact.reveal", request=request, obj=contact)
         ContactEvent.objects.create(

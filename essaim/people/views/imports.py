@@ -32,9 +32,9 @@ from essaim.people.services.imports import (
     InvalidImportOptions,
     create_batch,
     imports_dir,
+    owned_upload,
     queue_batch,
     read_preview,
-    save_upload,
 )
 from essaim.people.tasks import run_import
 
@@ -104,10 +104,9 @@ def import_upload(request: HttpRequest) -> HttpResponse:
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
-        path: Path | None = None
         try:
-            path = save_upload(upload.chunks())
-            with transaction.atomic():
+            # The file is deleted on any failure, up to the commit of the batch that owns it.
+            with owned_upload(upload.chunks()) as path, transaction.atomic():
                 batch = create_batch(
                     path=path,
                     filename=upload.name,
@@ -125,8 +124,6 @@ def import_upload(request: HttpRequest) -> HttpResponse:
                     size=batch.size,
                 )
         except (ImportFileError, InvalidImportOptions) as exc:
-            if path is not None:
-                path.unlink(missing_ok=True)
             form.add_error("file" if isinstance(exc, ImportFileError) else None, str(exc))
         else:
             return redirect("people:import_mapping", pk=batch.pk)
@@ -210,6 +207,7 @@ def _progress_context(batch: ImportBatch, request: HttpRequest) -> dict[str, Any
         "done": finished or batch.status == ImportBatch.Status.UPLOADED,
         "poll_url": request.path,
         "has_report": bool(batch.invalid and batch.report_path),
+        "has_warnings": bool(batch.warnings and batch.warnings_path),
     }
 
 
@@ -228,20 +226,41 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "people/import_detail.html", context)
 
 
+def _report_file(batch: ImportBatch, value: str) -> Path:
+    path = Path(value) if value else None
+    if path is None or not path.resolve().is_relative_to(imports_dir().resolve()):
+        raise Http404
+    if not path.is_file():
+        raise Http404
+    return path
+
+
 @login_required
 @require_GET
 def import_report(request: HttpRequest, pk: int) -> FileResponse:
     _require_manager(request)
     batch = get_object_or_404(ImportBatch, pk=pk)
-    path = Path(batch.report_path) if batch.report_path else None
-    if path is None or not path.resolve().is_relative_to(imports_dir().resolve()):
-        raise Http404
-    if not path.is_file():
-        raise Http404
+    path = _report_file(batch, batch.report_path)
     audit(action="import.report_download", request=request, obj=batch, invalid=batch.invalid)
     return FileResponse(
         path.open("rb"),
         as_attachment=True,
         filename=f"import-{batch.pk}-lignes-invalides.csv",
+        content_type="text/csv; charset=utf-8",
+    )
+
+
+@login_required
+@require_GET
+def import_warnings(request: HttpRequest, pk: int) -> FileResponse:
+    """The values left out of imported rows (line, column, value, reason)."""
+    _require_manager(request)
+    batch = get_object_or_404(ImportBatch, pk=pk)
+    path = _report_file(batch, batch.warnings_path)
+    audit(action="import.warnings_download", request=request, obj=batch, warnings=batch.warnings)
+    return FileResponse(
+        path.open("rb"),
+        as_attachment=True,
+        filename=f"import-{batch.pk}-avertissements.csv",
         content_type="text/csv; charset=utf-8",
     )

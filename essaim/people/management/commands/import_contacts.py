@@ -1,7 +1,7 @@
 """Import contacts from a CSV file: `essaim import_contacts PATH --basis … --source …`.
 
 Progress goes to stderr; the last line on stdout is
-`imported=N updated=N duplicates=N invalid=N seconds=S`.
+`imported=N updated=N duplicates=N invalid=N warnings=N seconds=S`.
 """
 
 from __future__ import annotations
@@ -69,9 +69,12 @@ class Command(BaseCommand):
         seconds = time.monotonic() - started
         if batch.invalid:
             self.stderr.write(f"import {batch.pk}: lignes invalides dans {batch.report_path}")
+        if batch.warnings:
+            self.stderr.write(f"import {batch.pk}: avertissements dans {batch.warnings_path}")
         self.stdout.write(
             f"imported={batch.imported} updated={batch.updated} "
-            f"duplicates={batch.duplicates} invalid={batch.invalid} seconds={seconds:.2f}"
+            f"duplicates={batch.duplicates} invalid={batch.invalid} warnings={batch.warnings} "
+            f"seconds={seconds:.2f}"
         )
         if batch.status != ImportBatch.Status.DONE:
             raise CommandError(f"import {batch.pk} en échec : {batch.error}")
@@ -82,5 +85,6 @@ class Command(BaseCommand):
         self.stderr.write(
             f"import {batch.pk}: {batch.processed_rows}/{total} lignes ({percent} %) "
             f"en {time.monotonic() - self._started:.1f} s, imported={batch.imported} "
-            f"updated={batch.updated} duplicates={batch.duplicates} invalid={batch.invalid}"
+            f"updated={batch.updated} duplicates={batch.duplicates} invalid={batch.invalid} "
+            f"warnings={batch.warnings}"
         )

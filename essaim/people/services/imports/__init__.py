@@ -24,11 +24,18 @@ What an import does to the base:
 - Re-importing the same file changes nothing: every field is already filled, every consent and
   tag already there, so no contact is updated and no event written.
 
-Counters — each non-blank data row counts in at most one of them:
+Counters — each non-blank data row counts in at most one of imported, updated, duplicates and
+invalid:
 
-- invalid: the row was rejected (unreadable quotes, wrong number of columns, bad e-mail,
-  phone or postcode, unknown postcode, suppressed address); it is in the report, with its line
-  number and the reason.
+- invalid: the row was rejected; it is in the report of rejected rows, with its line number and
+  the reason. Only the address rejects a row (missing or invalid e-mail, an address on the
+  suppression list: the person's refusal), and so does a row that cannot be read as a record
+  (unreadable quotes, more cells than the header, a cell over IMPORT_MAX_FIELD_CHARS), whose
+  address cannot be trusted to sit in its column.
+- warnings: one per optional value left out of a row that was imported (an invalid phone, an
+  invalid or unknown postcode, a tag too long); the row is imported without it, and the
+  warnings report gives the line, the column, the value and the reason. A rejected row gets no
+  warnings.
 - duplicates: a valid row whose address (case-folded) appeared on an earlier valid row of the
   same file. The first occurrence wins for every field; a duplicate only fills fields still
   empty.
@@ -45,18 +52,21 @@ batch is marked FAILED with the error and the report of invalid rows so far, and
 same file finishes the job idempotently (rows already imported count as unchanged). On SQLite
 the import's connection checkpoints its WAL once at the end rather than at each chunk's commit
 (writer.bulk_session); a chunk's commit is as durable as any other. An unusable
-file (binary, empty, header only, no e-mail column, too big, unknown encoding) is refused
-before anything is written.
+file (binary, empty, header only, no e-mail column, too big, unknown encoding, an unknown
+delimiter, an unreadable header) is refused before anything is written, with a message for the
+person, and an uploaded file is deleted with it (runner.owned_upload).
 """
 
 from essaim.people.services.imports.rows import SUPPRESSED_REASON
 from essaim.people.services.imports.runner import (
     CHUNK_ROWS,
+    ORPHAN_GRACE,
     RETENTION,
     InvalidImportOptions,
     clean_options,
     create_batch,
     imports_dir,
+    owned_upload,
     purge_old_import_files,
     queue_batch,
     run_batch,
@@ -77,6 +87,7 @@ __all__ = [
     "CHUNK_ROWS",
     "FIELDS",
     "FIELD_LABELS",
+    "ORPHAN_GRACE",
     "RETENTION",
     "SUPPRESSED_REASON",
     "FileInfo",
@@ -87,6 +98,7 @@ __all__ = [
     "guess_mapping",
     "imports_dir",
     "inspect_file",
+    "owned_upload",
     "purge_old_import_files",
     "queue_batch",
     "read_preview",

@@ -44,15 +44,50 @@ class Record(NamedTuple):
     raw: str = ""
 
 
-def _strict_cells(text: str, delimiter: str) -> list[str] | None:
+# What the report keeps of a line that could not be read because a cell is too long.
+_RAW_KEPT = 1000
+
+
+class FieldTooLong(Exception):
+    """A cell over the import's limit (IMPORT_MAX_FIELD_CHARS)."""
+
+
+def allow_fields_of(max_field: int) -> None:
+    """Let the csv module read cells up to `max_field` characters, so that a longer cell is
+    recognized by `_strict_cells` (which reports it) rather than by the csv module's own limit
+    (128 KiB by default). The csv limit is process-wide: it is only ever raised here."""
+    if csv.field_size_limit() < max_field + 1:
+        csv.field_size_limit(max_field + 1)
+
+
+def _strict_cells(text: str, delimiter: str, max_field: int) -> list[str] | None:
+    """The cells of one record, None if its quotes are wrong; FieldTooLong for a cell over
+    `max_field` characters."""
     try:
-        return next(csv.reader([text], delimiter=delimiter, strict=True))
-    except (csv.Error, StopIteration):
+        cells = next(csv.reader([text], delimiter=delimiter, strict=True))
+    except StopIteration:
         return None
+    except csv.Error as exc:
+        if "field larger than field limit" in str(exc):
+            raise FieldTooLong from exc
+        return None
+    if len(text) > max_field and any(len(cell) > max_field for cell in cells):
+        raise FieldTooLong
+    return cells
+
+
+def _too_long(line_no: int, text: str, max_field: int) -> Record:
+    raw = text if len(text) <= _RAW_KEPT else text[:_RAW_KEPT] + "…"
+    reason = _("champ trop long : plus de %(max)s caractères dans une cellule") % {"max": max_field}
+    return Record(line_no, None, reason, raw)
 
 
 def iter_records(
-    lines: Iterable[str], delimiter: str, *, expected_columns: int | None
+    lines: Iterable[str],
+    delimiter: str,
+    *,
+    expected_columns: int | None,
+    max_field: int | None = None,
 ) -> Iterator[Record]:
     """Split lines into records, skipping blank lines.
 
@@ -61,7 +96,16 @@ def iter_records(
     quotes close within MAX_RECORD_LINES lines and it parses, strictly, into `expected_columns`
     cells. Otherwise the opening line alone is reported ("guillemets non fermés") and reading goes
     on with the next line, so that one stray quote never swallows the rest of the file.
+
+    A record with a cell over `max_field` characters (IMPORT_MAX_FIELD_CHARS by default) is
+    reported as unreadable ("champ trop long"), and reading goes on after it: one pasted
+    document in a cell costs its line, not the file.
     """
+    if max_field is None:
+        from django.conf import settings
+
+        max_field = int(settings.IMPORT_MAX_FIELD_CHARS)
+    allow_fields_of(max_field)
     source = iter(lines)
     pending: deque[str] = deque()
     line_no = 0
@@ -76,15 +120,24 @@ def iter_records(
         line_no += 1
         if '"' not in line:
             if line.strip():
-                yield Record(line_no, line.rstrip("\n").split(delimiter))
+                split = line.rstrip("\n").split(delimiter)
+                # One length test per line; the cells are only looked at for a long line.
+                if len(line) > max_field and any(len(cell) > max_field for cell in split):
+                    yield _too_long(line_no, line, max_field)
+                else:
+                    yield Record(line_no, split)
             continue
         quotes = line.count('"')
         if not quotes % 2:
-            cells = _strict_cells(line, delimiter)
-            if cells is None:
+            try:
+                strict = _strict_cells(line, delimiter, max_field)
+            except FieldTooLong:
+                yield _too_long(line_no, line, max_field)
+                continue
+            if strict is None:
                 yield Record(line_no, None, _("guillemets mal placés"), line)
             else:
-                yield Record(line_no, cells)
+                yield Record(line_no, strict)
             continue
         parts = [line]
         while quotes % 2 and len(parts) < MAX_RECORD_LINES:
@@ -93,13 +146,22 @@ def iter_records(
                 break
             parts.append(more)
             quotes += more.count('"')
-        cells = None
+        cells: list[str] | None = None
         if not quotes % 2:
-            cells = _strict_cells("".join(parts), delimiter)
+            try:
+                cells = _strict_cells("".join(parts), delimiter, max_field)
+            except FieldTooLong:
+                # The quotes close: the record is whole, and only too long.
+                yield _too_long(line_no, "".join(parts), max_field)
+                line_no += len(parts) - 1
+                continue
             if cells is not None and expected_columns not in (None, len(cells)):
                 cells = None
         if cells is None:
-            yield Record(line_no, None, _("guillemets non fermés"), line)
+            if len(line) > max_field and any(len(c) > max_field for c in line.split(delimiter)):
+                yield _too_long(line_no, line, max_field)
+            else:
+                yield Record(line_no, None, _("guillemets non fermés"), line)
             pending.extendleft(reversed(parts[1:]))
         else:
             yield Record(line_no, cells)
@@ -207,25 +269,31 @@ def fast_name(raw: str) -> str:
 _TAG_SPLIT = re.compile(r"[,;|]")
 
 
-def split_tags(raw: str) -> list[str]:
-    """Tags typed in one cell, separated by , ; or |; cleaned, deduplicated, in order."""
+def split_tags(raw: str) -> tuple[list[str], list[str]]:
+    """Tags typed in one cell, separated by , ; or |: the cleaned names, deduplicated, in order,
+    and the parts refused (longer than a tag may be once cleaned). A refused part is left out,
+    not cut: cut, it would make a tag nobody typed."""
     if not raw:
-        return []
+        return [], []
     parts = raw.split(",") if ";" not in raw and "|" not in raw else _TAG_SPLIT.split(raw)
     names: dict[str, None] = {}
+    refused: list[str] = []
     for part in parts:
         if part.isprintable() and "  " not in part and part == part.strip():
-            name = part[:TAG_MAX_LENGTH]
+            name = part
         else:
-            name = clean_name(part, TAG_MAX_LENGTH)
-        if name:
+            name = clean_name(part, len(part))
+        if len(name) > TAG_MAX_LENGTH:
+            refused.append(part)
+        elif name:
             names[name] = None
-    return list(names)
+    return list(names), refused
 
 
 FIELD_ORDER = ("email", "first_name", "last_name", "postcode", "phone", "tags")
 _CACHE_MAX = 200_000  # cleaned names and tag cells kept per import, at most
 _NO_TAGS: list[str] = []  # shared, never modified
+_NO_TAG_CELL: tuple[list[str], list[str]] = ([], [])  # shared, never modified
 
 # --- Chunks -----------------------------------------------------------------------------------
 
@@ -260,6 +328,8 @@ class Chunk:
     # Every valid line: (line, email_hash, is a duplicate, cells), to report suppressed ones.
     valid_lines: list[tuple[int, str, bool, list[str]]] = field(default_factory=list)
     invalid: list[tuple[int, str, list[str]]] = field(default_factory=list)
+    # Optional values left out of a row that was imported: (line, field, value, reason).
+    warnings: list[tuple[int, str, str, str]] = field(default_factory=list)
     last_line: int = 0
 
 
@@ -278,13 +348,19 @@ class RowReader:
     mapping: dict[str, int]
     columns: int
     chunk_rows: int
+    max_field: int | None = None  # IMPORT_MAX_FIELD_CHARS when None
     seen: set[int] = field(default_factory=set)
     postcodes: dict[str, tuple[str, str]] = field(default_factory=dict)
     _indexes: tuple[int, ...] = ()
+    _tag_too_long: str = ""
 
-    def _normalize(self, cells: list[str]) -> tuple[list[Any], list[str]] | str:
+    def _normalize(
+        self, cells: list[str], line: int, warnings: list[tuple[int, str, str, str]]
+    ) -> tuple[list[Any], list[str]] | str:
         """[email, key, hash, first, last, phone, postcode, dep, region] and tags, or the reason
-        the row is invalid. A column the file lacks reads as empty."""
+        the row is rejected. A column the file lacks reads as empty. Only the address (and cells
+        that do not line up with the header) can reject a row: an invalid phone, postcode or tag
+        is left out, with a warning appended to `warnings`."""
         width = len(cells)
         if width > self.columns and any(cell.strip() for cell in cells[self.columns :]):
             return _("nombre de colonnes incorrect : %(found)s au lieu de %(expected)s") % {
@@ -304,19 +380,26 @@ class RowReader:
                 postcode = raw_postcode
             elif raw_postcode.strip():
                 try:
-                    postcode = clean_postcode(raw_postcode)
+                    cleaned = clean_postcode(raw_postcode)
                 except InvalidValue as exc:
-                    return _("code postal : %(reason)s") % {"reason": exc}
-                zone = self.postcodes.get(postcode)
-                if zone is None:
-                    return _("code postal inexistant")
+                    warnings.append((line, "postcode", raw_postcode, str(exc)))
+                else:
+                    zone = self.postcodes.get(cleaned)
+                    if zone is None:
+                        warnings.append(
+                            (line, "postcode", raw_postcode, _("code postal inexistant"))
+                        )
+                    else:
+                        postcode = cleaned
             if zone is not None:
                 departement, region = zone
         raw_phone = cells[i_phone] if i_phone < width else ""
-        try:
-            phone = fast_phone(raw_phone) if raw_phone else ""
-        except InvalidValue as exc:
-            return _("téléphone : %(reason)s") % {"reason": exc}
+        phone = ""
+        if raw_phone:
+            try:
+                phone = fast_phone(raw_phone)
+            except InvalidValue as exc:
+                warnings.append((line, "phone", raw_phone, str(exc)))
         values = [
             email,
             key,
@@ -328,7 +411,10 @@ class RowReader:
             departement,
             region,
         ]
-        return values, split_tags(cells[i_tags]) if i_tags < width else []
+        tags, refused = split_tags(cells[i_tags]) if i_tags < width else _NO_TAG_CELL
+        if refused:
+            warnings.extend((line, "tags", part, self._tag_too_long) for part in refused)
+        return values, tags
 
     def chunks(self) -> Iterator[Chunk]:
         """The file in chunks of `chunk_rows` records.
@@ -337,7 +423,9 @@ class RowReader:
         common row — as many cells as the header, an address already in normal form, a known
         postcode — is normalized inline: names and tag cells repeat across a file and their
         cleaned values are cached (clean_name and split_tags are pure functions of the cell).
-        Any other row takes `_normalize`, which gives the same result for the common row."""
+        Any other row takes `_normalize`, which gives the same result for the common row.
+        An invalid phone, postcode or tag never rejects the row: the value is left out and
+        listed in the chunk's warnings."""
         self.postcodes = zones = postcode_map()
         absent = 1 << 30  # an index past any row: the field reads as empty
         self._indexes = tuple(self.mapping.get(name, absent) for name in FIELD_ORDER)
@@ -349,14 +437,21 @@ class RowReader:
         )
         email_fullmatch = _FAST_EMAIL.fullmatch
         names: dict[str, str] = {}
-        tag_cells: dict[str, list[str]] = {}
+        tag_cells: dict[str, tuple[list[str], list[str]]] = {}
+        self._tag_too_long = _("étiquette de plus de %(max)s caractères, non ajoutée") % {
+            "max": TAG_MAX_LENGTH
+        }
         records = iter_records(
-            open_text(self.path, self.encoding), self.delimiter, expected_columns=self.columns
+            open_text(self.path, self.encoding),
+            self.delimiter,
+            expected_columns=self.columns,
+            max_field=self.max_field,
         )
         next(records, None)  # the header
         seen = self.seen
         chunk = Chunk()
         staged, valid_lines, tag_links = chunk.staged, chunk.valid_lines, chunk.tag_links
+        warnings = chunk.warnings
         dups: dict[str, list[Any]] = {}
         rows = 0
         for line, cells, reason, raw in records:
@@ -378,7 +473,7 @@ class RowReader:
                     names.clear()
                     tag_cells.clear()
                 key = raw_email.lower()  # ASCII: lower() is casefold()
-                first = last = phone = phone_error = ""
+                first = last = phone = ""
                 if has_first:
                     raw_first = cells[i_first]
                     cached_name = names.get(raw_first)
@@ -395,31 +490,32 @@ class RowReader:
                     try:
                         phone = fast_phone(raw_phone)
                     except InvalidValue as exc:
-                        phone_error = _("téléphone : %(reason)s") % {"reason": exc}
-                if phone_error:
-                    chunk.invalid.append((line, phone_error, cells))
-                else:
-                    departement, region = zones[raw_postcode] if raw_postcode else ("", "")
-                    values = [
-                        raw_email,
-                        key,
-                        sha256(key.encode()).hexdigest(),
-                        first,
-                        last,
-                        phone,
-                        raw_postcode,
-                        departement,
-                        region,
-                    ]
-                    if has_tags and (raw_tags := cells[i_tags]):
-                        cached = tag_cells.get(raw_tags)
-                        if cached is None:
-                            cached = tag_cells[raw_tags] = split_tags(raw_tags)
-                        tags = cached
+                        warnings.append((line, "phone", raw_phone, str(exc)))
+                departement, region = zones[raw_postcode] if raw_postcode else ("", "")
+                values = [
+                    raw_email,
+                    key,
+                    sha256(key.encode()).hexdigest(),
+                    first,
+                    last,
+                    phone,
+                    raw_postcode,
+                    departement,
+                    region,
+                ]
+                if has_tags and (raw_tags := cells[i_tags]):
+                    cached = tag_cells.get(raw_tags)
+                    if cached is None:
+                        cached = tag_cells[raw_tags] = split_tags(raw_tags)
+                    tags, refused = cached
+                    if refused:
+                        warnings.extend(
+                            (line, "tags", part, self._tag_too_long) for part in refused
+                        )
             elif not "".join(cells).strip():
                 pass  # a row of empty cells, as spreadsheets leave them
             else:
-                result = self._normalize(cells)
+                result = self._normalize(cells, line, warnings)
                 if isinstance(result, str):
                     chunk.invalid.append((line, result, cells))
                 else:
@@ -458,5 +554,6 @@ class RowReader:
                 yield chunk
                 chunk, dups, rows = Chunk(), {}, 0
                 staged, valid_lines, tag_links = chunk.staged, chunk.valid_lines, chunk.tag_links
+                warnings = chunk.warnings
         if rows:
             yield chunk

@@ -7,6 +7,7 @@ import csv
 import gc
 import logging
 import multiprocessing
+import os
 import queue
 import secrets
 import threading
@@ -119,6 +120,19 @@ def save_upload(chunks: Iterable[bytes]) -> Path:
         path.unlink(missing_ok=True)
         raise
     return path
+
+
+@contextmanager
+def owned_upload(chunks: Iterable[bytes]) -> Iterator[Path]:
+    """Store an upload (save_upload) for the body to record the batch that owns it; the file is
+    deleted if the body fails, whatever the error, so that no upload outlives a refusal. (A
+    process killed inside the body leaves an orphan: purge_old_import_files removes it.)"""
+    path = save_upload(chunks)
+    try:
+        yield path
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
 
 
 def create_batch(
@@ -247,7 +261,7 @@ class _Report:
     spreadsheet."""
 
     def __init__(self, batch: ImportBatch, header: list[str]) -> None:
-        self.path = imports_dir() / f"import-{batch.pk}-lignes-invalides.csv"
+        self.path = report_file(batch)
         self._handle: IO[str] = self.path.open("w", encoding="utf-8-sig", newline="")
         self._writer = csv.writer(self._handle, delimiter=batch.delimiter or ",")
         self._writer.writerow([_("ligne"), _("raison"), *(neutralize(cell) for cell in header)])
@@ -266,6 +280,44 @@ class _Report:
         self._handle.close()
 
 
+def report_file(batch: ImportBatch) -> Path:
+    return imports_dir() / f"import-{batch.pk}-lignes-invalides.csv"
+
+
+def warnings_file(batch: ImportBatch) -> Path:
+    return imports_dir() / f"import-{batch.pk}-avertissements.csv"
+
+
+class _WarningsReport:
+    """The CSV of values left out of imported rows: line, column (as named in the file), value,
+    reason; neutralized as _Report is."""
+
+    def __init__(self, batch: ImportBatch, header: list[str], mapping: dict[str, int]) -> None:
+        self.path = warnings_file(batch)
+        self._columns = {name: header[index] for name, index in mapping.items()}
+        self._handle: IO[str] = self.path.open("w", encoding="utf-8-sig", newline="")
+        self._writer = csv.writer(self._handle, delimiter=batch.delimiter or ",")
+        self._writer.writerow([_("ligne"), _("colonne"), _("valeur"), _("raison")])
+        self._handle.flush()
+
+    def write(self, rows: list[tuple[int, str, str, str]]) -> None:
+        if not rows:
+            return
+        self._writer.writerows(
+            [
+                line,
+                neutralize(self._columns.get(name, name)),
+                neutralize(value),
+                neutralize(reason),
+            ]
+            for line, name, value, reason in rows
+        )
+        self._handle.flush()
+
+    def close(self) -> None:
+        self._handle.close()
+
+
 @dataclass
 class _Totals:
     processed_rows: int = 0
@@ -273,6 +325,7 @@ class _Totals:
     updated: int = 0
     duplicates: int = 0
     invalid: int = 0
+    warnings: int = 0
 
     def plus(self, result: ChunkResult, processed_rows: int) -> _Totals:
         return _Totals(
@@ -281,6 +334,7 @@ class _Totals:
             updated=self.updated + result.updated,
             duplicates=self.duplicates + result.duplicates,
             invalid=self.invalid + len(result.invalid),
+            warnings=self.warnings + len(result.warnings),
         )
 
     def fields(self) -> dict[str, int]:
@@ -364,22 +418,27 @@ def _run_batch(
     totals = _Totals()
     writer = ChunkWriter(batch)
     report: _Report | None = None
+    warnings_report: _WarningsReport | None = None
     chunks: _Prefetch | _ProcessPrefetch | None = None
     try:
         path = Path(batch.path)
         if not path.is_file() or path.stat().st_size != batch.size:
             raise ImportFileError(_("Le fichier importé a disparu ou a changé depuis son envoi."))
         header, _preview = read_preview(path, batch.encoding, batch.delimiter)
+        mapping = validate_mapping(dict(batch.mapping), len(header))
         report = _Report(batch, header)
+        warnings_report = _WarningsReport(batch, header, mapping)
         batch.report_path = str(report.path)
-        batch.save(update_fields=["report_path"])
+        batch.warnings_path = str(warnings_report.path)
+        batch.save(update_fields=["report_path", "warnings_path"])
         reader_args: dict[str, Any] = {
             "path": path,
             "encoding": batch.encoding,
             "delimiter": batch.delimiter,
-            "mapping": validate_mapping(dict(batch.mapping), len(header)),
+            "mapping": mapping,
             "columns": len(header),
             "chunk_rows": chunk_rows,
+            "max_field": settings.IMPORT_MAX_FIELD_CHARS,
         }
         restore_interrupted()
         writer.create_tables()
@@ -400,6 +459,7 @@ def _run_batch(
                 processed = min(chunk.last_line - 1, batch.total_rows or chunk.last_line)
                 result, totals = _write_chunk(writer, chunk, batch, totals, processed)
                 report.write(result.invalid)
+                warnings_report.write(result.warnings)
                 for name, value in totals.fields().items():
                     setattr(batch, name, value)
                 if progress:
@@ -423,6 +483,8 @@ def _run_batch(
             chunks.close()
         if report is not None:
             report.close()
+        if warnings_report is not None:
+            warnings_report.close()
         try:
             writer.drop_tables()
         except DatabaseError:
@@ -438,6 +500,7 @@ def _run_batch(
             "updated",
             "duplicates",
             "invalid",
+            "warnings",
         ]
     )
     return batch
@@ -453,12 +516,21 @@ def _inside(path: Path, root: Path) -> bool:
         return False
 
 
+# An upload is written before the batch that owns it is committed (the file is inspected
+# first, up to IMPORT_MAX_BYTES): a file younger than this is never taken for an orphan.
+ORPHAN_GRACE = timedelta(days=1)
+_FILE_FIELDS = ("path", "report_path", "warnings_path")
+
+
 def purge_old_import_files(*, now: Any = None) -> int:
-    """Delete the uploaded files and invalid-row reports of batches finished (or uploaded and
-    never started) more than RETENTION ago; they hold personal data that the base already has.
-    Only files under DATA_DIR/imports are deleted (a CLI import reads its file where it is).
+    """Delete the uploaded files and reports of batches finished (or uploaded and never
+    started) more than RETENTION ago; they hold personal data that the base already has. Then
+    delete the orphans: files of the imports folder that no batch refers to, older than
+    ORPHAN_GRACE (an upload whose batch was never recorded, a process killed mid-way). Only
+    files under DATA_DIR/imports are deleted (a CLI import reads its file where it is).
     Returns the number of files deleted."""
-    cutoff = (now or timezone.now()) - RETENTION
+    now = now or timezone.now()
+    cutoff = now - RETENTION
     root = imports_dir().resolve()
     old = ImportBatch.objects.filter(
         Q(
@@ -466,11 +538,11 @@ def purge_old_import_files(*, now: Any = None) -> int:
             finished_at__lt=cutoff,
         )
         | Q(status=ImportBatch.Status.UPLOADED, created_at__lt=cutoff)
-    ).exclude(path="", report_path="")
+    ).exclude(path="", report_path="", warnings_path="")
     deleted = 0
     for batch in old.iterator(chunk_size=500):
         changes: dict[str, str] = {}
-        for name in ("path", "report_path"):
+        for name in _FILE_FIELDS:
             value = getattr(batch, name)
             if value and _inside(Path(value), root):
                 if Path(value).is_file():
@@ -479,5 +551,32 @@ def purge_old_import_files(*, now: Any = None) -> int:
                 changes[name] = ""
         if changes:
             ImportBatch.objects.filter(pk=batch.pk).update(**changes)
-    logger.info("purged %s old import files", deleted)
+    orphans = _purge_orphans(root, now - ORPHAN_GRACE)
+    logger.info("purged %s old import files and %s orphans", deleted, orphans)
+    return deleted + orphans
+
+
+def _purge_orphans(root: Path, older_than: Any) -> int:
+    """Delete the regular files directly under `root` modified before `older_than` that no
+    batch refers to. Batches are few (one per import ever run): their paths fit in memory."""
+    referenced: set[Path] = set()
+    for paths in ImportBatch.objects.values_list(*_FILE_FIELDS).iterator(chunk_size=2000):
+        referenced.update(Path(value).resolve() for value in paths if value)
+    limit = older_than.timestamp()
+    deleted = 0
+    with os.scandir(root) as entries:
+        for entry in entries:
+            try:
+                if not entry.is_file(follow_symlinks=False):
+                    continue
+                if entry.stat(follow_symlinks=False).st_mtime >= limit:
+                    continue
+            except OSError:
+                continue
+            path = Path(entry.path)
+            if path.resolve() in referenced:
+                continue
+            path.unlink(missing_ok=True)
+            deleted += 1
+            logger.warning("import files: deleted the orphan %s", entry.name)
     return deleted

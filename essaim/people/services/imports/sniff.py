@@ -33,6 +33,8 @@ FIELD_LABELS = {
 }
 DELIMITERS: tuple[str, ...] = (",", ";", "\t")
 PREVIEW_ROWS = 5
+# Columns a file may have: the mapping step shows one choice per column.
+MAX_COLUMNS = 200
 
 # Header names as people type them, folded (no case, no accents, punctuation as spaces).
 _SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -214,12 +216,25 @@ def open_text(path: Path, encoding: str) -> Iterator[str]:
         yield from handle
 
 
+def _sample_rows(lines: list[str], delimiter: str) -> list[list[str]]:
+    """The sample's rows as the csv module reads them, up to the first it cannot read (a cell
+    over its field limit, a quote left open at the end): the rows before it decide."""
+    rows: list[list[str]] = []
+    reader = csv.reader(lines, delimiter=delimiter)
+    while True:
+        try:
+            row = next(reader)
+        except (StopIteration, csv.Error):
+            return rows
+        if any(cell.strip() for cell in row):
+            rows.append(row)
+
+
 def _detect_delimiter(lines: list[str]) -> str:
     """The candidate that splits the header into the most columns with the rows agreeing."""
     best, best_score = ",", (False, 0, 0)
     for delimiter in DELIMITERS:
-        rows = list(csv.reader(lines, delimiter=delimiter))
-        rows = [row for row in rows if any(cell.strip() for cell in row)]
+        rows = _sample_rows(lines, delimiter)
         if not rows:
             continue
         width = len(rows[0])
@@ -287,6 +302,23 @@ def inspect_file(path: Path) -> FileInfo:
         if len(preview) >= PREVIEW_ROWS:
             break
     assert header is not None  # the sample held a non-blank line
+    if len(header) > MAX_COLUMNS:
+        raise ImportFileError(
+            _(
+                "Trop de colonnes : l'en-tête en compte %(count)s, le maximum est %(max)s. "
+                "Vérifiez le séparateur, ou gardez seulement les colonnes utiles."
+            )
+            % {"count": len(header), "max": MAX_COLUMNS}
+        )
+    if len(header) == 1 and (other := _other_delimiter(header[0])):
+        raise ImportFileError(
+            _(
+                "Séparateur de colonnes non reconnu : l'en-tête semble séparé par « %(found)s ». "
+                "Enregistrez le fichier avec des virgules, des points-virgules ou des "
+                "tabulations (« CSV » dans votre tableur), puis recommencez."
+            )
+            % {"found": other}
+        )
     if any("@" in cell for cell in header):
         raise ImportFileError(
             _(
@@ -318,6 +350,20 @@ def inspect_file(path: Path) -> FileInfo:
         mapping=mapping,
         data_lines=max(0, lines - header_line),
     )
+
+
+# Separators some tools write and the import does not read.
+_OTHER_DELIMITERS = ("|", "^", "~", ":", "#", "!", "/")
+
+
+def _other_delimiter(header: str) -> str:
+    """The separator that splits a one-column header into column names we know, if any: the
+    file's columns were then not split, and every row would be rejected for its address."""
+    for candidate in _OTHER_DELIMITERS:
+        names = [fold_header(part) for part in header.split(candidate) if part.strip()]
+        if len(names) > 1 and any(name in HEADER_SYNONYMS for name in names):
+            return candidate
+    return ""
 
 
 def read_preview(path: Path, encoding: str, delimiter: str) -> tuple[list[str], list[list[str]]]:

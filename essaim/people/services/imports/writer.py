@@ -14,7 +14,7 @@ import json
 import logging
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import OperationalError, connection
@@ -47,6 +47,8 @@ class ChunkResult:
     updated: int
     duplicates: int
     invalid: list[tuple[int, str, list[str]]]  # (line, reason, cells), suppressed rows included
+    # (line, field, value, reason) of the values left out of imported rows
+    warnings: list[tuple[int, str, str, str]] = field(default_factory=list)
 
 
 @contextmanager
@@ -237,7 +239,14 @@ class ChunkWriter:
             elif is_dup:
                 duplicates += 1
         invalid.sort(key=lambda item: item[0])
-        return ChunkResult(imported, updated, duplicates, invalid)
+        warnings = chunk.warnings
+        if suppressed and warnings:
+            # A rejected row has its reason in the report; its other values need no warning.
+            rejected = {
+                line for line, hash_, _dup, _cells in chunk.valid_lines if hash_ in suppressed
+            }
+            warnings = [warning for warning in warnings if warning[0] not in rejected]
+        return ChunkResult(imported, updated, duplicates, invalid, warnings)
 
     def _apply(self, cursor: Any, *, dup: int, now: Any) -> tuple[int, int]:
         """Create or fill the contacts of one kind of staged row (first occurrences, then later
