@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from essaim.army import mission_rules as rules
@@ -52,7 +53,12 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
             notified = oversight.approve_mission(mission=mission, by=user, request=request)  # type: ignore[arg-type]
             messages.success(
                 request,
-                _("Mission approuvée et publiée : %(n)d volontaires prévenus.") % {"n": notified},
+                ngettext(
+                    "Mission approuvée et publiée : %(n)d volontaire prévenu.",
+                    "Mission approuvée et publiée : %(n)d volontaires prévenus.",
+                    notified,
+                )
+                % {"n": notified},
             )
         elif decision == "refuse":
             oversight.refuse_mission(
