@@ -366,11 +366,17 @@ def mail_invitation(
     now = now or timezone.now()
     try:
         with transaction.atomic():
+            # The inviter's suspension is an EXISTS on this row's own column, not a join: a
+            # join makes Django's UPDATE filter by `id IN (SELECT …)`, which PostgreSQL does
+            # not re-check after waiting for a concurrent claim, and the mail would go twice.
+            inviter_free = Volunteer.objects.filter(
+                pk=models.OuterRef("inviter_id"), invitations_suspended_at__isnull=True
+            )
             claimed = Invitation.objects.filter(
+                models.Exists(inviter_free),
                 pk=invitation.pk,
                 sent_at__isnull=True,
                 status=Invitation.Status.SENT,
-                inviter__invitations_suspended_at__isnull=True,
             ).update(sent_at=now)
             if not claimed:
                 return False
