@@ -30,3 +30,12 @@ def send_mission_digests() -> None:
     from essaim.army.services.dispatch import send_digests
 
     send_digests()
+
+
+@db_periodic_task(crontab(minute="11"))
+def send_waiting_invitations() -> None:
+    """Hourly: invitations that waited for room under INVITATIONS_CAMPAIGN_DAILY_CAP go out,
+    as many as the day allows (none of a suspended inviter's)."""
+    from essaim.army.services.invitations import send_waiting_invitations as send
+
+    send()

@@ -344,6 +344,25 @@ INVITATIONS_CONFIRM_DAYS = env_int("INVITATIONS_CONFIRM_DAYS", 30)
 INVITATIONS_POINTS = env_int("INVITATIONS_POINTS", 5)
 INVITATIONS_MAX_UPLOAD_BYTES = env_int("INVITATIONS_MAX_UPLOAD_BYTES", 2 * 1024 * 1024)
 INVITATIONS_MAX_ENTRIES = env_int("INVITATIONS_MAX_ENTRIES", 5000)
+# Who is trusted with the full daily limit: an account older than INVITATIONS_NEW_ACCOUNT_DAYS
+# with accepted work (a proof accepted or an invitee who confirmed); anyone else may submit
+# INVITATIONS_NEW_ACCOUNT_DAILY_LIMIT addresses a day. Only mondains trained or active invite.
+INVITATIONS_NEW_ACCOUNT_DAILY_LIMIT = env_int("INVITATIONS_NEW_ACCOUNT_DAILY_LIMIT", 5)
+INVITATIONS_NEW_ACCOUNT_DAYS = env_int("INVITATIONS_NEW_ACCOUNT_DAYS", 14)
+# Invitation mails the whole campaign sends per day (TIME_ZONE); beyond it they wait for the
+# next day (an hourly job sends them), so the campaign's sending reputation cannot be spent.
+INVITATIONS_CAMPAIGN_DAILY_CAP = env_int("INVITATIONS_CAMPAIGN_DAILY_CAP", 2000)
+# This many abuse reports on a volunteer's invitations within the window (days) suspend their
+# invitations until a coordinator or HQ lifts the suspension.
+INVITATIONS_ABUSE_SUSPEND_THRESHOLD = env_int("INVITATIONS_ABUSE_SUSPEND_THRESHOLD", 3)
+INVITATIONS_ABUSE_WINDOW_DAYS = env_int("INVITATIONS_ABUSE_WINDOW_DAYS", 30)
+# Missions: points one mission may carry without HQ's approval (above, an HQ member other than
+# its author approves it before anyone sees it); and the rule of HQ's list of sudden jumps in
+# points (essaim.army.services.oversight.points_jumps): more than FACTOR times one's own usual
+# rate and more than FLOOR points, over 7 days or over 24 hours.
+MISSION_MAX_POINTS = env_int("MISSION_MAX_POINTS", 50)
+MISSION_POINTS_JUMP_FACTOR = env_float("MISSION_POINTS_JUMP_FACTOR", 3.0)
+MISSION_POINTS_JUMP_FLOOR = env_int("MISSION_POINTS_JUMP_FLOOR", 100)
 API_PAGE_SIZE = 100
 # Requests accepted per API token: N/s, N/m, N/h or N/d (fixed window, shared cache).
 API_RATE_LIMIT = env_str("API_RATE_LIMIT", "600/m")

@@ -1,7 +1,9 @@
 """Invitations over JSON (mounted at /api/v1/): the token's volunteer invites people from their
-address book and reads their own counts. Thin over essaim.army.services.invitations; who may is
-essaim.army.rules.can_invite. As on the page, a valid request always answers with the number of
-distinct valid addresses given and the invalid entries (syntax only): nothing about the base.
+address book and reads their own counts. Thin over essaim.army.services.invitations; any
+volunteer's token reads, but only a trained or active mondain who is not suspended invites
+(essaim.army.services.inviters.standing: anyone else gets a 403 saying why). As on the page,
+a valid request always answers with the number of distinct valid addresses given and the
+invalid entries (syntax only): nothing about the base.
 """
 
 from __future__ import annotations
@@ -16,14 +18,20 @@ from ninja import Field, Router, Schema, Status
 from essaim.api.auth import TokenAuth, token_of
 from essaim.api.errors import ApiError, ErrorOut, field_error
 from essaim.api.models import Scope
-from essaim.army import rules
+from essaim.army.mission_rules import volunteer_of
 from essaim.army.models import Volunteer
 from essaim.army.services import invitations as svc
+from essaim.army.services import inviters
 from essaim.army.services.addressbook import AddressBookError, Addresses
 from essaim.lib import ratelimit
 
-read_mine = TokenAuth(rules.can_invite, Scope.READ)
-write_mine = TokenAuth(rules.can_invite, Scope.WRITE)
+
+def _is_volunteer(user: Any) -> bool:
+    return volunteer_of(user) is not None
+
+
+read_mine = TokenAuth(_is_volunteer, Scope.READ)
+write_mine = TokenAuth(_is_volunteer, Scope.WRITE)
 
 router = Router(tags=["invitations"])
 
@@ -55,6 +63,8 @@ class InvitationStatsOut(Schema):
     points: int
     left_today: int
     daily_limit: int
+    may_invite: bool
+    refusal: str = Field(description="Why the volunteer may not invite now; empty when they may.")
 
 
 def _me(request: HttpRequest) -> Volunteer:
@@ -70,9 +80,13 @@ def _me(request: HttpRequest) -> Volunteer:
 @router.post("/me/invitations", response={202: InvitationsOut, **_ACT}, auth=write_mine)
 def send_invitations(request: HttpRequest, payload: InvitationsIn) -> Any:
     """Invite people in the token's volunteer's name (202: mails leave from a background job).
-    409 when the day's limit would be passed (nothing is recorded), 422 when no address is
-    valid."""
+    403 when they may not invite (not a trained or active mondain: `not_trusted`; suspended
+    after abuse reports: `suspended`), 409 when the day's limit would be passed, 422 when no
+    address is valid or the note is refused (too long, or a link): nothing is recorded."""
     volunteer = _me(request)
+    refusal = inviters.standing(volunteer).refusal
+    if refusal is not None:
+        raise ApiError(403, str(refusal), code=refusal.code)
     found = Addresses()
     try:
         for address in payload.addresses:
@@ -93,6 +107,8 @@ def send_invitations(request: HttpRequest, payload: InvitationsIn) -> Any:
             note=payload.note,
             language=translation.get_language() or settings.LANGUAGE_CODE,
         )
+    except svc.NotAllowed as exc:
+        raise ApiError(403, str(exc), code=exc.code) from None
     except svc.DailyLimitReached as exc:
         raise ApiError(409, str(exc), code="daily_limit", details={"left": exc.left}) from None
     except svc.InvitationError as exc:
@@ -112,6 +128,8 @@ def my_invitation_stats(request: HttpRequest) -> dict[str, Any]:
         "sent": stats.sent,
         "confirmed": stats.confirmed,
         "points": stats.points,
-        "left_today": stats.left_today,
-        "daily_limit": settings.INVITATIONS_DAILY_LIMIT,
+        "left_today": stats.left_today if stats.may_invite else 0,
+        "daily_limit": stats.daily_limit,
+        "may_invite": stats.may_invite,
+        "refusal": str(stats.refusal or ""),
     }

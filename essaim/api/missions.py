@@ -2,7 +2,7 @@
 runners' (HQ, team coordinators) missions, publication and review. Thin handlers over
 essaim.army.services; who may do what is essaim.army.mission_rules. A mission or claim the
 token's user may not reach is a 404 (ids reveal nothing); a refused action is a 409 with the
-same sentence the pages show."""
+same sentence the pages show, except reviewing one's own proof: a 403 (`self_review`)."""
 
 from __future__ import annotations
 
@@ -126,6 +126,10 @@ class ReturnIn(Schema):
 class PublishOut(Schema):
     id: int
     notified: int
+    status: str = Field(
+        description="published; or awaiting when the mission's points pass MISSION_MAX_POINTS: "
+        "nobody sees it until an HQ member other than its author approves it."
+    )
 
 
 def _mission_out(m: Mission) -> dict[str, Any]:
@@ -167,6 +171,9 @@ def _claim_out(c: Claim) -> dict[str, Any]:
 
 
 def _refused(exc: svc.MissionError) -> ApiError:
+    if isinstance(exc, svc.SelfReview):
+        # Not a state conflict: this user may never review this proof.
+        return ApiError(403, str(exc.message), code="self_review")
     return ApiError(409, str(exc.message), code="refused")
 
 
@@ -340,10 +347,10 @@ def publish_mission(request: HttpRequest, id: int = Path(..., ge=1, le=MAX_ID)) 
     if mission is None:
         raise ApiError(404)
     try:
-        notified = svc.publish_mission(mission=mission)
+        notified = svc.publish_mission(mission=mission, by=token_of(request).user)
     except svc.MissionError as exc:
         raise _refused(exc) from exc
-    return {"id": mission.pk, "notified": notified}
+    return {"id": mission.pk, "notified": notified, "status": mission.status}
 
 
 @router.get("/review-queue", response={200: list[ClaimOut], **_ERRORS}, auth=read_runner)

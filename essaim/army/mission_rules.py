@@ -59,6 +59,12 @@ def owns_claim(user: AnyUser, claim: Claim) -> bool:
     return _active(user) and claim.volunteer_id == user.pk
 
 
+def can_decide_missions(user: AnyUser) -> bool:
+    """Approve or refuse missions above MISSION_MAX_POINTS (never one's own: the service
+    refuses it), see the sudden jumps in points and the accepted work behind them: HQ."""
+    return is_hq(user)
+
+
 # --- Talking points library and kits ------------------------------------------------------------
 
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from essaim.army.views import kits, library, missions
+from essaim.army.views import kits, library, missions, oversight
 
 urlpatterns = [
     path("missions/", missions.my_missions, name="my_missions"),
@@ -20,6 +20,14 @@ urlpatterns = [
     path("missions/gerer/<int:pk>/publier/", missions.mission_publish, name="mission_publish"),
     path("missions/gerer/<int:pk>/clore/", kits.mission_close, name="mission_close"),
     path("missions/gerer/<int:pk>/kit/", kits.mission_kit, name="mission_kit"),
+    path("missions/qg/a-approuver/", oversight.approvals, name="mission_approvals"),
+    path("missions/qg/a-approuver/<int:pk>/", oversight.decide, name="mission_decide"),
+    path("missions/qg/sauts-de-points/", oversight.jumps, name="points_jumps"),
+    path(
+        "missions/qg/volontaires/<int:pk>/travail/",
+        oversight.accepted_work,
+        name="accepted_work",
+    ),
     path("kits/fichiers/<int:pk>/", kits.kit_file, name="kit_file"),
     path("kits/fichiers/<int:pk>/retirer/", kits.kit_file_delete, name="kit_file_delete"),
     path("argumentaire/", library.library, name="library"),

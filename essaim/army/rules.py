@@ -72,10 +72,22 @@ def can_manage_calls(user: AnyUser) -> bool:
 
 
 def can_invite(user: AnyUser) -> bool:
-    """Invite people from one's address book: a volunteer, in their own name only."""
+    """Invite people from one's address book, in their own name only: a volunteer with the
+    mondain role, trained or active, whose invitations are not suspended (the reason, for the
+    page and the API, is essaim.army.services.inviters.standing)."""
     from essaim.army.models import Volunteer
+    from essaim.army.services.inviters import standing
 
-    return _active(user) and Volunteer.objects.filter(pk=user.pk).exists()
+    if not _active(user):
+        return False
+    volunteer = Volunteer.objects.filter(pk=user.pk).first()
+    return volunteer is not None and standing(volunteer).refusal is None
+
+
+def can_lift_invitation_suspension(user: AnyUser, volunteer: Volunteer) -> bool:
+    """Let a suspended inviter invite again: those who see their reports (HQ, and the
+    coordinators of a team they are a member of)."""
+    return can_see_invitation_reports_of(user, volunteer)
 
 
 def can_see_invitation_reports_of(user: AnyUser, volunteer: Volunteer) -> bool:

@@ -14,6 +14,11 @@ urlpatterns = [
     path("moi/mot-de-passe/", profile.password, name="password"),
     path("invitations/", invitations.my_invitations, name="invitations"),
     path("invitations/signalements/", invitations.reports, name="invitation_reports"),
+    path(
+        "invitations/suspensions/<int:pk>/lever/",
+        invitations.lift_suspension,
+        name="invitation_lift",
+    ),
     path("equipes/", teams.team_list, name="team_list"),
     path("equipes/nouvelle/", teams.team_create, name="team_create"),
     path("equipes/<int:pk>/", teams.team_dashboard, name="team_dashboard"),

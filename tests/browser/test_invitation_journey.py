@@ -11,7 +11,7 @@ from django.core.cache import cache
 
 from conftest import PASSWORD
 from essaim.army.models import Invitation, VolunteerMissionSettings
-from essaim.army.tests.factories import make_volunteer
+from essaim.army.tests.factories import make_inviter
 from essaim.people.models import Consent
 from tests.browser.conftest import login
 
@@ -29,7 +29,7 @@ def test_a_volunteer_invites_three_contacts_and_one_confirms_from_the_mail(
     cache.clear()
     settings.SITE_URL = live_server.url
     base = live_server.url
-    volunteer = make_volunteer("camille@exemple.fr", first_name="Camille", password=PASSWORD)
+    volunteer = make_inviter("camille@exemple.fr", first_name="Camille", password=PASSWORD)
     volunteer.user.full_name = "Camille Desmoulins"
     volunteer.user.save(update_fields=["full_name"])
 

@@ -9,7 +9,7 @@ import pytest
 
 from essaim.api.tests.conftest import api_for
 from essaim.army.models import Invitation, InvitationRequest
-from essaim.army.tests.factories import make_volunteer
+from essaim.army.tests.factories import make_inviter
 from essaim.people.models import Contact, Suppression
 from essaim.people.services.suppression import suppress
 
@@ -20,7 +20,7 @@ URL = "/api/v1/me/invitations"
 
 @pytest.fixture
 def camille() -> Any:
-    return make_volunteer("camille@exemple.fr", first_name="Camille")
+    return make_inviter("camille@exemple.fr", first_name="Camille")
 
 
 @pytest.fixture
@@ -50,6 +50,8 @@ def test_a_volunteer_invites_and_reads_their_counts(camille, post, smtp_recorder
         "points": 0,
         "left_today": 48,
         "daily_limit": 50,
+        "may_invite": True,
+        "refusal": "",
     }
 
 

@@ -8,7 +8,7 @@ invitations.py: invitations sent in a volunteer's name, and what each volunteer 
 """
 
 from essaim.army.models.calls import Call, CallEvent
-from essaim.army.models.invitations import Invitation, InvitationRequest
+from essaim.army.models.invitations import Invitation, InvitationMailDay, InvitationRequest
 from essaim.army.models.missions import (
     OWN_NAME_REMINDER,
     Claim,
@@ -53,6 +53,7 @@ __all__ = [
     "CallEvent",
     "Claim",
     "Invitation",
+    "InvitationMailDay",
     "InvitationRequest",
     "KitFile",
     "Language",

@@ -59,10 +59,28 @@ class Invitation(models.Model):
         indexes: ClassVar = [
             models.Index(fields=["inviter", "status"], name="army_invitation_inviter_idx"),
             models.Index(fields=["status", "reported_at"], name="army_invitation_report_idx"),
+            # Invitations waiting for a day with room under INVITATIONS_CAMPAIGN_DAILY_CAP.
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(sent_at__isnull=True),
+                name="army_invitation_waiting_idx",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.pk}:{self.status}"
+
+
+class InvitationMailDay(models.Model):
+    """How many invitation mails the whole campaign sent on one day (TIME_ZONE). A mail takes
+    its place by a conditional UPDATE (`sent < cap`), so that concurrent workers never pass
+    INVITATIONS_CAMPAIGN_DAILY_CAP between them."""
+
+    day = models.DateField(primary_key=True)
+    sent = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.day}:{self.sent}"
 
 
 class InvitationRequest(models.Model):

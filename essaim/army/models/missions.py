@@ -112,7 +112,11 @@ class TalkingPointVersion(models.Model):
 class Mission(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", _("Brouillon")
+        # Published with more points than MISSION_MAX_POINTS: nobody sees it until an HQ member
+        # other than its author approves it (essaim.army.services.oversight).
+        AWAITING = "awaiting", _("En attente du QG")
         PUBLISHED = "published", _("Publiée")
+        REFUSED = "refused", _("Refusée par le QG")
         CLOSED = "closed", _("Close")
 
     kind = models.CharField(_("type"), max_length=12, choices=MissionKind.choices)
@@ -172,6 +176,16 @@ class Mission(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now)
+    # HQ's decision on a mission above the points cap (approved or refused), and by whom.
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("décidée par"),
+    )
+    decided_at = models.DateTimeField(_("décidée le"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("mission")

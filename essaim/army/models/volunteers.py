@@ -214,6 +214,16 @@ class Volunteer(models.Model):
     region = models.CharField(_("région"), max_length=3, blank=True)
     created_at = models.DateTimeField(_("inscrit le"), default=timezone.now)
     updated_at = models.DateTimeField(_("modifié le"), default=timezone.now)
+    # Set when abuse reports on their invitations pass INVITATIONS_ABUSE_SUSPEND_THRESHOLD:
+    # they may not invite and their invitations waiting to be mailed stay unsent until a
+    # coordinator or HQ lifts it (essaim.army.services.invitations). Reports made before the
+    # last lift no longer count towards the threshold.
+    invitations_suspended_at = models.DateTimeField(
+        _("invitations suspendues le"), null=True, blank=True
+    )
+    invitations_lifted_at = models.DateTimeField(
+        _("suspension des invitations levée le"), null=True, blank=True
+    )
 
     objects = VolunteerQuerySet.as_manager()
 

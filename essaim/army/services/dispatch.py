@@ -62,6 +62,9 @@ def eligible_volunteers(mission: Mission, *, now: datetime | None = None) -> Que
             qs = qs.in_team(teams)
     if mission.windows:
         qs = qs.available_in(mission.windows)
+    if mission.created_by_id is not None:
+        # Its author never does it (essaim.army.services.missions.claim_mission).
+        qs = qs.exclude(pk=mission.created_by_id)
     # Who is too busy, in one aggregate over the recent and open claims (a hash anti-join),
     # rather than two correlated subqueries per candidate: at 100,000 volunteers those cost
     # the dispatch most of its time.

@@ -16,6 +16,26 @@ purpose or a withdrawn consent. It enters the base with a *pending* consent (sou
 (double opt-in: the consent becomes granted, the volunteer gets INVITATIONS_POINTS points) or
 reports the invitation as abuse (the address is suppressed for good, the pending consent
 withdrawn, and the report counts against the inviter where coordinators and HQ see it).
+
+Who may invite, and how much (issue 14: a self-registered volunteer once sent fifty phishing
+notes from the campaign's address):
+- only volunteers with the *mondain* role, trained or active (a coordinator trained them), and
+  whose invitations are not suspended (`standing`);
+- the note is short and carries no link nor anything that reads as a domain (`clean_note`);
+- an account younger than INVITATIONS_NEW_ACCOUNT_DAYS or without accepted work submits at most
+  INVITATIONS_NEW_ACCOUNT_DAILY_LIMIT addresses a day, others INVITATIONS_DAILY_LIMIT;
+- the whole campaign mails at most INVITATIONS_CAMPAIGN_DAILY_CAP invitations a day: each mail
+  takes a place in the day's counter (`InvitationMailDay`) by a conditional UPDATE; beyond the
+  cap the invitation waits (`sent_at` empty) and the hourly `send_waiting_invitations` mails it
+  on a later day, once;
+- INVITATIONS_ABUSE_SUSPEND_THRESHOLD reports within INVITATIONS_ABUSE_WINDOW_DAYS suspend the
+  inviter: they cannot invite, their waiting invitations are not mailed, and a coordinator of
+  their team or HQ may lift the suspension (audited).
+
+The subject keeps the inviter's name ("Camille D. vous invite…"): it is what makes the mail a
+personal invitation rather than one more campaign mail, and with only trained mondains
+inviting, notes without links and the name reduced to letters (`display_name`), it can no
+longer carry a lure.
 """
 
 from __future__ import annotations
@@ -35,7 +55,24 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from essaim.accounts.services import audit
-from essaim.army.models import Invitation, InvitationRequest, Volunteer, VolunteerMissionSettings
+from essaim.army.models import (
+    Invitation,
+    InvitationRequest,
+    RoleAssignment,
+    Volunteer,
+    VolunteerMissionSettings,
+)
+from essaim.army.services.inviters import (
+    MONDAIN,
+    InvitationError,
+    NotAllowed,
+    Standing,
+    places_left,
+    standing,
+    suspend_if_reported_enough,
+    take_a_place,
+)
+from essaim.lib.nolinks import contains_link
 from essaim.lib.text import clean_name, normalize_email
 from essaim.people.models import Consent, Contact, Purpose, Suppression, email_hash
 from essaim.people.services.contacts import (
@@ -53,7 +90,10 @@ log = logging.getLogger(__name__)
 
 # What an invitee is asked to agree to: the campaign's news. One purpose, named here only.
 PURPOSE = Purpose.NEWS
-MAX_NOTE = 300
+MAX_NOTE = 200
+MAX_NOTE_LINES = 3
+# Longest first name shown in an invitation (subject and text).
+MAX_SHOWN_NAME = 30
 CONFIRM_SALT = "essaim.army.invitation.confirm"
 REPORT_SALT = "essaim.army.invitation.report"
 # A report link works long after the confirmation link expired: abuse is reported late too.
@@ -61,19 +101,15 @@ REPORT_MAX_AGE = 365 * 86400
 SUBJECT = gettext_lazy("%(name)s vous invite à rejoindre la campagne")
 
 
-class InvitationError(ValueError):
-    """The request cannot be accepted as a whole; the message is for the volunteer."""
-
-
 class DailyLimitReached(InvitationError):
-    def __init__(self, left: int) -> None:
+    def __init__(self, left: int, limit: int) -> None:
         self.left = left
         super().__init__(
             _(
                 "Vous pouvez encore inviter %(left)d personne(s) aujourd'hui (%(limit)d par "
                 "jour) : retirez des adresses ou revenez demain. Rien n'a été envoyé."
             )
-            % {"left": left, "limit": settings.INVITATIONS_DAILY_LIMIT}
+            % {"left": left, "limit": limit}
         )
 
 
@@ -87,31 +123,60 @@ class Stats:
     confirmed: int
     points: int
     left_today: int
+    daily_limit: int = 0
+    refusal: NotAllowed | None = None  # why they may not invite now; None: they may
+
+    @property
+    def may_invite(self) -> bool:
+        return self.refusal is None
+
+
+def _shown_name(raw: str) -> str:
+    # Letters, spaces, hyphens and apostrophes only: what a volunteer types as their name ends
+    # up in the subject of a mail from the campaign, and must not carry a lure or a domain.
+    kept = "".join(ch if ch.isalpha() or ch in "-'’" else " " for ch in clean_name(raw, 200))
+    words = " ".join(kept.split())
+    if len(words) > MAX_SHOWN_NAME:
+        words = words[:MAX_SHOWN_NAME].rsplit(" ", 1)[0]
+    return words
 
 
 def display_name(volunteer: Volunteer) -> str:
-    """ "Camille D.": the first name and the last name's initial, as the invitation shows it."""
-    first = clean_name(volunteer.first_name, 100)
+    """ "Camille D.": the first name and the last name's initial, as the invitation shows it
+    (letters only, MAX_SHOWN_NAME characters at most)."""
+    first = _shown_name(volunteer.first_name)
     last = ""
     if volunteer.contact_id is not None and volunteer.contact is not None:
         last = volunteer.contact.last_name
     if not last:
-        parts = clean_name(volunteer.user.full_name).split()
+        parts = _shown_name(volunteer.user.full_name).split()
         if len(parts) > 1 and (not first or parts[0].casefold() == first.casefold()):
             last = parts[-1]
         first = first or (parts[0] if parts else "")
-    last = clean_name(last)
+    last = _shown_name(last)
     initial = f" {last[0].upper()}." if last else ""
     return f"{first}{initial}".strip() or _("Un volontaire")
 
 
 def clean_note(note: str) -> str:
-    """The volunteer's own optional words: one paragraph, control characters dropped; escaped
-    wherever shown. Too long is an error rather than a silent cut."""
-    text = "\n".join(clean_name(line, MAX_NOTE + 1) for line in (note or "").splitlines()).strip()
-    if len(text) > MAX_NOTE:
+    """The volunteer's own optional words: a few short lines, control characters dropped;
+    escaped wherever shown. Too long is an error rather than a silent cut; a link, a domain or
+    anything that looks like one (essaim.lib.nolinks) is refused: the note goes out from the
+    campaign's address, where a link is a phishing lure."""
+    lines = [clean_name(line, MAX_NOTE + 1) for line in (note or "").splitlines()]
+    text = "\n".join(line for line in lines if line).strip()
+    if len(text) > MAX_NOTE or text.count("\n") >= MAX_NOTE_LINES:
         raise InvitationError(
-            _("Mot personnel trop long (%(n)d caractères au plus).") % {"n": MAX_NOTE}
+            _("Mot personnel trop long (%(n)d caractères et %(lines)d lignes au plus).")
+            % {"n": MAX_NOTE, "lines": MAX_NOTE_LINES}
+        )
+    if contains_link(note or ""):
+        raise InvitationError(
+            _(
+                "Pas de lien ni d'adresse de site dans le mot personnel (ni « exemple.fr », ni "
+                "« www », même déguisés) : la campagne joint elle-même son lien. Si vous avez "
+                "collé deux mots avec un point, ajoutez une espace après le point."
+            )
         )
     return text
 
@@ -120,11 +185,11 @@ def _start_of_today() -> datetime:
     return timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def left_today(volunteer: Volunteer) -> int:
+def left_today(volunteer: Volunteer, limit: int) -> int:
     used = InvitationRequest.objects.filter(
         volunteer=volunteer, created_at__gte=_start_of_today()
     ).count()
-    return max(settings.INVITATIONS_DAILY_LIMIT - used, 0)
+    return max(limit - used, 0)
 
 
 def request_invitations(
@@ -132,25 +197,33 @@ def request_invitations(
 ) -> int:
     """Record the volunteer's request and queue the invitations (after commit). `addresses`
     are normalized and distinct (essaim.army.services.addressbook). Returns the count to show:
-    always the number of addresses given. Raises InvitationError (nothing recorded) when there
-    is no address, the note is too long, or the day's limit would be passed (DailyLimitReached).
+    always the number of addresses given. Raises InvitationError (nothing recorded) when the
+    volunteer may not invite (NotAllowed), there is no address, the note is too long or carries
+    a link, or the day's limit would be passed (DailyLimitReached).
     """
+    first = standing(volunteer)
+    if first.refusal is not None:
+        raise first.refusal
     if not addresses:
         raise InvitationError(_("Aucune adresse valide à inviter."))
     note = clean_note(note)
     hashes = {email: email_hash(normalize_email(email)[1]) for email in addresses}
     with transaction.atomic():
-        # One request at a time per volunteer, so that two tabs cannot both pass the limit.
+        # One request at a time per volunteer, so that two tabs cannot both pass the limit;
+        # the standing is read again under the lock (a report may have suspended them).
         Volunteer.objects.select_for_update().filter(pk=volunteer.pk).first()
+        current = standing(volunteer)
+        if current.refusal is not None:
+            raise current.refusal
         asked_before = set(
             InvitationRequest.objects.filter(
                 volunteer=volunteer, email_hash__in=list(hashes.values())
             ).values_list("email_hash", flat=True)
         )
         new = {email: h for email, h in hashes.items() if h not in asked_before}
-        left = left_today(volunteer)
+        left = left_today(volunteer, current.daily_limit)
         if len(new) > left:
-            raise DailyLimitReached(left)
+            raise DailyLimitReached(left, current.daily_limit)
         now = timezone.now()
         InvitationRequest.objects.bulk_create(
             [
@@ -198,6 +271,10 @@ def send_invitations(*, volunteer_id: int, emails: list[str], note: str, languag
     volunteer)."""
     volunteer = Volunteer.objects.select_related("user", "contact").filter(pk=volunteer_id).first()
     if volunteer is None or not volunteer.user.is_active:
+        return 0
+    if volunteer.invitations_suspended_at is not None:
+        # Suspended between the request and this job: nothing of theirs goes out.
+        log.info("invitations: %d asked by a suspended inviter, none created", len(emails))
         return 0
     invitations: list[Invitation] = []
     for email, key, hashed in _invitable(emails):
@@ -272,16 +349,40 @@ def read_token(token: str, *, report: bool = False) -> Invitation:
     return invitation
 
 
-def mail_invitation(invitation: Invitation, *, inviter: Volunteer) -> bool:
+class _NoPlace(Exception):
+    pass
+
+
+def mail_invitation(
+    invitation: Invitation, *, inviter: Volunteer, now: datetime | None = None
+) -> bool:
     """Mail the invitation once: `sent_at` is claimed by a conditional update first, so a
-    repeated job never sends it twice. Not to an address suppressed meanwhile."""
+    repeated job never sends it twice. Not to an address suppressed meanwhile, not for an
+    inviter suspended meanwhile, and only with a place left under the campaign's daily cap —
+    else it stays waiting (`sent_at` empty) for `send_waiting_invitations`."""
     contact = invitation.contact
     if contact is None or is_suppressed(contact.email_key):
         return False
-    claimed = Invitation.objects.filter(
-        pk=invitation.pk, sent_at__isnull=True, status=Invitation.Status.SENT
-    ).update(sent_at=timezone.now())
-    if not claimed:
+    now = now or timezone.now()
+    try:
+        with transaction.atomic():
+            # The inviter's suspension is an EXISTS on this row's own column, not a join: a
+            # join makes Django's UPDATE filter by `id IN (SELECT …)`, which PostgreSQL does
+            # not re-check after waiting for a concurrent claim, and the mail would go twice.
+            inviter_free = Volunteer.objects.filter(
+                pk=models.OuterRef("inviter_id"), invitations_suspended_at__isnull=True
+            )
+            claimed = Invitation.objects.filter(
+                models.Exists(inviter_free),
+                pk=invitation.pk,
+                sent_at__isnull=True,
+                status=Invitation.Status.SENT,
+            ).update(sent_at=now)
+            if not claimed:
+                return False
+            if not take_a_place(timezone.localdate(now)):
+                raise _NoPlace  # rolls the claim back: the invitation keeps waiting
+    except _NoPlace:
         return False
     name = display_name(inviter)
     try:
@@ -355,6 +456,12 @@ def confirm_invitation(*, invitation: Invitation, ip: str | None, user_agent: st
             VolunteerMissionSettings.objects.filter(volunteer_id=invitation.inviter_id).update(
                 total_points=F("total_points") + points
             )
+        if invitation.inviter_id is not None:
+            # A confirmed invitee is a mondain's accepted work: it keeps the role from lapsing
+            # and counts towards the full daily limit (see `standing`).
+            RoleAssignment.objects.filter(
+                volunteer_id=invitation.inviter_id, role__slug=MONDAIN
+            ).update(last_accepted_work_at=now)
     return True
 
 
@@ -392,12 +499,54 @@ def report_invitation(*, invitation: Invitation, ip: str | None, user_agent: str
             object_id=invitation.inviter_id or "",
             invitation=invitation.pk,
         )
+        if invitation.inviter_id is not None:
+            suspend_if_reported_enough(invitation.inviter_id, now=now)
     return True
 
 
-def stats(volunteer: Volunteer) -> Stats:
+WAITING_BATCH = 500
+
+
+def send_waiting_invitations(*, now: datetime | None = None) -> int:
+    """Mail the invitations that waited for room under the campaign's daily cap, oldest first,
+    as many as today's count allows; those of suspended inviters stay waiting. Run hourly
+    (essaim.schedule). Each one is claimed as in `mail_invitation`: never mailed twice, even
+    with two runs at once. Returns how many went out."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    sent = 0
+    last_pk = 0
+    while True:
+        room = places_left(today)
+        if room <= 0:
+            break
+        batch = list(
+            Invitation.objects.filter(
+                sent_at__isnull=True,
+                status=Invitation.Status.SENT,
+                contact__isnull=False,
+                inviter__isnull=False,
+                inviter__invitations_suspended_at__isnull=True,
+                pk__gt=last_pk,
+            )
+            .select_related("contact", "inviter__user", "inviter__contact")
+            .order_by("pk")[: min(room, WAITING_BATCH)]
+        )
+        if not batch:
+            break
+        for invitation in batch:
+            assert invitation.inviter is not None  # filtered above
+            sent += mail_invitation(invitation, inviter=invitation.inviter, now=now)
+        last_pk = batch[-1].pk
+    if sent:
+        log.info("invitations: %d waiting invitations mailed", sent)
+    return sent
+
+
+def stats(volunteer: Volunteer, known: Standing | None = None) -> Stats:
     """What the volunteer may know of their invitations: how many addresses they gave, how
-    many people confirmed, the points earned."""
+    many people confirmed, the points earned, and whether and how much they may invite."""
+    known = known or standing(volunteer)
     asked = InvitationRequest.objects.filter(volunteer=volunteer).aggregate(
         total=Count("id"), today=Count("id", filter=Q(created_at__gte=_start_of_today()))
     )
@@ -408,7 +557,9 @@ def stats(volunteer: Volunteer) -> Stats:
         sent=asked["total"],
         confirmed=mine["n"] or 0,
         points=mine["points"] or 0,
-        left_today=max(settings.INVITATIONS_DAILY_LIMIT - asked["today"], 0),
+        left_today=max(known.daily_limit - asked["today"], 0),
+        daily_limit=known.daily_limit,
+        refusal=known.refusal,
     )
 
 

@@ -11,12 +11,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.db import connection, models, transaction
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from essaim.accounts.models import Membership
+from essaim.accounts.services import audit
 from essaim.army.models import (
     Claim,
     Mission,
@@ -49,6 +51,19 @@ class MissionError(Exception):
 
 class MissionFull(MissionError):
     pass
+
+
+class SelfReview(MissionError):
+    """Someone tried to accept or return their own proof (the API answers 403)."""
+
+
+def _self_review_check(claim: Claim, by: User) -> None:
+    # Nobody reviews their own work, whatever their role (HQ included): a coordinator who is
+    # also a volunteer would otherwise award themselves points.
+    if by.pk == claim.volunteer_id:
+        raise SelfReview(
+            _("Vous ne pouvez pas relire votre propre preuve : un autre relecteur s'en charge.")
+        )
 
 
 # --- Creating and publishing --------------------------------------------------------------------
@@ -122,16 +137,51 @@ def create_mission(
     return mission
 
 
-def publish_mission(*, mission: Mission) -> int:
-    """Publish a draft and notify the eligible volunteers; returns how many were notified."""
+def needs_approval(points: int) -> bool:
+    """A mission worth more than MISSION_MAX_POINTS waits for HQ before anyone sees it."""
+    return points > settings.MISSION_MAX_POINTS
+
+
+def publish_mission(*, mission: Mission, by: User | None = None) -> int:
+    """Publish a draft and notify the eligible volunteers; returns how many were notified.
+
+    A mission above the points cap is not published but set awaiting HQ's approval (whoever
+    publishes it, HQ included): `mission.status` says which happened, and 0 are notified.
+    """
+    if needs_approval(mission.points):
+        with transaction.atomic():
+            moved = Mission.objects.filter(pk=mission.pk, status=Mission.Status.DRAFT).update(
+                status=Mission.Status.AWAITING
+            )
+            if not moved:
+                raise MissionError(_("Cette mission n'est plus un brouillon."))
+            audit(
+                action="army.mission_approval_requested",
+                actor=by,
+                obj=mission,
+                points=mission.points,
+                cap=settings.MISSION_MAX_POINTS,
+            )
+        mission.status = Mission.Status.AWAITING
+        return 0
+    return publish_now(mission=mission, from_status=Mission.Status.DRAFT)
+
+
+def publish_now(*, mission: Mission, from_status: str, **fields: Any) -> int:
+    """Publish (from `from_status`, conditionally: two clicks publish once) and dispatch.
+    `fields` are written with the status (HQ's decision on an awaiting mission)."""
     from essaim.army.services.dispatch import dispatch_mission
 
     with transaction.atomic():
-        published = Mission.objects.filter(pk=mission.pk, status=Mission.Status.DRAFT).update(
-            status=Mission.Status.PUBLISHED, published_at=timezone.now()
+        published = Mission.objects.filter(pk=mission.pk, status=from_status).update(
+            status=Mission.Status.PUBLISHED, published_at=timezone.now(), **fields
         )
         if not published:
-            raise MissionError(_("Cette mission est déjà publiée."))
+            raise MissionError(
+                _("Cette mission est déjà publiée.")
+                if from_status == Mission.Status.DRAFT
+                else _("Cette mission n'attend plus de décision.")
+            )
         if mission.talking_point_id:
             TalkingPointVersion.objects.filter(pk=mission.talking_point_id).update(
                 usage_count=F("usage_count") + 1
@@ -156,7 +206,8 @@ def close_mission(*, mission: Mission) -> Closing:
     now = timezone.now()
     with transaction.atomic():
         closed = Mission.objects.filter(
-            pk=mission.pk, status__in=(Mission.Status.DRAFT, Mission.Status.PUBLISHED)
+            pk=mission.pk,
+            status__in=(Mission.Status.DRAFT, Mission.Status.AWAITING, Mission.Status.PUBLISHED),
         ).update(status=Mission.Status.CLOSED)
         if not closed:
             raise MissionError(_("Cette mission est déjà close."))
@@ -262,13 +313,18 @@ def eligible_missions(facts: VolunteerFacts, *, now: datetime | None = None) -> 
     team_ok = Q(team__isnull=True) & (~Exists(any_team) | Exists(my_team))
     if facts.team_ids:
         team_ok |= Q(team_id__in=facts.team_ids)
-    return Mission.objects.alias(_free=F("windows").bitand(v.windows)).filter(
-        Exists(targets),
-        ~Exists(any_zone) | Exists(my_zone),
-        team_ok,
-        Q(windows=0) | Q(_free__gt=0),
-        status=Mission.Status.PUBLISHED,
-        deadline__gt=now,
+    return (
+        Mission.objects.alias(_free=F("windows").bitand(v.windows))
+        .filter(
+            Exists(targets),
+            ~Exists(any_zone) | Exists(my_zone),
+            team_ok,
+            Q(windows=0) | Q(_free__gt=0),
+            status=Mission.Status.PUBLISHED,
+            deadline__gt=now,
+        )
+        # Its author never does a mission (see claim_mission).
+        .exclude(created_by_id=v.pk)
     )
 
 
@@ -282,7 +338,14 @@ def is_eligible(volunteer: Volunteer, mission_id: int) -> bool:
 def claim_mission(*, volunteer: Volunteer, mission_id: int) -> Claim:
     """Take one slot of the mission. Exactly `quota` slots are ever given, whatever the number
     of volunteers claiming at the same instant: the slot is taken by a conditional UPDATE that
-    the database serializes (row lock on PostgreSQL, the write lock on SQLite)."""
+    the database serializes (row lock on PostgreSQL, the write lock on SQLite).
+
+    A mission's author may not claim it: they set its points and its terms, so doing it
+    themselves would be paying themselves, even with someone else reviewing the proof."""
+    if Mission.objects.filter(pk=mission_id, created_by_id=volunteer.pk).exists():
+        raise MissionError(
+            _("Vous avez créé cette mission : elle est pour d'autres volontaires que vous.")
+        )
     if not is_eligible(volunteer, mission_id):
         raise Mission.DoesNotExist
     now = timezone.now()
@@ -342,7 +405,9 @@ def review_queue(*, teams: Iterable[int] | None) -> QuerySet[Claim]:
 
 def accept_claim(*, claim: Claim, by: User) -> None:
     """Accept the proof: points for the volunteer (once: the update is conditional on the
-    claim still awaiting review), the role's clock of accepted work restarted."""
+    claim still awaiting review), the role's clock of accepted work restarted. SelfReview
+    when `by` submitted the proof."""
+    _self_review_check(claim, by)
     now = timezone.now()
     with transaction.atomic():
         mission = Mission.objects.only("points", "role_id").get(pk=claim.mission_id)
@@ -372,6 +437,7 @@ def accept_claim(*, claim: Claim, by: User) -> None:
 
 
 def return_claim(*, claim: Claim, by: User, feedback: str) -> None:
+    _self_review_check(claim, by)
     feedback = feedback.strip()
     if not feedback:
         raise MissionError(_("Dites au volontaire ce qu'il faut reprendre."))

@@ -84,3 +84,34 @@ def make_team(
             team=team, user=user, state=Membership.State.MEMBER, is_coordinator=True
         )
     return team
+
+
+def make_inviter(
+    email: str | None = None,
+    *,
+    stage: str = Stage.ACTIVE,
+    trusted: bool = True,
+    first_name: str = "Camille",
+    **kwargs: object,
+) -> Volunteer:
+    """A volunteer with the mondain role at `stage`. `trusted`: an account old enough and with
+    accepted work (essaim.army.services.inviters.standing), so that the full daily limit
+    applies; else a new account, with the small one."""
+    from datetime import timedelta
+
+    from django.conf import settings
+
+    volunteer = make_volunteer(
+        email,
+        roles={"mondain": stage},
+        first_name=first_name,
+        **kwargs,  # type: ignore[arg-type]
+    )
+    if trusted:
+        joined = timezone.now() - timedelta(days=settings.INVITATIONS_NEW_ACCOUNT_DAYS + 30)
+        User.objects.filter(pk=volunteer.pk).update(date_joined=joined)
+        RoleAssignment.objects.filter(volunteer=volunteer).update(
+            last_accepted_work_at=timezone.now() - timedelta(days=3)
+        )
+        volunteer.user.refresh_from_db()
+    return volunteer

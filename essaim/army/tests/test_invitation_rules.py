@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from essaim.army import rules
 from essaim.army.models import Invitation, InvitationRequest
-from essaim.army.tests.factories import make_team, make_volunteer
+from essaim.army.tests.factories import make_inviter, make_team
 from essaim.people.models import Contact
 
 PAGE = reverse("army:invitations")
@@ -24,7 +24,7 @@ def cast(db: Any, coordinator: Any, other_coordinator: Any, hq: Any) -> dict[str
     cache.clear()
     team = make_team("Paris 11e", coordinators=[coordinator])
     make_team("Lyon 3e", departement="69", coordinators=[other_coordinator])
-    volunteer = make_volunteer("camille@exemple.fr", teams=[team])
+    volunteer = make_inviter("camille@exemple.fr", teams=[team])
     return {
         "volunteer": volunteer,
         "coordinator": coordinator,

@@ -17,7 +17,7 @@ from django.urls import reverse
 from essaim.accounts.models import AuditEvent
 from essaim.army.models import Invitation, InvitationRequest, VolunteerMissionSettings
 from essaim.army.services import invitations as svc
-from essaim.army.tests.factories import make_team, make_volunteer
+from essaim.army.tests.factories import make_inviter, make_team, make_volunteer
 from essaim.people.models import Consent, Contact, ContactEvent, Suppression, email_hash
 from essaim.people.services.contacts import ConsentGrant, clean_contact_data, upsert_contact
 from essaim.people.services.suppression import suppress
@@ -35,7 +35,7 @@ def fresh_rate_limits(db: Any) -> None:
 
 @pytest.fixture
 def camille(db: Any) -> Any:
-    volunteer = make_volunteer("camille@exemple.fr", first_name="Camille", roles=["mondain"])
+    volunteer = make_inviter("camille@exemple.fr", first_name="Camille")
     volunteer.user.full_name = "Camille Desmoulins"
     volunteer.user.save(update_fields=["full_name"])
     return volunteer
@@ -129,7 +129,7 @@ def test_a_pending_invitee_is_not_in_any_mailable_audience(camille, invite):
 def test_the_answer_is_the_same_whatever_the_base_knows(camille, invite, smtp_recorder, client_of):
     in_base("known@exemple.fr")
     suppress(email_key="gone@exemple.fr", reason=Suppression.Reason.UNSUBSCRIBE)
-    other = make_volunteer("other@exemple.fr", first_name="Olympe")
+    other = make_inviter("other@exemple.fr", first_name="Olympe")
     invite(other, "taken@exemple.fr")
     smtp_recorder.messages.clear()
 
@@ -214,7 +214,7 @@ def test_a_known_address_without_a_say_on_the_purpose_may_be_invited(
 def test_an_invitee_already_invited_by_someone_else_gets_no_second_mail(
     camille, invite, smtp_recorder
 ):
-    other = make_volunteer("other@exemple.fr", first_name="Olympe")
+    other = make_inviter("other@exemple.fr", first_name="Olympe")
     invite(other, "ana@exemple.fr")
     response = invite(camille, "ANA@Exemple.fr", follow=True)
     assert flashed(response) == ["1 invitation envoyée."]
@@ -234,7 +234,7 @@ def test_a_pending_invitee_is_never_mailed_again_by_another_volunteer(
 ):
     invite(camille, "ana@exemple.fr")
     for n in range(3):
-        invite(make_volunteer(f"v{n}@exemple.fr"), "ana@exemple.fr")
+        invite(make_inviter(f"v{n}@exemple.fr"), "ana@exemple.fr")
     assert len(smtp_recorder.to("ana@exemple.fr")) == 1
 
 
@@ -343,7 +343,7 @@ def test_reporting_suppresses_the_address_and_flags_the_inviter(
     assert "signalée" not in client_of(camille).get(PAGE).text
 
     # Never invited again, by anyone; and the confirmation link no longer works.
-    invite(make_volunteer("v2@exemple.fr"), "ana@exemple.fr")
+    invite(make_inviter("v2@exemple.fr"), "ana@exemple.fr")
     assert len(smtp_recorder.messages) == 1
     assert Client().post(link(smtp_recorder.messages[0])).status_code == 200
     assert Consent.objects.get().status == "withdrawn"

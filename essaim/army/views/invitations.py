@@ -14,9 +14,10 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import translation
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.cache import never_cache
@@ -26,6 +27,7 @@ from essaim.accounts.services import client_ip
 from essaim.army import rules
 from essaim.army.models import Invitation, Volunteer
 from essaim.army.services import invitations as svc
+from essaim.army.services import inviters
 from essaim.army.services.addressbook import (
     AddressBookError,
     Addresses,
@@ -53,8 +55,8 @@ class InvitationForm(forms.Form):
     note = forms.CharField(
         label=gettext_lazy("Un mot de votre part (facultatif)"),
         help_text=gettext_lazy(
-            "Avec vos propres mots : il accompagne le message de la campagne, signé de votre "
-            "prénom."
+            "Avec vos propres mots, en quelques lignes et sans lien ni adresse de site : il "
+            "accompagne le message de la campagne, signé de votre prénom."
         ),
         max_length=svc.MAX_NOTE,
         widget=forms.Textarea(attrs={"rows": 3, "maxlength": svc.MAX_NOTE}),
@@ -63,9 +65,13 @@ class InvitationForm(forms.Form):
 
 
 def _volunteer(request: HttpRequest) -> Volunteer:
-    if not rules.can_invite(request.user):
+    """The page is a volunteer's (anyone else: 403); whether they may invite is for the page
+    to say (essaim.army.services.inviters.standing)."""
+    volunteer = Volunteer.objects.select_related("user", "contact").filter(pk=request.user.pk)
+    found = volunteer.first() if request.user.is_active else None
+    if found is None:
         raise PermissionDenied
-    return Volunteer.objects.select_related("user", "contact").get(pk=request.user.pk)
+    return found
 
 
 def _report_invalid(request: HttpRequest, found: Addresses) -> None:
@@ -88,7 +94,18 @@ def _report_invalid(request: HttpRequest, found: Addresses) -> None:
 @login_required
 @require_http_methods(["GET", "POST"])
 def my_invitations(request: HttpRequest) -> HttpResponse:
+    """The form for a trusted mondain; for any other volunteer, why they may not invite (and a
+    POST is a 403 that records nothing)."""
     volunteer = _volunteer(request)
+    standing = inviters.standing(volunteer)
+    stats = svc.stats(volunteer, standing)
+    if standing.refusal is not None:
+        return render(
+            request,
+            "army/invitations/my_invitations.html",
+            {"stats": stats, "refusal": str(standing.refusal)},
+            status=403 if request.method == "POST" else 200,
+        )
     form = InvitationForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         if request.POST.get("action") == "read":
@@ -102,8 +119,7 @@ def my_invitations(request: HttpRequest) -> HttpResponse:
         "army/invitations/my_invitations.html",
         {
             "form": form,
-            "stats": svc.stats(volunteer),
-            "limit": settings.INVITATIONS_DAILY_LIMIT,
+            "stats": stats,
             "inviter": svc.display_name(volunteer),
         },
     )
@@ -154,6 +170,14 @@ def _send(request: HttpRequest, form: InvitationForm, volunteer: Volunteer) -> H
             note=form.cleaned_data["note"],
             language=translation.get_language() or settings.LANGUAGE_CODE,
         )
+    except svc.NotAllowed as exc:
+        # Suspended between the page's check and the request: refused as a whole.
+        return render(
+            request,
+            "army/invitations/my_invitations.html",
+            {"stats": svc.stats(volunteer), "refusal": str(exc)},
+            status=403,
+        )
     except svc.InvitationError as exc:
         form.add_error(None, str(exc))
         _report_invalid(request, found)
@@ -167,6 +191,25 @@ def _send(request: HttpRequest, form: InvitationForm, volunteer: Volunteer) -> H
 
 
 @login_required
+@require_http_methods(["POST"])
+def lift_suspension(request: HttpRequest, pk: int) -> HttpResponse:
+    """A coordinator of the volunteer's team or HQ lets a suspended inviter invite again."""
+    volunteer = Volunteer.objects.filter(pk=pk).first()
+    if volunteer is None or not rules.can_lift_invitation_suspension(request.user, volunteer):
+        raise Http404
+    if inviters.lift_suspension(volunteer=volunteer, by=request.user, request=request):  # type: ignore[arg-type]
+        messages.success(request, _("Suspension levée : ce volontaire peut de nouveau inviter."))
+    else:
+        messages.info(request, _("Les invitations de ce volontaire n'étaient pas suspendues."))
+    next_url = request.POST.get("next", "")
+    if next_url and url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(next_url)
+    return redirect("army:invitation_reports")
+
+
+@login_required
 def reports(request: HttpRequest) -> HttpResponse:
     """HQ: the volunteers whose invitations were reported as abuse."""
     if not rules.can_list_invitation_reports(request.user):
@@ -174,7 +217,11 @@ def reports(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "army/invitations/reports.html",
-        {"inviters": svc.reports_by_inviter()[:200]},
+        {
+            "inviters": svc.reports_by_inviter()[:200],
+            "threshold": settings.INVITATIONS_ABUSE_SUSPEND_THRESHOLD,
+            "window": settings.INVITATIONS_ABUSE_WINDOW_DAYS,
+        },
     )
 
 

@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -415,6 +416,10 @@ class MissionForm(forms.Form):
         # Only HQ is offered the national scope (the empty choice): anyone else must pick a
         # team, else the empty value would pass the form and meet a 403.
         self.fields["team"].required = all(value for value, _label in choices)
+        self.fields["points"].help_text = _(
+            "Au-delà de %(cap)d points, la mission attend l'accord d'un membre du QG avant "
+            "d'être publiée."
+        ) % {"cap": settings.MISSION_MAX_POINTS}
         points = self.fields["talking_point"]
         points.queryset = current_versions(rules.library_scope(user))  # type: ignore[attr-defined]
         points.label_from_instance = (  # type: ignore[attr-defined]
@@ -445,7 +450,15 @@ def missions_run(request: HttpRequest) -> HttpResponse:
     qs = Mission.objects.select_related("role", "team").order_by("-created_at", "-pk")
     if scope is not None:
         qs = qs.filter(team_id__in=scope)
-    return render(request, "army/missions/missions_run.html", {"missions": list(qs[:100])})
+    return render(
+        request,
+        "army/missions/missions_run.html",
+        {
+            "missions": list(qs[:100]),
+            "is_hq": scope is None,
+            "cap": settings.MISSION_MAX_POINTS,
+        },
+    )
 
 
 @login_required
@@ -499,11 +512,21 @@ def mission_publish(request: HttpRequest, pk: int) -> HttpResponse:
     if not rules.can_run_mission(request.user, mission):
         raise Http404
     try:
-        notified = svc.publish_mission(mission=mission)
+        notified = svc.publish_mission(mission=mission, by=request.user)  # type: ignore[arg-type]
     except svc.MissionError as refused:
         messages.error(request, str(refused.message))
     else:
-        messages.success(
-            request, _("Mission publiée : %(n)d volontaires prévenus.") % {"n": notified}
-        )
+        if mission.status == Mission.Status.AWAITING:
+            messages.warning(
+                request,
+                _(
+                    "Mission envoyée au QG : ses %(points)d points dépassent le plafond de "
+                    "%(cap)d. Elle sera publiée quand un membre du QG l'aura approuvée."
+                )
+                % {"points": mission.points, "cap": settings.MISSION_MAX_POINTS},
+            )
+        else:
+            messages.success(
+                request, _("Mission publiée : %(n)d volontaires prévenus.") % {"n": notified}
+            )
     return redirect("army:missions_run")
