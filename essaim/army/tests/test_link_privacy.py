@@ -92,7 +92,8 @@ def test_the_engage_confirmation_link_shows_no_personal_data_however_it_is_decod
     assert personal_data_in(legacy_token(), PERSONAL) >= {"louise.michel@exemple.fr", "69003"}
     response = Client().post(reverse("army_public:engage_confirm", kwargs={"token": token}))
     assert response.status_code == 302  # the account was created: logged in, to the profile
-    assert Volunteer.objects.get().contact.postcode == "69003"
+    contact = Volunteer.objects.select_related("contact").get().contact
+    assert contact is not None and contact.postcode == "69003"
 
 
 def test_an_engage_link_of_the_earlier_format_is_still_accepted(db):
