@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any, Final
 
+from django.apps import apps
 from django.urls import URLPattern, URLResolver, get_resolver
 
 REDACTED: Final = "[redacted]"
@@ -103,7 +104,8 @@ class RedactSecretsFilter(logging.Filter):
     prefixes: Final = ("django.request", "django.server", "django.security", "gunicorn")
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not record.name.startswith(self.prefixes):
+        # gunicorn's master logs before Django is set up; it handles no request.
+        if not record.name.startswith(self.prefixes) or not apps.ready:
             return True
         message = record.getMessage()
         redacted = redact(message)

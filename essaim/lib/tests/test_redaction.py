@@ -20,8 +20,10 @@ from typing import Any
 import pytest
 from django.test import Client
 from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, reverse
+from gunicorn.config import Config
 
 from conftest import free_port
+from essaim.lib.gunicorn_logging import RedactingLogger
 from essaim.lib.redaction import REDACTED, RedactSecretsFilter, redact
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -165,6 +167,17 @@ def test_other_loggers_are_left_alone():
     record = logging.LogRecord("essaim.mailing", logging.INFO, __file__, 1, "%s", ("/a?t=x",), None)
     assert RedactSecretsFilter().filter(record) is True
     assert (record.msg, record.args) == ("%s", ("/a?t=x",))
+
+
+def test_gunicorn_error_log_lines_are_redacted(tmp_path):
+    config = Config()
+    config.set("errorlog", str(tmp_path / "error.log"))
+    logger = RedactingLogger(config)
+    logger.error("Error handling request %s %s", "GET", f"/desinscription/{SIGNED}/?x=1")
+    for handler in logger.error_log.handlers:
+        handler.flush()
+    lines = (tmp_path / "error.log").read_text().splitlines()
+    assert lines[-1].endswith("Error handling request GET /desinscription/[redacted]/?x=1")
 
 
 # --- gunicorn, as the Procfile runs it ------------------------------------------------------
