@@ -54,11 +54,14 @@ def test_caught_mail_is_kept_and_shown_to_hq_in_the_demo(
 
 
 @pytest.mark.parametrize(("demo", "enabled"), [(False, True), (True, False), (False, False)])
-def test_outside_the_demo_hq_gets_a_404_and_no_menu_entry(
-    transactional_db, hq_client, settings, demo, enabled
-):
+def test_outside_the_demo_hq_gets_a_404_and_no_menu_entry(db, hq_client, settings, demo, enabled):
     settings.DEMO, settings.DEVMAIL_ENABLED = demo, enabled
-    caught = catch_one_mail()
+    caught = CaughtMessage.objects.create(
+        mail_from="essaim@x.test",
+        rcpt_to=["marie@exemple.fr"],
+        subject="Votre lien de connexion",
+        raw=b"Subject: Votre lien de connexion\r\n\r\nhttps://essaim.test/comptes/connexion/lien/x/\r\n",
+    )
     assert hq_client.get(reverse("devmail:inbox")).status_code == 404
     assert hq_client.get(reverse("devmail:message", args=[caught.pk])).status_code == 404
     home = hq_client.get(reverse("home")).content.decode()
