@@ -10,3 +10,5 @@ bind = f"{env_str('HOST', '127.0.0.1')}:{env_int('PORT', 8000)}"
 workers = env_int("WEB_WORKERS", 3)
 timeout = 60
 accesslog = "-"
+# Tokens of links (confirmations, logins, unsubscribes) are keys: replaced by [redacted] in logs.
+logger_class = "essaim.lib.gunicorn_logging.RedactingLogger"

@@ -7,5 +7,8 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Comptes")
 
     def ready(self) -> None:
+        # The deployment checks (`essaim check --deploy`) register when imported.
+        import essaim.accounts.checks
+
         # Registers the periodic jobs in every process, so the worker knows them.
         import essaim.schedule  # noqa: F401

@@ -36,12 +36,6 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         if rules.is_hq(user):
             items.append((_("Invitations signalées"), reverse("army:invitation_reports")))
             items.append((_("Journal d'audit"), reverse("accounts:audit_log")))
-        if rules.can_read_devmail(user) and _devmail_on():
+        if rules.can_read_devmail(user):
             items.append((_("Boîte de dev"), reverse("devmail:inbox")))
     return {"nav_items": items}
-
-
-def _devmail_on() -> bool:
-    from django.conf import settings
-
-    return bool(settings.DEVMAIL_ENABLED)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 
 if TYPE_CHECKING:
@@ -52,8 +53,15 @@ def can_export(user: AnyUser) -> bool:
     return is_hq(user)
 
 
+def devmail_enabled() -> bool:
+    """The demo's mail catcher runs: DEVMAIL_ENABLED, and only in the demo (DEMO). It shows HQ
+    every mail Essaim sends, other people's login links among them, so a DEVMAIL_ENABLED left
+    on in production without DEMO keeps it off (and `essaim check --deploy` fails)."""
+    return bool(settings.DEVMAIL_ENABLED and settings.DEMO)
+
+
 def can_read_devmail(user: AnyUser) -> bool:
-    return is_hq(user)
+    return devmail_enabled() and is_hq(user)
 
 
 def can_manage_campaigns(user: AnyUser) -> bool:

@@ -98,9 +98,12 @@ def test_hq_calls_a_segment_a_recipient_answers_and_the_funnel_moves(
     expect(phone.locator(".call-text strong")).to_have_text("mille")
     phone.reload()  # a refresh is not a second visit
     phone.get_by_role("link", name="Je m'engage").click()
-    expect(phone.get_by_label("Adresse e-mail")).to_have_value("marie@exemple.fr")
-    expect(phone.get_by_label("Prénom")).to_have_value("Marie")
+    # The form shows nothing of the link's recipient (a call is forwarded): Marie types it.
+    expect(phone.get_by_label("Adresse e-mail")).to_have_value("")
+    expect(phone.get_by_label("Prénom")).to_have_value("")
     expect(phone.get_by_label("Traceur")).to_be_checked()
+    phone.get_by_label("Adresse e-mail").fill("marie@exemple.fr")
+    phone.get_by_label("Prénom").fill("Marie")
     phone.locator("#id_last_name").fill("Curie")
     phone.get_by_label("Code postal").fill("75011")
     phone.get_by_label("samedi soir").check()

@@ -1,11 +1,13 @@
 """ "Je m'engage": volunteer sign-up with double opt-in.
 
 The same shape as the base's sign-up (essaim.people.services.signup), which it reuses: nothing is
-written when the form is sent; the whole request travels, signed and timestamped, in the link
-mailed to the address; only the person's POST from that link writes. The confirmation grants the
-consent for the purpose "volunteering" on the contact (with the proof of the double opt-in), then
-creates the account (role volunteer, no password: it logs in by magic link until the person sets
-one) and the volunteer profile with the chosen roles at stage "applied".
+written when the form is sent; the whole request travels, sealed (encrypted and authenticated:
+the link shows none of it), in the link mailed to the address; only the person's POST from that
+link writes. Links of the earlier, signed but readable format are accepted until they expire.
+The confirmation grants the consent for the purpose "volunteering" on the contact (with the
+proof of the double opt-in), then creates the account (role volunteer, no password: it logs in
+by magic link until the person sets one) and the volunteer profile with the chosen roles at
+stage "applied".
 
 A sign-up from a call for volunteers (essaim.army.services.calls) carries the call's id, and the
 delivery whose link brought the person when the address is the one that link was mailed to.
@@ -45,26 +47,28 @@ from essaim.army.models import (
     VolunteerRole,
 )
 from essaim.army.services.calls import record_signup
+from essaim.lib import sealing
 from essaim.people.models import Consent, Purpose
 from essaim.people.services.contacts import ContactData, clean_contact_data, record_event
 from essaim.people.services.signup import (
     InvalidLink,
     SignupRequest,
     confirm_signup,
-    unsign_link,
+    open_link,
 )
 from essaim.people.services.signup import send_confirmation_mail as send_signup_mail
 
 log = logging.getLogger(__name__)
 
-SALT = "essaim.army.signup"
+SALT = "essaim.army.signup"  # links of the earlier, readable format (signed only)
+SEAL_PURPOSE = "essaim.army.signup.confirmation"
 # The wording of the consent on the "Je m'engage" form; change the version with the wording.
 CONSENT_STATEMENT_VERSION = "volunteer-statement-v1"
 
 
 @dataclass(frozen=True)
 class VolunteerSignup:
-    """What the person asked for, carried by the confirmation link (nothing is stored)."""
+    """What the person asked for, carried sealed by the confirmation link (nothing is stored)."""
 
     email: str
     first_name: str
@@ -98,12 +102,12 @@ def _signer() -> signing.TimestampSigner:
 def make_token(signup: VolunteerSignup) -> str:
     payload = asdict(signup)
     payload["requested_at"] = signup.requested_at.isoformat()
-    return _signer().sign_object(payload, compress=True)
+    return sealing.seal_object(payload, purpose=SEAL_PURPOSE)
 
 
 def read_token(token: str) -> VolunteerSignup:
     """The request a link carries; raises ExpiredLink or InvalidLink."""
-    payload = unsign_link(_signer(), token)
+    payload = open_link(token, purpose=SEAL_PURPOSE, legacy_signer=_signer())
     try:
         signup = VolunteerSignup(
             email=str(payload["email"]),
@@ -122,7 +126,7 @@ def read_token(token: str) -> VolunteerSignup:
             call_id=_optional_id(payload.get("call_id")),
             call_delivery=_optional_id(payload.get("call_delivery")),
         )
-    except (KeyError, TypeError, ValueError) as exc:  # signed by us, but by another version
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:  # ours, another version
         raise InvalidLink from exc
     if not signup.roles or not 0 <= signup.windows <= FULL_WEEK:
         raise InvalidLink

@@ -161,7 +161,8 @@ def call_from_link(call_id: str, token: str) -> tuple[Call | None, CallRecipient
 @never_cache
 @require_GET
 def call_landing(request: HttpRequest, pk: int) -> HttpResponse:
-    """Anyone may read the page; with the link of a call's mail it greets its recipient and
+    """Anyone may read the page; with the link of a call's mail it greets its recipient (by
+    first name, the only thing of theirs it shows: the link is made to be forwarded) and
     counts one visit per contact (a refresh counts nothing more). No cookie is set or needed:
     the link alone says who came. A mail scanner that opens links counts as a visit too; the
     later steps of the funnel are immune to it."""
@@ -181,7 +182,8 @@ def call_landing(request: HttpRequest, pk: int) -> HttpResponse:
             # Sanitized by nh3 after markdown-it with raw HTML off (the campaigns' composer).
             "text": mark_safe(render_markdown(call.text_markdown)),
             "roles": call.roles.all(),
-            "recipient": recipient,
+            # Only the first name reaches the template, so nothing else of the person can show.
+            "first_name": recipient.contact.first_name if recipient is not None else "",
             "problem": problem,
             "engage_url": f"{reverse('army_public:engage')}?{urlencode(params)}",
         },

@@ -27,23 +27,16 @@ from essaim.people.views.signup import invalid_link, signup_rate_limit
 @require_http_methods(["GET", "POST"])
 def engage(request: HttpRequest) -> HttpResponse:
     """The form; from a call's landing page (`appel`, and `t` when the person came by the link
-    of the call's mail) it says which call, preselects its roles and fills in what the base
-    knows of the person. The double opt-in stays the confirmation mail (see
-    essaim.army.services.signup for why the call's link is not enough)."""
+    of the call's mail) it says which call and preselects its roles. Nothing of the link's
+    recipient is filled in: a call is made to be forwarded, and its reader must not see the
+    recipient's address or postcode. The link's token still attributes the sign-up, to its
+    delivery when the address typed is the one it was mailed to. The double opt-in stays the
+    confirmation mail (see essaim.army.services.signup for why the call's link is not enough)."""
     params = request.POST if request.method == "POST" else request.GET
     call, recipient, _problem = call_from_link(params.get("appel", ""), params.get("t", ""))
     initial: dict[str, Any] = {}
     if call is not None:
         initial["roles"] = [r.slug for r in call.roles.filter(is_open=True)]
-    if recipient is not None:
-        contact = recipient.contact
-        # Not the phone: the link may have been forwarded, and the page shows what it fills in.
-        initial.update(
-            email=contact.email,
-            first_name=contact.first_name,
-            last_name=contact.last_name,
-            postcode=contact.postcode,
-        )
     form = VolunteerSignupForm(request.POST or None, initial=initial)
     if request.method == "POST":
         if request.POST.get(HONEYPOT_FIELD):

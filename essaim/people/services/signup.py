@@ -1,9 +1,15 @@
 """Public sign-up with double opt-in.
 
-Nothing is written when someone fills the form: the request travels in a signed, timestamped link
-sent to the address, and only the confirmation (a POST from that link) creates or completes the
-contact. So the form answers the same way whether the address is known, unknown or suppressed,
-and a typo or a malicious sign-up of someone else's address leaves no trace in the base.
+Nothing is written when someone fills the form: the request travels in the link sent to the
+address, sealed (encrypted and authenticated, essaim.lib.sealing: the link shows no email, name,
+phone or postcode to the mail scanners, proxies and logs it passes through), and only the
+confirmation (a POST from that link) creates or completes the contact. So the form answers the
+same way whether the address is known, unknown or suppressed, and a typo or a malicious sign-up
+of someone else's address leaves no trace in the base.
+
+Links of the earlier format (signed but readable) are still accepted until they expire
+(SIGNUP_CONFIRM_MAX_AGE after they were sent): they are already in mailboxes, refusing them would
+only lose sign-ups. Their reader can go once every such link has expired.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from django.utils import timezone, translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy
 
+from essaim.lib import sealing
 from essaim.lib.text import normalize_email
 from essaim.people.models import Consent, Contact, Purpose
 from essaim.people.services.contacts import (
@@ -38,7 +45,8 @@ from essaim.people.services.suppression import blocks_own_return, lift_for_own_r
 
 log = logging.getLogger(__name__)
 
-SIGNUP_SALT = "essaim.signup"
+SIGNUP_SALT = "essaim.signup"  # links of the earlier, readable format (signed only)
+SIGNUP_SEAL_PURPOSE = "essaim.signup.confirmation"
 # The consent statement shown on the form, by version: recorded with each consent as proof of
 # what the person agreed to. Change the version whenever the wording changes.
 CONSENT_STATEMENT_VERSION = "signup-statement-v1"
@@ -55,7 +63,7 @@ class ExpiredLink(InvalidLink):
 
 @dataclass(frozen=True)
 class SignupRequest:
-    """What the person asked for, carried by the confirmation link (nothing is stored)."""
+    """What the person asked for, carried sealed by the confirmation link (nothing is stored)."""
 
     email: str
     first_name: str
@@ -80,8 +88,8 @@ def _signer() -> signing.TimestampSigner:
 
 
 def unsign_link(signer: signing.TimestampSigner, token: str) -> Any:
-    """The payload of a confirmation link signed by `signer`, at most SIGNUP_CONFIRM_MAX_AGE
-    old; raises ExpiredLink or InvalidLink."""
+    """The payload of a link of the earlier format signed by `signer`, at most
+    SIGNUP_CONFIRM_MAX_AGE old; raises ExpiredLink or InvalidLink."""
     try:
         return signer.unsign_object(token, max_age=settings.SIGNUP_CONFIRM_MAX_AGE)
     except signing.SignatureExpired as exc:
@@ -90,16 +98,31 @@ def unsign_link(signer: signing.TimestampSigner, token: str) -> Any:
         raise InvalidLink from exc
 
 
+def open_link(token: str, *, purpose: str, legacy_signer: signing.TimestampSigner) -> Any:
+    """The payload of a confirmation link: sealed for `purpose`, or (a ":" shows it: base64
+    has none) of the earlier signed format; raises ExpiredLink or InvalidLink."""
+    if ":" in token:
+        return unsign_link(legacy_signer, token)
+    try:
+        return sealing.unseal_object(
+            token, purpose=purpose, max_age=settings.SIGNUP_CONFIRM_MAX_AGE
+        )
+    except sealing.SealExpired as exc:
+        raise ExpiredLink from exc
+    except sealing.BadSeal as exc:
+        raise InvalidLink from exc
+
+
 def make_confirmation_token(signup: SignupRequest) -> str:
     payload = asdict(signup)
     payload["purposes"] = list(signup.purposes)
     payload["requested_at"] = signup.requested_at.isoformat()
-    return _signer().sign_object(payload, compress=True)
+    return sealing.seal_object(payload, purpose=SIGNUP_SEAL_PURPOSE)
 
 
 def read_confirmation_token(token: str) -> SignupRequest:
     """The request a link carries; raises ExpiredLink or InvalidLink."""
-    payload = unsign_link(_signer(), token)
+    payload = open_link(token, purpose=SIGNUP_SEAL_PURPOSE, legacy_signer=_signer())
     try:
         purposes = tuple(str(p) for p in payload["purposes"])
         signup = SignupRequest(
@@ -113,7 +136,7 @@ def read_confirmation_token(token: str) -> SignupRequest:
             user_agent=str(payload["user_agent"]),
             requested_at=datetime.fromisoformat(payload["requested_at"]),
         )
-    except (KeyError, TypeError, ValueError) as exc:  # signed by us, but by another version
+    except (KeyError, TypeError, ValueError) as exc:  # made by us, but by another version
         raise InvalidLink from exc
     if not purposes or not set(purposes) <= set(Purpose.values):
         raise InvalidLink

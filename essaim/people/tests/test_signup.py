@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from typing import Any
 
 import pytest
@@ -11,10 +10,12 @@ from django.conf import settings
 from django.core import signing
 from django.core.cache import cache
 from django.db import connection
-from django.test import Client
+from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
+from essaim.lib import sealing
 from essaim.people.models import Consent, Contact, ContactEvent, Purpose, Suppression
 from essaim.people.services.contacts import (
     ConsentGrant,
@@ -22,6 +23,7 @@ from essaim.people.services.contacts import (
     upsert_contact,
     withdraw_consent,
 )
+from essaim.people.services.signup import SignupRequest, make_confirmation_token
 from essaim.people.services.suppression import suppress
 
 SIGNUP = reverse("public:signup")
@@ -70,6 +72,21 @@ def link_in(mail: Any) -> str:
 
 def confirm(path: str, ip: str = "203.0.113.50") -> Any:
     return Client().post(path, REMOTE_ADDR=ip, HTTP_USER_AGENT="Thunderbird")
+
+
+def signup_request(**changes: Any) -> SignupRequest:
+    values: dict[str, Any] = {
+        "email": "marie.curie@exemple.fr",
+        "first_name": "Marie",
+        "last_name": "Curie",
+        "postcode": "75005",
+        "phone": "+33612345678",
+        "purposes": ("news",),
+        "ip": "198.51.100.4",
+        "user_agent": BROWSER,
+        "requested_at": timezone.now(),
+    }
+    return SignupRequest(**{**values, **changes})
 
 
 def imported(email: str, purpose: str = Purpose.NEWS) -> Contact:
@@ -386,15 +403,11 @@ def test_a_flood_for_one_address_gets_429_from_any_ip(sign_up, smtp_recorder, se
 
 
 def test_an_expired_link_offers_to_sign_up_again_and_writes_nothing(
-    sign_up, smtp_recorder, monkeypatch
+    sign_up, smtp_recorder, settings
 ):
-    four_days_ago = int(time.time()) - settings.SIGNUP_CONFIRM_MAX_AGE - 3600
-    with monkeypatch.context() as patch:
-        patch.setattr(
-            signing.TimestampSigner, "timestamp", lambda self: signing.b62_encode(four_days_ago)
-        )
-        sign_up()
+    sign_up()
     path = link_in(smtp_recorder.messages[0])
+    settings.SIGNUP_CONFIRM_MAX_AGE = -1  # the link was made now: every age is beyond it
     for response in (Client().get(path), confirm(path)):
         assert response.status_code == 410
         html = response.content.decode()
@@ -404,10 +417,12 @@ def test_an_expired_link_offers_to_sign_up_again_and_writes_nothing(
 
 
 def test_a_forged_link_is_refused_and_writes_nothing(db):
-    forged = signing.TimestampSigner(key="not-our-key", salt="essaim.signup").sign_object(
+    forged_signed = signing.TimestampSigner(key="not-our-key", salt="essaim.signup").sign_object(
         {"email": "x@exemple.fr", "purposes": ["news"]}
     )
-    for token in (forged, "n-importe-quoi", "a:b:c"):
+    with override_settings(SECRET_KEY="not-our-key-but-long-enough-for-anyone-0123456789"):
+        forged_sealed = make_confirmation_token(signup_request())
+    for token in (forged_signed, forged_sealed, "n-importe-quoi", "a:b:c", "AAAA", "A" * 5000):
         path = reverse("public:signup_confirm", kwargs={"token": token})
         for response in (Client().get(path), confirm(path)):
             assert response.status_code == 400
@@ -419,20 +434,29 @@ def test_a_tampered_payload_is_refused_and_writes_nothing(sign_up, smtp_recorder
     sign_up()
     path = link_in(smtp_recorder.messages[0])
     token = path.removeprefix("/inscription/confirmer/").removesuffix("/")
-    payload, stamp, signature = token.rsplit(":", 2)
-    changed = payload[:-3] + ("AAA" if payload[-3:] != "AAA" else "BBB")
-    for tampered in (f"{changed}:{stamp}:{signature}", f"{payload}:{stamp}:{signature[:-1]}x"):
+    middle = len(token) // 2
+    flipped = "B" if token[middle] != "B" else "C"
+    for tampered in (
+        token[:middle] + flipped + token[middle + 1 :],  # the ciphertext
+        token[:3] + ("z" if token[3] != "z" else "y") + token[4:],  # the issue time
+        token[:-2],  # truncated
+    ):
         response = confirm(reverse("public:signup_confirm", kwargs={"token": tampered}))
         assert response.status_code == 400
     assert Contact.objects.count() == 0
 
 
-def test_a_link_signed_for_another_purpose_is_refused(sign_up, smtp_recorder):
+def test_a_link_made_for_another_purpose_is_refused(sign_up, smtp_recorder):
     other = signing.TimestampSigner(salt="essaim.unsubscribe").sign_object(
         {"email": "marie.curie@exemple.fr", "purposes": ["news"]}
     )
-    response = confirm(reverse("public:signup_confirm", kwargs={"token": other}))
-    assert response.status_code == 400
+    sealed_other = sealing.seal_object(
+        {"email": "marie.curie@exemple.fr", "purposes": ["news"]},
+        purpose="essaim.army.signup.confirmation",
+    )
+    for token in (other, sealed_other):
+        response = confirm(reverse("public:signup_confirm", kwargs={"token": token}))
+        assert response.status_code == 400
     assert Contact.objects.count() == 0
 
 
