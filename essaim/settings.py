@@ -331,6 +331,11 @@ INVITATIONS_MAX_ENTRIES = env_int("INVITATIONS_MAX_ENTRIES", 5000)
 API_PAGE_SIZE = 100
 # Requests accepted per API token: N/s, N/m, N/h or N/d (fixed window, shared cache).
 API_RATE_LIMIT = env_str("API_RATE_LIMIT", "600/m")
+# Where to report a vulnerability in this deployment, published at /.well-known/security.txt
+# (RFC 9116): mailto: or https: URIs, comma-separated (a bare address becomes mailto:). Empty:
+# no security.txt (404). SECURITY_POLICY_URL: the page describing the disclosure policy.
+SECURITY_CONTACT = env_list("SECURITY_CONTACT", [])
+SECURITY_POLICY_URL = env_str("SECURITY_POLICY_URL", "")
 
 LOGGING = {
     "version": 1,

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from django.core.cache import cache
 from django.db import transaction
-from django.test import Client
+from django.test import Client, override_settings
 
 from tests.permission_matrix import (
     NEVER_SHOWN_TO,
@@ -51,7 +51,9 @@ HOW_TO = (
 
 @pytest.fixture(scope="module")
 def world(django_db_setup: Any, django_db_blocker: Any) -> Iterator[World]:
-    with django_db_blocker.unblock(), transaction.atomic():
+    # A deployment that published its security contact: /.well-known/security.txt answers.
+    contact = override_settings(SECURITY_CONTACT=["securite@campagne.test"])
+    with contact, django_db_blocker.unblock(), transaction.atomic():
         built = build_world()
         # Every test starts from this state (its own writes are rolled back after it): the
         # "before" of every refused request, taken once.
