@@ -383,6 +383,11 @@ MISSION_POINTS_JUMP_FLOOR = env_int("MISSION_POINTS_JUMP_FLOOR", 100)
 API_PAGE_SIZE = 100
 # Requests accepted per API token: N/s, N/m, N/h or N/d (fixed window, shared cache).
 API_RATE_LIMIT = env_str("API_RATE_LIMIT", "600/m")
+# Where to report a vulnerability in this deployment, published at /.well-known/security.txt
+# (RFC 9116): mailto: or https: URIs, comma-separated (a bare address becomes mailto:). Empty:
+# no security.txt (404). SECURITY_POLICY_URL: the page describing the disclosure policy.
+SECURITY_CONTACT = env_list("SECURITY_CONTACT", [])
+SECURITY_POLICY_URL = env_str("SECURITY_POLICY_URL", "")
 
 # The loggers that write request paths (django.request's "Not Found: /path", the CSRF
 # refusals, the development server's request lines) replace the tokens of links by [redacted]

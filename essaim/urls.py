@@ -3,6 +3,7 @@ from django.urls import include, path
 from django.views.i18n import set_language
 
 from essaim.accounts import views as account_views
+from essaim.accounts import wellknown
 
 urlpatterns = [
     path("", account_views.home, name="home"),
@@ -16,4 +17,5 @@ urlpatterns = [
     path("api/", include("essaim.api.urls")),
     path("admin/", admin.site.urls),
     path("i18n/setlang/", set_language, name="set_language"),
+    path(".well-known/security.txt", wellknown.security_txt, name="security_txt"),
 ]
