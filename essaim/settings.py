@@ -194,9 +194,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 # django-axes' backend comes first: it refuses a locked-out account or address before any
-# password is checked, on the site's login and on the Django admin's alike.
+# password is checked, on the site's login and on the Django admin's alike. (It derives from
+# axes' AxesBackend, which also loads users as ModelBackend does, for code that logs in with
+# AUTHENTICATION_BACKENDS[0].)
 AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",
+    "essaim.accounts.lockouts.LoginThrottleBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 # Failed logins (wrong passwords and wrong second-factor codes) one account, or one client
@@ -225,11 +227,16 @@ AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_RESET_ON_SUCCESS = False
 # Our audit log records what matters; axes' own per-login table would grow without bound.
 AXES_DISABLE_ACCESS_LOG = True
+# Locks are lifted from the audited Sécurité page (or the shell), not from the Django admin.
+AXES_ENABLE_ADMIN = False
+# A typed second-factor code is kept out of the failure records, as the password is.
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "code"]
 # Staff (HQ and coordinators) pass a second factor (TOTP or a recovery code) after the password.
 # On by default; off by default in the demo so that its printed logins work as they are.
 STAFF_2FA_REQUIRED = env_bool("STAFF_2FA_REQUIRED", not DEMO)
 # Name shown in authenticator apps next to the account.
 OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Essaim")
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = SITE_URL.startswith("https://")

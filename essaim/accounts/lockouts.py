@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from axes.backends import AxesBackend
 from axes.models import AccessAttempt
 from axes.utils import reset as axes_reset
 from django.conf import settings
@@ -22,6 +23,24 @@ from django.utils import timezone
 
 from essaim.accounts.models import User
 from essaim.accounts.services import audit, client_ip
+
+
+class LoginThrottleBackend(AxesBackend):
+    """django-axes' backend, first in AUTHENTICATION_BACKENDS: refuses a locked account or
+    address before any password is checked. A call without a request does not come from the web
+    (tests' Client.login, a shell) and is left to ModelBackend rather than refused: every login
+    view, ours and the admin's, passes its request."""
+
+    def authenticate(  # type: ignore[override]
+        self,
+        request: HttpRequest | None,
+        username: str | None = None,
+        password: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if request is None:
+            return None
+        return super().authenticate(request, username, password, **kwargs)  # type: ignore[no-any-return]
 
 
 def client_address(request: HttpRequest) -> str | None:

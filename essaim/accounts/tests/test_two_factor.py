@@ -409,3 +409,12 @@ def test_only_hq_admins_reset_someone_elses_second_factor(hq_client, coordinator
     assert hq_client.get(reverse("accounts:security")).status_code == 403
     assert TOTPDevice.objects.filter(pk=device.pk, confirmed=True).exists()
     assert not AuditEvent.objects.filter(action="2fa.reset").exists()
+
+
+def test_the_django_admin_offers_no_way_around_the_audited_pages(admin_client_):
+    for url in (
+        "/admin/otp_totp/totpdevice/",
+        "/admin/otp_static/staticdevice/",
+        "/admin/axes/accessattempt/",
+    ):
+        assert admin_client_.get(url).status_code == 404, url
