@@ -195,6 +195,9 @@ def two_factor_verify(request: HttpRequest) -> HttpResponse:
     user = _staff_user(request)
     next_url = _safe_next(request)
     step = twofactor.pending_step(request)
+    if step == twofactor.VERIFY and not twofactor.has_device(user):
+        # Reset (by an HQ admin) since this session began: nothing to type a code for.
+        step = twofactor.mark_session(request, user)
     if step != twofactor.VERIFY:
         return _to_step(step, next_url) if step else redirect(next_url)
     form = CodeForm(request.POST or None)

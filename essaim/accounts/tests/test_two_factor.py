@@ -418,3 +418,13 @@ def test_the_django_admin_offers_no_way_around_the_audited_pages(admin_client_):
         "/admin/axes/accessattempt/",
     ):
         assert admin_client_.get(url).status_code == 404, url
+
+
+def test_a_session_waiting_for_a_code_whose_device_was_reset_goes_to_enrolment(enrolled):
+    hq, _, _ = enrolled
+    client = password_login(hq)
+    assert client.get(reverse("home"))["Location"].startswith(VERIFY)
+    TOTPDevice.objects.filter(user=hq).delete()  # as an HQ admin's reset does
+    response = client.get(VERIFY)
+    assert response.status_code == 302 and response["Location"].startswith(ENROL)
+    assert client.get(reverse("home"))["Location"].startswith(ENROL)
