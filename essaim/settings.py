@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -42,6 +43,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "huey.contrib.djhuey",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "essaim.accounts",
     "essaim.people",
     "essaim.mailing",
@@ -58,10 +63,16 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Marks request.user.is_verified() when the session passed the second factor; the next one
+    # keeps a staff session that has not passed it on the 2FA pages.
+    "django_otp.middleware.OTPMiddleware",
+    "essaim.accounts.middleware.StaffTwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into our 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "essaim.urls"
@@ -192,6 +203,50 @@ AUTH_PASSWORD_VALIDATORS = [
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+# django-axes' backend comes first: it refuses a locked-out account or address before any
+# password is checked, on the site's login and on the Django admin's alike. (It derives from
+# axes' AxesBackend, which also loads users as ModelBackend does, for code that logs in with
+# AUTHENTICATION_BACKENDS[0].)
+AUTHENTICATION_BACKENDS = [
+    "essaim.accounts.lockouts.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Failed logins (wrong passwords and wrong second-factor codes) one account, or one client
+# address, may make before it is locked; then it stays locked for LOGIN_LOCKOUT_MINUTES after its
+# last counted failure, or until an HQ admin unlocks it (/comptes/securite/, or
+# `essaim axes_reset_username EMAIL` / `essaim axes_reset_ip IP`).
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 10)
+LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 30)
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+# Two separate counters, either of which locks: one per account (a botnet spreading guesses over
+# many addresses) and one per address (one machine trying many accounts).
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# Our login form posts "username"; axes would otherwise look for the model's field, "email".
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_USERNAME_CALLABLE = "essaim.accounts.lockouts.login_username"
+AXES_CLIENT_IP_CALLABLE = "essaim.accounts.lockouts.client_address"
+AXES_LOCKOUT_CALLABLE = "essaim.accounts.lockouts.lockout_response"
+# The database handler: shared by every process and machine, and its rows let HQ list and lift
+# locks (a cache cannot be listed). Refusals while locked are not recorded, so a burst costs a
+# few reads per guess and the lock ends at a fixed time instead of being pushed back forever.
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# A success does not wipe the failures: otherwise one known account would reset an address's
+# counter between guesses at another.
+AXES_RESET_ON_SUCCESS = False
+# Our audit log records what matters; axes' own per-login table would grow without bound.
+AXES_DISABLE_ACCESS_LOG = True
+# Locks are lifted from the audited Sécurité page (or the shell), not from the Django admin.
+AXES_ENABLE_ADMIN = False
+# A typed second-factor code is kept out of the failure records, as the password is.
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "code"]
+# Staff (HQ and coordinators) pass a second factor (TOTP or a recovery code) after the password.
+# On by default; off by default in the demo so that its printed logins work as they are.
+STAFF_2FA_REQUIRED = env_bool("STAFF_2FA_REQUIRED", not DEMO)
+# Name shown in authenticator apps next to the account.
+OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Essaim")
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 # A site served over https gets the safe values with no other variable (`essaim check --deploy`

@@ -17,3 +17,6 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 DEVMAIL_ENABLED = True
 ALLOWED_HOSTS = ["*"]
 WHITENOISE_AUTOREFRESH = True  # static files are served from the finders, nothing collected
+# The suite logs its cast in with force_login and tests permissions, not the second factor:
+# 2FA stays off here and tests/test_two_factor*.py switch it on with the `settings` fixture.
+STAFF_2FA_REQUIRED = False

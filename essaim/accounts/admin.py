@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from essaim.accounts.models import AuditEvent, Membership, Team, User
 
@@ -32,3 +34,11 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
         return False
+
+
+# Second factors are set up by their owner and reset from the audited Sécurité page only: the
+# admin's device pages would let anyone with admin access add a device to someone's account,
+# unaudited.
+for _model in (TOTPDevice, StaticDevice):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)

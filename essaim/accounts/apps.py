@@ -11,4 +11,14 @@ class AccountsConfig(AppConfig):
         import essaim.accounts.checks
 
         # Registers the periodic jobs in every process, so the worker knows them.
+        # Library integration points, not domain logic: every login (whatever its path) notes
+        # in its session the second factor it owes; the failure that locks a login is audited.
+        from axes.signals import user_locked_out
+        from django.contrib.auth.signals import user_logged_in
+
         import essaim.schedule  # noqa: F401
+        from essaim.accounts.lockouts import record_lockout
+        from essaim.accounts.twofactor import on_user_logged_in
+
+        user_logged_in.connect(on_user_logged_in, dispatch_uid="essaim.2fa.mark_session")
+        user_locked_out.connect(record_lockout, dispatch_uid="essaim.login.locked")

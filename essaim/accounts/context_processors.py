@@ -6,14 +6,15 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from essaim.accounts import rules
+from essaim.accounts import rules, twofactor
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
     """The menu a person sees follows their role: volunteers never get a link to the base."""
     user = request.user
     items: list[tuple[str, str]] = []
-    if user.is_authenticated:
+    # A session that still owes its second factor reaches none of these pages: no menu.
+    if user.is_authenticated and not twofactor.pending_step(request):
         items.append((_("Accueil"), reverse("home")))
         if user.is_volunteer:  # type: ignore[union-attr]
             items.append((_("Mon espace"), reverse("army:profile")))
@@ -36,6 +37,10 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         if rules.is_hq(user):
             items.append((_("Invitations signalées"), reverse("army:invitation_reports")))
             items.append((_("Journal d'audit"), reverse("accounts:audit_log")))
+        if rules.is_hq_admin(user):
+            items.append((_("Sécurité"), reverse("accounts:security")))
+        if not user.is_volunteer:  # type: ignore[union-attr]
+            items.append((_("Double authentification"), reverse("accounts:two_factor_settings")))
         if rules.can_read_devmail(user):
             items.append((_("Boîte de dev"), reverse("devmail:inbox")))
     return {"nav_items": items}

@@ -10,5 +10,22 @@ urlpatterns = [
     path("connexion/lien/envoye/", views.magic_sent, name="magic_sent"),
     path("connexion/lien/<str:token>/", views.magic_login, name="magic_login"),
     path("deconnexion/", auth_views.LogoutView.as_view(), name="logout"),
+    path("connexion/code/", views.two_factor_verify, name="two_factor_verify"),
+    path("double-facteur/", views.two_factor_settings, name="two_factor_settings"),
+    path("double-facteur/activer/", views.two_factor_enrol, name="two_factor_enrol"),
+    path("double-facteur/codes/", views.two_factor_codes, name="two_factor_codes"),
+    path(
+        "double-facteur/codes/nouveaux/",
+        views.two_factor_regenerate,
+        name="two_factor_regenerate",
+    ),
+    path("double-facteur/reinitialiser/", views.two_factor_reset, name="two_factor_reset"),
+    path("securite/", views.security, name="security"),
+    path("securite/debloquer/", views.security_unlock, name="security_unlock"),
+    path(
+        "securite/double-facteur/<int:user_id>/reinitialiser/",
+        views.security_reset_two_factor,
+        name="security_reset_two_factor",
+    ),
     path("audit/", views.audit_log, name="audit_log"),
 ]
