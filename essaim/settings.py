@@ -241,6 +241,8 @@ AXES_DISABLE_ACCESS_LOG = True
 AXES_ENABLE_ADMIN = False
 # A typed second-factor code is kept out of the failure records, as the password is.
 AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "code"]
+# Its banner at every start of every command says nothing an operator needs.
+AXES_VERBOSE = False
 # Staff (HQ and coordinators) pass a second factor (TOTP or a recovery code) after the password.
 # On by default; off by default in the demo so that its printed logins work as they are.
 STAFF_2FA_REQUIRED = env_bool("STAFF_2FA_REQUIRED", not DEMO)
