@@ -51,6 +51,33 @@ WEB: dict[str, Web] = {
         get="405 405 405 405 405 405", post="login login login login login login"
     ),
     "accounts:audit_log": web(get="login 403 403 403 200 200", post="login 403 403 403 200 200"),
+    # Second factor (staff): the code step needs a session that owes a code (others go home);
+    # the settings pages are staff's; the Sécurité page (locks, resets) is the HQ admin's.
+    "accounts:two_factor_verify": web(
+        get="login 403 302 302 302 302", post="login 403 302 302 302 302"
+    ),
+    "accounts:two_factor_settings": web(
+        get="login 403 200 200 200 200", post="login 403 200 200 200 200"
+    ),
+    "accounts:two_factor_enrol": web(
+        get="login 403 200 200 200 200", post="login 403 200 200 200 200"
+    ),
+    "accounts:two_factor_codes": web(
+        get="login 403 302 302 302 302", post="login 403 302 302 302 302"
+    ),
+    "accounts:two_factor_regenerate": web(
+        get="login 405 405 405 405 405", post="login 403 302 302 302 302"
+    ),
+    "accounts:two_factor_reset": web(
+        get="login 405 405 405 405 405", post="login 403 302 302 302 302"
+    ),
+    "accounts:security": web(get="login 403 403 403 403 200", post="login 403 403 403 403 200"),
+    "accounts:security_unlock": web(
+        get="login 405 405 405 405 405", post="login 403 403 403 403 302"
+    ),
+    "accounts:security_reset_two_factor": web(
+        "user_id=staff_user", get="login 405 405 405 405 405", post="login 403 403 403 403 302"
+    ),
     # --- The base: HQ in clear; a coordinator sees their zones, masked, and reveals one contact
     # (logged); a contact out of one's zones is 404. Imports, segments, tags, GDPR: HQ only.
     "people:contact_list": web(get="login 403 200 200 200 200", post="login 405 405 405 405 405"),
@@ -96,6 +123,9 @@ WEB: dict[str, Web] = {
     ),
     "people:import_report": web(
         "pk=import", get="login 403 403 403 200 200", post="login 405 405 405 405 405"
+    ),
+    "people:import_warnings": web(
+        "pk=import", get="login 403 403 403 404 404", post="login 405 405 405 405 405"
     ),
     # --- Public pages. The token in a link is its only key: a forged one opens nothing (400).
     "public:signup": web(get="200 200 200 200 200 200", post="200 200 200 200 200 200"),
@@ -164,7 +194,7 @@ WEB: dict[str, Web] = {
         "pk=call", get="login 403 403 403 200 200", post="login 405 405 405 405 405"
     ),
     "army:password": web(get="login 200 404 404 404 404", post="login 200 404 404 404 404"),
-    "army:invitations": web(get="login 200 403 403 403 403", post="login 200 403 403 403 403"),
+    "army:invitations": web(get="login 200 403 403 403 403", post="login 403 403 403 403 403"),
     "army:invitation_reports": web(
         get="login 403 403 403 200 200", post="login 403 403 403 200 200"
     ),
@@ -219,6 +249,21 @@ WEB: dict[str, Web] = {
         "pk=proof", get="login 404 200 404 200 200", post="login 404 200 404 200 200"
     ),
     "army:review_queue": web(get="login 403 200 200 200 200", post="login 403 200 200 200 200"),
+    # HQ's oversight: missions above the points cap wait for another HQ member; sudden jumps in
+    # points; a person's accepted work. A coordinator lifts an inviter's suspension in their team.
+    "army:mission_approvals": web(
+        get="login 403 403 403 200 200", post="login 403 403 403 200 200"
+    ),
+    "army:mission_decide": web(
+        "pk=mission", get="login 405 405 405 405 405", post="login 403 403 403 302 302"
+    ),
+    "army:points_jumps": web(get="login 403 403 403 200 200", post="login 403 403 403 200 200"),
+    "army:accepted_work": web(
+        "pk=member", get="login 403 403 403 200 200", post="login 403 403 403 200 200"
+    ),
+    "army:invitation_lift": web(
+        "pk=member", get="login 405 405 405 405 405", post="login 404 302 404 302 302"
+    ),
     "army:review": web(
         "pk=claim", get="login 404 404 404 404 404", post="login 404 302 404 302 302"
     ),

@@ -214,6 +214,7 @@ def build_world() -> World:
         "kit_file": kit_file.pk,
         "talking_point": point.pk,
         "caught": caught.pk,
+        "staff_user": hq.pk,
         "token": FORGED_TOKEN,
     }
     world.secrets = [

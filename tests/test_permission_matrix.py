@@ -51,8 +51,9 @@ HOW_TO = (
 
 @pytest.fixture(scope="module")
 def world(django_db_setup: Any, django_db_blocker: Any) -> Iterator[World]:
-    # A deployment that published its security contact: /.well-known/security.txt answers.
-    contact = override_settings(SECURITY_CONTACT=["securite@campagne.test"])
+    # A deployment that published its security contact (/.well-known/security.txt answers),
+    # running as the demo, so that the dev mailbox's pages are there to be refused or shown.
+    contact = override_settings(SECURITY_CONTACT=["securite@campagne.test"], DEMO=True)
     with contact, django_db_blocker.unblock(), transaction.atomic():
         built = build_world()
         # Every test starts from this state (its own writes are rolled back after it): the
