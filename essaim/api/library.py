@@ -308,7 +308,7 @@ def update_kit(
 
 @router.post(
     "/missions/{id}/kit/files",
-    response={201: KitFileOut, **_ACT, 413: ErrorOut},
+    response={201: KitFileOut, **_ACT},
     auth=write_runner,
 )
 def upload_kit_file(

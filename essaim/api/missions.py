@@ -241,7 +241,7 @@ def _own_claim(request: HttpRequest, id: int) -> Claim:
     return claim
 
 
-@router.post("/claims/{id}/proof", response={200: ClaimOut, **_ACT, 413: ErrorOut}, auth=write_mine)
+@router.post("/claims/{id}/proof", response={200: ClaimOut, **_ACT}, auth=write_mine)
 def prove_claim(
     request: HttpRequest, payload: ProofIn, id: int = Path(..., ge=1, le=MAX_ID)
 ) -> dict[str, Any]:
