@@ -365,6 +365,9 @@ MAILING_VERP_DOMAIN = env_str("MAILING_VERP_DOMAIN", "bounces.essaim.localhost")
 MAILING_UNSUBSCRIBE_MAILTO = env_str(
     "MAILING_UNSUBSCRIBE_MAILTO", "desinscription@essaim.localhost"
 )
+# Mailbox given to the feedback loops that send complaints (ARF reports) to a fixed address
+# rather than to the VERP envelope sender; mail to it is taken by `essaim bounces`. Empty: off.
+MAILING_COMPLAINTS_ADDRESS = env_str("MAILING_COMPLAINTS_ADDRESS", "plaintes@essaim.localhost")
 # Last part of the Feedback-ID header (Gmail's feedback loop groups complaints by it).
 MAILING_FEEDBACK_ID = env_str("MAILING_FEEDBACK_ID", "essaim")
 # Rows one sender may hold claimed at once: a crash turns at most this many into "unknown".

@@ -73,6 +73,17 @@ class ApiError(HttpError):
         self.headers = headers or {}
 
 
+NUL_MESSAGE = "Text may not contain a NUL character (U+0000)."
+
+
+class NulCharacter(ValueError):
+    """A body string or key with a NUL character (essaim.api.parser); `field`: its dotted path."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(field)
+        self.field = field
+
+
 def field_error(field: str, message: str) -> ApiError:
     """A 422 naming one field of the request, in the shape of ninja's validation errors."""
     return ApiError(422, details=[{"field": field, "message": message}])
@@ -115,6 +126,25 @@ def validation_details(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return details
 
 
+def document_generic_errors(schema: dict[str, Any]) -> None:
+    """List on each operation of an OpenAPI schema the errors `install` answers for any
+    operation, where it did not list them itself: a body that is not JSON (400) or is above
+    DATA_UPLOAD_MAX_MEMORY_SIZE (413) wherever a body is read, invalid values (422) wherever
+    there is a body or a parameter. A client (and schemathesis) may rely on the list."""
+    content = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            codes = [400, 413, 422] if "requestBody" in operation else []
+            if operation.get("parameters"):
+                codes.append(422)
+            for code in codes:
+                operation["responses"].setdefault(
+                    code, {"description": MESSAGES[code], "content": content}
+                )
+
+
 def install(api: NinjaAPI) -> None:
     def on_validation(request: HttpRequest, exc: Any) -> HttpResponse:
         assert isinstance(exc, ValidationError)
@@ -124,7 +154,11 @@ def install(api: NinjaAPI) -> None:
     def on_http_error(request: HttpRequest, exc: Any) -> HttpResponse:
         assert isinstance(exc, HttpError)
         status = exc.status_code
-        if isinstance(exc, ApiError):
+        if isinstance(exc.__cause__, NulCharacter):  # ninja's 400 for what parse_body raised
+            status = 422
+            detail = {"in": "body", "field": exc.__cause__.field, "message": NUL_MESSAGE}
+            data = payload(422, details=[detail])
+        elif isinstance(exc, ApiError):
             data = payload(status, exc.message, exc.code, exc.details)
         else:  # ninja's own: unreadable body (400), missing credentials (401)
             data = payload(status, MESSAGES.get(status) or exc.message)

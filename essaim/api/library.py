@@ -5,8 +5,6 @@ what is essaim.army.mission_rules. An entry, mission or file the token's user ma
 
 from __future__ import annotations
 
-import base64
-import binascii
 from datetime import datetime
 from typing import Any
 
@@ -16,8 +14,9 @@ from ninja import Field, Path, Query, Router, Schema, Status
 
 from essaim.accounts.models import Team
 from essaim.api.auth import TokenAuth, token_of
-from essaim.api.errors import ApiError, ErrorOut, field_error
+from essaim.api.errors import ApiError, ErrorOut
 from essaim.api.models import Scope
+from essaim.api.uploads import base64_file_field, decode_file
 from essaim.army import mission_rules as rules
 from essaim.army.models import KitFile, Mission, TalkingPoint
 from essaim.army.services import missions as svc
@@ -113,8 +112,9 @@ class KitOut(Schema):
 
 class KitFileIn(Schema):
     name: str = Field("fichier", max_length=200)
-    content_base64: str = Field(
-        max_length=(MAX_KIT_FILE_BYTES * 4) // 3 + 4,
+    # The limit the server applies (essaim.api.uploads), not only the web form's.
+    content_base64: str = base64_file_field(
+        MAX_KIT_FILE_BYTES,
         description="An image (PNG, JPEG, WebP, GIF: re-encoded without metadata), a video "
         "(MP4, WebM, Ogg) or a PDF, base64-encoded; the type is read from the content.",
     )
@@ -306,15 +306,16 @@ def update_kit(
     return _kit_out(mission)
 
 
-@router.post("/missions/{id}/kit/files", response={201: KitFileOut, **_ACT}, auth=write_runner)
+@router.post(
+    "/missions/{id}/kit/files",
+    response={201: KitFileOut, **_ACT},
+    auth=write_runner,
+)
 def upload_kit_file(
     request: HttpRequest, payload: KitFileIn, id: int = Path(..., ge=1, le=MAX_ID)
 ) -> Any:
     mission = _run_mission(request, id)
-    try:
-        data = base64.b64decode(payload.content_base64, validate=True)
-    except (binascii.Error, ValueError):
-        raise field_error("content_base64", "Not valid base64.") from None
+    data = decode_file("content_base64", payload.content_base64, service_limit=MAX_KIT_FILE_BYTES)
     try:
         item = add_kit_file(
             mission=mission,

@@ -6,10 +6,8 @@ same sentence the pages show, except reviewing one's own proof: a 403 (`self_rev
 
 from __future__ import annotations
 
-import base64
-import binascii
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models import Exists, F, OuterRef
@@ -20,6 +18,7 @@ from essaim.accounts.models import Team
 from essaim.api.auth import TokenAuth, token_of
 from essaim.api.errors import ApiError, ErrorOut, field_error
 from essaim.api.models import Scope
+from essaim.api.uploads import base64_file_field, decode_file
 from essaim.army import mission_rules as rules
 from essaim.army.models import (
     OWN_NAME_REMINDER,
@@ -32,7 +31,14 @@ from essaim.army.models import (
     VolunteerRole,
 )
 from essaim.army.services import missions as svc
-from essaim.army.services.proofs import MAX_SCREENSHOT_BYTES, clean_urls, submit_proof
+from essaim.army.services.proofs import (
+    MAX_NOTE,
+    MAX_SCREENSHOT_BYTES,
+    MAX_URL_LENGTH,
+    MAX_URLS,
+    clean_urls,
+    submit_proof,
+)
 from essaim.lib.pagination import time_keyset
 
 
@@ -110,11 +116,14 @@ class ClaimOut(Schema):
 
 
 class ProofIn(Schema):
-    urls: list[str] = Field(default_factory=list, max_length=10)
-    note: str = Field("", max_length=4000)
-    screenshot_base64: str | None = Field(
-        None,
-        max_length=(MAX_SCREENSHOT_BYTES * 4) // 3 + 4,
+    urls: list[Annotated[str, Field(max_length=MAX_URL_LENGTH)]] = Field(
+        default_factory=list, max_length=MAX_URLS
+    )
+    note: str = Field("", max_length=MAX_NOTE)
+    # The limit the server applies (essaim.api.uploads), not only the web form's.
+    screenshot_base64: str | None = base64_file_field(
+        MAX_SCREENSHOT_BYTES,
+        default=None,
         description="A PNG, JPEG, WebP or GIF image, base64-encoded; re-encoded without metadata.",
     )
 
@@ -246,10 +255,9 @@ def prove_claim(
     claim = _own_claim(request, id)
     upload = None
     if payload.screenshot_base64:
-        try:
-            data = base64.b64decode(payload.screenshot_base64, validate=True)
-        except (binascii.Error, ValueError):
-            raise field_error("screenshot_base64", "Not valid base64.") from None
+        data = decode_file(
+            "screenshot_base64", payload.screenshot_base64, service_limit=MAX_SCREENSHOT_BYTES
+        )
         upload = SimpleUploadedFile("capture", data)
     try:
         submit_proof(claim=claim, urls=payload.urls, note=payload.note, screenshot=upload)

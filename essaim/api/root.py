@@ -1,7 +1,10 @@
 """The JSON API root: one NinjaAPI, routers mounted per domain app, OpenAPI at /api/docs."""
 
+from typing import Any
+
 from django.http import HttpRequest
 from ninja import NinjaAPI
+from ninja.openapi.schema import OpenAPISchema
 from ninja.operation import Operation
 
 from essaim.api import errors
@@ -12,6 +15,7 @@ from essaim.api.invitations import router as invitations_router
 from essaim.api.library import router as library_router
 from essaim.api.mailing import router as mailing_router
 from essaim.api.missions import router as missions_router
+from essaim.api.parser import StrictParser
 from essaim.api.people import router as people_router
 
 
@@ -20,6 +24,13 @@ class EssaimAPI(NinjaAPI):
         # `list_contacts` rather than ninja's `essaim_api_people_list_contacts`: these names
         # become method names in generated clients. Handler names are unique across routers.
         return operation.view_func.__name__
+
+    def get_openapi_schema(
+        self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None
+    ) -> OpenAPISchema:
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        errors.document_generic_errors(schema)
+        return schema
 
 
 api = EssaimAPI(
@@ -35,6 +46,7 @@ api = EssaimAPI(
     ),
     urls_namespace="api",
     docs=LocalSwagger(),
+    parser=StrictParser(),
 )
 errors.install(api)
 api.add_router("/v1/", people_router)

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.urls import URLPattern, URLResolver, path, re_path
+from django.views.decorators.csrf import csrf_exempt
 
 from essaim.api.errors import json_error
 from essaim.api.root import api
@@ -20,6 +21,10 @@ View = Callable[..., HttpResponse]
 def _json_errors(view: View) -> View:
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if "\x00" in request.path:
+            # No route, tag or anything else of ours has a NUL in its name, and PostgreSQL
+            # would fail on the look-up (a 500) rather than find nothing.
+            return not_found(request)
         try:
             response = view(request, *args, **kwargs)
         except Http404:
@@ -46,6 +51,9 @@ def _wrapped(patterns: list[URLPattern | URLResolver]) -> list[URLPattern | URLR
     return result
 
 
+# No cookie is read and nothing changes here: without the exemption, a POST or DELETE to an
+# unknown API path got the CSRF middleware's HTML 403 rather than this JSON 404.
+@csrf_exempt
 def not_found(request: HttpRequest, path: str = "") -> HttpResponse:
     return json_error(404, f"No API route at {request.path}.")
 
@@ -54,5 +62,7 @@ _patterns, _app_name, _namespace = api.urls
 urlpatterns = [
     # Same (patterns, app_name, namespace) triple as api.urls: reverse("api:…") keeps working.
     path("", (_wrapped(_patterns), _app_name, _namespace)),
-    re_path(r"^(?P<path>.*)$", not_found),
+    # [\s\S], not ".": a path with an encoded line break (%0A) is answered in JSON too. (An
+    # inline (?s) flag would do, but Django's reverse() refuses patterns with one.)
+    re_path(r"^(?P<path>[\s\S]*)$", not_found),
 ]

@@ -86,7 +86,17 @@ def test_the_openapi_schema_lists_every_operation_with_bearer_auth(db):
         "TokenAuth": {"type": "http", "scheme": "bearer"}
     }
     put = schema["paths"]["/api/v1/contacts"]["put"]
-    assert sorted(put["responses"]) == ["200", "201", "401", "403", "409", "422", "429"]
+    assert sorted(put["responses"]) == [
+        "200",
+        "201",
+        "400",
+        "401",
+        "403",
+        "409",
+        "413",
+        "422",
+        "429",
+    ]
     assert put["security"] == [{"TokenAuth": []}]
 
 

@@ -28,6 +28,7 @@ from email.header import decode_header, make_header
 from email.message import Message
 from email.parser import BytesParser, HeaderParser
 from typing import Final
+from urllib.parse import unquote
 
 from flufl.bounce import all_failures
 
@@ -45,7 +46,7 @@ UNPARSED: Final = "unparsed"
 _STATUS_RE: Final = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d.])")
 # Feedback types that mean "this mail is unwanted" (RFC 5965 §7.3); not-spam and the
 # authentication-failure reports of RFC 6591 are not complaints.
-_COMPLAINT_TYPES: Final = frozenset({"abuse", "fraud", "virus", "other"})
+COMPLAINT_TYPES: Final = frozenset({"abuse", "fraud", "virus", "other"})
 _AUTO_SUBJECT_RE: Final = re.compile(
     r"^\s*(auto(matic)?[ -]?(reply|response)|auto:|absence|absent|out of (the )?office|"
     r"r[ée]ponse automatique|message d'absence|cong[ée]s?\b|vacation)",
@@ -168,7 +169,7 @@ def _arf(msg: Message) -> Verdict | None:
             text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
             fields = HeaderParser().parsestr(text)
         feedback = _text(fields.get("Feedback-Type"), 16).lower()
-        kind = COMPLAINT if feedback in _COMPLAINT_TYPES else IGNORED
+        kind = COMPLAINT if feedback in COMPLAINT_TYPES else IGNORED
         recipient = _text(fields.get("Original-Rcpt-To"), 254).strip("<>")
         agent = _text(fields.get("User-Agent"), 200)
         source = _text(fields.get("Source-IP"), 64)
@@ -250,3 +251,104 @@ def read_report(raw: bytes) -> Verdict:
         subject = _subject(msg)
         return Verdict(IGNORED, "", "auto-reply", subject, "", "auto-reply", message_id)
     return Verdict(UNPARSED, parser="none", message_id=message_id)
+
+
+# --- Feedback loops that do not use VERP -------------------------------------------------------
+
+# What our campaign messages carry that names their delivery (essaim.mailing.message): the VERP
+# envelope sender, which the receiving server copies into Return-Path and the report into
+# Original-Mail-From; the mailto: of List-Unsubscribe, whose subject is
+# unsubscribe-<delivery id>-<tag>; its https link, whose token names the contact; and the
+# Message-ID <campaign.delivery.nonce@domain>, which is not signed.
+_MAILTO_CODE_RE: Final = re.compile(r"subject=unsubscribe-(\d{1,18})-([a-z2-7]{8})\b", re.I)
+_ANGLED_RE: Final = re.compile(r"<([^<>\s]+)>")
+_MESSAGE_ID_RE: Final = re.compile(r"<?\s*(\d{1,18})\.(\d{1,18})\.[0-9a-f]+@", re.I)
+
+
+@dataclass(frozen=True, slots=True)
+class Feedback:
+    """What an ARF report (RFC 5965) received at the complaints address says about the message
+    it reports, before any look-up: `verdict` is None when the mail is not an ARF report."""
+
+    verdict: Verdict | None
+    verp_addresses: tuple[str, ...] = ()  # Original-Mail-From, the original's Return-Path
+    mailto_codes: tuple[tuple[int, str], ...] = ()  # (delivery id, tag) from List-Unsubscribe
+    links: tuple[str, ...] = ()  # the http(s) URIs of List-Unsubscribe
+    message_ids: tuple[tuple[int, int], ...] = ()  # (campaign id, delivery id), unsigned
+
+
+def _original_headers(report: Message) -> Message | None:
+    """The reported message (message/rfc822) or its header block (text/rfc822-headers): the
+    third part of RFC 5965 §2, looked for among the report's own parts only."""
+    payload = report.get_payload()
+    if not isinstance(payload, list):
+        return None
+    for part in payload:
+        if not isinstance(part, Message):
+            continue
+        kind = part.get_content_type()
+        if kind == "message/rfc822":
+            inner = part.get_payload()
+            if isinstance(inner, list) and inner and isinstance(inner[0], Message):
+                return inner[0]
+        if kind in ("message/rfc822", "text/rfc822-headers"):
+            raw = part.get_payload(decode=True) or b""
+            text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+            return HeaderParser().parsestr(text)
+    return None
+
+
+def _feedback_fields(report: Message) -> Message | None:
+    for part in report.walk():
+        if part.get_content_type() == "message/feedback-report":
+            payload = part.get_payload()
+            if isinstance(payload, list) and payload and isinstance(payload[0], Message):
+                return payload[0]
+            raw = part.get_payload(decode=True) or b""
+            text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+            return HeaderParser().parsestr(text)
+    return None
+
+
+def _all(headers: Message | None, name: str) -> list[str]:
+    return [" ".join(str(v).split()) for v in (headers.get_all(name) or [])] if headers else []
+
+
+def read_feedback(raw: bytes) -> Feedback:
+    """Read a mail sent to the complaints address: an ARF report is a multipart/report with
+    report-type=feedback-report and a message/feedback-report part; anything else gives a
+    Feedback whose verdict is None. Never raises."""
+    try:
+        msg = BytesParser(policy=policy.compat32).parsebytes(raw)
+        is_report = (
+            msg.get_content_type() == "multipart/report"
+            and str(msg.get_param("report-type", "")).lower() == "feedback-report"
+        )
+        verdict = _arf(msg) if is_report else None
+        if verdict is None:
+            return Feedback(None)
+        verdict = dataclasses.replace(verdict, message_id=_text(msg.get("Message-ID"), 250))
+        fields = _feedback_fields(msg)
+        original = _original_headers(msg)
+    except Exception:  # the email package is lenient; what it still chokes on is no report
+        return Feedback(None)
+    senders = _all(fields, "Original-Mail-From") + _all(original, "Return-Path")
+    verp = tuple(dict.fromkeys(a for s in senders if (a := s.strip().strip("<>").strip())))
+    unsubscribe = " ".join(_all(original, "List-Unsubscribe"))
+    uris = _ANGLED_RE.findall(unsubscribe)
+    codes = tuple(
+        dict.fromkeys(
+            (int(m.group(1)), m.group(2).lower())
+            for uri in uris
+            if uri.lower().startswith("mailto:") and (m := _MAILTO_CODE_RE.search(unquote(uri)))
+        )
+    )
+    links = tuple(dict.fromkeys(u for u in uris if u.lower().startswith(("https:", "http:"))))
+    ids = tuple(
+        dict.fromkeys(
+            (int(m.group(1)), int(m.group(2)))
+            for value in _all(original, "Message-ID")
+            if (m := _MESSAGE_ID_RE.match(value))
+        )
+    )
+    return Feedback(verdict, verp, codes, links, ids)

@@ -1,9 +1,12 @@
 """`essaim bounces`: the SMTP server the VERP domain's MX points to (aiosmtpd).
 
-It accepts mail for two kinds of address only: bounces+<delivery id>-<hmac>@MAILING_VERP_DOMAIN
-whose HMAC is right and whose ledger row exists, and MAILING_UNSUBSCRIBE_MAILTO, the mailbox of
+It accepts mail for three kinds of address only: bounces+<delivery id>-<hmac>@MAILING_VERP_DOMAIN
+whose HMAC is right and whose ledger row exists; MAILING_UNSUBSCRIBE_MAILTO, the mailbox of
 List-Unsubscribe's mailto: (essaim.mailing.services.mail_unsubscribe: the subject names the
-delivery, with its HMAC; a mail without a valid one is refused at DATA with a 550 that says why).
+delivery, with its HMAC); and MAILING_COMPLAINTS_ADDRESS, where the feedback loops that do not
+use VERP send their ARF reports (essaim.mailing.services.complaints: the reported message's
+signed codes name the delivery). A mail to either mailbox that names no delivery of ours, or
+not validly, is refused at DATA with a 550 that says why, and logged.
 Anything else is refused at RCPT with a 550 that says why, so forged or stray mail never reaches
 the database. Messages above BOUNCES_MAX_BYTES are refused (552) before they are stored; an idle
 client is dropped after BOUNCES_TIMEOUT seconds.
@@ -29,6 +32,11 @@ from django.conf import settings
 from django.db import close_old_connections, connections
 
 from essaim.mailing.services.bounces import Refusal, delivery_for_address, record_report
+from essaim.mailing.services.complaints import (
+    ComplaintRefusal,
+    complaint_by_mail,
+    is_complaints_address,
+)
 from essaim.mailing.services.mail_unsubscribe import (
     MailRefusal,
     is_unsubscribe_address,
@@ -66,7 +74,7 @@ class BounceHandler:
     ) -> str:
         if len(envelope.rcpt_tos) >= MAX_RECIPIENTS:
             return "452 4.5.3 Too many recipients"
-        if is_unsubscribe_address(address):
+        if is_unsubscribe_address(address) or is_complaints_address(address):
             envelope.rcpt_tos.append(address)
             return "250 2.1.5 OK"
         try:
@@ -85,7 +93,7 @@ class BounceHandler:
         raw: bytes = envelope.original_content or envelope.content or b""
         peer = str(session.peer[0]) if session.peer else ""
         mail_from = str(envelope.mail_from or "")
-        refused: MailRefusal | None = None
+        refused: MailRefusal | ComplaintRefusal | None = None
         try:
             for address in envelope.rcpt_tos:
                 if is_unsubscribe_address(address):
@@ -93,6 +101,25 @@ class BounceHandler:
                     if isinstance(result, MailRefusal):
                         refused = result
                     log.info("bounces: unsubscribe by mail from %s: %s", peer, result)
+                    continue
+                if is_complaints_address(address):
+                    complaint = await self._db(
+                        complaint_by_mail, raw=raw, mail_from=mail_from, peer=peer
+                    )
+                    if isinstance(complaint, ComplaintRefusal):
+                        refused = complaint
+                        log.info(
+                            "bounces: complaint refused from %s (mail from %r): %s",
+                            peer,
+                            mail_from,
+                            complaint.name,
+                        )
+                    else:
+                        log.info(
+                            "bounces: complaint for delivery %s%s",
+                            complaint.report.delivery_id,
+                            "" if complaint.created else " (already recorded)",
+                        )
                     continue
                 found = await self._db(delivery_for_address, address)
                 if isinstance(found, Refusal):  # the row vanished between RCPT and DATA
