@@ -310,7 +310,7 @@ WEB: dict[str, Web] = {
     "api:openapi-view": web(get="200 200 200 200 200 200", post="200 200 200 200 200 200"),
     "api:api-root": web(get="404 404 404 404 404 404", post="404 404 404 404 404 404"),
     # ninja's catch-all: a JSON 404 for any other path under /api/.
-    "api/^(?P<path>.*)$": web(
+    r"api/^(?P<path>[\s\S]*)$": web(
         get="404 404 404 404 404 404", post="404 404 404 404 404 404", path="/api/v1/pas-une-route"
     ),
 }

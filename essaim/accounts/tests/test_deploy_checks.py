@@ -93,7 +93,9 @@ def check_deploy(**variables: str) -> subprocess.CompletedProcess[str]:
         k: v
         for k, v in os.environ.items()
         if not k.startswith(("SECURE_", "SESSION_", "CSRF_", "DEVMAIL", "DEMO", "DEBUG"))
-        and k not in {"SITE_URL", "DATABASE_URL", "ALLOWED_HOSTS"}
+        # The browser tests' conftest sets DJANGO_ALLOW_ASYNC_UNSAFE, which check --deploy
+        # rightly reports (async.E001): a deployment does not have it.
+        and k not in {"SITE_URL", "DATABASE_URL", "ALLOWED_HOSTS", "DJANGO_ALLOW_ASYNC_UNSAFE"}
     }
     env |= {
         "DJANGO_SETTINGS_MODULE": "essaim.settings",
