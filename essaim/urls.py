@@ -7,6 +7,7 @@ from essaim.accounts import views as account_views
 urlpatterns = [
     path("", account_views.home, name="home"),
     path("comptes/", include("essaim.accounts.urls")),
+    path("comptes/jetons/", include("essaim.api.web_urls")),
     path("base/", include("essaim.people.urls")),
     path("", include("essaim.people.public_urls")),
     path("", include("essaim.army.public_urls")),

@@ -36,6 +36,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         if rules.is_hq(user):
             items.append((_("Invitations signalées"), reverse("army:invitation_reports")))
             items.append((_("Journal d'audit"), reverse("accounts:audit_log")))
+        if rules.can_manage_api_tokens(user):
+            items.append((_("Jetons d'API"), reverse("api_tokens:list")))
         if rules.can_read_devmail(user) and _devmail_on():
             items.append((_("Boîte de dev"), reverse("devmail:inbox")))
     return {"nav_items": items}

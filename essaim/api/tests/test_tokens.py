@@ -231,7 +231,9 @@ def test_the_command_grants_the_scopes_and_networks_asked_for(hq):
 
 
 def test_the_command_refuses_a_bad_network(hq):
-    with pytest.raises(CommandError, match="'10.0.0.300/8' is not an IPv4 or IPv6 network"):
+    with pytest.raises(
+        CommandError, match=re.escape("'10.0.0.300/8' is not an IPv4 or IPv6 network")
+    ):
         run("create", "--user", hq.email, "--name", "x", "--network", "10.0.0.300/8")
     assert ApiToken.objects.count() == 0
 
