@@ -55,8 +55,8 @@ class TokenSettingsForm(forms.Form):
         try:
             return clean_networks(lines)
         except ValueError as exc:
-            bad = str(exc).split(" is not ")[0]
             if " is not " in str(exc):
+                bad = str(exc).split(" is not ")[0].strip("'\"")
                 raise forms.ValidationError(
                     _("%(value)s n'est pas un réseau IPv4 ou IPv6 (CIDR)."),
                     params={"value": bad},

@@ -122,7 +122,7 @@ def token_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
     token = get_object_or_404(_tokens_of(user), pk=pk)
-    _, changed = revoke_token(prefix=token.prefix, actor=user, request=request)
+    token, changed = revoke_token(prefix=token.prefix, actor=user, request=request)
     if changed:
         messages.success(request, _("Jeton %s révoqué : il ne fonctionne plus.") % token.prefix)
     return redirect("api_tokens:list")
