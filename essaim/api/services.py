@@ -132,9 +132,9 @@ def create_token(
     raise RuntimeError("could not find a free token prefix")
 
 
-def _limits(token: ApiToken) -> dict[str, object]:
+def _limits(token: ApiToken) -> dict[str, Any]:
     # Only what differs from the defaults, so that most audit entries stay short.
-    limits: dict[str, object] = {}
+    limits: dict[str, Any] = {}
     if token.networks:
         limits["networks"] = token.networks
     if token.rate_per_minute is not None:
