@@ -339,15 +339,6 @@ def record_people_read(
     row. The counter is a single UPDATE with F(), so concurrent requests never lose a count."""
     today = connection.ops.adapt_datefield_value(_today(now or timezone.now()))
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            # The read's entry and count are committed without waiting for the WAL flush, as
-            # SQLite's synchronous=NORMAL already does: the flush took longer than the read
-            # itself (docs/benchmarks.md, issue 14). A crash of the database server can lose
-            # the last fraction of a second of these entries (3 × wal_writer_delay, 0.6 s by
-            # default), never reorder the chain: WAL is flushed in order. Writes of the base
-            # keep their synchronous commit, audit included.
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL synchronous_commit TO OFF")
         if count:
             # The same as .update(people_read=Case(When(…, then=F(…) + count)…)), written out:
             # the ORM took longer to build that UPDATE than the database to run it, on every
@@ -362,6 +353,10 @@ def record_people_read(
             via="api",
             token=token.prefix,
             count=count,
+            # Committed without waiting for the WAL flush on PostgreSQL: the flush took longer
+            # than the read itself (docs/benchmarks.md, issue 14). Writes of the base keep
+            # their synchronous commit, audit included.
+            durable=False,
             **query,
         )
 

@@ -24,6 +24,42 @@ CREATE TRIGGER accounts_auditevent_append_only
 DROP_APPEND_ONLY = """
 DROP TRIGGER IF EXISTS accounts_auditevent_append_only ON accounts_auditevent;
 DROP FUNCTION IF EXISTS accounts_auditevent_append_only();
+DROP FUNCTION IF EXISTS accounts_audit_append(
+    timestamptz, bigint, text, text, text, text, inet, text, jsonb, text, boolean
+);
+"""
+
+# essaim.accounts.services.audit() on PostgreSQL: the chain's lock (a transaction-scoped
+# advisory lock, key b"ESSAUDIT"), the last hash and the INSERT in one round trip instead of
+# three. A VOLATILE function takes a new snapshot for each statement, so the SELECT sees every
+# entry committed before the lock was granted. The hash is the model's own (chain_hash):
+# sha256 over the previous hash, a newline and the canonical content, which Python sends.
+APPEND = """
+CREATE OR REPLACE FUNCTION accounts_audit_append(
+    p_at timestamptz, p_actor_id bigint, p_actor_email text, p_action text,
+    p_object_type text, p_object_id text, p_ip inet, p_user_agent text, p_details jsonb,
+    p_canonical text, p_async boolean
+) RETURNS TABLE (new_id bigint, new_prev_hash text, new_hash text)
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    prev text;
+BEGIN
+    IF p_async THEN
+        PERFORM set_config('synchronous_commit', 'off', true);
+    END IF;
+    PERFORM pg_advisory_xact_lock(4995427951752530260);
+    SELECT e.hash INTO prev FROM accounts_auditevent e ORDER BY e.id DESC LIMIT 1;
+    prev := coalesce(prev, '');
+    RETURN QUERY INSERT INTO accounts_auditevent (
+        at, actor_id, actor_email, action, object_type, object_id, ip, user_agent, details,
+        prev_hash, hash
+    ) VALUES (
+        p_at, p_actor_id, p_actor_email, p_action, p_object_type, p_object_id, p_ip,
+        p_user_agent, p_details, prev,
+        encode(sha256(convert_to(prev || E'\\n' || p_canonical, 'UTF8')), 'hex')
+    ) RETURNING id, prev_hash::text, hash::text;
+END
+$$;
 """
 
 
@@ -45,6 +81,7 @@ def chain_existing(apps, schema_editor):
 def add_trigger(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute(APPEND_ONLY, params=None)
+        schema_editor.execute(APPEND, params=None)
 
 
 def drop_trigger(apps, schema_editor):

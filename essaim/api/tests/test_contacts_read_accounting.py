@@ -13,10 +13,11 @@ from typing import Any
 import pytest
 from django.apps import apps
 from django.core.cache import cache
+from django.db import connection, transaction
 
 from conftest import make_user
 from essaim.accounts.models import AuditEvent, Role, User
-from essaim.accounts.services import verify_audit_chain
+from essaim.accounts.services import audit, verify_audit_chain
 from essaim.api.models import ApiToken
 from essaim.api.services import create_token, seconds_to_midnight
 from essaim.api.tests.conftest import Api, api_for, make_contact
@@ -282,3 +283,18 @@ def test_a_coordinator_probing_segment_ids_gets_the_same_404_for_each(
         (404, {"error": {"code": "not_found", "message": "No such segment.", "details": None}})
     ] * 2
     assert reads() == []
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's commit setting")
+def test_only_the_entries_of_reads_skip_the_wait_for_the_wal_flush(hq, hq_api, paris_contact):
+    def synchronous_commit() -> str:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            return str(cursor.fetchone()[0])
+
+    with transaction.atomic():
+        audit(action="contact.erase", actor=hq)
+        assert synchronous_commit() == "on"
+    with transaction.atomic():
+        assert hq_api.get(CONTACTS).status_code == 200
+        assert synchronous_commit() == "off"
