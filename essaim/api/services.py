@@ -335,30 +335,29 @@ def record_people_read(
     **query: Any,
 ) -> None:
     """Count `count` people read through the token today and write one audit entry for the
-    request (who, which token, the query, how many): one UPDATE and one INSERT, never one per
-    row. The counter is a single UPDATE with F(), so concurrent requests never lose a count."""
+    request (who, which token, the query, how many): one UPDATE and one INSERT in a transaction,
+    never one per row. The counter is a single relative UPDATE, so concurrent requests never
+    lose a count."""
     today = connection.ops.adapt_datefield_value(_today(now or timezone.now()))
-    with transaction.atomic():
-        if count:
-            # The same as .update(people_read=Case(When(…, then=F(…) + count)…)), written out:
-            # the ORM took longer to build that UPDATE than the database to run it, on every
-            # read of the API (docs/benchmarks.md, issue 14).
-            with connection.cursor() as cursor:
-                cursor.execute(_COUNT_PEOPLE_READ, [today, count, count, today, token.pk])
-        audit(
-            action=action,
-            actor=token.user,
-            request=request,
-            obj=obj,
-            via="api",
-            token=token.prefix,
-            count=count,
-            # Committed without waiting for the WAL flush on PostgreSQL: the flush took longer
-            # than the read itself (docs/benchmarks.md, issue 14). Writes of the base keep
-            # their synchronous commit, audit included.
-            durable=False,
-            **query,
-        )
+    # The same as .update(people_read=Case(When(…, then=F(…) + count)…)), written out: the ORM
+    # took longer to build that UPDATE than the database to run it; and given to audit() as the
+    # statement that goes with the entry, one round trip on PostgreSQL (docs/benchmarks.md).
+    counted = (_COUNT_PEOPLE_READ, [today, count, count, today, token.pk]) if count else None
+    audit(
+        action=action,
+        actor=token.user,
+        request=request,
+        obj=obj,
+        via="api",
+        token=token.prefix,
+        count=count,
+        # Committed without waiting for the WAL flush on PostgreSQL: the flush took longer
+        # than the read itself. Writes of the base keep their synchronous commit, audit
+        # included.
+        durable=False,
+        along=counted,
+        **query,
+    )
 
 
 def mail_budget_exhausted(*, token_id: int, day: str) -> int:

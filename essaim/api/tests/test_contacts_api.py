@@ -217,10 +217,9 @@ def test_a_page_costs_the_same_queries_at_any_depth(
         params = {"segment": segment.pk}
     hq_api.get(CONTACTS)  # first use writes last_used_at; later requests within a minute don't
     # token + user (1), page (1), its tags (1) [+ the segment (1)], then the accounting: the
-    # savepoint, the people counter (1 UPDATE), the audit entry (the last hash and 1 INSERT;
-    # on PostgreSQL one call doing both under the chain's lock) and the savepoint's release.
-    # Never one per row.
-    accounting = 4 if connection.vendor == "postgresql" else 5
+    # people counter (1 UPDATE) and the audit entry (the last hash and 1 INSERT); on
+    # PostgreSQL one statement doing the three under the chain's lock. Never one per row.
+    accounting = 1 if connection.vendor == "postgresql" else 3
     expected = (4 if "segment" in params else 3) + accounting
     cursors = [None, twelve_parisians[9].pk, twelve_parisians[3].pk]
     for after in cursors:
