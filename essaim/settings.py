@@ -443,6 +443,10 @@ MISSION_POINTS_JUMP_FLOOR = env_int("MISSION_POINTS_JUMP_FLOOR", 100)
 API_PAGE_SIZE = 100
 # Requests accepted per API token: N/s, N/m, N/h or N/d (fixed window, shared cache).
 API_RATE_LIMIT = env_str("API_RATE_LIMIT", "600/m")
+# People one API token may read per day (contacts returned by list, search, get and GDPR
+# reports, midnight to midnight, TIME_ZONE); beyond, 429 until midnight and HQ admins are mailed.
+# A token may have its own (set by an HQ admin on the token's page).
+API_DAILY_PEOPLE_BUDGET = env_int("API_DAILY_PEOPLE_BUDGET", 5000)
 # Where to report a vulnerability in this deployment, published at /.well-known/security.txt
 # (RFC 9116): mailto: or https: URIs, comma-separated (a bare address becomes mailto:). Empty:
 # no security.txt (404). SECURITY_POLICY_URL: the page describing the disclosure policy.

@@ -8,6 +8,7 @@ from essaim.accounts import wellknown
 urlpatterns = [
     path("", account_views.home, name="home"),
     path("comptes/", include("essaim.accounts.urls")),
+    path("comptes/jetons/", include("essaim.api.web_urls")),
     path("base/", include("essaim.people.urls")),
     path("", include("essaim.people.public_urls")),
     path("", include("essaim.army.public_urls")),

@@ -37,6 +37,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         if rules.is_hq(user):
             items.append((_("Invitations signalées"), reverse("army:invitation_reports")))
             items.append((_("Journal d'audit"), reverse("accounts:audit_log")))
+        if rules.can_manage_api_tokens(user):
+            items.append((_("Jetons d'API"), reverse("api_tokens:list")))
         if rules.is_hq_admin(user):
             items.append((_("Sécurité"), reverse("accounts:security")))
         if not user.is_volunteer:  # type: ignore[union-attr]

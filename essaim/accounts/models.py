@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+from datetime import UTC
 from typing import Any, ClassVar
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
@@ -143,11 +146,25 @@ class Membership(models.Model):
 
 
 class AuditEvent(models.Model):
-    """Who did what, when, to which object, from where. Written for every export, every reveal of
-    a person's details and every other sensitive act; never updated."""
+    """Who did what, when, to which object, from where. Written for every export, every read of
+    contacts in clear, every reveal of a person's details and every other sensitive act; never
+    updated, never deleted (on PostgreSQL a trigger refuses both, see migration 0003).
+
+    Tamper-evident: `hash` is sha256 over the previous entry's hash and this entry's canonical
+    content (`canonical`), so editing, back-dating or removing a row breaks the chain from
+    there on (`essaim audit verify`). Only essaim.accounts.services.audit() writes rows."""
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
-    actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL)
+    # No foreign key in the database and DO_NOTHING in Django: deleting a user must neither
+    # cascade nor SET NULL here (either would rewrite append-only rows, which the trigger
+    # refuses, and break their hash); the entry keeps the id and `actor_email` of who acted.
+    actor = models.ForeignKey(
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+    )
     actor_email = models.CharField(max_length=254, blank=True)  # kept if the account goes
     action = models.CharField(max_length=64, db_index=True)
     object_type = models.CharField(max_length=64, blank=True)
@@ -155,10 +172,53 @@ class AuditEvent(models.Model):
     ip = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=300, blank=True)
     details = models.JSONField(default=dict, blank=True)
+    prev_hash = models.CharField(max_length=64, blank=True)
+    hash = models.CharField(max_length=64, blank=True)
 
     class Meta:
-        ordering = ["-at", "-id"]
-        indexes = [models.Index(fields=["object_type", "object_id"])]
+        ordering: ClassVar = ["-at", "-id"]
+        indexes: ClassVar = [models.Index(fields=["object_type", "object_id"])]
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_email} {self.action}"
+
+    def compute_hash(self) -> str:
+        return chain_hash(self)
+
+
+def chain_hash(event: Any) -> str:
+    """sha256 over the previous entry's hash and the entry's canonical content (a function, not
+    only a method, so that migrations can hash their historical rows the same way)."""
+    return hashlib.sha256(event.prev_hash.encode("ascii") + b"\n" + canonical(event)).hexdigest()
+
+
+def canonical(event: Any) -> bytes:
+    """The entry's content as hashed: fixed keys, sorted, ASCII-only JSON of the values as the
+    database gives them back (UTC time to the microsecond, normalized address; floats that are
+    whole numbers written as integers, which is how PostgreSQL's jsonb returns them)."""
+    return json.dumps(
+        {
+            "at": event.at.astimezone(UTC).isoformat(timespec="microseconds"),
+            "actor": event.actor_id,
+            "actor_email": event.actor_email,
+            "action": event.action,
+            "object_type": event.object_type,
+            "object_id": event.object_id,
+            "ip": event.ip or None,
+            "user_agent": event.user_agent,
+            "details": _canonical_json(event.details),
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=True,
+    ).encode("ascii")
+
+
+def _canonical_json(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {str(k): _canonical_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_canonical_json(v) for v in value]
+    return value

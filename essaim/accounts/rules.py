@@ -64,6 +64,11 @@ def can_read_devmail(user: AnyUser) -> bool:
     return devmail_enabled() and is_hq(user)
 
 
+def can_manage_api_tokens(user: AnyUser) -> bool:
+    """The token pages: HQ makes and revokes its own tokens; an HQ admin sees everyone's."""
+    return is_hq(user)
+
+
 def can_manage_campaigns(user: AnyUser) -> bool:
     """Write, preview, test, launch, approve, pause and cancel mass-mailing campaigns."""
     return is_hq(user)

@@ -20,6 +20,7 @@ from essaim.accounts.services import audit
 from essaim.api.auth import TokenAuth, token_of
 from essaim.api.errors import ApiError, ErrorOut, field_error
 from essaim.api.models import Scope
+from essaim.api.services import people_allowance, record_people_read
 from essaim.lib.text import InvalidValue, clean_name
 from essaim.people.masking import mask_email, mask_phone
 from essaim.people.models import Consent, Contact, ContactTag, Purpose, Segment, Tag
@@ -41,8 +42,11 @@ from essaim.people.services.segments import (
 )
 
 # Who may call what. Coordinators read contacts (their zones, masked); the rest of the base
-# (writes, GDPR, tags, segments) is HQ's (rules.can_manage_base).
-read_contacts = TokenAuth(rules.can_view_contacts, Scope.READ)
+# (writes, GDPR, tags, segments) is HQ's (rules.can_manage_base). Every operation that returns
+# contacts needs the contacts:read scope, counts against the token's daily budget of people and
+# writes one audit entry (essaim.api.services.record_people_read).
+read_contacts = TokenAuth(rules.can_view_contacts, Scope.CONTACTS_READ, reads_people=True)
+read_contacts_gdpr = TokenAuth(rules.can_manage_base, Scope.CONTACTS_READ, reads_people=True)
 read_base = TokenAuth(rules.can_manage_base, Scope.READ)
 write_base = TokenAuth(rules.can_manage_base, Scope.WRITE)
 
@@ -216,9 +220,12 @@ def list_contacts(
     ),
     tag: str = Query("", max_length=64, description="Only the contacts with this tag."),
 ) -> dict[str, Any]:
-    """Contacts, newest first, a keyset page at a time: the same cost at any depth."""
-    user = token_of(request).user
+    """Contacts, newest first, a keyset page at a time: the same cost at any depth. A page
+    never holds more people than the token may still read today."""
+    token = token_of(request)
+    user = token.user
     masked = not rules.sees_contacts_unmasked(user)
+    limit = min(limit, people_allowance(token))
     contacts = Contact.objects.visible_to(user)
     try:
         contacts = search_contacts(contacts=contacts, user=user, query=q, request=request)
@@ -238,9 +245,11 @@ def list_contacts(
             Exists(ContactTag.objects.filter(contact=OuterRef("pk"), tag__name=tag))
         )
     if segment is not None:
-        saved = Segment.objects.filter(pk=segment).first()
+        # The contact list page's rule: only those who manage the base filter by a segment. To
+        # anyone else every id is unknown, with the same answer, so ids cannot be probed.
+        saved = Segment.objects.filter(pk=segment).first() if rules.can_manage_base(user) else None
         if saved is None:
-            raise field_error("segment", f"No segment with id {segment}.")
+            raise ApiError(404, "No such segment.")
         try:
             members = saved_segment_queryset(saved)
         except SegmentDefinitionError as exc:
@@ -254,6 +263,19 @@ def list_contacts(
         )[: limit + 1]
     )
     page = rows[:limit]
+    record_people_read(
+        token=token,
+        request=request,
+        action="contacts.read",
+        count=len(page),
+        masked=masked,
+        query={
+            k: v
+            for k, v in {"q": q.strip(), "tag": tag, "segment": segment, "after": after}.items()
+            if v
+        }
+        | {"limit": limit},
+    )
     return {
         "items": [_contact(c, masked=masked, tags=[t.name for t in c.tags.all()]) for c in page],
         "next": page[-1].pk if len(rows) > limit else None,
@@ -262,8 +284,20 @@ def list_contacts(
 
 @router.get("/contacts/{id}", response={200: ContactDetail, **_NOT_FOUND}, auth=read_contacts)
 def get_contact(request: HttpRequest, id: int = Path(..., ge=1, le=MAX_ID)) -> dict[str, Any]:
+    token = token_of(request)
     contact = _visible_contact(request, id)
-    return _detail(contact, masked=not rules.sees_contacts_unmasked(token_of(request).user))
+    masked = not rules.sees_contacts_unmasked(token.user)
+    detail = _detail(contact, masked=masked)
+    record_people_read(
+        token=token,
+        request=request,
+        action="contacts.read",
+        count=1,
+        obj=contact,
+        masked=masked,
+        query={"id": id},
+    )
+    return detail
 
 
 # The reason clean_contact_data gives starts with the field's French label.
@@ -350,7 +384,7 @@ def delete_contact(request: HttpRequest, id: int = Path(..., ge=1, le=MAX_ID)) -
 @router.get(
     "/contacts/{id}/gdpr",
     response={200: dict[str, Any], **_NOT_FOUND},
-    auth=read_base,
+    auth=read_contacts_gdpr,
     tags=["gdpr"],
 )
 def contact_gdpr_report(
@@ -360,12 +394,8 @@ def contact_gdpr_report(
     token = token_of(request)
     contact = _visible_contact(request, id)
     report = access_report(contact)
-    audit(
-        action="contact.access_export",
-        actor=token.user,
-        request=request,
-        obj=contact,
-        token=token.prefix,
+    record_people_read(
+        token=token, request=request, action="contact.access_export", count=1, obj=contact
     )
     return report
 

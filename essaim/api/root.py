@@ -40,8 +40,10 @@ api = EssaimAPI(
         "Token-authenticated JSON API (`Authorization: Bearer ess_…`). A token acts as its "
         "user: HQ may read and write the base; a coordinator reads the contacts of their zones, "
         "masked; a volunteer reads and edits their own profile (`/v1/me`) and teams, and a "
-        "team's coordinators read its members and decide its join requests. Every error has the "
-        "shape "
+        "team's coordinators read its members and decide its join requests. Reading contacts "
+        "(list, search, get, GDPR report) needs the token scope `contacts:read`, is written to "
+        "the audit log and counts against the token's daily budget of people read (429 "
+        "`people_budget_exhausted` beyond, until midnight). Every error has the shape "
         '`{"error": {"code": "…", "message": "…", "details": …}}`.'
     ),
     urls_namespace="api",

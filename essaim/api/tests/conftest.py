@@ -12,6 +12,7 @@ from django.core.cache import cache
 from django.test import Client
 
 from essaim.accounts.models import User
+from essaim.api.models import Scope
 from essaim.api.services import create_token, revoke_token
 from essaim.people.models import Contact, Purpose
 from essaim.people.services.contacts import ConsentGrant, clean_contact_data, upsert_contact
@@ -54,6 +55,8 @@ class Api:
 
 
 def api_for(user: User, **kw: Any) -> Api:
+    """A client with a token of `user`; every scope, reading contacts included, unless told."""
+    kw.setdefault("scopes", Scope.values)
     _, raw = create_token(user=user, name=f"tests {user.role}", **kw)
     return Api(raw)
 

@@ -29,7 +29,7 @@ def test_a_token_is_stored_as_its_sha256_and_shown_prefix_only(hq):
         match[1],
         hashlib.sha256(raw.encode()).hexdigest(),
         "CRM sync",
-        [],
+        ["read", "write"],
     )
     stored = ApiToken.objects.filter(pk=token.pk).values()[0]
     assert raw not in str(stored)
@@ -49,7 +49,12 @@ def test_creating_a_token_is_audited_without_the_secret(hq):
         "api_token.create",
         "api.apitoken",
         str(token.pk),
-        {"prefix": token.prefix, "name": "CRM sync", "user": hq.email, "scopes": []},
+        {
+            "prefix": token.prefix,
+            "name": "CRM sync",
+            "user": hq.email,
+            "scopes": ["read", "write"],
+        },
     )
     assert raw not in str(event.details)
 
@@ -151,7 +156,7 @@ def test_concurrent_uses_write_last_use_once(hq):
 
 def test_a_read_only_token_reads_but_cannot_write(hq, paris_contact):
     api = api_for(hq, scopes=["read"])
-    assert api.get(CONTACTS).status_code == 200
+    assert api.get("/api/v1/tags").status_code == 200
     response = api.put(
         CONTACTS,
         {"email": "new@exemple.fr", "consents": [{"purpose": "news", "basis": "membership"}]},
@@ -210,7 +215,27 @@ def test_the_command_prints_a_working_token_once(hq, paris_contact):
     token = ApiToken.objects.get()
     assert (token.user, token.name, token.prefix) == (hq, "CRM sync", raw[4:12])
     assert "not be shown again" in err and raw not in err
-    assert Api(raw).get(CONTACTS).status_code == 200
+    assert Api(raw).get("/api/v1/tags").status_code == 200
+    # Reading contacts is never granted unless asked for.
+    assert token.scopes == ["read", "write"]
+    assert Api(raw).get(CONTACTS).status_code == 403
+
+
+def test_the_command_grants_the_scopes_and_networks_asked_for(hq):
+    run("create", "--user", hq.email, "--name", "CRM", "--scope", "contacts:read")
+    run("create", "--user", hq.email, "--name", "BI", "--network", "10.1.2.3/8")
+    assert list(ApiToken.objects.order_by("pk").values_list("scopes", "networks")) == [
+        (["contacts:read"], []),
+        (["read", "write"], ["10.0.0.0/8"]),
+    ]
+
+
+def test_the_command_refuses_a_bad_network(hq):
+    with pytest.raises(
+        CommandError, match=re.escape("'10.0.0.300/8' is not an IPv4 or IPv6 network")
+    ):
+        run("create", "--user", hq.email, "--name", "x", "--network", "10.0.0.300/8")
+    assert ApiToken.objects.count() == 0
 
 
 def test_the_command_creates_read_only_tokens(hq):

@@ -110,6 +110,25 @@ def contact_list(request: HttpRequest) -> HttpResponse:
         segments = list(Segment.objects.only("pk", "name"))
     page = keyset_page(contacts.prefetch_related("tags"), request, size=PAGE_SIZE)
     rows = [Row(c, *_shown(c, masked=masked)) for c in page.items]
+    if not masked:
+        # A page of the base in clear is a read like the API's: one entry per page shown.
+        params = {
+            "q": query,
+            "segment": segment.pk if segment else None,
+            **{
+                k: int(v)
+                for k in ("after", "before")
+                if _ID_RE.fullmatch(v := request.GET.get(k, ""))
+            },
+        }
+        audit(
+            action="contacts.read",
+            request=request,
+            via="web",
+            count=len(rows),
+            masked=False,
+            query={k: v for k, v in params.items() if v},
+        )
     response = render(
         request,
         "people/contact_list.html",

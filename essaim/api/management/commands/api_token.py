@@ -28,6 +28,19 @@ class Command(BaseCommand):
         create.add_argument(
             "--read-only", action="store_true", help="Limit the token to reads (scope 'read')."
         )
+        create.add_argument(
+            "--scope",
+            action="append",
+            choices=Scope.values,
+            help="A scope to grant (repeat for several); default: read and write. Reading "
+            "contacts needs 'contacts:read', never granted unless asked.",
+        )
+        create.add_argument(
+            "--network",
+            action="append",
+            default=[],
+            help="Accept the token only from this CIDR network (IPv4 or IPv6; repeat for several).",
+        )
         actions.add_parser("list", help="List tokens (prefix, user, name, dates).")
         revoke = actions.add_parser("revoke", help="Revoke a token by its prefix.")
         revoke.add_argument("prefix", help="The 8 characters after 'ess_'.")
@@ -48,9 +61,14 @@ class Command(BaseCommand):
             raise CommandError(f"No user with the address {email}.")
         if not user.is_active:
             raise CommandError(f"{email} is deactivated: its tokens would not work.")
-        scopes = [Scope.READ] if options["read_only"] else []
+        if options["read_only"]:
+            scopes = [Scope.READ]
+        else:
+            scopes = options["scope"] or [Scope.READ, Scope.WRITE]
         try:
-            token, raw = create_token(user=user, name=options["name"], scopes=scopes)
+            token, raw = create_token(
+                user=user, name=options["name"], scopes=scopes, networks=options["network"]
+            )
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(raw)
@@ -64,10 +82,11 @@ class Command(BaseCommand):
         for token in tokens:
             state = f"revoked {_local(token.revoked_at)}" if token.revoked_at else "live"
             used = _local(token.last_used_at) if token.last_used_at else "never"
-            scopes = ",".join(token.scopes) or "all"
+            scopes = ",".join(token.scopes) or "none"
+            networks = ",".join(token.networks) or "any"
             self.stdout.write(
                 f"{token.prefix}  {token.user.email:<32} {token.name:<24} scopes={scopes:<10} "
-                f"created {_local(token.created_at)}  used {used}  {state}"
+                f"networks={networks} created {_local(token.created_at)}  used {used}  {state}"
             )
 
     def _revoke(self, prefix: str) -> None:
