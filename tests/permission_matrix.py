@@ -41,7 +41,8 @@ NEVER_SHOWN_TO = {"anonymous", "volunteer", "other_coordinator"}
 # Rows that a refused request may legitimately touch: the session (a flash message) and a
 # token's last use (written when it authenticates, before the permission check refuses).
 IGNORED_MODELS = {"sessions.Session"}
-IGNORED_FIELDS = {("api.ApiToken", "last_used_at")}
+# A token's last use (time and address) is written by any request it authenticates, refused or not.
+IGNORED_FIELDS = {("api.ApiToken", "last_used_at"), ("api.ApiToken", "last_used_ip")}
 
 _CONVERTER_RE = re.compile(r"<(?:\w+:)?(\w+)>")
 

@@ -7,7 +7,8 @@ Pages: `web(kwargs, get=..., post=...)`, one outcome per role in the order
 API operations: `api(outcomes, params)`, one outcome per role in the order
     anonymous  volunteer  coordinator  other_coordinator  hq  hq_admin  read_only
 (coordinator: of this team and zone; other_coordinator: of another team; read_only: a token of
-the HQ admin with the "read" scope only; the users' own tokens have every scope.)
+the HQ admin with the "read" scope only, which does not reach contacts (that takes
+"contacts:read"); the users' own tokens have every scope.)
 Outcomes: login (a redirect to the login page), 302 (a redirect elsewhere), 200, 201, 202, 204,
 400, 401, 403, 404, 405, 409, 422, 429. Every object of the world belongs to Paris: its
 coordinator is `coordinator`; `other_coordinator` runs Lyon. `volunteer` is a fellow member of
@@ -70,6 +71,15 @@ WEB: dict[str, Web] = {
     ),
     "accounts:two_factor_reset": web(
         get="login 405 405 405 405 405", post="login 403 302 302 302 302"
+    ),
+    # API tokens: HQ staff manage their own, an HQ admin everyone's (here: HQ staff's token).
+    "api_tokens:list": web(get="login 403 403 403 200 200", post="login 405 405 405 405 405"),
+    "api_tokens:create": web(get="login 405 405 405 405 405", post="login 403 403 403 200 200"),
+    "api_tokens:edit": web(
+        "pk=api_token", get="login 403 403 403 200 200", post="login 403 403 403 200 200"
+    ),
+    "api_tokens:revoke": web(
+        "pk=api_token", get="login 405 405 405 405 405", post="login 403 403 403 302 302"
     ),
     "accounts:security": web(get="login 403 403 403 403 200", post="login 403 403 403 403 200"),
     "accounts:security_unlock": web(
@@ -332,9 +342,9 @@ API: dict[str, Api] = {
     "GET /api/v1/campaigns/{id}/status": api("401 403 403 403 200 200 200", "id=campaign"),
     "GET /api/v1/campaigns/{id}/unknown": api("401 403 403 403 200 200 200", "id=campaign"),
     "GET /api/v1/claims": api("401 200 403 403 403 403 403"),
-    "GET /api/v1/contacts": api("401 403 200 200 200 200 200"),
-    "GET /api/v1/contacts/{id}": api("401 403 200 404 200 200 200", "id=contact"),
-    "GET /api/v1/contacts/{id}/gdpr": api("401 403 403 403 200 200 200", "id=contact"),
+    "GET /api/v1/contacts": api("401 403 200 200 200 200 403"),
+    "GET /api/v1/contacts/{id}": api("401 403 200 404 200 200 403", "id=contact"),
+    "GET /api/v1/contacts/{id}/gdpr": api("401 403 403 403 200 200 403", "id=contact"),
     "GET /api/v1/me": api("401 200 404 404 404 404 404"),
     "GET /api/v1/me/invitations": api("401 200 403 403 403 403 403"),
     "GET /api/v1/missions": api("401 403 200 200 200 200 200"),

@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from conftest import PASSWORD, make_user
 from essaim.accounts.models import Membership, Role, User
+from essaim.api.models import Scope
 from essaim.api.services import create_token
 from essaim.army.models import Invitation, RoleAssignment, Stage
 from essaim.army.services.kits import add_kit_file
@@ -190,9 +191,11 @@ def build_world() -> World:
         "hq_admin": hq_admin,
     }
     world.sessions = {role: _session_for(user) for role, user in users.items()}
-    world.tokens = {
-        role: create_token(user=user, name="matrice")[1] for role, user in users.items()
+    issued = {
+        role: create_token(user=user, name="matrice", scopes=Scope.values)
+        for role, user in users.items()
     }
+    world.tokens = {role: raw for role, (_row, raw) in issued.items()}
     world.tokens["read_only"] = create_token(user=hq_admin, name="lecture", scopes=["read"])[1]
 
     world.objects = {
@@ -215,6 +218,7 @@ def build_world() -> World:
         "talking_point": point.pk,
         "caught": caught.pk,
         "staff_user": hq.pk,
+        "api_token": issued["hq"][0].pk,
         "token": FORGED_TOKEN,
     }
     world.secrets = [
