@@ -32,7 +32,7 @@ def test_api_docs_render_every_operation_from_local_assets(page: Any, live_serve
 def test_a_token_pasted_in_the_docs_page_calls_the_api(page: Any, live_server: Any, hq: Any):
     from essaim.api.services import create_token
 
-    _, token = create_token(user=hq, name="docs page")
+    _, token = create_token(user=hq, name="docs page", scopes=["read", "contacts:read"])
     page.goto(f"{live_server.url}/api/docs")
     page.locator("button.authorize").click()
     page.locator(".modal-ux input[type=text], .modal-ux input[type=password]").first.fill(token)
