@@ -216,6 +216,11 @@ def _detail_context(request: HttpRequest, contact: Contact, *, revealed: bool) -
 @require_GET
 def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
     contact = _visible_contact(request, pk)
+    if rules.sees_contacts_unmasked(request.user):
+        # A person's page in clear is a read of the base, as a page of the list is.
+        audit(
+            action="contacts.read", request=request, obj=contact, via="web", count=1, masked=False
+        )
     return render(
         request, "people/contact_detail.html", _detail_context(request, contact, revealed=False)
     )
