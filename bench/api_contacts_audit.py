@@ -14,7 +14,7 @@ Client, the whole stack from middleware to JSON. Measured: `--pages` consecutive
 GET /api/v1/contacts (walking the cursor from a point spread over the base), at limit=100 (the
 default page) and limit=500 (the largest, the dump of the issue), and as many
 GET /api/v1/contacts/{id}, each request timed on its own.
-"on" is the code as it runs; "off" replaces essaim.api.people.record_people_read (the per-token
+"on" is the code as it runs; "off" replaces essaim.people.api.record_people_read (the per-token
 count of people read and the audit entry, one UPDATE and one INSERT in a transaction) with a
 function that does nothing — a switch that exists only here. Each page is asked in both modes
 in ABBA order, `--rounds` rounds after a warm-up round, so that drift, caches and the load of a
@@ -116,7 +116,7 @@ def markdown(results: dict[str, Any]) -> str:
 
 @contextmanager
 def audit_off() -> Iterator[None]:
-    import essaim.api.people as people
+    import essaim.people.api as people
 
     real = people.record_people_read
     people.record_people_read = lambda **kwargs: None  # type: ignore[assignment]

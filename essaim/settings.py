@@ -441,6 +441,14 @@ MISSION_MAX_POINTS = env_int("MISSION_MAX_POINTS", 50)
 MISSION_POINTS_JUMP_FACTOR = env_float("MISSION_POINTS_JUMP_FACTOR", 3.0)
 MISSION_POINTS_JUMP_FLOOR = env_int("MISSION_POINTS_JUMP_FLOOR", 100)
 API_PAGE_SIZE = 100
+# The domain apps' django-ninja routers, (prefix, dotted path), mounted in this order by
+# essaim.api.root, which imports no app: a new pillar plugs its router in here. Not from the
+# environment: which routers exist is code, not deployment.
+API_ROUTERS: list[tuple[str, str]] = [
+    ("/v1/", "essaim.people.api.router"),
+    ("/v1/", "essaim.mailing.api.router"),
+    ("/v1/", "essaim.army.api.router"),
+]
 # Requests accepted per API token: N/s, N/m, N/h or N/d (fixed window, shared cache).
 API_RATE_LIMIT = env_str("API_RATE_LIMIT", "600/m")
 # People one API token may read per day (contacts returned by list, search, get and GDPR

@@ -76,7 +76,7 @@ def test_an_unexpected_failure_is_a_logged_json_500_without_internals(hq_api, mo
     def broken(segment: Segment) -> int:
         raise RuntimeError("database on fire at /srv/secret/path")
 
-    monkeypatch.setattr("essaim.api.people.count_segment", broken)
+    monkeypatch.setattr("essaim.people.api.count_segment", broken)
     with caplog.at_level(logging.ERROR, logger="essaim.api"):
         response = hq_api.get(f"/api/v1/segments/{segment.pk}")
     assert response.status_code == 500

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from essaim.api import missions as missions_api
 from essaim.api.tests.conftest import api_for
+from essaim.army.api import missions as missions_api
 from essaim.army.models import Claim, Mission, Proof, Stage
 from essaim.army.tests.factories import make_team, make_volunteer
 from essaim.army.tests.mission_helpers import image_upload, make_mission
