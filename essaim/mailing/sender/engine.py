@@ -94,8 +94,8 @@ class SenderOptions:
     poll_interval: float = 0.25
     suppression_poll: float = 0.5
     listen: bool = True  # PostgreSQL: LISTEN for unsubscribes (the poll then runs 10x slower)
-    # Outcomes per statement: bigger flushes cost less per row on both sides (docs/benchmarks.md,
-    # fourth pass: 41 → 200 rows saved ~7 µs per message); unflushed outcomes count as held.
+    # Outcomes per statement: bigger flushes cost less per row on both sides (see
+    # docs/benchmarks.md, bulk sender); unflushed outcomes count as held.
     flush_every: int = 200
     flush_interval: float = 0.1
     janitor_interval: float = 2.0
@@ -179,10 +179,8 @@ class Sender:
         self._pg_settle: LoopConnection | None = None
         # Claim again when fewer rows than this are waiting for a connection: the next batch is
         # claimed while the current one is being sent. Not higher than what leaves room, within
-        # max_claimed, for the rows on the wire, a whole flush and a whole claim: with a higher
-        # mark (it was max_claimed // 2) a claim found less room than claim_batch, came back
-        # short, and outcomes were flushed early, 26 rows at a time instead of flush_every
-        # (a statement and a commit each, on both sides of the connection).
+        # max_claimed, for the rows on the wire, a whole flush and a whole claim: otherwise a
+        # claim comes back short and outcomes get flushed early, in many small statements.
         in_flight = options.connections * options.batch_per_connection
         self._low_water = max(
             in_flight * 2,
@@ -249,7 +247,7 @@ class Sender:
         log.info("sender %s: relay %s:%s", self.id, self.relay.host, self.relay.port)
         # The database threads need the GIL back after every round trip; while the event loop
         # is busy they would wait up to the switch interval (5 ms by default) each time, which
-        # made a claim of a few hundred rows take ~50 ms. 0.5 ms keeps them prompt.
+        # made claims slow. 0.5 ms keeps them prompt.
         switch_interval = sys.getswitchinterval()
         sys.setswitchinterval(min(switch_interval, 0.0005))
         try:

@@ -38,7 +38,7 @@ D = Delivery.Status
 FRESH_CLAIM_TRIES = 3  # two senders claiming the same run at once: the second claims again
 
 
-@dataclass(slots=True)  # not frozen: one per message, and frozen init costs ~4x
+@dataclass(slots=True)  # not frozen: one per message, and a frozen one costs more to build
 class Claimed:
     id: int
     campaign_id: int
@@ -105,11 +105,10 @@ _LAST = "coalesce((SELECT max(id) FROM mailing_delivery WHERE campaign_id = {c})
 # campaign's rows from its first id at every claim. The run is bounded on both sides by ids of
 # the campaign (the cursor starts just before its first row, and its last row ends it), so that
 # whichever index the planner takes — it took the primary key, `(campaign, id)` or not — the scan
-# starts at the cursor and stops at the campaign's end. With a cursor starting at 0, a campaign's
-# first claim through the primary key walked through the rows of every older campaign (64 µs per
-# row claimed instead of 10 with 15 campaigns of 200,000 rows). Not a row comparison
+# starts at the cursor and stops at the campaign's end: from 0, a campaign's first claim through
+# the primary key would walk the rows of every older campaign. Not a row comparison
 # `(campaign_id, id) > (campaign, cursor)`: its index search starts at the campaign's first row,
-# so every claim walked the rows already sent (23 ms per claim over 1,000,000).
+# so every claim would walk the rows already sent.
 _CLAIM_SQL_PG = f"""
 WITH camp AS MATERIALIZED (
     SELECT id FROM mailing_campaign WHERE id = %(campaign)s AND status = 'sending' FOR SHARE
@@ -316,8 +315,7 @@ def _claimed(rows: list[Any], campaign_id: int) -> tuple[list[Claimed], list[Cla
 # another sender holds, is left alone: whoever comes second changes nothing (on PostgreSQL a
 # concurrent change makes the UPDATE re-check the row's new version). The live claim is joined
 # to the outcomes (c, NULL when there is none) rather than probed by an EXISTS in the CASE, which
-# PostgreSQL ran as a subplan for every row: ~1 µs of the server's CPU per row (200-row flushes,
-# 6.6 / 6.9 against 5.7 / 5.9 µs per row, docs/benchmarks.md, sixth pass).
+# PostgreSQL cannot pull up into a join and runs as a subplan, once per row.
 _LIVE_CLAIM = """LEFT JOIN mailing_deliveryclaim c
     ON c.id = v.claim AND c.sender_id = %(sender)s AND c.ended_at IS NULL"""
 _HELD = """CASE WHEN v.claim = 0 THEN d.status = 'claimed' AND d.claimed_by = %(sender)s
@@ -331,9 +329,8 @@ _SET = """status = v.status, smtp_code = v.code, smtp_reply = v.reply, next_atte
 # are end in the same statement (its UPDATE of the ledger still sees them live: one snapshot).
 # On PostgreSQL the common outcome, a fresh row accepted with a 250 at its first attempt, travels
 # as three arrays in text form (ids, claims, replies split on newlines), built by str.join in C;
-# the rest as one JSON text (json.dumps runs in C; psycopg's array dumper, Python per element,
-# was a tenth of the sender's CPU). The JSON cost ~4 µs more per row than the arrays (200-row
-# flushes: 16.9 against 13.1 µs per row, client and server; docs/benchmarks.md, fifth pass).
+# the rest as one JSON text (json.dumps runs in C; psycopg's array dumper runs Python per
+# element). JSON costs more per row than the arrays, on both sides, so the common case avoids it.
 _OUTCOMES_PG = """
 SELECT (e->>0)::bigint AS id, (e->>1)::bigint AS claim, e->>2 AS status,
        (e->>3)::integer AS code, e->>4 AS reply, (e->>5)::timestamptz AS nat,

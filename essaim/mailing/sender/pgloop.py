@@ -4,12 +4,11 @@ outcome flushes, heartbeats).
 Why not the database threads: a thread needs the GIL back after every network wait of psycopg,
 and while the event loop is busy sending it gets it only at the next forced switch; on the loop,
 psycopg's waits are the loop's own readiness callbacks, with no hand-off. And these connections
-keep psycopg's prepared statements (Django turns them off): the claim's plan alone took 8.9 ms
-in EXPLAIN ANALYZE. The server still plans the claim at each run (2.3-2.8 ms of planning in
-EXPLAIN ANALYZE for 200 rows): its generic plan, forced with plan_cache_mode, walked the primary
-key or the unique (campaign, email_hash) index instead of the run's range (80 to 600 ms per
-claim, by the statistics), so custom plans stay. The rest of a claim's cost is the server's own
-work: see docs/benchmarks.md.
+keep psycopg's prepared statements (Django turns them off): the claim is a long statement,
+costly to prepare at each run. The server still plans it at each run: its generic plan, forced
+with plan_cache_mode, knows neither the campaign nor the limit and walked the primary key or
+the unique (campaign, email_hash) index instead of the run's range, so custom plans stay (see
+docs/benchmarks-history.md, fourth pass, "Tried and dropped").
 
 SQLite keeps the threads: each of its statements there is one step, one release of the GIL.
 """

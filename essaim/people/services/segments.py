@@ -405,9 +405,8 @@ def _on_sqlite() -> bool:
 
 # SQLite plans each EXISTS below as one index probe per contact row and never rewrites it into a
 # join, so the shape of the subquery decides which index it probes (PostgreSQL plans semi-joins
-# itself and gets the plain shapes). Measured on 1,000,000 contacts with statistics
-# (docs/benchmarks.md, "Segment count"): the shapes below take 0.6x the CPU of the plain ones on
-# the three-filter segment and 0.03-0.4x on a segment of tags alone.
+# itself and gets the plain shapes). On 1,000,000 contacts with statistics the shapes below take
+# a fraction of the CPU of the plain ones (docs/benchmarks.md, "Segments and contact list").
 
 
 def _tag_exists(tag_ids: Iterable[int]) -> Exists:

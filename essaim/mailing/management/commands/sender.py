@@ -31,10 +31,9 @@ def _quiet_collector() -> Iterator[None]:
     a few small objects per message, none of them in a cycle on the hot path. What the start made
     (Django, the settings, the URLconf: several hundred thousand objects) moves out of reach of
     full collections, and the youngest generation is collected every 100,000 allocations instead
-    of 700. The sender's CPU per message at 1,000,000: 22.8–23.4 µs in four runs, against
-    23.6–24.6 in three before (docs/benchmarks.md, sixth pass); memory stays flat (cycles still
-    get collected). Undone afterwards, for a caller that goes on (the tests call the command in
-    their own process)."""
+    of 700, which saves the sender CPU per message (see docs/benchmarks.md, bulk sender) while
+    memory stays flat (cycles still get collected). Undone afterwards, for a caller that goes on
+    (the tests call the command in their own process)."""
     thresholds = gc.get_threshold()
     gc.freeze()
     gc.set_threshold(100_000, 20, 100)
@@ -47,7 +46,7 @@ def _quiet_collector() -> Iterator[None]:
 
 class Command(BaseCommand):
     # A long-running daemon: `essaim check` belongs to deployment, not to each start (the
-    # checks import every URLconf and cost the sender ~0.5 s of CPU).
+    # checks import every URLconf, a noticeable cost at each start).
     requires_system_checks: list[str] = []
     help = (
         "Run the bulk mail sender: claims rows of the delivery ledger of every campaign being "
@@ -122,7 +121,8 @@ class Command(BaseCommand):
             per_provider=options["per_provider"],
             max_claimed=max_claimed,
             # Two batches in hand: the next one is claimed while the current one is sent. A
-            # claim costs the server ~1 ms whatever its size (docs/benchmarks.md, fifth pass).
+            # claim has a fixed cost on the server whatever its size, so fewer, larger claims are
+            # cheaper (see docs/benchmarks.md, bulk sender).
             claim_batch=max(10, max_claimed // 2),
             lease_seconds=options["lease"],
             flush_every=max(1, options["flush_every"]),

@@ -85,7 +85,7 @@ def secondary_indexes() -> list[tuple[str, str, str]]:
 
 # Indexes whose entries a load appends at their end (keys that grow with the contact id, or
 # lead with a value shared by the whole batch): SQLite keeps them during a bulk load, which
-# costs it less than rebuilding them (2.3 s of 21.3 for 1,000,000 rows, docs/benchmarks.md).
+# costs it less than rebuilding them (docs/benchmarks-history.md, "CSV import of contacts").
 _KEPT_ON_SQLITE = {
     (Contact._meta.db_table, ("source",)),
     (Contact._meta.db_table, ("created_at",)),
