@@ -467,7 +467,10 @@ SECURITY_POLICY_URL = env_str("SECURITY_POLICY_URL", "")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact_secrets": {"()": "essaim.lib.redaction.RedactSecretsFilter"}},
+    "filters": {
+        "redact_secrets": {"()": "essaim.lib.redaction.RedactSecretsFilter"},
+        "forbidden_without_traceback": {"()": "essaim.lib.log_filters.ForbiddenWithoutTraceback"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
         # Django's own, restated: naming django.server here replaces its default handler.
@@ -488,7 +491,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         "huey": {"level": "WARNING"},
-        "django.request": {"filters": ["redact_secrets"]},
+        "django.request": {"filters": ["redact_secrets", "forbidden_without_traceback"]},
         "django.security.csrf": {"filters": ["redact_secrets"]},
         "django.server": {
             "filters": ["redact_secrets"],

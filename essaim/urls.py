@@ -19,4 +19,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/setlang/", set_language, name="set_language"),
     path(".well-known/security.txt", wellknown.security_txt, name="security_txt"),
+    path("favicon.ico", wellknown.favicon, name="favicon"),
 ]

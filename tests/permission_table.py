@@ -315,6 +315,8 @@ WEB: dict[str, Web] = {
     "admin:login": web(get="200 200 200 200 200 302", post="200 200 200 200 200 200"),
     # RFC 9116: the deployment's security contact, public.
     "security_txt": web(get="200 200 200 200 200 200", post="405 405 405 405 405 405"),
+    # Browsers ask for it unprompted: a redirect to the static SVG icon, for everyone.
+    "favicon": web(get="302 302 302 302 302 302", post="405 405 405 405 405 405"),
     "set_language": web(get="302 302 302 302 302 302", post="302 302 302 302 302 302"),
     "api:openapi-json": web(get="200 200 200 200 200 200", post="200 200 200 200 200 200"),
     "api:openapi-view": web(get="200 200 200 200 200 200", post="200 200 200 200 200 200"),

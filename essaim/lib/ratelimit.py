@@ -92,11 +92,14 @@ def reset(scope: str, identity: str, rate: Rate | str, *, now: float | None = No
     cache.delete_many([f"{base}:n", *(f"{base}:{slot}" for slot in range(rate.limit))])
 
 
-def refused_page(request: HttpRequest, retry_after: int) -> HttpResponse:
-    """The 429 page every public form answers when a limit refuses a hit."""
+def refused_page(
+    request: HttpRequest, retry_after: int, *, template_name: str = "429.html"
+) -> HttpResponse:
+    """The 429 page a form answers when a limit refuses a hit: the site's generic one unless
+    the form has its own words for it (the sign-up's)."""
     response = render(
         request,
-        "people/public/rate_limited.html",
+        template_name,
         {"minutes": max(1, (retry_after + 59) // 60)},
         status=429,
     )

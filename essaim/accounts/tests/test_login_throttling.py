@@ -152,6 +152,12 @@ def test_the_lockout_page_says_when_to_retry_and_how_to_get_unlocked(hq, hasher)
     assert f"dans {minutes} minutes au plus" in html
     assert "administrateur du QG de débloquer votre compte" in html
     assert 'class="topbar"' in html  # in the site's layout
+    # The generic 429 page's look (templates/429.html), with the lockout's own words and way out.
+    assert '<p class="error-code">429</p>' in html
+    assert "<h1>Trop de tentatives de connexion</h1>" in html
+    assert "Vous avez fait trop de demandes" not in html
+    assert f'<a href="{reverse("accounts:magic_request")}">Volontaire ?' in html
+    assert "Retour à l'accueil" not in html
 
 
 def test_the_failure_that_locks_is_audited_once(hq, hasher):

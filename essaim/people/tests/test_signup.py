@@ -383,7 +383,12 @@ def test_a_flood_from_one_ip_gets_429_and_sends_nothing_more(sign_up, smtp_recor
     assert len(smtp_recorder.messages) == 3
     flooded = sign_up(email="encore@exemple.fr")
     assert 0 < int(flooded["Retry-After"]) <= 3600
-    assert "Trop de demandes" in flooded.content.decode()
+    html = flooded.content.decode()
+    assert "<h1>Trop de demandes</h1>" in html
+    # The generic 429 page's look (templates/429.html), with the sign-up's own words.
+    assert '<p class="error-code">429</p>' in html
+    assert "Nous avons reçu trop d'inscriptions depuis cette connexion" in html
+    assert "Vous avez fait trop de demandes" not in html
     # Another machine is not affected.
     assert sign_up(email="autre@exemple.fr", ip="198.51.100.99").status_code == 302
 

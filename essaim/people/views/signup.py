@@ -31,7 +31,9 @@ def signup_rate_limit(request: HttpRequest, ip: str | None, email_key: str) -> H
     for scope, identity in (("signup-ip", ip or "unknown"), ("signup-email", email_key)):
         decision = ratelimit.hit(scope, identity, settings.SIGNUP_RATE_LIMIT)
         if not decision.allowed:
-            return ratelimit.refused_page(request, decision.retry_after)
+            return ratelimit.refused_page(
+                request, decision.retry_after, template_name="people/public/rate_limited.html"
+            )
     return None
 
 
