@@ -1,6 +1,8 @@
 """Every periodic job of Essaim, in one place, so that one file says what runs when.
 
-Huey's consumer (`essaim run_huey`) imports this module through the apps' ready() hooks.
+Huey's consumer (`essaim run_huey`), like every process, imports this module from the
+project-level app's ready() (essaim.project): the jobs call into every pillar, so no pillar
+registers them.
 """
 
 from __future__ import annotations

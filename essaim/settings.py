@@ -53,6 +53,8 @@ INSTALLED_APPS = [
     "essaim.api",
     "essaim.devmail",
     "essaim.army",
+    # Last: the project-level wiring (the periodic jobs) needs every pillar loaded.
+    "essaim.project",
 ]
 
 MIDDLEWARE = [

@@ -2,11 +2,11 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.i18n import set_language
 
-from essaim.accounts import views as account_views
 from essaim.accounts import wellknown
+from essaim.project import views as project_views
 
 urlpatterns = [
-    path("", account_views.home, name="home"),
+    path("", project_views.home, name="home"),
     path("comptes/", include("essaim.accounts.urls")),
     path("comptes/jetons/", include("essaim.api.web_urls")),
     path("base/", include("essaim.people.urls")),

@@ -8,14 +8,12 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         # The deployment checks (`essaim check --deploy`) register when imported.
-        # Registers the periodic jobs in every process, so the worker knows them.
         # Library integration points, not domain logic: every login (whatever its path) notes
         # in its session the second factor it owes; the failure that locks a login is audited.
         from axes.signals import user_locked_out
         from django.contrib.auth.signals import user_logged_in
 
-        import essaim.accounts.checks
-        import essaim.schedule  # noqa: F401
+        import essaim.accounts.checks  # noqa: F401
         from essaim.accounts.lockouts import record_lockout
         from essaim.accounts.twofactor import on_user_logged_in
 

@@ -13,21 +13,22 @@ if TYPE_CHECKING:
     AnyUser = User | AnonymousUser
 
 
-def _active(user: AnyUser) -> bool:
+def is_active_user(user: AnyUser) -> bool:
+    """Signed in with an account that is not disabled: the first test of every rule."""
     return bool(user.is_authenticated and user.is_active)
 
 
 def is_hq(user: AnyUser) -> bool:
-    return _active(user) and user.is_hq  # type: ignore[union-attr]
+    return is_active_user(user) and user.is_hq  # type: ignore[union-attr]
 
 
 def is_hq_admin(user: AnyUser) -> bool:
-    return _active(user) and user.role == "hq_admin"  # type: ignore[union-attr]
+    return is_active_user(user) and user.role == "hq_admin"  # type: ignore[union-attr]
 
 
 def can_view_contacts(user: AnyUser) -> bool:
     """HQ sees the whole base; a coordinator sees the contacts of their zones (masked)."""
-    return is_hq(user) or (_active(user) and user.is_coordinator)  # type: ignore[union-attr]
+    return is_hq(user) or (is_active_user(user) and user.is_coordinator)  # type: ignore[union-attr]
 
 
 def sees_contacts_unmasked(user: AnyUser) -> bool:
@@ -38,7 +39,7 @@ def can_reveal_contact(user: AnyUser, departement: str) -> bool:
     if is_hq(user):
         return True
     return (
-        _active(user)
+        is_active_user(user)
         and user.is_coordinator  # type: ignore[union-attr]
         and departement in (user.zones or [])  # type: ignore[union-attr]
     )

@@ -68,16 +68,6 @@ class MagicLinkForm(forms.Form):
 
 
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
-    context: dict[str, object] = {}
-    if rules.can_view_contacts(request.user):
-        from essaim.people.services.stats import base_summary
-
-        context["summary"] = base_summary(user=request.user)  # type: ignore[arg-type]
-    return render(request, "accounts/home.html", context)
-
-
-@login_required
 def audit_log(request: HttpRequest) -> HttpResponse:
     if not rules.is_hq(request.user):
         raise PermissionDenied

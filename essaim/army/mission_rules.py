@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from essaim.accounts.rules import _active, is_hq
+from essaim.accounts.rules import is_active_user, is_hq
 from essaim.army.rules import coordinated_team_ids
 
 if TYPE_CHECKING:
@@ -22,7 +22,7 @@ def volunteer_of(user: AnyUser) -> Volunteer | None:
     """The user's volunteer profile, or None (not logged in, inactive, or not a volunteer)."""
     from essaim.army.models import Volunteer
 
-    if not _active(user):
+    if not is_active_user(user):
         return None
     return Volunteer.objects.filter(pk=user.pk).first()
 
@@ -56,7 +56,7 @@ def can_review(user: AnyUser) -> bool:
 
 
 def owns_claim(user: AnyUser, claim: Claim) -> bool:
-    return _active(user) and claim.volunteer_id == user.pk
+    return is_active_user(user) and claim.volunteer_id == user.pk
 
 
 def can_decide_missions(user: AnyUser) -> bool:

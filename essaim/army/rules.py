@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from essaim.accounts.models import Membership, Team
-from essaim.accounts.rules import _active, is_hq
+from essaim.accounts.rules import is_active_user, is_hq
 
 if TYPE_CHECKING:
     from essaim.accounts.rules import AnyUser
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 
 def coordinated_team_ids(user: AnyUser) -> set[int]:
-    if not _active(user):
+    if not is_active_user(user):
         return set()
     return set(
         Membership.objects.filter(
@@ -59,7 +59,11 @@ def can_request_to_join(user: AnyUser, team: Team) -> bool:
     """A volunteer (an account with a volunteer profile) asks to join a team that accepts it."""
     from essaim.army.models import Volunteer
 
-    return _active(user) and team.accepts_requests and Volunteer.objects.filter(pk=user.pk).exists()
+    return (
+        is_active_user(user)
+        and team.accepts_requests
+        and Volunteer.objects.filter(pk=user.pk).exists()
+    )
 
 
 def can_manage_calls(user: AnyUser) -> bool:
@@ -78,7 +82,7 @@ def can_invite(user: AnyUser) -> bool:
     from essaim.army.models import Volunteer
     from essaim.army.services.inviters import standing
 
-    if not _active(user):
+    if not is_active_user(user):
         return False
     volunteer = Volunteer.objects.filter(pk=user.pk).first()
     return volunteer is not None and standing(volunteer).refusal is None

@@ -5,3 +5,12 @@ from django.utils.translation import gettext_lazy as _
 class MailingConfig(AppConfig):
     name = "essaim.mailing"
     verbose_name = _("Remobilisation")
+
+    def ready(self) -> None:
+        from essaim.mailing.services import gdpr
+        from essaim.people.gdpr_sections import register_section
+
+        # A person's access report lists the ledger's rows about them; erasure blanks them.
+        register_section(
+            "mailing", order=10, report=gdpr.access_section, erase=gdpr.blank_ledger_copies
+        )

@@ -17,7 +17,7 @@ from django.http import HttpRequest
 from ninja import Field, Path, Query, Router, Schema, Status
 
 from essaim.accounts.models import Membership, Team, User
-from essaim.accounts.rules import _active
+from essaim.accounts.rules import is_active_user
 from essaim.api.auth import TokenAuth, token_of
 from essaim.api.errors import ApiError, ErrorOut, field_error
 from essaim.api.models import Scope
@@ -36,8 +36,8 @@ from essaim.army.services.profile import update_profile
 from essaim.army.services.teams import NotPending, decide_request, request_to_join
 from essaim.lib.text import clean_name
 
-read_own = TokenAuth(_active, Scope.READ)
-write_own = TokenAuth(_active, Scope.WRITE)
+read_own = TokenAuth(is_active_user, Scope.READ)
+write_own = TokenAuth(is_active_user, Scope.WRITE)
 
 router = Router(tags=["army"])
 

@@ -1,4 +1,5 @@
-"""The army's part of a GDPR access report (called by essaim.people.services.gdpr): a contact
+"""The army's part of a GDPR access report (a section of essaim.people.gdpr_sections, registered
+by ArmyConfig.ready): a contact
 who volunteered has an account, a profile, roles, teams and work of their own."""
 
 from __future__ import annotations
@@ -23,6 +24,14 @@ from essaim.army.models.missions import Proof, VolunteerMissionSettings
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
+
+
+def report_section(*, contact_id: int, hashed: str) -> dict[str, Any]:
+    """The army's keys of the access report: the volunteer accounts, then the call steps."""
+    return {
+        "volunteering": access_section(contact_id=contact_id),
+        "volunteer_calls": calls_section(contact_id=contact_id),
+    }
 
 
 def access_section(*, contact_id: int) -> list[dict[str, Any]]:

@@ -258,7 +258,7 @@ def is_blacked_out(campaign: Campaign, now: dt.datetime | None = None) -> bool:
     return audience_queryset(campaign).filter(departement__in=scope.departements).exists()
 
 
-def _blackout_message(scope: BlackoutScope) -> str:
+def blackout_message(scope: BlackoutScope) -> str:
     return _("Envoi interdit en ce moment (%(reasons)s).") % {"reasons": ", ".join(scope.reasons)}
 
 
@@ -314,7 +314,7 @@ def launch_campaign(
         send_at = max(now, locked.scheduled_at) if locked.scheduled_at else now
         scope = blackout_scope(send_at)
         if scope.national:  # before freezing: no need to write a million rows to refuse
-            raise BlackedOut(_blackout_message(scope))
+            raise BlackedOut(blackout_message(scope))
         source = contacts if contacts is not None else audience_queryset(locked)
         count = freeze_audience(locked, source)
         if (
@@ -323,7 +323,7 @@ def launch_campaign(
                 campaign=locked, departement__in=scope.departements
             ).exists()
         ):
-            raise BlackedOut(_blackout_message(scope))
+            raise BlackedOut(blackout_message(scope))
         if needs_approval(count):
             approver = locked.approved_by
             if approver is None:

@@ -1,5 +1,6 @@
-"""The mailing ledger's part of the GDPR rights (called by essaim.people.services.gdpr): what
-the access report shows of it, and what an erasure blanks."""
+"""The mailing ledger's part of the GDPR rights (a section of essaim.people.gdpr_sections,
+registered by MailingConfig.ready): what the access report shows of it, and what an erasure
+blanks."""
 
 from __future__ import annotations
 

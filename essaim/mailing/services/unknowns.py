@@ -32,7 +32,7 @@ from essaim.mailing.services.campaigns import (
     BlackedOut,
     CampaignRefused,
     CampaignStateError,
-    _blackout_message,
+    blackout_message,
     blackout_scope,
 )
 
@@ -140,7 +140,7 @@ def requeue_unknown(
         if scope.national or (
             scope.departements and rows.filter(departement__in=scope.departements).exists()
         ):
-            raise BlackedOut(_blackout_message(scope))
+            raise BlackedOut(blackout_message(scope))
         count = rows.update(
             status=D.DEFERRED,
             next_attempt_at=now,

@@ -6,16 +6,17 @@ from typing import Any
 
 from django.db import transaction
 
-from essaim.army.services import gdpr as army_gdpr
-from essaim.mailing.services import gdpr as mailing_gdpr
+from essaim.people.gdpr_sections import sections
 from essaim.people.models import Consent, Contact, Suppression
 from essaim.people.services import timeline
 from essaim.people.services.suppression import suppress
 
 
 def access_report(contact: Contact) -> dict[str, Any]:
-    """Everything Essaim holds about the person, for an art. 15 request."""
-    return {
+    """Everything Essaim holds about the person, for an art. 15 request: the base's own part,
+    then each registered section's (essaim.people.gdpr_sections: the mailing ledger's, the
+    army's)."""
+    report: dict[str, Any] = {
         "contact": {
             "email": contact.email,
             "first_name": contact.first_name,
@@ -48,22 +49,25 @@ def access_report(contact: Contact) -> dict[str, Any]:
             {"at": e.at.isoformat(), "kind": e.kind, "data": e.data}
             for e in timeline.oldest_first(contact)
         ],
-        **mailing_gdpr.access_section(contact_id=contact.pk, hashed=contact.email_hash),
-        "volunteering": army_gdpr.access_section(contact_id=contact.pk),
-        "volunteer_calls": army_gdpr.calls_section(contact_id=contact.pk),
     }
+    for section in sections():
+        if section.report is not None:
+            report.update(section.report(contact_id=contact.pk, hashed=contact.email_hash))
+    return report
 
 
 def erase_contact(contact: Contact) -> str:
     """Delete the person's data (contact, consents, tags, timeline cascade) and keep only the
     hash of the address on the suppression list, so they are never imported or mailed again.
-    The mailing ledger keeps its rows (campaign counts) without the address (see
-    essaim.mailing.services.gdpr). Returns the hash (for the audit log, which must not keep
-    the clear address)."""
+    Each registered section's erase step runs before the deletion (the mailing ledger keeps its
+    rows, for the campaigns' counts, without the address: essaim.mailing.services.gdpr).
+    Returns the hash (for the audit log, which must not keep the clear address)."""
     with transaction.atomic():
         hashed = contact.email_hash
         suppress(email_key=contact.email_key, reason=Suppression.Reason.ERASURE)
         Suppression.objects.filter(email_hash=hashed).update(reason=Suppression.Reason.ERASURE)
-        mailing_gdpr.blank_ledger_copies(contact_id=contact.pk, hashed=hashed)
+        for section in sections():
+            if section.erase is not None:
+                section.erase(contact_id=contact.pk, hashed=hashed)
         contact.delete()
     return hashed

@@ -1,0 +1,1 @@
+"""The project-level app: wiring that belongs to no pillar (it sits above them all)."""
