@@ -226,41 +226,38 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "people/import_detail.html", context)
 
 
-def _report_file(batch: ImportBatch, value: str) -> Path:
+def _report_download(request: HttpRequest, pk: int, *, kind: str) -> FileResponse:
+    """One of an import's CSV reports, audited: its rejected rows ("invalid") or the values left
+    out of imported rows ("warnings")."""
+    _require_manager(request)
+    batch = get_object_or_404(ImportBatch, pk=pk)
+    value = batch.report_path if kind == "invalid" else batch.warnings_path
     path = Path(value) if value else None
     if path is None or not path.resolve().is_relative_to(imports_dir().resolve()):
         raise Http404
     if not path.is_file():
         raise Http404
-    return path
+    if kind == "invalid":
+        audit(action="import.report_download", request=request, obj=batch, invalid=batch.invalid)
+        name = f"import-{batch.pk}-lignes-invalides.csv"
+    else:
+        audit(
+            action="import.warnings_download", request=request, obj=batch, warnings=batch.warnings
+        )
+        name = f"import-{batch.pk}-avertissements.csv"
+    return FileResponse(
+        path.open("rb"), as_attachment=True, filename=name, content_type="text/csv; charset=utf-8"
+    )
 
 
 @login_required
 @require_GET
 def import_report(request: HttpRequest, pk: int) -> FileResponse:
-    _require_manager(request)
-    batch = get_object_or_404(ImportBatch, pk=pk)
-    path = _report_file(batch, batch.report_path)
-    audit(action="import.report_download", request=request, obj=batch, invalid=batch.invalid)
-    return FileResponse(
-        path.open("rb"),
-        as_attachment=True,
-        filename=f"import-{batch.pk}-lignes-invalides.csv",
-        content_type="text/csv; charset=utf-8",
-    )
+    return _report_download(request, pk, kind="invalid")
 
 
 @login_required
 @require_GET
 def import_warnings(request: HttpRequest, pk: int) -> FileResponse:
     """The values left out of imported rows (line, column, value, reason)."""
-    _require_manager(request)
-    batch = get_object_or_404(ImportBatch, pk=pk)
-    path = _report_file(batch, batch.warnings_path)
-    audit(action="import.warnings_download", request=request, obj=batch, warnings=batch.warnings)
-    return FileResponse(
-        path.open("rb"),
-        as_attachment=True,
-        filename=f"import-{batch.pk}-avertissements.csv",
-        content_type="text/csv; charset=utf-8",
-    )
+    return _report_download(request, pk, kind="warnings")
