@@ -27,7 +27,8 @@ from django.utils import timezone
 
 from conftest import free_port
 from essaim.lib.text import normalize_email
-from essaim.mailing.models import Campaign
+from essaim.mailing.models import Campaign, Delivery
+from essaim.mailing.services.audience import freeze_audience
 from essaim.mailing.services.campaigns import delivery_counts
 from essaim.people.models import Consent, Contact, email_hash
 
@@ -92,6 +93,15 @@ def make_campaign(**fields: Any) -> Campaign:
     }
     values.update(fields)
     return Campaign.objects.create(**values)
+
+
+@pytest.fixture
+def sent(transactional_db: Any) -> list[Delivery]:
+    """A campaign whose three messages the relay accepted (the bounce and complaint tests)."""
+    campaign = make_campaign(status=Campaign.Status.DONE)
+    freeze_audience(campaign, Contact.objects.filter(pk__in=[c.pk for c in make_audience(3)]))
+    Delivery.objects.filter(campaign=campaign).update(status=Delivery.Status.ACCEPTED)
+    return list(Delivery.objects.filter(campaign=campaign).order_by("pk"))
 
 
 def ledger_counts(campaign: Campaign) -> dict[str, int]:

@@ -71,15 +71,6 @@ def intake(transactional_db: Any, settings: Any) -> Iterator[Intake]:
         controller.stop()
 
 
-@pytest.fixture
-def sent(transactional_db: Any) -> list[Delivery]:
-    """A campaign whose three messages the relay accepted."""
-    campaign = make_campaign(status=Campaign.Status.DONE)
-    freeze_audience(campaign, Contact.objects.filter(pk__in=[c.pk for c in make_audience(3)]))
-    Delivery.objects.filter(campaign=campaign).update(status=Delivery.Status.ACCEPTED)
-    return list(Delivery.objects.filter(campaign=campaign).order_by("pk"))
-
-
 def consents(delivery: Delivery) -> list[str]:
     return list(Consent.objects.filter(contact=delivery.contact).values_list("status", flat=True))
 

@@ -18,9 +18,7 @@ from conftest import free_port
 from essaim.mailing.bounces.parse import read_feedback
 from essaim.mailing.bounces.server import start_server
 from essaim.mailing.message import CompiledMessage, Recipient, VerpSigner
-from essaim.mailing.models import BounceReport, Campaign, Delivery
-from essaim.mailing.services.audience import freeze_audience
-from essaim.mailing.tests.conftest import make_audience, make_campaign
+from essaim.mailing.models import BounceReport, Delivery
 from essaim.mailing.tests.test_bounces import Intake, consents, events, report, verp
 from essaim.people.models import Contact, ContactEvent, Suppression
 
@@ -38,15 +36,6 @@ def intake(transactional_db: Any, settings: Any) -> Iterator[Intake]:
         yield Intake(port)
     finally:
         controller.stop()
-
-
-@pytest.fixture
-def sent(transactional_db: Any) -> list[Delivery]:
-    """A campaign whose three messages the relay accepted."""
-    campaign = make_campaign(status=Campaign.Status.DONE)
-    freeze_audience(campaign, Contact.objects.filter(pk__in=[c.pk for c in make_audience(3)]))
-    Delivery.objects.filter(campaign=campaign).update(status=Delivery.Status.ACCEPTED)
-    return list(Delivery.objects.filter(campaign=campaign).order_by("pk"))
 
 
 # --- The reported message and the reports around it -----------------------------------------
