@@ -223,3 +223,29 @@ def send_magic_link(*, email: str, language: str) -> bool:
         subject, text, to=[user.email], headers={"Auto-Submitted": "auto-generated"}
     ).send()
     return True
+
+
+# The accounts `make run` prints the logins of: (email, name, role, zones). Other apps give them
+# a place in the demo (essaim.army.services.demo: the coordinator's team, the volunteer's roles).
+DEMO_ACCOUNTS: list[tuple[str, str, str, list[str]]] = [
+    ("qg@essaim.localhost", "QG Démo", Role.HQ_ADMIN, []),
+    (
+        "coordination@essaim.localhost",
+        "Coordination Paris",
+        Role.COORDINATOR,
+        ["75", "92", "93", "94"],
+    ),
+    ("volontaire@essaim.localhost", "Volontaire Démo", Role.VOLUNTEER, []),
+]
+DEMO_HQ_ADMIN, DEMO_COORDINATOR, DEMO_VOLUNTEER = (email for email, *_ in DEMO_ACCOUNTS)
+
+
+def ensure_demo_accounts() -> dict[str, User]:
+    """The demo accounts by email, created (without a password) where missing. Idempotent: the
+    demo and `bootstrap_users` both call it at every `make run`, in either order."""
+    users = {}
+    for email, name, role, zones in DEMO_ACCOUNTS:
+        users[email], _ = User.objects.get_or_create(
+            email=email, defaults={"full_name": name, "role": role, "zones": zones}
+        )
+    return users

@@ -3,9 +3,26 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from essaim.lib.text import fold
+
+# Higher apps add their part of the demo (the army: the demo accounts' team, roles and missions)
+# from their AppConfig.ready, since people may not import them. Each step is idempotent, runs
+# after the contacts in `order`, and returns one line for the command's output.
+DemoStep = Callable[[], str]
+_steps: dict[str, tuple[int, DemoStep]] = {}
+
+
+def register_step(name: str, step: DemoStep, *, order: int = 100) -> None:
+    """Declare a demo step (from an AppConfig.ready); the same name twice replaces it."""
+    _steps[name] = (order, step)
+
+
+def run_steps() -> list[str]:
+    """Run every registered step, in order; returns their summaries."""
+    return [step() for _order, step in sorted(_steps.values(), key=lambda s: s[0])]
+
 
 FIRST_NAMES = (
     "Marie",

@@ -1,4 +1,5 @@
-"""Fill the base with realistic synthetic French contacts (`essaim demo --contacts N`)."""
+"""Fill the base with realistic synthetic French contacts (`essaim demo --contacts N`), then let
+the other apps add their part (essaim.people.services.demo.register_step)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,14 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from essaim.people.services.demo import seed_demo_contacts
+from essaim.people.services.demo import run_steps, seed_demo_contacts
 
 
 class Command(BaseCommand):
-    help = "Fill the base with N synthetic French contacts (with consent records and tags)."
+    help = (
+        "Fill the base with N synthetic French contacts (with consent records and tags), and "
+        "give the demo accounts their team, roles and missions."
+    )
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--contacts", type=int, default=2000)
@@ -19,3 +23,5 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         created = seed_demo_contacts(count=options["contacts"], seed=options["seed"])
         self.stdout.write(f"demo: {created} contacts created")
+        for line in run_steps():
+            self.stdout.write(f"demo: {line}")

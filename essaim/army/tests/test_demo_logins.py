@@ -1,0 +1,146 @@
+"""Issue 16: every login `make run` prints lands on pages full of meaning. The demo and the
+logins are made as `make run` makes them (twice: it runs them at every start), then each account
+logs in with its printed password and visits every entry of its menu."""
+
+from __future__ import annotations
+
+import re
+from io import StringIO
+
+import pytest
+from django.core.cache import cache
+from django.core.management import call_command
+from django.db.models import Model
+from django.test import Client
+from django.urls import reverse
+
+from essaim.accounts.models import AuditEvent, Membership, Team, User
+from essaim.accounts.services import DEMO_COORDINATOR, DEMO_HQ_ADMIN, DEMO_VOLUNTEER
+from essaim.army.models import (
+    Mission,
+    Notification,
+    RoleAssignment,
+    RoleTransition,
+    Stage,
+    Volunteer,
+)
+from essaim.army.services.demo import MISSIONS, TEAM_NAME
+from essaim.people.models import Consent, Contact, Purpose
+
+pytestmark = pytest.mark.django_db
+
+COUNTED: tuple[type[Model], ...] = (
+    User,
+    Team,
+    Membership,
+    Volunteer,
+    RoleAssignment,
+    RoleTransition,
+    Mission,
+    Notification,
+    Contact,
+    Consent,
+    AuditEvent,
+)
+
+
+def counts() -> dict[str, int]:
+    return {model.__name__: model._default_manager.count() for model in COUNTED}
+
+
+def make_run() -> dict[str, str]:
+    """What `make run` does before starting the processes; returns the printed passwords."""
+    call_command("demo", contacts=20, stdout=StringIO())
+    out = StringIO()
+    call_command("bootstrap_users", stdout=out)
+    return dict(re.findall(r"(\S+@essaim\.localhost)\s+(\S+)", out.getvalue()))
+
+
+@pytest.fixture
+def demo(settings: object) -> dict[str, str]:
+    settings.DEMO = True  # type: ignore[attr-defined]
+    settings.STAFF_2FA_REQUIRED = False  # type: ignore[attr-defined]  # as in the demo
+    make_run()
+    return make_run()
+
+
+def logged_in(email: str, password: str) -> Client:
+    cache.clear()  # the login rate limits
+    client = Client()
+    response = client.post(reverse("accounts:login"), {"username": email, "password": password})
+    assert response.status_code == 302, f"{email} could not log in"
+    return client
+
+
+def menu(client: Client) -> dict[str, str]:
+    response = client.get(reverse("home"))
+    assert response.status_code == 200
+    items = dict(response.context["nav_items"])
+    for url in items.values():
+        assert f'href="{url}"' in response.content.decode()
+    return items
+
+
+def test_a_second_run_of_the_demo_creates_nothing(settings: object) -> None:
+    settings.DEMO = True  # type: ignore[attr-defined]
+    make_run()
+    before = counts()
+    make_run()
+    assert counts() == before
+    assert before["Team"] == 1
+    assert before["Mission"] == len(MISSIONS)
+
+
+def test_the_demo_prints_a_working_password_for_each_account(demo: dict[str, str]) -> None:
+    assert set(demo) == {DEMO_HQ_ADMIN, DEMO_COORDINATOR, DEMO_VOLUNTEER}
+
+
+@pytest.mark.parametrize("email", [DEMO_HQ_ADMIN, DEMO_COORDINATOR, DEMO_VOLUNTEER])
+def test_every_menu_entry_of_every_demo_login_answers_200(demo: dict[str, str], email: str) -> None:
+    client = logged_in(email, demo[email])
+    items = menu(client)
+    assert len(items) >= 3
+    answers = {label: client.get(url).status_code for label, url in items.items()}
+    assert answers == dict.fromkeys(items, 200)
+
+
+def test_the_coordinator_runs_a_team_of_its_zone_with_members(demo: dict[str, str]) -> None:
+    coordinator = User.objects.get(email=DEMO_COORDINATOR)
+    team = Team.objects.get(name=TEAM_NAME)
+    assert (team.kind, team.departement) == (Team.Kind.LOCAL, "75")
+    assert team.departement in coordinator.zones
+    states = dict(team.memberships.values_list("user__email", "state"))
+    assert states[DEMO_COORDINATOR] == Membership.State.MEMBER
+    assert team.memberships.get(user=coordinator).is_coordinator
+    assert list(states.values()).count(Membership.State.MEMBER) == 5  # coordinator + 4
+    assert list(states.values()).count(Membership.State.REQUESTED) == 1
+
+    client = logged_in(DEMO_COORDINATOR, demo[DEMO_COORDINATOR])
+    assert "Missions" in menu(client)
+    page = client.get(reverse("army:missions_run")).content.decode()
+    assert TEAM_NAME in page
+    for _kind, _role, title, _brief in MISSIONS:
+        assert title.replace("'", "&#x27;") in page
+    assert TEAM_NAME in client.get(reverse("army:team_list")).content.decode()
+
+
+def test_the_volunteer_signed_up_holds_active_roles_and_is_offered_missions(
+    demo: dict[str, str],
+) -> None:
+    volunteer = Volunteer.objects.select_related("user", "contact").get(user__email=DEMO_VOLUNTEER)
+    assert (volunteer.departement, volunteer.postcode) == ("75", "75011")
+    # The consent a real sign-up records, with its proof.
+    consent = Consent.objects.get(contact=volunteer.contact, purpose=Purpose.VOLUNTEERING)
+    assert consent.status == Consent.Status.GRANTED
+    assert consent.confirmed_at is not None
+    roles = dict(volunteer.assignments.values_list("role__slug", "stage"))
+    assert roles == {"mondain": Stage.ACTIVE, "tchatcheur": Stage.ACTIVE}
+    assert Membership.objects.get(user=volunteer.user, team__name=TEAM_NAME).state == (
+        Membership.State.MEMBER
+    )
+
+    client = logged_in(DEMO_VOLUNTEER, demo[DEMO_VOLUNTEER])
+    assert {"Mon espace", "Mes missions", "Mes invitations"} <= set(menu(client))
+    page = client.get(reverse("army:my_missions")).content.decode()
+    for _kind, _role, title, _brief in MISSIONS:
+        assert title.replace("'", "&#x27;") in page
