@@ -525,6 +525,23 @@ def test_hq_erases_a_contact_and_only_a_hash_remains(hq, hq_api, paris_contact):
     assert "curie" not in str(event.details).lower()
 
 
+def test_an_erasure_whose_audit_entry_fails_erases_nothing(hq_api, paris_contact, monkeypatch):
+    # The entry is written in the erasure's own transaction: an erasure that cannot be
+    # recorded must not happen.
+    from essaim.people.services import gdpr
+
+    def refuse(**kwargs: Any) -> None:
+        raise RuntimeError("audit log unavailable")
+
+    before = snapshot()
+    monkeypatch.setattr(gdpr, "audit", refuse)
+    response = hq_api.delete(f"{CONTACTS}/{paris_contact.pk}")
+    assert response.status_code == 500
+    assert snapshot() == before
+    assert not Suppression.objects.exists()
+    assert not AuditEvent.objects.filter(action="contact.erase").exists()
+
+
 def test_an_erased_address_cannot_be_put_back(hq_api, paris_contact):
     hq_api.delete(f"{CONTACTS}/{paris_contact.pk}")
     response = hq_api.put(CONTACTS, NEW | {"email": "marie.curie@exemple.fr"})

@@ -25,9 +25,8 @@ from django.utils import timezone
 
 from essaim.lib.text import InvalidValue, normalize_email
 from essaim.mailing.models import Campaign, Delivery, DeliveryClaim
-from essaim.people.models import Contact, Purpose, Suppression
-from essaim.people.services.contacts import record_event, withdraw_consent
-from essaim.people.services.suppression import suppress
+from essaim.people.models import Suppression, email_hash
+from essaim.people.services.contacts import suppress_hard_bounce
 
 if TYPE_CHECKING:
     import psycopg
@@ -598,29 +597,21 @@ class HardBounce:
 
 def apply_hard_bounces(bounces: Sequence[HardBounce]) -> None:
     """A 5.1.x rejection: the address does not exist. Suppress it for every channel, withdraw
-    every consent of the contact and say why on the contact's timeline."""
+    every consent of the contact and say why on the contact's timeline, as a bounce report
+    does (essaim.people.services.contacts.suppress_hard_bounce). One at a time: a flush
+    carries a handful of them at most, each row's contact and consents being its own."""
     for bounce in bounces:
         try:
             key = normalize_email(bounce.email)[1]
         except InvalidValue:
             continue
-        with transaction.atomic():
-            suppress(
-                email_key=key,
-                reason=Suppression.Reason.HARD_BOUNCE,
-                note=f"campagne {bounce.campaign_id}: {bounce.reply}",
-            )
-            contact = (
-                Contact.objects.filter(pk=bounce.contact_id).first()
-                if bounce.contact_id is not None
-                else None
-            )
-            if contact is not None:
-                withdraw_consent(contact, purposes=Purpose.values, reason="hard_bounce")
-                record_event(
-                    contact,
-                    "hard_bounce",
-                    campaign=bounce.campaign_id,
-                    delivery=bounce.delivery_id,
-                    reply=bounce.reply,
-                )
+        suppress_hard_bounce(
+            hashed=email_hash(key),
+            contact_id=bounce.contact_id,
+            note=f"campagne {bounce.campaign_id}: {bounce.reply}",
+            event={
+                "campaign": bounce.campaign_id,
+                "delivery": bounce.delivery_id,
+                "reply": bounce.reply,
+            },
+        )

@@ -29,7 +29,11 @@ from essaim.mailing.bounces.parse import COMPLAINT, HARD, SOFT, Verdict, read_re
 from essaim.mailing.message import VerpSigner
 from essaim.mailing.models import BounceReport, Delivery
 from essaim.people.models import Contact, Purpose, Suppression
-from essaim.people.services.contacts import record_event, withdraw_consent
+from essaim.people.services.contacts import (
+    record_event,
+    suppress_hard_bounce,
+    withdraw_consent,
+)
 from essaim.people.services.suppression import suppress_hash
 
 D = Delivery.Status
@@ -129,14 +133,21 @@ def record_report(*, delivery_id: int, raw: bytes, mail_from: str = "", peer: st
 
 def _decide(report: BounceReport, delivery: Delivery, now: dt.datetime) -> None:
     note = f"campagne {delivery.campaign_id}, envoi {delivery.pk}: {report.status or report.kind}"
-    suppressed = False
-    soft_count: int | None = None
     if report.kind == HARD:
-        suppressed = suppress_hash(
-            hashed=delivery.email_hash, reason=Suppression.Reason.HARD_BOUNCE, note=note
+        # The same suppression, withdrawal and timeline entry as a 5.1.x refusal while sending.
+        suppressed = suppress_hard_bounce(
+            hashed=delivery.email_hash,
+            contact_id=delivery.contact_id,
+            note=note,
+            event=_event_data(report, delivery),
+            flag_new=True,
         )
         _move(delivery, to=D.BOUNCED, allowed=_BOUNCEABLE, report=report, now=now)
-    elif report.kind == COMPLAINT:
+        _mark_suppressed(report, suppressed)
+        return
+    suppressed = False
+    soft_count: int | None = None
+    if report.kind == COMPLAINT:
         suppressed = suppress_hash(
             hashed=delivery.email_hash, reason=Suppression.Reason.COMPLAINT, note=note
         )
@@ -153,16 +164,30 @@ def _decide(report: BounceReport, delivery: Delivery, now: dt.datetime) -> None:
                 note=f"{note} ({soft_count} erreurs temporaires en "
                 f"{settings.BOUNCES_SOFT_WINDOW_DAYS} jours)",
             )
-    if suppressed:
-        BounceReport.objects.filter(pk=report.pk).update(suppressed=True)
-        report.suppressed = True
+    _mark_suppressed(report, suppressed)
     contact = (
         Contact.objects.filter(pk=delivery.contact_id).first() if delivery.contact_id else None
     )
     if contact is None:
         return  # erased since: the hash on the suppression list is all that is left
-    if report.kind in (HARD, COMPLAINT) or suppressed:
+    if report.kind == COMPLAINT or suppressed:
         withdraw_consent(contact, purposes=Purpose.values, reason=report.kind)
+    data = _event_data(report, delivery)
+    if soft_count is not None:
+        data["soft_bounces"] = soft_count
+    if suppressed:
+        data["suppressed"] = True
+    record_event(contact, EVENTS[report.kind], **data)
+
+
+def _mark_suppressed(report: BounceReport, suppressed: bool) -> None:
+    if suppressed:
+        BounceReport.objects.filter(pk=report.pk).update(suppressed=True)
+        report.suppressed = True
+
+
+def _event_data(report: BounceReport, delivery: Delivery) -> dict[str, object]:
+    """What the contact's timeline keeps of a report."""
     data: dict[str, object] = {
         "campaign": delivery.campaign_id,
         "delivery": delivery.pk,
@@ -174,11 +199,7 @@ def _decide(report: BounceReport, delivery: Delivery, now: dt.datetime) -> None:
         data["action"] = report.action
     if report.diagnostic:
         data["diagnostic"] = report.diagnostic[:200]
-    if soft_count is not None:
-        data["soft_bounces"] = soft_count
-    if suppressed:
-        data["suppressed"] = True
-    record_event(contact, EVENTS[report.kind], **data)
+    return data
 
 
 def _move(

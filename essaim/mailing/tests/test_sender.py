@@ -101,6 +101,40 @@ def test_a_5xx_is_rejected_and_a_5_1_1_suppresses_the_address(
     assert Consent.objects.get(contact__email="r2@exemple.fr").status == "granted"
 
 
+def test_a_5_1_x_refusal_records_the_suppression_withdrawal_and_timeline_entry(sent) -> None:
+    # The ledger's side of the one hard-bounce path (a bounce report takes the other): the
+    # refused row's address and its reply, nothing for a row whose contact was erased since.
+    from essaim.mailing.sender import ledger
+
+    first, second, _ = sent
+    second.contact.delete()
+    ledger.apply_hard_bounces(
+        [
+            ledger.HardBounce(first.pk, first.campaign_id, first.contact_id, first.email, "550 a"),
+            ledger.HardBounce(second.pk, second.campaign_id, None, second.email, "550 b"),
+            ledger.HardBounce(second.pk, second.campaign_id, None, "pas une adresse", "550 c"),
+        ]
+    )
+    assert list(Suppression.objects.order_by("pk").values_list("email_hash", "reason", "note")) == [
+        (first.email_hash, "hard_bounce", f"campagne {first.campaign_id}: 550 a"),
+        (second.email_hash, "hard_bounce", f"campagne {first.campaign_id}: 550 b"),
+    ]
+    assert list(
+        ContactEvent.objects.filter(contact=first.contact)
+        .order_by("pk")
+        .values_list("kind", "data")
+    ) == [
+        ("consent_withdrawn", {"purposes": ["news"], "reason": "hard_bounce"}),
+        ("hard_bounce", {"campaign": first.campaign_id, "delivery": first.pk, "reply": "550 a"}),
+    ]
+    assert list(
+        Consent.objects.order_by("contact").values_list("contact", "status", "withdrawn_reason")
+    ) == [
+        (first.contact_id, "withdrawn", "hard_bounce"),
+        (sent[2].contact_id, "granted", ""),
+    ]
+
+
 def test_a_connection_lost_after_the_final_dot_leaves_unknown_and_never_resends(
     live_ledger: LiveLedger, sink_factory: Any
 ) -> None:

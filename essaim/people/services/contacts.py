@@ -20,8 +20,17 @@ from essaim.lib.text import (
     normalize_email,
     normalize_phone,
 )
-from essaim.people.models import Consent, Contact, ContactEvent, ContactTag, Tag, email_hash
-from essaim.people.services.suppression import announce, is_suppressed
+from essaim.people.models import (
+    Consent,
+    Contact,
+    ContactEvent,
+    ContactTag,
+    Purpose,
+    Suppression,
+    Tag,
+    email_hash,
+)
+from essaim.people.services.suppression import announce, is_suppressed, suppress_hash
 from essaim.people.services.zones import zone_of
 
 
@@ -246,3 +255,29 @@ def withdraw_consent(
             record_event(contact, "consent_withdrawn", actor=actor, purposes=changed, reason=reason)
             announce([f"w:{purpose}:{contact.email_hash}" for purpose in changed])
     return changed
+
+
+def suppress_hard_bounce(
+    *,
+    hashed: str,
+    contact_id: int | None,
+    note: str,
+    event: dict[str, Any],
+    flag_new: bool = False,
+) -> bool:
+    """A hard bounce (the address does not exist), whether the relay refused it while sending
+    (essaim.mailing.sender.ledger) or a report came back to a VERP address later
+    (essaim.mailing.services.bounces): the address goes on the suppression list for every
+    channel, every consent of the contact is withdrawn and its timeline says why. `event` holds
+    what the channel knows (the SMTP reply, or the report); with `flag_new` it also says
+    `suppressed: True` when the address was not on the list yet, as the report intake shows.
+    True if the address was not on the list yet."""
+    with transaction.atomic():
+        suppressed = suppress_hash(hashed=hashed, reason=Suppression.Reason.HARD_BOUNCE, note=note)
+        contact = Contact.objects.filter(pk=contact_id).first() if contact_id else None
+        if contact is not None:  # else erased since: the hash on the list is all that is left
+            withdraw_consent(contact, purposes=Purpose.values, reason="hard_bounce")
+            if flag_new and suppressed:
+                event = {**event, "suppressed": True}
+            record_event(contact, "hard_bounce", **event)
+    return suppressed

@@ -5,7 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from django.http import HttpRequest
 
+from essaim.accounts.models import User
+from essaim.accounts.services import audit
 from essaim.people.gdpr_sections import sections
 from essaim.people.models import Consent, Contact, Suppression
 from essaim.people.services import timeline
@@ -56,18 +59,40 @@ def access_report(contact: Contact) -> dict[str, Any]:
     return report
 
 
-def erase_contact(contact: Contact) -> str:
+def erase_contact(
+    contact: Contact,
+    *,
+    actor: User | None = None,
+    request: HttpRequest | None = None,
+    **details: Any,
+) -> str:
     """Delete the person's data (contact, consents, tags, timeline cascade) and keep only the
     hash of the address on the suppression list, so they are never imported or mailed again.
     Each registered section's erase step runs before the deletion (the mailing ledger keeps its
     rows, for the campaigns' counts, without the address: essaim.mailing.services.gdpr).
-    Returns the hash (for the audit log, which must not keep the clear address)."""
+
+    The page, the API and the command all erase through here, and the `contact.erase` audit
+    entry is written in the same transaction: an erasure that cannot be recorded does not
+    happen. The entry keeps the hash, never the address; `actor`/`request` say who and from
+    where, `details` what the channel adds (the API's token prefix, the command's
+    via="command"). `contact` stays positional: the tests and sections erase with it alone.
+    Returns the hash."""
+    pk = contact.pk  # delete() clears it; the audit entry names the erased row
     with transaction.atomic():
         hashed = contact.email_hash
         suppress(email_key=contact.email_key, reason=Suppression.Reason.ERASURE)
         Suppression.objects.filter(email_hash=hashed).update(reason=Suppression.Reason.ERASURE)
         for section in sections():
             if section.erase is not None:
-                section.erase(contact_id=contact.pk, hashed=hashed)
+                section.erase(contact_id=pk, hashed=hashed)
         contact.delete()
+        audit(
+            action="contact.erase",
+            actor=actor,
+            request=request,
+            object_type="people.contact",
+            object_id=pk,
+            email_hash=hashed,
+            **details,
+        )
     return hashed

@@ -7,7 +7,6 @@ import json
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -48,15 +47,7 @@ def contact_erase(request: HttpRequest, pk: int) -> HttpResponse:
         raise PermissionDenied
     contact = get_object_or_404(Contact, pk=pk)
     if request.method == "POST":
-        with transaction.atomic():
-            hashed = erase_contact(contact)
-            audit(
-                action="contact.erase",
-                request=request,
-                object_type="people.contact",
-                object_id=pk,
-                email_hash=hashed,
-            )
+        erase_contact(contact, request=request)
         messages.success(
             request,
             _("Le contact n°%(pk)s a été effacé ; son adresse ne sera plus jamais contactée.")

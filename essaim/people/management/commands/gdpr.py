@@ -6,7 +6,6 @@ import json
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import transaction
 
 from essaim.accounts.services import audit
 from essaim.lib.text import InvalidValue, normalize_email
@@ -39,15 +38,7 @@ class Command(BaseCommand):
         if not options["yes"]:
             raise CommandError("erasure is irreversible: add --yes to confirm")
         pk = contact.pk
-        with transaction.atomic():
-            hashed = erase_contact(contact)
-            audit(
-                action="contact.erase",
-                object_type="people.contact",
-                object_id=pk,
-                email_hash=hashed,
-                via="command",
-            )
+        hashed = erase_contact(contact, via="command")
         self.stdout.write(
             f"contact {pk} erased; address hash {hashed} kept on the suppression list"
         )
