@@ -309,6 +309,9 @@ WEB: dict[str, Web] = {
     "devmail:message": web(
         "pk=caught", get="login 404 404 404 200 200", post="login 404 404 404 200 200"
     ),
+    "devmail:message_html": web(
+        "pk=caught", get="login 404 404 404 200 200", post="login 404 404 404 200 200"
+    ),
     # --- Django's admin (HQ admins only: User.is_staff), the language switch, security.txt, and
     # the API's own pages: schema and docs are public, the bare root and unknown paths 404.
     "admin:index": web(get="302 302 302 302 302 200", post="302 302 302 302 302 200"),

@@ -178,7 +178,12 @@ def build_world() -> World:
         subject="Bonjour Marie",
         raw=(
             b"From: equipe@campagne.test\r\nTo: marie.curie@exemple.fr\r\n"
-            b"Subject: Bonjour Marie\r\n\r\nBonjour Marie Curiesecret\r\n"
+            b"Subject: Bonjour Marie\r\nMIME-Version: 1.0\r\n"
+            b'Content-Type: multipart/alternative; boundary="b"\r\n\r\n'
+            b"--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nBonjour Marie Curiesecret\r\n"
+            b"--b\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+            b"<p>Bonjour Marie Curiesecret</p>\r\n"
+            b"--b--\r\n"
         ),
         received_at=timezone.now() - timedelta(minutes=1),
     )

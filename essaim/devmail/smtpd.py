@@ -23,6 +23,7 @@ class CatchAllHandler:
         headers = BytesParser(policy=policy.default).parsebytes(raw, headersonly=True)
         await sync_to_async(CaughtMessage.objects.create)(
             mail_from=str(envelope.mail_from)[:500],
+            from_header=str(headers.get("From", ""))[:500],
             rcpt_to=list(envelope.rcpt_tos),
             subject=str(headers.get("Subject", ""))[:500],
             raw=raw,

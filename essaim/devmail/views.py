@@ -6,6 +6,7 @@ from django.shortcuts import get_object_or_404, render
 
 from essaim.accounts import rules
 from essaim.devmail.models import CaughtMessage
+from essaim.lib.frames import sandboxed_document
 from essaim.lib.pagination import keyset_page
 
 
@@ -30,5 +31,23 @@ def message(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "devmail/message.html",
-        {"caught": caught, "headers": list(parsed.items()), "body": caught.text_body()},
+        {
+            "caught": caught,
+            "headers": list(parsed.items()),
+            "to": str(parsed.get("To", "")) or ", ".join(caught.rcpt_to),
+            "date": str(parsed.get("Date", "")),
+            "body": caught.text_body(),
+            "has_html": caught.html_body() is not None,
+        },
     )
+
+
+# The HTML part, as the recipient's mail client would show it: a hostile document in a frame.
+@sandboxed_document
+@login_required
+def message_html(request: HttpRequest, pk: int) -> HttpResponse:
+    _guard(request)
+    html = get_object_or_404(CaughtMessage, pk=pk).html_body()
+    if html is None:
+        raise Http404
+    return HttpResponse(html)

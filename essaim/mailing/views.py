@@ -16,11 +16,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.clickjacking import xframe_options_sameorigin
-from django.views.decorators.csp import csp_override
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from essaim.accounts import rules
+from essaim.lib.frames import sandboxed_document
 from essaim.lib.text import InvalidValue, normalize_email
 from essaim.mailing.models import Campaign, Delivery, ProviderGroup
 from essaim.mailing.services import campaigns as svc
@@ -192,18 +191,8 @@ def campaign_preview(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-# The message's HTML is the campaign author's and the contact's: shown in an iframe whose
-# document may run nothing, load nothing but images, and is a unique origin (sandbox).
-@csp_override(
-    {
-        "sandbox": True,  # type: ignore[dict-item]  # a bare directive: no token allowed
-        "default-src": ["'none'"],
-        "img-src": ["https:", "data:"],
-        "style-src": ["'unsafe-inline'"],
-        "frame-ancestors": ["'self'"],
-    }
-)
-@xframe_options_sameorigin
+# The message's HTML is the campaign author's and the contact's: a hostile document.
+@sandboxed_document
 @login_required
 @require_GET
 def campaign_preview_frame(request: HttpRequest, pk: int) -> HttpResponse:

@@ -116,3 +116,82 @@ def test_the_devmail_process_catches_nothing_outside_the_demo_and_idles(tmp_path
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
     assert process.returncode == -signal.SIGTERM
+
+
+def catch(raw: bytes, *, mail_from: str = "bounces+d1-abc@campagne.test") -> CaughtMessage:
+    port = free_port()
+    controller = start_catcher("127.0.0.1", port)
+    try:
+        with smtplib.SMTP("127.0.0.1", port, timeout=5) as smtp:
+            smtp.sendmail(mail_from, ["marie@exemple.fr"], raw)
+        for _ in range(100):
+            if CaughtMessage.objects.exists():
+                break
+            time.sleep(0.05)
+    finally:
+        controller.stop()
+    return CaughtMessage.objects.get()
+
+
+CAMPAIGN_MAIL = (
+    b"From: =?utf-8?q?Campagne_=C3=89ssaim?= <equipe@campagne.test>\r\n"
+    b"To: marie@exemple.fr\r\nSubject: Bonjour\r\nMIME-Version: 1.0\r\n"
+    b'Content-Type: multipart/alternative; boundary="b"\r\n\r\n'
+    b"--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nBonjour, https://essaim.test/d/x\r\n"
+    b"--b\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+    b'<p>Bonjour <b>Marie</b></p><script>alert(1)</script><img src="https://tracker.test/p.gif">\r\n'
+    b"--b--\r\n"
+)
+
+
+def test_the_inbox_and_the_message_show_the_from_header_not_the_bounce_address(
+    transactional_db, hq_client, settings
+):
+    settings.DEMO = True
+    caught = catch(CAMPAIGN_MAIL)
+    assert (caught.from_header, caught.mail_from) == (
+        "Campagne Éssaim <equipe@campagne.test>",
+        "bounces+d1-abc@campagne.test",
+    )
+    inbox = hq_client.get(reverse("devmail:inbox")).content.decode()
+    assert "Campagne Éssaim &lt;equipe@campagne.test&gt;" in inbox
+    assert "bounces+d1-abc" not in inbox
+    page = hq_client.get(reverse("devmail:message", args=[caught.pk])).content.decode()
+    assert '<dd id="mail-from">Campagne Éssaim &lt;equipe@campagne.test&gt;</dd>' in page
+    # The envelope stays readable, under the headers, named for what it is.
+    assert "bounces+d1-abc@campagne.test" in page
+
+
+def test_the_html_part_is_shown_as_a_sandboxed_document(transactional_db, hq_client, settings):
+    settings.DEMO = True
+    caught = catch(CAMPAIGN_MAIL)
+    page = hq_client.get(reverse("devmail:message", args=[caught.pk])).content.decode()
+    frame_url = reverse("devmail:message_html", args=[caught.pk])
+    assert f'src="{frame_url}" sandbox ' in page
+    assert 'href="https://essaim.test/d/x"' in page  # the text part, links clickable
+    response = hq_client.get(frame_url)
+    assert response.status_code == 200
+    assert response.content.decode().startswith("<p>Bonjour <b>Marie</b></p><script>")
+    csp = response["Content-Security-Policy"]
+    assert "sandbox" in csp.split("; ")
+    assert "default-src 'none'" in csp
+    assert "frame-ancestors 'self'" in csp
+    assert response["X-Frame-Options"] == "SAMEORIGIN"
+
+
+def test_a_text_only_mail_has_no_html_view(transactional_db, hq_client, settings):
+    settings.DEMO = True
+    caught = catch(b"From: equipe@campagne.test\r\nSubject: Texte\r\n\r\nSeulement du texte\r\n")
+    page = hq_client.get(reverse("devmail:message", args=[caught.pk])).content.decode()
+    assert "<iframe" not in page
+    assert "Seulement du texte" in page
+    assert hq_client.get(reverse("devmail:message_html", args=[caught.pk])).status_code == 404
+
+
+def test_mail_caught_before_the_from_header_was_kept_shows_its_envelope(db, hq_client, settings):
+    settings.DEMO = True
+    caught = CaughtMessage.objects.create(
+        mail_from="equipe@campagne.test", rcpt_to=["marie@e.fr"], subject="Ancien", raw=b"\r\n"
+    )
+    page = hq_client.get(reverse("devmail:message", args=[caught.pk])).content.decode()
+    assert '<dd id="mail-from">equipe@campagne.test</dd>' in page
