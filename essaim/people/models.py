@@ -106,6 +106,13 @@ class ContactQuerySet(models.QuerySet["Contact"]):
         return self.alias(last_name_lower=Lower("last_name")).filter(by_name)
 
 
+# The sources that Essaim itself writes on a contact (the others are imports' own words).
+SOURCE_LABELS = {
+    "signup": _("Formulaire d'inscription"),
+    "invitation": _("Invitation d'un volontaire"),
+}
+
+
 class Contact(models.Model):
     # `email` is shown and mailed as normalized (trimmed, domain lower-cased and IDNA-encoded);
     # `email_key` is its case-folded form, the identity of a person in the base.
@@ -119,6 +126,7 @@ class Contact(models.Model):
     postcode = models.CharField(_("code postal"), max_length=10, blank=True, db_index=True)
     departement = models.CharField(_("département"), max_length=3, blank=True)
     region = models.CharField(_("région"), max_length=3, blank=True)
+    # Free text: an import's source as its author typed it, or one of the codes below.
     source = models.CharField(_("source"), max_length=100, blank=True)
     created_at = models.DateTimeField(_("créé le"), default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(_("modifié le"), default=timezone.now)
@@ -165,6 +173,10 @@ class Contact(models.Model):
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
 
+    @property
+    def source_label(self) -> str:
+        return str(SOURCE_LABELS.get(self.source, self.source))
+
 
 class ContactTag(models.Model):
     # No single-column foreign-key indexes: (contact, tag) and (tag, contact) below lead with
@@ -183,6 +195,12 @@ class Purpose(models.TextChoices):
     NEWS = "news", _("Actualités")
     MOBILIZATION = "mobilization", _("Mobilisation")
     VOLUNTEERING = "volunteering", _("Bénévolat")
+
+
+def purpose_labels(codes: list[str]) -> list[str]:
+    """The labels of purpose codes, for people to read; an unknown code stays as it is."""
+    labels = dict(Purpose.choices)
+    return [str(labels.get(code, code)) for code in codes]
 
 
 class Consent(models.Model):
@@ -341,6 +359,10 @@ class ImportBatch(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+
+    @property
+    def purpose_labels(self) -> list[str]:
+        return purpose_labels(self.purposes)
 
     @property
     def progress_percent(self) -> int:

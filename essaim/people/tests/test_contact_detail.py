@@ -108,7 +108,7 @@ def test_a_contact_created_by_an_import_shows_it_as_its_first_entry(hq_client, p
     html = page[page.index('<ol class="timeline">') :]
 
     assert html.index("Coordonnées révélées") < html.index("Import</strong>")
-    assert f'Import</strong> · {hq.email} <span class="hint">batch : {batch.pk}</span>' in html
+    assert f'Import</strong> · {hq.email} <span class="hint">import : n° {batch.pk}</span>' in html
     access = gdpr.access_report(Contact.objects.get(pk=paris.pk))
     assert [(e["kind"], e["data"]) for e in access["timeline"]] == [
         ("import", {"batch": batch.pk}),
@@ -205,6 +205,33 @@ def test_anonymous_visitor_is_sent_to_login_and_nothing_is_logged(client, paris)
 
 def test_unknown_contact_is_404(hq_client):
     assert hq_client.get(detail(999999)).status_code == 404
+
+
+def test_sources_purposes_and_event_data_read_as_words_not_codes(hq_client, hq):
+    contact = make_contact("lea@exemple.fr", source="signup")
+    ContactEventFactory.create(
+        contact=contact,
+        kind="consent.granted",
+        data={"purposes": ["news", "volunteering"], "source": "signup"},
+    )
+    ContactEventFactory.create(contact=contact, kind="reveal", data={"fields": ["email", "phone"]})
+    html = hq_client.get(detail(contact.pk)).content.decode()
+    assert "<dt>Source</dt><dd>Formulaire d&#x27;inscription</dd>" in html
+    consent_data = "finalités : Actualités, Bénévolat · source : Formulaire d&#x27;inscription"
+    assert f'<span class="hint">{consent_data}</span>' in html
+    assert '<span class="hint">champs : e-mail, téléphone</span>' in html
+    batch = ImportBatch.objects.create(
+        created_by=hq,
+        filename="f.csv",
+        path="",
+        basis="membership",
+        source="Salon 2027",
+        purposes=["news", "mobilization"],
+        size=1,
+    )
+    page = hq_client.get(reverse("people:import_detail", args=[batch.pk])).content.decode()
+    assert "<dd>Actualités, Mobilisation</dd>" in page
+    assert "<dd>Salon 2027</dd>" in page
 
 
 def test_names_and_event_data_are_escaped(hq_client):

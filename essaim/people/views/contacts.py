@@ -26,7 +26,15 @@ from essaim.accounts.models import User
 from essaim.accounts.services import audit
 from essaim.lib.pagination import keyset_page, querystring
 from essaim.people.masking import mask_email, mask_phone
-from essaim.people.models import Consent, Contact, ContactEvent, Purpose, Segment
+from essaim.people.models import (
+    SOURCE_LABELS,
+    Consent,
+    Contact,
+    ContactEvent,
+    Purpose,
+    Segment,
+    purpose_labels,
+)
 from essaim.people.services import timeline
 from essaim.people.services.contact_search import SearchRefused, search_contacts, spend_reveal
 from essaim.people.services.segments import SegmentDefinitionError, saved_segment_condition
@@ -53,6 +61,45 @@ EVENT_LABELS = {
     "bounce_ignored": _("Réponse automatique reçue (sans effet)"),
     "bounce_unparsed": _("Rapport de remise illisible (conservé)"),
 }
+
+# Labels of the keys of a timeline event's data; a key not listed shows as it is.
+EVENT_DATA_LABELS = {
+    "batch": _("import"),
+    "fields": _("champs"),
+    "purposes": _("finalités"),
+    "reason": _("motif"),
+    "source": _("source"),
+    "roles": _("rôles"),
+    "invitation": _("invitation"),
+    "inviter": _("volontaire"),
+    "campaign": _("campagne"),
+    "channel": _("canal"),
+    "scope": _("portée"),
+}
+FIELD_LABELS = {"email": _("e-mail"), "phone": _("téléphone")}
+# Keys whose value is the number of a row elsewhere (an import, a campaign…).
+NUMBERED_KEYS = frozenset({"batch", "invitation", "inviter", "campaign"})
+
+
+def readable_details(data: dict[str, Any]) -> list[tuple[str, str]]:
+    """A timeline event's data as (label, value) pairs people can read: purpose codes become
+    their names, lists are joined."""
+    pairs = []
+    for key, value in data.items():
+        if key == "purposes" and isinstance(value, list):
+            value = ", ".join(purpose_labels([str(v) for v in value]))
+        elif key == "fields" and isinstance(value, list):
+            value = ", ".join(str(FIELD_LABELS.get(str(v), v)) for v in value)
+        elif isinstance(value, list):
+            value = ", ".join(str(v) for v in value)
+        elif key == "source" and isinstance(value, str):
+            known = dict(Consent.Source.choices) | SOURCE_LABELS
+            value = known.get(value, value)
+        elif key in NUMBERED_KEYS:
+            value = _("n° %(n)s") % {"n": value}
+        pairs.append((str(EVENT_DATA_LABELS.get(key, key)), str(value)))
+    return pairs
+
 
 # An id in a query string or form: ASCII digits only (str.isdigit() accepts "²").
 _ID_RE = re.compile(r"[0-9]{1,18}")
@@ -204,7 +251,7 @@ def _detail_context(request: HttpRequest, contact: Contact, *, revealed: bool) -
         "consents": [(label, consents.get(value)) for value, label in Purpose.choices],
         "consent_statuses": Consent.Status,
         "events": [
-            (event, EVENT_LABELS.get(event.kind, event.kind))
+            (event, EVENT_LABELS.get(event.kind, event.kind), readable_details(event.data or {}))
             for event in timeline.newest_first(contact, TIMELINE_LENGTH)
         ],
         "timeline_length": TIMELINE_LENGTH,
