@@ -22,7 +22,6 @@ from essaim.api.errors import ApiError, ErrorOut, field_error
 from essaim.api.models import Scope
 from essaim.api.services import people_allowance, record_people_read
 from essaim.lib.text import clean_name
-from essaim.people.masking import mask_email, mask_phone
 from essaim.people.models import Consent, Contact, ContactTag, Purpose, Segment, Tag
 from essaim.people.services.contact_search import SearchRefused, search_contacts
 from essaim.people.services.contacts import (
@@ -34,6 +33,7 @@ from essaim.people.services.contacts import (
     upsert_contact,
 )
 from essaim.people.services.gdpr import access_report, erase_contact
+from essaim.people.services.masking import mask_email, mask_phone
 from essaim.people.services.segments import (
     SegmentDefinitionError,
     count_segment,

@@ -1,14 +1,14 @@
-"""The other apps' parts of a GDPR access report come through essaim.people.gdpr_sections, in a
-fixed order, after the base's own."""
+"""The other apps' parts of a GDPR access report come through
+essaim.people.services.gdpr_sections, in a fixed order, after the base's own."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from essaim.people.gdpr_sections import sections
 from essaim.people.models import Purpose
 from essaim.people.services.contacts import ConsentGrant, clean_contact_data, upsert_contact
 from essaim.people.services.gdpr import access_report
+from essaim.people.services.gdpr_sections import sections
 
 
 def test_mailing_then_army_register_their_sections_at_startup() -> None:

@@ -19,8 +19,8 @@ from django.views.decorators.http import require_http_methods
 from essaim.accounts.services import client_ip
 from essaim.lib import ratelimit
 from essaim.lib.text import InvalidValue
+from essaim.people.forms import HONEYPOT_FIELD, PURPOSE_CHOICES, SignupForm
 from essaim.people.models import Purpose
-from essaim.people.public_forms import HONEYPOT_FIELD, PURPOSE_CHOICES, SignupForm
 from essaim.people.services.contacts import ContactData, SuppressedAddress
 from essaim.people.services.signup import (
     SIGNUP,
