@@ -10,7 +10,7 @@ urlpatterns = [
     path("comptes/", include("essaim.accounts.urls")),
     path("comptes/jetons/", include("essaim.api.web_urls")),
     path("base/", include("essaim.people.urls")),
-    path("", include("essaim.people.public_urls")),
+    path("", include("essaim.people.urls.public")),
     path("", include("essaim.army.public_urls")),
     path("campagnes/", include("essaim.mailing.urls")),
     path("armee/", include("essaim.army.urls")),

@@ -11,8 +11,8 @@ class ArmyConfig(AppConfig):
         from essaim.army.services.call_links import link_factory
         from essaim.army.services.demo import seed_demo_army
         from essaim.mailing import links
-        from essaim.people.gdpr_sections import register_section
         from essaim.people.services.demo import register_step
+        from essaim.people.services.gdpr_sections import register_section
 
         # The mail of a call for volunteers links each recipient to the call's landing page.
         links.register("call_url", link_factory)

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from essaim.army.models import DAYS, PARTS_OF_DAY, Language, VolunteerRole, window_bit
 from essaim.lib.text import InvalidValue, clean_name, clean_postcode
-from essaim.people.public_forms import SignupForm
+from essaim.people.forms import SignupForm
 from essaim.people.services.zones import zone_of
 
 MAX_SKILLS = 12

@@ -8,7 +8,7 @@ class MailingConfig(AppConfig):
 
     def ready(self) -> None:
         from essaim.mailing.services import gdpr
-        from essaim.people.gdpr_sections import register_section
+        from essaim.people.services.gdpr_sections import register_section
 
         # A person's access report lists the ledger's rows about them; erasure blanks them.
         register_section(

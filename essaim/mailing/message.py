@@ -58,7 +58,7 @@ from essaim.people.services.unsubscribe import UNSUBSCRIBE_SALT
 
 FIELDS: Final = frozenset({"first_name"})
 LINK_FIELDS: Final = frozenset({"unsubscribe_url"})
-UNSUBSCRIBE_URLCONF: Final = "essaim.people.public_urls"
+UNSUBSCRIBE_URLCONF: Final = "essaim.people.urls.public"
 SLOT_RE: Final = re.compile(
     r"\{\{\s*(?P<name>[a-z_]+)\s*(?:\|\s*default\s*:\s*\"(?P<default>[^\"{}]*)\"\s*)?\}\}"
 )

@@ -21,18 +21,19 @@ from essaim.api.auth import TokenAuth, token_of
 from essaim.api.errors import ApiError, ErrorOut, field_error
 from essaim.api.models import Scope
 from essaim.api.services import people_allowance, record_people_read
-from essaim.lib.text import InvalidValue, clean_name
-from essaim.people.masking import mask_email, mask_phone
+from essaim.lib.text import clean_name
 from essaim.people.models import Consent, Contact, ContactTag, Purpose, Segment, Tag
 from essaim.people.services.contact_search import SearchRefused, search_contacts
 from essaim.people.services.contacts import (
     ConsentGrant,
+    InvalidField,
     NoLegalBasis,
     SuppressedAddress,
     clean_contact_data,
     upsert_contact,
 )
 from essaim.people.services.gdpr import access_report, erase_contact
+from essaim.people.services.masking import mask_email, mask_phone
 from essaim.people.services.segments import (
     SegmentDefinitionError,
     count_segment,
@@ -300,18 +301,6 @@ def get_contact(request: HttpRequest, id: int = Path(..., ge=1, le=MAX_ID)) -> d
     return detail
 
 
-# The reason clean_contact_data gives starts with the field's French label.
-_FIELD_OF_LABEL = {"e-mail": "email", "téléphone": "phone", "code postal": "postcode"}
-
-
-def _invalid_field(exc: InvalidValue) -> ApiError:
-    label, _, reason = str(exc).partition(" : ")
-    field = _FIELD_OF_LABEL.get(label.strip())
-    if field is None:
-        return field_error("", str(exc))
-    return field_error(field, reason.strip())
-
-
 @router.put(
     "/contacts",
     response={200: ContactDetail, 201: ContactDetail, 409: ErrorOut, 422: ErrorOut, **_ERRORS},
@@ -331,8 +320,8 @@ def put_contact(request: HttpRequest, payload: ContactIn) -> Status[dict[str, An
             phone=payload.phone,
             postcode=payload.postcode,
         )
-    except InvalidValue as exc:
-        raise _invalid_field(exc) from exc
+    except InvalidField as exc:
+        raise field_error(exc.field, exc.message) from exc
     grants = [
         ConsentGrant(
             purpose=c.purpose, basis=c.basis, source=Consent.Source.API, source_ref=token.prefix

@@ -19,6 +19,6 @@ def send_signup_confirmation(
 ) -> bool:
     """Mail a sign-up confirmation link (not to a suppressed address). Plain values: the request
     is not stored anywhere until the person confirms."""
-    from essaim.people.services.signup import send_confirmation_mail
+    from essaim.people.services.signup import SIGNUP
 
-    return send_confirmation_mail(email=email, url=url, first_name=first_name, language=language)
+    return SIGNUP.send_mail(email=email, url=url, first_name=first_name, language=language)

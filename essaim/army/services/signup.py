@@ -1,10 +1,9 @@
 """ "Je m'engage": volunteer sign-up with double opt-in.
 
-The same shape as the base's sign-up (essaim.people.services.signup), which it reuses: nothing is
-written when the form is sent; the whole request travels, sealed (encrypted and authenticated:
-the link shows none of it), in the link mailed to the address; only the person's POST from that
-link writes. Links of the earlier, signed but readable format are accepted until they expire.
-The confirmation grants the consent for the purpose "volunteering" on the contact (with the
+The base's double opt-in (essaim.people.services.signup.DoubleOptIn), with the volunteers'
+request, link and mail (ENLISTMENT): nothing is written when the form is sent; the whole request
+travels, sealed, in the link mailed to the address; only the person's POST from that link
+writes. The confirmation grants the consent for the purpose "volunteering" on the contact (with the
 proof of the double opt-in), then creates the account (role volunteer, no password: it logs in
 by magic link until the person sets one) and the volunteer profile with the chosen roles at
 stage "applied".
@@ -24,15 +23,11 @@ records source = the call, with the call and delivery in its proof.
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
 from typing import Any
 
-from django.conf import settings
-from django.core import signing
 from django.db import transaction
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
@@ -47,16 +42,14 @@ from essaim.army.models import (
     VolunteerRole,
 )
 from essaim.army.services.calls import record_signup
-from essaim.lib import sealing
 from essaim.people.models import Consent, Purpose
 from essaim.people.services.contacts import ContactData, clean_contact_data, record_event
 from essaim.people.services.signup import (
+    DoubleOptIn,
     InvalidLink,
     SignupRequest,
     confirm_signup,
-    open_link,
 )
-from essaim.people.services.signup import send_confirmation_mail as send_signup_mail
 
 log = logging.getLogger(__name__)
 
@@ -95,39 +88,24 @@ class Enlistment:
     profile_created: bool = False  # the person became a volunteer with this confirmation
 
 
-def _signer() -> signing.TimestampSigner:
-    return signing.TimestampSigner(salt=SALT)
-
-
-def make_token(signup: VolunteerSignup) -> str:
-    payload = asdict(signup)
-    payload["requested_at"] = signup.requested_at.isoformat()
-    return sealing.seal_object(payload, purpose=SEAL_PURPOSE)
-
-
-def read_token(token: str) -> VolunteerSignup:
-    """The request a link carries; raises ExpiredLink or InvalidLink."""
-    payload = open_link(token, purpose=SEAL_PURPOSE, legacy_signer=_signer())
-    try:
-        signup = VolunteerSignup(
-            email=str(payload["email"]),
-            first_name=str(payload["first_name"]),
-            last_name=str(payload["last_name"]),
-            postcode=str(payload["postcode"]),
-            phone=str(payload["phone"]),
-            roles=tuple(str(r) for r in payload["roles"]),
-            weekly_hours=int(payload["weekly_hours"]),
-            windows=int(payload["windows"]),
-            skills=tuple(str(s) for s in payload["skills"]),
-            languages=tuple(str(s) for s in payload["languages"]),
-            ip=None if payload["ip"] is None else str(payload["ip"]),
-            user_agent=str(payload["user_agent"]),
-            requested_at=datetime.fromisoformat(payload["requested_at"]),
-            call_id=_optional_id(payload.get("call_id")),
-            call_delivery=_optional_id(payload.get("call_delivery")),
-        )
-    except (AttributeError, KeyError, TypeError, ValueError) as exc:  # ours, another version
-        raise InvalidLink from exc
+def _parse(payload: Any) -> VolunteerSignup:
+    signup = VolunteerSignup(
+        email=str(payload["email"]),
+        first_name=str(payload["first_name"]),
+        last_name=str(payload["last_name"]),
+        postcode=str(payload["postcode"]),
+        phone=str(payload["phone"]),
+        roles=tuple(str(r) for r in payload["roles"]),
+        weekly_hours=int(payload["weekly_hours"]),
+        windows=int(payload["windows"]),
+        skills=tuple(str(s) for s in payload["skills"]),
+        languages=tuple(str(s) for s in payload["languages"]),
+        ip=None if payload["ip"] is None else str(payload["ip"]),
+        user_agent=str(payload["user_agent"]),
+        requested_at=datetime.fromisoformat(payload["requested_at"]),
+        call_id=_optional_id(payload.get("call_id")),
+        call_delivery=_optional_id(payload.get("call_delivery")),
+    )
     if not signup.roles or not 0 <= signup.windows <= FULL_WEEK:
         raise InvalidLink
     return signup
@@ -137,12 +115,19 @@ def _optional_id(value: object) -> int | None:
     return None if value is None else int(value)  # type: ignore[call-overload]
 
 
-def confirmation_url(signup: VolunteerSignup) -> str:
-    path = reverse("army_public:engage_confirm", kwargs={"token": make_token(signup)})
-    return f"{settings.SITE_URL}{path}"
+# "Je m'engage" ("/je-m-engage/"): the base's double opt-in with the volunteers' request, link
+# and mail.
+ENLISTMENT: DoubleOptIn[VolunteerSignup] = DoubleOptIn(
+    seal_purpose=SEAL_PURPOSE,
+    legacy_salt=SALT,
+    confirm_url="army_public:engage_confirm",
+    subject=gettext_lazy("Confirmez votre engagement"),
+    mail_templates="army/mail/engage_confirmation",
+    parse=_parse,
+)
 
 
-def request_enlistment(
+def enlistment_request(
     *,
     data: ContactData,
     roles: list[str],
@@ -152,16 +137,12 @@ def request_enlistment(
     languages: list[str],
     ip: str | None,
     user_agent: str,
-    language: str,
     call_id: int | None = None,
     call_delivery: int | None = None,
-) -> None:
-    """Mail the confirmation link after the current transaction commits. The same work for
-    every address, known or not: the mail task decides, out of the request. `call_id`: the
-    call for volunteers answered (`call_delivery`: the link's ledger row, same address only)."""
-    from essaim.army.tasks import send_enlistment_confirmation
-
-    signup = VolunteerSignup(
+) -> VolunteerSignup:
+    """The request of someone who filled the "Je m'engage" form now. `call_id`: the call for
+    volunteers answered (`call_delivery`: the link's ledger row, same address only)."""
+    return VolunteerSignup(
         email=data.email,
         first_name=data.first_name,
         last_name=data.last_name,
@@ -178,27 +159,11 @@ def request_enlistment(
         call_id=call_id,
         call_delivery=call_delivery,
     )
-    transaction.on_commit(
-        partial(
-            send_enlistment_confirmation.enqueue,
-            data.email,
-            confirmation_url(signup),
-            first_name=data.first_name,
-            language=language,
-        )
-    )
 
 
 def send_confirmation_mail(*, email: str, url: str, first_name: str = "", language: str) -> bool:
     """Mail the link, unless the address is suppressed for good. True if a mail went out."""
-    return send_signup_mail(
-        email=email,
-        url=url,
-        first_name=first_name,
-        language=language,
-        subject=gettext_lazy("Confirmez votre engagement"),
-        templates="army/mail/engage_confirmation",
-    )
+    return ENLISTMENT.send_mail(email=email, url=url, first_name=first_name, language=language)
 
 
 def confirm_enlistment(

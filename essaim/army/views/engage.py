@@ -8,20 +8,49 @@ from django.conf import settings
 from django.contrib.auth import login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import translation
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from essaim.accounts.services import client_ip
 from essaim.army.forms import VolunteerSignupForm
 from essaim.army.models import VolunteerRole, windows_from_mask
-from essaim.army.services.signup import confirm_enlistment, read_token, request_enlistment
+from essaim.army.services.signup import (
+    ENLISTMENT,
+    Enlistment,
+    VolunteerSignup,
+    confirm_enlistment,
+    enlistment_request,
+)
+from essaim.army.tasks import send_enlistment_confirmation
 from essaim.army.views.calls import call_from_link
-from essaim.lib.text import InvalidValue
-from essaim.people.public_forms import HONEYPOT_FIELD
-from essaim.people.services.contacts import SuppressedAddress
-from essaim.people.services.signup import ExpiredLink, InvalidLink
-from essaim.people.views.signup import invalid_link, signup_rate_limit
+from essaim.people.services.contacts import ContactData
+from essaim.people.views.signup import OptInPages
+
+
+def _confirm_context(signup: VolunteerSignup) -> dict[str, Any]:
+    roles = VolunteerRole.objects.filter(slug__in=signup.roles)
+    return {"signup": signup, "roles": roles, "windows": windows_from_mask(signup.windows)}
+
+
+def _done(request: HttpRequest, enlistment: Enlistment | None) -> HttpResponse:
+    """The POST logs the browser in only when it created the account: a link that stays valid
+    for days must not log anyone into an account that existed before it."""
+    if enlistment is not None and enlistment.account_created:
+        login(request, enlistment.volunteer.user, backend=settings.AUTHENTICATION_BACKENDS[0])
+        return redirect("army:profile")
+    return render(request, "army/public/engage_done.html", {"enlistment": enlistment})
+
+
+# The base's double opt-in pages with the volunteers' form, templates and confirmation.
+ENGAGE_PAGES: OptInPages[VolunteerSignup, Enlistment | None] = OptInPages(
+    flow=ENLISTMENT,
+    send=send_enlistment_confirmation.enqueue,
+    sent="army_public:engage_sent",
+    form_template="army/public/engage.html",
+    confirm_template="army/public/engage_confirm.html",
+    confirm_context=_confirm_context,
+    confirm=confirm_enlistment,
+    done=_done,
+)
 
 
 @require_http_methods(["GET", "POST"])
@@ -38,36 +67,25 @@ def engage(request: HttpRequest) -> HttpResponse:
     if call is not None:
         initial["roles"] = [r.slug for r in call.roles.filter(is_open=True)]
     form = VolunteerSignupForm(request.POST or None, initial=initial)
-    if request.method == "POST":
-        if request.POST.get(HONEYPOT_FIELD):
-            return redirect("army_public:engage_sent")  # a bot: the same answer, nothing done
-        if form.is_valid():
-            ip = client_ip(request)
-            data = form.contact_data
-            refused = signup_rate_limit(request, ip, data.email_key)
-            if refused is not None:
-                return refused
-            # The link's row is the proof only for the address it was mailed to.
-            same_address = recipient is not None and recipient.contact.email_key == data.email_key
-            request_enlistment(
-                data=data,
-                call_id=call.pk if call is not None else None,
-                call_delivery=recipient.delivery_id if same_address and recipient else None,
-                roles=form.cleaned_data["roles"],
-                weekly_hours=form.cleaned_data["weekly_hours"],
-                windows=form.cleaned_data["windows"],
-                skills=form.cleaned_data["skills"],
-                languages=form.cleaned_data["languages"],
-                ip=ip,
-                user_agent=request.headers.get("User-Agent", ""),
-                language=translation.get_language() or settings.LANGUAGE_CODE,
-            )
-            return redirect("army_public:engage_sent")
-    return render(
-        request,
-        "army/public/engage.html",
-        {"form": form, "call": call, "token": params.get("t", "") if recipient else ""},
-    )
+
+    def build(data: ContactData, ip: str | None, user_agent: str) -> VolunteerSignup:
+        # The link's row is the proof only for the address it was mailed to.
+        same_address = recipient is not None and recipient.contact.email_key == data.email_key
+        return enlistment_request(
+            data=data,
+            call_id=call.pk if call is not None else None,
+            call_delivery=recipient.delivery_id if same_address and recipient else None,
+            roles=form.cleaned_data["roles"],
+            weekly_hours=form.cleaned_data["weekly_hours"],
+            windows=form.cleaned_data["windows"],
+            skills=form.cleaned_data["skills"],
+            languages=form.cleaned_data["languages"],
+            ip=ip,
+            user_agent=user_agent,
+        )
+
+    context = {"call": call, "token": params.get("t", "") if recipient else ""}
+    return ENGAGE_PAGES.ask(request, form, build, context)
 
 
 def engage_sent(request: HttpRequest) -> HttpResponse:
@@ -78,32 +96,5 @@ def engage_sent(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def engage_confirm(request: HttpRequest, token: str) -> HttpResponse:
     """GET shows what will be recorded and a button: mail scanners open links, only a person's
-    POST confirms. The POST logs the browser in only when it created the account: a link that
-    stays valid for days must not log anyone into an account that existed before it."""
-    try:
-        signup = read_token(token)
-    except ExpiredLink:
-        return render(request, "people/public/signup_expired.html", status=410)
-    except InvalidLink:
-        return invalid_link(request)
-    if request.method == "POST":
-        try:
-            enlistment = confirm_enlistment(
-                signup=signup,
-                ip=client_ip(request),
-                user_agent=request.headers.get("User-Agent", ""),
-            )
-        except SuppressedAddress:
-            return render(request, "people/public/signup_refused.html")
-        except InvalidValue:
-            return invalid_link(request)
-        if enlistment is not None and enlistment.account_created:
-            login(request, enlistment.volunteer.user, backend=settings.AUTHENTICATION_BACKENDS[0])
-            return redirect("army:profile")
-        return render(request, "army/public/engage_done.html", {"enlistment": enlistment})
-    roles = VolunteerRole.objects.filter(slug__in=signup.roles)
-    return render(
-        request,
-        "army/public/engage_confirm.html",
-        {"signup": signup, "roles": roles, "windows": windows_from_mask(signup.windows)},
-    )
+    POST confirms (see _done for when it logs the browser in)."""
+    return ENGAGE_PAGES.confirmation(request, token)

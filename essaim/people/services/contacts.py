@@ -42,6 +42,17 @@ class NoLegalBasis(ValueError):
     """A new contact was given no consent: no contact without a legal basis."""
 
 
+class InvalidField(InvalidValue):
+    """One field of a contact is invalid: `field` names it (email, phone, postcode), `message`
+    says why in words for a person. Its text, for the forms, leads with the field's French label
+    ("code postal : code postal invalide")."""
+
+    def __init__(self, field: str, label: str, message: str) -> None:
+        super().__init__(f"{label} : {message}")
+        self.field = field
+        self.message = message
+
+
 @dataclass(frozen=True)
 class ConsentGrant:
     """A consent to record for one purpose, with its proof."""
@@ -73,24 +84,24 @@ class ContactData:
 def clean_contact_data(
     *, email: str, first_name: str = "", last_name: str = "", phone: str = "", postcode: str = ""
 ) -> ContactData:
-    """Normalize and validate; raises InvalidValue naming the field and the reason."""
+    """Normalize and validate; raises InvalidField naming the field and the reason."""
     try:
         email_norm, key = normalize_email(email)
     except InvalidValue as exc:
-        raise InvalidValue(f"e-mail : {exc}") from exc
+        raise InvalidField("email", "e-mail", str(exc)) from exc
     try:
         phone_norm = normalize_phone(phone)
     except InvalidValue as exc:
-        raise InvalidValue(f"téléphone : {exc}") from exc
+        raise InvalidField("phone", "téléphone", str(exc)) from exc
     try:
         postcode_norm = clean_postcode(postcode)
     except InvalidValue as exc:
-        raise InvalidValue(f"code postal : {exc}") from exc
+        raise InvalidField("postcode", "code postal", str(exc)) from exc
     departement = region = ""
     if postcode_norm:
         zone = zone_of(postcode_norm)
         if zone is None:
-            raise InvalidValue("code postal : ce code postal n'existe pas")
+            raise InvalidField("postcode", "code postal", "ce code postal n'existe pas")
         departement, region = zone
     return ContactData(
         email=email_norm,

@@ -9,15 +9,15 @@ from django.http import HttpRequest
 
 from essaim.accounts.models import User
 from essaim.accounts.services import audit
-from essaim.people.gdpr_sections import sections
 from essaim.people.models import Consent, Contact, Suppression
 from essaim.people.services import timeline
+from essaim.people.services.gdpr_sections import sections
 from essaim.people.services.suppression import suppress
 
 
 def access_report(contact: Contact) -> dict[str, Any]:
     """Everything Essaim holds about the person, for an art. 15 request: the base's own part,
-    then each registered section's (essaim.people.gdpr_sections: the mailing ledger's, the
+    then each registered section's (essaim.people.services.gdpr_sections: the mailing ledger's, the
     army's)."""
     report: dict[str, Any] = {
         "contact": {

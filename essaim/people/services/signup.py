@@ -1,11 +1,14 @@
-"""Public sign-up with double opt-in.
+"""The double opt-in, written once, and the base's public sign-up, its first user.
 
-Nothing is written when someone fills the form: the request travels in the link sent to the
-address, sealed (encrypted and authenticated, essaim.lib.sealing: the link shows no email, name,
-phone or postcode to the mail scanners, proxies and logs it passes through), and only the
-confirmation (a POST from that link) creates or completes the contact. So the form answers the
-same way whether the address is known, unknown or suppressed, and a typo or a malicious sign-up
-of someone else's address leaves no trace in the base.
+A double opt-in (class DoubleOptIn) writes nothing when someone fills a form: the request
+travels in the link sent to the address, sealed (encrypted and authenticated,
+essaim.lib.sealing: the link shows no email, name, phone or postcode to the mail scanners,
+proxies and logs it passes through), and only the confirmation (a POST from that link) writes.
+So the form answers the same way whether the address is known, unknown or suppressed, and a typo
+or a malicious sign-up of someone else's address leaves no trace in the base. The base's sign-up
+(SIGNUP) creates or completes the contact with the consents asked for; "Je m'engage"
+(essaim.army.services.signup) is the same flow with its own request, link, mail and a
+confirmation that also makes the volunteer. The pages of a flow are in essaim.people.views.signup.
 
 Links of the earlier format (signed but readable) are still accepted until they expire
 (SIGNUP_CONFIRM_MAX_AGE after they were sent): they are already in mailboxes, refusing them would
@@ -15,11 +18,11 @@ only lose sign-ups. Their reader can go once every such link has expired.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from functools import partial
-from typing import Any
+from typing import Any, ClassVar, Protocol
 
 from django.conf import settings
 from django.core import signing
@@ -61,6 +64,84 @@ class ExpiredLink(InvalidLink):
     """The confirmation link is genuine but older than SIGNUP_CONFIRM_MAX_AGE."""
 
 
+class OptInRequest(Protocol):
+    """What a double opt-in's link carries: a frozen dataclass with at least these fields."""
+
+    __dataclass_fields__: ClassVar[dict[str, Any]]
+
+    @property
+    def email(self) -> str: ...
+
+    @property
+    def first_name(self) -> str: ...
+
+    @property
+    def requested_at(self) -> datetime: ...
+
+
+@dataclass(frozen=True)
+class DoubleOptIn[R: OptInRequest]:
+    """One double opt-in: the request its link carries, how the link is sealed and read, the page
+    it opens and the mail that brings it. What the confirmation writes is the caller's (the
+    base's confirm_signup, the volunteers' confirm_enlistment)."""
+
+    seal_purpose: str  # sealing purpose: a link of one flow opens nothing in another
+    legacy_salt: str  # the signer's salt of the links of the earlier, readable format
+    confirm_url: str  # the name of the confirmation page's URL, which takes the token
+    subject: Promise  # the mail's subject, translated into the person's language
+    mail_templates: str  # the mail's .txt and .html share this name
+    # The request from an opened link's payload; raises InvalidLink when it is not one, and may
+    # raise AttributeError, KeyError, TypeError or ValueError (ours, by another version).
+    parse: Callable[[Any], R]
+
+    def token(self, request: R) -> str:
+        payload = asdict(request)  # type: ignore[call-overload]
+        payload["requested_at"] = request.requested_at.isoformat()
+        return sealing.seal_object(payload, purpose=self.seal_purpose)
+
+    def read(self, token: str) -> R:
+        """The request a link carries; raises ExpiredLink or InvalidLink."""
+        legacy_signer = signing.TimestampSigner(salt=self.legacy_salt)
+        payload = open_link(token, purpose=self.seal_purpose, legacy_signer=legacy_signer)
+        try:
+            return self.parse(payload)
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            raise InvalidLink from exc
+
+    def url(self, request: R) -> str:
+        path = reverse(self.confirm_url, kwargs={"token": self.token(request)})
+        return f"{settings.SITE_URL}{path}"
+
+    def request(self, request: R, *, send: Callable[..., object], language: str) -> None:
+        """Have the link mailed, after the current transaction commits, by `send` (a mail task's
+        enqueue, called with the address, the link, first_name= and language=; the task calls
+        send_mail).
+
+        Does exactly the same work for every address: whether it is known, unknown or suppressed
+        is decided by the mail task, out of the request, so neither the page nor its timing tells.
+        """
+        transaction.on_commit(
+            partial(
+                send,
+                request.email,
+                self.url(request),
+                first_name=request.first_name,
+                language=language,
+            )
+        )
+
+    def send_mail(self, *, email: str, url: str, first_name: str = "", language: str) -> bool:
+        """Mail the link, unless the address is suppressed for good. True if a mail went out."""
+        return send_confirmation_mail(
+            email=email,
+            url=url,
+            first_name=first_name,
+            language=language,
+            subject=self.subject,
+            templates=self.mail_templates,
+        )
+
+
 @dataclass(frozen=True)
 class SignupRequest:
     """What the person asked for, carried sealed by the confirmation link (nothing is stored)."""
@@ -81,10 +162,6 @@ class Confirmation:
     contact: Contact
     created: bool
     granted: list[str]  # purposes whose consent this confirmation raised to granted
-
-
-def _signer() -> signing.TimestampSigner:
-    return signing.TimestampSigner(salt=SIGNUP_SALT)
 
 
 def unsign_link(signer: signing.TimestampSigner, token: str) -> Any:
@@ -113,57 +190,43 @@ def open_link(token: str, *, purpose: str, legacy_signer: signing.TimestampSigne
         raise InvalidLink from exc
 
 
-def make_confirmation_token(signup: SignupRequest) -> str:
-    payload = asdict(signup)
-    payload["purposes"] = list(signup.purposes)
-    payload["requested_at"] = signup.requested_at.isoformat()
-    return sealing.seal_object(payload, purpose=SIGNUP_SEAL_PURPOSE)
-
-
-def read_confirmation_token(token: str) -> SignupRequest:
-    """The request a link carries; raises ExpiredLink or InvalidLink."""
-    payload = open_link(token, purpose=SIGNUP_SEAL_PURPOSE, legacy_signer=_signer())
-    try:
-        purposes = tuple(str(p) for p in payload["purposes"])
-        signup = SignupRequest(
-            email=str(payload["email"]),
-            first_name=str(payload["first_name"]),
-            last_name=str(payload["last_name"]),
-            postcode=str(payload["postcode"]),
-            phone=str(payload["phone"]),
-            purposes=purposes,
-            ip=payload["ip"] if payload["ip"] is None else str(payload["ip"]),
-            user_agent=str(payload["user_agent"]),
-            requested_at=datetime.fromisoformat(payload["requested_at"]),
-        )
-    except (KeyError, TypeError, ValueError) as exc:  # made by us, but by another version
-        raise InvalidLink from exc
+def _parse_signup(payload: Any) -> SignupRequest:
+    purposes = tuple(str(p) for p in payload["purposes"])
     if not purposes or not set(purposes) <= set(Purpose.values):
         raise InvalidLink
-    return signup
+    return SignupRequest(
+        email=str(payload["email"]),
+        first_name=str(payload["first_name"]),
+        last_name=str(payload["last_name"]),
+        postcode=str(payload["postcode"]),
+        phone=str(payload["phone"]),
+        purposes=purposes,
+        ip=payload["ip"] if payload["ip"] is None else str(payload["ip"]),
+        user_agent=str(payload["user_agent"]),
+        requested_at=datetime.fromisoformat(payload["requested_at"]),
+    )
 
 
-def confirmation_url(signup: SignupRequest) -> str:
-    path = reverse("public:signup_confirm", kwargs={"token": make_confirmation_token(signup)})
-    return f"{settings.SITE_URL}{path}"
+# The base's public sign-up ("/inscription/").
+SIGNUP: DoubleOptIn[SignupRequest] = DoubleOptIn(
+    seal_purpose=SIGNUP_SEAL_PURPOSE,
+    legacy_salt=SIGNUP_SALT,
+    confirm_url="public:signup_confirm",
+    subject=SIGNUP_SUBJECT,
+    mail_templates="people/mail/signup_confirmation",
+    parse=_parse_signup,
+)
 
 
-def request_signup(
-    *,
-    data: ContactData,
-    purposes: Sequence[str],
-    ip: str | None,
-    user_agent: str,
-    language: str,
-) -> None:
-    """Send the confirmation link, after the current transaction commits.
+def make_confirmation_token(signup: SignupRequest) -> str:
+    return SIGNUP.token(signup)
 
-    Does exactly the same work for every address: whether it is known, unknown or suppressed is
-    decided by the mail task, out of the request, so neither the page nor its timing tells.
-    """
-    from essaim.people.tasks import send_signup_confirmation
 
-    signup = SignupRequest(
+def signup_request(
+    *, data: ContactData, purposes: Sequence[str], ip: str | None, user_agent: str
+) -> SignupRequest:
+    """The request of someone who filled the sign-up form now."""
+    return SignupRequest(
         email=data.email,
         first_name=data.first_name,
         last_name=data.last_name,
@@ -173,15 +236,6 @@ def request_signup(
         ip=ip,
         user_agent=user_agent[:300],
         requested_at=timezone.now(),
-    )
-    transaction.on_commit(
-        partial(
-            send_signup_confirmation.enqueue,
-            data.email,
-            confirmation_url(signup),
-            first_name=data.first_name,
-            language=language,
-        )
     )
 
 

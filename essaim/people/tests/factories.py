@@ -2,12 +2,14 @@
 
 `make_contact(...)` is the short way: a contact with its consents and tags in one call, written
 as the sign-up and import services will write them (normalized address, key and hash, zone
-columns filled from the postcode).
+columns filled from the postcode). ImportedContactFactory and ImportBatchFactory go through the
+services themselves (the contacts service, the import's create_batch), for the tests whose
+subject follows from what those write: the timeline, the import's inspection of its file.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import factory
@@ -19,10 +21,14 @@ from essaim.people.models import (
     Contact,
     ContactEvent,
     ContactTag,
+    ImportBatch,
+    Purpose,
     Segment,
     Tag,
     email_hash,
 )
+from essaim.people.services.contacts import ConsentGrant, clean_contact_data, upsert_contact
+from essaim.people.services.imports import create_batch
 
 # A handful of real postcodes, so that tests do not depend on reading the zones file.
 ZONES_BY_POSTCODE = {
@@ -87,6 +93,60 @@ class ContactEventFactory(factory.django.DjangoModelFactory[ContactEvent]):
 
     contact = factory.SubFactory(ContactFactory)
     kind = "import"
+
+
+class ImportedContactFactory(factory.Factory[Contact]):
+    """A contact as an import writes it, through the contacts service (upsert_contact): the
+    address normalized, a consent of basis "membership" for each of `purposes`, the tags, and
+    the timeline events the service records."""
+
+    class Meta:
+        model = Contact
+
+    email = factory.Sequence(lambda n: f"contact{n}@exemple.fr")
+    first_name = ""
+    postcode = ""
+    purposes: Sequence[str] = (Purpose.NEWS,)
+    source_ref = "1"  # the batch, as the consent's proof
+    tags: Sequence[str] = ()
+
+    @classmethod
+    def _create(cls, model_class: type[Contact], *args: Any, **kwargs: Any) -> Contact:
+        grants = [
+            ConsentGrant(
+                purpose=purpose,
+                basis="membership",
+                source="import",
+                source_ref=kwargs["source_ref"],
+            )
+            for purpose in kwargs["purposes"]
+        ]
+        data = clean_contact_data(
+            email=kwargs["email"], first_name=kwargs["first_name"], postcode=kwargs["postcode"]
+        )
+        contact, _ = upsert_contact(
+            data=data, consents=grants, source="import", tags=list(kwargs["tags"])
+        )
+        return contact
+
+
+class ImportBatchFactory(factory.Factory[ImportBatch]):
+    """A batch recorded by the import's create_batch (status UPLOADED, the file inspected and its
+    columns guessed), ready for run_batch. `path`: the CSV file, which must exist."""
+
+    class Meta:
+        model = ImportBatch
+
+    filename = factory.LazyAttribute(lambda o: o.path.name)
+    basis = "explicit_consent"
+    purposes: Sequence[str] = ("news",)
+    source = "meeting"
+    tags: Sequence[str] = ()
+    created_by = None
+
+    @classmethod
+    def _create(cls, model_class: type[ImportBatch], *args: Any, **kwargs: Any) -> ImportBatch:
+        return create_batch(**kwargs)
 
 
 def make_contact(

@@ -9,8 +9,8 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
-from essaim.people.masking import mask_email, mask_phone
 from essaim.people.models import Contact
+from essaim.people.services.masking import mask_email, mask_phone
 from essaim.people.tests.factories import SegmentFactory, TagFactory, make_contact
 
 pytestmark = pytest.mark.django_db

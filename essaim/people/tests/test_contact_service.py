@@ -5,6 +5,7 @@ from essaim.lib.text import InvalidValue
 from essaim.people.models import Consent, Contact, ContactEvent, Purpose, Suppression
 from essaim.people.services.contacts import (
     ConsentGrant,
+    InvalidField,
     NoLegalBasis,
     SuppressedAddress,
     clean_contact_data,
@@ -46,6 +47,23 @@ def test_corsican_and_overseas_postcodes_resolve(db):
 def test_a_postcode_that_does_not_exist_is_refused(db):
     with pytest.raises(InvalidValue, match="code postal"):
         clean_contact_data(email="a@b.fr", postcode="00000")
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "message", "text"),
+    [
+        ({"email": "a@@b.fr"}, "email", "adresse sans @ ou avec plusieurs @", "e-mail : "),
+        ({"email": "  "}, "email", "adresse vide", "e-mail : "),
+        ({"phone": "12"}, "phone", "numéro de téléphone invalide", "téléphone : "),
+        ({"postcode": "750"}, "postcode", "code postal invalide", "code postal : "),
+        ({"postcode": "00000"}, "postcode", "ce code postal n'existe pas", "code postal : "),
+    ],
+)
+def test_an_invalid_field_is_named_as_data_and_in_the_text(db, fields, field, message, text):
+    with pytest.raises(InvalidField) as raised:
+        clean_contact_data(**{"email": "a@b.fr", **fields})
+    assert (raised.value.field, raised.value.message) == (field, message)
+    assert str(raised.value) == text + message
 
 
 def test_no_contact_without_a_legal_basis(db):

@@ -12,23 +12,18 @@ from django.test import Client
 from django.urls import reverse
 
 from essaim.accounts.models import AuditEvent
-from essaim.people.models import Contact, Purpose, Suppression, email_hash
-from essaim.people.services.contacts import ConsentGrant, clean_contact_data, upsert_contact
+from essaim.people.models import Contact, Suppression, email_hash
 from essaim.people.services.gdpr import access_report
+from essaim.people.tests.factories import ImportedContactFactory
 
 ADDRESS = "Marie.Curie@exemple.fr"
 
 
 @pytest.fixture
 def contact(db: Any) -> Contact:
-    grant = ConsentGrant(purpose=Purpose.NEWS, basis="membership", source="import", source_ref="3")
-    contact, _ = upsert_contact(
-        data=clean_contact_data(email=ADDRESS, first_name="Marie", postcode="75005"),
-        consents=[grant],
-        source="import",
-        tags=["paris"],
+    return ImportedContactFactory.create(
+        email=ADDRESS, first_name="Marie", postcode="75005", source_ref="3", tags=["paris"]
     )
-    return contact
 
 
 def access(contact: Contact) -> str:

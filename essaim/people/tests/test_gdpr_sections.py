@@ -1,14 +1,13 @@
-"""The other apps' parts of a GDPR access report come through essaim.people.gdpr_sections, in a
-fixed order, after the base's own."""
+"""The other apps' parts of a GDPR access report come through
+essaim.people.services.gdpr_sections, in a fixed order, after the base's own."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from essaim.people.gdpr_sections import sections
-from essaim.people.models import Purpose
-from essaim.people.services.contacts import ConsentGrant, clean_contact_data, upsert_contact
 from essaim.people.services.gdpr import access_report
+from essaim.people.services.gdpr_sections import sections
+from essaim.people.tests.factories import ImportedContactFactory
 
 
 def test_mailing_then_army_register_their_sections_at_startup() -> None:
@@ -17,11 +16,8 @@ def test_mailing_then_army_register_their_sections_at_startup() -> None:
 
 
 def test_the_access_report_keeps_its_keys_in_the_same_order(db: Any) -> None:
-    contact, _ = upsert_contact(
-        data=clean_contact_data(email="ada@exemple.fr", first_name="Ada", postcode="75005"),
-        consents=[ConsentGrant(purpose=Purpose.NEWS, basis="membership", source="import")],
-        source="import",
-        tags=[],
+    contact = ImportedContactFactory.create(
+        email="ada@exemple.fr", first_name="Ada", postcode="75005", source_ref=""
     )
     assert list(access_report(contact)) == [
         "contact",

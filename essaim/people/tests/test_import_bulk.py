@@ -22,9 +22,9 @@ from essaim.people.models import (
     Suppression,
     email_hash,
 )
-from essaim.people.services.imports import bulk, create_batch, run_batch
+from essaim.people.services.imports import bulk, run_batch
 from essaim.people.services.imports.writer import ChunkWriter
-from essaim.people.tests.factories import ContactFactory
+from essaim.people.tests.factories import ContactFactory, ImportBatchFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -48,13 +48,8 @@ def data_dir(settings: Any, tmp_path: Path) -> Path:
 
 
 def run(path: Path, *, bulk_load: bool | None, chunk_rows: int = 7) -> ImportBatch:
-    batch = create_batch(
-        path=path,
-        filename=path.name,
-        basis="explicit_consent",
-        purposes=["news", "mobilization"],
-        source="fichier",
-        tags=["import-2026"],
+    batch = ImportBatchFactory.create(
+        path=path, purposes=["news", "mobilization"], source="fichier", tags=["import-2026"]
     )
     return run_batch(batch_id=batch.pk, chunk_rows=chunk_rows, bulk=bulk_load)
 
@@ -225,7 +220,11 @@ def test_indexes_are_rebuilt_when_a_bulk_import_fails(
     failed = run(path, bulk_load=True)
 
     assert failed.status == ImportBatch.Status.FAILED
-    assert "RuntimeError: disque plein" in failed.error
+    assert failed.error == (
+        "Erreur inattendue après la ligne 8 : RuntimeError: disque plein. "
+        "Les lignes précédentes sont importées ; relancez l'import du même fichier pour le "
+        "terminer."
+    )
     assert bulk.index_definitions() == indexes
     assert not DeferredSchema.objects.exists()
 

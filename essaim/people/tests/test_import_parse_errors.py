@@ -23,11 +23,11 @@ from essaim.accounts.models import AuditEvent
 from essaim.people.models import Contact, ImportBatch
 from essaim.people.services.imports import (
     ORPHAN_GRACE,
-    create_batch,
     imports_dir,
     purge_old_import_files,
     run_batch,
 )
+from essaim.people.tests.factories import ImportBatchFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -110,9 +110,7 @@ def test_the_field_limit_is_a_setting(tmp_path: Path, settings: Any) -> None:
     path.write_text(
         "email;nom\nana@exemple.fr;Lopez\nbob@exemple.fr;" + "M" * 21 + "\n", encoding="utf-8"
     )
-    batch = create_batch(
-        path=path, filename="c.csv", basis="explicit_consent", purposes=["news"], source="s"
-    )
+    batch = ImportBatchFactory.create(path=path, filename="c.csv", source="s")
     batch = run_batch(batch_id=batch.pk, threaded=False)
 
     assert (batch.imported, batch.invalid) == (1, 1)
@@ -195,9 +193,7 @@ def test_unreadable_lines_are_rejected_with_their_reason_and_the_others_imported
             "eve@exemple.fr;Ève;Martin;;;\r\n"
         ).encode("cp1252")
     )
-    batch = create_batch(
-        path=path, filename="c.csv", basis="explicit_consent", purposes=["news"], source="s"
-    )
+    batch = ImportBatchFactory.create(path=path, filename="c.csv", source="s")
     batch = run_batch(batch_id=batch.pk)
 
     assert (batch.status, batch.imported, batch.invalid) == ("done", 2, 3)
@@ -249,9 +245,7 @@ def test_the_purge_deletes_orphan_uploads_past_the_grace_period_only(
     owned = folder / "owned.csv"
     owned.write_text("email\nchloe@exemple.fr\n")
     _age(owned, ORPHAN_GRACE + timedelta(days=2))
-    batch = create_batch(
-        path=owned, filename="owned.csv", basis="explicit_consent", purposes=["news"], source="s"
-    )
+    batch = ImportBatchFactory.create(path=owned, filename="owned.csv", source="s")
     subfolder = folder / "a-folder"
     subfolder.mkdir()
     _age(subfolder, ORPHAN_GRACE * 3)
@@ -272,9 +266,7 @@ def test_the_purge_still_deletes_the_files_of_old_imports_and_then_no_orphan_is_
 ) -> None:
     path = imports_dir() / "old.csv"
     path.write_text("email;tél\nana@exemple.fr;0612\n")
-    batch = create_batch(
-        path=path, filename="old.csv", basis="explicit_consent", purposes=["news"], source="s"
-    )
+    batch = ImportBatchFactory.create(path=path, filename="old.csv", source="s")
     batch = run_batch(batch_id=batch.pk)
     assert batch.warnings == 1
     files = [Path(batch.path), Path(batch.report_path), Path(batch.warnings_path)]

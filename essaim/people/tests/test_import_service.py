@@ -33,7 +33,6 @@ from essaim.people.services.imports import (
     SUPPRESSED_REASON,
     ImportFileError,
     InvalidImportOptions,
-    create_batch,
     guess_mapping,
     inspect_file,
     purge_old_import_files,
@@ -41,7 +40,7 @@ from essaim.people.services.imports import (
 )
 from essaim.people.services.imports.rows import RowReader, fast_email, fast_name, fast_phone
 from essaim.people.services.imports.writer import ChunkWriter
-from essaim.people.tests.factories import ConsentFactory, ContactFactory
+from essaim.people.tests.factories import ConsentFactory, ContactFactory, ImportBatchFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -66,15 +65,7 @@ def write(tmp_path: Path, content: str | bytes, name: str = "contacts.csv") -> P
 def run(path: Path, **options: Any) -> ImportBatch:
     chunk_rows = options.pop("chunk_rows", imports.CHUNK_ROWS)
     threaded = options.pop("threaded", True)
-    batch = create_batch(
-        path=path,
-        filename=path.name,
-        basis=options.pop("basis", "explicit_consent"),
-        purposes=options.pop("purposes", ["news"]),
-        source=options.pop("source", "meeting Lyon"),
-        tags=options.pop("tags", []),
-        created_by=options.pop("created_by", None),
-    )
+    batch = ImportBatchFactory.create(path=path, **{"source": "meeting Lyon", **options})
     return run_batch(batch_id=batch.pk, chunk_rows=chunk_rows, threaded=threaded)
 
 
@@ -646,8 +637,11 @@ def test_a_failure_keeps_the_chunks_written_and_rerunning_the_file_finishes_the_
     failed = run(path, chunk_rows=2)
 
     assert failed.status == ImportBatch.Status.FAILED
-    assert "RuntimeError: disque plein" in failed.error
-    assert "après la ligne 3" in failed.error
+    assert failed.error == (
+        "Erreur inattendue après la ligne 3 : RuntimeError: disque plein. "
+        "Les lignes précédentes sont importées ; relancez l'import du même fichier pour le "
+        "terminer."
+    )
     assert counters(failed) == (2, 0, 0, 0)
     assert failed.processed_rows == 2
     assert failed.finished_at is not None
@@ -667,12 +661,8 @@ def test_a_failure_keeps_the_chunks_written_and_rerunning_the_file_finishes_the_
 
 
 def test_a_batch_runs_once(tmp_path: Path) -> None:
-    batch = create_batch(
-        path=write(tmp_path, "email\na@exemple.fr\n"),
-        filename="a.csv",
-        basis="explicit_consent",
-        purposes=["news"],
-        source="test",
+    batch = ImportBatchFactory.create(
+        path=write(tmp_path, "email\na@exemple.fr\n"), filename="a.csv", source="test"
     )
     run_batch(batch_id=batch.pk)
     again = run_batch(batch_id=batch.pk)
@@ -827,16 +817,19 @@ def test_a_reader_process_that_fails_fails_the_batch_with_its_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = write(tmp_path, HEADER + "a@exemple.fr;;;;;\n")
-    batch = create_batch(
-        path=path, filename="a.csv", basis="explicit_consent", purposes=["news"], source="t"
-    )
+    batch = ImportBatchFactory.create(path=path, filename="a.csv", source="t")
     # Same size, so that the runner does not refuse the file before the reader starts.
     path.write_bytes(path.read_bytes().replace(b"a@exemple.fr", b"\xff@exemple.fr"))
     monkeypatch.setattr(imports.runner, "PROCESS_MIN_ROWS", 1)
     failed = run_batch(batch_id=batch.pk)
 
     assert failed.status == ImportBatch.Status.FAILED
-    assert "UnicodeDecodeError" in failed.error
+    assert failed.error == (
+        "Erreur inattendue après la ligne 1 : UnicodeDecodeError: 'utf-8' codec can't decode "
+        "byte 0xff in position 47: invalid start byte. "
+        "Les lignes précédentes sont importées ; relancez l'import du même fichier pour le "
+        "terminer."
+    )
     assert Contact.objects.count() == 0
 
 
@@ -908,9 +901,7 @@ def test_an_address_taken_for_a_duplicate_by_a_hash_collision_is_still_created(
     # The reader remembers addresses by hash(): simulate another address of the file with the
     # same hash by seeding it.
     path = write(tmp_path, "email;prénom\nb@exemple.fr;Bob\n")
-    batch = create_batch(
-        path=path, filename="c.csv", basis="explicit_consent", purposes=["news"], source="s"
-    )
+    batch = ImportBatchFactory.create(path=path, filename="c.csv", source="s")
     reader = RowReader(
         path=path,
         encoding=batch.encoding,

@@ -15,7 +15,7 @@ from django.urls import reverse
 
 from essaim.accounts.models import AuditEvent
 from essaim.people.models import Consent, Contact, ImportBatch
-from essaim.people.services.imports import create_batch
+from essaim.people.tests.factories import ImportBatchFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -56,14 +56,7 @@ def uploaded_batch(hq: Any, tmp_path: Path) -> ImportBatch:
     path = tmp_path / "data" / "imports" / "prepared.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(CSV)
-    return create_batch(
-        path=path,
-        filename="prepared.csv",
-        basis="explicit_consent",
-        purposes=["news"],
-        source="test",
-        created_by=hq,
-    )
+    return ImportBatchFactory.create(path=path, source="test", created_by=hq)
 
 
 def test_hq_uploads_checks_the_columns_imports_and_downloads_the_reports(

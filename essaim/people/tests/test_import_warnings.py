@@ -16,7 +16,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from essaim.people.models import Contact, ContactTag, ImportBatch, Suppression, email_hash
-from essaim.people.services.imports import create_batch, run_batch
+from essaim.people.services.imports import run_batch
+from essaim.people.tests.factories import ImportBatchFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -56,14 +57,7 @@ def french_excel(tmp_path: Path, rows: list[str], encoding: str) -> Path:
 
 
 def run(path: Path, **kwargs: Any) -> ImportBatch:
-    batch = create_batch(
-        path=path,
-        filename=path.name,
-        basis="explicit_consent",
-        purposes=["news"],
-        source="meeting",
-    )
-    return run_batch(batch_id=batch.pk, **kwargs)
+    return run_batch(batch_id=ImportBatchFactory.create(path=path).pk, **kwargs)
 
 
 def csv_rows(value: str, delimiter: str) -> list[list[str]]:
@@ -154,9 +148,7 @@ def test_warnings_cost_no_query_per_row(tmp_path: Path) -> None:
         path = french_excel(
             tmp_path, [f"p{i}@exemple.fr;P;N;99999;01 23;" for i in range(rows)], "cp1252"
         )
-        batch = create_batch(
-            path=path, filename="e.csv", basis="explicit_consent", purposes=["news"], source="s"
-        )
+        batch = ImportBatchFactory.create(path=path, filename="e.csv", source="s")
         with CaptureQueriesContext(connection) as captured:
             batch = run_batch(batch_id=batch.pk, threaded=False)
         assert batch.warnings == 2 * rows

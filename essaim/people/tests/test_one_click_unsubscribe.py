@@ -11,22 +11,17 @@ from django.test import Client
 from django.urls import reverse
 
 from essaim.people.models import Consent, Contact, ContactEvent, Purpose, Suppression
-from essaim.people.services.contacts import ConsentGrant, clean_contact_data, upsert_contact
 from essaim.people.services.suppression import UNSUBSCRIBE_CHANNEL, listener_conninfo
 from essaim.people.services.unsubscribe import unsubscribe_token
+from essaim.people.tests.factories import ImportedContactFactory
 
 ONE_CLICK = {"List-Unsubscribe": "One-Click"}
 
 
 def make_contact() -> Contact:
-    grants = [
-        ConsentGrant(purpose=p, basis="membership", source="import", source_ref="1")
-        for p in (Purpose.NEWS, Purpose.MOBILIZATION)
-    ]
-    contact, _ = upsert_contact(
-        data=clean_contact_data(email="Marie.Curie@exemple.fr"), consents=grants, source="import"
+    return ImportedContactFactory.create(
+        email="Marie.Curie@exemple.fr", purposes=(Purpose.NEWS, Purpose.MOBILIZATION)
     )
-    return contact
 
 
 @pytest.fixture

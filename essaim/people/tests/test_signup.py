@@ -16,15 +16,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from essaim.lib import sealing
-from essaim.people.models import Consent, Contact, ContactEvent, Purpose, Suppression
-from essaim.people.services.contacts import (
-    ConsentGrant,
-    clean_contact_data,
-    upsert_contact,
-    withdraw_consent,
-)
+from essaim.people.models import Consent, Contact, ContactEvent, Suppression
+from essaim.people.services.contacts import withdraw_consent
 from essaim.people.services.signup import SignupRequest, make_confirmation_token
 from essaim.people.services.suppression import suppress
+from essaim.people.tests.factories import ImportedContactFactory
 
 SIGNUP = reverse("public:signup")
 SENT = reverse("public:signup_sent")
@@ -87,14 +83,6 @@ def signup_request(**changes: Any) -> SignupRequest:
         "requested_at": timezone.now(),
     }
     return SignupRequest(**{**values, **changes})
-
-
-def imported(email: str, purpose: str = Purpose.NEWS) -> Contact:
-    grant = ConsentGrant(purpose=purpose, basis="membership", source="import", source_ref="1")
-    contact, _ = upsert_contact(
-        data=clean_contact_data(email=email), consents=[grant], source="import"
-    )
-    return contact
 
 
 # --- The form ---------------------------------------------------------------------------------
@@ -199,7 +187,7 @@ def test_confirming_twice_changes_nothing_the_second_time(sign_up, smtp_recorder
 
 
 def test_a_known_address_gets_the_same_answer_and_a_new_confirmation(sign_up, smtp_recorder):
-    known = imported("marie.curie@exemple.fr")
+    known = ImportedContactFactory.create(email="marie.curie@exemple.fr")
     for_known = sign_up(email="marie.curie@exemple.fr")
     for_unknown = sign_up(email="pierre.curie@exemple.fr", ip="198.51.100.5")
     assert (for_known.status_code, for_known["Location"], for_known.content) == (
@@ -222,7 +210,7 @@ def test_a_known_address_gets_the_same_answer_and_a_new_confirmation(sign_up, sm
 def test_the_request_does_the_same_work_for_known_unknown_and_suppressed_addresses(
     db, smtp_recorder
 ):
-    imported("connue@exemple.fr")
+    ImportedContactFactory.create(email="connue@exemple.fr")
     suppress(email_key="bannie@exemple.fr", reason=Suppression.Reason.UNSUBSCRIBE)
     counts = []
     for number, email in enumerate(
@@ -265,7 +253,7 @@ def test_a_withdrawal_after_the_request_wins_over_the_older_link(sign_up, smtp_r
 
 
 def test_a_new_sign_up_brings_back_a_withdrawn_consent(sign_up, smtp_recorder):
-    contact = imported("marie.curie@exemple.fr")
+    contact = ImportedContactFactory.create(email="marie.curie@exemple.fr")
     withdraw_consent(contact, purposes=["news"], reason="unsubscribe")
     sign_up(purposes=["news"])
     confirm(link_in(smtp_recorder.messages[0]))
@@ -281,7 +269,7 @@ def test_a_new_sign_up_brings_back_a_withdrawn_consent(sign_up, smtp_recorder):
 
 
 def test_the_same_address_in_another_case_completes_the_same_contact(sign_up, smtp_recorder):
-    contact = imported("marie.curie@exemple.fr")
+    contact = ImportedContactFactory.create(email="marie.curie@exemple.fr")
     sign_up(email="MARIE.CURIE@Exemple.FR")
     assert smtp_recorder.messages[0].rcpt_to == ["MARIE.CURIE@exemple.fr"]
     confirm(link_in(smtp_recorder.messages[0]))
@@ -468,7 +456,7 @@ def test_a_link_made_for_another_purpose_is_refused(sign_up, smtp_recorder):
 def test_a_person_who_left_everything_comes_back_by_confirming_a_new_sign_up(
     sign_up, smtp_recorder
 ):
-    contact = imported("marie.curie@exemple.fr")
+    contact = ImportedContactFactory.create(email="marie.curie@exemple.fr")
     withdraw_consent(contact, purposes=["news"], reason="unsubscribe")
     suppress(email_key="marie.curie@exemple.fr", reason=Suppression.Reason.UNSUBSCRIBE)
     sign_up(purposes=["news"])

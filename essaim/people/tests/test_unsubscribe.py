@@ -12,7 +12,6 @@ from django.test import Client
 from django.urls import reverse
 
 from essaim.people.models import Consent, Contact, ContactEvent, Purpose, Suppression
-from essaim.people.services.contacts import ConsentGrant, clean_contact_data, upsert_contact
 from essaim.people.services.gdpr import erase_contact
 from essaim.people.services.unsubscribe import (
     InvalidUnsubscribeToken,
@@ -21,18 +20,14 @@ from essaim.people.services.unsubscribe import (
     unsubscribe_token,
     unsubscribe_url,
 )
+from essaim.people.tests.factories import ImportedContactFactory
 
 
 @pytest.fixture
 def contact(db: Any) -> Contact:
-    grants = [
-        ConsentGrant(purpose=p, basis="membership", source="import", source_ref="1")
-        for p in (Purpose.NEWS, Purpose.MOBILIZATION)
-    ]
-    contact, _ = upsert_contact(
-        data=clean_contact_data(email="Marie.Curie@exemple.fr"), consents=grants, source="import"
+    return ImportedContactFactory.create(
+        email="Marie.Curie@exemple.fr", purposes=(Purpose.NEWS, Purpose.MOBILIZATION)
     )
-    return contact
 
 
 def page(contact: Contact) -> str:

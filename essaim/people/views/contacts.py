@@ -25,7 +25,6 @@ from essaim.accounts import rules
 from essaim.accounts.models import User
 from essaim.accounts.services import audit
 from essaim.lib.pagination import keyset_page, querystring
-from essaim.people.masking import mask_email, mask_phone
 from essaim.people.models import (
     SOURCE_LABELS,
     Consent,
@@ -37,6 +36,7 @@ from essaim.people.models import (
 )
 from essaim.people.services import timeline
 from essaim.people.services.contact_search import SearchRefused, search_contacts, spend_reveal
+from essaim.people.services.masking import mask_email, mask_phone
 from essaim.people.services.segments import SegmentDefinitionError, saved_segment_condition
 
 PAGE_SIZE = 50

@@ -10,9 +10,9 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from essaim.accounts.services import client_ip
-from essaim.people.masking import mask_email
+from essaim.people.forms import UnsubscribeForm
 from essaim.people.models import Purpose
-from essaim.people.public_forms import UnsubscribeForm
+from essaim.people.services.masking import mask_email
 from essaim.people.services.unsubscribe import (
     InvalidUnsubscribeToken,
     granted_purposes,

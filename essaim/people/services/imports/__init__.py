@@ -57,31 +57,66 @@ delimiter, an unreadable header) is refused before anything is written, with a m
 person, and an uploaded file is deleted with it (runner.owned_upload).
 """
 
-from essaim.people.services.imports.rows import SUPPRESSED_REASON
-from essaim.people.services.imports.runner import (
-    CHUNK_ROWS,
-    ORPHAN_GRACE,
-    RETENTION,
-    InvalidImportOptions,
-    clean_options,
-    create_batch,
-    imports_dir,
-    owned_upload,
-    purge_old_import_files,
-    queue_batch,
-    run_batch,
-    save_upload,
-    validate_mapping,
-)
-from essaim.people.services.imports.sniff import (
-    FIELD_LABELS,
-    FIELDS,
-    FileInfo,
-    ImportFileError,
-    guess_mapping,
-    inspect_file,
-    read_preview,
-)
+# The names below load on first use (PEP 562), not when the package is imported: the import's
+# reader process (reader.py) is spawned, a fresh interpreter that imports reader.py, and with it
+# this package, before Django is set up, while the modules named here import models, which need
+# the app registry.
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from essaim.people.services.imports.rows import SUPPRESSED_REASON
+    from essaim.people.services.imports.runner import (
+        CHUNK_ROWS,
+        ORPHAN_GRACE,
+        RETENTION,
+        InvalidImportOptions,
+        clean_options,
+        create_batch,
+        imports_dir,
+        owned_upload,
+        purge_old_import_files,
+        queue_batch,
+        run_batch,
+        save_upload,
+        validate_mapping,
+    )
+    from essaim.people.services.imports.sniff import (
+        FIELD_LABELS,
+        FIELDS,
+        FileInfo,
+        ImportFileError,
+        guess_mapping,
+        inspect_file,
+        read_preview,
+    )
+
+_HOME = {
+    "SUPPRESSED_REASON": "rows",
+    "CHUNK_ROWS": "runner",
+    "ORPHAN_GRACE": "runner",
+    "RETENTION": "runner",
+    "InvalidImportOptions": "runner",
+    "clean_options": "runner",
+    "create_batch": "runner",
+    "imports_dir": "runner",
+    "owned_upload": "runner",
+    "purge_old_import_files": "runner",
+    "queue_batch": "runner",
+    "run_batch": "runner",
+    "save_upload": "runner",
+    "validate_mapping": "runner",
+    "FIELD_LABELS": "sniff",
+    "FIELDS": "sniff",
+    "FileInfo": "sniff",
+    "ImportFileError": "sniff",
+    "guess_mapping": "sniff",
+    "inspect_file": "sniff",
+    "read_preview": "sniff",
+}
+_MODULES = {"bulk", "reader", "rows", "runner", "sniff", "writer"}
 
 __all__ = [
     "CHUNK_ROWS",
@@ -106,3 +141,12 @@ __all__ = [
     "save_upload",
     "validate_mapping",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _MODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    home = _HOME.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{home}"), name)

@@ -26,7 +26,6 @@ from essaim.lib.text import (
     normalize_email,
     normalize_phone,
 )
-from essaim.people.services.imports.sniff import open_text
 from essaim.people.services.zones import postcode_map
 
 # A quoted field may run over this many physical lines; past that, an opening quote is taken as
@@ -80,6 +79,13 @@ def _too_long(line_no: int, text: str, max_field: int) -> Record:
     raw = text if len(text) <= _RAW_KEPT else text[:_RAW_KEPT] + "…"
     reason = _("champ trop long : plus de %(max)s caractères dans une cellule") % {"max": max_field}
     return Record(line_no, None, reason, raw)
+
+
+def open_text(path: Path, encoding: str) -> Iterator[str]:
+    """The file's lines, decoded; universal newlines (a line break inside a quoted field comes
+    back as \\n, which no contact field keeps)."""
+    with path.open("r", encoding=encoding, newline=None, errors="strict") as handle:
+        yield from handle
 
 
 def iter_records(

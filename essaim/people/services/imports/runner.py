@@ -26,9 +26,9 @@ from django.utils.translation import gettext as _
 
 from essaim.lib.csvsafe import neutralize
 from essaim.lib.text import clean_name
-from essaim.people.import_reader import Message, consume, produce, read_in_process
 from essaim.people.models import Consent, ImportBatch, Purpose
 from essaim.people.services.imports.bulk import deferred_indexes, restore_interrupted, wants_bulk
+from essaim.people.services.imports.reader import Message, consume, produce, read_in_process
 from essaim.people.services.imports.rows import TAG_MAX_LENGTH, Chunk, RowReader
 from essaim.people.services.imports.sniff import FIELDS, ImportFileError, inspect_file, read_preview
 from essaim.people.services.imports.writer import ChunkResult, ChunkWriter, bulk_session

@@ -11,7 +11,6 @@ import csv
 import hashlib
 import re
 import unicodedata
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, gettext_noop
 
 from essaim.lib.text import fold
+from essaim.people.services.imports.rows import iter_records, open_text
 
 # The contact fields a column can feed, in the order the mapping form shows them.
 FIELDS: tuple[str, ...] = ("email", "first_name", "last_name", "postcode", "phone", "tags")
@@ -209,13 +209,6 @@ def _scan(path: Path, size: int) -> tuple[str, str, int]:
     return digest.hexdigest(), encoding, lines
 
 
-def open_text(path: Path, encoding: str) -> Iterator[str]:
-    """The file's lines, decoded; universal newlines (a line break inside a quoted field comes
-    back as \\n, which no contact field keeps)."""
-    with path.open("r", encoding=encoding, newline=None, errors="strict") as handle:
-        yield from handle
-
-
 def _sample_rows(lines: list[str], delimiter: str) -> list[list[str]]:
     """The sample's rows as the csv module reads them, up to the first it cannot read (a cell
     over its field limit, a quote left open at the end): the rows before it decide."""
@@ -255,8 +248,6 @@ def _control_ratio(text: str) -> float:
 
 def inspect_file(path: Path) -> FileInfo:
     """Check that `path` is a CSV we can import and describe it; raise ImportFileError if not."""
-    from essaim.people.services.imports.rows import iter_records
-
     size = path.stat().st_size
     limit = settings.IMPORT_MAX_BYTES
     if size > limit:
@@ -368,8 +359,6 @@ def _other_delimiter(header: str) -> str:
 
 def read_preview(path: Path, encoding: str, delimiter: str) -> tuple[list[str], list[list[str]]]:
     """Header and first rows of a file already inspected (for the mapping step)."""
-    from essaim.people.services.imports.rows import iter_records
-
     header: list[str] = []
     rows: list[list[str]] = []
     for record in iter_records(open_text(path, encoding), delimiter, expected_columns=None):

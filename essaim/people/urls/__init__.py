@@ -1,3 +1,6 @@
+"""The base's pages for the campaign's team, namespace "people" (under /base/). The public pages
+(sign-up, unsubscribe: no login) are in public.py, namespace "public"."""
+
 from django.urls import path
 
 from essaim.people.views import contacts

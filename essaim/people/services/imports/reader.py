@@ -1,9 +1,10 @@
-"""Entry point of the CSV import's reader process (people.services.imports.runner).
+"""Entry point of the CSV import's reader process (runner.py), and what the reader and the
+writer say to each other.
 
 The process is spawned: a fresh interpreter that unpickles its arguments before anything else
-runs. This module therefore imports nothing of Django at import time (the imports package
-imports models, which need the app registry): the reader's arguments come as plain values and
-Django is set up first."""
+runs. This module, and the package's __init__ that loads with it, therefore import nothing of
+Django at import time (the other modules of the package import models, which need the app
+registry): the reader's arguments come as plain values and Django is set up first."""
 
 from __future__ import annotations
 
