@@ -109,7 +109,8 @@ class ContactQuerySet(models.QuerySet["Contact"]):
             if not masked:
                 by_postcode |= prefix_q("email_key", text)
             return self.filter(by_postcode)
-        tokens = name_key(text).split()[:NAME_SEARCH_TOKENS]
+        # Words are what the person typed apart; "marie.c" is one word, never "marie" and "c".
+        tokens = [key for word in text.split()[:NAME_SEARCH_TOKENS] if (key := name_key(word))]
         found = models.Q(pk__in=[])
         if tokens:
             found = prefix_q("last_name_key", " ".join(tokens))
