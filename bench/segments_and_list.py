@@ -192,6 +192,8 @@ CONTACT_COLUMNS = (
     "postcode",
     "departement",
     "region",
+    "first_name_key",
+    "last_name_key",
     "source",
     "created_at",
     "updated_at",
@@ -201,6 +203,7 @@ CONTACT_COLUMNS = (
 def contact_rows(count: int) -> Iterator[tuple[Any, ...]]:
     from django.utils import timezone
 
+    from essaim.lib.text import name_key
     from essaim.people.services.demo import fake_rows
     from essaim.people.services.zones import postcode_map
 
@@ -223,6 +226,8 @@ def contact_rows(count: int) -> Iterator[tuple[Any, ...]]:
             row["postcode"],
             dep,
             reg,
+            name_key(row["first_name"]),
+            name_key(row["last_name"]),
             sources[i % 7 % 4],
             created,
             created,
@@ -391,6 +396,12 @@ def measure(runs: int) -> dict[str, Any]:
             get(hq_client, {"after": deep_after}), runs
         ),
         "list, HQ: search last name 'dup'": timed(get(hq_client, {"q": "dup"}), runs),
+        "list, HQ: search 'lefevre' (finds Lefèvre, Lefebvre…)": timed(
+            get(hq_client, {"q": "lefevre"}), runs
+        ),
+        "list, HQ: search full name 'marie lef'": timed(get(hq_client, {"q": "marie lef"}), runs),
+        "list, HQ: search town 'Lyon'": timed(get(hq_client, {"q": "Lyon"}), runs),
+        "list, HQ: search domain 'orange.fr'": timed(get(hq_client, {"q": "orange.fr"}), runs),
         "list, HQ: search address 'marie.d'": timed(get(hq_client, {"q": "marie.d"}), runs),
         "list, HQ: search address, rare prefix": timed(get(hq_client, {"q": rare}), runs),
         "list, HQ: search phone": timed(get(hq_client, {"q": "06 12 34 56 78"}), runs),
@@ -402,6 +413,9 @@ def measure(runs: int) -> dict[str, Any]:
         ),
         "list, coordinator (75): first page": timed(get(coord_client, {}), runs),
         "list, coordinator (75): deep page": timed(get(coord_client, {"after": deep_after}), runs),
+        "list, coordinator (75): search 'lefevre'": timed(
+            get(coord_client, {"q": "lefevre"}), runs
+        ),
     }
     log(f"  segment count: {segment.last_count:,}")
     measures["segment: count_segment() (compile, count, save)"]["result"] = segment.last_count

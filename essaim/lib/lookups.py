@@ -35,13 +35,3 @@ def prefix_q(name: str, prefix: str) -> Q:
     if upper is None:
         return Q(**{f"{name}__gte": prefix})
     return Q(**{f"{name}__gte": prefix, f"{name}__lt": upper})
-
-
-def sqlite_lower(text: str) -> str:
-    """SQLite's built-in lower() folds ASCII letters only; match it so that a prefix lowered in
-    Python compares with `lower(column)` as the database computes it."""
-    return "".join(ch.lower() if ch.isascii() else ch for ch in text)
-
-
-def db_lower(text: str) -> str:
-    return sqlite_lower(text) if connection.vendor == "sqlite" else text.lower()

@@ -101,6 +101,19 @@ def fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
+_NAME_FOLDS = str.maketrans(
+    {"'": None, "’": None, "ʼ": None, "`": None, "´": None, "œ": "oe", "æ": "ae"}
+)
+
+
+def name_key(text: str, max_length: int = 150) -> str:
+    """A name as searched: folded (`fold`), apostrophes dropped and any other character that is
+    not a letter or a digit turned into a space ("Lefèvre-D’Arc" → "lefevre darc"), so that
+    what people type finds what was written, with or without accents, hyphens and capitals."""
+    folded = fold(text).translate(_NAME_FOLDS)
+    return " ".join("".join(ch if ch.isalnum() else " " for ch in folded).split())[:max_length]
+
+
 def french_sort_key(text: str) -> tuple[str, str]:
     """Sorts names as a French reader expects: accents and case count only to break ties
     ("Île-de-France" between "Hauts-de-France" and "Normandie", not after every ASCII name)."""

@@ -13,9 +13,11 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
-from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from essaim.lib.lookups import prefix_q
+from essaim.lib.text import InvalidValue, name_key, normalize_phone
 
 
 class Tag(models.Model):
@@ -33,6 +35,10 @@ class Tag(models.Model):
 _PHONE_RE = re.compile(r"^\+?[\d][\d .\-()]{5,}$")
 # The start of a postcode (shown in clear to everyone who sees the row).
 _POSTCODE_PREFIX_RE = re.compile(r"^[0-9]{2,5}$")
+# A bare domain typed in the search box ("gmail.com", "campagne.fr").
+_DOMAIN_RE = re.compile(r"^[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,}$", re.IGNORECASE)
+# Words of a name query tried as first/last name splits; more are ignored.
+NAME_SEARCH_TOKENS = 4
 
 
 def masked_field_searched(query: str) -> str:
@@ -67,19 +73,22 @@ class ContactQuerySet(models.QuerySet["Contact"]):
             models.Exists(Suppression.objects.filter(email_hash=models.OuterRef("email_hash")))
         )
 
-    def search(self, query: str, *, masked: bool = False) -> ContactQuerySet:
-        """Contacts matching what someone typed in the search box, always through an index.
+    def search(
+        self, query: str, *, masked: bool = False, town_postcodes: tuple[str, ...] = ()
+    ) -> ContactQuerySet:
+        """Contacts matching what someone typed in the search box, always through an index but
+        for a domain.
 
         A phone number matches exactly (E.164); an address with "@" matches as a prefix of
-        `email_key`; two to five digits match a prefix of the postcode; anything else matches a
-        prefix of the last name (case-insensitive) or of the address. With `masked`
-        (coordinators, who see addresses and phones masked) only what they see in clear is
-        searched: a phone number or an address matches nothing (callers refuse such a query
-        first, see people.services.contact_search), and no prefix of an address is tried.
+        `email_key`, "@domain" or a bare "domain.tld" the addresses of that domain; two to five
+        digits match a prefix of the postcode; anything else matches names, accents and case
+        aside ("lefevre" finds "Lefèvre", "marie dupont" and "dupont marie" find her), the
+        postcodes of a town whose name it is (`town_postcodes`, given by the caller from the
+        zones), or a prefix of the address. With `masked` (coordinators, who see addresses and
+        phones masked) only what they see in clear is searched: a phone number or an address
+        matches nothing (callers refuse such a query first, see people.services.contact_search),
+        and no address or domain is tried.
         """
-        from essaim.lib.lookups import db_lower, prefix_q
-        from essaim.lib.text import InvalidValue, normalize_phone
-
         text = " ".join(query.split())
         if not text:
             return self
@@ -92,18 +101,30 @@ class ContactQuerySet(models.QuerySet["Contact"]):
             except InvalidValue:
                 return self.none()
         if field == "email":
+            if text.startswith("@") and len(text) > 1:
+                return self.filter(email_key__endswith=text.casefold())
             return self.filter(prefix_q("email_key", text.casefold()))
         if _POSTCODE_PREFIX_RE.match(text):
             by_postcode = prefix_q("postcode", text)
             if not masked:
                 by_postcode |= prefix_q("email_key", text)
             return self.filter(by_postcode)
-        # lower(last_name) has an expression index (migration 0002), `text_pattern_ops` on
-        # PostgreSQL so that LIKE 'dup%' uses it whatever the database collation.
-        by_name = prefix_q("last_name_lower", db_lower(text))
+        # Words are what the person typed apart; "marie.c" is one word, never "marie" and "c".
+        tokens = [key for word in text.split()[:NAME_SEARCH_TOKENS] if (key := name_key(word))]
+        found = models.Q(pk__in=[])
+        if tokens:
+            found = prefix_q("last_name_key", " ".join(tokens))
+        for cut in range(1, len(tokens)):
+            first, last = " ".join(tokens[:cut]), " ".join(tokens[cut:])
+            found |= prefix_q("first_name_key", first) & prefix_q("last_name_key", last)
+            found |= prefix_q("last_name_key", first) & prefix_q("first_name_key", last)
+        if town_postcodes:
+            found |= models.Q(postcode__in=town_postcodes)
         if not masked:
-            by_name |= prefix_q("email_key", text.casefold())
-        return self.alias(last_name_lower=Lower("last_name")).filter(by_name)
+            found |= prefix_q("email_key", text.casefold())
+            if _DOMAIN_RE.match(text):
+                found |= models.Q(email_key__endswith="@" + text.casefold())
+        return self.filter(found)
 
 
 # The sources that Essaim itself writes on a contact (the others are imports' own words).
@@ -128,6 +149,11 @@ class Contact(models.Model):
     region = models.CharField(_("région"), max_length=3, blank=True)
     # Free text: an import's source as its author typed it, or one of the codes below.
     source = models.CharField(_("source"), max_length=100, blank=True)
+    # The names as searched (lib.text.name_key), written with them by save() and by the bulk
+    # writers, so that "lefevre" finds "Lefèvre" through an index on both databases.
+    # A database default too: rows written by raw SQL elsewhere (benches, tests) stay valid.
+    last_name_key = models.CharField(max_length=150, blank=True, default="", db_default="")
+    first_name_key = models.CharField(max_length=150, blank=True, default="", db_default="")
     created_at = models.DateTimeField(_("créé le"), default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(_("modifié le"), default=timezone.now)
     tags = models.ManyToManyField(Tag, through="ContactTag", related_name="contacts", blank=True)
@@ -156,7 +182,7 @@ class Contact(models.Model):
         # PostgreSQL adds a second `_like` index to every CharField: only email_key (address
         # prefix search) and postcode (prefix filter) need one. (region, id) and (departement, id)
         # turn a zone filter into an index-only scan feeding the segments' semi-joins. The
-        # case-insensitive last-name prefix index is an expression index made by migration 0002.
+        # name search reads last_name_key's index.
         # No index on email_hash: nothing looks a contact up by it alone (suppression joins probe
         # the suppression table's unique hash; unsubscribe links carry the id).
         indexes = [
@@ -164,10 +190,28 @@ class Contact(models.Model):
             models.Index(fields=["source"], name="people_contact_source_idx"),
             models.Index(fields=["region", "id"], name="people_contact_reg_id_idx"),
             models.Index(fields=["departement", "id"], name="people_contact_dep_id_idx"),
+            # Name search by prefix: LIKE 'lef%' on PostgreSQL whatever the collation, a range
+            # on SQLite (which ignores the operator class).
+            models.Index(
+                fields=["last_name_key"],
+                name="people_contact_name_key_idx",
+                opclasses=["varchar_pattern_ops"],
+            ),
         ]
 
     def __str__(self) -> str:
         return self.email
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.fill_name_keys()
+        fields = kwargs.get("update_fields")
+        if fields is not None and {"first_name", "last_name"} & set(fields):
+            kwargs["update_fields"] = [*fields, "first_name_key", "last_name_key"]
+        super().save(*args, **kwargs)
+
+    def fill_name_keys(self) -> None:
+        self.last_name_key = name_key(self.last_name)
+        self.first_name_key = name_key(self.first_name)
 
     @property
     def full_name(self) -> str:

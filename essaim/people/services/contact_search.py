@@ -19,6 +19,7 @@ from essaim.accounts import rules
 from essaim.accounts.services import audit
 from essaim.lib import ratelimit
 from essaim.people.models import ContactQuerySet, masked_field_searched
+from essaim.people.services.zones import town_postcodes
 
 REVEAL_SCOPE = "contact.reveal"
 QUERY_MAX_LENGTH = 254  # the longest address; the list page cuts at 200 itself
@@ -65,4 +66,4 @@ def search_contacts(
             rate_limited=not decision.allowed,
         )
         raise SearchRefused(field, retry_after=decision.retry_after)
-    return contacts.search(query, masked=masked)
+    return contacts.search(query, masked=masked, town_postcodes=town_postcodes(query))

@@ -222,6 +222,8 @@ def seed_demo_contacts(*, count: int, seed: int = 2007, batch_size: int = 5000) 
                 Contact.objects.filter(email_key__in=keys).values_list("email_key", flat=True)
             )
             fresh = [c for c in contacts if c.email_key not in existing]
+            for contact in fresh:
+                contact.fill_name_keys()  # bulk_create does not call save()
             Contact.objects.bulk_create(fresh, batch_size=1000)
             ids = dict(
                 Contact.objects.filter(email_key__in=[c.email_key for c in fresh]).values_list(

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from django.conf import settings
 
+from essaim.lib.text import name_key
+
 
 class ZonesDataMissing(RuntimeError):
     pass
@@ -60,3 +62,21 @@ def postcode_map() -> dict[str, tuple[str, str]]:
 def zone_of(postcode: str) -> tuple[str, str] | None:
     """(département, région) of a French postcode, or None if no such postcode exists."""
     return zones().postcodes.get(postcode)
+
+
+@lru_cache(maxsize=1)
+def _towns() -> dict[str, tuple[str, ...]]:
+    by_name: dict[str, set[str]] = {}
+    for commune in _read("communes.json"):
+        if commune.get("type") != "commune-actuelle":
+            continue
+        codes = commune.get("codesPostaux") or ()
+        if codes:
+            by_name.setdefault(name_key(commune["nom"]), set()).update(codes)
+    return {name: tuple(sorted(codes)) for name, codes in by_name.items()}
+
+
+def town_postcodes(text: str) -> tuple[str, ...]:
+    """The postcodes of the communes named `text` (accents, case and hyphens aside: "saint
+    etienne" is Saint-Étienne), every homonym included; () when no commune has that name."""
+    return _towns().get(name_key(text), ())

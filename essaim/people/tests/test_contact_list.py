@@ -8,6 +8,7 @@ import re
 import pytest
 from django.db import connection
 from django.urls import reverse
+from django.utils import timezone
 
 from essaim.people.models import Contact
 from essaim.people.services.masking import mask_email, mask_phone
@@ -191,17 +192,18 @@ def test_query_count_is_the_same_on_every_page(hq_client, django_assert_num_quer
     for i in range(120):
         make_contact(f"c{i}@x.fr", tags=tags[: i % 4], phone="+33612345678")
     segment = SegmentFactory.create(definition={})
-    # session, user, segments of the filter menu, the page, the tags of its rows, and the audit
+    # session, user, segments of the filter menu, the page, the tags of its rows, the total, and
+    # the audit
     # entry of a page read in clear (the chain's last hash and the INSERT; on PostgreSQL one
     # call doing both under the chain's lock)
     audit = 1 if connection.vendor == "postgresql" else 2
-    with django_assert_num_queries(5 + audit):
+    with django_assert_num_queries(6 + audit):
         first = hq_client.get(URL)
     last_id = listed(first)[-1]
-    with django_assert_num_queries(5 + audit):
+    with django_assert_num_queries(6 + audit):
         deep = hq_client.get(URL, {"after": int(last_id) - 20})
     assert len(listed(deep)) == 50
-    # …plus the segment itself when filtering by one
+    # …plus the segment itself when filtering by one, whose stored count stands for the total
     with django_assert_num_queries(6 + audit):
         hq_client.get(URL, {"segment": segment.pk, "after": last_id, "q": "c1"})
 
@@ -209,9 +211,9 @@ def test_query_count_is_the_same_on_every_page(hq_client, django_assert_num_quer
 def test_coordinator_query_count_is_fixed_too(coordinator_client, django_assert_num_queries):
     for i in range(60):
         make_contact(f"c{i}@x.fr", postcode="75011", tags=["jeunes"])
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(5):
         first = coordinator_client.get(URL)
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(5):
         coordinator_client.get(URL, {"after": listed(first)[-1]})
 
 
@@ -223,13 +225,34 @@ def test_search_and_count_indexes_exist_on_this_database():
         consent = connection.introspection.get_constraints(cursor, "people_consent")
     assert {
         "people_contact_phone_idx",
-        "people_contact_last_name_lower_idx",
+        "people_contact_name_key_idx",
         "people_contact_reg_id_idx",
         "people_contact_dep_id_idx",
     } <= set(contact)
     # Nothing looks a contact up by its hash alone (people 0006): each import row paid for it.
     assert "people_contact_hash_idx" not in contact
-    # Only the two prefix searches keep a `_like` twin on PostgreSQL (email_key, postcode).
+    # Only two prefix searches keep a `_like` twin on PostgreSQL (email_key, postcode); the
+    # name key's one index is itself the pattern one.
     like_twins = sorted(name for name in contact if name.endswith("_like"))
     assert len(like_twins) == (2 if connection.vendor == "postgresql" else 0), like_twins
     assert ("people_consent_granted_idx" in consent) == (connection.vendor == "postgresql")
+
+
+def test_the_list_says_how_many_contacts_match(hq_client, coordinator_client, people):
+    def count(client, **params) -> str:
+        html = client.get(URL, params).content.decode()
+        found = re.search(r'<p class="result-count"[^>]*>([^<]*)</p>', html)
+        assert found is not None
+        return found.group(1)
+
+    assert count(hq_client) == "4 contacts"
+    assert count(hq_client, q="dupon") == "2 contacts"
+    assert count(hq_client, q="durand") == "1 contact"
+    assert count(coordinator_client, q="dup") == "2 contacts"
+    for i in range(1200):
+        Contact.objects.create(email=f"n{i}@x.fr", email_key=f"n{i}@x.fr", email_hash=str(i))
+    assert count(hq_client) == "1\xa0204 contacts"
+    segment = SegmentFactory.create(definition={}, last_count=3, last_counted_at=timezone.now())
+    assert count(hq_client, segment=segment.pk).startswith(
+        "3 contacts dans ce segment au dernier comptage ("
+    )

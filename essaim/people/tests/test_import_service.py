@@ -923,3 +923,29 @@ def test_an_address_taken_for_a_duplicate_by_a_hash_collision_is_still_created(
     bob = Contact.objects.get()
     assert (bob.email, bob.first_name, bob.import_batch_id) == ("b@exemple.fr", "Bob", batch.pk)
     assert list(bob.consents.values_list("purpose", "status")) == [("news", "granted")]
+
+
+def test_imported_names_are_searchable_without_their_accents(tmp_path: Path) -> None:
+    known = ContactFactory.create(email="connu@exemple.fr", first_name="Élise", last_name="")
+    path = write(
+        tmp_path,
+        HEADER + "neuve@exemple.fr;Hélène;Lefèvre-Noël;;;\n"
+        "connu@exemple.fr;Autre;Brûlé;;;\n"
+        "sans@exemple.fr;;;;;\n"
+        "NEUVE@exemple.fr;Autre;Autre;;;\n",
+    )
+    batch = run(path)
+
+    assert counters(batch)[:2] == (2, 1)
+    keys = dict(Contact.objects.values_list("email", "last_name_key"))
+    assert keys == {
+        "neuve@exemple.fr": "lefevre noel",
+        "connu@exemple.fr": "brule",
+        "sans@exemple.fr": "",
+    }
+    known.refresh_from_db()
+    assert (known.first_name, known.first_name_key) == ("Élise", "elise")
+    assert Contact.objects.get(email="neuve@exemple.fr").first_name_key == "helene"
+    assert list(Contact.objects.search("lefevre").values_list("email", flat=True)) == [
+        "neuve@exemple.fr"
+    ]

@@ -20,6 +20,7 @@ from typing import Any
 from django.db import OperationalError, connection
 from django.utils import timezone
 
+from essaim.lib.text import name_key
 from essaim.people.models import (
     Consent,
     Contact,
@@ -97,6 +98,13 @@ def _placeholders(count: int) -> str:
     return ", ".join(["%s"] * count)
 
 
+# A staged row as the reader made it, then the searched forms of its names (Contact.*_name_key).
+WRITTEN_COLUMNS = (*STAGE_COLUMNS, "first_name_key", "last_name_key")
+_FIRST_NAME = STAGE_COLUMNS.index("first_name")
+_NEW_ID = STAGE_COLUMNS.index("new_id")
+_KEYS_MAX = 200_000  # searched names kept per import, at most
+
+
 class ChunkWriter:
     """Writes chunks of one import batch. Call `create_tables()` once (outside a transaction),
     `write()` inside one transaction per chunk, and `drop_tables()` at the end."""
@@ -114,6 +122,7 @@ class ChunkWriter:
         self.tag_ids: dict[str, int] = {}
         self._sequence: str | None = None
         self.event_data = json.dumps({"batch": batch.pk})
+        self._keys: dict[str, str] = {}
 
     # --- Staging tables -----------------------------------------------------------------------
 
@@ -126,7 +135,7 @@ class ChunkWriter:
                 "email_key TEXT NOT NULL, email_hash TEXT NOT NULL, first_name TEXT NOT NULL, "
                 "last_name TEXT NOT NULL, phone TEXT NOT NULL, postcode TEXT NOT NULL, "
                 "departement TEXT NOT NULL, region TEXT NOT NULL, new_id BIGINT NOT NULL, "
-                "contact_id BIGINT, "
+                "first_name_key TEXT NOT NULL, last_name_key TEXT NOT NULL, contact_id BIGINT, "
                 "action CHAR(1) NOT NULL DEFAULT '')"
             )
             cursor.execute(
@@ -192,11 +201,21 @@ class ChunkWriter:
             empty = "TRUNCATE" if self.pg else "DELETE FROM"
             cursor.execute(f"{empty} {STAGE}")
             cursor.execute(f"{empty} {STAGE_TAG}")
+            keys = self._keys
+            if len(keys) > _KEYS_MAX:
+                keys.clear()
             for row, new_id in zip(
                 chunk.staged, self._reserve_ids(cursor, len(chunk.staged)), strict=True
             ):
-                row[-1] = new_id
-            self._load(cursor, STAGE, STAGE_COLUMNS, chunk.staged)
+                row[_NEW_ID] = new_id
+                del row[_NEW_ID + 1 :]  # a retried chunk has its keys already
+                # Names repeat across a file: each is folded once.
+                for name in row[_FIRST_NAME : _FIRST_NAME + 2]:
+                    key = keys.get(name)
+                    if key is None:
+                        key = keys[name] = name_key(name)
+                    row.append(key)
+            self._load(cursor, STAGE, WRITTEN_COLUMNS, chunk.staged)
 
             # Suppressed addresses are never (re-)added: their rows become invalid.
             cursor.execute(
@@ -273,9 +292,12 @@ class ChunkWriter:
             return f"{column} = CASE WHEN {condition} THEN s.{column} ELSE {c}.{column} END"
 
         zone = f"{c}.postcode = '' AND s.postcode <> ''"
+        empty = "''"
         cursor.execute(
             f"UPDATE {c} SET "
             f"{keep('first_name')}, {keep('last_name')}, {keep('phone')}, "
+            f"{keep('first_name_key', f'{c}.first_name = {empty}')}, "
+            f"{keep('last_name_key', f'{c}.last_name = {empty}')}, "
             f"{keep('postcode', zone)}, {keep('departement', zone)}, {keep('region', zone)}, "
             f"updated_at = %s "
             f"FROM {s} AS s WHERE s.dup = %s AND s.action = 'U' AND s.contact_id = {c}.id",
@@ -286,9 +308,11 @@ class ChunkWriter:
         # concurrent insert of the same address raises IntegrityError and the chunk is retried.
         cursor.execute(
             f"INSERT INTO {c} (id, email, email_key, email_hash, first_name, last_name, phone, "
-            "postcode, departement, region, source, import_batch_id, created_at, updated_at) "
+            "postcode, departement, region, first_name_key, last_name_key, source, "
+            "import_batch_id, created_at, updated_at) "
             "SELECT new_id, email, email_key, email_hash, first_name, last_name, phone, "
-            f"postcode, departement, region, %s, %s, %s, %s FROM {s} "
+            "postcode, departement, region, first_name_key, last_name_key, %s, %s, %s, %s "
+            f"FROM {s} "
             # In key order: the unique address index is then filled page after page instead of
             # at random (the other indexes are dropped during a bulk load).
             "WHERE dup = %s AND contact_id IS NULL ORDER BY email_key",
