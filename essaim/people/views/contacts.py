@@ -85,7 +85,8 @@ def readable_details(data: dict[str, Any]) -> list[tuple[str, str]]:
     """A timeline event's data as (label, value) pairs people can read: purpose codes become
     their names, lists are joined."""
     pairs = []
-    for key, value in data.items():
+    # Sorted: PostgreSQL's jsonb keeps keys in its own order, SQLite in the written one.
+    for key, value in sorted(data.items()):
         if key == "purposes" and isinstance(value, list):
             value = ", ".join(purpose_labels([str(v) for v in value]))
         elif key == "fields" and isinstance(value, list):
