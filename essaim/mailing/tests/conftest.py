@@ -29,7 +29,7 @@ from conftest import free_port
 from essaim.lib.text import normalize_email
 from essaim.mailing.models import Campaign, Delivery
 from essaim.mailing.services.audience import freeze_audience
-from essaim.mailing.services.campaigns import delivery_counts
+from essaim.mailing.services.progress import delivery_counts
 from essaim.people.models import Consent, Contact, email_hash
 
 ROOT = Path(__file__).resolve().parents[3]

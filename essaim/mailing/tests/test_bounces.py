@@ -26,7 +26,7 @@ from essaim.mailing.bounces.server import start_server
 from essaim.mailing.message import CompiledMessage, Recipient, VerpSigner
 from essaim.mailing.models import BounceReport, Campaign, Delivery
 from essaim.mailing.services.audience import freeze_audience
-from essaim.mailing.services.campaigns import campaign_results
+from essaim.mailing.services.progress import campaign_results
 from essaim.mailing.tests.conftest import ROOT, _wait_port, make_audience, make_campaign, wait_until
 from essaim.people.models import Consent, Contact, ContactEvent, Suppression
 

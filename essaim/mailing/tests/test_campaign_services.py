@@ -14,6 +14,7 @@ from essaim.mailing.composer import markdown_to_html, sanitize_html
 from essaim.mailing.message import TemplateError
 from essaim.mailing.models import BlackoutWindow, Campaign, Delivery, DeliveryClaim
 from essaim.mailing.services import campaigns as svc
+from essaim.mailing.services.progress import campaign_progress
 from essaim.mailing.tests.conftest import ledger_counts
 from essaim.people.models import Segment
 from essaim.people.tests.factories import make_contact
@@ -427,7 +428,7 @@ def test_a_running_campaign_cannot_be_edited_nor_relaunched(hq: Any) -> None:
 
 def test_progress_rate_and_time_left_come_from_the_previous_reading() -> None:
     counts = dict.fromkeys(Delivery.Status.values, 0) | {"accepted": 60, "pending": 40}
-    progress = svc.campaign_progress(Campaign(), counts, previous=(40, 1000.0), now=1010.0)
+    progress = campaign_progress(Campaign(), counts, previous=(40, 1000.0), now=1010.0)
 
     assert (progress.total, progress.settled, progress.percent) == (100, 60, 60)
     assert (progress.rate, progress.seconds_left) == (2.0, 20)

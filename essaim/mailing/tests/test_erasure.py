@@ -9,7 +9,7 @@ from django.urls import reverse
 from essaim.mailing.models import BounceReport, Campaign, Delivery
 from essaim.mailing.services.audience import freeze_audience
 from essaim.mailing.services.bounces import record_report
-from essaim.mailing.services.campaigns import campaign_results, delivery_counts
+from essaim.mailing.services.progress import campaign_results, delivery_counts
 from essaim.mailing.tests.conftest import make_audience, make_campaign
 from essaim.mailing.tests.test_bounces import report
 from essaim.people.models import Contact, Suppression

@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from essaim.mailing.models import Campaign, Delivery, DeliveryClaim
 from essaim.mailing.sender import ledger
-from essaim.mailing.services.campaigns import cancel_campaign, launch_campaign, provider_counts
+from essaim.mailing.services.campaigns import cancel_campaign, launch_campaign
+from essaim.mailing.services.progress import provider_counts
 from essaim.mailing.tests.conftest import ledger_counts, make_campaign
 from essaim.mailing.tests.test_sender import launched
 from essaim.people.models import Contact, Suppression
