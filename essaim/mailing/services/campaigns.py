@@ -27,7 +27,6 @@ from essaim.accounts import rules
 from essaim.accounts.services import audit
 from essaim.lib.text import InvalidValue, normalize_email
 from essaim.mailing import links as mailing_links
-from essaim.mailing.composer import render_campaign
 from essaim.mailing.message import (
     FIELDS,
     LINK_FIELDS,
@@ -38,6 +37,7 @@ from essaim.mailing.message import (
 )
 from essaim.mailing.models import BlackoutWindow, Campaign, Delivery
 from essaim.mailing.services.audience import freeze_audience
+from essaim.mailing.services.composer import render_campaign
 from essaim.mailing.services.progress import OPEN_STATES, held_by_claims
 from essaim.people.models import Contact, Purpose, Segment
 from essaim.people.services.segments import saved_segment_condition, saved_segment_queryset

@@ -10,10 +10,10 @@ import pytest
 from django.utils import timezone
 
 from essaim.accounts.models import AuditEvent
-from essaim.mailing.composer import markdown_to_html, sanitize_html
 from essaim.mailing.message import TemplateError
 from essaim.mailing.models import BlackoutWindow, Campaign, Delivery, DeliveryClaim
 from essaim.mailing.services import campaigns as svc
+from essaim.mailing.services.composer import markdown_to_html, sanitize_html
 from essaim.mailing.services.progress import campaign_progress
 from essaim.mailing.tests.conftest import ledger_counts
 from essaim.people.models import Segment
@@ -437,7 +437,7 @@ def test_progress_rate_and_time_left_come_from_the_previous_reading() -> None:
 def test_the_unsubscribe_footer_is_in_the_recipients_language_whatever_the_authors():
     from django.utils import translation
 
-    from essaim.mailing.composer import render_campaign
+    from essaim.mailing.services.composer import render_campaign
 
     with translation.override("en"):
         rendered = render_campaign(subject="Objet", preheader="", body_markdown="Bonjour")

@@ -12,8 +12,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from essaim.mailing.dkim import DkimSigner, relaxed_body, relaxed_header
 from essaim.mailing.message import CompiledMessage, Recipient
+from essaim.mailing.sender.dkim import DkimSigner, relaxed_body, relaxed_header
 from essaim.mailing.tests.conftest import make_campaign
 from essaim.people.tests.factories import make_contact
 
