@@ -21,12 +21,12 @@ from django.db import connection
 from django.utils import timezone
 
 from conftest import free_port
-from essaim.mailing.bounces.parse import read_report
 from essaim.mailing.bounces.server import start_server
 from essaim.mailing.message import CompiledMessage, Recipient, VerpSigner
 from essaim.mailing.models import BounceReport, Campaign, Delivery
 from essaim.mailing.services.audience import freeze_audience
 from essaim.mailing.services.progress import campaign_results
+from essaim.mailing.services.reports import read_report
 from essaim.mailing.tests.conftest import ROOT, _wait_port, make_audience, make_campaign, wait_until
 from essaim.people.models import Consent, Contact, ContactEvent, Suppression
 
