@@ -19,7 +19,7 @@ from essaim.mailing.bounces.server import start_server
 from essaim.mailing.message import CompiledMessage, Recipient, VerpSigner
 from essaim.mailing.models import BounceReport, Delivery
 from essaim.mailing.services.reports import read_feedback
-from essaim.mailing.tests.test_bounces import Intake, consents, events, report, verp
+from essaim.mailing.tests.support import Intake, consents, events, report, verp
 from essaim.people.models import Contact, ContactEvent, Suppression
 
 COMPLAINTS = "plaintes@retours.campagne.test"
