@@ -62,7 +62,7 @@ def ledger_child(what: str) -> dict[str, Any]:
 
     django.setup()
     from essaim.mailing.models import Campaign, Delivery
-    from essaim.mailing.services.campaigns import delivery_counts
+    from essaim.mailing.services.progress import delivery_counts
 
     counts: Counter[str] = Counter()
     for campaign in Campaign.objects.all():

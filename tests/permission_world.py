@@ -38,7 +38,7 @@ from essaim.army.tests.factories import make_team, make_volunteer
 from essaim.army.tests.mission_helpers import image_upload, make_mission
 from essaim.devmail.models import CaughtMessage
 from essaim.lib.text import normalize_email
-from essaim.mailing.tests.conftest import make_campaign
+from essaim.mailing.tests.factories import CampaignFactory
 from essaim.people.models import ImportBatch, Segment, Tag, email_hash
 from essaim.people.services.imports.runner import imports_dir
 from essaim.people.tests.factories import make_contact
@@ -142,7 +142,7 @@ def build_world() -> World:
     )
 
     # Mailing and the army's calls.
-    campaign = make_campaign()
+    campaign = CampaignFactory.create()
     call = make_call(segment, user=hq)
 
     # Missions: a Paris mission, claimed and proved by `member`, with a kit file.

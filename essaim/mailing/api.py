@@ -19,6 +19,7 @@ from essaim.api.models import Scope
 from essaim.mailing.models import Campaign
 from essaim.mailing.services import campaigns as svc
 from essaim.mailing.services import unknowns
+from essaim.mailing.services.progress import campaign_results, delivery_counts
 from essaim.people.models import Segment
 
 read_campaigns = TokenAuth(rules.can_manage_campaigns, Scope.READ)
@@ -93,8 +94,8 @@ def _status(campaign: Campaign) -> dict[str, Any]:
         "id": campaign.pk,
         "status": campaign.status,
         "audience": campaign.audience_count,
-        "counts": svc.delivery_counts(campaign),
-        "results": svc.campaign_results(campaign),
+        "counts": delivery_counts(campaign),
+        "results": campaign_results(campaign),
     }
 
 

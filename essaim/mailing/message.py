@@ -44,7 +44,8 @@ from django.utils.encoding import iri_to_uri
 from django.utils.translation import gettext as _
 
 from essaim.mailing import links
-from essaim.mailing.dkim import (
+from essaim.mailing.models import Campaign
+from essaim.mailing.sender.dkim import (
     DkimSigner,
     body_hash,
     configured_signer,
@@ -52,7 +53,6 @@ from essaim.mailing.dkim import (
     relaxed_header,
     relaxed_lines,
 )
-from essaim.mailing.models import Campaign
 from essaim.mailing.sender.smtp import frame_data
 from essaim.people.services.unsubscribe import UNSUBSCRIBE_SALT
 

@@ -24,6 +24,12 @@ from essaim.lib.text import InvalidValue, normalize_email
 from essaim.mailing.models import Campaign, Delivery, ProviderGroup
 from essaim.mailing.services import campaigns as svc
 from essaim.mailing.services import unknowns
+from essaim.mailing.services.progress import (
+    campaign_progress,
+    campaign_results,
+    delivery_counts,
+    provider_counts,
+)
 from essaim.people.models import Contact, Segment
 
 S = Campaign.Status
@@ -266,14 +272,14 @@ def campaign_launch(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _detail_context(request: HttpRequest, campaign: Campaign) -> dict[str, Any]:
-    counts = svc.delivery_counts(campaign)
+    counts = delivery_counts(campaign)
     now = time.time()
     previous: tuple[int, float] | None = None
     try:
         previous = (int(request.GET["settled"]), float(request.GET["at"]))
     except (KeyError, ValueError):
         previous = None
-    progress = svc.campaign_progress(campaign, counts, previous=previous, now=now)
+    progress = campaign_progress(campaign, counts, previous=previous, now=now)
     done = campaign.status in (S.DONE, S.CANCELLED, S.DRAFT)
     poll_url = (
         reverse("mailing:campaign_detail", args=[campaign.pk])
@@ -283,7 +289,7 @@ def _detail_context(request: HttpRequest, campaign: Campaign) -> dict[str, Any]:
     labels = dict(ProviderGroup.choices)
     providers = [
         (labels.get(p, p), [row[s] for s in Delivery.Status.values])
-        for p, row in svc.provider_counts(campaign).items()
+        for p, row in provider_counts(campaign).items()
     ]
     label = _("%(settled)s envois réglés sur %(total)s") % {
         "settled": progress.settled,
@@ -299,7 +305,7 @@ def _detail_context(request: HttpRequest, campaign: Campaign) -> dict[str, Any]:
         "states": states,
         "state_labels": [label for _value, label in Delivery.Status.choices],
         "providers": providers,
-        "results": svc.campaign_results(campaign)
+        "results": campaign_results(campaign)
         if campaign.status in (S.DONE, S.CANCELLED, S.PAUSED, S.SENDING)
         else None,
     }

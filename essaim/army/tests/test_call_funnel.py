@@ -16,7 +16,7 @@ from essaim.army.tests.call_helpers import launch, make_call, paris_segment
 from essaim.army.tests.factories import make_volunteer
 from essaim.army.tests.mission_helpers import make_mission
 from essaim.mailing.models import Delivery
-from essaim.mailing.tests.conftest import make_audience
+from essaim.mailing.tests.factories import make_audience
 from essaim.people.models import Consent, Contact, Segment
 
 T0 = dt.datetime(2027, 3, 6, 9, 0, tzinfo=dt.UTC)  # a Saturday, 10:00 in Paris

@@ -30,8 +30,8 @@ from essaim.army.services.call_links import (
     landing_path,
     read_link,
 )
-from essaim.mailing.composer import render_markdown
 from essaim.mailing.services.campaigns import CampaignRefused, from_identities, identity_label
+from essaim.mailing.services.composer import render_markdown
 from essaim.people.models import Purpose, Segment
 
 

@@ -77,7 +77,7 @@ def test_hot_modules_run_from_their_compiled_build():
         (None, HOT),
         ("essaim/mailing/message.py", ["essaim.mailing.sender.smtp"]),
         # An import of message: mypyc may have copied its constants into the C code.
-        ("essaim/mailing/dkim.py", ["essaim.mailing.sender.smtp"]),
+        ("essaim/mailing/sender/dkim.py", ["essaim.mailing.sender.smtp"]),
         # An import of message too.
         ("essaim/mailing/sender/smtp.py", []),
     ],

@@ -10,7 +10,7 @@
 
 Each report is stored with its decision and its first BOUNCES_KEEP_BYTES bytes, every decision
 goes on the contact's timeline, and the same report received twice changes nothing more (the
-fingerprint is unique). See essaim.mailing.bounces.parse for how reports are read.
+fingerprint is unique). See essaim.mailing.services.reports for how reports are read.
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from essaim.mailing.bounces.parse import COMPLAINT, HARD, SOFT, Verdict, read_report
 from essaim.mailing.message import VerpSigner
 from essaim.mailing.models import BounceReport, Delivery
+from essaim.mailing.services.reports import COMPLAINT, HARD, SOFT, Verdict, read_report
 from essaim.people.models import Contact, Purpose, Suppression
 from essaim.people.services.contacts import (
     record_event,

@@ -25,7 +25,6 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.urls import Resolver404, resolve
 
-from essaim.mailing.bounces.parse import COMPLAINT, Feedback, read_feedback
 from essaim.mailing.message import UNSUBSCRIBE_URLCONF
 from essaim.mailing.models import Delivery
 from essaim.mailing.services.bounces import (
@@ -35,6 +34,7 @@ from essaim.mailing.services.bounces import (
     record_report,
     verp_signer,
 )
+from essaim.mailing.services.reports import COMPLAINT, Feedback, read_feedback
 from essaim.people.services.unsubscribe import InvalidUnsubscribeToken, read_unsubscribe_token
 
 

@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 
 from essaim.mailing.models import Delivery
 from essaim.mailing.services.audience import freeze_audience
-from essaim.mailing.tests.conftest import make_audience, make_campaign
+from essaim.mailing.tests.factories import CampaignFactory, make_audience
 from essaim.people.models import Consent, Contact, Suppression, email_hash
 from essaim.people.tests.factories import make_contact
 
@@ -26,7 +26,7 @@ def test_freeze_keeps_only_consenting_unsuppressed_contacts() -> None:
     make_contact("autre-finalite@exemple.fr", consents={"mobilization": "granted"})
     suppressed = make_contact("supprime@exemple.fr")
     Suppression.objects.create(email_hash=suppressed.email_hash, reason="unsubscribe")
-    campaign = make_campaign()
+    campaign = CampaignFactory.create()
 
     count = freeze_audience(campaign, Contact.objects.all())
 
@@ -50,7 +50,7 @@ def test_freeze_writes_one_row_per_address_hash_even_for_duplicate_case_addresse
         basis="membership",
         source="import",
     )
-    campaign = make_campaign()
+    campaign = CampaignFactory.create()
 
     assert freeze_audience(campaign, Contact.objects.all()) == 1
     assert freeze_audience(campaign, Contact.objects.all()) == 1  # freezing again adds nobody
@@ -87,7 +87,7 @@ def test_freeze_sets_the_provider_group_from_the_domain() -> None:
     }
     for domain in domains:
         make_contact(f"x@{domain}")
-    campaign = make_campaign()
+    campaign = CampaignFactory.create()
 
     freeze_audience(campaign, Contact.objects.all())
 
@@ -99,7 +99,7 @@ def test_freeze_accepts_a_plain_queryset_and_still_filters_mailability() -> None
     make_contact("a@exemple.fr", postcode="75011")
     make_contact("b@exemple.fr", postcode="69003")
     make_contact("c@exemple.fr", postcode="75011", consents={"news": "withdrawn"})
-    campaign = make_campaign()
+    campaign = CampaignFactory.create()
     paris = Contact.objects.filter(departement="75").order_by("email")
     assert freeze_audience(campaign, paris.all()) == 1
     assert frozen_emails(campaign) == ["a@exemple.fr"]
@@ -107,11 +107,11 @@ def test_freeze_accepts_a_plain_queryset_and_still_filters_mailability() -> None
 
 def test_freeze_issues_the_same_few_queries_for_ten_or_ten_thousand_contacts() -> None:
     make_audience(10, prefix="petit")
-    small = make_campaign()
+    small = CampaignFactory.create()
     with CaptureQueriesContext(connection) as few:
         assert freeze_audience(small, Contact.objects.all()) == 10
     make_audience(10_000, prefix="grand")
-    big = make_campaign()
+    big = CampaignFactory.create()
     with CaptureQueriesContext(connection) as many:
         assert freeze_audience(big, Contact.objects.all()) == 10_010
     writes = [q for q in few.captured_queries if "INSERT" in q["sql"]]

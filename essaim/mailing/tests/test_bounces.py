@@ -8,10 +8,8 @@ import smtplib
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from email import policy
 from email.parser import BytesParser
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -21,42 +19,24 @@ from django.db import connection
 from django.utils import timezone
 
 from conftest import free_port
-from essaim.mailing.bounces.parse import read_report
 from essaim.mailing.bounces.server import start_server
 from essaim.mailing.message import CompiledMessage, Recipient, VerpSigner
-from essaim.mailing.models import BounceReport, Campaign, Delivery
-from essaim.mailing.services.audience import freeze_audience
-from essaim.mailing.services.campaigns import campaign_results
-from essaim.mailing.tests.conftest import ROOT, _wait_port, make_audience, make_campaign, wait_until
-from essaim.people.models import Consent, Contact, ContactEvent, Suppression
-
-REPORTS = Path(__file__).parent / "reports"
-
-
-def report(name: str, delivery: Delivery, *, message_id: str = "") -> bytes:
-    """A fixture report for this ledger row: its VERP address and recipient filled in."""
-    raw = (REPORTS / name).read_bytes()
-    if name.endswith(".eml"):
-        raw = raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
-    return (
-        raw.replace(b"@@VERP@@", verp(delivery).encode())
-        .replace(b"@@RCPT@@", delivery.email.encode())
-        .replace(b"@@MSGID@@", (message_id or f"gave-up.{delivery.pk}@mx1.exemple.fr").encode())
-    )
-
-
-def verp(delivery: Delivery | int) -> str:
-    pk = delivery if isinstance(delivery, int) else delivery.pk
-    return VerpSigner(settings.MAILING_VERP_DOMAIN).address(pk)
-
-
-@dataclass
-class Intake:
-    port: int
-
-    def send(self, rcpt: str, raw: bytes, mail_from: str = "") -> dict[str, Any]:
-        with smtplib.SMTP("127.0.0.1", self.port, timeout=10) as client:
-            return client.sendmail(mail_from, [rcpt], raw)
+from essaim.mailing.models import BounceReport, Delivery
+from essaim.mailing.services.progress import campaign_results
+from essaim.mailing.services.reports import read_report
+from essaim.mailing.tests.factories import accepted_campaign, make_audience
+from essaim.mailing.tests.support import (
+    REPORTS,
+    ROOT,
+    Intake,
+    consents,
+    events,
+    report,
+    verp,
+    wait_port,
+    wait_until,
+)
+from essaim.people.models import Contact, ContactEvent, Suppression
 
 
 @pytest.fixture
@@ -69,18 +49,6 @@ def intake(transactional_db: Any, settings: Any) -> Iterator[Intake]:
         yield Intake(port)
     finally:
         controller.stop()
-
-
-def consents(delivery: Delivery) -> list[str]:
-    return list(Consent.objects.filter(contact=delivery.contact).values_list("status", flat=True))
-
-
-def events(delivery: Delivery) -> list[tuple[str, dict[str, Any]]]:
-    return list(
-        ContactEvent.objects.filter(contact=delivery.contact)
-        .order_by("id")
-        .values_list("kind", "data")
-    )
 
 
 def _other_sessions() -> int:
@@ -385,7 +353,7 @@ def test_essaim_bounces_receives_a_report_and_stops_on_sigterm(live_ledger, sent
         stdout=subprocess.PIPE,
     )
     live_ledger.procs.append(proc)
-    _wait_port(port)
+    wait_port(port)
     delivery = sent_live
     Intake(port).send(verp(delivery), report("postfix_user_unknown.eml", delivery))
     wait_until(lambda: Delivery.objects.get(pk=delivery.pk).status == "bounced", timeout=30)
@@ -400,10 +368,7 @@ def test_essaim_bounces_receives_a_report_and_stops_on_sigterm(live_ledger, sent
 
 @pytest.fixture
 def sent_live(live_ledger: Any) -> Delivery:
-    campaign = make_campaign(status=Campaign.Status.DONE)
-    freeze_audience(campaign, Contact.objects.filter(pk__in=[c.pk for c in make_audience(1)]))
-    Delivery.objects.filter(campaign=campaign).update(status=Delivery.Status.ACCEPTED)
-    return Delivery.objects.get(campaign=campaign)
+    return Delivery.objects.get(campaign=accepted_campaign(make_audience(1)))
 
 
 # --- unsubscribes by mail: the mailto: of List-Unsubscribe -----------------------------------

@@ -10,11 +10,13 @@ import pytest
 from django.utils import timezone
 
 from essaim.accounts.models import AuditEvent
-from essaim.mailing.composer import markdown_to_html, sanitize_html
 from essaim.mailing.message import TemplateError
-from essaim.mailing.models import BlackoutWindow, Campaign, Delivery, DeliveryClaim
+from essaim.mailing.models import Campaign, Delivery, DeliveryClaim
 from essaim.mailing.services import campaigns as svc
-from essaim.mailing.tests.conftest import ledger_counts
+from essaim.mailing.services.composer import markdown_to_html, sanitize_html
+from essaim.mailing.services.progress import campaign_progress
+from essaim.mailing.tests.factories import BlackoutWindowFactory
+from essaim.mailing.tests.support import ledger_counts
 from essaim.people.models import Segment
 from essaim.people.tests.factories import make_contact
 
@@ -260,20 +262,10 @@ def test_editing_a_draft_withdraws_its_approval(big: Campaign, hq: Any, hq_admin
 # --- Blackout windows ---------------------------------------------------------------------
 
 
-def window(departements: list[str], *, hours: int = 1) -> BlackoutWindow:
-    now = timezone.now()
-    return BlackoutWindow.objects.create(
-        starts_at=now - dt.timedelta(hours=1),
-        ends_at=now + dt.timedelta(hours=hours),
-        departements=departements,
-        reason="silence électoral",
-    )
-
-
 def test_a_national_blackout_blocks_launch(hq: Any) -> None:
     make_contact("p@exemple.fr", departement="75")
     campaign = draft(hq)
-    window([])
+    BlackoutWindowFactory.create()  # national: no zone
 
     assert svc.is_blacked_out(campaign)
     with pytest.raises(svc.BlackedOut):
@@ -284,10 +276,10 @@ def test_a_national_blackout_blocks_launch(hq: Any) -> None:
 def test_a_zone_blackout_blocks_launch_only_when_the_audience_lives_there(hq: Any) -> None:
     make_contact("p@exemple.fr", departement="75")
     campaign = draft(hq)
-    window(["69"])
+    BlackoutWindowFactory.create(departements=["69"])
     assert not svc.is_blacked_out(campaign)
 
-    window(["75"])
+    BlackoutWindowFactory.create(departements=["75"])
     assert svc.is_blacked_out(campaign)
     with pytest.raises(svc.BlackedOut):
         svc.launch_campaign(campaign, user=hq)
@@ -297,7 +289,7 @@ def test_a_zone_blackout_blocks_launch_only_when_the_audience_lives_there(hq: An
 def test_a_window_that_has_ended_blocks_nothing(hq: Any) -> None:
     make_contact("p@exemple.fr", departement="75")
     now = timezone.now()
-    BlackoutWindow.objects.create(
+    BlackoutWindowFactory.create(
         starts_at=now - dt.timedelta(days=2), ends_at=now - dt.timedelta(days=1), reason="passé"
     )
     campaign = draft(hq)
@@ -309,7 +301,7 @@ def test_is_blacked_out_after_launch_looks_at_unsent_rows_only(hq: Any) -> None:
     make_contact("p@exemple.fr", departement="75")
     campaign = draft(hq)
     svc.launch_campaign(campaign, user=hq)
-    window(["75"])
+    BlackoutWindowFactory.create(departements=["75"])
     assert svc.is_blacked_out(campaign)
 
     Delivery.objects.update(status=Delivery.Status.ACCEPTED)
@@ -319,7 +311,7 @@ def test_is_blacked_out_after_launch_looks_at_unsent_rows_only(hq: Any) -> None:
 def test_a_launch_scheduled_into_a_window_is_refused(hq: Any) -> None:
     make_contact("p@exemple.fr")
     now = timezone.now()
-    BlackoutWindow.objects.create(
+    BlackoutWindowFactory.create(
         starts_at=now + dt.timedelta(days=1), ends_at=now + dt.timedelta(days=2), reason="veille"
     )
     campaign = draft(hq, scheduled_at=now + dt.timedelta(days=1, hours=1))
@@ -427,7 +419,7 @@ def test_a_running_campaign_cannot_be_edited_nor_relaunched(hq: Any) -> None:
 
 def test_progress_rate_and_time_left_come_from_the_previous_reading() -> None:
     counts = dict.fromkeys(Delivery.Status.values, 0) | {"accepted": 60, "pending": 40}
-    progress = svc.campaign_progress(Campaign(), counts, previous=(40, 1000.0), now=1010.0)
+    progress = campaign_progress(Campaign(), counts, previous=(40, 1000.0), now=1010.0)
 
     assert (progress.total, progress.settled, progress.percent) == (100, 60, 60)
     assert (progress.rate, progress.seconds_left) == (2.0, 20)
@@ -436,7 +428,7 @@ def test_progress_rate_and_time_left_come_from_the_previous_reading() -> None:
 def test_the_unsubscribe_footer_is_in_the_recipients_language_whatever_the_authors():
     from django.utils import translation
 
-    from essaim.mailing.composer import render_campaign
+    from essaim.mailing.services.composer import render_campaign
 
     with translation.override("en"):
         rendered = render_campaign(subject="Objet", preheader="", body_markdown="Bonjour")

@@ -15,11 +15,11 @@ import pytest
 from django.conf import settings
 
 from conftest import free_port
-from essaim.mailing.bounces.parse import read_feedback
 from essaim.mailing.bounces.server import start_server
 from essaim.mailing.message import CompiledMessage, Recipient, VerpSigner
 from essaim.mailing.models import BounceReport, Delivery
-from essaim.mailing.tests.test_bounces import Intake, consents, events, report, verp
+from essaim.mailing.services.reports import read_feedback
+from essaim.mailing.tests.support import Intake, consents, events, report, verp
 from essaim.people.models import Contact, ContactEvent, Suppression
 
 COMPLAINTS = "plaintes@retours.campagne.test"

@@ -12,9 +12,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from essaim.mailing.dkim import DkimSigner, relaxed_body, relaxed_header
 from essaim.mailing.message import CompiledMessage, Recipient
-from essaim.mailing.tests.conftest import make_campaign
+from essaim.mailing.sender.dkim import DkimSigner, relaxed_body, relaxed_header
+from essaim.mailing.tests.factories import CampaignFactory
 from essaim.people.tests.factories import make_contact
 
 pytestmark = pytest.mark.django_db
@@ -62,7 +62,7 @@ def recipient(contact: Any, delivery_id: int = 7) -> Recipient:
 def test_a_personalized_message_is_signed_and_verifies(
     dkim_settings: Any, rsa_key: rsa.RSAPrivateKey
 ) -> None:
-    campaign = make_campaign(
+    campaign = CampaignFactory.create(
         subject="Réunion à Lyon — samedi",
         body_markdown='Bonjour {{ first_name|default:"ami·e" }},\n\n'
         "Deux  espaces   ici, et un lien : {{ unsubscribe_url }}\n",
@@ -108,7 +108,7 @@ def test_a_personalized_message_is_signed_and_verifies(
 def test_a_body_without_slots_is_hashed_once_per_campaign(
     dkim_settings: Any, rsa_key: rsa.RSAPrivateKey
 ) -> None:
-    campaign = make_campaign(
+    campaign = CampaignFactory.create(
         reply_to="",
         body_markdown="Le même texte pour tout le monde.\n\n\n",
         html_template="<p>Le même texte.</p>\n",
@@ -123,7 +123,9 @@ def test_a_body_without_slots_is_hashed_once_per_campaign(
 
 def test_no_key_no_signature(settings: Any) -> None:
     settings.DKIM_PRIVATE_KEY_PATH = ""
-    raw = CompiledMessage(make_campaign()).render(recipient(make_contact("c@exemple.fr"), 3))
+    raw = CompiledMessage(CampaignFactory.create()).render(
+        recipient(make_contact("c@exemple.fr"), 3)
+    )
     assert b"DKIM-Signature" not in raw
 
 

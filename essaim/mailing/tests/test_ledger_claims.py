@@ -12,9 +12,10 @@ from django.utils import timezone
 
 from essaim.mailing.models import Campaign, Delivery, DeliveryClaim
 from essaim.mailing.sender import ledger
-from essaim.mailing.services.campaigns import cancel_campaign, launch_campaign, provider_counts
-from essaim.mailing.tests.conftest import ledger_counts, make_campaign
-from essaim.mailing.tests.test_sender import launched
+from essaim.mailing.services.campaigns import cancel_campaign, launch_campaign
+from essaim.mailing.services.progress import provider_counts
+from essaim.mailing.tests.factories import CampaignFactory, launched_campaign
+from essaim.mailing.tests.support import ledger_counts
 from essaim.people.models import Contact, Suppression
 from essaim.people.services.suppression import suppress
 
@@ -40,7 +41,7 @@ def accepted(rows: list[ledger.Claimed]) -> list[ledger.Settlement]:
 
 
 def test_a_claim_holds_the_next_run_without_writing_its_rows() -> None:
-    campaign = launched(10)
+    campaign = launched_campaign(10)
     before = list(Delivery.objects.order_by("pk").values_list("pk", "status", "last_change_at"))
 
     first = take("a", campaign, 4)
@@ -49,7 +50,9 @@ def test_a_claim_holds_the_next_run_without_writing_its_rows() -> None:
     ids = [pk for pk, _, _ in before]
     assert [r.id for r in first] == ids[:4]
     assert [r.id for r in second] == ids[4:8]
-    assert {(r.claim > 0, r.attempts) for r in first + second} == {(True, 1)}
+    claims = dict(DeliveryClaim.objects.values_list("sender_id", "pk"))
+    assert {(r.claim, r.attempts) for r in first} == {(claims["a"], 1)}
+    assert {(r.claim, r.attempts) for r in second} == {(claims["b"], 1)}
     assert list(Delivery.objects.order_by("pk").values_list("pk", "status", "last_change_at")) == (
         before
     )
@@ -63,7 +66,7 @@ def test_a_claim_holds_the_next_run_without_writing_its_rows() -> None:
 
 
 def test_an_outcome_is_written_once_by_its_holder_and_ends_its_claim() -> None:
-    campaign = launched(3)
+    campaign = launched_campaign(3)
     rows = take("a", campaign, 10)
 
     # Another sender cannot settle rows it does not hold.
@@ -80,7 +83,7 @@ def test_an_outcome_is_written_once_by_its_holder_and_ends_its_claim() -> None:
 
 
 def test_a_campaign_is_done_when_no_row_is_left_after_its_cursor_nor_held_nor_back() -> None:
-    campaign = launched(3)
+    campaign = launched_campaign(3)
     rows = take("a", campaign, 2)
     assert ledger.finish_campaigns() == []  # a live claim
     ledger.settle("a", accepted(rows), ended=[rows[0].claim])
@@ -94,7 +97,7 @@ def test_a_campaign_is_done_when_no_row_is_left_after_its_cursor_nor_held_nor_ba
 
 
 def test_a_dead_senders_claim_becomes_unknown_and_its_late_outcomes_change_nothing() -> None:
-    campaign = launched(4)
+    campaign = launched_campaign(4)
     rows = take("a", campaign, 3)
     ledger.settle("a", accepted(rows[:1]))
     DeliveryClaim.objects.update(lease_until=timezone.now() - dt.timedelta(seconds=1))
@@ -109,7 +112,7 @@ def test_a_dead_senders_claim_becomes_unknown_and_its_late_outcomes_change_nothi
 
 
 def test_a_heartbeat_keeps_a_live_claim_and_a_claimed_row() -> None:
-    campaign = launched(3)
+    campaign = launched_campaign(3)
     rows = take("a", campaign, 2)
     ledger.settle("a", [ledger.Settlement(rows[0], D.PENDING, None, "", timezone.now())])
     again = take("a", campaign, 1)  # the row that came back, claimed by writing `claimed`
@@ -128,7 +131,7 @@ def test_a_heartbeat_keeps_a_live_claim_and_a_claimed_row() -> None:
 def test_a_mixed_flush_writes_each_outcome_with_its_own_reply(newline: bool) -> None:
     # On PostgreSQL plain acceptances travel as arrays and the rest as JSON (ledger._OUTCOMES_PG);
     # a reply holding a newline would shift the replies' array: the whole batch goes as JSON.
-    campaign = launched(5)
+    campaign = launched_campaign(5)
     rows = take("a", campaign, 5)
     later = timezone.now() + dt.timedelta(hours=1)
     odd = "250 2.0.0 Ok, \"queued\" {as} 'x\\y' | é" + ("\nsecond line" if newline else "")
@@ -158,7 +161,7 @@ def test_a_mixed_flush_writes_each_outcome_with_its_own_reply(newline: bool) -> 
 
 
 def test_a_row_not_sent_comes_back_due_now_and_is_claimed_by_writing_claimed() -> None:
-    campaign = launched(2)
+    campaign = launched_campaign(2)
     rows = take("a", campaign, 2)
     later = timezone.now() + dt.timedelta(hours=1)
     ledger.settle(
@@ -183,7 +186,7 @@ def test_a_row_not_sent_comes_back_due_now_and_is_claimed_by_writing_claimed() -
 
 
 def test_rows_of_a_blacked_out_departement_wait_behind_the_cursor_for_the_window_to_end() -> None:
-    campaign = launched(5)
+    campaign = launched_campaign(5)
     ids = list(Delivery.objects.order_by("pk").values_list("pk", flat=True))
     Delivery.objects.filter(pk__in=ids[:3]).update(departement="75")
 
@@ -196,7 +199,7 @@ def test_rows_of_a_blacked_out_departement_wait_behind_the_cursor_for_the_window
 
 
 def test_a_suppressed_address_is_handed_back_to_be_settled_not_sent() -> None:
-    campaign = launched(2)
+    campaign = launched_campaign(2)
     first = Delivery.objects.order_by("pk").first()
     assert first is not None
     suppress(email_key=first.email, reason=Suppression.Reason.UNSUBSCRIBE)
@@ -209,7 +212,7 @@ def test_a_suppressed_address_is_handed_back_to_be_settled_not_sent() -> None:
 
 
 def test_no_claim_is_made_for_a_campaign_that_is_not_sending() -> None:
-    campaign = launched(2)
+    campaign = launched_campaign(2)
     cancel_campaign(campaign)
 
     assert take("a", campaign, 5) == []
@@ -220,7 +223,7 @@ def test_an_outcome_is_a_hot_update_on_postgresql() -> None:
     """Status is in no index: the one write of a message adds no index entry."""
     if connection.vendor != "postgresql":
         pytest.skip("HOT updates are PostgreSQL's")
-    campaign = launched(40)
+    campaign = launched_campaign(40)
     rows = take("a", campaign, 40)
     stats = (
         "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables "
@@ -238,11 +241,11 @@ def test_a_claims_scan_stays_within_its_campaign_from_the_cursor_on_postgresql()
     through the rows of every older campaign."""
     if connection.vendor != "postgresql":
         pytest.skip("a PostgreSQL plan")
-    campaign = launched(200)
+    campaign = launched_campaign(200)
     for _ in range(10):  # its rows come after those of 10 older campaigns, and before a newer
-        campaign = make_campaign()
+        campaign = CampaignFactory.create()
         launch_campaign(campaign, Contact.objects.all())
-    launch_campaign(make_campaign(), Contact.objects.all())
+    launch_campaign(CampaignFactory.create(), Contact.objects.all())
     rows = Delivery.objects.filter(campaign=campaign).order_by("pk").values_list("pk", flat=True)
 
     def scan() -> dict[str, Any]:

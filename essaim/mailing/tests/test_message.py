@@ -22,7 +22,7 @@ from essaim.mailing.message import (
 )
 from essaim.mailing.models import Campaign
 from essaim.mailing.sender.smtp import frame_data
-from essaim.mailing.tests.conftest import make_campaign
+from essaim.mailing.tests.factories import CampaignFactory
 from essaim.people.models import Suppression
 from essaim.people.services.unsubscribe import (
     UNSUBSCRIBE_SALT,
@@ -51,7 +51,7 @@ def body(msg: Any, kind: str) -> str:
 
 def test_a_rendered_message_has_every_header_right() -> None:
     contact = make_contact("lea@exemple.fr", first_name="Léa")
-    campaign = make_campaign(subject="Réunion à Lyon — samedi", from_name="Équipe Essaim")
+    campaign = CampaignFactory.create(subject="Réunion à Lyon — samedi", from_name="Équipe Essaim")
     compiled = CompiledMessage(campaign)
 
     raw = compiled.render(recipient(contact))
@@ -87,7 +87,9 @@ def test_a_rendered_message_has_every_header_right() -> None:
 
 def test_every_line_ends_with_crlf_and_stays_short_even_for_long_paragraphs() -> None:
     contact = make_contact("long@exemple.fr", first_name="X" * 150)
-    campaign = make_campaign(body_markdown=f"{{{{ first_name }}}} {LONG_LINE}\n.début de ligne\n")
+    campaign = CampaignFactory.create(
+        body_markdown=f"{{{{ first_name }}}} {LONG_LINE}\n.début de ligne\n"
+    )
     raw = CompiledMessage(campaign).render(recipient(contact))
 
     assert b"\n" not in raw.replace(b"\r\n", b"")
@@ -107,7 +109,7 @@ def test_framing_stuffs_dots_at_line_starts_and_ends_with_the_dot_line() -> None
 @pytest.mark.parametrize("first_name", ["Léa", ".Point", "", "X" * 140 + "\n.", "=.="])
 def test_the_wire_form_is_the_rendered_message_framed_for_smtp(first_name: str) -> None:
     contact = make_contact("point@exemple.fr", first_name=first_name)
-    campaign = make_campaign(
+    campaign = CampaignFactory.create(
         body_markdown=f".début\n{{{{ first_name }}}}\n.\n{LONG_LINE}{{{{ unsubscribe_url }}}}\n"
     )
     compiled = CompiledMessage(campaign, site_url="https://x.test/" + "a." * 40)
@@ -123,7 +125,7 @@ def test_the_wire_form_is_the_rendered_message_framed_for_smtp(first_name: str) 
 def test_personalization_uses_the_default_and_escapes_html() -> None:
     nameless = make_contact("anonyme@exemple.fr", first_name="")
     tricky = make_contact("tricky@exemple.fr", first_name="<b>Zoé</b>")
-    compiled = CompiledMessage(make_campaign())
+    compiled = CompiledMessage(CampaignFactory.create())
 
     first = parse(compiled.render(recipient(nameless)))
     second = parse(compiled.render(recipient(tricky, 42)))
@@ -195,7 +197,7 @@ def test_an_idn_domain_goes_out_in_punycode_and_a_utf8_local_part_is_refused() -
 
 def test_idn_hosts_in_the_settings_give_ascii_unsubscribe_headers() -> None:
     contact = make_contact("lea@exemple.fr")
-    campaign = make_campaign()
+    campaign = CampaignFactory.create()
     compiled = CompiledMessage(
         campaign, site_url="https://élection.fr", unsubscribe_mailto="désabo@élection.fr"
     )
@@ -214,7 +216,7 @@ def test_idn_hosts_in_the_settings_give_ascii_unsubscribe_headers() -> None:
 
 def test_a_preview_to_a_non_ascii_address_does_not_crash() -> None:
     contact = make_contact("lea@exemple.fr")
-    compiled = CompiledMessage(make_campaign())
+    compiled = CompiledMessage(CampaignFactory.create())
 
     idn = parse(compiled.render(Recipient(1, contact.pk, "lea@élysée.fr", contact.email_hash)))
     utf8 = compiled.render(Recipient(2, contact.pk, "josé@exemple.fr", contact.email_hash))

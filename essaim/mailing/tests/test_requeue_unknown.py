@@ -4,7 +4,6 @@ HQ only, after an explicit confirmation, logged with who and how many; the same 
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from io import StringIO
 from typing import Any
@@ -19,13 +18,8 @@ from essaim.accounts.models import AuditEvent
 from essaim.api.tests.conftest import api_for
 from essaim.mailing.models import BlackoutWindow, Campaign, Delivery
 from essaim.mailing.services.audience import freeze_audience
-from essaim.mailing.tests.conftest import (
-    LiveLedger,
-    ScriptedServer,
-    ledger_counts,
-    make_audience,
-    make_campaign,
-)
+from essaim.mailing.tests.factories import BlackoutWindowFactory, CampaignFactory, make_audience
+from essaim.mailing.tests.support import LiveLedger, ScriptedServer, ledger_counts
 from essaim.people.models import Contact
 
 AFTER_DOT = "connection lost after the final dot"
@@ -35,7 +29,7 @@ LEASE = "lease expired: the sender stopped"
 def finished_with_unknowns() -> Campaign:
     """r0, r1: lost after the final dot; r2: a dead sender's lease; r3: accepted; r4: unknown
     but erased (no address left)."""
-    campaign = make_campaign(status=Campaign.Status.DONE, finished_at=timezone.now())
+    campaign = CampaignFactory.create(status=Campaign.Status.DONE, finished_at=timezone.now())
     freeze_audience(campaign, Contact.objects.filter(pk__in=[c.pk for c in make_audience(5)]))
     rows = Delivery.objects.filter(campaign=campaign)
     rows.update(status=Delivery.Status.UNKNOWN, smtp_reply=AFTER_DOT, attempts=1)
@@ -169,12 +163,7 @@ def test_coordinators_and_volunteers_cannot_requeue_and_nothing_changes(
 @pytest.mark.django_db
 def test_a_cancelled_campaign_or_a_blackout_refuses_the_requeue(hq_client: Client) -> None:
     campaign = finished_with_unknowns()
-    now = timezone.now()
-    BlackoutWindow.objects.create(
-        starts_at=now - dt.timedelta(hours=1),
-        ends_at=now + dt.timedelta(hours=1),
-        reason="silence électorale",
-    )
+    BlackoutWindowFactory.create()
     before = snapshot(campaign)
     response = hq_client.post(url(campaign), {"all": "1", "confirm": "1"})
     assert response.status_code == 400

@@ -13,12 +13,12 @@ from django.db import connection
 
 from essaim.mailing.models import Campaign, Delivery, DeliveryClaim
 from essaim.mailing.services.campaigns import launch_campaign, pause_campaign, resume_campaign
-from essaim.mailing.tests.conftest import (
+from essaim.mailing.tests.factories import CampaignFactory, launched_campaign, make_audience
+from essaim.mailing.tests.support import (
     LiveLedger,
     ScriptedServer,
+    duplicates,
     ledger_counts,
-    make_audience,
-    make_campaign,
     wait_until,
 )
 from essaim.people.models import Consent, Contact, ContactEvent, Suppression
@@ -27,22 +27,11 @@ from essaim.people.services.suppression import suppress
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def launched(n: int, **fields: Any) -> Campaign:
-    make_audience(n)
-    campaign = make_campaign(**fields)
-    launch_campaign(campaign, Contact.objects.all())
-    return campaign
-
-
-def duplicates(addresses: list[str]) -> dict[str, int]:
-    return {a: n for a, n in Counter(addresses).items() if n > 1}
-
-
 def test_a_campaign_reaches_every_recipient_exactly_once(
     live_ledger: LiveLedger, sink_factory: Any
 ) -> None:
     sink = sink_factory()
-    campaign = launched(200)
+    campaign = launched_campaign(200)
 
     out = live_ledger.run_sender(sink.url)
 
@@ -62,7 +51,7 @@ def test_a_campaign_reaches_every_recipient_exactly_once(
 def test_a_4xx_is_retried_later_and_delivered_once(
     live_ledger: LiveLedger, scripted_server: ScriptedServer
 ) -> None:
-    campaign = launched(5)
+    campaign = launched_campaign(5)
     scripted_server.rcpt_replies["r2@exemple.fr"] = ["451 4.3.0 try again later"]
 
     live_ledger.run_sender(scripted_server.url, "--retry-base", "0.3")
@@ -77,7 +66,7 @@ def test_a_4xx_is_retried_later_and_delivered_once(
 def test_a_5xx_is_rejected_and_a_5_1_1_suppresses_the_address(
     live_ledger: LiveLedger, scripted_server: ScriptedServer
 ) -> None:
-    campaign = launched(4)
+    campaign = launched_campaign(4)
     scripted_server.rcpt_replies["r1@exemple.fr"] = ["550 5.1.1 no such user"]
     scripted_server.rcpt_replies["r2@exemple.fr"] = ["554 5.7.1 policy refusal"]
 
@@ -139,7 +128,7 @@ def test_a_connection_lost_after_the_final_dot_leaves_unknown_and_never_resends(
     live_ledger: LiveLedger, sink_factory: Any
 ) -> None:
     sink = sink_factory("-q", ".")  # hang up after the final dot, without a reply
-    campaign = launched(30)
+    campaign = launched_campaign(30)
 
     live_ledger.run_sender(sink.url)
 
@@ -155,7 +144,7 @@ def test_a_connection_lost_after_the_final_dot_leaves_unknown_and_never_resends(
 def test_a_connection_lost_before_the_final_dot_sends_the_message_again_once(
     live_ledger: LiveLedger, scripted_server: ScriptedServer
 ) -> None:
-    campaign = launched(6)
+    campaign = launched_campaign(6)
     scripted_server.drop_at_rcpt = {"r3@exemple.fr"}
 
     live_ledger.run_sender(scripted_server.url)
@@ -168,7 +157,7 @@ def test_a_sender_killed_mid_send_then_restarted_sends_nobody_twice(
     live_ledger: LiveLedger, sink_factory: Any
 ) -> None:
     sink = sink_factory("-w", "1")  # one second before each 354: the send takes a while
-    campaign = launched(400)
+    campaign = launched_campaign(400)
     first = live_ledger.sender(sink.url, "--once", "--max-claimed", "60", lease=2)
     wait_until(lambda: len(sink.recipients()) >= 40, timeout=60)
     first.send_signal(signal.SIGKILL)
@@ -199,7 +188,7 @@ def test_an_unsubscribe_mid_send_stops_mail_to_that_address(
     live_ledger: LiveLedger, scripted_server: ScriptedServer
 ) -> None:
     scripted_server.delay = 0.02
-    campaign = launched(150)
+    campaign = launched_campaign(150)
     proc = live_ledger.sender(scripted_server.url, "--once", "--connections", "1")
     wait_until(lambda: len(scripted_server.received) >= 20)
     not_yet = sorted(
@@ -225,7 +214,7 @@ def test_a_pause_stops_new_messages_within_a_second_and_resume_finishes_the_job(
     live_ledger: LiveLedger, scripted_server: ScriptedServer
 ) -> None:
     scripted_server.delay = 0.02
-    campaign = launched(200)
+    campaign = launched_campaign(200)
     proc = live_ledger.sender(scripted_server.url, "--connections", "2")
     wait_until(lambda: len(scripted_server.received) >= 20)
 
@@ -255,7 +244,7 @@ def test_two_senders_on_postgresql_share_the_work_and_send_nobody_twice(
     if connection.vendor != "postgresql":
         pytest.skip("FOR UPDATE SKIP LOCKED needs PostgreSQL")
     sink = sink_factory()
-    campaign = launched(3000)
+    campaign = launched_campaign(3000)
     # Capped at 150 messages/s, one sender alone needs 20 s for the 3,000: the other is up long
     # before that even on a loaded machine (uncapped, one sender once sent them all before the
     # second had started).
@@ -293,7 +282,7 @@ def test_non_ascii_addresses_go_out_in_punycode_or_are_refused_alone(
     Contact.objects.filter(email="marie0@xn--lyse-9oad.fr").update(email="marie0@élysée.fr")
     make_audience(1, prefix="jose", domain="exemple.org")
     Contact.objects.filter(email="jose0@exemple.org").update(email="josé@exemple.org")
-    campaign = make_campaign()
+    campaign = CampaignFactory.create()
     launch_campaign(campaign, Contact.objects.all())
 
     out = live_ledger.run_sender(sink.url)

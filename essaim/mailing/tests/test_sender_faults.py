@@ -15,16 +15,17 @@ from django.test import Client
 from django.urls import reverse
 
 from essaim.mailing.models import Delivery
-from essaim.mailing.tests.conftest import (
+from essaim.mailing.tests.factories import launched_campaign
+from essaim.mailing.tests.support import (
     SMTP_SINK,
     LiveLedger,
     ScriptedServer,
     Sink,
-    _wait_port,
+    duplicates,
     ledger_counts,
+    wait_port,
     wait_until,
 )
-from essaim.mailing.tests.test_sender import duplicates, launched
 from essaim.people.models import Contact
 from essaim.people.services.unsubscribe import unsubscribe_token
 
@@ -35,7 +36,7 @@ def test_a_one_click_unsubscribe_mid_send_stops_mail_to_that_person_at_once(
     live_ledger: LiveLedger, scripted_server: ScriptedServer
 ) -> None:
     scripted_server.delay = 0.02
-    campaign = launched(150)
+    campaign = launched_campaign(150)
     # Every row is claimed in the first claim: only the sender's own check can stop the mail.
     proc = live_ledger.sender(
         scripted_server.url, "--once", "--connections", "1", "--max-claimed", "400"
@@ -76,7 +77,7 @@ def restart_sink(sink: Sink, *options: str) -> Sink:
     proc = subprocess.Popen(
         [SMTP_SINK, *privileges, "-D", str(dump), *options, f"127.0.0.1:{sink.port}", "256"]
     )
-    _wait_port(sink.port)
+    wait_port(sink.port)
     return Sink(sink.port, dump, proc)
 
 
@@ -84,7 +85,7 @@ def test_the_relay_down_then_up_the_campaign_resumes_by_itself_and_nobody_gets_i
     live_ledger: LiveLedger, sink_factory: Any
 ) -> None:
     sink = sink_factory("-w", "1")  # a second before each 354: the relay dies mid-send
-    campaign = launched(120)
+    campaign = launched_campaign(120)
     proc = live_ledger.sender(sink.url, "--once", "--connections", "8")
     wait_until(lambda: len(sink.recipients()) >= 16, timeout=60)
 
@@ -118,7 +119,7 @@ def test_messages_whose_replies_were_dropped_stay_unknown_and_no_later_sender_re
     live_ledger: LiveLedger, sink_factory: Any
 ) -> None:
     sink = sink_factory("-q", ".")  # the relay hangs up after the final dot, without a reply
-    campaign = launched(20)
+    campaign = launched_campaign(20)
     live_ledger.run_sender(sink.url)
     assert ledger_counts(campaign) == {"unknown": 20}
     first = sorted(sink.recipients())

@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 
 from essaim.mailing.sender.pgloop import LoopConnection, connection_params
-from essaim.mailing.tests.conftest import run_coroutine
+from essaim.mailing.tests.support import run_coroutine
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 

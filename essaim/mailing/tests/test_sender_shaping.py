@@ -16,28 +16,22 @@ from django.utils import timezone
 from essaim.mailing.management.commands.sender import _quiet_collector
 from essaim.mailing.models import BlackoutWindow, Campaign, Delivery
 from essaim.mailing.services.campaigns import launch_campaign
-from essaim.mailing.tests.conftest import (
+from essaim.mailing.tests.factories import (
+    BlackoutWindowFactory,
+    CampaignFactory,
+    launched_campaign,
+    make_audience,
+)
+from essaim.mailing.tests.support import (
     LiveLedger,
     ScriptedServer,
+    duplicates,
     ledger_counts,
-    make_audience,
-    make_campaign,
     wait_until,
 )
-from essaim.mailing.tests.test_sender import duplicates, launched
 from essaim.people.models import Contact
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def open_window(**zones: Any) -> BlackoutWindow:
-    now = timezone.now()
-    return BlackoutWindow.objects.create(
-        starts_at=now - dt.timedelta(minutes=1),
-        ends_at=now + dt.timedelta(hours=1),
-        reason="silence électorale",
-        **zones,
-    )
 
 
 def close(window: BlackoutWindow) -> None:
@@ -52,7 +46,7 @@ def paris_and_lyon(paris: int, lyon: int) -> Campaign:
     make_audience(lyon, prefix="lyon")
     Contact.objects.filter(email__startswith="paris").update(departement="75", region="11")
     Contact.objects.filter(email__startswith="lyon").update(departement="69", region="84")
-    campaign = make_campaign()
+    campaign = CampaignFactory.create()
     launch_campaign(campaign, Contact.objects.all())
     return campaign
 
@@ -70,7 +64,7 @@ def test_a_zone_blackout_holds_its_departement_back_until_the_window_ends(
 ) -> None:
     sink = sink_factory()
     campaign = paris_and_lyon(40, 60)
-    window = open_window(departements=["75"])
+    window = BlackoutWindowFactory.create(departements=["75"])
 
     proc = live_ledger.sender(sink.url, "--once")
     wait_until(lambda: statuses_of(campaign, "69") == {"accepted"})
@@ -97,7 +91,7 @@ def test_a_region_blackout_holds_back_the_departements_of_that_region(
 ) -> None:
     sink = sink_factory()
     campaign = paris_and_lyon(10, 10)
-    window = open_window(regions=["11"])  # Île-de-France
+    window = BlackoutWindowFactory.create(regions=["11"])  # Île-de-France
 
     proc = live_ledger.sender(sink.url, "--once")
     wait_until(lambda: statuses_of(campaign, "69") == {"accepted"})
@@ -115,11 +109,11 @@ def test_a_national_blackout_stops_the_sending_within_a_second_and_it_resumes_af
     live_ledger: LiveLedger, scripted_server: ScriptedServer
 ) -> None:
     scripted_server.delay = 0.02
-    campaign = launched(200)
+    campaign = launched_campaign(200)
     proc = live_ledger.sender(scripted_server.url, "--connections", "2")
     wait_until(lambda: len(scripted_server.received) >= 20)
 
-    window = open_window()
+    window = BlackoutWindowFactory.create()
     opened_at = time.monotonic()
     time.sleep(2.0)
 
@@ -144,7 +138,7 @@ def test_a_421_from_one_provider_slows_that_group_down_and_leaves_the_others_alo
 ) -> None:
     make_audience(30, prefix="g", domain="gmail.com")
     make_audience(30, prefix="o", domain="exemple.fr")
-    campaign = make_campaign()
+    campaign = CampaignFactory.create()
     launch_campaign(campaign, Contact.objects.all())
     throttled = [f"g{i}@gmail.com" for i in range(0, 30, 6)]
     for address in throttled:

@@ -16,7 +16,7 @@ from essaim.mailing.sender.smtp import (
     Result,
     SmtpClient,
 )
-from essaim.mailing.tests.conftest import SMTP_SINK, Sink, run_coroutine
+from essaim.mailing.tests.support import SMTP_SINK, Sink, run_coroutine
 
 pytestmark = pytest.mark.skipif(SMTP_SINK is None, reason="needs Postfix's smtp-sink")
 
@@ -107,7 +107,7 @@ def test_a_connection_lost_mid_batch_reports_the_refilled_items_once(
 
     results, asked, lost = _run(sink, items[:1], [items[1:]])
 
-    assert lost
+    assert lost is True
     # The first final dot left without a reply: unknown. The next envelope had gone with it (the
     # refill came before the dot's reply); no content of the others left: released.
     assert results == [

@@ -21,6 +21,7 @@ from django.db.models import Q
 from essaim.mailing.models import Campaign
 from essaim.mailing.services import campaigns as svc
 from essaim.mailing.services import unknowns
+from essaim.mailing.services.progress import delivery_counts
 from essaim.people.models import Segment
 
 
@@ -52,7 +53,7 @@ def status_payload(campaign: Campaign) -> dict[str, Any]:
         "name": campaign.name,
         "status": campaign.status,
         "audience": campaign.audience_count,
-        "counts": svc.delivery_counts(campaign),
+        "counts": delivery_counts(campaign),
     }
 
 
