@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from essaim.army.views import kits, library, missions, oversight
+from essaim.army.views import kits, library, mission_desk, missions, oversight
 
 urlpatterns = [
     path("missions/", missions.my_missions, name="my_missions"),
@@ -12,12 +12,12 @@ urlpatterns = [
     path("missions/<int:pk>/prendre/", missions.claim, name="mission_claim"),
     path("missions/<int:pk>/rendre/", missions.release, name="mission_release"),
     path("missions/<int:pk>/preuve/", missions.prove, name="mission_prove"),
-    path("preuves/<int:pk>/capture/", missions.screenshot, name="proof_screenshot"),
-    path("relecture/", missions.review_queue, name="review_queue"),
-    path("relecture/<int:pk>/", missions.review, name="review"),
-    path("missions/gerer/", missions.missions_run, name="missions_run"),
-    path("missions/gerer/nouvelle/", missions.mission_create, name="mission_create"),
-    path("missions/gerer/<int:pk>/publier/", missions.mission_publish, name="mission_publish"),
+    path("preuves/<int:pk>/capture/", mission_desk.screenshot, name="proof_screenshot"),
+    path("relecture/", mission_desk.review_queue, name="review_queue"),
+    path("relecture/<int:pk>/", mission_desk.review, name="review"),
+    path("missions/gerer/", mission_desk.missions_run, name="missions_run"),
+    path("missions/gerer/nouvelle/", mission_desk.mission_create, name="mission_create"),
+    path("missions/gerer/<int:pk>/publier/", mission_desk.mission_publish, name="mission_publish"),
     path("missions/gerer/<int:pk>/clore/", kits.mission_close, name="mission_close"),
     path("missions/gerer/<int:pk>/kit/", kits.mission_kit, name="mission_kit"),
     path("missions/qg/a-approuver/", oversight.approvals, name="mission_approvals"),
