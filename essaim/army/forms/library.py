@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy
 
-from essaim.army import mission_rules as rules
+from essaim.army.rules import missions as rules
 from essaim.army.services import talking_points as tp
 
 

@@ -11,7 +11,6 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from essaim.army import mission_rules as rules
 from essaim.army.models import (
     MissionKind,
     Stage,
@@ -19,6 +18,7 @@ from essaim.army.models import (
     VolunteerMissionSettings,
     VolunteerRole,
 )
+from essaim.army.rules import missions as rules
 from essaim.army.services import missions as svc
 from essaim.army.services.kits import MAX_KIT_FILE_BYTES
 from essaim.army.services.proofs import clean_urls

@@ -18,8 +18,8 @@ from django.utils import timezone
 from PIL import Image
 
 from essaim.api.tests.conftest import api_for
-from essaim.army import mission_rules as rules
 from essaim.army.models import Claim, KitFile, Mission, MissionKind, Notification, Stage
+from essaim.army.rules import missions as rules
 from essaim.army.services.kits import MAX_KIT_FILE_BYTES, KitFileError, add_kit_file
 from essaim.army.services.missions import MissionError, claim_mission, close_mission, update_kit
 from essaim.army.services.proofs import submit_proof

@@ -11,8 +11,8 @@ from django.contrib.auth.models import AnonymousUser
 from django.test import Client
 from django.urls import reverse
 
-from essaim.army import mission_rules as rules
 from essaim.army.models import Claim, Mission, Notification, Proof, Stage
+from essaim.army.rules import missions as rules
 from essaim.army.services.missions import claim_mission
 from essaim.army.services.proofs import submit_proof
 from essaim.army.tests.factories import make_team, make_volunteer

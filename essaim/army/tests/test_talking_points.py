@@ -12,8 +12,8 @@ from django.test import Client
 from django.urls import reverse
 
 from essaim.api.tests.conftest import api_for
-from essaim.army import mission_rules as rules
 from essaim.army.models import Claim, Stage, TalkingPoint, TalkingPointTag, TalkingPointVersion
+from essaim.army.rules import missions as rules
 from essaim.army.services.missions import MissionError, accept_claim, claim_mission
 from essaim.army.services.proofs import submit_proof
 from essaim.army.services.talking_points import (

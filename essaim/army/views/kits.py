@@ -1,5 +1,5 @@
 """Running a mission beyond its creation: closing it, and its kit (files, target sites, video
-links, embed codes). Thin: parse, authorize (mission_rules), call a service, render. A mission
+links, embed codes). Thin: parse, authorize (rules/missions.py), call a service, render. A mission
 or file the user may not reach is a 404.
 
 Kit files are served by `kit_file` only, never from the media URL: as an attachment, with the
@@ -15,9 +15,9 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
-from essaim.army import mission_rules as rules
 from essaim.army.forms.missions import KitForm, UploadForm, split_codes, split_lines
 from essaim.army.models import KitFile, Mission
+from essaim.army.rules import missions as rules
 from essaim.army.services import missions as svc
 from essaim.army.services.kits import add_kit_file, delete_kit_file
 

@@ -1,6 +1,6 @@
 """The talking points library's pages (HQ, and coordinators for their teams): the list with a
 tag filter and keyset pages, an entry with its versions and usage, a new entry, a new version,
-retirement. Thin: parse, authorize (mission_rules), call services/talking_points.py, render.
+retirement. Thin: parse, authorize (rules/missions.py), call services/talking_points.py, render.
 An entry the user may not reach is a 404."""
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from essaim.accounts.models import Team
-from essaim.army import mission_rules as rules
 from essaim.army.forms.library import PointForm, VersionForm, split_tags
 from essaim.army.models import TalkingPoint
+from essaim.army.rules import missions as rules
 from essaim.army.services import talking_points as tp
 from essaim.army.services.missions import MissionError
 from essaim.lib.pagination import keyset_page, querystring

@@ -1,6 +1,6 @@
 """Pages that run missions (coordinators for their teams, HQ for all): the missions run,
 a new mission, publication, the review queue, a review and the proofs' screenshots. Thin:
-parse, authorize (mission_rules), call a service, render. A mission or claim the user may not
+parse, authorize (rules/missions.py), call a service, render. A mission or claim the user may not
 reach is a 404. Closing a mission and its kit are in kits.py, HQ's oversight in oversight.py."""
 
 from __future__ import annotations
@@ -15,13 +15,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
 from essaim.accounts.models import Team
-from essaim.army import mission_rules as rules
 from essaim.army.forms.missions import KIT_FIELDS, MissionForm
 from essaim.army.models import (
     Claim,
     Mission,
     Proof,
 )
+from essaim.army.rules import missions as rules
 from essaim.army.services import missions as svc
 
 QUEUE_LIMIT = 50

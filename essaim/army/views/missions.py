@@ -18,7 +18,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from essaim.accounts.models import Team
-from essaim.army import mission_rules as rules
 from essaim.army.forms.missions import MissionSettingsForm, ProofForm
 from essaim.army.models import (
     OWN_NAME_REMINDER,
@@ -29,6 +28,7 @@ from essaim.army.models import (
     Volunteer,
     VolunteerMissionSettings,
 )
+from essaim.army.rules import missions as rules
 from essaim.army.services import missions as svc
 from essaim.army.services.proofs import submit_proof
 from essaim.lib.pagination import time_keyset
