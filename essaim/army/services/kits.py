@@ -20,7 +20,7 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from essaim.army.models import KitFile, Mission
-from essaim.army.services.missions import MissionError
+from essaim.army.services.mission_base import MissionError
 from essaim.army.services.proofs import MAX_SCREENSHOT_BYTES, reencode_image
 
 if TYPE_CHECKING:
