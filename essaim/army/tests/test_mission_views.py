@@ -229,6 +229,8 @@ def test_a_coordinator_cannot_create_a_national_mission_or_one_for_another_team(
     foreign = client.post(reverse("army:mission_create"), {**base, "team": str(other.pk)})
     # Neither scope is offered to them: the form again, with the error on the team.
     assert (national.status_code, foreign.status_code) == (200, 200)
-    assert "team" in national.context["form"].errors
-    assert "team" in foreign.context["form"].errors
+    assert national.context["form"].errors == {"team": ["Ce champ est obligatoire."]}
+    assert foreign.context["form"].errors == {
+        "team": [f"Sélectionnez un choix valide. {other.pk} n’en fait pas partie."]
+    }
     assert Mission.objects.count() == 0

@@ -74,22 +74,34 @@ def test_editing_the_profile_saves_it_and_adds_roles_at_stage_applied():
 
 
 @pytest.mark.parametrize(
-    "change",
+    ("change", "errors"),
     [
-        {"postcode": "00000"},
-        {"postcode": "abc"},
-        {"weekly_hours": "-3"},
-        {"windows": ["99"]},
-        {"languages": ["klingon"]},
-        {"add_roles": ["traceur"]},  # already held: not offered
-        {"first_name": "   "},
+        ({"postcode": "00000"}, {"postcode": ["Le code postal 00000 n'existe pas."]}),
+        ({"postcode": "abc"}, {"postcode": ["Un code postal s'écrit avec cinq chiffres."]}),
+        (
+            {"weekly_hours": "-3"},
+            {"weekly_hours": ["Assurez-vous que cette valeur est supérieure ou égale à 1."]},
+        ),
+        (
+            {"windows": ["99"]},
+            {"windows": ["Sélectionnez un choix valide. 99 n’en fait pas partie."]},
+        ),
+        (
+            {"languages": ["klingon"]},
+            {"languages": ["Sélectionnez un choix valide. klingon n’en fait pas partie."]},
+        ),
+        (  # already held: not offered
+            {"add_roles": ["traceur"]},
+            {"add_roles": ["Sélectionnez un choix valide. traceur n’en fait pas partie."]},
+        ),
+        ({"first_name": "   "}, {"first_name": ["Ce champ est obligatoire."]}),
     ],
 )
-def test_bad_input_is_refused_and_changes_nothing(change):
+def test_bad_input_is_refused_and_changes_nothing(change, errors):
     volunteer = make_volunteer(roles=["traceur"], postcode="75011", weekly_hours=2)
     response = client_of(volunteer).post(PROFILE, {**EDIT, **change})
     assert response.status_code == 200
-    assert response.context["form"].errors
+    assert response.context["form"].errors == errors
     volunteer.refresh_from_db()
     assert (volunteer.postcode, volunteer.weekly_hours, volunteer.windows) == ("75011", 2, 0)
     assert volunteer.assignments.count() == 1

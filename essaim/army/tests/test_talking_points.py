@@ -277,7 +277,8 @@ def test_a_forged_team_id_in_the_form_is_refused(world):
         reverse("army:talking_point_create"), {"team": "", "title": "National", "body": "x"}
     )
     assert response.status_code == 200
-    assert response.context["form"].errors["team"]  # HQ's scope: a team must be chosen
+    # HQ's scope: a team must be chosen.
+    assert response.context["form"].errors == {"team": ["Ce champ est obligatoire."]}
     response = client.post(
         reverse("army:talking_point_create"),
         {"team": str(world["other"].pk), "title": "Forgé", "body": "x"},

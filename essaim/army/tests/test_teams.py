@@ -268,19 +268,31 @@ def test_hq_creates_a_team_and_appoints_a_coordinator(cast):
 
 
 @pytest.mark.parametrize(
-    ("data", "field"),
+    ("data", "errors"),
     [
-        ({"name": "X", "kind": "local", "departement": ""}, "departement"),
-        ({"name": "X", "kind": "local", "departement": "999"}, "departement"),
-        ({"name": "Lyon 3e", "kind": "local", "departement": "69"}, "name"),
-        ({"name": "X", "kind": "secret", "departement": "69"}, "kind"),
+        (
+            {"name": "X", "kind": "local", "departement": ""},
+            {"departement": ["Une équipe locale a un département."]},
+        ),
+        (
+            {"name": "X", "kind": "local", "departement": "999"},
+            {"departement": ["Ce département n'existe pas."]},
+        ),
+        (
+            {"name": "Lyon 3e", "kind": "local", "departement": "69"},
+            {"name": ["Un objet Équipe avec ce champ Nom existe déjà."]},
+        ),
+        (
+            {"name": "X", "kind": "secret", "departement": "69"},
+            {"kind": ["Sélectionnez un choix valide. secret n’en fait pas partie."]},
+        ),
     ],
 )
-def test_a_bad_team_is_refused_with_a_clear_error(cast, data, field):
+def test_a_bad_team_is_refused_with_a_clear_error(cast, data, errors):
     count = Team.objects.count()
     response = client_of(cast["hq"]).post(reverse("army:team_create"), data)
     assert response.status_code == 200
-    assert field in response.context["form"].errors
+    assert response.context["form"].errors == errors
     assert Team.objects.count() == count
 
 
