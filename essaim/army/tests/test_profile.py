@@ -9,7 +9,7 @@ from django.urls import reverse
 from conftest import PASSWORD
 from essaim.accounts.models import Membership
 from essaim.army.models import RoleAssignment, Stage, Volunteer, window_mask
-from essaim.army.tests.factories import make_team, make_volunteer
+from essaim.army.tests.factories import TeamFactory, VolunteerFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -33,10 +33,10 @@ def client_of(volunteer: Volunteer) -> Client:
 
 
 def test_a_volunteer_sees_their_roles_with_history_and_their_teams(coordinator):
-    team = make_team("Lyon 3e", departement="69")
-    volunteer = make_volunteer(roles=["traceur"], teams=[team])
+    team = TeamFactory.create(name="Lyon 3e", departement="69")
+    volunteer = VolunteerFactory.create(roles=["traceur"], teams=[team])
     volunteer.assignments.get().move_to(Stage.TRAINED, by=coordinator)
-    make_team("Marseille")  # not theirs
+    TeamFactory.create(name="Marseille")  # not theirs
     html = client_of(volunteer).get(PROFILE).content.decode()
     assert "Traceur" in html
     assert "Candidat → Formé" in html
@@ -45,8 +45,8 @@ def test_a_volunteer_sees_their_roles_with_history_and_their_teams(coordinator):
 
 
 def test_a_volunteer_never_sees_another_volunteers_data():
-    make_volunteer("autre@exemple.fr", first_name="Secrète", roles=["mondain"])
-    me = make_volunteer(first_name="Louise", roles=["traceur"])
+    VolunteerFactory.create(email="autre@exemple.fr", first_name="Secrète", roles=["mondain"])
+    me = VolunteerFactory.create(first_name="Louise", roles=["traceur"])
     html = client_of(me).get(PROFILE).content.decode()
     assert "Secrète" not in html
     assert "autre@exemple.fr" not in html
@@ -54,7 +54,7 @@ def test_a_volunteer_never_sees_another_volunteers_data():
 
 
 def test_editing_the_profile_saves_it_and_adds_roles_at_stage_applied():
-    volunteer = make_volunteer(roles={"traceur": Stage.ACTIVE}, postcode="75011")
+    volunteer = VolunteerFactory.create(roles={"traceur": Stage.ACTIVE}, postcode="75011")
     response = client_of(volunteer).post(PROFILE, EDIT)
     assert (response.status_code, response["Location"]) == (302, PROFILE)
     volunteer.refresh_from_db()
@@ -98,7 +98,7 @@ def test_editing_the_profile_saves_it_and_adds_roles_at_stage_applied():
     ],
 )
 def test_bad_input_is_refused_and_changes_nothing(change, errors):
-    volunteer = make_volunteer(roles=["traceur"], postcode="75011", weekly_hours=2)
+    volunteer = VolunteerFactory.create(roles=["traceur"], postcode="75011", weekly_hours=2)
     response = client_of(volunteer).post(PROFILE, {**EDIT, **change})
     assert response.status_code == 200
     assert response.context["form"].errors == errors
@@ -120,9 +120,9 @@ def test_an_anonymous_visitor_is_sent_to_login(db):
 def test_the_profile_page_costs_the_same_queries_whatever_the_roles_and_teams(
     django_assert_num_queries, coordinator
 ):
-    few = make_volunteer(roles=["traceur"], teams=[make_team()])
-    many = make_volunteer(
-        roles=["traceur", "tchatcheur", "mondain", "veilleur"], teams=[make_team(), make_team()]
+    few = VolunteerFactory.create(roles=["traceur"], teams=[TeamFactory.create()])
+    many = VolunteerFactory.create(
+        roles=["traceur", "tchatcheur", "mondain", "veilleur"], teams=TeamFactory.create_batch(2)
     )
     for assignment in RoleAssignment.objects.filter(volunteer=many):
         assignment.move_to(Stage.TRAINED, by=coordinator)
@@ -138,7 +138,7 @@ def test_the_profile_page_costs_the_same_queries_whatever_the_roles_and_teams(
 
 
 def test_a_volunteer_without_a_password_sets_one_and_logs_in_with_it():
-    volunteer = make_volunteer("louise@exemple.fr")
+    volunteer = VolunteerFactory.create(email="louise@exemple.fr")
     client = client_of(volunteer)
     assert "old_password" not in client.get(PASSWORD_URL).content.decode()
     response = client.post(
@@ -149,7 +149,7 @@ def test_a_volunteer_without_a_password_sets_one_and_logs_in_with_it():
 
 
 def test_changing_a_password_asks_for_the_current_one():
-    volunteer = make_volunteer("louise@exemple.fr", password=PASSWORD)
+    volunteer = VolunteerFactory.create(email="louise@exemple.fr", password=PASSWORD)
     client = client_of(volunteer)
     response = client.post(
         PASSWORD_URL,
