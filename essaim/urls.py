@@ -11,7 +11,7 @@ urlpatterns = [
     path("comptes/jetons/", include("essaim.api.web_urls")),
     path("base/", include("essaim.people.urls")),
     path("", include("essaim.people.urls.public")),
-    path("", include("essaim.army.public_urls")),
+    path("", include("essaim.army.urls.public")),
     path("campagnes/", include("essaim.mailing.urls")),
     path("armee/", include("essaim.army.urls")),
     path("dev/courrier/", include("essaim.devmail.urls")),

@@ -331,7 +331,7 @@ WEB: dict[str, Web] = {
 }
 
 API: dict[str, Api] = {
-    # The token's user decides (accounts.rules, army.rules, army.mission_rules); a read-only
+    # The token's user decides (accounts.rules, army.rules, army.rules.missions); a read-only
     # token is refused every write (403) before the body is read. A coordinator of another team
     # gets 404 for this team's mission, claim, talking point or kit, and 403 for its members.
     "DELETE /api/v1/contacts/{id}": api("401 403 403 403 204 204 403", "id=contact"),

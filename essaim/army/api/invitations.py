@@ -18,8 +18,8 @@ from ninja import Field, Router, Schema, Status
 from essaim.api.auth import TokenAuth, token_of
 from essaim.api.errors import ApiError, ErrorOut, field_error
 from essaim.api.models import Scope
-from essaim.army.mission_rules import volunteer_of
 from essaim.army.models import Volunteer
+from essaim.army.rules.missions import volunteer_of
 from essaim.army.services import invitations as svc
 from essaim.army.services import inviters
 from essaim.army.services.addressbook import AddressBookError, Addresses

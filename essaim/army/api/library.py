@@ -1,6 +1,6 @@
 """The talking points library, closing missions and mission kits over JSON (mounted at
 /api/v1/). Thin handlers over essaim.army.services (talking_points, missions, kits); who may do
-what is essaim.army.mission_rules. An entry, mission or file the token's user may not reach is a
+what is essaim.army.rules.missions. An entry, mission or file the token's user may not reach is a
 404; a refused action is a 409 with the sentence the pages show."""
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from essaim.api.auth import TokenAuth, token_of
 from essaim.api.errors import ApiError, ErrorOut
 from essaim.api.models import Scope
 from essaim.api.uploads import base64_file_field, decode_file
-from essaim.army import mission_rules as rules
 from essaim.army.models import KitFile, Mission, TalkingPoint
+from essaim.army.rules import missions as rules
 from essaim.army.services import missions as svc
 from essaim.army.services import talking_points as tp
 from essaim.army.services.kits import MAX_KIT_FILE_BYTES, add_kit_file, delete_kit_file

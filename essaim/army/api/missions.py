@@ -1,6 +1,6 @@
 """Missions over JSON (mounted at /api/v1/): the volunteer's offers, claims and proofs; the
 runners' (HQ, team coordinators) missions, publication and review. Thin handlers over
-essaim.army.services; who may do what is essaim.army.mission_rules. A mission or claim the
+essaim.army.services; who may do what is essaim.army.rules.missions. A mission or claim the
 token's user may not reach is a 404 (ids reveal nothing); a refused action is a 409 with the
 same sentence the pages show, except reviewing one's own proof: a 403 (`self_review`)."""
 
@@ -19,7 +19,6 @@ from essaim.api.auth import TokenAuth, token_of
 from essaim.api.errors import ApiError, ErrorOut, field_error
 from essaim.api.models import Scope
 from essaim.api.uploads import base64_file_field, decode_file
-from essaim.army import mission_rules as rules
 from essaim.army.models import (
     OWN_NAME_REMINDER,
     Claim,
@@ -30,6 +29,7 @@ from essaim.army.models import (
     Volunteer,
     VolunteerRole,
 )
+from essaim.army.rules import missions as rules
 from essaim.army.services import missions as svc
 from essaim.army.services.proofs import (
     MAX_NOTE,

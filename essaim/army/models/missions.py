@@ -223,7 +223,7 @@ def _kit_path(instance: KitFile, filename: str) -> str:
 class KitFile(models.Model):
     """A file of a mission's kit (a visual, a video, a PDF), uploaded by its runners. Its type
     was read from its content, never from its name; images were re-encoded without metadata.
-    Served as an attachment with nosniff and a CSP that runs nothing (views/missions.py)."""
+    Served as an attachment with nosniff and a CSP that runs nothing (views/kits.py)."""
 
     class Kind(models.TextChoices):
         IMAGE = "image", _("Image")

@@ -32,7 +32,7 @@ from essaim.army.models import (
     Volunteer,
     VolunteerMissionSettings,
 )
-from essaim.army.services.missions import MAX_OPEN_CLAIMS
+from essaim.army.services.mission_base import MAX_OPEN_CLAIMS
 
 WEEK = timedelta(days=7)
 logger = logging.getLogger(__name__)

@@ -51,6 +51,7 @@ from django.db import IntegrityError, models, transaction
 from django.db.models import Count, F, Q, Sum
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -99,6 +100,9 @@ REPORT_SALT = "essaim.army.invitation.report"
 # A report link works long after the confirmation link expired: abuse is reported late too.
 REPORT_MAX_AGE = 365 * 86400
 SUBJECT = gettext_lazy("%(name)s vous invite à rejoindre la campagne")
+# The mail task calls back into this module (send_invitations): it is enqueued by its dotted
+# name, so that tasks import services and never the reverse.
+SEND_INVITATIONS_TASK = "essaim.army.tasks.send_invitations"
 
 
 class DailyLimitReached(InvitationError):
@@ -233,8 +237,7 @@ def request_invitations(
             ignore_conflicts=True,
         )
         if new:
-            from essaim.army.tasks import send_invitations as task
-
+            task = import_string(SEND_INVITATIONS_TASK)
             transaction.on_commit(
                 partial(task.enqueue, volunteer.pk, list(new), note=note, language=language)
             )

@@ -5,7 +5,7 @@ Content-Type: a PNG, JPEG, WebP or GIF image is re-encoded from its pixels (no m
 trailing payload survives, as for proofs' screenshots); an MP4/QuickTime, WebM or Ogg video and
 a PDF are kept as sent; anything else is refused — SVG included, since an SVG is a document
 that may carry script, and re-drawing it safely is not worth its risk here. Files are served
-as attachments with nosniff and a CSP that runs nothing (views/missions.py: kit_file).
+as attachments with nosniff and a CSP that runs nothing (views/kits.py: kit_file).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from essaim.army.models import KitFile, Mission
-from essaim.army.services.missions import MissionError
+from essaim.army.services.mission_base import MissionError
 from essaim.army.services.proofs import MAX_SCREENSHOT_BYTES, reencode_image
 
 if TYPE_CHECKING:

@@ -32,21 +32,13 @@ from essaim.army.models import (
     VolunteerMissionSettings,
     VolunteerRole,
 )
+from essaim.army.services.dispatch import dispatch_mission
+from essaim.army.services.mission_base import MAX_OPEN_CLAIMS, MissionError
+from essaim.army.services.proofs import clean_urls
+from essaim.army.services.talking_points import check_usable
 
 if TYPE_CHECKING:
     from essaim.accounts.models import Team, User
-
-# Open claims (claimed, submitted or returned) a volunteer may hold at once: work is spread
-# over many people rather than hoarded by a few.
-MAX_OPEN_CLAIMS = 5
-
-
-class MissionError(Exception):
-    """A refused mission action, with a message for the person who tried it."""
-
-    def __init__(self, message: Any) -> None:
-        super().__init__(str(message))
-        self.message = message
 
 
 class MissionFull(MissionError):
@@ -103,8 +95,6 @@ def create_mission(
     if deadline <= timezone.now():
         raise MissionError(_("L'échéance doit être dans le futur."))
     if talking_point is not None:
-        from essaim.army.services.talking_points import check_usable
-
         check_usable(talking_point, team.pk if team else None)
     with transaction.atomic():
         mission = Mission.objects.create(
@@ -170,8 +160,6 @@ def publish_mission(*, mission: Mission, by: User | None = None) -> int:
 def publish_now(*, mission: Mission, from_status: str, **fields: Any) -> int:
     """Publish (from `from_status`, conditionally: two clicks publish once) and dispatch.
     `fields` are written with the status (HQ's decision on an awaiting mission)."""
-    from essaim.army.services.dispatch import dispatch_mission
-
     with transaction.atomic():
         published = Mission.objects.filter(pk=mission.pk, status=from_status).update(
             status=Mission.Status.PUBLISHED, published_at=timezone.now(), **fields
@@ -247,8 +235,6 @@ def update_kit(
 ) -> None:
     """Replace the kit's lists. URLs are checked (http and https only: a javascript: or data:
     target is refused); embed codes are kept as text and only ever shown escaped."""
-    from essaim.army.services.proofs import clean_urls
-
     if mission.status == Mission.Status.CLOSED:
         raise MissionError(_("Cette mission est close."))
     sites = clean_urls(target_sites, limit=MAX_KIT_URLS)

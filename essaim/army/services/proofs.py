@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from PIL import Image, UnidentifiedImageError
 
 from essaim.army.models import Claim, Proof, ProofLink
-from essaim.army.services.missions import MissionError
+from essaim.army.services.mission_base import MissionError
 
 MAX_URLS = 10
 MAX_URL_LENGTH = 2000

@@ -24,7 +24,7 @@ from essaim.army.models import (
     TalkingPointTag,
     TalkingPointVersion,
 )
-from essaim.army.services.missions import MissionError
+from essaim.army.services.mission_base import MissionError
 
 if TYPE_CHECKING:
     from essaim.accounts.models import Team, User

@@ -11,8 +11,7 @@ from typing import Any
 from django.conf import settings
 
 from essaim.army.models import Call
-from essaim.army.services.calls import create_call
-from essaim.army.tests.factories import role
+from essaim.army.tests.factories import CallFactory
 from essaim.mailing.message import CompiledMessage, Recipient
 from essaim.mailing.models import Delivery
 from essaim.mailing.services.campaigns import launch_campaign
@@ -36,18 +35,8 @@ def paris_segment(*people: tuple[str, str]) -> Segment:
 
 
 def make_call(segment: Segment, user: Any = None, **changes: Any) -> Call:
-    values: dict[str, Any] = {
-        "user": user,
-        "title": "Appel aux bonnes volontés numériques",
-        "text_markdown": "Si **mille** personnes nous disent qu'elles ont du temps…",
-        "roles": [role("tchatcheur"), role("traceur")],
-        "segment": segment,
-        "subject": "La campagne a besoin de vous",
-        "body_markdown": 'Bonjour {{ first_name|default:"ami·e" }},\n\n[Répondre]({{ call_url }})',
-        "from_address": "equipe@essaim.localhost",
-    }
-    values.update(changes)
-    return create_call(**values)
+    """CallFactory with the older positional signature, for the tests that still call it."""
+    return CallFactory.create(segment=segment, user=user, **changes)
 
 
 def launch(call: Call) -> list[Delivery]:

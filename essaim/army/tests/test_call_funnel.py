@@ -12,9 +12,12 @@ from django.utils import timezone
 
 from essaim.army.models import CallEvent, Claim
 from essaim.army.services.calls import call_funnel, chart, record_signup, record_visit
-from essaim.army.tests.call_helpers import launch, make_call, paris_segment
-from essaim.army.tests.factories import make_volunteer
-from essaim.army.tests.mission_helpers import make_mission
+from essaim.army.tests.call_helpers import launch, paris_segment
+from essaim.army.tests.factories import (
+    CallFactory,
+    MissionFactory,
+    VolunteerFactory,
+)
 from essaim.mailing.models import Delivery
 from essaim.mailing.tests.factories import make_audience
 from essaim.people.models import Consent, Contact, Segment
@@ -36,7 +39,7 @@ def accepted_at(deliveries: list[Delivery], hours: list[float]) -> None:
 @pytest.fixture
 def call(hq: Any) -> Any:
     segment = paris_segment(*[(f"p{i}@exemple.fr", f"P{i}") for i in range(5)])
-    return make_call(segment, hq)
+    return CallFactory.create(segment=segment, user=hq)
 
 
 def test_a_call_not_yet_sent_has_an_empty_funnel_and_no_chart(call):
@@ -62,20 +65,20 @@ def test_the_funnel_counts_each_step_per_hour(call, hq):
     record_signup(call, contacts[1])
     CallEvent.objects.filter(kind="signup").update(at=_at(1.8))
     # contacts[0] became a volunteer and got a first mission accepted (then a second).
-    volunteer = make_volunteer("p0@exemple.fr")
+    volunteer = VolunteerFactory.create(email="p0@exemple.fr")
     volunteer.contact = contacts[0]
     volunteer.save()
     for h in (2.5, 2.9):
         Claim.objects.create(
-            mission=make_mission(by=hq, title=f"Mission {h}"),
+            mission=MissionFactory.create(by=hq, title=f"Mission {h}"),
             volunteer=volunteer,
             status=Claim.Status.ACCEPTED,
             reviewed_at=_at(h),
         )
     # A volunteer of no call, with accepted work, counts nowhere.
-    other = make_volunteer("ailleurs@exemple.fr")
+    other = VolunteerFactory.create(email="ailleurs@exemple.fr")
     Claim.objects.create(
-        mission=make_mission(by=hq, title="Autre"),
+        mission=MissionFactory.create(by=hq, title="Autre"),
         volunteer=other,
         status="accepted",
         reviewed_at=_at(1),
@@ -133,7 +136,7 @@ def test_the_funnel_is_counted_in_a_fixed_number_of_queries_whatever_the_audienc
     Consent.objects.update(purpose="mobilization")
     Contact.objects.update(departement="75")
     segment = Segment.objects.create(name="Tous", definition={"departements": ["75"]})
-    call = make_call(segment, hq)
+    call = CallFactory.create(segment=segment, user=hq)
     launch(call)
     Delivery.objects.update(status=Delivery.Status.ACCEPTED, last_change_at=_at(0))
     for contact in Contact.objects.all()[:50]:

@@ -13,8 +13,13 @@ from django.test import Client
 from essaim.accounts.models import AuditEvent, User
 from essaim.army.models import Call
 from essaim.army.rules import can_manage_calls
-from essaim.army.tests.call_helpers import make_call, paris_segment
-from essaim.army.tests.factories import make_team, make_volunteer, role
+from essaim.army.tests.call_helpers import paris_segment
+from essaim.army.tests.factories import (
+    CallFactory,
+    TeamFactory,
+    VolunteerFactory,
+    role,
+)
 from essaim.mailing.models import Campaign
 from essaim.people.models import Segment
 
@@ -28,13 +33,13 @@ def segment() -> Segment:
 
 @pytest.fixture
 def team_coordinator(coordinator: User) -> User:
-    make_team("Paris 11e", coordinators=[coordinator])
+    TeamFactory.create(name="Paris 11e", coordinators=[coordinator])
     return coordinator
 
 
 @pytest.fixture
 def volunteer_user() -> User:
-    return make_volunteer("benevole@exemple.fr").user
+    return VolunteerFactory.create(email="benevole@exemple.fr").user
 
 
 def _form(segment: Segment) -> dict[str, Any]:
@@ -94,7 +99,7 @@ def test_the_form_says_why_an_empty_segment_is_refused(hq, segment):
 
 @pytest.mark.parametrize("who", ["volunteer_user", "team_coordinator", "other_coordinator"])
 def test_others_are_refused_every_call_page_and_change_nothing(who, request, hq, segment):
-    call = make_call(segment, hq)
+    call = CallFactory.create(segment=segment, user=hq)
     before = _state()
     client = _client(request.getfixturevalue(who))
     for path in ("/armee/appels/", "/armee/appels/nouveau/", f"/armee/appels/{call.pk}/"):
@@ -104,7 +109,7 @@ def test_others_are_refused_every_call_page_and_change_nothing(who, request, hq,
 
 
 def test_anonymous_visitors_are_sent_to_the_login_and_change_nothing(hq, segment):
-    call = make_call(segment, hq)
+    call = CallFactory.create(segment=segment, user=hq)
     before = _state()
     client = Client()
     for path in ("/armee/appels/", f"/armee/appels/{call.pk}/"):

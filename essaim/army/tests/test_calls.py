@@ -23,7 +23,8 @@ from essaim.army.services.call_links import (
     read_link,
 )
 from essaim.army.services.calls import EmptyAudience
-from essaim.army.tests.call_helpers import launch, link_of, make_call, paris_segment
+from essaim.army.tests.call_helpers import launch, link_of, paris_segment
+from essaim.army.tests.factories import CallFactory
 from essaim.mailing.models import Campaign, Delivery
 from essaim.mailing.services.campaigns import (
     InvalidCampaign,
@@ -46,7 +47,7 @@ def fresh_rate_limits(db: Any) -> None:
 @pytest.fixture
 def call(hq: Any) -> Call:
     segment = paris_segment(("marie@exemple.fr", "Marie"), ("jean@exemple.fr", "Jean"))
-    return make_call(segment, hq)
+    return CallFactory.create(segment=segment, user=hq)
 
 
 def marie() -> Contact:
@@ -76,7 +77,7 @@ def test_a_call_is_a_landing_page_and_a_draft_campaign_to_its_segment(call, hq):
 
 def test_a_mail_without_the_link_gets_it_at_the_end(hq):
     segment = paris_segment(("marie@exemple.fr", "Marie"))
-    call = make_call(segment, hq, body_markdown="Nous avons besoin de vous.")
+    call = CallFactory.create(segment=segment, user=hq, body_markdown="Nous avons besoin de vous.")
     assert call.campaign.body_markdown == (
         "Nous avons besoin de vous.\n\n[Je réponds à l'appel]({{ call_url }})\n"
     )
@@ -86,14 +87,14 @@ def test_a_call_to_an_empty_segment_is_refused_and_writes_nothing(hq):
     paris_segment(("marie@exemple.fr", "Marie"))
     lyon = Segment.objects.create(name="Lyon", definition={"departements": ["69"]})
     with pytest.raises(EmptyAudience):
-        make_call(lyon, hq)
+        CallFactory.create(segment=lyon, user=hq)
     assert (Call.objects.count(), Campaign.objects.count(), AuditEvent.objects.count()) == (0, 0, 0)
 
 
 def test_a_segment_without_the_required_consent_is_an_empty_audience(hq):
     segment = paris_segment(("marie@exemple.fr", "Marie"))  # mobilization only
     with pytest.raises(EmptyAudience):
-        make_call(segment, hq, purpose="news")
+        CallFactory.create(segment=segment, user=hq, purpose="news")
     assert Call.objects.count() == 0
 
 
@@ -135,7 +136,9 @@ def test_markdown_with_script_and_html_is_inert_on_the_page_and_in_the_mail(hq):
         "<script>alert(1)</script> <img src=x onerror=alert(2)> "
         "[clic](javascript:alert(3)) **gras**"
     )
-    call = make_call(segment, hq, text_markdown=hostile, body_markdown=hostile)
+    call = CallFactory.create(
+        segment=segment, user=hq, text_markdown=hostile, body_markdown=hostile
+    )
     page = Client().get(reverse("army_public:call_landing", args=[call.pk])).content.decode()
     text = page.split('<div class="call-text">')[1].split("</div>")[0]
     assert "<script" not in text and "<img" not in text and "href" not in text
@@ -208,7 +211,9 @@ def test_a_token_signed_with_another_key_is_refused(call):
 def test_a_token_of_another_call_is_refused(call, hq):
     launch(call)
     token = link_of(call, marie()).split("?t=")[1]
-    other = make_call(Segment.objects.get(name="Paris"), hq, title="Autre appel")
+    other = CallFactory.create(
+        segment=Segment.objects.get(name="Paris"), user=hq, title="Autre appel"
+    )
     with pytest.raises(InvalidCallLink):
         read_link(other.pk, other.campaign_id, token)
     # Even with the right key for the other call, the row must be of its campaign.
@@ -479,7 +484,9 @@ def test_a_known_volunteer_answering_again_is_not_a_new_sign_up(
             )
     first, second = smtp_recorder.messages
     Client().post(_confirmation_link(first))
-    other = make_call(Segment.objects.get(name="Paris"), None, title="Second appel")
+    other = CallFactory.create(
+        segment=Segment.objects.get(name="Paris"), user=None, title="Second appel"
+    )
     assert CallEvent.objects.filter(kind="signup").count() == 1
     assert other.events.count() == 0
     Client().post(_confirmation_link(second))

@@ -17,7 +17,7 @@ from django.urls import reverse
 
 from essaim.accounts.models import AuditEvent, Role, User
 from essaim.army.models import RoleAssignment, RoleTransition, Stage, Volunteer, window_mask
-from essaim.army.tests.factories import make_volunteer
+from essaim.army.tests.factories import VolunteerFactory
 from essaim.people.models import Consent, Contact, Suppression
 from essaim.people.services.contacts import withdraw_consent
 from essaim.people.services.suppression import suppress
@@ -167,8 +167,8 @@ def test_confirming_twice_adds_nothing_and_does_not_log_in_again(engage, smtp_re
 
 
 def test_a_known_volunteer_gains_the_new_roles_and_keeps_their_profile(engage, smtp_recorder):
-    known = make_volunteer(
-        "louise.michel@exemple.fr", roles={"traceur": Stage.ACTIVE}, weekly_hours=9
+    known = VolunteerFactory.create(
+        email="louise.michel@exemple.fr", roles={"traceur": Stage.ACTIVE}, weekly_hours=9
     )
     engage(roles=["traceur", "veilleur"])
     confirm(link_in(smtp_recorder.messages[0]))
@@ -189,7 +189,7 @@ def test_a_staff_account_becoming_a_volunteer_keeps_its_role(engage, smtp_record
 
 
 def test_the_answer_is_the_same_for_known_and_unknown_addresses(engage, smtp_recorder):
-    make_volunteer("connue@exemple.fr")
+    VolunteerFactory.create(email="connue@exemple.fr")
     known = engage(email="connue@exemple.fr")
     unknown = engage(email="inconnue@exemple.fr", ip="198.51.100.9")
     assert (known.status_code, known["Location"]) == (unknown.status_code, unknown["Location"])
@@ -200,7 +200,7 @@ def test_the_answer_is_the_same_for_known_and_unknown_addresses(engage, smtp_rec
 
 
 def test_the_request_does_the_same_work_for_known_unknown_and_suppressed(db, smtp_recorder):
-    make_volunteer("connue@exemple.fr")
+    VolunteerFactory.create(email="connue@exemple.fr")
     suppress(email_key="bannie@exemple.fr", reason=Suppression.Reason.UNSUBSCRIBE)
     counts = []
     for n, email in enumerate(["connue@exemple.fr", "inconnue@exemple.fr", "bannie@exemple.fr"]):

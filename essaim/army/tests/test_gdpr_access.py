@@ -8,8 +8,12 @@ import pytest
 from essaim.army.models import Volunteer
 from essaim.army.services.missions import accept_claim, claim_mission
 from essaim.army.services.proofs import submit_proof
-from essaim.army.tests.factories import make_team, make_volunteer, seed_roles
-from essaim.army.tests.mission_helpers import make_mission
+from essaim.army.tests.factories import (
+    MissionFactory,
+    TeamFactory,
+    VolunteerFactory,
+    seed_roles,
+)
 from essaim.people.services.gdpr import access_report
 from essaim.people.tests.factories import make_contact
 
@@ -19,13 +23,13 @@ pytestmark = pytest.mark.django_db
 def test_access_report_holds_the_volunteer_account_and_work(hq):
     seed_roles()
     contact = make_contact("camille@exemple.fr")
-    team = make_team("Paris 11e")
-    volunteer = make_volunteer(
-        "camille@exemple.fr", roles={"tchatcheur": "active"}, teams=[team], windows=1
+    team = TeamFactory.create(name="Paris 11e")
+    volunteer = VolunteerFactory.create(
+        email="camille@exemple.fr", roles={"tchatcheur": "active"}, teams=[team], windows=1
     )
     Volunteer.objects.filter(pk=volunteer.pk).update(contact=contact)
-    someone_else = make_volunteer("autre@exemple.fr", roles={"tchatcheur": "active"})
-    mission = make_mission(quota=2)
+    someone_else = VolunteerFactory.create(email="autre@exemple.fr", roles={"tchatcheur": "active"})
+    mission = MissionFactory.create(quota=2)
     claim = claim_mission(volunteer=volunteer, mission_id=mission.pk)
     submit_proof(claim=claim, urls=["https://forum.exemple.fr/fil/42"], note="Fait avec mes mots")
     accept_claim(claim=claim, by=hq)

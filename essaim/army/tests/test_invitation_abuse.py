@@ -30,8 +30,11 @@ from essaim.army.models import (
 )
 from essaim.army.services import invitations as svc
 from essaim.army.services.inviters import standing
-from essaim.army.tests.factories import make_inviter, make_team, make_volunteer
-from essaim.army.tests.test_mission_claims import threadable_db  # noqa: F401 (a fixture)
+from essaim.army.tests.factories import (
+    InviterFactory,
+    TeamFactory,
+    VolunteerFactory,
+)
 from essaim.people.models import Contact
 
 PAGE = reverse("army:invitations")
@@ -79,7 +82,7 @@ def fifty() -> list[str]:
 def test_a_self_registered_applied_volunteer_sending_fifty_phishing_notes_is_refused(
     invite, smtp_recorder
 ):
-    applicant = make_inviter("intrus@exemple.fr", stage=Stage.APPLIED, trusted=False)
+    applicant = InviterFactory.create(email="intrus@exemple.fr", stage=Stage.APPLIED, trusted=False)
     response = invite(applicant, fifty(), PHISHING)
     assert response.status_code == 403
     assert "Votre rôle de mondain est à l&#x27;étape « Candidat »" in response.text
@@ -87,7 +90,7 @@ def test_a_self_registered_applied_volunteer_sending_fifty_phishing_notes_is_ref
 
 
 def test_the_same_attack_from_a_trusted_mondain_is_refused_for_the_link(invite, smtp_recorder):
-    response = invite(make_inviter(), fifty(), PHISHING)
+    response = invite(InviterFactory.create(), fifty(), PHISHING)
     assert response.status_code == 200
     assert "Pas de lien ni d&#x27;adresse de site dans le mot personnel" in response.text
     assert nothing_recorded() and smtp_recorder.messages == []
@@ -108,7 +111,7 @@ def test_the_same_attack_from_a_trusted_mondain_is_refused_for_the_link(invite, 
     ],
 )
 def test_only_trained_or_active_mondains_may_invite(roles, allowed, invite, smtp_recorder):
-    volunteer = make_volunteer(roles=roles)
+    volunteer = VolunteerFactory.create(roles=roles)
     assert rules.can_invite(volunteer.user) is allowed
     page = client_of(volunteer.user).get(PAGE)
     assert page.status_code == 200
@@ -121,16 +124,16 @@ def test_only_trained_or_active_mondains_may_invite(roles, allowed, invite, smtp
 
 
 def test_my_space_links_to_invitations_only_for_those_who_may_and_says_why_to_others():
-    applicant = make_volunteer(roles={"mondain": Stage.APPLIED})
+    applicant = VolunteerFactory.create(roles={"mondain": Stage.APPLIED})
     page = client_of(applicant.user).get(reverse("army:profile")).text
     assert "Inviter mes contacts" not in page
     assert "seuls les mondains formés ou actifs invitent" in html.unescape(page)
-    trusted = make_inviter()
+    trusted = InviterFactory.create()
     assert "Inviter mes contacts" in client_of(trusted.user).get(reverse("army:profile")).text
 
 
 def test_the_service_itself_refuses_a_volunteer_who_may_not_invite():
-    applicant = make_inviter(stage=Stage.APPLIED)
+    applicant = InviterFactory.create(stage=Stage.APPLIED)
     with pytest.raises(svc.NotAllowed) as refused:
         svc.request_invitations(volunteer=applicant, addresses=["ana@exemple.fr"])
     assert refused.value.code == "not_trusted"
@@ -204,7 +207,9 @@ def test_the_note_stays_short():
 
 
 def test_the_name_in_the_subject_is_letters_only_and_short(invite, smtp_recorder):
-    inviter = make_inviter(first_name="Banque : evil.example/verify — urgent suspendu bientôt")
+    inviter = InviterFactory.create(
+        first_name="Banque : evil.example/verify — urgent suspendu bientôt"
+    )
     inviter.user.full_name = "x"
     inviter.user.save(update_fields=["full_name"])
     invite(inviter, ["ana@exemple.fr"])
@@ -226,7 +231,7 @@ def test_new_accounts_or_accounts_without_accepted_work_get_the_small_daily_limi
     settings.INVITATIONS_DAILY_LIMIT = 50
     settings.INVITATIONS_NEW_ACCOUNT_DAILY_LIMIT = 5
     settings.INVITATIONS_NEW_ACCOUNT_DAYS = 14
-    inviter = make_inviter(trusted=False)
+    inviter = InviterFactory.create(trusted=False)
     type(inviter.user).objects.filter(pk=inviter.pk).update(
         date_joined=timezone.now() - timedelta(days=age_days)
     )
@@ -241,7 +246,7 @@ def test_a_new_account_may_invite_five_a_day_and_the_sixth_is_refused_whole(
     invite, smtp_recorder, settings
 ):
     settings.INVITATIONS_NEW_ACCOUNT_DAILY_LIMIT = 5
-    newcomer = make_inviter(trusted=False)
+    newcomer = InviterFactory.create(trusted=False)
     response = invite(newcomer, [f"a{n}@exemple.fr" for n in range(6)])
     assert response.status_code == 200
     assert "Vous pouvez encore inviter 5 personne(s) aujourd&#x27;hui (5 par jour)" in response.text
@@ -251,7 +256,7 @@ def test_a_new_account_may_invite_five_a_day_and_the_sixth_is_refused_whole(
 
 
 def test_a_confirmed_invitee_is_accepted_work_for_the_mondain(invite, smtp_recorder):
-    inviter = make_inviter(trusted=False)
+    inviter = InviterFactory.create(trusted=False)
     invite(inviter, ["ana@exemple.fr"])
     confirm = re.search(r"(https?://\S+/invitation/[^/\s]+/)\s", smtp_recorder.messages[0].text)
     assert confirm is not None
@@ -270,8 +275,11 @@ def test_beyond_the_campaigns_daily_cap_invitations_wait_for_the_next_day_and_go
     invite, smtp_recorder, settings
 ):
     settings.INVITATIONS_CAMPAIGN_DAILY_CAP = 3
-    invite(make_inviter("un@exemple.fr"), ["a@exemple.fr", "b@exemple.fr"])
-    invite(make_inviter("deux@exemple.fr"), ["c@exemple.fr", "d@exemple.fr", "e@exemple.fr"])
+    invite(InviterFactory.create(email="un@exemple.fr"), ["a@exemple.fr", "b@exemple.fr"])
+    invite(
+        InviterFactory.create(email="deux@exemple.fr"),
+        ["c@exemple.fr", "d@exemple.fr", "e@exemple.fr"],
+    )
     assert recipients(smtp_recorder) == ["a@exemple.fr", "b@exemple.fr", "c@exemple.fr"]
     assert Invitation.objects.filter(sent_at__isnull=True).count() == 2
 
@@ -289,7 +297,7 @@ def test_beyond_the_campaigns_daily_cap_invitations_wait_for_the_next_day_and_go
 
 def test_the_waiting_invitations_fill_only_the_room_left_on_a_day(invite, smtp_recorder, settings):
     settings.INVITATIONS_CAMPAIGN_DAILY_CAP = 2
-    invite(make_inviter(), [f"{x}@exemple.fr" for x in "abcdefg"])
+    invite(InviterFactory.create(), [f"{x}@exemple.fr" for x in "abcdefg"])
     tomorrow = timezone.now() + timedelta(days=1)
     assert svc.send_waiting_invitations(now=tomorrow) == 2
     assert svc.send_waiting_invitations(now=tomorrow + timedelta(days=1)) == 2
@@ -299,7 +307,7 @@ def test_the_waiting_invitations_fill_only_the_room_left_on_a_day(invite, smtp_r
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_runs_never_pass_the_cap_nor_mail_anyone_twice(
-    threadable_db,  # noqa: F811
+    threadable_db,
     smtp_recorder,
     settings,
     django_capture_on_commit_callbacks,
@@ -307,7 +315,7 @@ def test_concurrent_runs_never_pass_the_cap_nor_mail_anyone_twice(
     settings.INVITATIONS_CAMPAIGN_DAILY_CAP = 0  # everything waits at first
     with django_capture_on_commit_callbacks(execute=True):
         svc.request_invitations(
-            volunteer=make_inviter(), addresses=[f"{x}@exemple.fr" for x in "abcdef"]
+            volunteer=InviterFactory.create(), addresses=[f"{x}@exemple.fr" for x in "abcdef"]
         )
     assert smtp_recorder.messages == []
     settings.INVITATIONS_CAMPAIGN_DAILY_CAP = 4
@@ -350,8 +358,8 @@ def suspended(invite: Any, smtp_recorder: Any, settings: Any, coordinator: Any) 
     """An inviter of Paris 11e reported twice (the threshold), with one invitation waiting."""
     settings.INVITATIONS_ABUSE_SUSPEND_THRESHOLD = 2
     settings.INVITATIONS_CAMPAIGN_DAILY_CAP = 2
-    team = make_team("Paris 11e", coordinators=[coordinator])
-    inviter = make_inviter("olympe@exemple.fr", first_name="Olympe", teams=[team])
+    team = TeamFactory.create(name="Paris 11e", coordinators=[coordinator])
+    inviter = InviterFactory.create(email="olympe@exemple.fr", first_name="Olympe", teams=[team])
     invite(inviter, ["ana@exemple.fr", "ben@exemple.fr", "chloe@exemple.fr"])
     report(smtp_recorder.to("ana@exemple.fr")[0])
     assert Volunteer.objects.get(pk=inviter.pk).invitations_suspended_at is None
@@ -413,7 +421,7 @@ def test_reports_before_a_lift_do_not_count_towards_the_next_suspension(
 def test_reports_older_than_the_window_do_not_count(invite, smtp_recorder, settings):
     settings.INVITATIONS_ABUSE_SUSPEND_THRESHOLD = 2
     settings.INVITATIONS_ABUSE_WINDOW_DAYS = 30
-    inviter = make_inviter()
+    inviter = InviterFactory.create()
     invite(inviter, ["ana@exemple.fr", "ben@exemple.fr"])
     report(smtp_recorder.to("ana@exemple.fr")[0])
     Invitation.objects.filter(status="reported").update(
@@ -436,7 +444,7 @@ def test_hq_sees_the_suspension_on_the_reports_list_and_may_lift_it(suspended, h
 def test_another_teams_coordinator_or_the_inviter_cannot_lift_it_and_nothing_changes(
     suspended, other_coordinator
 ):
-    make_team("Lyon 3e", departement="69", coordinators=[other_coordinator])
+    TeamFactory.create(name="Lyon 3e", departement="69", coordinators=[other_coordinator])
     lift = reverse("army:invitation_lift", args=[suspended.pk])
     for user in (other_coordinator, suspended.user):
         assert client_of(user).post(lift).status_code == 404

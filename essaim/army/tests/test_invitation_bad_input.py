@@ -22,7 +22,7 @@ from essaim.army.services.addressbook import (
     parse_vcard,
     read_upload,
 )
-from essaim.army.tests.factories import make_inviter
+from essaim.army.tests.factories import InviterFactory
 from essaim.people.models import Contact
 
 PAGE = reverse("army:invitations")
@@ -35,7 +35,7 @@ def fresh_rate_limits(db: Any) -> None:
 
 @pytest.fixture
 def volunteer_client(db: Any) -> tuple[Any, Client]:
-    volunteer = make_inviter("camille@exemple.fr", first_name="Camille")
+    volunteer = InviterFactory.create(email="camille@exemple.fr", first_name="Camille")
     client = Client()
     client.force_login(volunteer.user)
     return volunteer, client
@@ -260,7 +260,7 @@ def test_a_volunteer_cannot_invite_in_someone_elses_name(
     volunteer_client, smtp_recorder, django_capture_on_commit_callbacks
 ):
     volunteer, client = volunteer_client
-    other = make_inviter("olympe@exemple.fr", first_name="Olympe")
+    other = InviterFactory.create(email="olympe@exemple.fr", first_name="Olympe")
     with django_capture_on_commit_callbacks(execute=True):
         client.post(
             PAGE,

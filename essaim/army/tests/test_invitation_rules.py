@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from essaim.army import rules
 from essaim.army.models import Invitation, InvitationRequest
-from essaim.army.tests.factories import make_inviter, make_team
+from essaim.army.tests.factories import InviterFactory, TeamFactory
 from essaim.people.models import Contact
 
 PAGE = reverse("army:invitations")
@@ -22,9 +22,9 @@ REPORTS = reverse("army:invitation_reports")
 @pytest.fixture
 def cast(db: Any, coordinator: Any, other_coordinator: Any, hq: Any) -> dict[str, Any]:
     cache.clear()
-    team = make_team("Paris 11e", coordinators=[coordinator])
-    make_team("Lyon 3e", departement="69", coordinators=[other_coordinator])
-    volunteer = make_inviter("camille@exemple.fr", teams=[team])
+    team = TeamFactory.create(name="Paris 11e", coordinators=[coordinator])
+    TeamFactory.create(name="Lyon 3e", departement="69", coordinators=[other_coordinator])
+    volunteer = InviterFactory.create(email="camille@exemple.fr", teams=[team])
     return {
         "volunteer": volunteer,
         "coordinator": coordinator,

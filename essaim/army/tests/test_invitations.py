@@ -17,7 +17,11 @@ from django.urls import reverse
 from essaim.accounts.models import AuditEvent
 from essaim.army.models import Invitation, InvitationRequest, VolunteerMissionSettings
 from essaim.army.services import invitations as svc
-from essaim.army.tests.factories import make_inviter, make_team, make_volunteer
+from essaim.army.tests.factories import (
+    InviterFactory,
+    TeamFactory,
+    VolunteerFactory,
+)
 from essaim.people.models import Consent, Contact, ContactEvent, Suppression, email_hash
 from essaim.people.services.contacts import ConsentGrant, clean_contact_data, upsert_contact
 from essaim.people.services.suppression import suppress
@@ -35,7 +39,7 @@ def fresh_rate_limits(db: Any) -> None:
 
 @pytest.fixture
 def camille(db: Any) -> Any:
-    volunteer = make_inviter("camille@exemple.fr", first_name="Camille")
+    volunteer = InviterFactory.create(email="camille@exemple.fr", first_name="Camille")
     volunteer.user.full_name = "Camille Desmoulins"
     volunteer.user.save(update_fields=["full_name"])
     return volunteer
@@ -129,7 +133,7 @@ def test_a_pending_invitee_is_not_in_any_mailable_audience(camille, invite):
 def test_the_answer_is_the_same_whatever_the_base_knows(camille, invite, smtp_recorder, client_of):
     in_base("known@exemple.fr")
     suppress(email_key="gone@exemple.fr", reason=Suppression.Reason.UNSUBSCRIBE)
-    other = make_inviter("other@exemple.fr", first_name="Olympe")
+    other = InviterFactory.create(email="other@exemple.fr", first_name="Olympe")
     invite(other, "taken@exemple.fr")
     smtp_recorder.messages.clear()
 
@@ -214,7 +218,7 @@ def test_a_known_address_without_a_say_on_the_purpose_may_be_invited(
 def test_an_invitee_already_invited_by_someone_else_gets_no_second_mail(
     camille, invite, smtp_recorder
 ):
-    other = make_inviter("other@exemple.fr", first_name="Olympe")
+    other = InviterFactory.create(email="other@exemple.fr", first_name="Olympe")
     invite(other, "ana@exemple.fr")
     response = invite(camille, "ANA@Exemple.fr", follow=True)
     assert flashed(response) == ["1 invitation envoyée."]
@@ -234,7 +238,7 @@ def test_a_pending_invitee_is_never_mailed_again_by_another_volunteer(
 ):
     invite(camille, "ana@exemple.fr")
     for n in range(3):
-        invite(make_inviter(f"v{n}@exemple.fr"), "ana@exemple.fr")
+        invite(InviterFactory.create(email=f"v{n}@exemple.fr"), "ana@exemple.fr")
     assert len(smtp_recorder.to("ana@exemple.fr")) == 1
 
 
@@ -318,7 +322,7 @@ def test_an_expired_link_is_refused_and_nothing_is_granted(
 def test_reporting_suppresses_the_address_and_flags_the_inviter(
     camille, invite, smtp_recorder, coordinator, client_of
 ):
-    team = make_team("Paris 11e", coordinators=[coordinator])
+    team = TeamFactory.create(name="Paris 11e", coordinators=[coordinator])
     team.memberships.create(user=camille.user, state="member")
     invite(camille, "ana@exemple.fr")
     url = link(smtp_recorder.messages[0], REPORT_RE)
@@ -343,7 +347,7 @@ def test_reporting_suppresses_the_address_and_flags_the_inviter(
     assert "signalée" not in client_of(camille).get(PAGE).text
 
     # Never invited again, by anyone; and the confirmation link no longer works.
-    invite(make_inviter("v2@exemple.fr"), "ana@exemple.fr")
+    invite(InviterFactory.create(email="v2@exemple.fr"), "ana@exemple.fr")
     assert len(smtp_recorder.messages) == 1
     assert Client().post(link(smtp_recorder.messages[0])).status_code == 200
     assert Consent.objects.get().status == "withdrawn"
@@ -417,7 +421,7 @@ def test_confirmed_invitations_count_on_the_leaderboards_like_accepted_missions(
 
     from essaim.army.services.missions import leaderboard
 
-    team = make_team("Paris 11e")
+    team = TeamFactory.create(name="Paris 11e")
     team.memberships.create(user=camille.user, state="member")
     invite(camille, "ana@exemple.fr\nben@exemple.fr")
     for mail in smtp_recorder.messages:
@@ -457,7 +461,7 @@ def test_the_reports_list_costs_the_same_queries_whatever_the_number_of_inviters
 ):
     def reported_by(n: int) -> None:
         for i in range(n):
-            inviter = make_volunteer(f"inviter{n}-{i}@exemple.fr")
+            inviter = VolunteerFactory.create(email=f"inviter{n}-{i}@exemple.fr")
             Invitation.objects.create(
                 inviter=inviter, email_hash=f"{n}-{i}".ljust(64, "h"), status="reported"
             )

@@ -13,7 +13,7 @@ from django.utils import timezone
 from essaim.accounts.models import AuditEvent
 from essaim.army.models import RoleAssignment, RoleTransition, Stage
 from essaim.army.services.lifecycle import lapse_idle_roles
-from essaim.army.tests.factories import make_team, make_volunteer
+from essaim.army.tests.factories import TeamFactory, VolunteerFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -29,8 +29,8 @@ def client_of(user) -> Client:
 
 
 def test_a_coordinator_moves_a_members_role_through_the_lifecycle(coordinator):
-    team = make_team(coordinators=[coordinator])
-    volunteer = make_volunteer(roles=["tchatcheur"], teams=[team])
+    team = TeamFactory.create(coordinators=[coordinator])
+    volunteer = VolunteerFactory.create(roles=["tchatcheur"], teams=[team])
     assignment = volunteer.assignments.get()
     client = client_of(coordinator)
     for stage in (Stage.TRAINED, Stage.ACTIVE):
@@ -49,8 +49,8 @@ def test_a_coordinator_moves_a_members_role_through_the_lifecycle(coordinator):
 
 
 def test_the_member_page_shows_the_history_and_the_allowed_moves(coordinator):
-    team = make_team(coordinators=[coordinator])
-    volunteer = make_volunteer(roles={"traceur": Stage.TRAINED}, teams=[team])
+    team = TeamFactory.create(coordinators=[coordinator])
+    volunteer = VolunteerFactory.create(roles={"traceur": Stage.TRAINED}, teams=[team])
     html = (
         client_of(coordinator)
         .get(reverse("army:member_detail", args=[team.pk, volunteer.pk]))
@@ -62,8 +62,8 @@ def test_the_member_page_shows_the_history_and_the_allowed_moves(coordinator):
 
 
 def test_a_move_the_lifecycle_forbids_changes_nothing(coordinator):
-    team = make_team(coordinators=[coordinator])
-    volunteer = make_volunteer(roles=["tchatcheur"], teams=[team])
+    team = TeamFactory.create(coordinators=[coordinator])
+    volunteer = VolunteerFactory.create(roles=["tchatcheur"], teams=[team])
     assignment = volunteer.assignments.get()
     for stage in (Stage.LAPSED, Stage.ACTIVE, "n'importe", ""):
         client_of(coordinator).post(move_url(team, volunteer, assignment), {"stage": stage})
@@ -73,9 +73,9 @@ def test_a_move_the_lifecycle_forbids_changes_nothing(coordinator):
 
 
 def test_a_coordinator_of_another_team_cannot_move_a_role(coordinator, other_coordinator):
-    team = make_team(coordinators=[coordinator])
-    other = make_team(coordinators=[other_coordinator])
-    volunteer = make_volunteer(roles=["tchatcheur"], teams=[team])
+    team = TeamFactory.create(coordinators=[coordinator])
+    other = TeamFactory.create(coordinators=[other_coordinator])
+    volunteer = VolunteerFactory.create(roles=["tchatcheur"], teams=[team])
     assignment = volunteer.assignments.get()
     client = client_of(other_coordinator)
     assert (
@@ -91,8 +91,8 @@ def test_a_coordinator_of_another_team_cannot_move_a_role(coordinator, other_coo
 
 
 def test_a_volunteer_cannot_move_their_own_role():
-    team = make_team()
-    volunteer = make_volunteer(roles=["tchatcheur"], teams=[team])
+    team = TeamFactory.create()
+    volunteer = VolunteerFactory.create(roles=["tchatcheur"], teams=[team])
     assignment = volunteer.assignments.get()
     response = client_of(volunteer.user).post(
         move_url(team, volunteer, assignment), {"stage": "trained"}
@@ -103,8 +103,8 @@ def test_a_volunteer_cannot_move_their_own_role():
 
 
 def test_hq_moves_any_role(hq):
-    team = make_team()
-    volunteer = make_volunteer(roles=["tchatcheur"], teams=[team])
+    team = TeamFactory.create()
+    volunteer = VolunteerFactory.create(roles=["tchatcheur"], teams=[team])
     assignment = volunteer.assignments.get()
     client_of(hq).post(move_url(team, volunteer, assignment), {"stage": "trained"})
     assignment.refresh_from_db()
@@ -125,13 +125,13 @@ def _active_since(volunteer, weeks: int, last_work_weeks: int | None = None) -> 
 
 def test_roles_without_accepted_work_for_n_weeks_lapse_and_the_others_stay(settings):
     settings.ROLE_LAPSE_WEEKS = 8
-    idle = _active_since(make_volunteer(roles=["traceur"]), weeks=10)
+    idle = _active_since(VolunteerFactory.create(roles=["traceur"]), weeks=10)
     idle_worked_long_ago = _active_since(
-        make_volunteer(roles=["traceur"]), weeks=30, last_work_weeks=9
+        VolunteerFactory.create(roles=["traceur"]), weeks=30, last_work_weeks=9
     )
-    worked = _active_since(make_volunteer(roles=["traceur"]), weeks=30, last_work_weeks=2)
-    recent = _active_since(make_volunteer(roles=["traceur"]), weeks=3)
-    applied = make_volunteer(roles=["traceur"]).assignments.get()
+    worked = _active_since(VolunteerFactory.create(roles=["traceur"]), weeks=30, last_work_weeks=2)
+    recent = _active_since(VolunteerFactory.create(roles=["traceur"]), weeks=3)
+    applied = VolunteerFactory.create(roles=["traceur"]).assignments.get()
     RoleAssignment.objects.filter(pk=applied.pk).update(
         stage_changed_at=timezone.now() - timedelta(weeks=50)
     )
@@ -152,7 +152,7 @@ def test_roles_without_accepted_work_for_n_weeks_lapse_and_the_others_stay(setti
 
 
 def test_a_lapsed_role_is_shown_as_automatic_in_the_volunteers_history(settings):
-    volunteer = make_volunteer(roles=["traceur"])
+    volunteer = VolunteerFactory.create(roles=["traceur"])
     _active_since(volunteer, weeks=20)
     lapse_idle_roles()
     html = client_of(volunteer.user).get(reverse("army:profile")).content.decode()

@@ -17,7 +17,8 @@ from django.utils import timezone
 
 from essaim.army.models import CallEvent, Volunteer
 from essaim.army.services.signup import SALT, VolunteerSignup
-from essaim.army.tests.call_helpers import launch, link_of, make_call, paris_segment
+from essaim.army.tests.call_helpers import launch, link_of, paris_segment
+from essaim.army.tests.factories import CallFactory
 from essaim.lib import sealing
 from essaim.lib.tests.decoding import personal_data_in
 from essaim.people.models import Consent, Contact, ContactEvent
@@ -120,7 +121,7 @@ def test_a_call_link_shows_only_the_first_name_and_still_attributes_the_sign_up(
     hq, smtp_recorder, django_capture_on_commit_callbacks
 ):
     segment = paris_segment(("marie@exemple.fr", "Marie"))
-    call = make_call(segment, hq)
+    call = CallFactory.create(segment=segment, user=hq)
     [delivery] = launch(call)
     marie = Contact.objects.get(email="marie@exemple.fr")
     marie.last_name, marie.phone = "Curie", "+33612345678"

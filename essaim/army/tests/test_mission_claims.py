@@ -4,13 +4,10 @@ is exact even when volunteers claim the last slots at the same instant."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
-from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
@@ -32,8 +29,11 @@ from essaim.army.services.talking_points import (
     retire_talking_point,
     revise_talking_point,
 )
-from essaim.army.tests.factories import make_team, make_volunteer
-from essaim.army.tests.mission_helpers import make_mission
+from essaim.army.tests.factories import (
+    MissionFactory,
+    TeamFactory,
+    VolunteerFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -45,30 +45,32 @@ def eligible_titles(volunteer: Any) -> list[str]:
 
 
 def test_a_volunteer_sees_the_missions_targeted_at_their_role_and_stage():
-    make_mission(title="Pour les tchatcheurs actifs")
-    make_mission(title="Pour les traceurs", role_slug="traceur")
-    make_mission(title="Pour les candidats", targeting=Targeting(stages=[Stage.APPLIED]))
-    make_mission(title="Brouillon", publish=False)
-    make_mission(title="Échue", publish=False, deadline=timezone.now() + timedelta(seconds=1))
+    MissionFactory.create(title="Pour les tchatcheurs actifs")
+    MissionFactory.create(title="Pour les traceurs", role_slug="traceur")
+    MissionFactory.create(title="Pour les candidats", targeting=Targeting(stages=[Stage.APPLIED]))
+    MissionFactory.create(title="Brouillon", publish=False)
+    MissionFactory.create(
+        title="Échue", publish=False, deadline=timezone.now() + timedelta(seconds=1)
+    )
     Mission.objects.filter(title="Échue").update(
         status=Mission.Status.PUBLISHED, deadline=timezone.now() - timedelta(hours=1)
     )
-    chatter = make_volunteer(roles=ACTIVE_CHATTER)
-    applicant = make_volunteer(roles={"tchatcheur": Stage.APPLIED})
+    chatter = VolunteerFactory.create(roles=ACTIVE_CHATTER)
+    applicant = VolunteerFactory.create(roles={"tchatcheur": Stage.APPLIED})
     assert eligible_titles(chatter) == ["Pour les tchatcheurs actifs"]
     assert eligible_titles(applicant) == ["Pour les candidats"]
-    assert eligible_titles(make_volunteer()) == []
+    assert eligible_titles(VolunteerFactory.create()) == []
 
 
 def test_zone_team_and_window_targeting_narrow_who_is_eligible():
-    team = make_team()
-    make_mission(title="Paris", targeting=Targeting(departements=["75"]))
-    make_mission(title="Rhône-Alpes", targeting=Targeting(regions=["84"]))
-    make_mission(title="De l'équipe", team=team)
-    make_mission(title="Équipes visées", targeting=Targeting(teams=[team.pk]))
-    make_mission(title="Samedi soir", targeting=Targeting(windows=window_mask([(5, 2)])))
-    parisian = make_volunteer(roles=ACTIVE_CHATTER, postcode="75011", teams=[team])
-    lyonnais = make_volunteer(
+    team = TeamFactory.create()
+    MissionFactory.create(title="Paris", targeting=Targeting(departements=["75"]))
+    MissionFactory.create(title="Rhône-Alpes", targeting=Targeting(regions=["84"]))
+    MissionFactory.create(title="De l'équipe", team=team)
+    MissionFactory.create(title="Équipes visées", targeting=Targeting(teams=[team.pk]))
+    MissionFactory.create(title="Samedi soir", targeting=Targeting(windows=window_mask([(5, 2)])))
+    parisian = VolunteerFactory.create(roles=ACTIVE_CHATTER, postcode="75011", teams=[team])
+    lyonnais = VolunteerFactory.create(
         roles=ACTIVE_CHATTER, postcode="69003", windows=window_mask([(5, 2), (6, 0)])
     )
     assert eligible_titles(parisian) == ["De l'équipe", "Paris", "Équipes visées"]
@@ -76,8 +78,8 @@ def test_zone_team_and_window_targeting_narrow_who_is_eligible():
 
 
 def test_claiming_takes_a_slot_and_releasing_gives_it_back():
-    mission = make_mission(quota=2)
-    volunteer = make_volunteer(roles=ACTIVE_CHATTER)
+    mission = MissionFactory.create(quota=2)
+    volunteer = VolunteerFactory.create(roles=ACTIVE_CHATTER)
     claim = claim_mission(volunteer=volunteer, mission_id=mission.pk)
     mission.refresh_from_db()
     assert (claim.status, mission.slots_taken) == (Claim.Status.CLAIMED, 1)
@@ -90,8 +92,8 @@ def test_claiming_takes_a_slot_and_releasing_gives_it_back():
 
 
 def test_claiming_twice_is_refused_and_changes_nothing():
-    mission = make_mission()
-    volunteer = make_volunteer(roles=ACTIVE_CHATTER)
+    mission = MissionFactory.create()
+    volunteer = VolunteerFactory.create(roles=ACTIVE_CHATTER)
     claim_mission(volunteer=volunteer, mission_id=mission.pk)
     with pytest.raises(MissionError, match="déjà pris"):
         claim_mission(volunteer=volunteer, mission_id=mission.pk)
@@ -100,10 +102,10 @@ def test_claiming_twice_is_refused_and_changes_nothing():
 
 
 def test_a_volunteer_cannot_hold_more_open_claims_than_the_capacity():
-    volunteer = make_volunteer(roles=ACTIVE_CHATTER)
+    volunteer = VolunteerFactory.create(roles=ACTIVE_CHATTER)
     for n in range(MAX_OPEN_CLAIMS):
-        claim_mission(volunteer=volunteer, mission_id=make_mission(title=f"M{n}").pk)
-    extra = make_mission(title="Une de trop")
+        claim_mission(volunteer=volunteer, mission_id=MissionFactory.create(title=f"M{n}").pk)
+    extra = MissionFactory.create(title="Une de trop")
     with pytest.raises(MissionError, match=f"déjà {MAX_OPEN_CLAIMS} missions en cours"):
         claim_mission(volunteer=volunteer, mission_id=extra.pk)
     extra.refresh_from_db()
@@ -111,42 +113,24 @@ def test_a_volunteer_cannot_hold_more_open_claims_than_the_capacity():
 
 
 def test_a_full_mission_refuses_the_next_claim():
-    mission = make_mission(quota=1)
-    claim_mission(volunteer=make_volunteer(roles=ACTIVE_CHATTER), mission_id=mission.pk)
+    mission = MissionFactory.create(quota=1)
+    claim_mission(volunteer=VolunteerFactory.create(roles=ACTIVE_CHATTER), mission_id=mission.pk)
     with pytest.raises(MissionFull):
-        claim_mission(volunteer=make_volunteer(roles=ACTIVE_CHATTER), mission_id=mission.pk)
+        claim_mission(
+            volunteer=VolunteerFactory.create(roles=ACTIVE_CHATTER), mission_id=mission.pk
+        )
     mission.refresh_from_db()
     assert (Claim.objects.count(), mission.slots_taken) == (1, 1)
 
 
 def test_a_mission_the_volunteer_is_not_targeted_by_is_not_found():
-    foreign = make_mission(role_slug="traceur")
-    volunteer = make_volunteer(roles=ACTIVE_CHATTER)
+    foreign = MissionFactory.create(role_slug="traceur")
+    volunteer = VolunteerFactory.create(roles=ACTIVE_CHATTER)
     for mission_id in (foreign.pk, 999_999):
         with pytest.raises(Mission.DoesNotExist):
             claim_mission(volunteer=volunteer, mission_id=mission_id)
     foreign.refresh_from_db()
     assert (Claim.objects.count(), foreign.slots_taken) == (0, 0)
-
-
-@pytest.fixture
-def threadable_db(transactional_db: Any, tmp_path: Path) -> Iterator[None]:
-    """A database threads can share. PostgreSQL is one; SQLite's in-memory test database locks
-    whole tables without waiting, unlike the WAL file with a busy timeout Essaim runs on, so for
-    SQLite the test runs on a migrated file."""
-    if connection.vendor != "sqlite" or not connection.is_in_memory_db():  # type: ignore[attr-defined]
-        yield
-        return
-    saved_name, saved_conn = connection.settings_dict["NAME"], connection.connection
-    connection.connection = None
-    connection.settings_dict["NAME"] = str(tmp_path / "threads.sqlite3")
-    try:
-        call_command("migrate", verbosity=0)
-        yield
-    finally:
-        connection.close()
-        connection.settings_dict["NAME"] = saved_name
-        connection.connection = saved_conn
 
 
 # serialized_rollback: the flush after a transactional test would take the seeded roles along.
@@ -155,8 +139,8 @@ def threadable_db(transactional_db: Any, tmp_path: Path) -> Iterator[None]:
 def test_volunteers_claiming_the_last_slots_at_the_same_instant_get_exactly_the_quota(
     threadable_db: None, quota: int
 ):
-    mission = make_mission(quota=quota)
-    volunteers = [make_volunteer(roles=ACTIVE_CHATTER) for _ in range(6)]
+    mission = MissionFactory.create(quota=quota)
+    volunteers = [VolunteerFactory.create(roles=ACTIVE_CHATTER) for _ in range(6)]
     start = threading.Barrier(len(volunteers))
     outcomes: list[str] = []
     lock = threading.Lock()
@@ -190,21 +174,21 @@ def test_talking_points_are_versioned_retired_and_counted_when_a_mission_uses_th
     )
     second = revise_talking_point(point=point, body="Texte révisé", by=None)
     assert (point.tags, list(point.versions.values_list("number", flat=True))) == (["éco"], [2, 1])
-    make_mission(talking_point=second)
-    make_mission(talking_point=second, title="Encore")
+    MissionFactory.create(talking_point=second)
+    MissionFactory.create(talking_point=second, title="Encore")
     second.refresh_from_db()
     assert second.usage_count == 2
     assert list(library(teams=None, tag="éco")) == [point]
     retire_talking_point(point=point)
     assert list(library(teams=None)) == []
     with pytest.raises(MissionError, match="retiré"):
-        make_mission(talking_point=second, title="Trop tard")
+        MissionFactory.create(talking_point=second, title="Trop tard")
     assert TalkingPointVersion.objects.get(pk=second.pk).usage_count == 2
 
 
 def test_team_members_only_count_in_state_member():
-    team = make_team()
-    make_mission(title="De l'équipe", team=team)
-    volunteer = make_volunteer(roles=ACTIVE_CHATTER)
+    team = TeamFactory.create()
+    MissionFactory.create(title="De l'équipe", team=team)
+    volunteer = VolunteerFactory.create(roles=ACTIVE_CHATTER)
     Membership.objects.create(team=team, user=volunteer.user, state=Membership.State.REQUESTED)
     assert eligible_titles(volunteer) == []

@@ -10,8 +10,7 @@ from django.utils import timezone
 
 from essaim.army.models import Notification, Stage, VolunteerMissionSettings
 from essaim.army.services.dispatch import send_digests
-from essaim.army.tests.factories import make_volunteer
-from essaim.army.tests.mission_helpers import make_mission
+from essaim.army.tests.factories import MissionFactory, VolunteerFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -22,11 +21,11 @@ def run_digests(capture, **kw):  # type: ignore[no-untyped-def]
 
 
 def test_the_digest_lists_new_missions_once(smtp_recorder, django_capture_on_commit_callbacks):
-    volunteer = make_volunteer(
-        "ana@exemple.fr", roles={"tchatcheur": Stage.ACTIVE}, first_name="Ana"
+    volunteer = VolunteerFactory.create(
+        email="ana@exemple.fr", roles={"tchatcheur": Stage.ACTIVE}, first_name="Ana"
     )
-    make_mission(title="Relayer le discours")
-    make_mission(title="Répondre au forum")
+    MissionFactory.create(title="Relayer le discours")
+    MissionFactory.create(title="Répondre au forum")
     assert run_digests(django_capture_on_commit_callbacks) == 1
     (mail,) = smtp_recorder.to("ana@exemple.fr")
     assert "Relayer le discours" in mail.text and "Répondre au forum" in mail.text
@@ -39,19 +38,19 @@ def test_the_digest_lists_new_missions_once(smtp_recorder, django_capture_on_com
 def test_a_volunteer_who_chose_never_gets_no_digest(
     smtp_recorder, django_capture_on_commit_callbacks
 ):
-    volunteer = make_volunteer(roles={"tchatcheur": Stage.ACTIVE})
+    volunteer = VolunteerFactory.create(roles={"tchatcheur": Stage.ACTIVE})
     VolunteerMissionSettings.objects.create(volunteer=volunteer, digest="never")
-    make_mission()
+    MissionFactory.create()
     assert run_digests(django_capture_on_commit_callbacks) == 0
     assert smtp_recorder.messages == []
 
 
 def test_a_weekly_digest_waits_for_its_week(smtp_recorder, django_capture_on_commit_callbacks):
-    volunteer = make_volunteer(roles={"tchatcheur": Stage.ACTIVE})
+    volunteer = VolunteerFactory.create(roles={"tchatcheur": Stage.ACTIVE})
     VolunteerMissionSettings.objects.create(
         volunteer=volunteer, digest="weekly", last_digest_at=timezone.now() - timedelta(days=2)
     )
-    make_mission()
+    MissionFactory.create()
     assert run_digests(django_capture_on_commit_callbacks) == 0
     later = timezone.now() + timedelta(days=6)
     assert run_digests(django_capture_on_commit_callbacks, now=later) == 1

@@ -8,8 +8,11 @@ import pytest
 from essaim.army.models import Claim, Notification, Stage
 from essaim.army.services.dispatch import dispatch_mission
 from essaim.army.services.missions import MAX_OPEN_CLAIMS, Targeting, claim_mission
-from essaim.army.tests.factories import make_team, make_volunteer
-from essaim.army.tests.mission_helpers import make_mission
+from essaim.army.tests.factories import (
+    MissionFactory,
+    TeamFactory,
+    VolunteerFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -23,47 +26,51 @@ def notified(mission) -> list[str]:  # type: ignore[no-untyped-def]
 
 
 def test_publishing_notifies_the_targeted_volunteers_once():
-    make_volunteer(roles={"tchatcheur": Stage.ACTIVE}, first_name="Ana")
-    make_volunteer(roles={"tchatcheur": Stage.ACTIVE}, first_name="Lyon", postcode="69003")
-    make_volunteer(roles={"traceur": Stage.ACTIVE}, first_name="Traceur")
-    make_volunteer(roles={"tchatcheur": Stage.APPLIED}, first_name="Candidat")
-    mission = make_mission(targeting=Targeting(departements=["75"]))
+    VolunteerFactory.create(roles={"tchatcheur": Stage.ACTIVE}, first_name="Ana")
+    VolunteerFactory.create(roles={"tchatcheur": Stage.ACTIVE}, first_name="Lyon", postcode="69003")
+    VolunteerFactory.create(roles={"traceur": Stage.ACTIVE}, first_name="Traceur")
+    VolunteerFactory.create(roles={"tchatcheur": Stage.APPLIED}, first_name="Candidat")
+    mission = MissionFactory.create(targeting=Targeting(departements=["75"]))
     assert notified(mission) == ["Ana"]
     assert dispatch_mission(mission) == 0
     assert notified(mission) == ["Ana"]
 
 
 def test_a_team_mission_is_dispatched_to_the_team_members_only():
-    team = make_team()
-    make_volunteer(roles={"tchatcheur": Stage.ACTIVE}, first_name="Membre", teams=[team])
-    make_volunteer(roles={"tchatcheur": Stage.ACTIVE}, first_name="Dehors")
-    assert notified(make_mission(team=team)) == ["Membre"]
+    team = TeamFactory.create()
+    VolunteerFactory.create(roles={"tchatcheur": Stage.ACTIVE}, first_name="Membre", teams=[team])
+    VolunteerFactory.create(roles={"tchatcheur": Stage.ACTIVE}, first_name="Dehors")
+    assert notified(MissionFactory.create(team=team)) == ["Membre"]
 
 
 def test_dispatch_skips_volunteers_whose_declared_week_is_full():
-    busy = make_volunteer(roles={"tchatcheur": Stage.ACTIVE}, first_name="Occupé", weekly_hours=1)
-    make_volunteer(roles={"tchatcheur": Stage.ACTIVE}, first_name="Libre", weekly_hours=1)
+    busy = VolunteerFactory.create(
+        roles={"tchatcheur": Stage.ACTIVE}, first_name="Occupé", weekly_hours=1
+    )
+    VolunteerFactory.create(roles={"tchatcheur": Stage.ACTIVE}, first_name="Libre", weekly_hours=1)
     for n in range(2):  # 2 × 30 minutes: the declared hour is taken
-        claim_mission(volunteer=busy, mission_id=make_mission(title=f"M{n}").pk)
-    assert notified(make_mission(title="Nouvelle")) == ["Libre"]
+        claim_mission(volunteer=busy, mission_id=MissionFactory.create(title=f"M{n}").pk)
+    assert notified(MissionFactory.create(title="Nouvelle")) == ["Libre"]
 
 
 def test_dispatch_skips_volunteers_at_their_open_claims_capacity():
-    full = make_volunteer(roles={"tchatcheur": Stage.ACTIVE}, first_name="Plein", weekly_hours=40)
-    make_volunteer(roles={"tchatcheur": Stage.ACTIVE}, first_name="Libre")
+    full = VolunteerFactory.create(
+        roles={"tchatcheur": Stage.ACTIVE}, first_name="Plein", weekly_hours=40
+    )
+    VolunteerFactory.create(roles={"tchatcheur": Stage.ACTIVE}, first_name="Libre")
     for n in range(MAX_OPEN_CLAIMS):
-        claim_mission(volunteer=full, mission_id=make_mission(title=f"M{n}").pk)
+        claim_mission(volunteer=full, mission_id=MissionFactory.create(title=f"M{n}").pk)
     assert Claim.objects.filter(volunteer=full).count() == MAX_OPEN_CLAIMS
-    assert notified(make_mission(title="Nouvelle")) == ["Libre"]
+    assert notified(MissionFactory.create(title="Nouvelle")) == ["Libre"]
 
 
 def test_a_limited_dispatch_asks_the_least_loaded_first():
-    loaded = make_volunteer(
+    loaded = VolunteerFactory.create(
         roles={"tchatcheur": Stage.ACTIVE}, first_name="Chargé", weekly_hours=10
     )
-    make_volunteer(roles={"tchatcheur": Stage.ACTIVE}, first_name="Léger", weekly_hours=10)
-    claim_mission(volunteer=loaded, mission_id=make_mission(title="Déjà").pk)
-    mission = make_mission(title="Nouvelle", publish=False)
+    VolunteerFactory.create(roles={"tchatcheur": Stage.ACTIVE}, first_name="Léger", weekly_hours=10)
+    claim_mission(volunteer=loaded, mission_id=MissionFactory.create(title="Déjà").pk)
+    mission = MissionFactory.create(title="Nouvelle", publish=False)
     mission.status = "published"
     mission.save(update_fields=["status"])
     assert dispatch_mission(mission, limit=1) == 1

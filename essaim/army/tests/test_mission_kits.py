@@ -18,13 +18,17 @@ from django.utils import timezone
 from PIL import Image
 
 from essaim.api.tests.conftest import api_for
-from essaim.army import mission_rules as rules
 from essaim.army.models import Claim, KitFile, Mission, MissionKind, Notification, Stage
+from essaim.army.rules import missions as rules
 from essaim.army.services.kits import MAX_KIT_FILE_BYTES, KitFileError, add_kit_file
 from essaim.army.services.missions import MissionError, claim_mission, close_mission, update_kit
 from essaim.army.services.proofs import submit_proof
-from essaim.army.tests.factories import make_team, make_volunteer
-from essaim.army.tests.mission_helpers import image_upload, make_mission
+from essaim.army.tests.factories import (
+    MissionFactory,
+    TeamFactory,
+    VolunteerFactory,
+)
+from essaim.army.tests.mission_helpers import image_upload
 
 pytestmark = pytest.mark.django_db
 
@@ -49,11 +53,11 @@ def media(settings: Any, tmp_path: Any) -> None:
 
 @pytest.fixture
 def world(coordinator: Any, other_coordinator: Any, hq: Any) -> dict[str, Any]:
-    team = make_team(coordinators=[coordinator])
-    make_team(coordinators=[other_coordinator])
-    mission = make_mission(team=team, kind=MissionKind.PLACE, title="Bannière")
-    worker = make_volunteer(roles={"tchatcheur": Stage.ACTIVE}, teams=[team])
-    outsider = make_volunteer(roles={"traceur": Stage.ACTIVE})
+    team = TeamFactory.create(coordinators=[coordinator])
+    TeamFactory.create(coordinators=[other_coordinator])
+    mission = MissionFactory.create(team=team, kind=MissionKind.PLACE, title="Bannière")
+    worker = VolunteerFactory.create(roles={"tchatcheur": Stage.ACTIVE}, teams=[team])
+    outsider = VolunteerFactory.create(roles={"traceur": Stage.ACTIVE})
     item = add_kit_file(mission=mission, upload=image_upload(), by=coordinator)
     return {
         "team": team,
@@ -90,8 +94,8 @@ def client_as(user: Any) -> Client:
 
 
 def test_closing_refuses_new_claims_releases_unproved_claims_and_keeps_proofs_for_review():
-    mission = make_mission(quota=5)
-    volunteers = [make_volunteer(roles={"tchatcheur": Stage.ACTIVE}) for _ in range(3)]
+    mission = MissionFactory.create(quota=5)
+    volunteers = [VolunteerFactory.create(roles={"tchatcheur": Stage.ACTIVE}) for _ in range(3)]
     working, proved, _late = volunteers
     claim_mission(volunteer=working, mission_id=mission.pk)
     submitted = claim_mission(volunteer=proved, mission_id=mission.pk)
@@ -322,8 +326,10 @@ def test_my_missions_pages_by_keyset_without_gap_or_repeat_in_a_fixed_query_coun
     # Equal deadlines: the pk breaks the tie, so nothing is skipped between pages.
     titles = [f"Mission {i}" for i in range(8)]
     for i, title in enumerate(titles):
-        make_mission(title=title, deadline=deadline if i < 5 else deadline + timedelta(hours=i))
-    volunteer = make_volunteer(roles={"tchatcheur": Stage.ACTIVE})
+        MissionFactory.create(
+            title=title, deadline=deadline if i < 5 else deadline + timedelta(hours=i)
+        )
+    volunteer = VolunteerFactory.create(roles={"tchatcheur": Stage.ACTIVE})
     client = client_as(volunteer.user)
     seen: list[str] = []
     url = reverse("army:my_missions")
@@ -340,7 +346,7 @@ def test_my_missions_pages_by_keyset_without_gap_or_repeat_in_a_fixed_query_coun
 
 @pytest.mark.parametrize("cursor", ["abc", "1.2.3", "99999999999999999999.1", "-5.3", "١٢.٣"])
 def test_a_forged_cursor_shows_the_first_page(cursor):
-    make_mission(title="Seule")
-    volunteer = make_volunteer(roles={"tchatcheur": Stage.ACTIVE})
+    MissionFactory.create(title="Seule")
+    volunteer = VolunteerFactory.create(roles={"tchatcheur": Stage.ACTIVE})
     response = client_as(volunteer.user).get(reverse("army:my_missions"), {"offres": cursor})
     assert [m.title for m in response.context["offers"]] == ["Seule"]

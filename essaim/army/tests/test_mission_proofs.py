@@ -18,16 +18,16 @@ from essaim.army.services.proofs import (
     normalize_url,
     submit_proof,
 )
-from essaim.army.tests.factories import make_volunteer
-from essaim.army.tests.mission_helpers import image_upload, make_mission
+from essaim.army.tests.factories import MissionFactory, VolunteerFactory
+from essaim.army.tests.mission_helpers import image_upload
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def claim() -> Claim:
-    volunteer = make_volunteer(roles={"tchatcheur": Stage.ACTIVE})
-    return claim_mission(volunteer=volunteer, mission_id=make_mission().pk)
+    volunteer = VolunteerFactory.create(roles={"tchatcheur": Stage.ACTIVE})
+    return claim_mission(volunteer=volunteer, mission_id=MissionFactory.create().pk)
 
 
 def assert_nothing_recorded(claim: Claim) -> None:
@@ -86,7 +86,8 @@ def test_urls_are_normalized_before_comparing():
 def test_the_same_url_proved_by_another_claim_is_flagged(claim):
     submit_proof(claim=claim, urls=["https://forum.exemple.fr/t/9"])
     other = claim_mission(
-        volunteer=make_volunteer(roles={"tchatcheur": Stage.ACTIVE}), mission_id=claim.mission_id
+        volunteer=VolunteerFactory.create(roles={"tchatcheur": Stage.ACTIVE}),
+        mission_id=claim.mission_id,
     )
     proof = submit_proof(claim=other, urls=["http://www.forum.exemple.fr/t/9/#fin"])
     assert list(proof.links.values_list("is_duplicate", flat=True)) == [True]

@@ -24,8 +24,11 @@ from essaim.army.services.missions import (
     review_queue,
 )
 from essaim.army.services.proofs import submit_proof
-from essaim.army.tests.factories import make_team, make_volunteer
-from essaim.army.tests.mission_helpers import make_mission
+from essaim.army.tests.factories import (
+    MissionFactory,
+    TeamFactory,
+    VolunteerFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -37,8 +40,8 @@ def submitted(volunteer, mission) -> Claim:  # type: ignore[no-untyped-def]
 
 
 def test_accepting_a_proof_awards_the_mission_points_and_restarts_the_role_clock(hq):
-    volunteer = make_volunteer(roles={"tchatcheur": Stage.ACTIVE})
-    claim = submitted(volunteer, make_mission(points=15))
+    volunteer = VolunteerFactory.create(roles={"tchatcheur": Stage.ACTIVE})
+    claim = submitted(volunteer, MissionFactory.create(points=15))
     accept_claim(claim=claim, by=hq)
     assignment = RoleAssignment.objects.get(volunteer=volunteer)
     assert (claim.status, claim.points, claim.reviewed_by) == (Claim.Status.ACCEPTED, 15, hq)
@@ -50,7 +53,9 @@ def test_accepting_a_proof_awards_the_mission_points_and_restarts_the_role_clock
 
 
 def test_accepting_twice_awards_the_points_once(hq):
-    claim = submitted(make_volunteer(roles={"tchatcheur": Stage.ACTIVE}), make_mission())
+    claim = submitted(
+        VolunteerFactory.create(roles={"tchatcheur": Stage.ACTIVE}), MissionFactory.create()
+    )
     accept_claim(claim=claim, by=hq)
     with pytest.raises(MissionError, match="n'attend plus"):
         accept_claim(claim=claim, by=hq)
@@ -58,8 +63,8 @@ def test_accepting_twice_awards_the_points_once(hq):
 
 
 def test_a_returned_proof_is_fixed_resubmitted_then_accepted(hq):
-    volunteer = make_volunteer(roles={"tchatcheur": Stage.ACTIVE})
-    claim = submitted(volunteer, make_mission())
+    volunteer = VolunteerFactory.create(roles={"tchatcheur": Stage.ACTIVE})
+    claim = submitted(volunteer, MissionFactory.create())
     with pytest.raises(MissionError, match="ce qu'il faut reprendre"):
         return_claim(claim=claim, by=hq, feedback="  ")
     return_claim(claim=claim, by=hq, feedback="Le lien mène à l'accueil du forum.")
@@ -75,8 +80,8 @@ def test_a_returned_proof_is_fixed_resubmitted_then_accepted(hq):
 
 
 def test_accepted_work_brings_a_lapsed_role_back_to_active(hq):
-    volunteer = make_volunteer(roles={"tchatcheur": Stage.ACTIVE})
-    mission = make_mission()
+    volunteer = VolunteerFactory.create(roles={"tchatcheur": Stage.ACTIVE})
+    mission = MissionFactory.create()
     claim = submitted(volunteer, mission)
     RoleAssignment.objects.filter(volunteer=volunteer).update(stage=Stage.LAPSED)
     accept_claim(claim=claim, by=hq)
@@ -84,11 +89,11 @@ def test_accepted_work_brings_a_lapsed_role_back_to_active(hq):
 
 
 def test_the_review_queue_of_a_coordinator_holds_their_teams_missions_only(hq):
-    team, other = make_team(), make_team()
-    volunteer = make_volunteer(roles={"tchatcheur": Stage.ACTIVE}, teams=[team, other])
-    mine = submitted(volunteer, make_mission(team=team, title="Nôtre"))
-    theirs = submitted(volunteer, make_mission(team=other, title="Autre"))
-    national = submitted(volunteer, make_mission(title="Nationale"))
+    team, other = TeamFactory.create(), TeamFactory.create()
+    volunteer = VolunteerFactory.create(roles={"tchatcheur": Stage.ACTIVE}, teams=[team, other])
+    mine = submitted(volunteer, MissionFactory.create(team=team, title="Nôtre"))
+    theirs = submitted(volunteer, MissionFactory.create(team=other, title="Autre"))
+    national = submitted(volunteer, MissionFactory.create(title="Nationale"))
     assert list(review_queue(teams=[team.pk])) == [mine]
     assert list(review_queue(teams=None)) == [mine, theirs, national]
 
@@ -96,13 +101,21 @@ def test_the_review_queue_of_a_coordinator_holds_their_teams_missions_only(hq):
 def test_leaderboards_count_accepted_work_per_team_zone_and_period_without_those_who_opted_out(
     hq,
 ):
-    team = make_team()
-    ana = make_volunteer(roles={"tchatcheur": Stage.ACTIVE}, first_name="Ana", teams=[team])
-    bob = make_volunteer(roles={"tchatcheur": Stage.ACTIVE}, first_name="Bob", postcode="69003")
-    cyd = make_volunteer(roles={"tchatcheur": Stage.ACTIVE}, first_name="Cyd", teams=[team])
+    team = TeamFactory.create()
+    ana = VolunteerFactory.create(
+        roles={"tchatcheur": Stage.ACTIVE}, first_name="Ana", teams=[team]
+    )
+    bob = VolunteerFactory.create(
+        roles={"tchatcheur": Stage.ACTIVE}, first_name="Bob", postcode="69003"
+    )
+    cyd = VolunteerFactory.create(
+        roles={"tchatcheur": Stage.ACTIVE}, first_name="Cyd", teams=[team]
+    )
     for n, (volunteer, points) in enumerate([(ana, 10), (bob, 30), (cyd, 50), (ana, 5)]):
-        accept_claim(claim=submitted(volunteer, make_mission(points=points, title=f"M{n}")), by=hq)
-    submitted(bob, make_mission(points=45, title="Pas encore relue"))
+        accept_claim(
+            claim=submitted(volunteer, MissionFactory.create(points=points, title=f"M{n}")), by=hq
+        )
+    submitted(bob, MissionFactory.create(points=45, title="Pas encore relue"))
     VolunteerMissionSettings.objects.filter(pk=cyd.pk).update(leaderboard_opt_out=True)
 
     def board(**kw):  # type: ignore[no-untyped-def]

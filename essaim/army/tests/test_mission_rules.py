@@ -11,26 +11,29 @@ from django.contrib.auth.models import AnonymousUser
 from django.test import Client
 from django.urls import reverse
 
-from essaim.army import mission_rules as rules
 from essaim.army.models import Claim, Mission, Notification, Proof, Stage
+from essaim.army.rules import missions as rules
 from essaim.army.services.missions import claim_mission
 from essaim.army.services.proofs import submit_proof
-from essaim.army.tests.factories import make_team, make_volunteer
-from essaim.army.tests.mission_helpers import make_mission
+from essaim.army.tests.factories import (
+    MissionFactory,
+    TeamFactory,
+    VolunteerFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def world(coordinator: Any, other_coordinator: Any, hq: Any) -> dict[str, Any]:
-    team = make_team(coordinators=[coordinator])
-    make_team(coordinators=[other_coordinator])
-    worker = make_volunteer(roles={"tchatcheur": Stage.ACTIVE}, teams=[team])
-    draft = make_mission(team=team, publish=False, title="Brouillon d'équipe")
-    mission = make_mission(team=team, title="Mission d'équipe")
+    team = TeamFactory.create(coordinators=[coordinator])
+    TeamFactory.create(coordinators=[other_coordinator])
+    worker = VolunteerFactory.create(roles={"tchatcheur": Stage.ACTIVE}, teams=[team])
+    draft = MissionFactory.create(team=team, publish=False, title="Brouillon d'équipe")
+    mission = MissionFactory.create(team=team, title="Mission d'équipe")
     claim = claim_mission(volunteer=worker, mission_id=mission.pk)
     submit_proof(claim=claim, urls=["https://forum.exemple.fr/t/1"])
-    outsider = make_volunteer(roles={"tchatcheur": Stage.ACTIVE})
+    outsider = VolunteerFactory.create(roles={"tchatcheur": Stage.ACTIVE})
     return {
         "team": team,
         "draft": draft,

@@ -21,8 +21,12 @@ from essaim.army.models import (
 )
 from essaim.army.services.missions import claim_mission
 from essaim.army.services.proofs import submit_proof
-from essaim.army.tests.factories import make_team, make_volunteer
-from essaim.army.tests.mission_helpers import image_upload, make_mission
+from essaim.army.tests.factories import (
+    MissionFactory,
+    TeamFactory,
+    VolunteerFactory,
+)
+from essaim.army.tests.mission_helpers import image_upload
 
 pytestmark = pytest.mark.django_db
 
@@ -35,14 +39,14 @@ def client_for(user: Any) -> Client:
 
 @pytest.fixture
 def chatter() -> Any:
-    return make_volunteer(roles={"tchatcheur": Stage.ACTIVE}, first_name="Ana")
+    return VolunteerFactory.create(roles={"tchatcheur": Stage.ACTIVE}, first_name="Ana")
 
 
 def test_my_missions_lists_offers_and_claims_with_the_reminder(chatter):
-    offered = make_mission(title="Relayer le discours")
-    taken = make_mission(title="Déjà prise")
+    offered = MissionFactory.create(title="Relayer le discours")
+    taken = MissionFactory.create(title="Déjà prise")
     claim_mission(volunteer=chatter, mission_id=taken.pk)
-    make_mission(title="Pour les traceurs", role_slug="traceur")
+    MissionFactory.create(title="Pour les traceurs", role_slug="traceur")
     response = client_for(chatter.user).get(reverse("army:my_missions"))
     assert response.status_code == 200
     assert [m.title for m in response.context["offers"]] == [offered.title]
@@ -52,10 +56,10 @@ def test_my_missions_lists_offers_and_claims_with_the_reminder(chatter):
 
 @pytest.mark.parametrize("n_missions", [1, 12])
 def test_my_missions_runs_a_fixed_number_of_queries(chatter, django_assert_num_queries, n_missions):
-    team = make_team(coordinators=[])
+    team = TeamFactory.create(coordinators=[])
     Membership.objects.create(team=team, user=chatter.user, state=Membership.State.MEMBER)
     for n in range(n_missions):
-        mission = make_mission(title=f"M{n}", team=team if n % 2 else None)
+        mission = MissionFactory.create(title=f"M{n}", team=team if n % 2 else None)
         if n < 3:
             claim_mission(volunteer=chatter, mission_id=mission.pk)
     client = client_for(chatter.user)
@@ -65,7 +69,7 @@ def test_my_missions_runs_a_fixed_number_of_queries(chatter, django_assert_num_q
 
 
 def test_a_volunteer_claims_proves_with_a_screenshot_and_the_claim_awaits_review(chatter):
-    mission = make_mission()
+    mission = MissionFactory.create()
     client = client_for(chatter.user)
     assert client.post(reverse("army:mission_claim", args=[mission.pk])).status_code == 302
     response = client.post(
@@ -81,7 +85,7 @@ def test_a_volunteer_claims_proves_with_a_screenshot_and_the_claim_awaits_review
 
 
 def test_a_bad_proof_url_is_shown_back_with_its_error_and_nothing_changes(chatter):
-    mission = make_mission()
+    mission = MissionFactory.create()
     claim_mission(volunteer=chatter, mission_id=mission.pk)
     response = client_for(chatter.user).post(
         reverse("army:mission_prove", args=[mission.pk]), {"urls": "javascript:alert(1)"}
@@ -93,7 +97,7 @@ def test_a_bad_proof_url_is_shown_back_with_its_error_and_nothing_changes(chatte
 
 @pytest.mark.parametrize("forged", ["foreign", "missing"])
 def test_forged_or_foreign_mission_ids_are_404_and_change_nothing(chatter, forged):
-    foreign = make_mission(role_slug="traceur")
+    foreign = MissionFactory.create(role_slug="traceur")
     target = foreign.pk if forged == "foreign" else 987_654
     client = client_for(chatter.user)
     for name in ("mission_detail",):
@@ -110,8 +114,8 @@ def test_forged_or_foreign_mission_ids_are_404_and_change_nothing(chatter, forge
 
 
 def test_another_volunteers_claim_cannot_be_proved_reviewed_or_its_screenshot_read(chatter):
-    mission = make_mission()
-    other = make_volunteer(roles={"tchatcheur": Stage.ACTIVE})
+    mission = MissionFactory.create()
+    other = VolunteerFactory.create(roles={"tchatcheur": Stage.ACTIVE})
     claim = claim_mission(volunteer=other, mission_id=mission.pk)
     proof = submit_proof(claim=claim, urls=[], screenshot=image_upload())
     client = client_for(chatter.user)
@@ -129,9 +133,9 @@ def test_another_volunteers_claim_cannot_be_proved_reviewed_or_its_screenshot_re
 
 
 def test_the_coordinator_returns_then_accepts_from_the_queue(chatter, coordinator):
-    team = make_team(coordinators=[coordinator])
+    team = TeamFactory.create(coordinators=[coordinator])
     Membership.objects.create(team=team, user=chatter.user, state=Membership.State.MEMBER)
-    mission = make_mission(team=team, points=12)
+    mission = MissionFactory.create(team=team, points=12)
     claim = claim_mission(volunteer=chatter, mission_id=mission.pk)
     submit_proof(claim=claim, urls=["https://forum.exemple.fr/t/1"])
     client = client_for(coordinator)
@@ -152,8 +156,10 @@ def test_the_coordinator_returns_then_accepts_from_the_queue(chatter, coordinato
 
 def test_the_review_queue_runs_a_fixed_number_of_queries(hq, django_assert_num_queries):
     for n in range(4):
-        volunteer = make_volunteer(roles={"tchatcheur": Stage.ACTIVE})
-        claim = claim_mission(volunteer=volunteer, mission_id=make_mission(title=f"M{n}").pk)
+        volunteer = VolunteerFactory.create(roles={"tchatcheur": Stage.ACTIVE})
+        claim = claim_mission(
+            volunteer=volunteer, mission_id=MissionFactory.create(title=f"M{n}").pk
+        )
         submit_proof(claim=claim, urls=[f"https://forum.exemple.fr/t/{n}"])
     client = client_for(hq)
     # session, user, claims (with mission, team, volunteer), proofs, links
@@ -172,14 +178,14 @@ def test_mission_settings_change_the_digest_and_the_leaderboard_opt_out(chatter)
 
 
 def test_opening_a_mission_marks_its_notifications_read(chatter):
-    mission = make_mission()
+    mission = MissionFactory.create()
     assert Notification.objects.filter(volunteer=chatter, read_at__isnull=True).count() == 1
     client_for(chatter.user).get(reverse("army:mission_detail", args=[mission.pk]))
     assert Notification.objects.filter(volunteer=chatter, read_at__isnull=True).count() == 0
 
 
 def test_a_coordinator_creates_and_publishes_a_team_mission_without_hq(coordinator, chatter):
-    team = make_team(coordinators=[coordinator])
+    team = TeamFactory.create(coordinators=[coordinator])
     Membership.objects.create(team=team, user=chatter.user, state=Membership.State.MEMBER)
     client = client_for(coordinator)
     response = client.post(
@@ -211,8 +217,8 @@ def test_a_coordinator_creates_and_publishes_a_team_mission_without_hq(coordinat
 
 
 def test_a_coordinator_cannot_create_a_national_mission_or_one_for_another_team(coordinator):
-    make_team(coordinators=[coordinator])
-    other = make_team()
+    TeamFactory.create(coordinators=[coordinator])
+    other = TeamFactory.create()
     client = client_for(coordinator)
     base = {
         "kind": "relay",
@@ -229,6 +235,8 @@ def test_a_coordinator_cannot_create_a_national_mission_or_one_for_another_team(
     foreign = client.post(reverse("army:mission_create"), {**base, "team": str(other.pk)})
     # Neither scope is offered to them: the form again, with the error on the team.
     assert (national.status_code, foreign.status_code) == (200, 200)
-    assert "team" in national.context["form"].errors
-    assert "team" in foreign.context["form"].errors
+    assert national.context["form"].errors == {"team": ["Ce champ est obligatoire."]}
+    assert foreign.context["form"].errors == {
+        "team": [f"Sélectionnez un choix valide. {other.pk} n’en fait pas partie."]
+    }
     assert Mission.objects.count() == 0

@@ -9,7 +9,7 @@ from django.urls import reverse
 from conftest import PASSWORD
 from essaim.accounts.models import Membership
 from essaim.army.models import RoleAssignment, Stage, Volunteer, window_mask
-from essaim.army.tests.factories import make_team, make_volunteer
+from essaim.army.tests.factories import TeamFactory, VolunteerFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -33,10 +33,10 @@ def client_of(volunteer: Volunteer) -> Client:
 
 
 def test_a_volunteer_sees_their_roles_with_history_and_their_teams(coordinator):
-    team = make_team("Lyon 3e", departement="69")
-    volunteer = make_volunteer(roles=["traceur"], teams=[team])
+    team = TeamFactory.create(name="Lyon 3e", departement="69")
+    volunteer = VolunteerFactory.create(roles=["traceur"], teams=[team])
     volunteer.assignments.get().move_to(Stage.TRAINED, by=coordinator)
-    make_team("Marseille")  # not theirs
+    TeamFactory.create(name="Marseille")  # not theirs
     html = client_of(volunteer).get(PROFILE).content.decode()
     assert "Traceur" in html
     assert "Candidat → Formé" in html
@@ -45,8 +45,8 @@ def test_a_volunteer_sees_their_roles_with_history_and_their_teams(coordinator):
 
 
 def test_a_volunteer_never_sees_another_volunteers_data():
-    make_volunteer("autre@exemple.fr", first_name="Secrète", roles=["mondain"])
-    me = make_volunteer(first_name="Louise", roles=["traceur"])
+    VolunteerFactory.create(email="autre@exemple.fr", first_name="Secrète", roles=["mondain"])
+    me = VolunteerFactory.create(first_name="Louise", roles=["traceur"])
     html = client_of(me).get(PROFILE).content.decode()
     assert "Secrète" not in html
     assert "autre@exemple.fr" not in html
@@ -54,7 +54,7 @@ def test_a_volunteer_never_sees_another_volunteers_data():
 
 
 def test_editing_the_profile_saves_it_and_adds_roles_at_stage_applied():
-    volunteer = make_volunteer(roles={"traceur": Stage.ACTIVE}, postcode="75011")
+    volunteer = VolunteerFactory.create(roles={"traceur": Stage.ACTIVE}, postcode="75011")
     response = client_of(volunteer).post(PROFILE, EDIT)
     assert (response.status_code, response["Location"]) == (302, PROFILE)
     volunteer.refresh_from_db()
@@ -74,22 +74,34 @@ def test_editing_the_profile_saves_it_and_adds_roles_at_stage_applied():
 
 
 @pytest.mark.parametrize(
-    "change",
+    ("change", "errors"),
     [
-        {"postcode": "00000"},
-        {"postcode": "abc"},
-        {"weekly_hours": "-3"},
-        {"windows": ["99"]},
-        {"languages": ["klingon"]},
-        {"add_roles": ["traceur"]},  # already held: not offered
-        {"first_name": "   "},
+        ({"postcode": "00000"}, {"postcode": ["Le code postal 00000 n'existe pas."]}),
+        ({"postcode": "abc"}, {"postcode": ["Un code postal s'écrit avec cinq chiffres."]}),
+        (
+            {"weekly_hours": "-3"},
+            {"weekly_hours": ["Assurez-vous que cette valeur est supérieure ou égale à 1."]},
+        ),
+        (
+            {"windows": ["99"]},
+            {"windows": ["Sélectionnez un choix valide. 99 n’en fait pas partie."]},
+        ),
+        (
+            {"languages": ["klingon"]},
+            {"languages": ["Sélectionnez un choix valide. klingon n’en fait pas partie."]},
+        ),
+        (  # already held: not offered
+            {"add_roles": ["traceur"]},
+            {"add_roles": ["Sélectionnez un choix valide. traceur n’en fait pas partie."]},
+        ),
+        ({"first_name": "   "}, {"first_name": ["Ce champ est obligatoire."]}),
     ],
 )
-def test_bad_input_is_refused_and_changes_nothing(change):
-    volunteer = make_volunteer(roles=["traceur"], postcode="75011", weekly_hours=2)
+def test_bad_input_is_refused_and_changes_nothing(change, errors):
+    volunteer = VolunteerFactory.create(roles=["traceur"], postcode="75011", weekly_hours=2)
     response = client_of(volunteer).post(PROFILE, {**EDIT, **change})
     assert response.status_code == 200
-    assert response.context["form"].errors
+    assert response.context["form"].errors == errors
     volunteer.refresh_from_db()
     assert (volunteer.postcode, volunteer.weekly_hours, volunteer.windows) == ("75011", 2, 0)
     assert volunteer.assignments.count() == 1
@@ -108,9 +120,9 @@ def test_an_anonymous_visitor_is_sent_to_login(db):
 def test_the_profile_page_costs_the_same_queries_whatever_the_roles_and_teams(
     django_assert_num_queries, coordinator
 ):
-    few = make_volunteer(roles=["traceur"], teams=[make_team()])
-    many = make_volunteer(
-        roles=["traceur", "tchatcheur", "mondain", "veilleur"], teams=[make_team(), make_team()]
+    few = VolunteerFactory.create(roles=["traceur"], teams=[TeamFactory.create()])
+    many = VolunteerFactory.create(
+        roles=["traceur", "tchatcheur", "mondain", "veilleur"], teams=TeamFactory.create_batch(2)
     )
     for assignment in RoleAssignment.objects.filter(volunteer=many):
         assignment.move_to(Stage.TRAINED, by=coordinator)
@@ -126,7 +138,7 @@ def test_the_profile_page_costs_the_same_queries_whatever_the_roles_and_teams(
 
 
 def test_a_volunteer_without_a_password_sets_one_and_logs_in_with_it():
-    volunteer = make_volunteer("louise@exemple.fr")
+    volunteer = VolunteerFactory.create(email="louise@exemple.fr")
     client = client_of(volunteer)
     assert "old_password" not in client.get(PASSWORD_URL).content.decode()
     response = client.post(
@@ -137,7 +149,7 @@ def test_a_volunteer_without_a_password_sets_one_and_logs_in_with_it():
 
 
 def test_changing_a_password_asks_for_the_current_one():
-    volunteer = make_volunteer("louise@exemple.fr", password=PASSWORD)
+    volunteer = VolunteerFactory.create(email="louise@exemple.fr", password=PASSWORD)
     client = client_of(volunteer)
     response = client.post(
         PASSWORD_URL,

@@ -29,8 +29,11 @@ from essaim.army.services.missions import (
     return_claim,
 )
 from essaim.army.services.proofs import submit_proof
-from essaim.army.tests.factories import make_team, make_volunteer
-from essaim.army.tests.mission_helpers import make_mission
+from essaim.army.tests.factories import (
+    MissionFactory,
+    TeamFactory,
+    VolunteerFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -52,14 +55,14 @@ def flashed(response: Any) -> list[str]:
 
 @pytest.fixture
 def team() -> Any:
-    return make_team("Paris 11e")
+    return TeamFactory.create(name="Paris 11e")
 
 
 @pytest.fixture
 def sam(team: Any) -> Any:
     """A volunteer made coordinator of their team."""
-    volunteer = make_volunteer(
-        "sam@exemple.fr", first_name="Sam", roles=ACTIVE_CHATTER, teams=[team]
+    volunteer = VolunteerFactory.create(
+        email="sam@exemple.fr", first_name="Sam", roles=ACTIVE_CHATTER, teams=[team]
     )
     Membership.objects.filter(user=volunteer.user, team=team).update(is_coordinator=True)
     return volunteer
@@ -86,7 +89,7 @@ def unchanged(claim: Claim) -> bool:
 
 
 def test_a_coordinator_cannot_accept_their_own_proof_on_the_page_and_nothing_changes(sam, team, hq):
-    claim = proved(sam, make_mission(by=hq, team=team))
+    claim = proved(sam, MissionFactory.create(by=hq, team=team))
     client = client_of(sam.user)
     for decision in ("accept", "return"):
         response = client.post(
@@ -101,8 +104,8 @@ def test_a_coordinator_cannot_accept_their_own_proof_on_the_page_and_nothing_cha
 
 
 def test_the_review_queue_shows_no_review_buttons_on_ones_own_proof(sam, team, hq):
-    other = make_volunteer(roles=ACTIVE_CHATTER, teams=[team])
-    mission = make_mission(by=hq, team=team)
+    other = VolunteerFactory.create(roles=ACTIVE_CHATTER, teams=[team])
+    mission = MissionFactory.create(by=hq, team=team)
     mine, theirs = proved(sam, mission), proved(other, mission)
     page = client_of(sam.user).get(reverse("army:review_queue")).text
     assert page.count('data-testid="own-proof"') == 1
@@ -111,8 +114,8 @@ def test_the_review_queue_shows_no_review_buttons_on_ones_own_proof(sam, team, h
 
 
 def test_hq_does_not_review_their_own_proof_either(hq):
-    volunteer = make_volunteer(roles=ACTIVE_CHATTER)
-    claim = proved(volunteer, make_mission())
+    volunteer = VolunteerFactory.create(roles=ACTIVE_CHATTER)
+    claim = proved(volunteer, MissionFactory.create())
     with pytest.raises(SelfReview):
         accept_claim(claim=claim, by=volunteer.user)
     with pytest.raises(SelfReview):
@@ -123,8 +126,8 @@ def test_hq_does_not_review_their_own_proof_either(hq):
 
 
 def test_reviewing_the_proofs_of_others_on_ones_own_mission_is_the_normal_case(sam, team):
-    other = make_volunteer(roles=ACTIVE_CHATTER, teams=[team])
-    claim = proved(other, make_mission(by=sam.user, team=team))
+    other = VolunteerFactory.create(roles=ACTIVE_CHATTER, teams=[team])
+    claim = proved(other, MissionFactory.create(by=sam.user, team=team))
     accept_claim(claim=claim, by=sam.user)
     assert (claim.status, claim.reviewed_by) == (Claim.Status.ACCEPTED, sam.user)
 
@@ -133,13 +136,13 @@ def test_reviewing_the_proofs_of_others_on_ones_own_mission_is_the_normal_case(s
 
 
 def test_a_missions_author_is_not_offered_it_and_cannot_claim_it(sam, team):
-    mission = make_mission(by=sam.user, team=team)
+    mission = MissionFactory.create(by=sam.user, team=team)
     assert list(eligible_missions(facts_of(sam))) == []
     with pytest.raises(MissionError, match="Vous avez créé cette mission"):
         claim_mission(volunteer=sam, mission_id=mission.pk)
     mission.refresh_from_db()
     assert (Claim.objects.count(), mission.slots_taken) == (0, 0)
-    other = make_volunteer(roles=ACTIVE_CHATTER, teams=[team])
+    other = VolunteerFactory.create(roles=ACTIVE_CHATTER, teams=[team])
     assert list(eligible_missions(facts_of(other))) == [mission]
 
 
@@ -148,14 +151,14 @@ def test_a_missions_author_is_not_offered_it_and_cannot_claim_it(sam, team):
 
 def test_a_mission_at_the_cap_is_published_at_once(settings, sam, team):
     settings.MISSION_MAX_POINTS = 50
-    mission = make_mission(by=sam.user, team=team, points=50)
+    mission = MissionFactory.create(by=sam.user, team=team, points=50)
     assert mission.status == Mission.Status.PUBLISHED
 
 
 def test_a_mission_above_the_cap_waits_for_hq_unseen_and_unclaimable(settings, sam, team):
     settings.MISSION_MAX_POINTS = 50
-    other = make_volunteer(roles=ACTIVE_CHATTER, teams=[team])
-    mission = make_mission(by=sam.user, team=team, points=51, publish=False)
+    other = VolunteerFactory.create(roles=ACTIVE_CHATTER, teams=[team])
+    mission = MissionFactory.create(by=sam.user, team=team, points=51, publish=False)
     assert publish_mission(mission=mission, by=sam.user) == 0
     mission.refresh_from_db()
     assert (mission.status, mission.published_at) == (Mission.Status.AWAITING, None)
@@ -172,7 +175,7 @@ def test_a_mission_above_the_cap_waits_for_hq_unseen_and_unclaimable(settings, s
 
 def test_the_runner_is_told_on_the_page_that_the_mission_went_to_hq(settings, sam, team):
     settings.MISSION_MAX_POINTS = 50
-    mission = make_mission(by=sam.user, team=team, points=1000, publish=False)
+    mission = MissionFactory.create(by=sam.user, team=team, points=1000, publish=False)
     response = client_of(sam.user).post(
         reverse("army:mission_publish", args=[mission.pk]), follow=True
     )
@@ -188,8 +191,8 @@ def test_another_hq_member_approves_it_then_it_is_published_dispatched_and_audit
     settings, sam, team, hq
 ):
     settings.MISSION_MAX_POINTS = 50
-    other = make_volunteer(roles=ACTIVE_CHATTER, teams=[team])
-    mission = make_mission(by=sam.user, team=team, points=200, publish=False)
+    other = VolunteerFactory.create(roles=ACTIVE_CHATTER, teams=[team])
+    mission = MissionFactory.create(by=sam.user, team=team, points=200, publish=False)
     publish_mission(mission=mission, by=sam.user)
     page = client_of(hq).get(reverse("army:mission_approvals"))
     assert [m.pk for m in page.context["missions"]] == [mission.pk]
@@ -210,7 +213,7 @@ def test_another_hq_member_approves_it_then_it_is_published_dispatched_and_audit
 
 def test_hq_above_the_cap_needs_another_hq_member(settings, hq, hq_admin):
     settings.MISSION_MAX_POINTS = 50
-    mission = make_mission(by=hq, points=300, publish=False)
+    mission = MissionFactory.create(by=hq, points=300, publish=False)
     publish_mission(mission=mission, by=hq)
     mission.refresh_from_db()
     assert mission.status == Mission.Status.AWAITING
@@ -228,7 +231,7 @@ def test_hq_above_the_cap_needs_another_hq_member(settings, hq, hq_admin):
 
 def test_a_refused_mission_is_never_published_and_the_refusal_is_audited(settings, sam, team, hq):
     settings.MISSION_MAX_POINTS = 50
-    mission = make_mission(by=sam.user, team=team, points=1000, publish=False)
+    mission = MissionFactory.create(by=sam.user, team=team, points=1000, publish=False)
     publish_mission(mission=mission, by=sam.user)
     client_of(hq).post(
         reverse("army:mission_decide", args=[mission.pk]),
@@ -250,7 +253,7 @@ def test_only_hq_sees_and_decides_missions_awaiting_approval(settings, who, requ
     Membership.objects.create(
         team=team, user=request.getfixturevalue("coordinator"), state="member", is_coordinator=True
     )
-    mission = make_mission(by=sam.user, team=team, points=1000, publish=False)
+    mission = MissionFactory.create(by=sam.user, team=team, points=1000, publish=False)
     publish_mission(mission=mission, by=sam.user)
     client = client_of(request.getfixturevalue(who))
     assert client.get(reverse("army:mission_approvals")).status_code == 403
@@ -268,7 +271,7 @@ def test_only_hq_sees_and_decides_missions_awaiting_approval(settings, who, requ
 
 def earned(volunteer: Any, points: int, ago: timedelta) -> Claim:
     """An accepted claim worth `points`, reviewed `ago` before now."""
-    mission = make_mission(publish=False, title=f"M{points}-{ago}")
+    mission = MissionFactory.create(publish=False, title=f"M{points}-{ago}")
     return Claim.objects.create(
         mission=mission,
         volunteer=volunteer,
@@ -284,7 +287,7 @@ def earners(settings: Any) -> dict[str, Any]:
     settings.MISSION_POINTS_JUMP_FLOOR = 100
     week, day, hour = timedelta(days=7), timedelta(days=1), timedelta(hours=1)
     people = {
-        name: make_volunteer(f"{name.lower()}@exemple.fr", first_name=name)
+        name: VolunteerFactory.create(email=f"{name.lower()}@exemple.fr", first_name=name)
         for name in ("Ana", "Bob", "Sam", "Dan", "Eve", "Fay")
     }
     for n in range(1, 9):  # eight weeks before the last seven days

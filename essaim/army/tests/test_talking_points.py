@@ -12,8 +12,8 @@ from django.test import Client
 from django.urls import reverse
 
 from essaim.api.tests.conftest import api_for
-from essaim.army import mission_rules as rules
 from essaim.army.models import Claim, Stage, TalkingPoint, TalkingPointTag, TalkingPointVersion
+from essaim.army.rules import missions as rules
 from essaim.army.services.missions import MissionError, accept_claim, claim_mission
 from essaim.army.services.proofs import submit_proof
 from essaim.army.services.talking_points import (
@@ -22,8 +22,11 @@ from essaim.army.services.talking_points import (
     retire_talking_point,
     revise_talking_point,
 )
-from essaim.army.tests.factories import make_team, make_volunteer
-from essaim.army.tests.mission_helpers import make_mission
+from essaim.army.tests.factories import (
+    MissionFactory,
+    TeamFactory,
+    VolunteerFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -38,12 +41,12 @@ def snapshot() -> tuple[Any, ...]:
 
 @pytest.fixture
 def world(coordinator: Any, other_coordinator: Any, hq: Any) -> dict[str, Any]:
-    team = make_team(coordinators=[coordinator])
-    other = make_team(coordinators=[other_coordinator])
+    team = TeamFactory.create(coordinators=[coordinator])
+    other = TeamFactory.create(coordinators=[other_coordinator])
     national = add_talking_point(title="Retraites", body="Les faits", tags=["social"], by=hq)
     own = add_talking_point(title="Le marché", body="Ici", tags=["local"], team=team, by=None)
     foreign = add_talking_point(title="Ailleurs", body="Là-bas", team=other, by=None)
-    volunteer = make_volunteer(roles={"tchatcheur": Stage.ACTIVE}, teams=[team])
+    volunteer = VolunteerFactory.create(roles={"tchatcheur": Stage.ACTIVE}, teams=[team])
     return {
         "team": team,
         "other": other,
@@ -73,7 +76,7 @@ def client_as(user: Any) -> Client:
 def test_a_new_version_keeps_the_old_one_for_the_missions_that_point_at_it():
     point = add_talking_point(title="Emploi", body="Chiffres de 2026", tags=["Éco"], by=None)
     first = point.versions.get()
-    mission = make_mission(talking_point=first)
+    mission = MissionFactory.create(talking_point=first)
     second = revise_talking_point(point=point, body="Chiffres de 2027", by=None, tags=["éco", "x"])
     mission.refresh_from_db()
     assert (mission.talking_point_id, second.number) == (first.pk, 2)
@@ -90,9 +93,9 @@ def test_a_new_version_keeps_the_old_one_for_the_missions_that_point_at_it():
 def test_usage_counts_published_missions_and_accepted_proofs(hq):
     point = add_talking_point(title="Santé", body="Les urgences", by=None)
     version = point.versions.get()
-    make_mission(talking_point=version, publish=False, title="Brouillon")
-    mission = make_mission(talking_point=version, quota=3)
-    volunteers = [make_volunteer(roles={"tchatcheur": Stage.ACTIVE}) for _ in range(2)]
+    MissionFactory.create(talking_point=version, publish=False, title="Brouillon")
+    mission = MissionFactory.create(talking_point=version, quota=3)
+    volunteers = [VolunteerFactory.create(roles={"tchatcheur": Stage.ACTIVE}) for _ in range(2)]
     claims = [claim_mission(volunteer=v, mission_id=mission.pk) for v in volunteers]
     for i, claim in enumerate(claims):
         submit_proof(claim=claim, urls=[f"https://forum.exemple.fr/t/{i}"])
@@ -109,15 +112,15 @@ def test_a_retired_point_takes_no_new_version_and_no_new_mission():
     with pytest.raises(MissionError, match="retiré"):
         revise_talking_point(point=point, body="2026", by=None)
     with pytest.raises(MissionError, match="retiré"):
-        make_mission(talking_point=version)
+        MissionFactory.create(talking_point=version)
     assert point.versions.count() == 1
 
 
 def test_a_team_mission_may_not_use_another_teams_point(world):
     version = world["foreign"].versions.get()
     with pytest.raises(MissionError, match="autre équipe"):
-        make_mission(team=world["team"], talking_point=version)
-    make_mission(team=world["other"], talking_point=version)  # its own team: allowed
+        MissionFactory.create(team=world["team"], talking_point=version)
+    MissionFactory.create(team=world["other"], talking_point=version)  # its own team: allowed
 
 
 @pytest.mark.parametrize(
@@ -191,8 +194,8 @@ def test_hq_creates_revises_and_retires_an_entry_through_the_pages(hq):
 
 def test_a_volunteer_sees_a_mission_on_a_retired_point_as_outdated():
     point = add_talking_point(title="Retraites", body="<b>Les faits</b>", by=None)
-    mission = make_mission(talking_point=point.versions.get())
-    volunteer = make_volunteer(roles={"tchatcheur": Stage.ACTIVE})
+    mission = MissionFactory.create(talking_point=point.versions.get())
+    volunteer = VolunteerFactory.create(roles={"tchatcheur": Stage.ACTIVE})
     claim_mission(volunteer=volunteer, mission_id=mission.pk)
     client = client_as(volunteer.user)
     detail = reverse("army:mission_detail", args=[mission.pk])
@@ -277,7 +280,8 @@ def test_a_forged_team_id_in_the_form_is_refused(world):
         reverse("army:talking_point_create"), {"team": "", "title": "National", "body": "x"}
     )
     assert response.status_code == 200
-    assert response.context["form"].errors["team"]  # HQ's scope: a team must be chosen
+    # HQ's scope: a team must be chosen.
+    assert response.context["form"].errors == {"team": ["Ce champ est obligatoire."]}
     response = client.post(
         reverse("army:talking_point_create"),
         {"team": str(world["other"].pk), "title": "Forgé", "body": "x"},
@@ -350,9 +354,9 @@ def test_refused_library_actions_through_the_api_change_nothing(world, who):
 
 def test_claims_keep_their_status_when_the_point_is_revised(world):
     version = world["national"].versions.get()
-    mission = make_mission(talking_point=version)
+    mission = MissionFactory.create(talking_point=version)
     claim = claim_mission(
-        volunteer=make_volunteer(roles={"tchatcheur": Stage.ACTIVE}), mission_id=mission.pk
+        volunteer=VolunteerFactory.create(roles={"tchatcheur": Stage.ACTIVE}), mission_id=mission.pk
     )
     revise_talking_point(point=world["national"], body="Nouveaux faits", by=None)
     claim.refresh_from_db()

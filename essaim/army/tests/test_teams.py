@@ -13,7 +13,7 @@ from django.urls import reverse
 from essaim.accounts.models import AuditEvent, Membership, Team
 from essaim.army import rules
 from essaim.army.models import Stage, window_mask
-from essaim.army.tests.factories import make_team, make_volunteer
+from essaim.army.tests.factories import TeamFactory, VolunteerFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -39,10 +39,12 @@ def memberships() -> list[tuple[Any, ...]]:
 def cast(coordinator, other_coordinator, hq) -> dict[str, Any]:
     """A Lyon team run by `coordinator`, another run by `other_coordinator`, a member, and a
     volunteer of Lyon who has asked to join."""
-    team = make_team("Lyon 3e", departement="69", coordinators=[coordinator])
-    other = make_team("Marseille", departement="13", coordinators=[other_coordinator])
-    member = make_volunteer(roles={"tchatcheur": Stage.ACTIVE}, postcode="69003", teams=[team])
-    applicant = make_volunteer(
+    team = TeamFactory.create(name="Lyon 3e", departement="69", coordinators=[coordinator])
+    other = TeamFactory.create(name="Marseille", departement="13", coordinators=[other_coordinator])
+    member = VolunteerFactory.create(
+        roles={"tchatcheur": Stage.ACTIVE}, postcode="69003", teams=[team]
+    )
+    applicant = VolunteerFactory.create(
         roles=["traceur"], postcode="69003", windows=window_mask([(5, 2)]), weekly_hours=3
     )
     request = Membership.objects.create(
@@ -64,10 +66,12 @@ def cast(coordinator, other_coordinator, hq) -> dict[str, Any]:
 
 
 def test_a_volunteer_sees_the_local_teams_of_their_departement_and_the_thematic_ones(cast):
-    make_team("Vidéo", kind=Team.Kind.THEMATIC, departement="")
-    make_team("Villeurbanne", departement="69")
-    Team.objects.filter(pk=make_team("Fermée", departement="69").pk).update(accepts_requests=False)
-    volunteer = make_volunteer(postcode="69100")
+    TeamFactory.create(name="Vidéo", kind=Team.Kind.THEMATIC, departement="")
+    TeamFactory.create(name="Villeurbanne", departement="69")
+    Team.objects.filter(pk=TeamFactory.create(name="Fermée", departement="69").pk).update(
+        accepts_requests=False
+    )
+    volunteer = VolunteerFactory.create(postcode="69100")
     html = client_of(volunteer.user).get(TEAM_LIST).content.decode()
     assert "Rejoindre Lyon 3e" in html and "Rejoindre Villeurbanne" in html
     assert "Rejoindre Vidéo" in html
@@ -76,7 +80,7 @@ def test_a_volunteer_sees_the_local_teams_of_their_departement_and_the_thematic_
 
 
 def test_a_volunteer_asks_to_join_and_the_coordinator_approves(cast):
-    volunteer = make_volunteer(postcode="69003")
+    volunteer = VolunteerFactory.create(postcode="69003")
     team = cast["team"]
     response = client_of(volunteer.user).post(
         reverse("army:team_join", args=[team.pk]), {"message": "Dispo le soir"}
@@ -128,7 +132,7 @@ def test_a_member_leaves_and_is_no_longer_dispatched_through_the_team(cast):
 
 
 def test_a_join_message_too_long_is_refused_and_nothing_is_written(cast):
-    volunteer = make_volunteer(postcode="69003")
+    volunteer = VolunteerFactory.create(postcode="69003")
     before = memberships()
     client_of(volunteer.user).post(
         reverse("army:team_join", args=[cast["team"].pk]), {"message": "x" * 301}
@@ -171,9 +175,9 @@ def test_the_dashboard_costs_the_same_queries_whatever_the_number_of_members(
     with django_assert_num_queries(8):
         client.get(url)
     for _ in range(6):
-        make_volunteer(roles=["traceur", "veilleur"], teams=[team])
+        VolunteerFactory.create(roles=["traceur", "veilleur"], teams=[team])
         Membership.objects.create(
-            team=team, user=make_volunteer().user, state=Membership.State.REQUESTED
+            team=team, user=VolunteerFactory.create().user, state=Membership.State.REQUESTED
         )
     with django_assert_num_queries(8):
         client.get(url)
@@ -259,7 +263,7 @@ def test_hq_creates_a_team_and_appoints_a_coordinator(cast):
     )
     team = Team.objects.get(name="Rhône nord")
     assert (response.status_code, team.departement, team.region) == (302, "69", "84")
-    volunteer = make_volunteer(teams=[team])
+    volunteer = VolunteerFactory.create(teams=[team])
     membership = Membership.objects.get(team=team, user=volunteer.user)
     client.post(
         reverse("army:team_coordinator", args=[team.pk, membership.pk]), {"coordinator": "1"}
@@ -268,19 +272,31 @@ def test_hq_creates_a_team_and_appoints_a_coordinator(cast):
 
 
 @pytest.mark.parametrize(
-    ("data", "field"),
+    ("data", "errors"),
     [
-        ({"name": "X", "kind": "local", "departement": ""}, "departement"),
-        ({"name": "X", "kind": "local", "departement": "999"}, "departement"),
-        ({"name": "Lyon 3e", "kind": "local", "departement": "69"}, "name"),
-        ({"name": "X", "kind": "secret", "departement": "69"}, "kind"),
+        (
+            {"name": "X", "kind": "local", "departement": ""},
+            {"departement": ["Une équipe locale a un département."]},
+        ),
+        (
+            {"name": "X", "kind": "local", "departement": "999"},
+            {"departement": ["Ce département n'existe pas."]},
+        ),
+        (
+            {"name": "Lyon 3e", "kind": "local", "departement": "69"},
+            {"name": ["Un objet Équipe avec ce champ Nom existe déjà."]},
+        ),
+        (
+            {"name": "X", "kind": "secret", "departement": "69"},
+            {"kind": ["Sélectionnez un choix valide. secret n’en fait pas partie."]},
+        ),
     ],
 )
-def test_a_bad_team_is_refused_with_a_clear_error(cast, data, field):
+def test_a_bad_team_is_refused_with_a_clear_error(cast, data, errors):
     count = Team.objects.count()
     response = client_of(cast["hq"]).post(reverse("army:team_create"), data)
     assert response.status_code == 200
-    assert field in response.context["form"].errors
+    assert response.context["form"].errors == errors
     assert Team.objects.count() == count
 
 
@@ -298,7 +314,7 @@ def test_forged_ids_get_404_and_change_nothing(cast):
     client = client_of(cast["coordinator"])
     team = cast["team"]
     foreign_request = Membership.objects.create(
-        team=cast["other"], user=make_volunteer().user, state=Membership.State.REQUESTED
+        team=cast["other"], user=VolunteerFactory.create().user, state=Membership.State.REQUESTED
     )
     before = memberships()
     assert (

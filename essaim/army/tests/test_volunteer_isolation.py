@@ -17,7 +17,7 @@ from django.urls import URLPattern, reverse
 from essaim.accounts.models import AuditEvent
 from essaim.api.root import api
 from essaim.api.services import create_token
-from essaim.army.tests.factories import make_team, make_volunteer
+from essaim.army.tests.factories import TeamFactory, VolunteerFactory
 from essaim.people import urls as people_urls
 from essaim.people.models import ImportBatch, Segment, Tag
 from essaim.people.tests.factories import make_contact
@@ -56,8 +56,8 @@ def snapshot() -> dict[str, list[dict[str, Any]]]:
 
 
 def volunteer_client() -> Client:
-    team = make_team()
-    volunteer = make_volunteer(roles=["traceur"], teams=[team])
+    team = TeamFactory.create()
+    volunteer = VolunteerFactory.create(roles=["traceur"], teams=[team])
     team.memberships.filter(user=volunteer.user).update(is_coordinator=True)
     client = Client()
     client.force_login(volunteer.user)
@@ -99,7 +99,7 @@ def test_every_page_of_the_base_refuses_a_volunteer_and_changes_nothing(base):
 
 def test_every_api_operation_on_the_base_refuses_a_volunteer_token_and_changes_nothing(base):
     cache.clear()
-    volunteer = make_volunteer()
+    volunteer = VolunteerFactory.create()
     _, token = create_token(user=volunteer.user, name="essai", scopes=["read", "write"])
     before = snapshot()
     tried = 0

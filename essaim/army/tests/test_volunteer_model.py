@@ -14,7 +14,11 @@ from essaim.army.models import (
     window_mask,
     windows_from_mask,
 )
-from essaim.army.tests.factories import make_team, make_volunteer, role
+from essaim.army.tests.factories import (
+    TeamFactory,
+    VolunteerFactory,
+    role,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -66,32 +70,34 @@ def test_window_bits_are_one_per_day_and_part_and_round_trip():
 
 
 def test_windows_outside_the_week_are_refused_by_the_database():
-    volunteer = make_volunteer()
+    volunteer = VolunteerFactory.create()
     with pytest.raises(IntegrityError), transaction.atomic():
         Volunteer.objects.filter(pk=volunteer.pk).update(windows=FULL_WEEK + 1)
 
 
 def test_volunteer_primary_key_is_the_user_id():
-    volunteer = make_volunteer()
+    volunteer = VolunteerFactory.create()
     assert volunteer.pk == volunteer.user_id
 
 
 def test_dispatch_filters_by_window_in_sql():
-    weekend = make_volunteer(windows=window_mask([SATURDAY_EVENING]))
-    make_volunteer(windows=window_mask([MONDAY_MORNING]))
-    make_volunteer(windows=0)
+    weekend = VolunteerFactory.create(windows=window_mask([SATURDAY_EVENING]))
+    VolunteerFactory.create(windows=window_mask([MONDAY_MORNING]))
+    VolunteerFactory.create(windows=0)
     found = Volunteer.objects.available_in(window_mask([SATURDAY_EVENING, SUNDAY_MORNING]))
     assert list(found) == [weekend]
 
 
 def test_dispatch_filters_by_role_and_stage_zone_and_team():
-    team = make_team(departement="69")
-    match = make_volunteer(roles={"tchatcheur": Stage.ACTIVE}, postcode="69003", teams=[team])
-    make_volunteer(roles={"tchatcheur": Stage.APPLIED}, postcode="69003", teams=[team])
-    make_volunteer(roles={"traceur": Stage.ACTIVE}, postcode="69003", teams=[team])
-    make_volunteer(roles={"tchatcheur": Stage.ACTIVE}, postcode="75011", teams=[team])
-    no_team = make_volunteer(roles={"tchatcheur": Stage.ACTIVE}, postcode="69100")
-    requested = make_volunteer(roles={"tchatcheur": Stage.ACTIVE}, postcode="69100")
+    team = TeamFactory.create(departement="69")
+    match = VolunteerFactory.create(
+        roles={"tchatcheur": Stage.ACTIVE}, postcode="69003", teams=[team]
+    )
+    VolunteerFactory.create(roles={"tchatcheur": Stage.APPLIED}, postcode="69003", teams=[team])
+    VolunteerFactory.create(roles={"traceur": Stage.ACTIVE}, postcode="69003", teams=[team])
+    VolunteerFactory.create(roles={"tchatcheur": Stage.ACTIVE}, postcode="75011", teams=[team])
+    no_team = VolunteerFactory.create(roles={"tchatcheur": Stage.ACTIVE}, postcode="69100")
+    requested = VolunteerFactory.create(roles={"tchatcheur": Stage.ACTIVE}, postcode="69100")
     Membership.objects.create(team=team, user=requested.user, state=Membership.State.REQUESTED)
 
     active_chatters = Volunteer.objects.with_role([role("tchatcheur")], stages=[Stage.ACTIVE])
@@ -102,13 +108,13 @@ def test_dispatch_filters_by_role_and_stage_zone_and_team():
 
 
 def test_a_volunteer_holds_each_role_once():
-    volunteer = make_volunteer(roles=["traceur"])
+    volunteer = VolunteerFactory.create(roles=["traceur"])
     with pytest.raises(IntegrityError), transaction.atomic():
         RoleAssignment.objects.create(volunteer=volunteer, role=role("traceur"))
 
 
 def test_moving_a_role_records_who_and_when(coordinator):
-    volunteer = make_volunteer(roles=["traceur"])
+    volunteer = VolunteerFactory.create(roles=["traceur"])
     assignment = volunteer.assignments.get()
     assignment.move_to(Stage.TRAINED, by=coordinator, reason="formation du 3")
     assignment.refresh_from_db()
@@ -122,7 +128,7 @@ def test_moving_a_role_records_who_and_when(coordinator):
 
 
 def test_a_move_the_lifecycle_does_not_allow_changes_nothing(coordinator):
-    assignment = make_volunteer(roles=["traceur"]).assignments.get()
+    assignment = VolunteerFactory.create(roles=["traceur"]).assignments.get()
     with pytest.raises(ValueError):
         assignment.move_to(Stage.LAPSED, by=coordinator)
     assignment.refresh_from_db()
@@ -131,7 +137,7 @@ def test_a_move_the_lifecycle_does_not_allow_changes_nothing(coordinator):
 
 
 def test_two_coordinators_moving_the_same_role_at_once_make_one_move(coordinator):
-    assignment = make_volunteer(roles=["traceur"]).assignments.get()
+    assignment = VolunteerFactory.create(roles=["traceur"]).assignments.get()
     stale = RoleAssignment.objects.get(pk=assignment.pk)
     assignment.move_to(Stage.TRAINED, by=coordinator)
     with pytest.raises(StaleStage):

@@ -5,9 +5,6 @@ Thin: parse, authorize (army.rules.can_manage_calls), call essaim.army.services.
 
 from __future__ import annotations
 
-from typing import Any, cast
-
-from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -16,12 +13,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
-from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from essaim.army import rules
-from essaim.army.models import Call, VolunteerRole
+from essaim.army.forms.calls import CallForm
+from essaim.army.models import Call
 from essaim.army.services import calls as svc
 from essaim.army.services.call_links import (
     CallRecipient,
@@ -30,54 +27,13 @@ from essaim.army.services.call_links import (
     landing_path,
     read_link,
 )
-from essaim.mailing.services.campaigns import CampaignRefused, from_identities, identity_label
+from essaim.mailing.services.campaigns import CampaignRefused
 from essaim.mailing.services.composer import render_markdown
-from essaim.people.models import Purpose, Segment
 
 
 def _require(request: HttpRequest) -> None:
     if not rules.can_manage_calls(request.user):
         raise PermissionDenied
-
-
-class CallForm(forms.Form):
-    title = forms.CharField(label=gettext_lazy("Titre de la page"), max_length=200)
-    text_markdown = forms.CharField(
-        label=gettext_lazy("Texte de la page (Markdown)"),
-        max_length=20_000,
-        widget=forms.Textarea(attrs={"rows": 8}),
-    )
-    roles = forms.ModelMultipleChoiceField(
-        label=gettext_lazy("Rôles recherchés"),
-        queryset=VolunteerRole.objects.filter(is_open=True),
-        widget=forms.CheckboxSelectMultiple,
-    )
-    segment = forms.ModelChoiceField(
-        label=gettext_lazy("Segment appelé"), queryset=Segment.objects.all()
-    )
-    purpose = forms.ChoiceField(
-        label=gettext_lazy("Consentement requis"),
-        choices=Purpose.choices,
-        initial=Purpose.MOBILIZATION,
-    )
-    from_address = forms.ChoiceField(label=gettext_lazy("Expéditeur"))
-    subject = forms.CharField(label=gettext_lazy("Objet du message"), max_length=250)
-    body_markdown = forms.CharField(
-        label=gettext_lazy("Message (Markdown)"),
-        max_length=200_000,
-        widget=forms.Textarea(attrs={"rows": 10}),
-        help_text=gettext_lazy(
-            "{{ call_url }} est le lien personnel vers la page de l'appel ; il est ajouté à la "
-            "fin s'il manque."
-        ),
-    )
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        cast(forms.ChoiceField, self.fields["from_address"]).choices = [
-            (address, identity_label(name, address)) for name, address in from_identities()
-        ]
-        self.fields["body_markdown"].initial = svc.default_mail_body()
 
 
 @login_required

@@ -9,7 +9,6 @@ the base.
 
 from __future__ import annotations
 
-from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -19,12 +18,13 @@ from django.shortcuts import redirect, render
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from essaim.accounts.services import client_ip
 from essaim.army import rules
+from essaim.army.forms.invitations import InvitationForm
 from essaim.army.models import Invitation, Volunteer
 from essaim.army.services import invitations as svc
 from essaim.army.services import inviters
@@ -38,30 +38,6 @@ from essaim.army.services.addressbook import (
 from essaim.lib import ratelimit
 from essaim.people.services.signup import ExpiredLink, InvalidLink
 from essaim.people.views.signup import invalid_link
-
-
-class InvitationForm(forms.Form):
-    addresses = forms.CharField(
-        label=gettext_lazy("Adresses à inviter"),
-        help_text=gettext_lazy("Une par ligne, ou séparées par des virgules."),
-        widget=forms.Textarea(attrs={"rows": 6, "autocomplete": "off", "spellcheck": "false"}),
-        required=False,
-    )
-    book = forms.FileField(
-        label=gettext_lazy("Ou un carnet d'adresses (vCard .vcf ou CSV)"),
-        required=False,
-        widget=forms.ClearableFileInput(attrs={"accept": ".vcf,.vcard,.csv,text/vcard,text/csv"}),
-    )
-    note = forms.CharField(
-        label=gettext_lazy("Un mot de votre part (facultatif)"),
-        help_text=gettext_lazy(
-            "Avec vos propres mots, en quelques lignes et sans lien ni adresse de site : il "
-            "accompagne le message de la campagne, signé de votre prénom."
-        ),
-        max_length=svc.MAX_NOTE,
-        widget=forms.Textarea(attrs={"rows": 3, "maxlength": svc.MAX_NOTE}),
-        required=False,
-    )
 
 
 def _volunteer(request: HttpRequest) -> Volunteer:

@@ -1,5 +1,5 @@
 """Running a mission beyond its creation: closing it, and its kit (files, target sites, video
-links, embed codes). Thin: parse, authorize (mission_rules), call a service, render. A mission
+links, embed codes). Thin: parse, authorize (rules/missions.py), call a service, render. A mission
 or file the user may not reach is a 404.
 
 Kit files are served by `kit_file` only, never from the media URL: as an attachment, with the
@@ -9,18 +9,17 @@ a file a browser could take for HTML or SVG is inert.
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
-from essaim.army import mission_rules as rules
+from essaim.army.forms.missions import KitForm, UploadForm, split_codes, split_lines
 from essaim.army.models import KitFile, Mission
+from essaim.army.rules import missions as rules
 from essaim.army.services import missions as svc
-from essaim.army.services.kits import MAX_KIT_FILE_BYTES, add_kit_file, delete_kit_file
+from essaim.army.services.kits import add_kit_file, delete_kit_file
 
 # Nothing in a served file may run or load anything; `sandbox` also denies scripts to a
 # document a browser would render anyway.
@@ -37,43 +36,6 @@ def _run_mission(request: HttpRequest, pk: int) -> Mission:
     if not rules.can_run_mission(request.user, mission):
         raise Http404
     return mission
-
-
-def _lines(text: str) -> list[str]:
-    return [line.strip() for line in text.splitlines() if line.strip()]
-
-
-class KitForm(forms.Form):
-    target_sites = forms.CharField(
-        label=gettext_lazy("Sites, forums, fils visés (un par ligne)"),
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 4}),
-    )
-    video_links = forms.CharField(
-        label=gettext_lazy("Liens vidéo (un par ligne)"),
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 3}),
-    )
-    embed_codes = forms.CharField(
-        label=gettext_lazy("Codes d'intégration (séparés par une ligne ---)"),
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 4}),
-    )
-
-
-class UploadForm(forms.Form):
-    file = forms.FileField(
-        label=gettext_lazy("Fichier (image, vidéo MP4/WebM/Ogg ou PDF)"),
-        help_text=gettext_lazy(
-            "%(mb)d Mo au plus. Les images sont réenregistrées sans leurs métadonnées ; les SVG "
-            "sont refusés."
-        )
-        % {"mb": MAX_KIT_FILE_BYTES // (1024 * 1024)},
-    )
-
-
-def _split_codes(text: str) -> list[str]:
-    return [c.strip() for c in text.replace("\r\n", "\n").split("\n---\n") if c.strip()]
 
 
 @login_required
@@ -100,9 +62,9 @@ def mission_kit(request: HttpRequest, pk: int) -> HttpResponse:
                 data = kit_form.cleaned_data
                 svc.update_kit(
                     mission=mission,
-                    target_sites=_lines(data["target_sites"]),
-                    video_links=_lines(data["video_links"]),
-                    embed_codes=_split_codes(data["embed_codes"]),
+                    target_sites=split_lines(data["target_sites"]),
+                    video_links=split_lines(data["video_links"]),
+                    embed_codes=split_codes(data["embed_codes"]),
                 )
                 messages.success(request, _("Kit enregistré."))
                 return redirect("army:mission_kit", pk=pk)

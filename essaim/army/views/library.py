@@ -1,73 +1,26 @@
 """The talking points library's pages (HQ, and coordinators for their teams): the list with a
 tag filter and keyset pages, an entry with its versions and usage, a new entry, a new version,
-retirement. Thin: parse, authorize (mission_rules), call services/talking_points.py, render.
+retirement. Thin: parse, authorize (rules/missions.py), call services/talking_points.py, render.
 An entry the user may not reach is a 404."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from essaim.accounts.models import Team
-from essaim.army import mission_rules as rules
+from essaim.army.forms.library import PointForm, VersionForm, split_tags
 from essaim.army.models import TalkingPoint
+from essaim.army.rules import missions as rules
 from essaim.army.services import talking_points as tp
 from essaim.army.services.missions import MissionError
 from essaim.lib.pagination import keyset_page, querystring
 
 PAGE_SIZE = 50
-
-
-def _tags(text: str) -> list[str]:
-    return [t for t in text.replace(";", ",").split(",") if t.strip()]
-
-
-class PointForm(forms.Form):
-    team = forms.ChoiceField(label=gettext_lazy("Portée"), required=False)
-    title = forms.CharField(label=gettext_lazy("Titre"), max_length=tp.MAX_TITLE)
-    tags = forms.CharField(
-        label=gettext_lazy("Étiquettes (séparées par des virgules)"),
-        required=False,
-        max_length=tp.MAX_TAGS * (tp.MAX_TAG_LENGTH + 2),
-    )
-    body = forms.CharField(
-        label=gettext_lazy("Texte"),
-        max_length=tp.MAX_BODY,
-        widget=forms.Textarea(attrs={"rows": 8}),
-        help_text=gettext_lazy(
-            "De la matière pour les propres mots de chacun : des faits, des chiffres, des "
-            "angles. Jamais un texte à coller tel quel."
-        ),
-    )
-
-    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        choices = rules.team_choices(user)
-        self.fields["team"].choices = choices  # type: ignore[attr-defined]
-        # Only HQ is offered the national scope (the empty choice): anyone else must pick a
-        # team, else the empty value would pass the form and meet a 403.
-        self.fields["team"].required = all(value for value, _label in choices)
-
-
-class VersionForm(forms.Form):
-    body = forms.CharField(
-        label=gettext_lazy("Nouveau texte"),
-        max_length=tp.MAX_BODY,
-        widget=forms.Textarea(attrs={"rows": 8}),
-    )
-    tags = forms.CharField(
-        label=gettext_lazy("Étiquettes (séparées par des virgules)"),
-        required=False,
-        max_length=tp.MAX_TAGS * (tp.MAX_TAG_LENGTH + 2),
-    )
 
 
 def _library_user(request: HttpRequest) -> set[int] | None:
@@ -120,7 +73,7 @@ def point_create(request: HttpRequest) -> HttpResponse:
             point = tp.add_talking_point(
                 title=data["title"],
                 body=data["body"],
-                tags=_tags(data["tags"]),
+                tags=split_tags(data["tags"]),
                 team=Team.objects.get(pk=team_id) if team_id else None,
                 by=request.user,  # type: ignore[arg-type]
             )
@@ -148,7 +101,7 @@ def point_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 version = tp.revise_talking_point(
                     point=point,
                     body=form.cleaned_data["body"],
-                    tags=_tags(form.cleaned_data["tags"]),
+                    tags=split_tags(form.cleaned_data["tags"]),
                     by=request.user,  # type: ignore[arg-type]
                 )
             except MissionError as refused:

@@ -1,6 +1,6 @@
 """HQ's watch over points: missions above the points cap awaiting a decision, sudden jumps in
 a person's points, and the accepted work behind a person's points. Thin over
-essaim.army.services.oversight; HQ only (essaim.army.mission_rules.can_decide_missions)."""
+essaim.army.services.oversight; HQ only (essaim.army.rules.missions.can_decide_missions)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from essaim.army import mission_rules as rules
 from essaim.army.models import Mission, Volunteer
+from essaim.army.rules import missions as rules
 from essaim.army.services import oversight
 from essaim.army.services.missions import MissionError
 

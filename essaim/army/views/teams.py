@@ -3,7 +3,6 @@ Thin views: rules.py decides who, services do the writing."""
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -11,11 +10,11 @@ from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from essaim.accounts.models import Membership, Team, User
 from essaim.army import rules
+from essaim.army.forms.teams import JoinForm, TeamForm
 from essaim.army.models import ALLOWED_MOVES, RoleAssignment, RoleTransition, StaleStage, Volunteer
 from essaim.army.services.invitations import reports_of as invitation_reports_of
 from essaim.army.services.lifecycle import move_role
@@ -63,15 +62,6 @@ def team_list(request: HttpRequest) -> HttpResponse:
     if rules.can_manage_teams(user):
         context["page"] = keyset_page(Team.objects.all(), request, size=50)
     return render(request, "army/team_list.html", context)
-
-
-class JoinForm(forms.Form):
-    message = forms.CharField(
-        label=gettext_lazy("Un mot pour les coordinateurs (facultatif)"),
-        required=False,
-        max_length=300,
-        widget=forms.Textarea(attrs={"rows": 2}),
-    )
 
 
 @login_required
@@ -172,22 +162,6 @@ def team_coordinator(request: HttpRequest, pk: int, membership_pk: int) -> HttpR
         actor=_user(request),
     )
     return redirect("army:team_dashboard", pk=team.pk)
-
-
-class TeamForm(forms.ModelForm):
-    class Meta:
-        model = Team
-        fields = ["name", "kind", "departement", "description", "accepts_requests"]
-
-    def clean_departement(self) -> str:
-        from essaim.people.services.zones import zones
-
-        code = self.cleaned_data["departement"].strip().upper()
-        if code and code not in zones().departements:
-            raise forms.ValidationError(_("Ce département n'existe pas."), code="unknown")
-        if not code and self.cleaned_data.get("kind") == Team.Kind.LOCAL:
-            raise forms.ValidationError(_("Une équipe locale a un département."), code="required")
-        return code
 
 
 @login_required

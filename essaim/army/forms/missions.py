@@ -1,0 +1,172 @@
+"""Forms of missions: a volunteer's proof and mission settings, and the runners' mission and kit
+forms. Lists typed one per line become lists here (split_lines), so that views and the API hand
+the services the same values."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from essaim.army.models import (
+    MissionKind,
+    Stage,
+    TalkingPointVersion,
+    VolunteerMissionSettings,
+    VolunteerRole,
+)
+from essaim.army.rules import missions as rules
+from essaim.army.services import missions as svc
+from essaim.army.services.kits import MAX_KIT_FILE_BYTES
+from essaim.army.services.proofs import clean_urls
+from essaim.army.services.talking_points import current_versions
+
+# The kit's fields of MissionForm, handed as they are to create_mission.
+KIT_FIELDS = (
+    "target_sites",
+    "kit_files",
+    "video_links",
+    "embed_codes",
+    "watch_channels",
+    "watch_slots",
+)
+
+
+def split_lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def split_codes(text: str) -> list[str]:
+    """Embed codes, separated by a line `---` (a code may span several lines)."""
+    return [c.strip() for c in text.replace("\r\n", "\n").split("\n---\n") if c.strip()]
+
+
+class ProofForm(forms.Form):
+    urls = forms.CharField(
+        label=gettext_lazy("Adresses (une par ligne)"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "inputmode": "url"}),
+    )
+    screenshot = forms.FileField(label=gettext_lazy("Capture d'écran"), required=False)
+    note = forms.CharField(
+        label=gettext_lazy("Note"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+class MissionSettingsForm(forms.ModelForm):
+    class Meta:
+        model = VolunteerMissionSettings
+        fields = ("digest", "leaderboard_opt_out")
+
+
+def _lines_field(label: Any, rows: int) -> forms.CharField:
+    return forms.CharField(label=label, required=False, widget=forms.Textarea(attrs={"rows": rows}))
+
+
+class MissionForm(forms.Form):
+    team = forms.ChoiceField(label=gettext_lazy("Portée"), required=False)
+    kind = forms.ChoiceField(label=gettext_lazy("Type"), choices=MissionKind.choices)
+    role = forms.ModelChoiceField(label=gettext_lazy("Rôle"), queryset=VolunteerRole.objects.all())
+    title = forms.CharField(label=gettext_lazy("Titre"), max_length=200)
+    brief = forms.CharField(
+        label=gettext_lazy("Consignes"), widget=forms.Textarea(attrs={"rows": 5})
+    )
+    stages = forms.MultipleChoiceField(
+        label=gettext_lazy("Étapes visées"),
+        choices=Stage.choices,
+        initial=[Stage.ACTIVE],
+        widget=forms.CheckboxSelectMultiple,
+    )
+    departements = forms.CharField(
+        label=gettext_lazy("Départements visés (séparés par des virgules, vide : partout)"),
+        required=False,
+        max_length=300,
+    )
+    quota = forms.IntegerField(
+        label=gettext_lazy("Nombre de réalisations"), min_value=1, max_value=100_000
+    )
+    deadline = forms.DateTimeField(
+        label=gettext_lazy("Échéance"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+    points = forms.IntegerField(
+        label=gettext_lazy("Points"), min_value=0, max_value=1000, initial=10
+    )
+    per_volunteer_minutes = forms.IntegerField(
+        label=gettext_lazy("Durée estimée (minutes)"), min_value=1, max_value=1440, initial=30
+    )
+    talking_point = forms.ModelChoiceField(
+        label=gettext_lazy("Argument"),
+        queryset=TalkingPointVersion.objects.none(),
+        required=False,
+    )
+    target_sites = _lines_field(gettext_lazy("Sites, forums, fils visés (un par ligne)"), 3)
+    kit_files = _lines_field(gettext_lazy("Fichiers et visuels (adresses, une par ligne)"), 2)
+    video_links = _lines_field(gettext_lazy("Liens vidéo (un par ligne)"), 2)
+    embed_codes = _lines_field(gettext_lazy("Codes d'intégration (un par ligne)"), 2)
+    watch_channels = _lines_field(
+        gettext_lazy("Veille : chaînes, sites, archives (un par ligne)"), 2
+    )
+    watch_slots = _lines_field(gettext_lazy("Veille : créneaux (un par ligne)"), 2)
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        choices = rules.team_choices(user)
+        self.fields["team"].choices = choices  # type: ignore[attr-defined]
+        # Only HQ is offered the national scope (the empty choice): anyone else must pick a
+        # team, else the empty value would pass the form and meet a 403.
+        self.fields["team"].required = all(value for value, _label in choices)
+        self.fields["points"].help_text = _(
+            "Au-delà de %(cap)d points, la mission attend l'accord d'un membre du QG avant "
+            "d'être publiée."
+        ) % {"cap": settings.MISSION_MAX_POINTS}
+        points = self.fields["talking_point"]
+        points.queryset = current_versions(rules.library_scope(user))  # type: ignore[attr-defined]
+        points.label_from_instance = (  # type: ignore[attr-defined]
+            lambda v: f"{v.point.title} (v{v.number})"
+        )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        for name in ("target_sites", "kit_files", "video_links"):
+            try:
+                data[name] = clean_urls(split_lines(data.get(name, "")), limit=svc.MAX_KIT_URLS)
+            except svc.MissionError as refused:
+                self.add_error(name, str(refused.message))
+        for name in ("embed_codes", "watch_channels", "watch_slots"):
+            data[name] = split_lines(data.get(name, ""))
+        data["departements"] = [
+            d.strip().upper() for d in data.get("departements", "").split(",") if d.strip()
+        ]
+        return data
+
+
+class KitForm(forms.Form):
+    target_sites = forms.CharField(
+        label=gettext_lazy("Sites, forums, fils visés (un par ligne)"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+    video_links = forms.CharField(
+        label=gettext_lazy("Liens vidéo (un par ligne)"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    embed_codes = forms.CharField(
+        label=gettext_lazy("Codes d'intégration (séparés par une ligne ---)"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(
+        label=gettext_lazy("Fichier (image, vidéo MP4/WebM/Ogg ou PDF)"),
+        help_text=gettext_lazy(
+            "%(mb)d Mo au plus. Les images sont réenregistrées sans leurs métadonnées ; les SVG "
+            "sont refusés."
+        )
+        % {"mb": MAX_KIT_FILE_BYTES // (1024 * 1024)},
+    )
