@@ -73,11 +73,3 @@ def _page(browser: Any, **options: Any) -> Iterator[Any]:
     yield page
     context.close()
     assert violations == []
-
-
-def login(page: Any, base_url: str, email: str, password: str) -> None:
-    page.goto(f"{base_url}/comptes/connexion/")
-    page.fill("#id_username", email)
-    page.fill("#id_password", password)
-    page.get_by_role("button", name="Se connecter").click()
-    page.wait_for_url(f"{base_url}/")

@@ -12,10 +12,10 @@ from django.utils import timezone
 from huey.contrib.djhuey import HUEY
 from playwright.sync_api import expect
 
-from conftest import PASSWORD
 from essaim.accounts.models import AuditEvent
+from essaim.accounts.tests.factories import PASSWORD
 from essaim.people.models import Consent, Contact, ImportBatch, Segment
-from tests.browser.conftest import login
+from tests.browser.helpers import login
 
 ROWS = [
     ["Courriel", "Prénom", "Nom", "Code postal", "Tags"],

@@ -9,8 +9,10 @@ from typing import Any
 import pytest
 
 from essaim.accounts.models import AuditEvent
-from essaim.api.tests.conftest import Api
+from essaim.api.testing import Api
 from essaim.people.models import Contact
+
+pytestmark = pytest.mark.usefixtures("fresh_rate_limits")
 
 CONTACTS = "/api/v1/contacts"
 

@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from essaim.api.tests.conftest import api_for
+from essaim.api.testing import api_for
 from essaim.army.models import Invitation, InvitationRequest, Stage
 from essaim.army.tests.factories import make_inviter, make_volunteer
 from essaim.people.models import Contact
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_rate_limits")]
 
 URL = "/api/v1/me/invitations"
 PHISHING = "Votre compte est suspendu : https://evil.example/verify"

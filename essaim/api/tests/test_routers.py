@@ -7,12 +7,15 @@ import ast
 import itertools
 from pathlib import Path
 
+import pytest
 from django.conf import settings
 from django.test import Client
 from django.utils.module_loading import import_string
 from ninja import Router
 
 import essaim.api
+
+pytestmark = pytest.mark.usefixtures("fresh_rate_limits")
 
 # Every layer may use these; the domain apps above them plug in through settings.
 ALLOWED_ESSAIM_PACKAGES = {"essaim.api", "essaim.accounts", "essaim.lib"}

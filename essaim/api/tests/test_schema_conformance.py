@@ -12,7 +12,7 @@ from django.test import Client
 from essaim.army.models import Mission
 from essaim.people.models import Tag
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_rate_limits")]
 
 
 def operations() -> list[tuple[str, str, dict[str, Any]]]:

@@ -11,7 +11,7 @@ import pytest
 from django.utils import timezone
 
 from essaim.accounts.models import Membership
-from essaim.api.tests.conftest import api_for
+from essaim.api.testing import api_for
 from essaim.army.models import Claim, Mission, Stage, VolunteerMissionSettings
 from essaim.army.services import oversight
 from essaim.army.services.missions import claim_mission
@@ -19,7 +19,7 @@ from essaim.army.services.proofs import submit_proof
 from essaim.army.tests.factories import make_team, make_volunteer
 from essaim.army.tests.mission_helpers import make_mission
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_rate_limits")]
 
 ACTIVE_CHATTER = {"tchatcheur": Stage.ACTIVE}
 SELF_REVIEW = "Vous ne pouvez pas relire votre propre preuve : un autre relecteur s'en charge."

@@ -25,7 +25,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from conftest import free_port
+from essaim.lib.testing import free_port
 from essaim.lib.text import normalize_email
 from essaim.mailing.models import Campaign, Delivery
 from essaim.mailing.services.audience import freeze_audience
