@@ -96,7 +96,7 @@ def test_bad_input_is_a_422_naming_the_field(hq, segment, changes, field):
 def test_a_mail_with_an_unknown_field_is_a_422(hq, segment):
     response = api_for(hq).post("/api/v1/calls", _body(segment, body_markdown="{{ password }}"))
     assert response.status_code == 422
-    assert "champ inconnu" in response.json()["error"]["message"]
+    assert response.json()["error"]["message"] == "champ inconnu : password"
     assert _state() == (0, 0, 0)
 
 

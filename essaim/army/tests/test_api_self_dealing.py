@@ -93,7 +93,9 @@ def test_the_thousand_point_mission_waits_for_hq_and_earns_its_author_nothing(
     assert api.get(f"/api/v1/missions/{pk}").json()["status"] == "awaiting"
     refused = api.post(f"/api/v1/missions/{pk}/claim")
     assert refused.status_code == 409
-    assert refused.json()["error"]["message"].startswith("Vous avez créé cette mission")
+    assert refused.json()["error"]["message"] == (
+        "Vous avez créé cette mission : elle est pour d'autres volontaires que vous."
+    )
     assert (Claim.objects.count(), no_points()) == (0, True)
 
     # Even once another HQ member approves it, its author cannot take it.

@@ -185,8 +185,11 @@ def test_budget_exhaustion_is_429_and_mails_each_hq_admin_once(
     assert refused.status_code == 429
     body = refused.json()["error"]
     assert (body["code"], body["details"]["budget"]) == ("people_budget_exhausted", 7)
-    assert body["message"].startswith("This token has read its daily budget of 7 people; ")
     retry_after = int(refused["Retry-After"])
+    assert body["message"] == (
+        "This token has read its daily budget of 7 people; "
+        f"retry after midnight ({settings.TIME_ZONE}), in {retry_after} s."
+    )
     assert body["details"]["retry_after"] == retry_after
     assert 0 < retry_after <= 25 * 3600
     with django_capture_on_commit_callbacks(execute=True):
