@@ -210,7 +210,7 @@ AUTH_PASSWORD_VALIDATORS = [
 # axes' AxesBackend, which also loads users as ModelBackend does, for code that logs in with
 # AUTHENTICATION_BACKENDS[0].)
 AUTHENTICATION_BACKENDS = [
-    "essaim.accounts.lockouts.LoginThrottleBackend",
+    "essaim.accounts.services.lockouts.LoginThrottleBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 # Failed logins (wrong passwords and wrong second-factor codes) one account, or one client
@@ -226,9 +226,9 @@ AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 # Our login form posts "username"; axes would otherwise look for the model's field, "email".
 AXES_USERNAME_FORM_FIELD = "username"
-AXES_USERNAME_CALLABLE = "essaim.accounts.lockouts.login_username"
-AXES_CLIENT_IP_CALLABLE = "essaim.accounts.lockouts.client_address"
-AXES_LOCKOUT_CALLABLE = "essaim.accounts.lockouts.lockout_response"
+AXES_USERNAME_CALLABLE = "essaim.accounts.services.lockouts.login_username"
+AXES_CLIENT_IP_CALLABLE = "essaim.accounts.services.lockouts.client_address"
+AXES_LOCKOUT_CALLABLE = "essaim.accounts.views.lockout_response"
 # The database handler: shared by every process and machine, and its rows let HQ list and lift
 # locks (a cache cannot be listed). Refusals while locked are not recorded, so a burst costs a
 # few reads per guess and the lock ends at a fixed time instead of being pushed back forever.

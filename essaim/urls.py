@@ -2,13 +2,13 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.i18n import set_language
 
-from essaim.accounts import wellknown
+from essaim.accounts.views import wellknown
 from essaim.project import views as project_views
 
 urlpatterns = [
     path("", project_views.home, name="home"),
     path("comptes/", include("essaim.accounts.urls")),
-    path("comptes/jetons/", include("essaim.api.web_urls")),
+    path("comptes/jetons/", include("essaim.api.urls.web")),
     path("base/", include("essaim.people.urls")),
     path("", include("essaim.people.urls.public")),
     path("", include("essaim.army.urls.public")),

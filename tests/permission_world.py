@@ -24,8 +24,8 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from conftest import PASSWORD, make_user
 from essaim.accounts.models import Membership, Role, User
+from essaim.accounts.tests.factories import PASSWORD, UserFactory
 from essaim.api.models import Scope
 from essaim.api.services import create_token
 from essaim.army.models import Invitation, RoleAssignment, Stage
@@ -80,10 +80,14 @@ def _session_for(user: User) -> str:
 
 def build_world() -> World:
     world = World()
-    hq_admin = make_user("admin@qg.test", Role.HQ_ADMIN)
-    hq = make_user("staff@qg.test", Role.HQ_STAFF)
-    coordinator = make_user("coord.paris@equipe.test", Role.COORDINATOR, ["75"])
-    other_coordinator = make_user("coord.lyon@equipe.test", Role.COORDINATOR, ["69"])
+    hq_admin = UserFactory.create(email="admin@qg.test", role=Role.HQ_ADMIN)
+    hq = UserFactory.create(email="staff@qg.test", role=Role.HQ_STAFF)
+    coordinator = UserFactory.create(
+        email="coord.paris@equipe.test", role=Role.COORDINATOR, zones=["75"]
+    )
+    other_coordinator = UserFactory.create(
+        email="coord.lyon@equipe.test", role=Role.COORDINATOR, zones=["69"]
+    )
 
     paris = make_team("Paris 11e", departement="75", coordinators=[coordinator])
     make_team("Lyon 3e", departement="69", coordinators=[other_coordinator])

@@ -14,8 +14,8 @@ class AccountsConfig(AppConfig):
         from django.contrib.auth.signals import user_logged_in
 
         import essaim.accounts.checks  # noqa: F401
-        from essaim.accounts.lockouts import record_lockout
-        from essaim.accounts.twofactor import on_user_logged_in
+        from essaim.accounts.services.lockouts import record_lockout
+        from essaim.accounts.services.twofactor import on_user_logged_in
 
         user_logged_in.connect(on_user_logged_in, dispatch_uid="essaim.2fa.mark_session")
         user_locked_out.connect(record_lockout, dispatch_uid="essaim.login.locked")

@@ -6,7 +6,8 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from essaim.accounts import rules, twofactor
+from essaim.accounts import rules
+from essaim.accounts.services import twofactor
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 
-from essaim.accounts import twofactor
+from essaim.accounts.services import twofactor
 
 # Where essaim/urls.py mounts the API.
 API_PREFIX = "/api/"

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 # The sender's fixtures, for the campaign journey that runs a real sender process.
-from essaim.mailing.tests.conftest import _migrated_sqlite, live_ledger  # noqa: F401
+from essaim.mailing.tests.fixtures import live_ledger, migrated_sqlite_template  # noqa: F401
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
@@ -73,11 +73,3 @@ def _page(browser: Any, **options: Any) -> Iterator[Any]:
     yield page
     context.close()
     assert violations == []
-
-
-def login(page: Any, base_url: str, email: str, password: str) -> None:
-    page.goto(f"{base_url}/comptes/connexion/")
-    page.fill("#id_username", email)
-    page.fill("#id_password", password)
-    page.get_by_role("button", name="Se connecter").click()
-    page.wait_for_url(f"{base_url}/")

@@ -1,7 +1,7 @@
 """A volunteer is refused the contacts pages; HQ reaches them from the menu."""
 
-from conftest import PASSWORD
-from tests.browser.conftest import login
+from essaim.accounts.tests.factories import PASSWORD
+from tests.browser.helpers import login
 
 
 def test_volunteer_logs_in_and_is_refused_the_contacts_pages(phone_page, live_server, volunteer):

@@ -13,7 +13,7 @@ from django.core.cache import cache
 from django.db import connection
 from playwright.sync_api import expect
 
-from conftest import PASSWORD
+from essaim.accounts.tests.factories import PASSWORD
 from essaim.army.models import Call, CallEvent, Volunteer
 from essaim.army.tests.factories import seed_roles
 from essaim.mailing.models import Delivery
@@ -21,7 +21,7 @@ from essaim.mailing.sender.engine import Sender, SenderOptions
 from essaim.mailing.sender.smtp import RelayConfig
 from essaim.people.models import Consent, Segment
 from essaim.people.tests.factories import make_contact
-from tests.browser.conftest import login
+from tests.browser.helpers import login
 
 
 def run_sender(relay_url: str) -> dict[str, object]:

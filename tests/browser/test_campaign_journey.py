@@ -13,11 +13,11 @@ import pytest
 from django.db import connection
 from playwright.sync_api import expect
 
-from conftest import PASSWORD
+from essaim.accounts.tests.factories import PASSWORD
 from essaim.mailing.models import Campaign, Delivery
 from essaim.people.models import Segment
 from essaim.people.tests.factories import make_contact
-from tests.browser.conftest import login
+from tests.browser.helpers import login
 
 
 def write_campaign(page: Any, base_url: str, subject: str, audience: str) -> Campaign:

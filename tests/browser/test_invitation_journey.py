@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from django.core.cache import cache
 
-from conftest import PASSWORD
+from essaim.accounts.tests.factories import PASSWORD
 from essaim.army.models import Invitation, VolunteerMissionSettings
 from essaim.army.tests.factories import make_inviter
 from essaim.people.models import Consent
-from tests.browser.conftest import login
+from tests.browser.helpers import login
 
 pytestmark = [
     pytest.mark.browser,

@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from conftest import PASSWORD
 from essaim.accounts.models import Membership
+from essaim.accounts.tests.factories import PASSWORD
 from essaim.army.models import Stage, VolunteerRole
 from essaim.army.tests.factories import make_team, make_volunteer
 from essaim.army.tests.mission_helpers import make_mission
-from tests.browser.conftest import login
+from tests.browser.helpers import login
 
 pytestmark = [
     pytest.mark.browser,

@@ -7,11 +7,11 @@ import re
 
 from django.core.cache import cache
 
-from conftest import PASSWORD
 from essaim.accounts.models import Membership
+from essaim.accounts.tests.factories import PASSWORD
 from essaim.army.models import Volunteer
 from essaim.army.tests.factories import make_team, seed_roles
-from tests.browser.conftest import login
+from tests.browser.helpers import login
 
 
 def test_a_person_volunteers_from_a_phone_joins_the_local_team_and_is_approved(

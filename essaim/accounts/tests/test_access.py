@@ -1,9 +1,9 @@
 from django.test import Client
 from django.urls import reverse
 
-from conftest import PASSWORD
 from essaim.accounts.models import AuditEvent
 from essaim.accounts.services import audit
+from essaim.accounts.tests.factories import PASSWORD
 
 
 def test_login_is_by_email_and_lands_on_home(hq):

@@ -20,8 +20,8 @@ from django.db.models import F
 from django.test import Client
 from django.urls import reverse
 
-from conftest import PASSWORD
 from essaim.accounts.models import AuditEvent
+from essaim.accounts.tests.factories import PASSWORD
 
 LIMIT = django_settings.LOGIN_FAILURE_LIMIT
 LOGIN = "/comptes/connexion/"

@@ -12,8 +12,8 @@ from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
-from conftest import make_user
 from essaim.accounts.services import make_login_token
+from essaim.accounts.tests.factories import UserFactory
 from essaim.army.tests.factories import make_volunteer
 
 REQUEST = reverse("accounts:magic_request")
@@ -73,7 +73,7 @@ def test_unknown_and_staff_addresses_get_the_same_answer_and_no_mail(ask, smtp_r
 
 
 def test_a_staff_account_cannot_log_in_with_a_link(db):
-    staff = make_user("qg@exemple.fr", "hq_staff")
+    staff = UserFactory.create(email="qg@exemple.fr", role="hq_staff")
     browser = Client()
     assert (
         browser.post(reverse("accounts:magic_login", args=[make_login_token(staff)])).status_code

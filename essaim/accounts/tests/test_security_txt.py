@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from django.test import Client
 
-from essaim.accounts.wellknown import security_txt_lines
+from essaim.accounts.views.wellknown import security_txt_lines
 
 URL = "/.well-known/security.txt"
 

@@ -26,8 +26,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from conftest import PASSWORD
 from essaim.accounts.models import AuditEvent, User
+from essaim.accounts.tests.factories import PASSWORD
 
 LOGIN = "/comptes/connexion/"
 ENROL = reverse("accounts:two_factor_enrol")

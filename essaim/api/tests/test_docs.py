@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from django.test import Client
+
+pytestmark = pytest.mark.usefixtures("fresh_rate_limits")
 
 EXPECTED_OPERATIONS = {
     ("get", "/api/health"): "health",

@@ -10,6 +10,8 @@ from django.test import Client
 
 from essaim.people.models import Segment
 
+pytestmark = pytest.mark.usefixtures("fresh_rate_limits")
+
 CONTACTS = "/api/v1/contacts"
 
 

@@ -29,13 +29,13 @@ from schemathesis.specs.openapi.checks import (
 
 from essaim.accounts.models import User
 from essaim.api.services import create_token
-from essaim.api.tests.conftest import make_contact
 from essaim.army.models import MissionKind, Stage
 from essaim.army.tests.factories import make_team, make_volunteer
 from essaim.army.tests.mission_helpers import make_mission
-from essaim.mailing.tests.conftest import make_campaign
+from essaim.mailing.tests.factories import CampaignFactory
+from essaim.people.tests.factories import make_contact
 
-pytestmark = pytest.mark.schemathesis
+pytestmark = [pytest.mark.schemathesis, pytest.mark.usefixtures("fresh_rate_limits")]
 
 # Per operation: ~60 operations x 2 tokens stay well under two minutes on 2 cores. A deeper run
 # by hand: SCHEMATHESIS_MAX_EXAMPLES=500 pytest -m schemathesis.
@@ -76,7 +76,7 @@ def tokens(hq: User, coordinator: User, settings: Any) -> dict[str, str]:
     settings.API_RATE_LIMIT = ""  # hundreds of requests per token, on purpose
     make_contact("marie.curie@exemple.fr", postcode="75005", first_name="Marie", tags=("jeunes",))
     make_contact("louis.lumiere@exemple.fr", postcode="69003")
-    make_campaign()
+    CampaignFactory.create()
     team = make_team(coordinators=[coordinator])
     make_volunteer(roles={"tchatcheur": Stage.ACTIVE}, teams=[team])
     make_mission(by=hq, kind=MissionKind.PLACE, title="Bannière")

@@ -14,7 +14,7 @@ from essaim.accounts.models import AuditEvent
 from essaim.api.models import ApiToken
 from essaim.api.services import authenticate, create_token
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_rate_limits")]
 LIST = reverse("api_tokens:list")
 CREATE = reverse("api_tokens:create")
 

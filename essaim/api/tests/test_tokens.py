@@ -14,8 +14,10 @@ from django.utils import timezone
 from essaim.accounts.models import AuditEvent
 from essaim.api.models import ApiToken
 from essaim.api.services import authenticate, create_token, revoke_token, touch
-from essaim.api.tests.conftest import Api, api_for
+from essaim.api.testing import Api, api_for
 from essaim.people.models import Contact
+
+pytestmark = pytest.mark.usefixtures("fresh_rate_limits")
 
 TOKEN_RE = re.compile(r"^ess_([a-z0-9]{8})_[A-Za-z0-9_-]{43}$")
 CONTACTS = "/api/v1/contacts"

@@ -12,7 +12,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from essaim.api.tests.conftest import api_for
+from essaim.api.testing import api_for
 from essaim.api.uploads import BODY_RESERVE
 from essaim.army.models import Claim, KitFile, MissionKind, Proof, Stage
 from essaim.army.services.kits import MAX_KIT_FILE_BYTES
@@ -20,7 +20,7 @@ from essaim.army.services.proofs import MAX_NOTE, MAX_SCREENSHOT_BYTES, MAX_URL_
 from essaim.army.tests.factories import make_volunteer
 from essaim.army.tests.mission_helpers import make_mission
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_rate_limits")]
 
 
 def api_limit(service_limit: int) -> int:

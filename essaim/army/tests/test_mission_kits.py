@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from PIL import Image
 
-from essaim.api.tests.conftest import api_for
+from essaim.api.testing import api_for
 from essaim.army.models import Claim, KitFile, Mission, MissionKind, Notification, Stage
 from essaim.army.rules import missions as rules
 from essaim.army.services.kits import MAX_KIT_FILE_BYTES, KitFileError, add_kit_file

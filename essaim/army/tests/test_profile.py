@@ -6,8 +6,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from conftest import PASSWORD
 from essaim.accounts.models import Membership
+from essaim.accounts.tests.factories import PASSWORD
 from essaim.army.models import RoleAssignment, Stage, Volunteer, window_mask
 from essaim.army.tests.factories import TeamFactory, VolunteerFactory
 

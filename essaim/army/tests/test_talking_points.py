@@ -11,7 +11,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.test import Client
 from django.urls import reverse
 
-from essaim.api.tests.conftest import api_for
+from essaim.api.testing import api_for
 from essaim.army.models import Claim, Stage, TalkingPoint, TalkingPointTag, TalkingPointVersion
 from essaim.army.rules import missions as rules
 from essaim.army.services.missions import MissionError, accept_claim, claim_mission

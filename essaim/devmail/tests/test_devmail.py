@@ -14,9 +14,9 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from conftest import free_port
 from essaim.devmail.models import CaughtMessage
 from essaim.devmail.smtpd import start_catcher
+from essaim.lib.testing import free_port
 
 ROOT = Path(__file__).resolve().parents[3]
 

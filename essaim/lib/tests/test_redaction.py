@@ -22,9 +22,9 @@ from django.test import Client
 from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, reverse
 from gunicorn.config import Config
 
-from conftest import free_port
 from essaim.lib.gunicorn_logging import RedactingLogger
 from essaim.lib.redaction import REDACTED, RedactSecretsFilter, redact
+from essaim.lib.testing import free_port
 
 ROOT = Path(__file__).resolve().parents[3]
 # A token as Django's signing writes them (":" and "-" inside), and one as sealing does.

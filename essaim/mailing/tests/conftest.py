@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,24 +14,19 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from django.db import connection
 
-from conftest import free_port
+from essaim.lib.testing import free_port
 from essaim.mailing.models import Delivery
-from essaim.mailing.tests.factories import CampaignFactory, accepted_campaign, make_audience
+from essaim.mailing.tests.factories import accepted_campaign, make_audience
+
+# The sender run on the test's own database, shared with the browser tests.
+from essaim.mailing.tests.fixtures import live_ledger, migrated_sqlite_template  # noqa: F401
 from essaim.mailing.tests.support import (
-    ROOT,
     SMTP_SINK,
-    LiveLedger,
     ScriptedServer,
     Sink,
-    base_env,
     wait_port,
 )
-
-# Still imported from here by essaim/api/tests/test_schemathesis.py, until the API's tests move
-# to their apps: new code uses CampaignFactory.
-make_campaign = CampaignFactory.create
 
 
 @pytest.fixture
@@ -87,48 +81,3 @@ def scripted_server() -> Iterator[ScriptedServer]:
         yield server
     finally:
         controller.stop()
-
-
-# --- A database the sender subprocess shares with the test ----------------------------------
-
-
-@pytest.fixture(scope="session")
-def _migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("ledger") / "template.sqlite3"
-    subprocess.run(
-        [sys.executable, "-m", "essaim.manage", "migrate", "--noinput", "-v0"],
-        env={**base_env(), "SQLITE_PATH": str(path)},
-        check=True,
-        cwd=ROOT,
-    )
-    return path
-
-
-@pytest.fixture
-def live_ledger(transactional_db: Any, tmp_path: Path, request: Any) -> Iterator[LiveLedger]:
-    if connection.vendor == "postgresql":
-        s = connection.settings_dict
-        url = f"postgres://{s['USER']}:{s['PASSWORD']}@{s['HOST']}:{s['PORT'] or 5432}/{s['NAME']}"
-        ledger = LiveLedger({**base_env(), "DATABASE_URL": url})
-        try:
-            yield ledger
-        finally:
-            ledger.stop_all()
-        return
-    # SQLite: the test database lives in memory, out of a subprocess's reach. Point this
-    # connection at a migrated file for the test, then give the in-memory one back.
-    template = request.getfixturevalue("_migrated_sqlite")
-    path = tmp_path / "ledger.sqlite3"
-    shutil.copy(template, path)
-    saved_name = connection.settings_dict["NAME"]
-    saved_conn = connection.connection
-    connection.connection = None
-    connection.settings_dict["NAME"] = str(path)
-    ledger = LiveLedger({**base_env(), "SQLITE_PATH": str(path)})
-    try:
-        yield ledger
-    finally:
-        ledger.stop_all()
-        connection.close()
-        connection.settings_dict["NAME"] = saved_name
-        connection.connection = saved_conn

@@ -18,7 +18,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from conftest import free_port
+from essaim.lib.testing import free_port
 from essaim.mailing.bounces.server import start_server
 from essaim.mailing.message import CompiledMessage, Recipient, VerpSigner
 from essaim.mailing.models import BounceReport, Delivery

@@ -8,7 +8,7 @@ import pytest
 from django.core.cache import cache
 
 from essaim.accounts.models import AuditEvent
-from essaim.api.tests.conftest import Api, api_for
+from essaim.api.testing import Api, api_for
 from essaim.mailing.models import Campaign, Delivery
 from essaim.people.models import Segment
 from essaim.people.tests.factories import make_contact

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 
-from conftest import free_port
+from essaim.lib.testing import free_port
 from essaim.mailing.bounces.server import start_server
 from essaim.mailing.message import CompiledMessage, Recipient, VerpSigner
 from essaim.mailing.models import BounceReport, Delivery

@@ -15,7 +15,7 @@ from django.test import Client
 from django.utils import timezone
 
 from essaim.accounts.models import AuditEvent
-from essaim.api.tests.conftest import api_for
+from essaim.api.testing import api_for
 from essaim.mailing.models import BlackoutWindow, Campaign, Delivery
 from essaim.mailing.services.audience import freeze_audience
 from essaim.mailing.tests.factories import BlackoutWindowFactory, CampaignFactory, make_audience

@@ -1,6 +1,6 @@
 """URLs under /api/: ninja's, each wrapped so that even the errors ninja answers outside an
 operation (method not allowed, the bare root) use the API's JSON error shape, then a JSON 404
-for every other path."""
+for every other path. The HTML token pages (under /comptes/jetons/) are in urls/web.py."""
 
 from __future__ import annotations
 

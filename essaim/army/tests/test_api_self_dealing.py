@@ -11,7 +11,7 @@ import pytest
 from django.utils import timezone
 
 from essaim.accounts.models import Membership
-from essaim.api.tests.conftest import api_for
+from essaim.api.testing import api_for
 from essaim.army.models import Claim, Mission, Stage, VolunteerMissionSettings
 from essaim.army.services import oversight
 from essaim.army.services.missions import claim_mission
@@ -19,7 +19,7 @@ from essaim.army.services.proofs import submit_proof
 from essaim.army.tests.factories import make_team, make_volunteer
 from essaim.army.tests.mission_helpers import make_mission
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_rate_limits")]
 
 ACTIVE_CHATTER = {"tchatcheur": Stage.ACTIVE}
 SELF_REVIEW = "Vous ne pouvez pas relire votre propre preuve : un autre relecteur s'en charge."
@@ -93,7 +93,9 @@ def test_the_thousand_point_mission_waits_for_hq_and_earns_its_author_nothing(
     assert api.get(f"/api/v1/missions/{pk}").json()["status"] == "awaiting"
     refused = api.post(f"/api/v1/missions/{pk}/claim")
     assert refused.status_code == 409
-    assert refused.json()["error"]["message"].startswith("Vous avez créé cette mission")
+    assert refused.json()["error"]["message"] == (
+        "Vous avez créé cette mission : elle est pour d'autres volontaires que vous."
+    )
     assert (Claim.objects.count(), no_points()) == (0, True)
 
     # Even once another HQ member approves it, its author cannot take it.

@@ -1,4 +1,5 @@
-"""Login throttling: the glue to django-axes, the lockout page, and HQ's list of locks.
+"""Login throttling: the glue to django-axes and HQ's list of locks (the lockout page is
+accounts.views.lockout_response).
 
 django-axes counts failed logins (its backend refuses a locked account or address before the
 password is checked; its signal handler records each failure in the database). Two counters,
@@ -17,8 +18,7 @@ from axes.models import AccessAttempt
 from axes.utils import reset as axes_reset
 from django.conf import settings
 from django.db.models import Max, Q, Sum
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http import HttpRequest
 from django.utils import timezone
 
 from essaim.accounts.models import User
@@ -81,29 +81,6 @@ def locked_until(*, ip: str | None, username: str | None) -> datetime:
         condition |= Q(username=username)
     last = _recent().filter(condition).aggregate(last=Max("attempt_time"))["last"]
     return (last or timezone.now()) + _cool_off()
-
-
-def lockout_response(
-    request: HttpRequest,
-    original_response: HttpResponse | None = None,
-    credentials: dict[str, Any] | None = None,
-) -> HttpResponse:
-    """AXES_LOCKOUT_CALLABLE: the 429 page, in the site's layout, with when to retry and how to
-    get unlocked. Said the same whether the account exists or not."""
-    until = locked_until(ip=client_address(request), username=login_username(request, credentials))
-    retry_after = max(1, int((until - timezone.now()).total_seconds()))
-    response = render(
-        request,
-        "accounts/locked_out.html",
-        {
-            "until": until,
-            "minutes": max(1, (retry_after + 59) // 60),
-            "limit": settings.LOGIN_FAILURE_LIMIT,
-        },
-        status=429,
-    )
-    response["Retry-After"] = str(retry_after)
-    return response
 
 
 def record_lockout(sender: Any, request: HttpRequest, username: str | None, **kwargs: Any) -> None:

@@ -9,10 +9,13 @@ from django.core.cache import caches
 from django.db import connection
 
 from essaim.accounts.models import AuditEvent
-from essaim.api.tests.conftest import Api, make_contact
+from essaim.api.testing import Api
 from essaim.people.models import Consent, Contact, ContactEvent, ContactTag, Suppression
 from essaim.people.services.segments import save_segment
 from essaim.people.services.suppression import suppress
+from essaim.people.tests.factories import make_contact
+
+pytestmark = pytest.mark.usefixtures("fresh_rate_limits")
 
 CONTACTS = "/api/v1/contacts"
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from essaim.accounts.models import AuditEvent
-from essaim.api.tests.conftest import Api, api_for
+from essaim.api.testing import Api, api_for
 from essaim.army.models import Call
 from essaim.army.services.calls import record_visit
 from essaim.army.tests.call_helpers import launch, paris_segment
@@ -16,7 +16,7 @@ from essaim.army.tests.factories import make_volunteer, role
 from essaim.mailing.models import Campaign, Delivery
 from essaim.people.models import Contact, Segment
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_rate_limits")]
 
 
 @pytest.fixture
@@ -96,7 +96,7 @@ def test_bad_input_is_a_422_naming_the_field(hq, segment, changes, field):
 def test_a_mail_with_an_unknown_field_is_a_422(hq, segment):
     response = api_for(hq).post("/api/v1/calls", _body(segment, body_markdown="{{ password }}"))
     assert response.status_code == 422
-    assert "champ inconnu" in response.json()["error"]["message"]
+    assert response.json()["error"]["message"] == "champ inconnu : password"
     assert _state() == (0, 0, 0)
 
 

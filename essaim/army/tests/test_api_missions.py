@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from essaim.api.tests.conftest import api_for
+from essaim.api.testing import api_for
 from essaim.army.api import missions as missions_api
 from essaim.army.models import Claim, Mission, Proof, Stage
 from essaim.army.tests.factories import make_team, make_volunteer
 from essaim.army.tests.mission_helpers import image_upload, make_mission
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_rate_limits")]
 
 
 @pytest.fixture

@@ -19,16 +19,16 @@ from django.db.models import Exists, OuterRef
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext, gettext_lazy, ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from essaim.accounts import lockouts, rules, twofactor
+from essaim.accounts import rules
 from essaim.accounts.models import AuditEvent, User
-from essaim.accounts.services import client_ip, read_login_token
+from essaim.accounts.services import client_ip, lockouts, read_login_token, twofactor
 from essaim.accounts.tasks import send_magic_link
 from essaim.lib import ratelimit
 from essaim.lib.pagination import keyset_page
@@ -158,6 +158,32 @@ def _staff_user(request: HttpRequest) -> User:
     return user  # type: ignore[return-value]
 
 
+def lockout_response(
+    request: HttpRequest,
+    original_response: HttpResponse | None = None,
+    credentials: dict[str, Any] | None = None,
+) -> HttpResponse:
+    """AXES_LOCKOUT_CALLABLE: the 429 page, in the site's layout, with when to retry and how to
+    get unlocked. Said the same whether the account exists or not."""
+    until = lockouts.locked_until(
+        ip=lockouts.client_address(request),
+        username=lockouts.login_username(request, credentials),
+    )
+    retry_after = max(1, int((until - timezone.now()).total_seconds()))
+    response = render(
+        request,
+        "accounts/locked_out.html",
+        {
+            "until": until,
+            "minutes": max(1, (retry_after + 59) // 60),
+            "limit": settings.LOGIN_FAILURE_LIMIT,
+        },
+        status=429,
+    )
+    response["Retry-After"] = str(retry_after)
+    return response
+
+
 def _count_failure(request: HttpRequest, user: User) -> HttpResponse | None:
     """Report a wrong code or password to axes as a failed login of this account: the second
     step shares the password's limit. When that locks, the half-open session ends."""
@@ -165,7 +191,7 @@ def _count_failure(request: HttpRequest, user: User) -> HttpResponse | None:
     user_login_failed.send(sender=__name__, credentials=credentials, request=request)
     if getattr(request, "axes_locked_out", False):
         logout(request)
-        return lockouts.lockout_response(request, None, credentials)
+        return lockout_response(request, None, credentials)
     return None
 
 
@@ -174,7 +200,7 @@ def _refuse_if_locked(request: HttpRequest, user: User) -> HttpResponse | None:
     if AxesProxyHandler.is_allowed(request, credentials):
         return None
     logout(request)
-    return lockouts.lockout_response(request, None, credentials)
+    return lockout_response(request, None, credentials)
 
 
 @never_cache

@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from essaim.api.tests.conftest import api_for
+from essaim.api.testing import api_for
 from essaim.army.models import Invitation, InvitationRequest, Stage
 from essaim.army.tests.factories import make_inviter, make_volunteer
 from essaim.people.models import Contact
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_rate_limits")]
 
 URL = "/api/v1/me/invitations"
 PHISHING = "Votre compte est suspendu : https://evil.example/verify"
@@ -46,7 +46,10 @@ def test_an_applied_volunteer_sending_fifty_phishing_notes_gets_a_403_and_nothin
     assert response.status_code == 403
     error = response.json()["error"]
     assert error["code"] == "not_trusted"
-    assert "seuls les mondains formés ou actifs invitent" in error["message"]
+    assert error["message"] == (
+        "Votre rôle de mondain est à l'étape « Candidat » : seuls les mondains formés ou actifs "
+        "invitent. Un coordinateur de votre équipe peut vous former."
+    )
     assert nothing_recorded() and smtp_recorder.messages == []
 
 
@@ -54,8 +57,9 @@ def test_a_volunteer_without_the_mondain_role_gets_a_403_saying_why(send, smtp_r
     chatter = make_volunteer(roles={"tchatcheur": Stage.ACTIVE})
     response = send(chatter, {"addresses": ["ana@exemple.fr"]})
     assert response.status_code == 403
-    assert response.json()["error"]["message"].startswith(
-        "Les invitations sont réservées aux volontaires mondains"
+    assert response.json()["error"]["message"] == (
+        "Les invitations sont réservées aux volontaires mondains, formés ou actifs. "
+        "Demandez le rôle de mondain dans votre profil : un coordinateur vous formera."
     )
     assert nothing_recorded() and smtp_recorder.messages == []
 
@@ -66,7 +70,11 @@ def test_a_link_in_a_trusted_mondains_note_is_a_422_and_nothing_is_queued(
 ):
     response = send(make_inviter(), {"addresses": FIFTY, "note": note})
     assert response.status_code == 422
-    assert "Pas de lien" in response.json()["error"]["message"]
+    assert response.json()["error"]["message"] == (
+        "Pas de lien ni d'adresse de site dans le mot personnel (ni « exemple.fr », ni « www », "
+        "même déguisés) : la campagne joint elle-même son lien. Si vous avez collé deux mots "
+        "avec un point, ajoutez une espace après le point."
+    )
     assert nothing_recorded() and smtp_recorder.messages == []
 
 

@@ -7,9 +7,12 @@ from typing import Any
 import pytest
 
 from essaim.accounts.models import AuditEvent
-from essaim.api.tests.conftest import Api, make_contact
+from essaim.api.testing import Api
 from essaim.people.models import ContactTag, Segment, Tag
 from essaim.people.services.segments import save_segment
+from essaim.people.tests.factories import make_contact
+
+pytestmark = pytest.mark.usefixtures("fresh_rate_limits")
 
 TAGS = "/api/v1/tags"
 SEGMENTS = "/api/v1/segments"

@@ -15,14 +15,17 @@ from django.apps import apps
 from django.core.cache import cache
 from django.db import connection, transaction
 
-from conftest import make_user
 from essaim.accounts.models import AuditEvent, Role, User
 from essaim.accounts.services import audit, verify_audit_chain
+from essaim.accounts.tests.factories import UserFactory
 from essaim.api.models import ApiToken
 from essaim.api.services import create_token, seconds_to_midnight
-from essaim.api.tests.conftest import Api, api_for, make_contact
+from essaim.api.testing import Api, api_for
 from essaim.people.models import Contact
 from essaim.people.services.segments import save_segment
+from essaim.people.tests.factories import make_contact
+
+pytestmark = pytest.mark.usefixtures("fresh_rate_limits")
 
 CONTACTS = "/api/v1/contacts"
 
@@ -162,11 +165,11 @@ def test_a_token_needs_at_least_one_scope(hq):
 
 @pytest.fixture
 def admins(db: Any) -> list[User]:
-    second = make_user("admin2@qg.test", Role.HQ_ADMIN)
-    gone = make_user("ancien@qg.test", Role.HQ_ADMIN)
+    second = UserFactory.create(email="admin2@qg.test", role=Role.HQ_ADMIN)
+    gone = UserFactory.create(email="ancien@qg.test", role=Role.HQ_ADMIN)
     gone.is_active = False
     gone.save(update_fields=["is_active"])
-    return [make_user("admin@qg.test", Role.HQ_ADMIN), second]
+    return [UserFactory.create(email="admin@qg.test", role=Role.HQ_ADMIN), second]
 
 
 def test_budget_exhaustion_is_429_and_mails_each_hq_admin_once(
@@ -182,8 +185,11 @@ def test_budget_exhaustion_is_429_and_mails_each_hq_admin_once(
     assert refused.status_code == 429
     body = refused.json()["error"]
     assert (body["code"], body["details"]["budget"]) == ("people_budget_exhausted", 7)
-    assert body["message"].startswith("This token has read its daily budget of 7 people; ")
     retry_after = int(refused["Retry-After"])
+    assert body["message"] == (
+        "This token has read its daily budget of 7 people; "
+        f"retry after midnight ({settings.TIME_ZONE}), in {retry_after} s."
+    )
     assert body["details"]["retry_after"] == retry_after
     assert 0 < retry_after <= 25 * 3600
     with django_capture_on_commit_callbacks(execute=True):

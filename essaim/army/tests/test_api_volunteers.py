@@ -7,11 +7,11 @@ from typing import Any
 import pytest
 
 from essaim.accounts.models import AuditEvent, Membership
-from essaim.api.tests.conftest import api_for
+from essaim.api.testing import api_for
 from essaim.army.models import Stage, Volunteer, window_mask
 from essaim.army.tests.factories import make_team, make_volunteer
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_rate_limits")]
 
 ME = "/api/v1/me"
 
@@ -61,7 +61,7 @@ def test_a_user_without_a_volunteer_profile_gets_404(hq):
 
 
 def test_anonymous_gets_401(db):
-    from essaim.api.tests.conftest import Api
+    from essaim.api.testing import Api
 
     assert Api().get(ME).status_code == 401
 

@@ -7,13 +7,13 @@ from typing import Any
 
 import pytest
 
-from essaim.api.tests.conftest import api_for
+from essaim.api.testing import api_for
 from essaim.army.models import Invitation, InvitationRequest
 from essaim.army.tests.factories import make_inviter
 from essaim.people.models import Contact, Suppression
 from essaim.people.services.suppression import suppress
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_rate_limits")]
 
 URL = "/api/v1/me/invitations"
 
