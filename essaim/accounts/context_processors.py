@@ -80,6 +80,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             if rules.can_manage_api_tokens(user)
             else None,
             (_("Sécurité"), reverse("accounts:security")) if rules.is_hq_admin(user) else None,
+            (_("Guide de style"), reverse("accounts:style_guide")) if hq else None,
             (_("Boîte de dev"), reverse("devmail:inbox")) if rules.can_read_devmail(user) else None,
         )
         group(
