@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.forms",  # its widget templates, for FORM_RENDERER below
     "django_htmx",
     "huey.contrib.djhuey",
     "axes",
@@ -101,6 +102,8 @@ TEMPLATES = [
         },
     }
 ]
+# Forms render with the project's engine, so a field is drawn by the design system's template.
+FORM_RENDERER = "essaim.lib.forms.FormRenderer"
 
 
 # --- Database -----------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from essaim.accounts import views
+from essaim.accounts import style_guide, views
 
 app_name = "accounts"
 urlpatterns = [
@@ -28,4 +28,5 @@ urlpatterns = [
         name="security_reset_two_factor",
     ),
     path("audit/", views.audit_log, name="audit_log"),
+    path("guide-de-style/", style_guide.style_guide, name="style_guide"),
 ]

@@ -1,0 +1,93 @@
+"""The living style guide: every component of the design system, drawn by the templates and
+includes the pages use, each beside its markup (HQ only: it shows no data, but it is a tool for
+the people who build the interface, not for volunteers)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.template import loader
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext_lazy as _
+
+from essaim.accounts import rules
+
+# (anchor, title, example template under guide/examples/)
+SECTIONS: tuple[tuple[str, Any, str], ...] = (
+    ("couleurs", _("Couleurs et typographie"), "guide/examples/tokens.html"),
+    ("en-tete", _("En-tête de page"), "guide/examples/page_header.html"),
+    ("boutons", _("Boutons"), "guide/examples/buttons.html"),
+    ("formulaires", _("Formulaires"), "guide/examples/forms.html"),
+    ("cartes", _("Cartes et chiffres"), "guide/examples/cards.html"),
+    ("tableaux", _("Tableaux"), "guide/examples/tables.html"),
+    ("badges", _("Badges et états"), "guide/examples/badges.html"),
+    ("messages", _("Messages"), "guide/examples/messages.html"),
+    ("vide", _("États vides"), "guide/examples/empty.html"),
+    ("pagination", _("Pagination"), "guide/examples/pagination.html"),
+    ("onglets", _("Onglets"), "guide/examples/tabs.html"),
+    ("progression", _("Progression"), "guide/examples/progress.html"),
+)
+
+
+class ExampleForm(forms.Form):
+    """A form of every kind of field, bound to wrong data so that errors show at their field."""
+
+    name = forms.CharField(label=_("Nom de la campagne"), help_text=_("Visible du QG seulement."))
+    email = forms.EmailField(label=_("Adresse de réponse"))
+    channel = forms.ChoiceField(
+        label=_("Canal"), choices=[("email", _("E-mail")), ("sms", _("SMS"))], required=False
+    )
+    purposes = forms.MultipleChoiceField(
+        label=_("Finalités"),
+        choices=[("news", _("Actualités")), ("volunteering", _("Bénévolat"))],
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+    note = forms.CharField(
+        label=_("Note"), widget=forms.Textarea(attrs={"rows": 3}), required=False
+    )
+    confirm = forms.BooleanField(label=_("J'ai relu le message"))
+
+
+@dataclass
+class Section:
+    anchor: str
+    title: str
+    html: SafeString
+    source: str
+
+
+@login_required
+def style_guide(request: HttpRequest) -> HttpResponse:
+    if not rules.is_hq(request.user):
+        raise PermissionDenied
+    context = {
+        "example_form": ExampleForm({"name": "", "email": "pas-une-adresse", "channel": "email"}),
+        "example_page": SimpleNamespace(
+            has_prev=True, has_next=True, prev_cursor="exemple", next_cursor="exemple"
+        ),
+        "example_tabs": [
+            (_("Aperçu"), request.path),
+            (_("Destinataires"), f"{request.path}?onglet=destinataires"),
+            (_("Journal"), f"{request.path}?onglet=journal"),
+        ],
+    }
+    sections = []
+    for anchor, title, name in SECTIONS:
+        template = loader.get_template(name)
+        sections.append(
+            Section(
+                anchor=anchor,
+                title=str(title),
+                html=mark_safe(template.render(context, request)),  # our own templates
+                source=template.template.source,  # type: ignore[attr-defined]
+            )
+        )
+    return render(request, "guide/style_guide.html", {"sections": sections})

@@ -1,0 +1,57 @@
+"""The living style guide shows every component, drawn by the includes the pages use, beside its
+markup; only HQ reaches it."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from essaim.accounts.style_guide import SECTIONS
+
+pytestmark = pytest.mark.django_db
+
+GUIDE = reverse("accounts:style_guide")
+
+
+def test_the_guide_shows_each_section_with_its_example_and_its_markup(hq_client: Client) -> None:
+    response = hq_client.get(GUIDE)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "<h1>Guide de style</h1>" in html
+    for anchor, title, _name in SECTIONS:
+        assert f'<section class="guide-section" id="{anchor}"' in html
+        assert f'<h2 id="{anchor}-title">{title}</h2>'.replace("'", "&#x27;") in html
+    assert html.count('<div class="guide-example">') == len(SECTIONS)
+    assert html.count('<pre class="guide-code"><code>') == len(SECTIONS)
+    # Rendered by the real includes: a stat tile, a status pill, an empty state, pagination.
+    assert '<span class="figure">182 340</span>' in html
+    assert '<span class="badge status-sending">En cours d\'envoi</span>' in html
+    assert '<p class="empty-title">Aucune campagne pour l\'instant</p>' in html
+    assert '<nav class="pager" aria-label="Pagination">' in html
+    # ... and the markup beside them is the include call, escaped.
+    assert "{% include &quot;includes/stat.html&quot; with value=&quot;182 340&quot;" in html
+
+
+def test_the_guide_form_shows_errors_at_their_field(hq_client: Client) -> None:
+    html = hq_client.get(GUIDE).content.decode()
+    # Required fields are marked; the error sits in the field's own group, before its control.
+    name_group = html.split('<div class="form-field is-required has-error">')[1].split("</div>")[0]
+    assert '<label for="id_name">Nom de la campagne\xa0:</label>' in name_group
+    assert html.count('<div class="form-field is-required has-error">') == 2
+    assert '<div class="form-field is-required has-error is-checkbox">' in html
+    email_group = html.split('<label for="id_email">')[1].split('<input type="email"')[0]
+    assert "Saisissez une adresse de courriel valide." in email_group
+    assert 'aria-invalid="true"' in html
+
+
+@pytest.mark.parametrize("fixture", ["volunteer_client", "coordinator_client"])
+def test_the_guide_is_refused_outside_hq(fixture: str, request: pytest.FixtureRequest) -> None:
+    client: Client = request.getfixturevalue(fixture)
+    assert client.get(GUIDE).status_code == 403
+
+
+def test_an_anonymous_visitor_is_sent_to_the_login(client: Client) -> None:
+    response = client.get(GUIDE)
+    assert response.status_code == 302
+    assert response["Location"] == f"{reverse('accounts:login')}?next={GUIDE}"
