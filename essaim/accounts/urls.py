@@ -1,7 +1,8 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from essaim.accounts import style_guide, views
+from essaim.accounts import views
+from essaim.accounts.views import style_guide
 
 app_name = "accounts"
 urlpatterns = [

@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from essaim.accounts.style_guide import SECTIONS
+from essaim.accounts.views.style_guide import SECTIONS
 
 pytestmark = pytest.mark.django_db
 
