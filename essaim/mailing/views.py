@@ -15,7 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from essaim.accounts import rules
@@ -220,7 +220,15 @@ def campaign_test_send(request: HttpRequest, pk: int) -> HttpResponse:
     except svc.CampaignRefused as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, _("Message de test envoyé à %(n)s adresse(s).") % {"n": sent})
+        messages.success(
+            request,
+            ngettext(
+                "Message de test envoyé à %(n)s adresse.",
+                "Message de test envoyé à %(n)s adresses.",
+                sent,
+            )
+            % {"n": sent},
+        )
     return redirect("mailing:campaign_preview", pk=campaign.pk)
 
 
@@ -242,7 +250,13 @@ def campaign_launch(request: HttpRequest, pk: int) -> HttpResponse:
             if action == "launch":
                 count = svc.launch_campaign(campaign, user=request.user, request=request)
                 messages.success(
-                    request, _("Campagne lancée vers %(n)s destinataires.") % {"n": count}
+                    request,
+                    ngettext(
+                        "Campagne lancée vers %(n)s destinataire.",
+                        "Campagne lancée vers %(n)s destinataires.",
+                        count,
+                    )
+                    % {"n": count},
                 )
                 return redirect("mailing:campaign_detail", pk=campaign.pk)
         except svc.CampaignRefused as exc:
@@ -366,7 +380,15 @@ def campaign_requeue_unknown(request: HttpRequest, pk: int) -> HttpResponse:
         except svc.CampaignStateError:
             error = _("Impossible dans l'état actuel de la campagne.")
         else:
-            messages.success(request, _("%(n)s envoi(s) remis en file d'attente.") % {"n": count})
+            messages.success(
+                request,
+                ngettext(
+                    "%(n)s envoi remis en file d'attente.",
+                    "%(n)s envois remis en file d'attente.",
+                    count,
+                )
+                % {"n": count},
+            )
             return redirect("mailing:campaign_detail", pk=pk)
     return _detail_page(
         request, campaign, _detail_context(request, campaign), requeue_error=error, status=400
@@ -385,7 +407,15 @@ def _transition(request: HttpRequest, pk: int, action: str) -> HttpResponse:
             messages.success(request, _("Envoi repris."))
         else:
             n = svc.cancel_campaign(campaign, request=request)
-            messages.success(request, _("Campagne annulée (%(n)s envois annulés).") % {"n": n})
+            messages.success(
+                request,
+                ngettext(
+                    "Campagne annulée (%(n)s envoi annulé).",
+                    "Campagne annulée (%(n)s envois annulés).",
+                    n,
+                )
+                % {"n": n},
+            )
     except svc.CampaignStateError:
         messages.error(request, _("Impossible dans l'état actuel de la campagne."))
     return redirect("mailing:campaign_detail", pk=pk)

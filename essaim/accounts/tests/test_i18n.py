@@ -145,6 +145,18 @@ def test_every_english_string_is_translated() -> None:
     assert fuzzy == []
 
 
+def test_no_message_hedges_its_plural_with_parentheses() -> None:
+    """"1 volontaires", "adresse(s)": a count agrees with its noun through ngettext or
+    {% blocktranslate count %}, in French as in English."""
+    hedged = re.compile(r"\w\((?:s|es|x)\)")
+    found = [
+        f"django.po:{e.line}: {e.msgid!r}"
+        for e in read_po(EN_DIR / "django.po")[1:]
+        if hedged.search(e.msgid) or hedged.search(e.fields.get("msgid_plural", ""))
+    ]
+    assert found == []
+
+
 def test_english_translations_keep_their_placeholders() -> None:
     def placeholders(text: str) -> list[str]:
         return sorted(PLACEHOLDER_RE.findall(text))

@@ -53,7 +53,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from essaim.accounts.services import audit
 from essaim.army.models import (
@@ -109,9 +109,12 @@ class DailyLimitReached(InvitationError):
     def __init__(self, left: int, limit: int) -> None:
         self.left = left
         super().__init__(
-            _(
-                "Vous pouvez encore inviter %(left)d personne(s) aujourd'hui (%(limit)d par "
-                "jour) : retirez des adresses ou revenez demain. Rien n'a été envoyé."
+            ngettext(
+                "Vous pouvez encore inviter %(left)d personne aujourd'hui (%(limit)d par "
+                "jour) : retirez des adresses ou revenez demain. Rien n'a été envoyé.",
+                "Vous pouvez encore inviter %(left)d personnes aujourd'hui (%(limit)d par "
+                "jour) : retirez des adresses ou revenez demain. Rien n'a été envoyé.",
+                left,
             )
             % {"left": left, "limit": limit}
         )

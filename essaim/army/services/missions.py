@@ -16,6 +16,7 @@ from django.db import connection, models, transaction
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from essaim.accounts.models import Membership
 from essaim.accounts.services import audit
@@ -344,7 +345,12 @@ def claim_mission(*, volunteer: Volunteer, mission_id: int) -> Claim:
         held = Claim.objects.filter(volunteer=volunteer, status__in=Claim.OPEN).count()
         if held >= MAX_OPEN_CLAIMS:
             raise MissionError(
-                _("Vous avez déjà %(n)d missions en cours : terminez-en une d'abord.") % {"n": held}
+                ngettext(
+                    "Vous avez déjà %(n)d mission en cours : terminez-la d'abord.",
+                    "Vous avez déjà %(n)d missions en cours : terminez-en une d'abord.",
+                    held,
+                )
+                % {"n": held}
             )
         taken = Mission.objects.filter(
             pk=mission_id,

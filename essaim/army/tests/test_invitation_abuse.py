@@ -249,7 +249,7 @@ def test_a_new_account_may_invite_five_a_day_and_the_sixth_is_refused_whole(
     newcomer = InviterFactory.create(trusted=False)
     response = invite(newcomer, [f"a{n}@exemple.fr" for n in range(6)])
     assert response.status_code == 200
-    assert "Vous pouvez encore inviter 5 personne(s) aujourd&#x27;hui (5 par jour)" in response.text
+    assert "Vous pouvez encore inviter 5 personnes aujourd&#x27;hui (5 par jour)" in response.text
     assert (InvitationRequest.objects.count(), smtp_recorder.messages) == (0, [])
     assert invite(newcomer, [f"a{n}@exemple.fr" for n in range(5)]).status_code == 302
     assert len(smtp_recorder.messages) == 5

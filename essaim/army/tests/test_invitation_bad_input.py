@@ -236,7 +236,7 @@ def test_the_daily_limit_refuses_the_whole_paste_and_says_how_many_are_left(
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(PAGE, {"action": "send", "addresses": "c@exemple.fr, d@exemple.fr"})
     assert response.status_code == 200
-    assert "Vous pouvez encore inviter 1 personne(s) aujourd&#x27;hui (3 par jour)" in response.text
+    assert "Vous pouvez encore inviter 1 personne aujourd&#x27;hui (3 par jour)" in response.text
     assert InvitationRequest.objects.filter(volunteer=volunteer).count() == 2
     assert len(smtp_recorder.messages) == 2
     # Re-sending addresses already given costs nothing; one more new one fits.

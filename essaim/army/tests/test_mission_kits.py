@@ -122,7 +122,7 @@ def test_the_runner_closes_from_the_page_and_is_told_what_happened_to_the_claims
     client = client_as(world["users"]["coordinator"])
     response = client.post(reverse("army:mission_close", args=[world["mission"].pk]), follow=True)
     text = response.content.decode()
-    assert "1 mission(s) en cours sans preuve ont été libérées" in text
+    assert "1 mission en cours sans preuve a été libérée" in text
     assert Mission.objects.get(pk=world["mission"].pk).status == Mission.Status.CLOSED
 
 

@@ -14,6 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from essaim.army.forms.missions import KitForm, UploadForm, split_codes, split_lines
 from essaim.army.models import KitFile, Mission
@@ -133,11 +134,24 @@ def mission_close(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(
             request,
-            _(
-                "Mission close : plus personne ne peut la prendre. %(released)d mission(s) en "
-                "cours sans preuve ont été libérées et leurs volontaires prévenus ; "
-                "%(waiting)d preuve(s) restent à relire et compteront si vous les acceptez."
-            )
-            % {"released": closing.released, "waiting": closing.awaiting_review},
+            " ".join(
+                (
+                    _("Mission close : plus personne ne peut la prendre."),
+                    ngettext(
+                        "%(n)d mission en cours sans preuve a été libérée et son volontaire "
+                        "prévenu ;",
+                        "%(n)d missions en cours sans preuve ont été libérées et leurs "
+                        "volontaires prévenus ;",
+                        closing.released,
+                    )
+                    % {"n": closing.released},
+                    ngettext(
+                        "%(n)d preuve reste à relire et comptera si vous l'acceptez.",
+                        "%(n)d preuves restent à relire et compteront si vous les acceptez.",
+                        closing.awaiting_review,
+                    )
+                    % {"n": closing.awaiting_review},
+                )
+            ),
         )
     return redirect("army:missions_run")

@@ -13,6 +13,7 @@ from django.db.models import Prefetch
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from essaim.accounts.models import Team
 from essaim.army.forms.missions import KIT_FIELDS, MissionForm
@@ -108,7 +109,13 @@ def mission_publish(request: HttpRequest, pk: int) -> HttpResponse:
             )
         else:
             messages.success(
-                request, _("Mission publiée : %(n)d volontaires prévenus.") % {"n": notified}
+                request,
+                ngettext(
+                    "Mission publiée : %(n)d volontaire prévenu.",
+                    "Mission publiée : %(n)d volontaires prévenus.",
+                    notified,
+                )
+                % {"n": notified},
             )
     return redirect("army:missions_run")
 

@@ -90,7 +90,7 @@ def test_hq_requeues_chosen_unknowns_after_confirming_and_it_is_logged(
     response = hq_client.post(url(campaign), {"ids": chosen, "confirm": "1"}, follow=True)
 
     assert response.redirect_chain == [(f"/campagnes/{campaign.pk}/", 302)]
-    assert "2 envoi(s) remis en file d&#x27;attente." in response.content.decode()
+    assert "2 envois remis en file d&#x27;attente." in response.content.decode()
     statuses = dict(Delivery.objects.filter(campaign=campaign).values_list("pk", "status"))
     assert [statuses[row(campaign, n).pk] for n in (0, 1, 2, 3)] == [
         "deferred",
