@@ -64,7 +64,8 @@ def child(port: int, messages: int, connections: int, size: int) -> dict[str, An
 
     django.setup()
     from essaim.mailing.management.commands.sender import _loop_factory
-    from essaim.mailing.sender.smtp import Outcome, RelayConfig, SmtpClient, frame_data
+    from essaim.mailing.message import frame_data
+    from essaim.mailing.sender.smtp import Outcome, RelayConfig, SmtpClient
 
     line = b"x" * 76 + b"\r\n"
     head = b"From: bench@campagne.example\r\nSubject: bench\r\n\r\n"

@@ -1,12 +1,13 @@
 """Load the mypyc-compiled build of a hot module, only while it matches the source on disk.
 
 scripts/compile-hot-modules compiles a few modules of the bulk sender into build/compiled/
-(at their package's path), each with a stamp: the SHA-256 of the sources it was built from
-(the module and the first-party modules it imports) and the extension suffix of the Python it
-was built for. A package whose modules may be compiled calls `use_compiled(__name__,
-__path__)` in its `__init__.py`; each of its modules whose stamp still matches is then
-imported from its extension, and every other one from its .py as usual. A stale build never
-loads: an edited module runs as Python until `make setup` (or `make test`) rebuilds it.
+(at their package's path), in groups of modules of one package, each group with a stamp: the
+SHA-256 of the sources it was built from (its modules and the first-party modules they import)
+and the extension suffix of the Python it was built for. A package whose modules may be
+compiled calls `use_compiled(__name__, __path__)` in its `__init__.py`; the modules of each
+group whose stamp still matches are then imported from their extensions, and every other one
+from its .py as usual. A stale build never loads: a group with an edited module runs as Python
+until `make setup` (or `make test`) rebuilds it.
 
 Why a meta path finder that knows exact module names, rather than the compiled directory
 prepended to the package's `__path__`: `__path__` is per package, so it would expose every
@@ -66,13 +67,17 @@ def _fresh_extensions(stamp: Path, package: str, root: Path) -> dict[str, str]:
     hashes as it did at build time and the files are built for this interpreter."""
     try:
         info = json.loads(stamp.read_bytes())
-        module: str = info["module"]
+        group: str = info["group"]
+        modules: list[str] = info["modules"]
         extensions: dict[str, str] = info["extensions"]
         sources: dict[str, str] = info["sources"]
-        if info["ext_suffix"] != EXTENSION_SUFFIXES[0] or module.rpartition(".")[0] != package:
+        if info["ext_suffix"] != EXTENSION_SUFFIXES[0]:
             return {}
-        # The shim and its library only: a stamp cannot make the finder serve other names.
-        if set(extensions) != {module, f"{module}__mypyc"}:
+        # The group's shims and its library, all in this package: a stamp cannot make the
+        # finder serve other names.
+        if any(name.rpartition(".")[0] != package for name in [group, *modules]):
+            return {}
+        if not modules or set(extensions) != {*modules, f"{group}__mypyc"}:
             return {}
         for source, digest in sources.items():
             if hashlib.sha256((root / source).read_bytes()).hexdigest() != digest:

@@ -146,7 +146,7 @@ def test_every_english_string_is_translated() -> None:
 
 
 def test_no_message_hedges_its_plural_with_parentheses() -> None:
-    """"1 volontaires", "adresse(s)": a count agrees with its noun through ngettext or
+    """ "1 volontaires", "adresse(s)": a count agrees with its noun through ngettext or
     {% blocktranslate count %}, in French as in English."""
     hedged = re.compile(r"\w\((?:s|es|x)\)")
     found = [

@@ -174,6 +174,16 @@ def test_the_link_carries_no_identifier_in_clear():
     assert signer.read(7, a) == (1001, 1_800_000_000)
 
 
+def test_a_call_link_token_is_pinned(settings):
+    # Links already in mailboxes must keep opening: the exact token of a fixed key, not one
+    # recomputed by the code under test.
+    pinned = "Cn6iv_c2ZBn13W8VedXj_94ZR1cWqhhkoeE"
+    assert CallLinkSigner("pinned-secret-key-for-tests").token(3, 41, 1_800_000_000) == pinned
+    settings.SECRET_KEY = "pinned-secret-key-for-tests"
+    assert CallLinkSigner().token(3, 41, 1_800_000_000) == pinned
+    assert CallLinkSigner().read(3, pinned) == (41, 1_800_000_000)
+
+
 def test_a_preview_or_test_mail_links_to_the_page_without_a_token(call):
     preview = preview_campaign(call.campaign)
     url = f"{settings.SITE_URL}/appel/{call.pk}/"

@@ -15,12 +15,24 @@ from pathlib import Path
 
 import pytest
 
+import essaim.lib.signing
 import essaim.mailing.message
+import essaim.mailing.message.builder
+import essaim.mailing.message.signing
+import essaim.mailing.message.template
 import essaim.mailing.sender.smtp
 from essaim.lib.compiled import compiled_modules, is_compiled, pure_python_requested
 
 ROOT = Path(__file__).resolve().parents[3]
-HOT = ["essaim.mailing.message", "essaim.mailing.sender.smtp"]
+# One group of one module, one group of three (built together), one group of one.
+LIB = ["essaim.lib.signing"]
+MESSAGE = [
+    "essaim.mailing.message.builder",
+    "essaim.mailing.message.signing",
+    "essaim.mailing.message.template",
+]
+SMTP = ["essaim.mailing.sender.smtp"]
+HOT = LIB + MESSAGE + SMTP
 MISSING_BUILD = "no fresh mypyc build: run scripts/compile-hot-modules --strict (make test does)"
 
 needs_build = pytest.mark.skipif(
@@ -31,7 +43,7 @@ needs_build = pytest.mark.skipif(
 PROBE = """
 import json, django
 django.setup()
-import essaim.mailing.message, essaim.mailing.sender.smtp
+import essaim.lib.signing, essaim.mailing.message, essaim.mailing.sender.smtp
 from essaim.lib.compiled import compiled_modules
 print(json.dumps(compiled_modules()))
 """
@@ -62,11 +74,20 @@ def copy_tree(tmp_path: Path) -> Path:
 
 @needs_build
 def test_hot_modules_run_from_their_compiled_build():
-    assert is_compiled(essaim.mailing.message), MISSING_BUILD
-    assert is_compiled(essaim.mailing.sender.smtp), MISSING_BUILD
-    build = ROOT / "build" / "compiled" / "essaim" / "mailing"
-    assert Path(essaim.mailing.message.__file__ or "").parent == build
-    assert Path(essaim.mailing.sender.smtp.__file__ or "").parent == build / "sender"
+    build = ROOT / "build" / "compiled" / "essaim"
+    # Imported through a shim, by the finder. The other modules of the message group are made
+    # by its library, which gives them a `__file__` of its own making.
+    for module, folder in [
+        (essaim.lib.signing, build / "lib"),
+        (essaim.mailing.message.builder, build / "mailing" / "message"),
+        (essaim.mailing.sender.smtp, build / "mailing" / "sender"),
+    ]:
+        assert is_compiled(module), MISSING_BUILD
+        assert Path(module.__file__ or "").parent == folder
+    assert is_compiled(essaim.mailing.message.signing), MISSING_BUILD
+    assert is_compiled(essaim.mailing.message.template), MISSING_BUILD
+    # The package that re-exports the builder's names is plain Python.
+    assert not is_compiled(essaim.mailing.message)
     assert compiled_modules() == HOT
 
 
@@ -75,11 +96,13 @@ def test_hot_modules_run_from_their_compiled_build():
     ("edited", "still_compiled"),
     [
         (None, HOT),
-        ("essaim/mailing/message.py", ["essaim.mailing.sender.smtp"]),
-        # An import of message: mypyc may have copied its constants into the C code.
-        ("essaim/mailing/sender/dkim.py", ["essaim.mailing.sender.smtp"]),
-        # An import of message too.
-        ("essaim/mailing/sender/smtp.py", []),
+        # A module of a group: the whole group runs as Python (it is one library).
+        ("essaim/mailing/message/template.py", LIB + SMTP),
+        # An import of the builder: mypyc may have copied its constants into the C code.
+        ("essaim/mailing/message/dkim.py", LIB + SMTP),
+        # An import of message.signing; what imports message.signing is in its group.
+        ("essaim/lib/signing.py", SMTP),
+        ("essaim/mailing/sender/smtp.py", LIB + MESSAGE),
     ],
 )
 def test_a_module_whose_source_changed_runs_as_python(tmp_path, edited, still_compiled):
@@ -97,8 +120,19 @@ def test_a_stamp_that_does_not_match_keeps_its_module_python(tmp_path):
     info = json.loads(stamp.read_text())
     info["sources"]["essaim/mailing/sender/smtp.py"] = "0" * 64
     stamp.write_text(json.dumps(info))
-    # message is still fresh (its stamp hashes the unchanged smtp.py) and loads compiled.
-    assert loaded_compiled(tree) == ["essaim.mailing.message"]
+    # The other groups are still fresh and load compiled.
+    assert loaded_compiled(tree) == LIB + MESSAGE
+
+
+@needs_build
+def test_a_stamp_cannot_make_the_finder_serve_another_packages_module(tmp_path):
+    tree = copy_tree(tmp_path)
+    stamp = tree / "build/compiled/essaim/mailing/message/_compiled.stamp.json"
+    info = json.loads(stamp.read_text())
+    info["modules"].append("essaim.mailing.links")
+    info["extensions"]["essaim.mailing.links"] = info["extensions"][MESSAGE[0]]
+    stamp.write_text(json.dumps(info))
+    assert loaded_compiled(tree) == LIB + SMTP
 
 
 def test_essaim_pure_python_gives_the_python_modules():

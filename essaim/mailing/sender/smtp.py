@@ -108,19 +108,10 @@ class Outgoing(Protocol):
     rcpt_to: str
 
     def payload(self) -> bytes:
-        """The DATA content as it goes on the wire: dot-stuffed, ending with CRLF.CRLF (see
-        frame_data; essaim.mailing.message.CompiledMessage.wire builds it directly)."""
+        """The DATA content as it goes on the wire: dot-stuffed, ending with CRLF.CRLF
+        (essaim.mailing.message: CompiledMessage.wire builds it, frame_data frames any
+        message)."""
         ...
-
-
-def frame_data(message: bytes) -> bytes:
-    """Dot-stuff a CRLF message (RFC 5321 4.5.2) and append the end-of-data marker."""
-    stuffed = message.replace(b"\r\n.", b"\r\n..")
-    if stuffed.startswith(b"."):
-        stuffed = b"." + stuffed
-    if not stuffed.endswith(b"\r\n"):
-        stuffed += b"\r\n"
-    return stuffed + b".\r\n"
 
 
 def _classify(reply: Reply) -> Outcome:

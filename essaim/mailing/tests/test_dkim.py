@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from essaim.mailing.message import CompiledMessage, Recipient
-from essaim.mailing.sender.dkim import DkimSigner, relaxed_body, relaxed_header
+from essaim.mailing.message.dkim import DkimSigner, relaxed_body, relaxed_header
 from essaim.mailing.tests.factories import CampaignFactory
 from essaim.people.tests.factories import make_contact
 

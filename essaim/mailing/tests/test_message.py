@@ -18,10 +18,10 @@ from essaim.mailing.message import (
     UnsubscribeSigner,
     VerpSigner,
     ascii_address,
+    frame_data,
     parse_template,
 )
 from essaim.mailing.models import Campaign
-from essaim.mailing.sender.smtp import frame_data
 from essaim.mailing.tests.factories import CampaignFactory
 from essaim.people.models import Suppression
 from essaim.people.services.unsubscribe import (

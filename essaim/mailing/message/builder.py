@@ -1,16 +1,10 @@
-"""Campaign messages compiled once, then assembled per recipient from byte chunks.
+"""A campaign compiled once into byte chunks, then assembled per recipient.
 
 A campaign is rendered once into a list of byte chunks (headers and MIME parts already encoded)
 with a few per-recipient slots between them: To, Message-ID, Date, the unsubscribe links and
-the personalization fields. Sending to one person is then a `b"".join` and a handful of small
-encodings: no MIME object, no template engine, no per-recipient quoted-printable pass over the
-whole body.
-
-Personalization is a whitelist, not a template language: `{{ first_name }}` or
-`{{ first_name|default:"ami·e" }}` (and `{{ unsubscribe_url }}` for a footer link, plus the link
-slots another app declares for its own campaigns, see essaim.mailing.links). Anything else
-between braces is an error when the campaign is compiled; nothing a campaign author writes is
-ever executed.
+the personalization fields (essaim.mailing.message.template). Sending to one person is then a
+`b"".join` and a handful of small encodings: no MIME object, no template engine, no
+per-recipient quoted-printable pass over the whole body.
 
 Bodies are quoted-printable: every line stays under 78 octets whatever the author wrote. A slot
 sits alone between two soft line breaks (`=\\r\\n`), which decoders remove, so the static chunks
@@ -23,8 +17,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import hmac
-import json
 import re
 import secrets
 import time
@@ -41,11 +33,9 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import iri_to_uri
-from django.utils.translation import gettext as _
 
 from essaim.mailing import links
-from essaim.mailing.models import Campaign
-from essaim.mailing.sender.dkim import (
+from essaim.mailing.message.dkim import (
     DkimSigner,
     body_hash,
     configured_signer,
@@ -53,16 +43,11 @@ from essaim.mailing.sender.dkim import (
     relaxed_header,
     relaxed_lines,
 )
-from essaim.mailing.sender.smtp import frame_data
-from essaim.people.services.unsubscribe import UNSUBSCRIBE_SALT
+from essaim.mailing.message.signing import UnsubscribeSigner, VerpSigner
+from essaim.mailing.message.template import FIELDS, LINK_FIELDS, Slot, parse_template, text_to_html
+from essaim.mailing.models import Campaign
 
-FIELDS: Final = frozenset({"first_name"})
-LINK_FIELDS: Final = frozenset({"unsubscribe_url"})
 UNSUBSCRIBE_URLCONF: Final = "essaim.people.urls.public"
-SLOT_RE: Final = re.compile(
-    r"\{\{\s*(?P<name>[a-z_]+)\s*(?:\|\s*default\s*:\s*\"(?P<default>[^\"{}]*)\"\s*)?\}\}"
-)
-_BRACES_RE: Final = re.compile(r"\{\{|\}\}|\{%|%\}")
 CRLF: Final = b"\r\n"
 _SOFT_BREAK: Final = b"=\r\n"
 _CACHE_LIMIT: Final = 50_000
@@ -70,10 +55,6 @@ _CACHE_LIMIT: Final = 50_000
 # ">" or spaces): an unsubscribe URL made only of them is encoded by cutting it into lines.
 _PLAIN_URL_RE: Final = re.compile(r"[A-Za-z0-9._~:/?#\[\]@!$()*+,;%-]*")
 _QP_WIDTH: Final = 75  # + the "=" of a soft break: RFC 2045's 76
-
-
-class TemplateError(ValueError):
-    """The campaign's text uses a field or a syntax that personalization does not allow."""
 
 
 class UnmailableAddress(ValueError):
@@ -141,14 +122,7 @@ class Recipient:
     first_name: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class _Slot:
-    name: str
-    default: str
-    html: bool  # escape the value for HTML before encoding
-
-
-Part = bytes | _Slot
+Part = bytes | Slot
 
 
 def _qp(data: bytes) -> bytes:
@@ -176,51 +150,24 @@ def _stuff(chunk: bytes, line_start: bool) -> bytes:
     return chunk
 
 
+def frame_data(message: bytes) -> bytes:
+    """A whole CRLF message as SMTP's DATA carries it: dot-stuffed, then the end-of-data
+    line."""
+    stuffed = _stuff(message, True)
+    if not stuffed.endswith(CRLF):
+        stuffed += CRLF
+    return stuffed + b".\r\n"
+
+
 def _lf(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def is_link(name: str) -> bool:
-    """A slot whose value is a URL made by us (never a contact's words)."""
-    return name in LINK_FIELDS or name in links.registered()
-
-
-def parse_template(text: str, *, html: bool, allow: frozenset[str]) -> list[str | _Slot]:
-    """Split a template into literal text and whitelisted slots; TemplateError otherwise."""
-    pieces: list[str | _Slot] = []
-    pos = 0
-    for match in SLOT_RE.finditer(text):
-        literal = text[pos : match.start()]
-        if _BRACES_RE.search(literal):
-            raise TemplateError(
-                _("syntaxe non reconnue près de %(text)r") % {"text": literal[-40:]}
-            )
-        name = match.group("name")
-        if name not in allow:
-            raise TemplateError(_("champ inconnu : %(name)s") % {"name": name})
-        if is_link(name) and match.group("default") is not None:
-            raise TemplateError(_("%(name)s n'a pas de valeur par défaut") % {"name": name})
-        pieces.append(literal)
-        pieces.append(_Slot(name, match.group("default") or "", html))
-        pos = match.end()
-    tail = text[pos:]
-    if _BRACES_RE.search(tail):
-        raise TemplateError(_("syntaxe non reconnue près de %(text)r") % {"text": tail[:40]})
-    pieces.append(tail)
-    return pieces
-
-
-def slot_names(text: str, *, allow: frozenset[str]) -> frozenset[str]:
-    """The slots a template uses; TemplateError as parse_template."""
-    pieces = parse_template(text, html=False, allow=allow)
-    return frozenset(piece.name for piece in pieces if isinstance(piece, _Slot))
-
-
-def _encode_body(pieces: list[str | _Slot]) -> list[Part]:
+def _encode_body(pieces: list[str | Slot]) -> list[Part]:
     """Quoted-printable chunks with each slot alone between soft line breaks."""
     out: list[Part] = []
     for piece in pieces:
-        if isinstance(piece, _Slot):
+        if isinstance(piece, Slot):
             out.append(piece)
             continue
         encoded = _qp(_lf(piece).encode("utf-8"))
@@ -232,34 +179,6 @@ def _encode_body(pieces: list[str | _Slot]) -> list[Part]:
             encoded += _SOFT_BREAK
         out.append(encoded)
     return out
-
-
-def text_to_html(text: str, preheader: str = "") -> str:
-    """A minimal HTML rendering of the text body (paragraphs and line breaks), slots kept.
-
-    Stand-in until the composer renders Markdown into the responsive template.
-    """
-    pieces = parse_template(text, html=True, allow=FIELDS | LINK_FIELDS | links.registered())
-    marked: list[str] = []
-    for piece in pieces:
-        if isinstance(piece, _Slot):
-            default = f'|default:"{piece.default}"' if piece.default else ""
-            marked.append(f"{{{{ {piece.name}{default} }}}}")
-        else:
-            marked.append(escape(piece, quote=False))
-    body = "".join(marked)
-    paragraphs = [p.replace("\n", "<br>\n") for p in re.split(r"\n\s*\n", body.strip()) if p]
-    hidden = (
-        f'<div style="display:none;max-height:0;overflow:hidden">{escape(preheader)}</div>\n'
-        if preheader
-        else ""
-    )
-    inner = "\n".join(f"<p>{p}</p>" for p in paragraphs)
-    return (
-        '<!DOCTYPE html>\n<html lang="fr"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1"></head>\n'
-        f'<body style="font-family:sans-serif;line-height:1.5">\n{hidden}{inner}\n</body></html>\n'
-    )
 
 
 def _to_header(address: str) -> bytes:
@@ -287,114 +206,6 @@ def _encode_header_value(value: str) -> str:
     if value.isascii():
         return value
     return Header(value, "utf-8").encode(maxlinelen=76, linesep="\r\n")
-
-
-# --- Signing that the hot path can afford ---------------------------------------------------
-
-
-_IPAD: Final = bytes(x ^ 0x36 for x in range(256))
-_OPAD: Final = bytes(x ^ 0x5C for x in range(256))
-_B32: Final = "abcdefghijklmnopqrstuvwxyz234567"
-# Every pair of base32 digits (10 bits): a 40-bit tag is four look-ups (base64.b32encode is
-# written in Python and cost more than the HMAC itself).
-_B32_PAIRS: Final = [a + b for a in _B32 for b in _B32]
-_URLSAFE: Final = bytes.maketrans(b"+/", b"-_")
-
-
-def _urlsafe_b64(data: bytes) -> bytes:
-    """base64.urlsafe_b64encode without padding, in C calls only."""
-    return binascii.b2a_base64(data, newline=False).translate(_URLSAFE).rstrip(b"=")
-
-
-class HmacSha256:
-    """HMAC-SHA256 (RFC 2104) with the key's inner and outer states computed once: a digest is
-    then two `copy()` and two short updates, about three times cheaper than `hmac.digest`."""
-
-    __slots__ = ("_inner", "_outer")
-
-    def __init__(self, key: bytes) -> None:
-        if len(key) > 64:
-            key = hashlib.sha256(key).digest()
-        key = key.ljust(64, b"\0")
-        self._inner = hashlib.sha256(key.translate(_IPAD))
-        self._outer = hashlib.sha256(key.translate(_OPAD))
-
-    def digest(self, message: bytes) -> bytes:
-        inner = self._inner.copy()
-        inner.update(message)
-        outer = self._outer.copy()
-        outer.update(inner.digest())
-        return outer.digest()
-
-
-class UnsubscribeSigner:
-    """Makes exactly the tokens of essaim.people.services.unsubscribe.unsubscribe_token.
-
-    django.core.signing costs ~20 µs per token on this machine (it derives the HMAC key at every
-    call); deriving it once and reusing the HMAC states costs ~2 µs. The format is Django's
-    Signer.sign_object (compact JSON, url-safe base64 without padding, ":", base64 HMAC-SHA256
-    keyed by sha256(salt + "signer" + SECRET_KEY)); a test checks that both agree and that the
-    unsubscribe page accepts ours.
-    """
-
-    def __init__(self, secret: str | None = None) -> None:
-        key_salt = (UNSUBSCRIBE_SALT + "signer").encode()
-        self._key = hashlib.sha256(key_salt + (secret or settings.SECRET_KEY).encode()).digest()
-        self._mac = HmacSha256(self._key)
-
-    def token(self, contact_id: int, email_hash: str) -> str:
-        return self.token_bytes(contact_id, email_hash).decode("ascii")
-
-    def token_bytes(self, contact_id: int, email_hash: str) -> bytes:
-        """token() as ASCII bytes: the message is assembled from bytes, and one decode and
-        encode less per message counts on the sender's hot path."""
-        # ASCII letters and digits only (a hex hash): exactly what json.dumps would write,
-        # without its cost; isascii/isalnum are C calls, cheaper than a regex match.
-        if email_hash.isascii() and email_hash.isalnum():
-            payload = b'{"c":%d,"h":"%s"}' % (contact_id, email_hash.encode("ascii"))
-        else:
-            payload = json.dumps({"c": contact_id, "h": email_hash}, separators=(",", ":")).encode(
-                "latin-1"
-            )
-        value = _urlsafe_b64(payload)
-        return value + b":" + _urlsafe_b64(self._mac.digest(value))
-
-
-class VerpSigner:
-    """Envelope senders `bounces+<delivery id>-<hmac>@<verp domain>`: bounce intake can trust
-    the delivery id it reads back (a forged bounce cannot suppress somebody else)."""
-
-    def __init__(self, domain: str, secret: str | None = None) -> None:
-        self.domain = domain
-        material = b"essaim.mailing.verp" + (secret or settings.SECRET_KEY).encode()
-        self._key = hashlib.sha256(material).digest()
-        self._mac = HmacSha256(self._key)
-        # The envelope (at claim time) and the mailto of List-Unsubscribe (when the message is
-        # built, a batch later) both need a message's tag.
-        self._tags: dict[int, str] = {}
-
-    def tag(self, delivery_id: int) -> str:
-        tag = self._tags.get(delivery_id)
-        if tag is not None:
-            return tag
-        n = int.from_bytes(self._mac.digest(str(delivery_id).encode())[:5])
-        pairs = _B32_PAIRS
-        tag = pairs[n >> 30] + pairs[(n >> 20) & 1023] + pairs[(n >> 10) & 1023] + pairs[n & 1023]
-        if len(self._tags) >= 8192:
-            self._tags.clear()
-        self._tags[delivery_id] = tag
-        return tag
-
-    def address(self, delivery_id: int) -> str:
-        return f"bounces+{delivery_id}-{self.tag(delivery_id)}@{self.domain}"
-
-    def read(self, local_part: str) -> int | None:
-        """The delivery id of a VERP local part if its HMAC is right, else None."""
-        match = re.fullmatch(r"bounces\+(\d+)-([a-z2-7]{8})", local_part)
-        if not match:
-            return None
-        delivery_id = int(match.group(1))
-        return delivery_id if hmac.compare_digest(self.tag(delivery_id), match.group(2)) else None
 
 
 # --- The compiled message -------------------------------------------------------------------
@@ -509,7 +320,7 @@ class CompiledMessage:
         # The wire form (see wire()): static chunks dot-stuffed once, the end-of-data line
         # appended; (index, slot) for the per-recipient pieces.
         self._wire_parts: list[bytes] = []
-        self._wire_slots: list[tuple[int, str | _Slot]] = []
+        self._wire_slots: list[tuple[int, str | Slot]] = []
         line_start = True
         for part in self._parts:
             if isinstance(part, bytes):
@@ -519,7 +330,7 @@ class CompiledMessage:
                 self._wire_slots.append((len(self._wire_parts), part))
                 self._wire_parts.append(b"")
                 # Body slot values end with a line break; header values never do.
-                line_start = isinstance(part, _Slot)
+                line_start = isinstance(part, Slot)
         assert isinstance(self._parts[-1], bytes) and self._parts[-1].endswith(CRLF)
         self._wire_parts[-1] += b".\r\n"
         # The per-recipient values; `u` is the recipient's unsubscribe URL (see _unsub).
@@ -587,7 +398,7 @@ class CompiledMessage:
             self._date_cache = (now, stamp)
         return self._date_cache[1]
 
-    def _stuffed_slot(self, slot: _Slot) -> Callable[[Recipient, bytes], bytes]:
+    def _stuffed_slot(self, slot: Slot) -> Callable[[Recipient, bytes], bytes]:
         """The function wire() calls for a body slot: its value, dot-stuffed if needed.
 
         The two slots of every message get a function of their own, which skips _slot's
@@ -630,7 +441,7 @@ class CompiledMessage:
 
         return build
 
-    def _slot(self, slot: _Slot, recipient: Recipient, unsub_url: bytes) -> bytes:
+    def _slot(self, slot: Slot, recipient: Recipient, unsub_url: bytes) -> bytes:
         if slot.name == "unsubscribe_url":
             if self._plain_url:
                 # Same bytes in the text and the HTML part: encoded once per message.
