@@ -18,7 +18,7 @@ Tasks of one process:
 Database work runs in two dedicated threads (claims; everything else), each with its own Django
 connection, one short statement at a time; the event loop never blocks on it. On PostgreSQL the
 claims, outcome flushes and heartbeats run on the event loop itself instead, through psycopg's
-asyncio connections (see pgloop), and so does the LISTEN connection.
+asyncio connections (essaim.lib.postgres), and so does the LISTEN connection.
 """
 
 from __future__ import annotations
@@ -43,10 +43,10 @@ from typing import Any, TypeVar
 from django.db import connection
 
 from essaim.lib.compiled import compiled_modules
+from essaim.lib.postgres import LoopConnection, postgres_conninfo
 from essaim.mailing.message import CompiledMessage, Recipient, UnmailableAddress, ascii_address
 from essaim.mailing.models import Campaign, Delivery
 from essaim.mailing.sender import ledger
-from essaim.mailing.sender.pgloop import LoopConnection, connection_params
 from essaim.mailing.sender.shaping import Shaper, ShapingConfig, is_slow_down
 from essaim.mailing.sender.smtp import (
     ConnectionLost,
@@ -157,8 +157,8 @@ class Sender:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sender-db")
         self._claim_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sender-claim")
         # On PostgreSQL, claims and outcome flushes go through connections of the event loop
-        # instead (see pgloop), one each so that neither queues behind the other (heartbeats
-        # share the flush one).
+        # instead (essaim.lib.postgres), one each so that neither queues behind the other
+        # (heartbeats share the flush one).
         self._pg_claim: LoopConnection | None = None
         self._pg_settle: LoopConnection | None = None
         # Claim again when fewer rows than this are waiting for a connection: the next batch is
@@ -239,7 +239,7 @@ class Sender:
         switch_interval = sys.getswitchinterval()
         sys.setswitchinterval(min(switch_interval, 0.0005))
         try:
-            conninfo = await self.db(connection_params)
+            conninfo = await self.db(postgres_conninfo)
             if conninfo is not None:
                 self._pg_claim = LoopConnection(conninfo)
                 # Outcomes commit without waiting for the WAL flush: one lost in a crash of the

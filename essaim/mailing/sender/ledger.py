@@ -263,7 +263,9 @@ async def claim_async(
     blocked: Sequence[str] = (),
 ) -> tuple[list[Claimed], list[Claimed]]:
     """claim() on PostgreSQL through an autocommit connection of the event loop (see
-    essaim.mailing.sender.pgloop): the same statement, committed when it returns."""
+    essaim.lib.postgres): the same statement, committed when it returns. The connection keeps
+    it prepared; the server still plans it at each run, since a generic plan knows neither the
+    campaign nor the limit and walked the wrong index (docs/benchmarks-history.md)."""
     import psycopg
 
     params = _claim_params(sender_id, campaign_id, purpose, limit, lease_seconds, blocked)

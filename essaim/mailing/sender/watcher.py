@@ -17,10 +17,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from essaim.lib.postgres import Listener, conninfo
 from essaim.mailing.models import Campaign
 from essaim.mailing.sender import ledger
 from essaim.mailing.sender.shaping import Blackout, current_blackout
-from essaim.people.services.suppression import UNSUBSCRIBE_CHANNEL, listener_conninfo
+from essaim.people.services.suppression import UNSUBSCRIBE_CHANNEL
 
 if TYPE_CHECKING:
     from essaim.mailing.message import CompiledMessage
@@ -72,7 +73,13 @@ class Watcher:
         self.suppressed: set[str] = set()
         self.withdrawn: set[tuple[str, str]] = set()  # (email hash, purpose) heard by LISTEN
         self.notified = 0  # unsubscribes heard through LISTEN
-        self._listening = False
+        self._listener = Listener(
+            [UNSUBSCRIBE_CHANNEL],
+            self._heard,
+            on_listen=self.refresh_suppressions,  # what was committed before LISTEN
+            logger=log,
+            failure=f"sender {sender_id}: LISTEN failed; polling until it is back",
+        )
         self._suppression_cursor = 0
 
     async def start(self) -> None:
@@ -124,26 +131,9 @@ class Watcher:
 
     async def listen_loop(self) -> None:
         """Hear unsubscribes at their commit (PostgreSQL NOTIFY), on a connection of our own."""
-        import psycopg
+        await self._listener.run(conninfo(), stopping=self._stopping)
 
-        while not self._stopping():
-            try:
-                async with await psycopg.AsyncConnection.connect(
-                    listener_conninfo(), autocommit=True, connect_timeout=10
-                ) as conn:
-                    await conn.execute(f"LISTEN {UNSUBSCRIBE_CHANNEL}")
-                    self._listening = True
-                    await self.refresh_suppressions()  # what was committed before LISTEN
-                    async for note in conn.notifies():
-                        self._heard(note.payload)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("sender %s: LISTEN failed; polling until it is back", self.id)
-            self._listening = False
-            await asyncio.sleep(2.0)
-
-    def _heard(self, payload: str) -> None:
+    def _heard(self, _channel: str, payload: str) -> None:
         kind, _, rest = payload.partition(":")
         self.notified += 1
         if kind == "h" and rest not in self.suppressed:
@@ -183,7 +173,7 @@ class Watcher:
             try:
                 await self.refresh_campaigns()
                 await self.refresh_blackout()
-                every = self._suppression_poll * (10 if self._listening else 1)
+                every = self._suppression_poll * (10 if self._listener.listening else 1)
                 if time.monotonic() - last_suppression >= every:
                     last_suppression = time.monotonic()
                     await self.refresh_suppressions()

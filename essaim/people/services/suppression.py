@@ -34,22 +34,6 @@ def announce_suppressed(hashed: str) -> None:
     announce([f"h:{hashed}"])
 
 
-def listener_conninfo() -> str:
-    """A libpq connection string to the default database, for a LISTEN connection of one's own."""
-    from psycopg.conninfo import make_conninfo
-
-    s = connection.settings_dict
-    params = {
-        "dbname": s["NAME"],
-        "user": s["USER"],
-        "password": s["PASSWORD"],
-        "host": s["HOST"],
-        "port": str(s["PORT"] or ""),
-    }
-    options = {k: v for k, v in (s.get("OPTIONS") or {}).items() if k in {"sslmode", "options"}}
-    return make_conninfo(**{k: v for k, v in params.items() if v}, **options)
-
-
 def is_suppressed(email_key: str) -> bool:
     return Suppression.objects.filter(email_hash=email_hash(email_key)).exists()
 
