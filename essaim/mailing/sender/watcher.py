@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from essaim.lib.postgres import Listener, conninfo
 from essaim.mailing.models import Campaign
 from essaim.mailing.sender import ledger
-from essaim.mailing.sender.shaping import Blackout, current_blackout
+from essaim.mailing.sender.blackouts import BlackoutScope, blackout_scope
 from essaim.people.services.suppression import UNSUBSCRIBE_CHANNEL
 
 if TYPE_CHECKING:
@@ -68,7 +68,7 @@ class Watcher:
         self._campaign_ids = campaign_ids
         # Read by the engine for every message.
         self.campaigns: dict[int, CampaignState] = {}
-        self.blackout = Blackout()
+        self.blackout = BlackoutScope()
         self.blocked: frozenset[str] = frozenset()  # départements held back by a blackout
         self.suppressed: set[str] = set()
         self.withdrawn: set[tuple[str, str]] = set()  # (email hash, purpose) heard by LISTEN
@@ -147,9 +147,12 @@ class Watcher:
     # --- blackout windows ---------------------------------------------------------------------
 
     async def refresh_blackout(self) -> None:
-        blackout = await self._db(current_blackout)
-        if blackout == self.blackout:
-            return
+        blackout = await self._db(blackout_scope)
+        if (blackout.national, blackout.departements) == (
+            self.blackout.national,
+            self.blackout.departements,
+        ):
+            return  # a window's reason alone is no news to the sender
         log.warning(
             "sender %s: blackout now %s",
             self.id,
