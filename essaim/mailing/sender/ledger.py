@@ -27,6 +27,7 @@ from essaim.lib.text import InvalidValue, normalize_email
 from essaim.mailing.models import Campaign, Delivery, DeliveryClaim
 from essaim.people.models import Suppression, email_hash
 from essaim.people.services.contacts import suppress_hard_bounce
+from essaim.people.services.suppression import unmailable_sql
 
 if TYPE_CHECKING:
     import psycopg
@@ -72,17 +73,10 @@ def _is_pg() -> bool:
 
 # Whether a claimed row must not be sent after all: its address was suppressed, or its contact
 # withdrew consent for the campaign's purpose, since the audience was frozen. Such rows are
-# settled as `suppressed` with the next outcomes. Scalar subqueries rather than EXISTS: the
-# planner then probes the suppression and consent indexes for each of the few hundred rows
-# instead of hashing whole tables (it did, with stale statistics). Consent is unique per
-# (contact, purpose).
-_STOPPED = """(
-    (SELECT 1 FROM people_suppression s WHERE s.email_hash = {t}.email_hash LIMIT 1) IS NOT NULL
-    OR ({t}.contact_id IS NOT NULL AND (
-        SELECT c.status FROM people_consent c
-        WHERE c.contact_id = {t}.contact_id AND c.purpose = %(purpose)s
-    ) IS DISTINCT FROM 'granted'))
-"""
+# settled as `suppressed` with the next outcomes. `{t}` is the ledger's alias in each statement.
+_STOPPED = unmailable_sql(
+    email_hash="{t}.email_hash", contact_id="{t}.contact_id", purpose="%(purpose)s"
+)
 _COLUMNS = "{t}.id, {t}.contact_id, {t}.email, {t}.email_hash, {t}.first_name, {t}.provider"
 # A campaign's cursor: the last id of its claims, or just before its first row; and its last row.
 _CURSOR = """coalesce(
