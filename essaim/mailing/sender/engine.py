@@ -233,9 +233,8 @@ class Sender:
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.add_signal_handler(sig, self.stop)
         log.info("sender %s: relay %s:%s", self.id, self.relay.host, self.relay.port)
-        # The database threads need the GIL back after every round trip; while the event loop
-        # is busy they would wait up to the switch interval (5 ms by default) each time, which
-        # made claims slow. 0.5 ms keeps them prompt.
+        # The database threads need the GIL back after every round trip: while the event loop
+        # is busy they would wait up to the switch interval (5 ms by default) each time.
         switch_interval = sys.getswitchinterval()
         sys.setswitchinterval(min(switch_interval, 0.0005))
         try:
@@ -404,8 +403,8 @@ class Sender:
         unsubscribed = watch.unsubscribed
         for n, row in enumerate(rows):
             if n and not n % CLAIM_CHUNK:
-                # Let the connections go on between chunks: a whole claim's jobs in one go kept
-                # the loop from every reply for milliseconds, and the sink waited meanwhile.
+                # Let the connections go on between chunks: a whole claim's jobs in one go would
+                # keep the loop from every reply for milliseconds.
                 self._work.set()
                 await asyncio.sleep(0)
             address = row.email

@@ -94,12 +94,12 @@ _LAST = "coalesce((SELECT max(id) FROM mailing_delivery WHERE campaign_id = {c})
 #   the run has nothing to send. Two senders computing the same cursor insert the same
 #   (campaign, first_id): the second statement fails whole, and its sender claims again.
 # MATERIALIZED: each pick runs once, whatever the plan of what follows. The cursor and the
-# campaign's lock are scalar subqueries of the picks, not joins: joined, the planner walked the
+# campaign's lock are scalar subqueries of the picks, not joins: joined, the planner may walk the
 # campaign's rows from its first id at every claim. The run is bounded on both sides by ids of
 # the campaign (the cursor starts just before its first row, and its last row ends it), so that
-# whichever index the planner takes — it took the primary key, `(campaign, id)` or not — the scan
-# starts at the cursor and stops at the campaign's end: from 0, a campaign's first claim through
-# the primary key would walk the rows of every older campaign. Not a row comparison
+# whichever index the planner takes the scan starts at the cursor and stops at the campaign's
+# end: from 0, a campaign's first claim through the primary key would walk the rows of every
+# older campaign. Not a row comparison
 # `(campaign_id, id) > (campaign, cursor)`: its index search starts at the campaign's first row,
 # so every claim would walk the rows already sent.
 _CLAIM_SQL_PG = f"""
