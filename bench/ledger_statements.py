@@ -5,7 +5,7 @@ and the outcome flush, on a frozen ledger (the share of a message's cost that th
         [--claim 200] [--flush 40,100,200] [--pg-db bench_ledger] [--reuse]
 
 Prepares a database as bench/sender.py does (N contacts, a ~5 KB campaign, audience frozen),
-then, through the sender's own two connections (essaim.mailing.sender.pgloop, with their
+then, through the sender's own two connections (essaim.lib.postgres, with their
 settings): claims `--rows` rows in claims of `--claim` rows and settles them as accepted in
 flushes of K rows as they come, for each K of `--flush`; reads each server backend's own CPU time
 (utime + stime, /proc/<backend pid>/stat) and the client's (this process: the sender's share of
@@ -46,8 +46,8 @@ async def measure(
 ) -> dict[str, float]:
     """Claims and flushes interleaved as in the sender (a claim, then the flushes of K rows it
     allows), each statement on its own connection: each server backend's CPU is its kind's."""
+    from essaim.lib.postgres import LoopConnection
     from essaim.mailing.sender import ledger
-    from essaim.mailing.sender.pgloop import LoopConnection
 
     sender = "bench:ledger"
     reply = "250 2.0.0 Ok: queued as 4Bx3nT0abcd"
@@ -119,14 +119,14 @@ def child(args: argparse.Namespace) -> None:
     django.setup()
     from django.db import connection
 
+    from essaim.lib.postgres import postgres_conninfo
     from essaim.mailing.models import Campaign
-    from essaim.mailing.sender.pgloop import connection_params
     from essaim.mailing.services.campaigns import launch_campaign
     from essaim.people.models import Contact
 
     template = Campaign.objects.order_by("pk").first()
     assert template is not None, "prepare first"
-    conninfo = connection_params()
+    conninfo = postgres_conninfo()
     assert conninfo is not None, "PostgreSQL only"
     results = []
     for flush in [int(k) for k in args.flush.split(",")]:

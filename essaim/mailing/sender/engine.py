@@ -10,18 +10,15 @@ Tasks of one process:
   rate halved on 421/4.7.x deferrals and regained slowly;
 - the flusher writes outcomes in batches (every `flush_every` messages or `flush_interval`
   seconds), so the database is off the hot path;
-- the watcher polls campaign statuses (pause/cancel honoured within `poll_interval`), blackout
-  windows (a zone window keeps its départements out of the claims, a national one stops the
-  sending) and new suppressions (`suppression_poll`);
-- on PostgreSQL the listener hears every unsubscribe at its commit (LISTEN on a connection of
-  its own, see essaim.people.services.suppression.announce); the poll is then a safety net;
+- the watcher (essaim.mailing.sender.watcher) follows campaign statuses, blackout windows and
+  suppressions, and takes out of the buffer what may no longer go;
 - the heartbeat pushes leases; the janitor settles the claims of dead senders as `unknown`,
   starts scheduled campaigns and closes finished ones.
 
 Database work runs in two dedicated threads (claims; everything else), each with its own Django
 connection, one short statement at a time; the event loop never blocks on it. On PostgreSQL the
 claims, outcome flushes and heartbeats run on the event loop itself instead, through psycopg's
-asyncio connections (see pgloop), and so does the LISTEN connection.
+asyncio connections (essaim.lib.postgres), and so does the LISTEN connection.
 """
 
 from __future__ import annotations
@@ -46,17 +43,11 @@ from typing import Any, TypeVar
 from django.db import connection
 
 from essaim.lib.compiled import compiled_modules
+from essaim.lib.postgres import LoopConnection, postgres_conninfo
 from essaim.mailing.message import CompiledMessage, Recipient, UnmailableAddress, ascii_address
 from essaim.mailing.models import Campaign, Delivery
 from essaim.mailing.sender import ledger
-from essaim.mailing.sender.pgloop import LoopConnection, connection_params
-from essaim.mailing.sender.shaping import (
-    Blackout,
-    Shaper,
-    ShapingConfig,
-    current_blackout,
-    is_slow_down,
-)
+from essaim.mailing.sender.shaping import Shaper, ShapingConfig, is_slow_down
 from essaim.mailing.sender.smtp import (
     ConnectionLost,
     Outcome,
@@ -66,7 +57,7 @@ from essaim.mailing.sender.smtp import (
     SmtpClient,
     SmtpError,
 )
-from essaim.people.services.suppression import UNSUBSCRIBE_CHANNEL, listener_conninfo
+from essaim.mailing.sender.watcher import RowTest, Watcher
 
 log = logging.getLogger("essaim.mailing.sender")
 T = TypeVar("T")
@@ -121,13 +112,6 @@ class Job:
 
 
 @dataclass
-class _CampaignState:
-    status: str
-    purpose: str
-    message: CompiledMessage | None = None
-
-
-@dataclass
 class Stats:
     claimed: int = 0
     outcomes: Counter[str] = field(default_factory=Counter)
@@ -173,8 +157,8 @@ class Sender:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sender-db")
         self._claim_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sender-claim")
         # On PostgreSQL, claims and outcome flushes go through connections of the event loop
-        # instead (see pgloop), one each so that neither queues behind the other (heartbeats
-        # share the flush one).
+        # instead (essaim.lib.postgres), one each so that neither queues behind the other
+        # (heartbeats share the flush one).
         self._pg_claim: LoopConnection | None = None
         self._pg_settle: LoopConnection | None = None
         # Claim again when fewer rows than this are waiting for a connection: the next batch is
@@ -189,12 +173,21 @@ class Sender:
                 options.max_claimed - in_flight - options.flush_every - options.claim_batch,
             ),
         )
-        self._campaigns: dict[int, _CampaignState] = {}
+        self._room = asyncio.Event()
+        self._watch = Watcher(
+            self.id,
+            db=self.db,
+            compile_message=self._compile_message,
+            purge=self._purge,
+            wake=self._room.set,
+            stopping=lambda: self._stopping,
+            poll_interval=options.poll_interval,
+            suppression_poll=options.suppression_poll,
+            campaign_ids=options.campaign_ids,
+        )
         self._shaper = Shaper(
             options.shaping or ShapingConfig(per_provider=options.per_provider), time.monotonic()
         )
-        self._blackout = Blackout()
-        self._blocked: frozenset[str] = frozenset()  # départements held back by a blackout
         self._buffer: dict[str, deque[Job]] = {}
         self._buffered = 0
         self._active_groups: Counter[str] = Counter()
@@ -202,12 +195,7 @@ class Sender:
         self._claim_left: Counter[int] = Counter()  # per live claim: its rows not yet flushed
         self._settle: list[ledger.Settlement] = []
         self._bounces: list[ledger.HardBounce] = []
-        self._suppressed: set[str] = set()
-        self._withdrawn: set[tuple[str, str]] = set()  # (email hash, purpose) heard by LISTEN
-        self._listening = False
-        self._suppression_cursor = 0
         self._work = asyncio.Event()
-        self._room = asyncio.Event()
         self._flush_now = asyncio.Event()
         self._janitor_now = asyncio.Event()
         self._stopping = False
@@ -245,13 +233,12 @@ class Sender:
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.add_signal_handler(sig, self.stop)
         log.info("sender %s: relay %s:%s", self.id, self.relay.host, self.relay.port)
-        # The database threads need the GIL back after every round trip; while the event loop
-        # is busy they would wait up to the switch interval (5 ms by default) each time, which
-        # made claims slow. 0.5 ms keeps them prompt.
+        # The database threads need the GIL back after every round trip: while the event loop
+        # is busy they would wait up to the switch interval (5 ms by default) each time.
         switch_interval = sys.getswitchinterval()
         sys.setswitchinterval(min(switch_interval, 0.0005))
         try:
-            conninfo = await self.db(connection_params)
+            conninfo = await self.db(postgres_conninfo)
             if conninfo is not None:
                 self._pg_claim = LoopConnection(conninfo)
                 # Outcomes commit without waiting for the WAL flush: one lost in a crash of the
@@ -259,15 +246,15 @@ class Sender:
                 # `unknown` — never `pending`, so never sent twice. Claims keep the synchronous
                 # commit: a claim lost after its message left would send that message again.
                 self._pg_settle = LoopConnection(conninfo, synchronous_commit=False)
-            self._suppression_cursor = await self.db(ledger.last_suppression_id)
-            await self._refresh_blackout()
+            watch = self._watch
+            await watch.start()
             helpers = [asyncio.create_task(self._janitor_loop())] if self.opt.janitor else []
             if self.opt.sending and self.opt.listen and connection.vendor == "postgresql":
-                helpers.append(asyncio.create_task(self._listen_loop()))
+                helpers.append(asyncio.create_task(watch.listen_loop()))
             if self.opt.sending:
-                await self._refresh_campaigns()
+                await watch.refresh_campaigns()
                 helpers += [
-                    asyncio.create_task(self._watch_loop()),
+                    asyncio.create_task(watch.loop()),
                     asyncio.create_task(self._heartbeat_loop()),
                 ]
                 flusher = asyncio.create_task(self._flush_loop())
@@ -297,6 +284,7 @@ class Sender:
             self._claim_executor.shutdown(wait=True)
             sys.setswitchinterval(switch_interval)
         self.stats.groups = self._shaper.snapshot()
+        self.stats.notified = self._watch.notified
         log.info("sender %s: done %s", self.id, self.stats.as_dict())
         return self.stats
 
@@ -304,120 +292,21 @@ class Sender:
         while not self._stopping:
             await asyncio.sleep(0.2)
 
-    # --- campaigns and suppressions ---------------------------------------------------------
+    # --- what the watcher stops --------------------------------------------------------------
 
-    async def _refresh_campaigns(self) -> None:
-        statuses = await self.db(ledger.campaign_statuses, list(self._campaigns))
-        if self.opt.campaign_ids is not None:
-            statuses = {k: v for k, v in statuses.items() if k in self.opt.campaign_ids}
-        for cid, (status, purpose) in statuses.items():
-            state = self._campaigns.get(cid)
-            if state is None:
-                state = self._campaigns[cid] = _CampaignState(status, purpose)
-            if status == SENDING and state.message is None:
-                campaign = await self.db(ledger.load_campaign, cid)
-                state.message = await self.db(CompiledMessage, campaign)
-            if state.status == SENDING and status != SENDING:
-                log.info("sender %s: campaign %s is now %s", self.id, cid, status)
-            state.status = status
-            if status != SENDING:
-                self._purge(_of_campaign(cid))
-        for cid in set(self._campaigns) - set(statuses):
-            self._campaigns[cid].status = "gone"
-            self._purge(_of_campaign(cid))
-        if any(s.status == SENDING for s in self._campaigns.values()):
-            self._room.set()
+    async def _compile_message(self, campaign_id: int) -> CompiledMessage:
+        campaign = await self.db(ledger.load_campaign, campaign_id)
+        return await self.db(CompiledMessage, campaign)
 
-    async def _refresh_suppressions(self) -> None:
-        top, hashes = await self.db(ledger.new_suppressions, self._suppression_cursor)
-        self._suppression_cursor = top
-        fresh = [h for h in hashes if h not in self._suppressed]
-        if fresh:
-            self._suppressed.update(fresh)
-            wanted = set(fresh)
-            self._purge(lambda job: job.row.email_hash in wanted)
-
-    async def _listen_loop(self) -> None:
-        """Hear unsubscribes at their commit (PostgreSQL NOTIFY), on a connection of our own."""
-        import psycopg
-
-        while not self._stopping:
-            try:
-                async with await psycopg.AsyncConnection.connect(
-                    listener_conninfo(), autocommit=True, connect_timeout=10
-                ) as conn:
-                    await conn.execute(f"LISTEN {UNSUBSCRIBE_CHANNEL}")
-                    self._listening = True
-                    await self._refresh_suppressions()  # what was committed before LISTEN
-                    async for note in conn.notifies():
-                        self._heard(note.payload)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("sender %s: LISTEN failed; polling until it is back", self.id)
-            self._listening = False
-            await asyncio.sleep(2.0)
-
-    def _heard(self, payload: str) -> None:
-        kind, _, rest = payload.partition(":")
-        self.stats.notified += 1
-        if kind == "h" and rest not in self._suppressed:
-            self._suppressed.add(rest)
-            self._purge(lambda job: job.row.email_hash == rest)
-        elif kind == "w":
-            purpose, _, hashed = rest.partition(":")
-            self._withdrawn.add((hashed, purpose))
-            self._purge(self._unsubscribed)
-
-    def _unsubscribed(self, job: Job) -> bool:
-        row = job.row
-        if row.email_hash in self._suppressed:
-            return True
-        if not self._withdrawn:
-            return False
-        state = self._campaigns.get(row.campaign_id)
-        return state is not None and (row.email_hash, state.purpose) in self._withdrawn
-
-    async def _refresh_blackout(self) -> None:
-        blackout = await self.db(current_blackout)
-        if blackout == self._blackout:
-            return
-        log.warning(
-            "sender %s: blackout now %s",
-            self.id,
-            "national" if blackout.national else sorted(blackout.departements) or "none",
-        )
-        self._blackout = blackout
-        self._blocked = blackout.departements
-        if blackout.national:
-            self._release_buffer()
-        elif blackout.departements:
-            blocked = blackout.departements
-            self._purge(lambda job: job.row.departement in blocked)
-        self._room.set()
-
-    async def _watch_loop(self) -> None:
-        last_suppression = 0.0
-        while not self._stopping:
-            await asyncio.sleep(self.opt.poll_interval)
-            try:
-                await self._refresh_campaigns()
-                await self._refresh_blackout()
-                every = self.opt.suppression_poll * (10 if self._listening else 1)
-                if time.monotonic() - last_suppression >= every:
-                    last_suppression = time.monotonic()
-                    await self._refresh_suppressions()
-            except Exception:
-                log.exception("sender %s: watch failed", self.id)
-
-    def _purge(self, predicate: Callable[[Job], bool]) -> None:
-        """Take matching jobs out of the buffer and settle them (pending/cancelled/suppressed)."""
+    def _purge(self, predicate: RowTest) -> None:
+        """Take the jobs of matching rows out of the buffer and settle them
+        (pending/cancelled/suppressed)."""
         for group, queue in self._buffer.items():
-            if not any(predicate(job) for job in queue):
+            if not any(predicate(job.row) for job in queue):
                 continue
             kept: deque[Job] = deque()
             for job in queue:
-                if predicate(job):
+                if predicate(job.row):
                     self._buffered -= 1
                     self._release(job)
                 else:
@@ -425,32 +314,33 @@ class Sender:
             self._buffer[group] = kept
 
     def _release_buffer(self) -> None:
-        self._purge(lambda job: True)
+        self._purge(lambda row: True)
 
     # --- claiming ---------------------------------------------------------------------------
 
     def _sending(self) -> bool:
         return (
             not self._stopping
-            and not self._blackout.national
-            and any(s.status == SENDING for s in self._campaigns.values())
+            and not self._watch.blackout.national
+            and any(s.status == SENDING for s in self._watch.campaigns.values())
         )
 
     def _nothing_left(self) -> bool:
         return (
             self._buffered == 0
             and self._outstanding == 0
-            and not any(s.status == SENDING for s in self._campaigns.values())
+            and not any(s.status == SENDING for s in self._watch.campaigns.values())
         )
 
     async def _claim_loop(self) -> None:
         low_water = self._low_water
+        watch = self._watch
         turn = 0
         idle = False
         while not self._stopping:
             room = self.opt.max_claimed - self._outstanding
-            sending = sorted(c for c, s in self._campaigns.items() if s.status == SENDING)
-            if self._blackout.national:
+            sending = sorted(c for c, s in watch.campaigns.items() if s.status == SENDING)
+            if watch.blackout.national:
                 sending = []  # the campaigns stay "sending": they go on when the window ends
             if self.opt.once and self._nothing_left():
                 break
@@ -484,7 +374,8 @@ class Sender:
         self._work.set()
 
     async def _claim(self, cid: int, limit: int) -> int:
-        state = self._campaigns[cid]
+        watch = self._watch
+        state = watch.campaigns[cid]
         if state.message is None:
             return 0
         began = time.monotonic()
@@ -494,7 +385,7 @@ class Sender:
             "purpose": state.purpose,
             "limit": limit,
             "lease_seconds": self.opt.lease_seconds,
-            "blocked": sorted(self._blocked),
+            "blocked": sorted(watch.blocked),
         }
         if self._pg_claim is not None:
             rows, stopped = await self._pg_claim.run(ledger.claim_async, **claim)
@@ -509,10 +400,11 @@ class Sender:
             self._record(ledger.Settlement(row, D.SUPPRESSED, None, "suppressed before the send"))
         message = state.message
         verp = message.verp
+        unsubscribed = watch.unsubscribed
         for n, row in enumerate(rows):
             if n and not n % CLAIM_CHUNK:
-                # Let the connections go on between chunks: a whole claim's jobs in one go kept
-                # the loop from every reply for milliseconds, and the sink waited meanwhile.
+                # Let the connections go on between chunks: a whole claim's jobs in one go would
+                # keep the loop from every reply for milliseconds.
                 self._work.set()
                 await asyncio.sleep(0)
             address = row.email
@@ -530,7 +422,7 @@ class Sender:
                 verp.address(row.id),
                 address,
             )
-            if self._unsubscribed(job) or state.status != SENDING:
+            if unsubscribed(row) or state.status != SENDING:
                 self._release(job)
                 continue
             self._buffer.setdefault(row.provider, deque()).append(job)
@@ -588,16 +480,18 @@ class Sender:
 
     def _may_start(self, item: Outgoing) -> bool:
         assert isinstance(item, Job)
-        state = self._campaigns.get(item.row.campaign_id)
-        blocked = self._blocked
+        watch = self._watch
+        row = item.row
+        state = watch.campaigns.get(row.campaign_id)
+        blocked = watch.blocked
         return (
             not self._stopping
             and state is not None
             and state.status == SENDING
-            and item.row.email_hash not in self._suppressed
-            and not (self._withdrawn and self._unsubscribed(item))
-            and not self._blackout.national
-            and (not blocked or item.row.departement not in blocked)
+            and row.email_hash not in watch.suppressed
+            and not (watch.withdrawn and watch.unsubscribed(row))
+            and not watch.blackout.national
+            and (not blocked or row.departement not in blocked)
         )
 
     async def _worker(self, number: int) -> None:
@@ -688,7 +582,7 @@ class Sender:
                 ledger.Settlement(row, D.UNKNOWN, None, "connection lost after the final dot")
             )
         else:
-            state = self._campaigns.get(row.campaign_id)
+            state = self._watch.campaigns.get(row.campaign_id)
             if not self._stopping and state is not None and self._may_start(job):
                 # The content never left (connection lost, relay down): send it again, from
                 # this process, without a trip to the database.
@@ -701,8 +595,8 @@ class Sender:
     def _release(self, job: Job) -> None:
         """Settle a job that never went on the wire, by what stopped it."""
         row = job.row
-        state = self._campaigns.get(row.campaign_id)
-        if self._unsubscribed(job):
+        state = self._watch.campaigns.get(row.campaign_id)
+        if self._watch.unsubscribed(row):
             self._record(ledger.Settlement(row, D.SUPPRESSED, None, "suppressed during send"))
         elif state is not None and state.status == CANCELLED:
             self._record(ledger.Settlement(row, D.CANCELLED))
@@ -795,19 +689,16 @@ class Sender:
                 finished = await self.db(ledger.finish_campaigns)
                 if finished:
                     log.info("janitor: campaigns %s done", finished)
+                    campaigns = self._watch.campaigns
                     for cid in finished:
-                        if cid in self._campaigns:
-                            self._campaigns[cid].status = Campaign.Status.DONE
+                        if cid in campaigns:
+                            campaigns[cid].status = Campaign.Status.DONE
                     self._room.set()
             except Exception:
                 log.exception("janitor failed")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._janitor_now.wait(), self.opt.janitor_interval)
             self._janitor_now.clear()
-
-
-def _of_campaign(campaign_id: int) -> Callable[[Job], bool]:
-    return lambda job: job.row.campaign_id == campaign_id
 
 
 def _close_connection() -> None:

@@ -27,6 +27,7 @@ from essaim.lib.text import InvalidValue, normalize_email
 from essaim.mailing.models import Campaign, Delivery, DeliveryClaim
 from essaim.people.models import Suppression, email_hash
 from essaim.people.services.contacts import suppress_hard_bounce
+from essaim.people.services.suppression import unmailable_sql
 
 if TYPE_CHECKING:
     import psycopg
@@ -72,17 +73,10 @@ def _is_pg() -> bool:
 
 # Whether a claimed row must not be sent after all: its address was suppressed, or its contact
 # withdrew consent for the campaign's purpose, since the audience was frozen. Such rows are
-# settled as `suppressed` with the next outcomes. Scalar subqueries rather than EXISTS: the
-# planner then probes the suppression and consent indexes for each of the few hundred rows
-# instead of hashing whole tables (it did, with stale statistics). Consent is unique per
-# (contact, purpose).
-_STOPPED = """(
-    (SELECT 1 FROM people_suppression s WHERE s.email_hash = {t}.email_hash LIMIT 1) IS NOT NULL
-    OR ({t}.contact_id IS NOT NULL AND (
-        SELECT c.status FROM people_consent c
-        WHERE c.contact_id = {t}.contact_id AND c.purpose = %(purpose)s
-    ) IS DISTINCT FROM 'granted'))
-"""
+# settled as `suppressed` with the next outcomes. `{t}` is the ledger's alias in each statement.
+_STOPPED = unmailable_sql(
+    email_hash="{t}.email_hash", contact_id="{t}.contact_id", purpose="%(purpose)s"
+)
 _COLUMNS = "{t}.id, {t}.contact_id, {t}.email, {t}.email_hash, {t}.first_name, {t}.provider"
 # A campaign's cursor: the last id of its claims, or just before its first row; and its last row.
 _CURSOR = """coalesce(
@@ -100,12 +94,12 @@ _LAST = "coalesce((SELECT max(id) FROM mailing_delivery WHERE campaign_id = {c})
 #   the run has nothing to send. Two senders computing the same cursor insert the same
 #   (campaign, first_id): the second statement fails whole, and its sender claims again.
 # MATERIALIZED: each pick runs once, whatever the plan of what follows. The cursor and the
-# campaign's lock are scalar subqueries of the picks, not joins: joined, the planner walked the
+# campaign's lock are scalar subqueries of the picks, not joins: joined, the planner may walk the
 # campaign's rows from its first id at every claim. The run is bounded on both sides by ids of
 # the campaign (the cursor starts just before its first row, and its last row ends it), so that
-# whichever index the planner takes — it took the primary key, `(campaign, id)` or not — the scan
-# starts at the cursor and stops at the campaign's end: from 0, a campaign's first claim through
-# the primary key would walk the rows of every older campaign. Not a row comparison
+# whichever index the planner takes the scan starts at the cursor and stops at the campaign's
+# end: from 0, a campaign's first claim through the primary key would walk the rows of every
+# older campaign. Not a row comparison
 # `(campaign_id, id) > (campaign, cursor)`: its index search starts at the campaign's first row,
 # so every claim would walk the rows already sent.
 _CLAIM_SQL_PG = f"""
@@ -263,7 +257,9 @@ async def claim_async(
     blocked: Sequence[str] = (),
 ) -> tuple[list[Claimed], list[Claimed]]:
     """claim() on PostgreSQL through an autocommit connection of the event loop (see
-    essaim.mailing.sender.pgloop): the same statement, committed when it returns."""
+    essaim.lib.postgres): the same statement, committed when it returns. The connection keeps
+    it prepared; the server still plans it at each run, since a generic plan knows neither the
+    campaign nor the limit and walked the wrong index (docs/benchmarks-history.md)."""
     import psycopg
 
     params = _claim_params(sender_id, campaign_id, purpose, limit, lease_seconds, blocked)

@@ -1,8 +1,5 @@
-"""Traffic shaping of the bulk sender, kept out of its hot path: blackout windows and rates.
+"""Traffic shaping of the bulk sender, kept out of its hot path: rates per provider group.
 
-- Blackouts: the windows open now (`current_blackout`, read by the sender's watcher). A zone
-  window keeps the rows of its départements out of every claim (they stay pending and go after
-  the window); a national one stops the sending of every campaign until it ends.
 - Rates, per provider group (the `provider` column frozen with the ledger, see
   essaim.mailing.services.audience): a cap on the connections working for the group at once,
   and a token bucket in messages per second when a rate is configured. A 421 or a 4.7.x
@@ -254,20 +251,3 @@ def parse_group_values(raw: str, *, integer: bool = False) -> dict[str, float]:
             raise ValueError(f"{part!r}: the value must be positive")
         values[name] = value
     return values
-
-
-# --- Blackout windows -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Blackout:
-    national: bool = False
-    departements: frozenset[str] = frozenset()
-
-
-def current_blackout() -> Blackout:
-    """The windows open now (one small query; runs in the sender's database thread)."""
-    from essaim.mailing.services.campaigns import blackout_scope
-
-    scope = blackout_scope()
-    return Blackout(scope.national, scope.departements)

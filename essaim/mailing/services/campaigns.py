@@ -35,13 +35,13 @@ from essaim.mailing.message import (
     TemplateError,
     slot_names,
 )
-from essaim.mailing.models import BlackoutWindow, Campaign, Delivery
+from essaim.mailing.models import Campaign, Delivery
+from essaim.mailing.sender.blackouts import BlackoutScope, blackout_scope
 from essaim.mailing.services.audience import freeze_audience
 from essaim.mailing.services.composer import render_campaign
 from essaim.mailing.services.progress import OPEN_STATES, held_by_claims
 from essaim.people.models import Contact, Purpose, Segment
 from essaim.people.services.segments import saved_segment_condition, saved_segment_queryset
-from essaim.people.services.zones import zones
 
 S = Campaign.Status
 D = Delivery.Status
@@ -206,38 +206,6 @@ def needs_approval(count: int) -> bool:
 
 
 # --- Blackout windows -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class BlackoutScope:
-    """What is blacked out at one moment: everything (`national`) or some départements."""
-
-    national: bool = False
-    departements: frozenset[str] = frozenset()
-    reasons: tuple[str, ...] = ()
-
-    def __bool__(self) -> bool:
-        return self.national or bool(self.departements)
-
-
-def blackout_scope(now: dt.datetime | None = None) -> BlackoutScope:
-    """The windows open at `now` (one small query): the hook for the sender's claims."""
-    now = now or timezone.now()
-    national = False
-    departements: set[str] = set()
-    reasons: list[str] = []
-    for window in BlackoutWindow.objects.filter(starts_at__lte=now, ends_at__gt=now):
-        reasons.append(window.reason)
-        if window.is_national:
-            national = True
-        departements.update(str(d) for d in window.departements)
-        if window.regions:
-            # The ledger keeps the département only: a région stands for its départements.
-            wanted = {str(r) for r in window.regions}
-            departements.update(
-                code for code, (_name, region) in zones().departements.items() if region in wanted
-            )
-    return BlackoutScope(national, frozenset(departements), tuple(reasons))
 
 
 def is_blacked_out(campaign: Campaign, now: dt.datetime | None = None) -> bool:

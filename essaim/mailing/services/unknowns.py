@@ -28,12 +28,12 @@ from django.utils.translation import gettext_lazy
 from essaim.accounts import rules
 from essaim.accounts.services import audit
 from essaim.mailing.models import Campaign, Delivery
+from essaim.mailing.sender.blackouts import blackout_scope
 from essaim.mailing.services.campaigns import (
     BlackedOut,
     CampaignRefused,
     CampaignStateError,
     blackout_message,
-    blackout_scope,
 )
 
 D = Delivery.Status

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 
-from essaim.people.models import Suppression, email_hash
+from essaim.people.models import Consent, Suppression, email_hash
 
 # A person who unsubscribed from everything may come back by confirming a new sign-up from their
 # own mailbox; an erasure, a bounce, a complaint or an abuse report keeps the address out for good.
@@ -34,20 +34,29 @@ def announce_suppressed(hashed: str) -> None:
     announce([f"h:{hashed}"])
 
 
-def listener_conninfo() -> str:
-    """A libpq connection string to the default database, for a LISTEN connection of one's own."""
-    from psycopg.conninfo import make_conninfo
+def unmailable_sql(*, email_hash: str, contact_id: str, purpose: str) -> str:
+    """A SQL condition for raw statements of other apps (the bulk sender's claim): true when the
+    address whose hash is `email_hash` is suppressed, or when the contact `contact_id` (may be
+    NULL: no consent to check) has not granted `purpose`; each argument is a SQL expression.
+    Scalar subqueries rather than EXISTS: the planner then probes the suppression and consent
+    indexes for each of a claim's rows instead of hashing whole tables (it did, with stale
+    statistics). Consent is unique per (contact, purpose)."""
+    suppression, hashed = Suppression._meta.db_table, _column(Suppression, "email_hash")
+    consent, granted = Consent._meta.db_table, Consent.Status.GRANTED.value
+    status, contact, of_purpose = (_column(Consent, f) for f in ("status", "contact", "purpose"))
+    return f"""(
+    (SELECT 1 FROM {suppression} s WHERE s.{hashed} = {email_hash} LIMIT 1) IS NOT NULL
+    OR ({contact_id} IS NOT NULL AND (
+        SELECT c.{status} FROM {consent} c
+        WHERE c.{contact} = {contact_id} AND c.{of_purpose} = {purpose}
+    ) IS DISTINCT FROM '{granted}'))
+"""  # noqa: S608 - only the models' names and the caller's expressions are interpolated
 
-    s = connection.settings_dict
-    params = {
-        "dbname": s["NAME"],
-        "user": s["USER"],
-        "password": s["PASSWORD"],
-        "host": s["HOST"],
-        "port": str(s["PORT"] or ""),
-    }
-    options = {k: v for k, v in (s.get("OPTIONS") or {}).items() if k in {"sslmode", "options"}}
-    return make_conninfo(**{k: v for k, v in params.items() if v}, **options)
+
+def _column(model: type[models.Model], name: str) -> str:
+    field = model._meta.get_field(name)
+    assert isinstance(field, models.Field)
+    return str(field.column)
 
 
 def is_suppressed(email_key: str) -> bool:

@@ -10,8 +10,9 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
+from essaim.lib.postgres import conninfo
 from essaim.people.models import Consent, Contact, ContactEvent, Purpose, Suppression
-from essaim.people.services.suppression import UNSUBSCRIBE_CHANNEL, listener_conninfo
+from essaim.people.services.suppression import UNSUBSCRIBE_CHANNEL
 from essaim.people.services.unsubscribe import unsubscribe_token
 from essaim.people.tests.factories import ImportedContactFactory
 
@@ -112,7 +113,7 @@ def test_an_unsubscribe_is_announced_to_listening_senders_at_its_commit() -> Non
     import psycopg
 
     contact = make_contact()
-    with psycopg.connect(listener_conninfo(), autocommit=True) as listener:
+    with psycopg.connect(conninfo(), autocommit=True) as listener:
         listener.execute(f"LISTEN {UNSUBSCRIBE_CHANNEL}")
         mail_client().post(page(contact), ONE_CLICK)
         heard = sorted(n.payload for n in listener.notifies(timeout=5, stop_after=3))
