@@ -89,7 +89,7 @@ from essaim.people.models import (
     Suppression,
     email_hash,
 )
-from essaim.people.services.demo import backdate_contacts
+from essaim.people.services.demo import backdate_contacts, story_day
 from essaim.people.services.segments import save_segment
 from essaim.people.services.signup import SignupRequest, confirm_signup
 
@@ -323,9 +323,11 @@ CALL_TEXT = (
     "inviter vos proches, surveiller ce qui se dit en ligne. Choisissez ce qui vous va.\n"
 )
 CALL_ROLES = ("tchatcheur", "colleur", "mondain", "traceur")
-CALL_HOURS = 70  # the call went out three days before the first run (the funnel per hour)
+# The call went out the day before yesterday at nine: the funnel spans 39 to 63 hours, shown
+# per hour (calls.HOURLY_SPAN), over three days.
+CALL_DAYS, CALL_HOUR = 2, 9
 CALL_SEND_MINUTES = 150  # the sender shaped it over two and a half hours
-VISIT_MEAN_HOURS = 9.0  # visits fade out after the mail, as answers to a call do
+VISIT_MEAN_HOURS = 6.0  # visits fade out after the mail, as answers to a call do
 VISITS_PER_100 = 11  # of every hundred people reached, eleven open the page…
 SIGNUPS_PER_100_VISITS = 42  # …and four or five of them sign up
 VOLUNTEER_DAYS = 35  # the demo volunteer signed up five weeks before
@@ -337,7 +339,7 @@ def _hash(email: str) -> str:
 
 
 def _call(*, hq: User, now: datetime) -> tuple[Call, bool]:
-    """The call, sent CALL_HOURS ago to the segment of everyone who may be mobilized (created
+    """The call, sent CALL_DAYS ago to the segment of everyone who may be mobilized (created
     once); True when it was created now."""
     call = Call.objects.filter(title=CALL_TITLE).select_related("campaign").first()
     if call is not None:
@@ -345,7 +347,7 @@ def _call(*, hq: User, now: datetime) -> tuple[Call, bool]:
     # The people of the demo team who answered the call were in the base weeks before it.
     for person in PEOPLE:
         if person.answered_call is not None:
-            _subscriber(person, at=now - timedelta(days=30 + len(person.email) % 9))
+            _subscriber(person, at=story_day(now, 30 + len(person.email) % 9, 19))
     segment = Segment.objects.filter(name=CALL_SEGMENT).first() or save_segment(
         name=CALL_SEGMENT,
         description="Toutes les personnes qui acceptent d'être appelées à se mobiliser.",
@@ -362,9 +364,7 @@ def _call(*, hq: User, now: datetime) -> tuple[Call, bool]:
         body_markdown=default_mail_body(),
         from_address=demo_from_address(),
     )
-    sent_at = timezone.localtime(now - timedelta(hours=CALL_HOURS)).replace(
-        minute=0, second=0, microsecond=0
-    )
+    sent_at = story_day(now, CALL_DAYS, CALL_HOUR)
     launch_campaign(
         call.campaign,
         audience_queryset(call.campaign).filter(created_at__lt=sent_at),
@@ -417,10 +417,16 @@ def _answer_call(call: Call, *, sent_at: datetime, now: datetime) -> int:
     signups = 0
     limit = now - timedelta(minutes=20)
     for delivery_id, contact_id, email, first_name, mailed_at in visitors:
-        delay = timedelta(hours=min(rng.expovariate(1 / VISIT_MEAN_HOURS), CALL_HOURS - 2))
+        # Most answer within hours of the mail; the rest over the next two days.
+        if rng.random() < 0.75:
+            delay = timedelta(hours=rng.expovariate(1 / VISIT_MEAN_HOURS))
+        else:
+            delay = timedelta(hours=rng.uniform(12, 46))
         visit = mailed_at + delay + timedelta(minutes=rng.randrange(2, 50))
         if timezone.localtime(visit).hour < 7:  # asleep: they read it in the morning
             visit += timedelta(hours=7)
+        if visit > limit:  # not yet: those who answer late answered this morning
+            visit = story_day(now, 0, 7 + rng.random() * 2)
         visit = min(visit, limit)
         contact = contacts[contact_id]
         mark = timezone.now()
@@ -485,9 +491,9 @@ RETURN_NOTE = (
 # (person, mission index in MISSIONS, outcome, claimed, submitted, reviewed): hours after the
 # call for those who answered it, hours before the first run (negative) for the others.
 PROOFS: tuple[tuple[str, int, str, float, float, float | None], ...] = (
-    ("camille.martin@essaim.localhost", 0, "accepted", 20, 28, 31),
-    ("karim.benali@essaim.localhost", 0, "accepted", 26, 40, 45.5),
-    ("lea.moreau@essaim.localhost", 0, "submitted", 50, 61, None),
+    ("camille.martin@essaim.localhost", 0, "accepted", 5, 9, 12),
+    ("karim.benali@essaim.localhost", 0, "accepted", 14, 22, 26.5),
+    ("lea.moreau@essaim.localhost", 0, "submitted", 27, 34, None),
     (DEMO_VOLUNTEER, 0, "returned", -9 * 24, -8 * 24, -7 * 24 + 3),
     (DEMO_VOLUNTEER, 1, "submitted", -4 * 24, -20, None),
 )
@@ -579,7 +585,7 @@ def _invite(*, now: datetime) -> int:
         return 0
     made = 0
     for days_ago, invitees in INVITEES:
-        at = timezone.localtime(now - timedelta(days=days_ago)).replace(hour=20, minute=30)
+        at = story_day(now, days_ago, 20.5)
         addresses = [email for email, _outcome in invitees]
         request_invitations(volunteer=volunteer, addresses=addresses, note=INVITE_NOTE)
         # History: that sitting's requests free no room in today's limit.

@@ -33,6 +33,7 @@ from essaim.mailing.services.campaigns import (
     save_draft,
 )
 from essaim.people.models import Consent, Contact, ContactEvent, Purpose, Suppression
+from essaim.people.services.demo import story_day
 from essaim.people.services.unsubscribe import unsubscribe, unsubscribe_target
 
 D = Delivery.Status
@@ -198,9 +199,7 @@ def settle_as_sent(campaign: Campaign, *, at: dt.datetime, minutes: int = SEND_M
 
 
 def send_past_campaign(past: PastCampaign, *, by: User, now: dt.datetime) -> Campaign:
-    at = timezone.localtime(now - dt.timedelta(days=past.days_ago)).replace(
-        hour=past.hour, minute=0, second=0, microsecond=0
-    )
+    at = story_day(now, past.days_ago, past.hour)
     campaign = save_draft(
         user=by,
         name=past.name,

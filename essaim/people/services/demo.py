@@ -195,15 +195,21 @@ STORY_DAYS = 56
 MOBILIZATION_EVERY = (0, 1, 2)
 
 
+def story_day(now: dt.datetime, days_ago: float, hour: float = 0) -> dt.datetime:
+    """`hour` o'clock (local time, fractions allowed) of the day `days_ago` days before `now`'s
+    day. The story is counted from midnight, so that its days and its order do not depend on
+    the hour of the run."""
+    midnight = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    return midnight - dt.timedelta(days=int(days_ago)) + dt.timedelta(hours=hour)
+
+
 def arrival(i: int, count: int, now: dt.datetime) -> dt.datetime:
-    """When the i-th of `count` demo contacts joined: over STORY_DAYS, ever faster as the vote
-    nears (a campaign's base grows as it goes), at a daytime hour."""
+    """When the i-th of `count` demo contacts joined: over STORY_DAYS days up to yesterday, ever
+    faster as the vote nears (a campaign's base grows as it goes), at a daytime hour."""
     share = (i + 1) / max(count, 1)
-    days_ago = STORY_DAYS * (1 - share**0.6)
-    hour = 8 + (i * 7) % 14  # 08:00 to 21:00
-    day = timezone.localtime(now - dt.timedelta(days=days_ago))
-    at = day.replace(hour=hour, minute=(i * 13) % 60, second=0, microsecond=0)
-    return min(at, now - dt.timedelta(minutes=1 + i % 50))  # today's: earlier today
+    days_ago = 1 + int((STORY_DAYS - 1) * (1 - share**0.6))
+    hour = 8 + (i * 7) % 14 + ((i * 13) % 60) / 60  # 08:00 to 21:59
+    return story_day(now, days_ago, hour)
 
 
 def seed_demo_contacts(*, count: int, seed: int = 2007, batch_size: int = 5000) -> int:
@@ -342,10 +348,6 @@ SIGNUPS = 36
 SIGNUP_USER_AGENT = "Mozilla/5.0 (démo)"
 
 
-def _story_start(now: dt.datetime) -> dt.datetime:
-    return now - dt.timedelta(days=STORY_DAYS)
-
-
 def backdate_contacts(contact_ids: list[int], at: dict[int, dt.datetime]) -> None:
     """Move the creation of these contacts, their consents and timeline entries back to `at`
     (per contact): the history of a demo, which services only ever write at the present time."""
@@ -418,8 +420,7 @@ def _import_file(
         )
     queue_batch(batch=batch, mapping=batch.mapping)
     batch = run_batch(batch_id=batch.pk, threaded=False, bulk=False)
-    when = timezone.localtime(timezone.now() - dt.timedelta(days=days_ago))
-    when = when.replace(hour=10, minute=12, second=0, microsecond=0)
+    when = story_day(timezone.now(), days_ago, 10.2)
     ImportBatch.objects.filter(pk=batch.pk).update(
         created_at=when - dt.timedelta(minutes=3),
         started_at=when,
@@ -439,7 +440,6 @@ def _form_signups(*, seed: int) -> int:
     from essaim.people.services.zones import postcode_map
 
     now = timezone.now()
-    start = _story_start(now)
     created = 0
     rows = fake_rows(SIGNUPS, sorted(postcode_map()), seed=seed + 1)
     for i, row in enumerate(rows):
@@ -448,8 +448,7 @@ def _form_signups(*, seed: int) -> int:
         if Contact.objects.filter(email_key=email.casefold()).exists():
             continue
         share = (i + 1) / SIGNUPS
-        at = start + dt.timedelta(days=STORY_DAYS * share**0.8, hours=i % 9)
-        at = min(at, now - dt.timedelta(hours=1 + i))
+        at = story_day(now, 1 + int((STORY_DAYS - 1) * (1 - share**0.8)), 9 + i % 12)
         purposes = (Purpose.NEWS, Purpose.MOBILIZATION) if i % 3 else (Purpose.NEWS,)
         confirmation = confirm_signup(
             signup=SignupRequest(
