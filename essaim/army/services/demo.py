@@ -183,6 +183,10 @@ PATHS: dict[str, tuple[str, ...]] = {
 }
 
 
+# One transaction: the step is all or nothing (a run that fails leaves no half story that the
+# next run would take as done), and SQLite syncs it to disk once rather than at every service's
+# commit.
+@transaction.atomic
 def seed_demo_army() -> str:
     """Give the demo coordinator its team and the demo volunteer its place, and tell the army's
     story (see the module's docstring); returns a one-line summary for the `demo` command."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from django.db import transaction
 from django.utils import timezone
 
 from essaim.accounts.models import User
@@ -118,6 +119,10 @@ def demo_from_address() -> str:
     return identity_label(*from_identities()[0])
 
 
+# One transaction: the step is all or nothing (a run that fails leaves no half story that the
+# next run would take as done), and SQLite syncs it to disk once rather than at every service's
+# commit.
+@transaction.atomic
 def seed_demo_mailing() -> str:
     """Write the demo's campaigns (see the module's docstring); returns a summary line."""
     hq = ensure_demo_accounts()[DEMO_HQ_ADMIN]

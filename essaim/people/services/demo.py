@@ -433,6 +433,7 @@ def _import_file(
 
 def _form_signups(*, seed: int) -> int:
     """SIGNUPS people confirm the public form's double opt-in, spread over the story."""
+    from django.db import transaction
     from django.utils import timezone
 
     from essaim.people.models import Contact, Purpose
@@ -441,32 +442,34 @@ def _form_signups(*, seed: int) -> int:
 
     now = timezone.now()
     created = 0
-    rows = fake_rows(SIGNUPS, sorted(postcode_map()), seed=seed + 1)
-    for i, row in enumerate(rows):
-        local, domain = row["email"].split("@")
-        email = f"{local}.formulaire@{domain}"
-        if Contact.objects.filter(email_key=email.casefold()).exists():
-            continue
-        share = (i + 1) / SIGNUPS
-        at = story_day(now, 1 + int((STORY_DAYS - 1) * (1 - share**0.8)), 9 + i % 12)
-        purposes = (Purpose.NEWS, Purpose.MOBILIZATION) if i % 3 else (Purpose.NEWS,)
-        confirmation = confirm_signup(
-            signup=SignupRequest(
-                email=email,
-                first_name=row["first_name"],
-                last_name=row["last_name"],
-                postcode=row["postcode"],
-                phone="",
-                purposes=purposes,
+    # One transaction, as the other steps (see army.services.demo.seed_demo_army).
+    with transaction.atomic():
+        rows = fake_rows(SIGNUPS, sorted(postcode_map()), seed=seed + 1)
+        for i, row in enumerate(rows):
+            local, domain = row["email"].split("@")
+            email = f"{local}.formulaire@{domain}"
+            if Contact.objects.filter(email_key=email.casefold()).exists():
+                continue
+            share = (i + 1) / SIGNUPS
+            at = story_day(now, 1 + int((STORY_DAYS - 1) * (1 - share**0.8)), 9 + i % 12)
+            purposes = (Purpose.NEWS, Purpose.MOBILIZATION) if i % 3 else (Purpose.NEWS,)
+            confirmation = confirm_signup(
+                signup=SignupRequest(
+                    email=email,
+                    first_name=row["first_name"],
+                    last_name=row["last_name"],
+                    postcode=row["postcode"],
+                    phone="",
+                    purposes=purposes,
+                    ip=f"192.0.2.{10 + i}",
+                    user_agent=SIGNUP_USER_AGENT,
+                    requested_at=at - dt.timedelta(minutes=4),
+                ),
                 ip=f"192.0.2.{10 + i}",
                 user_agent=SIGNUP_USER_AGENT,
-                requested_at=at - dt.timedelta(minutes=4),
-            ),
-            ip=f"192.0.2.{10 + i}",
-            user_agent=SIGNUP_USER_AGENT,
-        )
-        if confirmation is None:
-            continue
-        backdate_contacts([confirmation.contact.pk], {confirmation.contact.pk: at})
-        created += int(confirmation.created)
+            )
+            if confirmation is None:
+                continue
+            backdate_contacts([confirmation.contact.pk], {confirmation.contact.pk: at})
+            created += int(confirmation.created)
     return created
