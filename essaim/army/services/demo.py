@@ -492,6 +492,17 @@ RETURN_NOTE = (
     "Le lien mène à la page d'accueil du forum, pas à votre message : pouvez-vous donner le "
     "lien direct vers votre réponse ?"
 )
+# What a proof of each mission of MISSIONS holds: a link and a note, in the volunteer's words.
+PROOF_OF = (
+    (
+        "https://forum.exemple.fr/t/transports-du-quotidien/{n}",
+        "Deux réponses dans le fil sur la ligne 9, en mon nom.",
+    ),
+    (
+        "https://agenda.exemple.fr/evenements/reunion-publique-paris-11e-{n}",
+        "Trois voisins invités par message personnel ; deux viennent samedi.",
+    ),
+)
 # (person, mission index in MISSIONS, outcome, claimed, submitted, reviewed): hours after the
 # call for those who answered it, hours before the first run (negative) for the others.
 PROOFS: tuple[tuple[str, int, str, float, float, float | None], ...] = (
@@ -525,11 +536,8 @@ def _prove_missions(*, team: Team, coordinator: User, sent_at: datetime, now: da
             continue
         origin = sent_at if claimed_h >= 0 else now
         claim = claim_mission(volunteer=volunteer, mission_id=mission.pk)
-        submit_proof(
-            claim=claim,
-            urls=[f"https://forum.exemple.fr/t/transports-du-quotidien/{1000 + claim.pk}"],
-            note="Deux réponses dans le fil sur la ligne 9, en mon nom.",
-        )
+        url, note = PROOF_OF[index]
+        submit_proof(claim=claim, urls=[url.format(n=1000 + claim.pk)], note=note)
         if outcome == "accepted":
             accept_claim(claim=claim, by=coordinator)
         elif outcome == "returned":
