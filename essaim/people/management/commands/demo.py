@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from essaim.people.services.demo import run_steps, seed_demo_contacts
+from essaim.people.services.demo import run_steps, seed_demo_contacts, seed_demo_history
 
 
 class Command(BaseCommand):
@@ -23,5 +23,6 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         created = seed_demo_contacts(count=options["contacts"], seed=options["seed"])
         self.stdout.write(f"demo: {created} contacts created")
+        self.stdout.write(f"demo: {seed_demo_history(seed=options['seed'])}")
         for line in run_steps():
             self.stdout.write(f"demo: {line}")
