@@ -1,6 +1,6 @@
-"""The army's part of a GDPR access report (a section of essaim.people.gdpr_sections, registered
-by ArmyConfig.ready): a contact
-who volunteered has an account, a profile, roles, teams and work of their own."""
+"""The army's part of a GDPR access report (a section of essaim.people.services.gdpr_sections,
+registered by ArmyConfig.ready): a contact who volunteered has an account, a profile, roles,
+teams and work of their own."""
 
 from __future__ import annotations
 

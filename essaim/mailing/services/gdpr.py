@@ -1,4 +1,4 @@
-"""The mailing ledger's part of the GDPR rights (a section of essaim.people.gdpr_sections,
+"""The mailing ledger's part of the GDPR rights (a section of essaim.people.services.gdpr_sections,
 registered by MailingConfig.ready): what the access report shows of it, and what an erasure
 blanks."""
 
