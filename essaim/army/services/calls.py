@@ -253,10 +253,17 @@ def chart(funnel: Funnel, *, width: int = 720, height: int = 260) -> Chart | Non
     def y(value: int) -> int:
         return bottom - round(value * (bottom - top) / top_value)
 
-    lines = [
-        (step, " ".join(f"{x(i)},{y(b.totals[step])}" for i, b in enumerate(funnel.buckets)))
-        for step in STEPS
-    ]
+    if len(funnel.buckets) == 1:
+        # Everything in one hour: a line from nothing at the hour's start to its total at the
+        # end, since a polyline of one point draws nothing.
+        lines = [
+            (step, f"{x(0)},{y(0)} {x(1)},{y(funnel.buckets[0].totals[step])}") for step in STEPS
+        ]
+    else:
+        lines = [
+            (step, " ".join(f"{x(i)},{y(b.totals[step])}" for i, b in enumerate(funnel.buckets)))
+            for step in STEPS
+        ]
     y_ticks = [(y(round(top_value * k / 4)), round(top_value * k / 4)) for k in range(5)]
     every = max(1, len(funnel.buckets) // 6)
     x_ticks = [(x(i), b.start) for i, b in enumerate(funnel.buckets) if i % every == 0]

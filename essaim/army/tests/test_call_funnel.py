@@ -129,6 +129,17 @@ def test_the_chart_draws_one_cumulated_line_per_step(call):
     assert [v for _, v in drawn.y_ticks] == [0, 1, 2, 4, 5]
 
 
+def test_a_funnel_within_one_hour_still_draws_a_line_per_step(call):
+    deliveries = launch(call)
+    accepted_at(deliveries, [0.1, 0.2, 0.3, 0.4, 0.5])
+    drawn = chart(call_funnel(call, now=_at(0.6)))
+    assert drawn is not None
+    lines = dict(drawn.lines)
+    # From nothing at the hour's start to the hour's total at its end: two points, a line.
+    assert lines["reached"] == f"64,{drawn.bottom} 708,12"
+    assert lines["visited"] == f"64,{drawn.bottom} 708,{drawn.bottom}"
+
+
 def test_the_funnel_is_counted_in_a_fixed_number_of_queries_whatever_the_audience(
     hq, django_assert_num_queries
 ):
