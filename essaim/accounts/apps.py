@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -15,7 +17,47 @@ class AccountsConfig(AppConfig):
 
         import essaim.accounts.checks  # noqa: F401
         from essaim.accounts.services.lockouts import record_lockout
+        from essaim.accounts.services.navigation import ACCOUNT, ADMINISTRATION, register_menu
         from essaim.accounts.services.twofactor import on_user_logged_in
 
         user_logged_in.connect(on_user_logged_in, dispatch_uid="essaim.2fa.mark_session")
         user_locked_out.connect(record_lockout, dispatch_uid="essaim.login.locked")
+
+        register_menu("accounts-audit", ADMINISTRATION, audit_menu, order=10)
+        register_menu("accounts", ADMINISTRATION, administration_menu, order=30)
+        register_menu("accounts", ACCOUNT, account_menu, order=20)
+
+
+def audit_menu(user: Any) -> list[tuple[str, str] | None]:
+    from django.urls import reverse
+    from django.utils.translation import gettext
+
+    from essaim.accounts import rules
+
+    return [
+        (gettext("Journal d'audit"), reverse("accounts:audit_log")) if rules.is_hq(user) else None
+    ]
+
+
+def administration_menu(user: Any) -> list[tuple[str, str] | None]:
+    # The API's token pages (20) and the dev mailbox (50) come from their own apps.
+    from django.urls import reverse
+    from django.utils.translation import gettext
+
+    from essaim.accounts import rules
+
+    return [
+        (gettext("Sécurité"), reverse("accounts:security")) if rules.is_hq_admin(user) else None,
+        (gettext("Guide de style"), reverse("accounts:style_guide")) if rules.is_hq(user) else None,
+    ]
+
+
+def account_menu(user: Any) -> list[tuple[str, str] | None]:
+    from django.urls import reverse
+    from django.utils.translation import gettext
+
+    return [
+        (gettext("Double authentification"), reverse("accounts:two_factor_settings"))
+        if not user.is_volunteer
+        else None
+    ]

@@ -9,7 +9,10 @@ class ApiConfig(AppConfig):
     verbose_name = "API"
 
     def ready(self) -> None:
+        from essaim.accounts.services.navigation import ADMINISTRATION, register_menu
+
         checks.register(check_rate_limit)
+        register_menu("api", ADMINISTRATION, menu, order=20)
 
 
 def check_rate_limit(**kwargs: Any) -> list[checks.CheckMessage]:
@@ -26,3 +29,14 @@ def check_rate_limit(**kwargs: Any) -> list[checks.CheckMessage]:
     except ValueError as exc:
         return [checks.Error(str(exc), hint="Set API_RATE_LIMIT to e.g. 600/m.", id="api.E001")]
     return []
+
+
+def menu(user: Any) -> list[tuple[str, str] | None]:
+    from django.urls import reverse
+    from django.utils.translation import gettext
+
+    from essaim.accounts import rules
+
+    if not rules.can_manage_api_tokens(user):
+        return []
+    return [(gettext("Jetons d'API"), reverse("api_tokens:list"))]

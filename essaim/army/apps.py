@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -7,6 +9,7 @@ class ArmyConfig(AppConfig):
     verbose_name = _("L'armée")
 
     def ready(self) -> None:
+        from essaim.accounts.services.navigation import ACCOUNT, ARMY, register_menu
         from essaim.army.services import gdpr
         from essaim.army.services.call_links import link_factory
         from essaim.army.services.demo import seed_demo_army
@@ -21,3 +24,32 @@ class ArmyConfig(AppConfig):
         register_section("army", order=20, report=gdpr.report_section)
         # `essaim demo` gives the printed demo accounts a team, roles and missions.
         register_step("army", seed_demo_army, order=20)
+
+        register_menu("army", ARMY, menu)
+        register_menu("army", ACCOUNT, account_menu, order=10)
+
+
+def menu(user: Any) -> list[tuple[str, str] | None]:
+    from django.urls import reverse
+    from django.utils.translation import gettext
+
+    from essaim.accounts import rules
+    from essaim.mailing.rules import can_manage_campaigns
+
+    # Missions: by account role, without a query on every page (the pages check again).
+    volunteer, hq = user.is_volunteer, rules.is_hq(user)
+    return [
+        (gettext("Équipes"), reverse("army:team_list")),
+        (gettext("Mes missions"), reverse("army:my_missions")) if volunteer else None,
+        (gettext("Mes invitations"), reverse("army:invitations")) if volunteer else None,
+        (gettext("Missions"), reverse("army:missions_run")) if hq or user.is_coordinator else None,
+        (gettext("Appels"), reverse("army:call_list")) if can_manage_campaigns(user) else None,
+        (gettext("Invitations signalées"), reverse("army:invitation_reports")) if hq else None,
+    ]
+
+
+def account_menu(user: Any) -> list[tuple[str, str] | None]:
+    from django.urls import reverse
+    from django.utils.translation import gettext
+
+    return [(gettext("Mon espace"), reverse("army:profile")) if user.is_volunteer else None]

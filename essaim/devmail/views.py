@@ -4,7 +4,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
-from essaim.accounts import rules
+from essaim.devmail import rules
 from essaim.devmail.models import CaughtMessage
 from essaim.lib.frames import sandboxed_document
 from essaim.lib.pagination import keyset_page

@@ -12,10 +12,10 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Field, Path, Router, Schema, Status
 
-from essaim.accounts import rules
 from essaim.api.auth import TokenAuth, token_of
 from essaim.api.errors import ApiError, ErrorOut, field_error
 from essaim.api.models import Scope
+from essaim.mailing import rules
 from essaim.mailing.models import Campaign
 from essaim.mailing.services import campaigns as svc
 from essaim.mailing.services import unknowns

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -7,6 +9,7 @@ class MailingConfig(AppConfig):
     verbose_name = _("Remobilisation")
 
     def ready(self) -> None:
+        from essaim.accounts.services.navigation import CAMPAIGNS, register_menu
         from essaim.mailing.services import gdpr
         from essaim.mailing.services.demo import seed_demo_mailing
         from essaim.people.services.demo import register_step
@@ -18,3 +21,16 @@ class MailingConfig(AppConfig):
         )
         # `essaim demo` adds campaigns sent over the last weeks, with their results.
         register_step("mailing", seed_demo_mailing, order=15)
+
+        register_menu("mailing", CAMPAIGNS, menu)
+
+
+def menu(user: Any) -> list[tuple[str, str] | None]:
+    from django.urls import reverse
+    from django.utils.translation import gettext
+
+    from essaim.mailing import rules
+
+    if not rules.can_manage_campaigns(user):
+        return []
+    return [(gettext("Campagnes"), reverse("mailing:campaign_list"))]

@@ -18,9 +18,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from essaim.accounts import rules
 from essaim.lib.frames import sandboxed_document
 from essaim.lib.text import InvalidValue, normalize_email
+from essaim.mailing import rules
 from essaim.mailing.models import Campaign, Delivery, ProviderGroup
 from essaim.mailing.services import campaigns as svc
 from essaim.mailing.services import unknowns

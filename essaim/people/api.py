@@ -15,13 +15,13 @@ from django.db.models import Count, Exists, OuterRef, Prefetch
 from django.http import HttpRequest
 from ninja import Field, Path, Query, Router, Schema, Status
 
-from essaim.accounts import rules
 from essaim.accounts.services import audit
 from essaim.api.auth import TokenAuth, token_of
 from essaim.api.errors import ApiError, ErrorOut, field_error
 from essaim.api.models import Scope
 from essaim.api.services import people_allowance, record_people_read
 from essaim.lib.text import clean_name
+from essaim.people import rules
 from essaim.people.models import Consent, Contact, ContactTag, Purpose, Segment, Tag
 from essaim.people.services.contact_search import SearchRefused, search_contacts
 from essaim.people.services.contacts import (

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.apps import AppConfig
 
 
@@ -13,3 +15,13 @@ class ProjectConfig(AppConfig):
         # imports essaim.schedule in every process, so that the worker (`essaim run_huey`)
         # knows them all.
         import essaim.schedule  # noqa: F401
+        from essaim.accounts.services.navigation import HOME, register_menu
+
+        register_menu("project", HOME, menu, order=0)
+
+
+def menu(user: Any) -> list[tuple[str, str] | None]:
+    from django.urls import reverse
+    from django.utils.translation import gettext
+
+    return [(gettext("Accueil"), reverse("home"))]

@@ -4,7 +4,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from essaim.accounts import rules
+from essaim.people import rules
 from essaim.people.services.stats import base_summary
 
 

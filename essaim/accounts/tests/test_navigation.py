@@ -80,3 +80,32 @@ def test_an_anonymous_visitor_gets_no_menu(client: Client) -> None:
     html = client.get(reverse("accounts:login")).content.decode()
     assert "site-nav" not in html
     assert "nav-group" not in html
+
+
+def test_a_new_pillar_adds_its_group_and_entries_from_its_ready(hq_client: Client) -> None:
+    """What the watch will do: register a group of its own, and an entry in another's."""
+    from essaim.accounts.services import navigation
+
+    watch = navigation.Group("watch", "Veille", 50)
+    saved = dict(navigation._registry)
+    try:
+        navigation.register_menu("watch", watch, lambda user: [("Flux", "/veille/"), None])
+        navigation.register_menu(
+            "watch",
+            navigation.ADMINISTRATION,
+            lambda user: [("Capteurs", "/veille/capteurs/")],
+            order=45,
+        )
+        groups = hq_client.get(reverse("home")).context["nav_groups"]
+    finally:
+        navigation._registry.clear()
+        navigation._registry.update(saved)
+    labels = [group.label for group in groups]
+    assert labels == ["", "Base", "Campagnes", "Armée", "Veille", "Administration", "Compte"]
+    assert [(i.label, i.url) for i in groups[4].items] == [("Flux", "/veille/")]
+    assert [i.label for i in groups[5].items] == [
+        "Journal d'audit",
+        "Jetons d'API",
+        "Guide de style",
+        "Capteurs",
+    ]

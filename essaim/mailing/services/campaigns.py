@@ -23,10 +23,10 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from essaim.accounts import rules
 from essaim.accounts.services import audit
 from essaim.lib.text import InvalidValue, normalize_email
 from essaim.mailing import links as mailing_links
+from essaim.mailing import rules
 from essaim.mailing.message import (
     FIELDS,
     LINK_FIELDS,

@@ -25,8 +25,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from essaim.accounts import rules
 from essaim.accounts.services import audit
+from essaim.mailing import rules
 from essaim.mailing.models import Campaign, Delivery
 from essaim.mailing.sender.blackouts import blackout_scope
 from essaim.mailing.services.campaigns import (

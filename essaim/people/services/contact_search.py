@@ -15,9 +15,9 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 
-from essaim.accounts import rules
 from essaim.accounts.services import audit
 from essaim.lib import ratelimit
+from essaim.people import rules
 from essaim.people.models import ContactQuerySet, masked_field_searched
 from essaim.people.services.zones import town_postcodes
 

@@ -21,10 +21,10 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
-from essaim.accounts import rules
 from essaim.accounts.models import User
 from essaim.accounts.services import audit
 from essaim.lib.pagination import keyset_page, querystring
+from essaim.people import rules
 from essaim.people.models import (
     SOURCE_LABELS,
     Consent,

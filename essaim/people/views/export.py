@@ -17,8 +17,8 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.views.decorators.http import require_POST
 
-from essaim.accounts import rules
 from essaim.accounts.services import audit
+from essaim.people import rules
 from essaim.people.models import Contact, Segment
 from essaim.people.services.export import DELIMITER, stream_csv
 from essaim.people.services.segments import SegmentDefinitionError, saved_segment_queryset

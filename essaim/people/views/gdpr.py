@@ -13,8 +13,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from essaim.accounts import rules
 from essaim.accounts.services import audit
+from essaim.people import rules
 from essaim.people.models import Contact
 from essaim.people.services.gdpr import access_report, erase_contact
 

@@ -21,9 +21,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
-from essaim.accounts import rules
 from essaim.accounts.services import audit
 from essaim.lib.pagination import keyset_page, querystring
+from essaim.people import rules
 from essaim.people.models import Consent, ImportBatch, Purpose
 from essaim.people.services.imports import (
     FIELD_LABELS,

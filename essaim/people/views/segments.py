@@ -17,8 +17,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from essaim.accounts import rules
 from essaim.lib.text import clean_name, french_sort_key
+from essaim.people import rules
 from essaim.people.models import Purpose, Segment, Tag
 from essaim.people.services.segments import (
     CONSENT_CHOICES,

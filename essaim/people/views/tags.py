@@ -11,8 +11,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from essaim.accounts import rules
 from essaim.accounts.services import audit
+from essaim.people import rules
 from essaim.people.models import Tag
 from essaim.people.services.segments import SegmentInUse
 from essaim.people.services.tags import TagNameError, create_tag, delete_tag, rename_tag

@@ -4,7 +4,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from essaim.accounts.rules import devmail_enabled
+from essaim.devmail.rules import devmail_enabled
 from essaim.devmail.smtpd import serve_forever
 
 
