@@ -22,22 +22,11 @@ ROOT = Path(__file__).resolve().parents[3]
 
 
 def catch_one_mail() -> CaughtMessage:
-    port = free_port()
-    controller = start_catcher("127.0.0.1", port)
-    try:
-        with smtplib.SMTP("127.0.0.1", port, timeout=5) as smtp:
-            smtp.sendmail(
-                "essaim@x.test",
-                ["marie@exemple.fr"],
-                b"Subject: =?utf-8?q?Confirmez_votre_inscription?=\r\n\r\nCliquez : https://essaim.test/c/abc\r\n",
-            )
-        for _ in range(50):
-            if CaughtMessage.objects.exists():
-                break
-            time.sleep(0.05)
-    finally:
-        controller.stop()
-    return CaughtMessage.objects.get()
+    return catch(
+        b"Subject: =?utf-8?q?Confirmez_votre_inscription?=\r\n\r\n"
+        b"Cliquez : https://essaim.test/c/abc\r\n",
+        mail_from="essaim@x.test",
+    )
 
 
 def test_caught_mail_is_kept_and_shown_to_hq_in_the_demo(
