@@ -16,7 +16,7 @@ from django.core.management import call_command
 
 from essaim.accounts.services import DEMO_COORDINATOR, DEMO_HQ_ADMIN, DEMO_VOLUNTEER
 from essaim.army.tests.factories import seed_roles
-from tests.browser.conftest import login
+from tests.browser.helpers import login
 
 pytestmark = pytest.mark.browser
 
