@@ -4,12 +4,7 @@ logs in with its printed password and visits every entry of its menu."""
 
 from __future__ import annotations
 
-import re
-from io import StringIO
-
 import pytest
-from django.core.cache import cache
-from django.core.management import call_command
 from django.db.models import Model
 from django.test import Client
 from django.urls import reverse
@@ -25,6 +20,7 @@ from essaim.army.models import (
     Volunteer,
 )
 from essaim.army.services.demo import MISSIONS, TEAM_NAME
+from essaim.army.tests.demo_support import demo_twice, logged_in, make_run
 from essaim.people.models import Consent, Contact, Purpose
 
 pytestmark = pytest.mark.django_db
@@ -48,28 +44,9 @@ def counts() -> dict[str, int]:
     return {model.__name__: model._default_manager.count() for model in COUNTED}
 
 
-def make_run() -> dict[str, str]:
-    """What `make run` does before starting the processes; returns the printed passwords."""
-    call_command("demo", contacts=20, stdout=StringIO())
-    out = StringIO()
-    call_command("bootstrap_users", stdout=out)
-    return dict(re.findall(r"(\S+@essaim\.localhost)\s+(\S+)", out.getvalue()))
-
-
 @pytest.fixture
 def demo(settings: object) -> dict[str, str]:
-    settings.DEMO = True  # type: ignore[attr-defined]
-    settings.STAFF_2FA_REQUIRED = False  # type: ignore[attr-defined]  # as in the demo
-    make_run()
-    return make_run()
-
-
-def logged_in(email: str, password: str) -> Client:
-    cache.clear()  # the login rate limits
-    client = Client()
-    response = client.post(reverse("accounts:login"), {"username": email, "password": password})
-    assert response.status_code == 302, f"{email} could not log in"
-    return client
+    return demo_twice(settings, 20)
 
 
 def menu(client: Client) -> dict[str, str]:
@@ -83,9 +60,9 @@ def menu(client: Client) -> dict[str, str]:
 
 def test_a_second_run_of_the_demo_creates_nothing(settings: object) -> None:
     settings.DEMO = True  # type: ignore[attr-defined]
-    make_run()
+    make_run(20)
     before = counts()
-    make_run()
+    make_run(20)
     assert counts() == before
     assert before["Team"] == 1
     assert before["Mission"] == len(MISSIONS)

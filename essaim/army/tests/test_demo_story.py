@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from io import StringIO
 
 import pytest
-from django.core.cache import cache
-from django.core.management import call_command
 from django.db.models import Count
 from django.test import Client
 from django.urls import reverse
@@ -24,6 +21,7 @@ from essaim.army.models import Call, CallEvent, Claim, Invitation, Proof, Volunt
 from essaim.army.services import demo as army_demo
 from essaim.army.services.calls import call_funnel
 from essaim.army.services.missions import leaderboard
+from essaim.army.tests.demo_support import demo_twice, logged_in
 from essaim.mailing.models import BounceReport, Campaign, Delivery
 from essaim.mailing.services import demo as mailing_demo
 from essaim.mailing.services.progress import campaign_results
@@ -39,28 +37,9 @@ WEEKS = [11, 25, 155, 45, 49, 140, 62, 62]
 D = Delivery.Status
 
 
-def make_run() -> dict[str, str]:
-    """What `make run` does before starting the processes; returns the printed passwords."""
-    call_command("demo", contacts=CONTACTS, stdout=StringIO())
-    out = StringIO()
-    call_command("bootstrap_users", stdout=out)
-    return dict(re.findall(r"(\S+@essaim\.localhost)\s+(\S+)", out.getvalue()))
-
-
 @pytest.fixture
 def demo(settings: object) -> dict[str, str]:
-    settings.DEMO = True  # type: ignore[attr-defined]
-    settings.STAFF_2FA_REQUIRED = False  # type: ignore[attr-defined]  # as in the demo
-    make_run()
-    return make_run()
-
-
-def logged_in(email: str, password: str) -> Client:
-    cache.clear()  # the login rate limits
-    client = Client()
-    response = client.post(reverse("accounts:login"), {"username": email, "password": password})
-    assert response.status_code == 302, f"{email} could not log in"
-    return client
+    return demo_twice(settings, CONTACTS)
 
 
 def page(client: Client, url: str) -> str:
