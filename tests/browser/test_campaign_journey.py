@@ -57,7 +57,7 @@ def test_hq_writes_previews_tests_and_launches_a_campaign(
 
     page.fill("#test-addresses", "relecture@qg.test")
     page.get_by_role("button", name="Envoyer le test").click()
-    expect(page.locator(".messages")).to_contain_text("Message de test envoyé à 1 adresse(s).")
+    expect(page.locator(".messages")).to_contain_text("Message de test envoyé à 1 adresse.")
     assert [m.rcpt_to for m in smtp_recorder.messages] == [["relecture@qg.test"]]
     assert smtp_recorder.messages[0].message["Subject"] == "[TEST] Rendez-vous samedi"
     assert Delivery.objects.count() == 0

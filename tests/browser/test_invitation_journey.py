@@ -69,7 +69,7 @@ def test_a_volunteer_invites_three_contacts_and_one_confirms_from_the_mail(
     assert phone.get_by_test_id("points").inner_text() == "5"
     phone.goto(f"{base}/armee/moi/")
     assert (
-        "3 invitations envoyées, 1 acceptée(s)."
+        "3 invitations envoyées · acceptées : 1"
         in phone.locator(".invitations-summary").inner_text()
     )
     consent = Consent.objects.get(contact__email_key="ben@exemple.fr")

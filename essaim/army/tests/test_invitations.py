@@ -382,7 +382,7 @@ def test_hq_lists_the_reported_inviters_and_others_may_not(
 def test_my_space_shows_the_counts_and_links_to_my_invitations(camille, invite, client_of):
     invite(camille, "ana@exemple.fr, ben@exemple.fr")
     page = client_of(camille).get(reverse("army:profile"))
-    assert "2 invitations envoyées, 0 acceptée." in page.text
+    assert "2 invitations envoyées · acceptées : 0" in page.text
     assert PAGE in page.text
 
 
