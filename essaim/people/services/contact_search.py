@@ -40,6 +40,21 @@ def spend_reveal(user: Any) -> ratelimit.Decision:
     return ratelimit.hit(REVEAL_SCOPE, str(user.pk), settings.CONTACT_REVEAL_RATE_LIMIT)
 
 
+# A search's total is counted up to this many: past it the list says "more than", so that a
+# common word or domain does not cost a count of the whole base on every page.
+SEARCH_COUNT_CAP = 10_000
+
+
+def count_found(contacts: ContactQuerySet, *, searched: bool) -> tuple[int, bool]:
+    """How many contacts the list shows, and whether that figure is exact: the whole visible
+    base is counted, a search's results only up to SEARCH_COUNT_CAP (without the list's order,
+    so the database picks the cheapest plan)."""
+    if not searched:
+        return contacts.count(), True
+    found = contacts.order_by()[: SEARCH_COUNT_CAP + 1].count()
+    return min(found, SEARCH_COUNT_CAP), found <= SEARCH_COUNT_CAP
+
+
 def search_contacts(
     *, contacts: ContactQuerySet, user: Any, query: str, request: HttpRequest | None = None
 ) -> ContactQuerySet:

@@ -256,3 +256,24 @@ def test_the_list_says_how_many_contacts_match(hq_client, coordinator_client, pe
     assert count(hq_client, segment=segment.pk).startswith(
         "3 contacts dans ce segment au dernier comptage ("
     )
+
+
+def test_a_search_is_counted_up_to_the_cap_and_says_more_than(hq_client, people, monkeypatch):
+    from essaim.people.services import contact_search
+
+    monkeypatch.setattr(contact_search, "SEARCH_COUNT_CAP", 3)
+    Contact.objects.bulk_create(
+        Contact(email=f"dupuis{i}@x.fr", email_key=f"dupuis{i}@x.fr", email_hash=f"h{i}")
+        for i in range(5)
+    )
+
+    def count(**params) -> str:
+        html = hq_client.get(URL, params).content.decode()
+        found = re.search(r'<p class="result-count"[^>]*>([^<]*)</p>', html)
+        assert found is not None
+        return found.group(1)
+
+    assert count(q="dupuis") == "Plus de 3 contacts"
+    assert count(q="dupon") == "2 contacts"
+    # The whole base is counted exactly whatever its size.
+    assert count() == "9 contacts"

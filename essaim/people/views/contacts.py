@@ -35,7 +35,12 @@ from essaim.people.models import (
     purpose_labels,
 )
 from essaim.people.services import timeline
-from essaim.people.services.contact_search import SearchRefused, search_contacts, spend_reveal
+from essaim.people.services.contact_search import (
+    SearchRefused,
+    count_found,
+    search_contacts,
+    spend_reveal,
+)
 from essaim.people.services.masking import mask_email, mask_phone
 from essaim.people.services.segments import SegmentDefinitionError, saved_segment_condition
 
@@ -159,7 +164,7 @@ def contact_list(request: HttpRequest) -> HttpResponse:
     page = keyset_page(contacts.prefetch_related("tags"), request, size=PAGE_SIZE)
     rows = [Row(c, *_shown(c, masked=masked)) for c in page.items]
     # A segment's count costs as much as the page again: its page shows the stored count.
-    total = None if segment else contacts.count()
+    total, total_exact = (None, True) if segment else count_found(contacts, searched=bool(query))
     if not masked:
         # A page of the base in clear is a read like the API's: one entry per page shown.
         params = {
@@ -186,6 +191,7 @@ def contact_list(request: HttpRequest) -> HttpResponse:
             "page": page,
             "rows": rows,
             "total": total,
+            "total_exact": total_exact,
             "qs": querystring(request),
             "masked": masked,
             "query": query,
