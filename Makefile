@@ -14,7 +14,8 @@ run: setup
 	@$(ESSAIM) createcachetable
 	@$(ESSAIM) collectstatic --noinput -v0
 	@$(ESSAIM) demo --contacts $${DEMO_CONTACTS:-2000}
-	@echo "Essaim runs at $${SITE_URL:-http://127.0.0.1:8000} — logins (new passwords each start):"
+	@# The port the web process listens on, as .env gives it (make does not read .env).
+	@$(BIN)/python -c 'import os, essaim.env; print(f"Essaim runs at http://127.0.0.1:{os.environ.get("PORT") or 8000} — logins (new passwords each start):")'
 	@$(ESSAIM) bootstrap_users
 	@# honcho's own reading of .env cuts values at spaces ("Campagne Essaim <…>"): every process
 	@# reads .env itself (essaim/env.py), so honcho gets none, only the web port.
