@@ -49,6 +49,7 @@ def test_a_correct_https_deployment_has_no_error():
         ({"SECURE_SSL_REDIRECT": False}, ["deploy.E004"]),
         ({"SESSION_COOKIE_SECURE": False}, ["deploy.E005"]),
         ({"CSRF_COOKIE_SECURE": False}, ["deploy.E006"]),
+        ({"FETCH_ALLOW_ADDRESSES": ["127.0.0.1"]}, ["deploy.E007"]),
     ],
 )
 def test_each_unsafe_setting_is_an_error(overrides, expected):
