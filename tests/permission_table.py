@@ -281,8 +281,16 @@ WEB: dict[str, Web] = {
     ),
     "army:missions_run": web(get="login 403 200 200 200 200", post="login 403 200 200 200 200"),
     "army:mission_create": web(get="login 403 200 200 200 200", post="login 403 200 200 200 200"),
-    "army:mission_publish": web(
+    # The world's mission is published: its runners are sent back to the list, told that it is
+    # no longer a draft to edit or publish (a draft's edit and confirmation answer 200).
+    "army:mission_edit": web(
+        "pk=mission", get="login 404 302 404 302 302", post="login 404 302 404 302 302"
+    ),
+    "army:mission_duplicate": web(
         "pk=mission", get="login 404 404 404 404 404", post="login 404 302 404 302 302"
+    ),
+    "army:mission_publish": web(
+        "pk=mission", get="login 404 302 404 302 302", post="login 404 302 404 302 302"
     ),
     "army:mission_close": web(
         "pk=mission", get="login 404 404 404 404 404", post="login 404 302 404 302 302"

@@ -45,6 +45,25 @@ def test_the_guide_form_shows_errors_at_their_field(hq_client: Client) -> None:
     assert 'aria-invalid="true"' in html
 
 
+def test_the_guide_shows_the_confirmation_as_a_dialog_and_as_its_page(hq_client: Client) -> None:
+    html = hq_client.get(GUIDE).content.decode()
+    section = html.split('<section class="guide-section" id="confirmation"')[1].split("</section>")[
+        0
+    ]
+    example = section.split('<pre class="guide-code">')[0]
+    assert '<a class="button" href="#confirmation" data-dialog-open="guide-confirm">' in example
+    dialog = example.split('<dialog id="guide-confirm" class="confirm-dialog" ')[1]
+    dialog = dialog.split("</dialog>")[0]
+    assert 'aria-labelledby="guide-confirm-title"' in dialog
+    title = "Publier et prévenir 37 volontaires ?"
+    assert f'<h2 class="confirm-title" id="guide-confirm-title">{title}</h2>' in dialog
+    assert '<input type="hidden" name="confirm" value="1">' in dialog
+    # Without script: the same include, framed as a card, here in the danger tone.
+    page = example.split("</dialog>")[1]
+    assert '<form method="post" action="#confirmation" class="confirm card">' in page
+    assert '<button type="submit" class="danger">Effacer</button>' in page
+
+
 @pytest.mark.parametrize("fixture", ["volunteer_client", "coordinator_client"])
 def test_the_guide_is_refused_outside_hq(fixture: str, request: pytest.FixtureRequest) -> None:
     client: Client = request.getfixturevalue(fixture)

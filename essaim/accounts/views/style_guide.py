@@ -28,6 +28,7 @@ SECTIONS: tuple[tuple[str, Any, str], ...] = (
     ("cartes", _("Cartes et chiffres"), "guide/examples/cards.html"),
     ("tableaux", _("Tableaux"), "guide/examples/tables.html"),
     ("badges", _("Badges et états"), "guide/examples/badges.html"),
+    ("confirmation", _("Confirmation"), "guide/examples/confirm.html"),
     ("messages", _("Messages"), "guide/examples/messages.html"),
     ("vide", _("États vides"), "guide/examples/empty.html"),
     ("pagination", _("Pagination"), "guide/examples/pagination.html"),

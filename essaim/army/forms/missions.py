@@ -8,10 +8,12 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.db.models import Q
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from essaim.army.models import (
+    Mission,
     MissionKind,
     Stage,
     TalkingPointVersion,
@@ -24,15 +26,8 @@ from essaim.army.services.kits import MAX_KIT_FILE_BYTES
 from essaim.army.services.proofs import clean_urls
 from essaim.army.services.talking_points import current_versions
 
-# The kit's fields of MissionForm, handed as they are to create_mission.
-KIT_FIELDS = (
-    "target_sites",
-    "kit_files",
-    "video_links",
-    "embed_codes",
-    "watch_channels",
-    "watch_slots",
-)
+# The kit's fields of MissionForm, handed as they are to create_mission and update_draft.
+KIT_FIELDS = svc.KIT_FIELDS
 
 
 def split_lines(text: str) -> list[str]:
@@ -41,7 +36,17 @@ def split_lines(text: str) -> list[str]:
 
 def split_codes(text: str) -> list[str]:
     """Embed codes, separated by a line `---` (a code may span several lines)."""
-    return [c.strip() for c in text.replace("\r\n", "\n").split("\n---\n") if c.strip()]
+    codes: list[list[str]] = [[]]
+    for line in text.replace("\r\n", "\n").split("\n"):
+        if is_separator(line):
+            codes.append([])
+        else:
+            codes[-1].append(line)
+    return [code for code in ("\n".join(lines).strip() for lines in codes) if code]
+
+
+def is_separator(line: str) -> bool:
+    return line.strip() == "---"
 
 
 class ProofForm(forms.Form):
@@ -89,7 +94,9 @@ class MissionForm(forms.Form):
         label=gettext_lazy("Nombre de réalisations"), min_value=1, max_value=100_000
     )
     deadline = forms.DateTimeField(
-        label=gettext_lazy("Échéance"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+        label=gettext_lazy("Échéance"),
+        # The format a datetime-local input reads back (a draft's edit shows its deadline).
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
     points = forms.IntegerField(
         label=gettext_lazy("Points"), min_value=0, max_value=1000, initial=10
@@ -105,13 +112,24 @@ class MissionForm(forms.Form):
     target_sites = _lines_field(gettext_lazy("Sites, forums, fils visés (un par ligne)"), 3)
     kit_files = _lines_field(gettext_lazy("Fichiers et visuels (adresses, une par ligne)"), 2)
     video_links = _lines_field(gettext_lazy("Liens vidéo (un par ligne)"), 2)
-    embed_codes = _lines_field(gettext_lazy("Codes d'intégration (un par ligne)"), 2)
+    embed_codes = _lines_field(
+        gettext_lazy(
+            "Codes d'intégration (un par ligne, ou séparés par une ligne --- s'ils tiennent sur "
+            "plusieurs lignes)"
+        ),
+        2,
+    )
     watch_channels = _lines_field(
         gettext_lazy("Veille : chaînes, sites, archives (un par ligne)"), 2
     )
     watch_slots = _lines_field(gettext_lazy("Veille : créneaux (un par ligne)"), 2)
 
-    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, user: Any, mission: Mission | None = None, **kwargs: Any
+    ) -> None:
+        """`mission`: the draft being edited, its values as the initial ones."""
+        if mission is not None:
+            kwargs.setdefault("initial", initial_of(mission))
         super().__init__(*args, **kwargs)
         choices = rules.team_choices(user)
         self.fields["team"].choices = choices  # type: ignore[attr-defined]
@@ -123,7 +141,17 @@ class MissionForm(forms.Form):
             "d'être publiée."
         ) % {"cap": settings.MISSION_MAX_POINTS}
         points = self.fields["talking_point"]
-        points.queryset = current_versions(rules.library_scope(user))  # type: ignore[attr-defined]
+        versions = current_versions(rules.library_scope(user))
+        if mission is not None and mission.talking_point_id is not None:
+            # A draft keeps the version it points at, even when a newer one came out since.
+            versions = (
+                TalkingPointVersion.objects.filter(
+                    Q(pk__in=versions.values("pk")) | Q(pk=mission.talking_point_id)
+                )
+                .select_related("point")
+                .order_by("point__title", "-number")
+            )
+        points.queryset = versions  # type: ignore[attr-defined]
         points.label_from_instance = (  # type: ignore[attr-defined]
             lambda v: f"{v.point.title} (v{v.number})"
         )
@@ -135,12 +163,47 @@ class MissionForm(forms.Form):
                 data[name] = clean_urls(split_lines(data.get(name, "")), limit=svc.MAX_KIT_URLS)
             except svc.MissionError as refused:
                 self.add_error(name, str(refused.message))
-        for name in ("embed_codes", "watch_channels", "watch_slots"):
+        codes = data.get("embed_codes", "")
+        data["embed_codes"] = split_codes(codes) if has_separator(codes) else split_lines(codes)
+        for name in ("watch_channels", "watch_slots"):
             data[name] = split_lines(data.get(name, ""))
         data["departements"] = [
             d.strip().upper() for d in data.get("departements", "").split(",") if d.strip()
         ]
         return data
+
+
+def has_separator(text: str) -> bool:
+    return any(is_separator(line) for line in text.splitlines())
+
+
+def initial_of(mission: Mission) -> dict[str, Any]:
+    """A mission's values as MissionForm shows them: lists one item per line, the stages and
+    départements it targets."""
+    codes = mission.embed_codes
+    # A code on several lines needs the separator lines (one closes the list, so that a single
+    # code reads as one when the form comes back).
+    multiline = any("\n" in code for code in codes)
+    return {
+        "team": str(mission.team_id) if mission.team_id else "",
+        "kind": mission.kind,
+        "role": mission.role_id,
+        "title": mission.title,
+        "brief": mission.brief,
+        "stages": sorted(set(mission.targets.values_list("stage", flat=True))),
+        "departements": ", ".join(
+            mission.zones.exclude(departement="")
+            .order_by("departement")
+            .values_list("departement", flat=True)
+        ),
+        "quota": mission.quota,
+        "deadline": mission.deadline,
+        "points": mission.points,
+        "per_volunteer_minutes": mission.per_volunteer_minutes,
+        "talking_point": mission.talking_point_id,
+        **{name: "\n".join(getattr(mission, name)) for name in KIT_FIELDS if name != "embed_codes"},
+        "embed_codes": "\n---\n".join(codes) + "\n---" if multiline else "\n".join(codes),
+    }
 
 
 class KitForm(forms.Form):

@@ -92,6 +92,12 @@ def eligible_volunteers(mission: Mission, *, now: datetime | None = None) -> Que
     )
 
 
+def audience(mission: Mission) -> int:
+    """How many volunteers publishing the mission now would notify, for the runner to read
+    before publishing: the count of the very query dispatch_mission inserts from."""
+    return eligible_volunteers(mission).count()
+
+
 def _week_load(now: datetime) -> Subquery:
     """Minutes of the claims a volunteer took in the last seven days (correlated)."""
     return Subquery(

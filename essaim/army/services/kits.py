@@ -139,3 +139,33 @@ def delete_kit_file(*, item: KitFile) -> None:
     with transaction.atomic():
         KitFile.objects.filter(pk=item.pk).delete()
         transaction.on_commit(lambda: storage.delete(name) if name else None)
+
+
+def copy_kit_files(*, source: Mission, target: Mission) -> list[KitFile]:
+    """Give `target` (a mission's copy) its own copy of each file of `source`'s kit: the rows
+    as they are, the contents stored again under the copy, so that removing a file from one
+    mission's kit never takes it from the other. A file stored before a failure is removed."""
+    stored: list[tuple[KitFile, str]] = []
+    try:
+        for item in KitFile.objects.filter(mission=source).order_by("pk"):
+            with item.file.open("rb") as handle:
+                content = handle.read()
+            name = item.file.name or ""
+            ext = name.rsplit(".", 1)[-1] if "." in name else "bin"
+            copy = KitFile(
+                mission=target,
+                kind=item.kind,
+                content_type=item.content_type,
+                name=item.name,
+                size=item.size,
+                uploaded_by_id=item.uploaded_by_id,
+                uploaded_at=item.uploaded_at,
+            )
+            copy.file.save(f"{uuid.uuid4().hex}.{ext}", ContentFile(content), save=False)
+            stored.append((copy, copy.file.name or ""))
+            copy.save()
+    except Exception:
+        for copy, name in stored:
+            copy.file.storage.delete(name)
+        raise
+    return [copy for copy, _name in stored]

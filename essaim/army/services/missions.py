@@ -33,7 +33,7 @@ from essaim.army.models import (
     VolunteerMissionSettings,
     VolunteerRole,
 )
-from essaim.army.services.dispatch import dispatch_mission
+from essaim.army.services.dispatch import audience, dispatch_mission
 from essaim.army.services.mission_base import MAX_OPEN_CLAIMS, MissionError
 from essaim.army.services.proofs import clean_urls
 from essaim.army.services.talking_points import check_usable
@@ -91,12 +91,7 @@ def create_mission(
     """A draft mission with its targeting rows. `kit` takes the kit fields (kit_files,
     video_links, embed_codes, target_sites, watch_channels, watch_slots)."""
     targeting = targeting or Targeting()
-    if quota < 1:
-        raise MissionError(_("Le nombre de réalisations doit être au moins 1."))
-    if deadline <= timezone.now():
-        raise MissionError(_("L'échéance doit être dans le futur."))
-    if talking_point is not None:
-        check_usable(talking_point, team.pk if team else None)
+    _check_terms(quota, deadline, talking_point, team)
     with transaction.atomic():
         mission = Mission.objects.create(
             kind=kind,
@@ -128,9 +123,168 @@ def create_mission(
     return mission
 
 
+def _check_terms(
+    quota: int, deadline: datetime, talking_point: TalkingPointVersion | None, team: Team | None
+) -> None:
+    """What a mission's creation and a draft's edit both refuse."""
+    if quota < 1:
+        raise MissionError(_("Le nombre de réalisations doit être au moins 1."))
+    if deadline <= timezone.now():
+        raise MissionError(_("L'échéance doit être dans le futur."))
+    if talking_point is not None:
+        check_usable(talking_point, team.pk if team else None)
+
+
+# The kit's lists a mission holds (URLs, embed codes, a watch's channels and slots).
+KIT_FIELDS = (
+    "target_sites",
+    "kit_files",
+    "video_links",
+    "embed_codes",
+    "watch_channels",
+    "watch_slots",
+)
+# What a copy takes as it is (besides its targeting rows and kit files).
+COPIED_FIELDS = (
+    "kind",
+    "brief",
+    "role",
+    "team",
+    "quota",
+    "deadline",
+    "talking_point",
+    "points",
+    "per_volunteer_minutes",
+    "windows",
+    *KIT_FIELDS,
+)
+
+
+def update_draft(
+    *,
+    mission: Mission,
+    kind: str,
+    title: str,
+    brief: str,
+    role: VolunteerRole,
+    quota: int,
+    deadline: datetime,
+    team: Team | None,
+    stages: Sequence[str],
+    departements: Sequence[str],
+    talking_point: TalkingPointVersion | None = None,
+    points: int = 10,
+    per_volunteer_minutes: int = 30,
+    **kit: Any,
+) -> None:
+    """Rewrite a draft from the runner's form: its terms, its kit's lists, the stages it targets
+    (for each role it targets; the mission's role takes the old one's place among them) and the
+    départements it is limited to. What the form does not show stays: other target roles,
+    régions, windows (a national mission's target teams too, while it stays national).
+
+    Only a draft changes: volunteers were told what a published mission says. The row is
+    locked and its status read again inside the transaction, so that an edit and a publication
+    at the same time end as one then the other, never as a published mission rewritten."""
+    _check_terms(quota, deadline, talking_point, team)
+    if not stages:
+        raise MissionError(_("Choisissez au moins une étape visée."))
+    with transaction.atomic():
+        current = (
+            Mission.objects.select_for_update()
+            .filter(pk=mission.pk, status=Mission.Status.DRAFT)
+            .values("role_id")
+            .first()
+        )
+        if current is None:
+            raise MissionError(
+                _(
+                    "Cette mission n'est plus un brouillon : elle ne se modifie plus. "
+                    "Dupliquez-la pour en préparer une autre."
+                )
+            )
+        values = {
+            "kind": kind,
+            "title": title,
+            "brief": brief,
+            "role": role,
+            "team": team,
+            "quota": quota,
+            "deadline": deadline,
+            "talking_point": talking_point,
+            "points": points,
+            "per_volunteer_minutes": per_volunteer_minutes,
+            **{name: list(kit.get(name, ())) for name in KIT_FIELDS},
+        }
+        Mission.objects.filter(pk=mission.pk).update(**values)
+        roles = set(MissionTarget.objects.filter(mission=mission).values_list("role_id", flat=True))
+        if current["role_id"] in roles or not roles:
+            roles.discard(current["role_id"])
+            roles.add(role.pk)
+        MissionTarget.objects.filter(mission=mission).delete()
+        MissionTarget.objects.bulk_create(
+            MissionTarget(mission_id=mission.pk, role_id=r, stage=s)
+            for r in sorted(roles)
+            for s in dict.fromkeys(stages)
+        )
+        MissionZone.objects.filter(mission=mission, region="").delete()
+        MissionZone.objects.bulk_create(
+            MissionZone(mission_id=mission.pk, departement=d) for d in dict.fromkeys(departements)
+        )
+        if team is not None:
+            mission.target_teams.clear()  # a team's mission reaches its members only
+    for name, value in values.items():
+        setattr(mission, name, value)
+
+
+def duplicate_mission(*, mission: Mission, by: User | None) -> Mission:
+    """A new draft made from any mission (a draft, a published or a closed one): its terms,
+    kit (its files stored again), talking point and targeting (roles and stages, zones, target
+    teams, windows), titled "Copie de …". Nothing of the original's life comes along: no
+    claim, proof or notification, no publication or HQ decision, no slot taken; its author is
+    whoever copies it."""
+    from essaim.army.services.kits import copy_kit_files
+
+    source = Mission.objects.get(pk=mission.pk)
+    title = str(_("Copie de %(title)s") % {"title": source.title})
+    max_length = Mission._meta.get_field("title").max_length or 200
+    if len(title) > max_length:
+        title = title[: max_length - 1] + "…"
+    with transaction.atomic():
+        copy = Mission.objects.create(
+            title=title,
+            created_by=by,
+            **{name: getattr(source, name) for name in COPIED_FIELDS},
+        )
+        MissionTarget.objects.bulk_create(
+            MissionTarget(mission=copy, role_id=role_id, stage=stage)
+            for role_id, stage in source.targets.values_list("role_id", "stage")
+        )
+        MissionZone.objects.bulk_create(
+            MissionZone(mission=copy, departement=d, region=r)
+            for d, r in source.zones.values_list("departement", "region")
+        )
+        copy.target_teams.set(source.target_teams.all())
+        copy_kit_files(source=source, target=copy)
+    return copy
+
+
 def needs_approval(points: int) -> bool:
     """A mission worth more than MISSION_MAX_POINTS waits for HQ before anyone sees it."""
     return points > settings.MISSION_MAX_POINTS
+
+
+@dataclass(frozen=True)
+class PublishPreview:
+    """What publishing a draft now would do, for the runner to read before confirming."""
+
+    # Volunteers told at publication: the count of dispatch's own query (dispatch.audience).
+    # Above the points cap nobody is told until HQ approves; this is then who would be today.
+    notified: int
+    needs_approval: bool
+
+
+def publish_preview(mission: Mission) -> PublishPreview:
+    return PublishPreview(notified=audience(mission), needs_approval=needs_approval(mission.points))
 
 
 def publish_mission(*, mission: Mission, by: User | None = None) -> int:
@@ -138,7 +292,13 @@ def publish_mission(*, mission: Mission, by: User | None = None) -> int:
 
     A mission above the points cap is not published but set awaiting HQ's approval (whoever
     publishes it, HQ included): `mission.status` says which happened, and 0 are notified.
+    A draft whose deadline has passed (a copy of an old mission) is refused: nobody could
+    take it.
     """
+    if mission.deadline <= timezone.now():
+        raise MissionError(
+            _("L'échéance de cette mission est passée : modifiez-la avant de la publier.")
+        )
     if needs_approval(mission.points):
         with transaction.atomic():
             moved = Mission.objects.filter(pk=mission.pk, status=Mission.Status.DRAFT).update(

@@ -304,6 +304,14 @@ def test_anonymous_visitors_read_the_page_and_count_nothing(call):
     assert CallEvent.objects.count() == 0
 
 
+def test_the_page_explains_the_roles_the_call_looks_for_with_the_sign_up_pages_include(call):
+    response = Client().get(reverse("army_public:call_landing", args=[call.pk]))
+    assert "army/public/_roles.html" in [t.name for t in response.templates]
+    block = response.content.decode().split('<ul class="role-explanations">')[1].split("</ul>")[0]
+    assert re.findall(r"<strong>(.*?)</strong>", block) == ["Tchatcheur", "Traceur"]
+    assert "Suit des sources" not in block  # the veilleur, not looked for by this call
+
+
 def test_an_unknown_call_is_a_404(db):
     assert Client().get("/appel/999999/").status_code == 404
     assert Client().get("/appel/999999/?t=AAAA").status_code == 404

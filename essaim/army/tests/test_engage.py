@@ -288,3 +288,36 @@ def test_an_expired_link_is_refused(engage, smtp_recorder, settings):
     time.sleep(1)  # the signature carries whole seconds
     assert confirm(path).status_code == 410
     assert Volunteer.objects.count() == 0
+
+
+def test_the_page_explains_every_role_it_offers_as_the_call_page_does(db: Any) -> None:
+    from essaim.army.models import VolunteerRole
+
+    VolunteerRole.objects.filter(slug="redacteur").update(is_open=False)
+    response = Client().get(ENGAGE)
+    assert "army/public/_roles.html" in [t.name for t in response.templates]
+    block = response.text.split('<ul class="role-explanations" id="roles-explained">')[1]
+    block = block.split("</ul>")[0]
+    items = [" ".join(item.split()) for item in re.findall(r"<li>(.*?)</li>", block, re.S)]
+    assert items == [
+        "<strong>Colleur d&#x27;affiches web</strong> — Place bannières, visuels et vidéos de la "
+        "campagne sur ses propres sites, blogs et profils.",
+        "<strong>Tchatcheur</strong> — Défend les idées de la campagne, avec ses propres mots, "
+        "dans les forums et discussions.",
+        "<strong>Mondain</strong> — Invite les personnes de son carnet d&#x27;adresses à "
+        "rejoindre la campagne.",
+        "<strong>Traceur</strong> — Repère ce qui se dit sur la campagne dans les sites, forums "
+        "et archives qu&#x27;on lui confie.",
+        "<strong>Modérateur</strong> — Modère les espaces de discussion de la campagne.",
+        "<strong>Veilleur</strong> — Suit des sources à des heures données et signale ce qui "
+        "compte.",
+    ]
+    # The boxes to tick are the same roles, in the same order.
+    assert [value for value, _label in response.context["form"].fields["roles"].choices] == [
+        "colleur",
+        "tchatcheur",
+        "mondain",
+        "traceur",
+        "moderateur",
+        "veilleur",
+    ]

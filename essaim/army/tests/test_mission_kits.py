@@ -121,8 +121,12 @@ def test_the_runner_closes_from_the_page_and_is_told_what_happened_to_the_claims
     claim_mission(volunteer=world["worker"], mission_id=world["mission"].pk)
     client = client_as(world["users"]["coordinator"])
     response = client.post(reverse("army:mission_close", args=[world["mission"].pk]), follow=True)
-    text = response.content.decode()
-    assert "1 mission en cours sans preuve a été libérée" in text
+    # Whole sentences, one message each; no line for the proofs to review, there are none.
+    assert [str(m) for m in response.context["messages"]] == [
+        "Mission close : plus personne ne peut la prendre.",
+        "1 volontaire qui n'avait pas encore envoyé de preuve a été libéré de la mission et "
+        "prévenu.",
+    ]
     assert Mission.objects.get(pk=world["mission"].pk).status == Mission.Status.CLOSED
 
 

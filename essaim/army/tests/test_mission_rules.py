@@ -99,7 +99,7 @@ def test_reviewing_publishing_or_proving_someone_elses_work_is_refused_and_chang
         client.post(
             reverse("army:review", args=[claim.pk]), {"decision": "return", "feedback": "non"}
         ).status_code,
-        client.post(reverse("army:mission_publish", args=[draft.pk])).status_code,
+        client.post(reverse("army:mission_publish", args=[draft.pk]), {"confirm": "1"}).status_code,
         client.post(
             reverse("army:mission_prove", args=[mission.pk]), {"urls": "https://a.fr/"}
         ).status_code,
@@ -119,7 +119,7 @@ def test_reviewing_publishing_or_proving_someone_elses_work_is_refused_and_chang
 @pytest.mark.parametrize("who", ["coordinator", "hq"])
 def test_the_teams_coordinator_and_hq_may_review_and_publish(world, who):
     client = client_as(world, who)
-    client.post(reverse("army:mission_publish", args=[world["draft"].pk]))
+    client.post(reverse("army:mission_publish", args=[world["draft"].pk]), {"confirm": "1"})
     client.post(reverse("army:review", args=[world["claim"].pk]), {"decision": "accept"})
     world["draft"].refresh_from_db()
     world["claim"].refresh_from_db()

@@ -206,7 +206,7 @@ def test_a_coordinator_creates_and_publishes_a_team_mission_without_hq(coordinat
     )
     assert response.status_code == 302, response.context["form"].errors
     mission = Mission.objects.get()
-    client.post(reverse("army:mission_publish", args=[mission.pk]))
+    client.post(reverse("army:mission_publish", args=[mission.pk]), {"confirm": "1"})
     mission.refresh_from_db()
     assert (mission.team, mission.status, mission.target_sites) == (
         team,

@@ -177,7 +177,7 @@ def test_the_runner_is_told_on_the_page_that_the_mission_went_to_hq(settings, sa
     settings.MISSION_MAX_POINTS = 50
     mission = MissionFactory.create(by=sam.user, team=team, points=1000, publish=False)
     response = client_of(sam.user).post(
-        reverse("army:mission_publish", args=[mission.pk]), follow=True
+        reverse("army:mission_publish", args=[mission.pk]), {"confirm": "1"}, follow=True
     )
     assert flashed(response) == [
         "Mission envoyée au QG : ses 1000 points dépassent le plafond de 50. Elle sera publiée "

@@ -62,6 +62,12 @@ urlpatterns = [
     path("relecture/<int:pk>/", mission_desk.review, name="review"),
     path("missions/gerer/", mission_desk.missions_run, name="missions_run"),
     path("missions/gerer/nouvelle/", mission_desk.mission_create, name="mission_create"),
+    path("missions/gerer/<int:pk>/modifier/", mission_desk.mission_edit, name="mission_edit"),
+    path(
+        "missions/gerer/<int:pk>/dupliquer/",
+        mission_desk.mission_duplicate,
+        name="mission_duplicate",
+    ),
     path("missions/gerer/<int:pk>/publier/", mission_desk.mission_publish, name="mission_publish"),
     path("missions/gerer/<int:pk>/clore/", kits.mission_close, name="mission_close"),
     path("missions/gerer/<int:pk>/kit/", kits.mission_kit, name="mission_kit"),

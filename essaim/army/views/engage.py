@@ -84,7 +84,12 @@ def engage(request: HttpRequest) -> HttpResponse:
             user_agent=user_agent,
         )
 
-    context = {"call": call, "token": params.get("t", "") if recipient else ""}
+    context = {
+        "call": call,
+        "token": params.get("t", "") if recipient else "",
+        # Each role the form offers, explained (read only if the form is shown).
+        "roles": VolunteerRole.objects.filter(is_open=True),
+    }
     return ENGAGE_PAGES.ask(request, form, build, context)
 
 

@@ -17,32 +17,21 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from essaim.army.forms.missions import KitForm, UploadForm, split_codes, split_lines
-from essaim.army.models import KitFile, Mission
+from essaim.army.models import KitFile
 from essaim.army.rules import missions as rules
 from essaim.army.services import missions as svc
 from essaim.army.services.kits import add_kit_file, delete_kit_file
+from essaim.army.views.common import post_only, run_mission
 
 # Nothing in a served file may run or load anything; `sandbox` also denies scripts to a
 # document a browser would render anyway.
 KIT_FILE_CSP = "default-src 'none'; img-src 'self'; media-src 'self'; sandbox"
 
 
-def _post_only(request: HttpRequest) -> None:
-    if request.method != "POST":
-        raise Http404
-
-
-def _run_mission(request: HttpRequest, pk: int) -> Mission:
-    mission = get_object_or_404(Mission.objects.select_related("team"), pk=pk)
-    if not rules.can_run_mission(request.user, mission):
-        raise Http404
-    return mission
-
-
 @login_required
 def mission_kit(request: HttpRequest, pk: int) -> HttpResponse:
     """The kit's page for the mission's runners: its lists and its files."""
-    mission = _run_mission(request, pk)
+    mission = run_mission(request, pk)
     kit_form = KitForm(
         request.POST if request.POST.get("action") == "kit" else None,
         initial={
@@ -94,8 +83,8 @@ def mission_kit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+@post_only
 def kit_file_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    _post_only(request)
     item = get_object_or_404(KitFile.objects.select_related("mission"), pk=pk)
     if not rules.can_run_mission(request.user, item.mission):
         raise Http404
@@ -124,34 +113,37 @@ def kit_file(request: HttpRequest, pk: int) -> FileResponse:
 
 
 @login_required
+@post_only
 def mission_close(request: HttpRequest, pk: int) -> HttpResponse:
-    _post_only(request)
-    mission = _run_mission(request, pk)
+    mission = run_mission(request, pk)
     try:
         closing = svc.close_mission(mission=mission)
     except svc.MissionError as refused:
         messages.error(request, str(refused.message))
-    else:
-        messages.success(
+        return redirect("army:missions_run")
+    # Whole sentences, one message each, so that each translates as a whole; a count of zero
+    # says nothing worth a line.
+    messages.success(request, _("Mission close : plus personne ne peut la prendre."))
+    if closing.released:
+        messages.info(
             request,
-            " ".join(
-                (
-                    _("Mission close : plus personne ne peut la prendre."),
-                    ngettext(
-                        "%(n)d mission en cours sans preuve a été libérée et son volontaire "
-                        "prévenu ;",
-                        "%(n)d missions en cours sans preuve ont été libérées et leurs "
-                        "volontaires prévenus ;",
-                        closing.released,
-                    )
-                    % {"n": closing.released},
-                    ngettext(
-                        "%(n)d preuve reste à relire et comptera si vous l'acceptez.",
-                        "%(n)d preuves restent à relire et compteront si vous les acceptez.",
-                        closing.awaiting_review,
-                    )
-                    % {"n": closing.awaiting_review},
-                )
-            ),
+            ngettext(
+                "%(n)d volontaire qui n'avait pas encore envoyé de preuve a été libéré de la "
+                "mission et prévenu.",
+                "%(n)d volontaires qui n'avaient pas encore envoyé de preuve ont été libérés de "
+                "la mission et prévenus.",
+                closing.released,
+            )
+            % {"n": closing.released},
+        )
+    if closing.awaiting_review:
+        messages.info(
+            request,
+            ngettext(
+                "%(n)d preuve reste à relire et comptera si vous l'acceptez.",
+                "%(n)d preuves restent à relire et compteront si vous les acceptez.",
+                closing.awaiting_review,
+            )
+            % {"n": closing.awaiting_review},
         )
     return redirect("army:missions_run")

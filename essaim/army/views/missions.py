@@ -31,6 +31,7 @@ from essaim.army.models import (
 from essaim.army.rules import missions as rules
 from essaim.army.services import missions as svc
 from essaim.army.services.proofs import submit_proof
+from essaim.army.views.common import post_only
 from essaim.lib.pagination import time_keyset
 
 MY_MISSIONS_LIMIT = 50
@@ -153,14 +154,9 @@ def _mission_page(
     )
 
 
-def _post_only(request: HttpRequest) -> None:
-    if request.method != "POST":
-        raise Http404
-
-
 @login_required
+@post_only
 def claim(request: HttpRequest, pk: int) -> HttpResponse:
-    _post_only(request)
     volunteer = _volunteer(request)
     try:
         svc.claim_mission(volunteer=volunteer, mission_id=pk)
@@ -174,8 +170,8 @@ def claim(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+@post_only
 def release(request: HttpRequest, pk: int) -> HttpResponse:
-    _post_only(request)
     claim = _own_claim(_volunteer(request), pk)
     if claim is None:
         raise Http404
@@ -189,8 +185,8 @@ def release(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+@post_only
 def prove(request: HttpRequest, pk: int) -> HttpResponse:
-    _post_only(request)
     volunteer = _volunteer(request)
     claim = _own_claim(volunteer, pk)
     if claim is None:
