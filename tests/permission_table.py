@@ -197,6 +197,18 @@ WEB: dict[str, Web] = {
     "mailing:campaign_requeue_unknown": web(
         "pk=campaign", get="login 405 405 405 405 405", post="login 403 403 403 400 400"
     ),
+    # Duplicate (a new draft, then its composer) and saved templates: HQ, as campaigns. An
+    # empty POST to save a template is a 400 (no name).
+    "mailing:campaign_duplicate": web(
+        "pk=campaign", get="login 405 405 405 405 405", post="login 403 403 403 302 302"
+    ),
+    "mailing:template_list": web(get="login 403 403 403 200 200", post="login 405 405 405 405 405"),
+    "mailing:template_create": web(
+        "pk=campaign", get="login 403 403 403 200 200", post="login 403 403 403 400 400"
+    ),
+    "mailing:template_delete": web(
+        "pk=campaign_template", get="login 405 405 405 405 405", post="login 403 403 403 302 302"
+    ),
     # --- The army: a volunteer's own pages (404 for an account without a volunteer profile),
     # calls (HQ), invitations (volunteers; reports: HQ), teams (run by their coordinators).
     "army:profile": web(get="login 200 404 404 404 404", post="login 200 404 404 404 404"),
@@ -356,6 +368,7 @@ API: dict[str, Api] = {
     "GET /api/v1/campaigns/{id}": api("401 403 403 403 200 200 200", "id=campaign"),
     "GET /api/v1/campaigns/{id}/status": api("401 403 403 403 200 200 200", "id=campaign"),
     "GET /api/v1/campaigns/{id}/unknown": api("401 403 403 403 200 200 200", "id=campaign"),
+    "GET /api/v1/campaign-templates": api("401 403 403 403 200 200 200"),
     "GET /api/v1/claims": api("401 200 403 403 403 403 403"),
     "GET /api/v1/contacts": api("401 403 200 200 200 200 403"),
     "GET /api/v1/contacts/{id}": api("401 403 200 404 200 200 403", "id=contact"),
@@ -380,6 +393,8 @@ API: dict[str, Api] = {
     "POST /api/v1/campaigns": api("401 403 403 403 422 422 403"),
     "POST /api/v1/campaigns/{id}/approve": api("401 403 403 403 409 409 403", "id=campaign"),
     "POST /api/v1/campaigns/{id}/cancel": api("401 403 403 403 200 200 403", "id=campaign"),
+    "POST /api/v1/campaigns/{id}/duplicate": api("401 403 403 403 201 201 403", "id=campaign"),
+    "POST /api/v1/campaign-templates": api("401 403 403 403 422 422 403"),
     "POST /api/v1/campaigns/{id}/launch": api("401 403 403 403 409 409 403", "id=campaign"),
     "POST /api/v1/campaigns/{id}/pause": api("401 403 403 403 409 409 403", "id=campaign"),
     "POST /api/v1/campaigns/{id}/requeue-unknown": api(

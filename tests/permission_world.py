@@ -38,6 +38,7 @@ from essaim.army.tests.factories import make_team, make_volunteer
 from essaim.army.tests.mission_helpers import image_upload, make_mission
 from essaim.devmail.models import CaughtMessage
 from essaim.lib.text import normalize_email
+from essaim.mailing.models import CampaignTemplate
 from essaim.mailing.tests.factories import CampaignFactory
 from essaim.people.models import ImportBatch, Segment, Tag, email_hash
 from essaim.people.services.imports.runner import imports_dir
@@ -147,6 +148,9 @@ def build_world() -> World:
 
     # Mailing and the army's calls.
     campaign = CampaignFactory.create()
+    campaign_template = CampaignTemplate.objects.create(
+        name="Appel du samedi", subject="Samedi", body_markdown="Rendez-vous samedi."
+    )
     call = make_call(segment, user=hq)
 
     # Missions: a Paris mission, claimed and proved by `member`, with a kit file.
@@ -214,6 +218,7 @@ def build_world() -> World:
         "tag_name": "jeunes",
         "import": batch.pk,
         "campaign": campaign.pk,
+        "campaign_template": campaign_template.pk,
         "call": call.pk,
         "team": paris.pk,
         "request": request.pk,

@@ -1,5 +1,6 @@
-"""Campaigns over JSON (mounted at /api/v1/): create, read, approve, launch, pause, resume,
-cancel, status, and the operator's re-queue of unknown deliveries. HQ tokens only
+"""Campaigns over JSON (mounted at /api/v1/): create, read, duplicate, approve, launch, pause,
+resume, cancel, status, the operator's re-queue of unknown deliveries, and the saved message
+templates (list; save a campaign's message as one). HQ tokens only
 (rules.can_manage_campaigns); thin handlers over essaim.mailing.services. Refusals are 409 with
 a stable code (`approval_required`, `approval_refused`, `blackout`, `no_audience`, `state`),
 invalid drafts and unconfirmed re-queues 422."""
@@ -16,9 +17,9 @@ from essaim.api.auth import TokenAuth, token_of
 from essaim.api.errors import ApiError, ErrorOut, field_error
 from essaim.api.models import Scope
 from essaim.mailing import rules
-from essaim.mailing.models import Campaign
+from essaim.mailing.models import Campaign, CampaignTemplate
 from essaim.mailing.services import campaigns as svc
-from essaim.mailing.services import unknowns
+from essaim.mailing.services import templates, unknowns
 from essaim.mailing.services.progress import campaign_results, delivery_counts
 from essaim.people.models import Segment
 
@@ -108,7 +109,7 @@ def _get(id: int) -> Campaign:
 
 def _refused(exc: Exception) -> ApiError:
     if isinstance(exc, svc.InvalidCampaign):
-        return ApiError(422, exc.message, details=[{"field": "", "message": exc.message}])
+        return ApiError(422, exc.message, details=[{"field": exc.field, "message": exc.message}])
     if isinstance(exc, svc.CampaignRefused):
         return ApiError(409, exc.message, code=exc.code)
     return ApiError(409, "The campaign is not in a state that allows this.", code="state")
@@ -158,6 +159,19 @@ def create_campaign(request: HttpRequest, payload: CampaignIn) -> Status[dict[st
 @router.get("/campaigns/{id}", response={200: CampaignOut, **_ONE}, auth=read_campaigns)
 def get_campaign(request: HttpRequest, id: int = Path(..., ge=1, le=MAX_ID)) -> dict[str, Any]:
     return _out(_get(id))
+
+
+@router.post("/campaigns/{id}/duplicate", response={201: CampaignOut, **_ONE}, auth=write_campaigns)
+def duplicate_campaign(
+    request: HttpRequest, id: int = Path(..., ge=1, le=MAX_ID)
+) -> Status[dict[str, Any]]:
+    """A new draft with the campaign's message and audience definition: no ledger, no send
+    time, no approval. 422 for a message only its own campaign may send (a call's link)."""
+    try:
+        copy = svc.duplicate_campaign(_get(id), user=token_of(request).user)
+    except svc.CampaignRefused as exc:
+        raise _refused(exc) from exc
+    return Status(201, _out(_get(copy.pk)))
 
 
 @router.get("/campaigns/{id}/status", response={200: StatusOut, **_ONE}, auth=read_campaigns)
@@ -281,3 +295,56 @@ def requeue_unknown(
     except (svc.CampaignRefused, svc.CampaignStateError) as exc:
         raise _refused(exc) from exc
     return _status(campaign) | {"requeued": count}
+
+
+# --- Saved message templates ----------------------------------------------------------------
+
+
+class TemplateIn(Schema):
+    campaign: int = Field(ge=1, le=MAX_ID, description="The campaign whose message is saved.")
+    name: str = Field(min_length=1, max_length=templates.NAME_MAX)
+
+
+class TemplateOut(Schema):
+    id: int
+    name: str
+    subject: str
+    preheader: str
+    body_markdown: str
+    created_by: str | None
+    created_at: datetime
+
+
+def _template_out(template: CampaignTemplate) -> dict[str, Any]:
+    return {
+        "id": template.pk,
+        "name": template.name,
+        "subject": template.subject,
+        "preheader": template.preheader,
+        "body_markdown": template.body_markdown,
+        "created_by": template.created_by.email if template.created_by else None,
+        "created_at": template.created_at,
+    }
+
+
+@router.get(
+    "/campaign-templates", response={200: list[TemplateOut], **_ERRORS}, auth=read_campaigns
+)
+def list_templates(request: HttpRequest) -> list[dict[str, Any]]:
+    """Saved messages, by name; a new campaign from one is a POST /campaigns with its text."""
+    return [_template_out(t) for t in CampaignTemplate.objects.select_related("created_by")]
+
+
+@router.post("/campaign-templates", response={201: TemplateOut, **_ONE}, auth=write_campaigns)
+def create_template(request: HttpRequest, payload: TemplateIn) -> Status[dict[str, Any]]:
+    """Save a campaign's message (subject, preview text, body) under a name, unique."""
+    campaign = Campaign.objects.filter(pk=payload.campaign).first()
+    if campaign is None:
+        raise field_error("campaign", f"No campaign with id {payload.campaign}.")
+    try:
+        template = templates.save_template(
+            campaign=campaign, name=payload.name, user=token_of(request).user
+        )
+    except svc.CampaignRefused as exc:
+        raise _refused(exc) from exc
+    return Status(201, _template_out(template))

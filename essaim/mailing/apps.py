@@ -33,4 +33,7 @@ def menu(user: Any) -> list[tuple[str, str] | None]:
 
     if not rules.can_manage_campaigns(user):
         return []
-    return [(gettext("Campagnes"), reverse("mailing:campaign_list"))]
+    return [
+        (gettext("Campagnes"), reverse("mailing:campaign_list")),
+        (gettext("Modèles de message"), reverse("mailing:template_list")),
+    ]

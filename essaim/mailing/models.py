@@ -93,6 +93,29 @@ class Campaign(models.Model):
         return self.name
 
 
+class CampaignTemplate(models.Model):
+    """A message saved under a name, to start new campaigns from: the content only (subject,
+    preview text, Markdown body). A campaign started from it copies the text: editing or
+    deleting the template later changes no campaign."""
+
+    name = models.CharField(_("nom"), max_length=200, unique=True)
+    subject = models.CharField(_("objet"), max_length=250)
+    preheader = models.CharField(_("texte d'aperçu"), max_length=250, blank=True)
+    body_markdown = models.TextField(_("message (Markdown)"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("modèle de message")
+        verbose_name_plural = _("modèles de message")
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class ProviderGroup(models.TextChoices):
     """Mailbox providers that shape traffic on their own; the sender caps concurrency per group."""
 

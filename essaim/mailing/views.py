@@ -21,9 +21,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from essaim.lib.frames import sandboxed_document
 from essaim.lib.text import InvalidValue, normalize_email
 from essaim.mailing import rules
-from essaim.mailing.models import Campaign, Delivery, ProviderGroup
+from essaim.mailing.models import Campaign, CampaignTemplate, Delivery, ProviderGroup
 from essaim.mailing.services import campaigns as svc
-from essaim.mailing.services import unknowns
+from essaim.mailing.services import templates, unknowns
 from essaim.mailing.services.progress import (
     campaign_progress,
     campaign_results,
@@ -52,7 +52,11 @@ class CampaignForm(forms.Form):
     name = forms.CharField(label=gettext_lazy("Nom interne"), max_length=200, required=False)
     from_address = forms.ChoiceField(label=gettext_lazy("Expéditeur"))
     reply_to = forms.EmailField(label=gettext_lazy("Adresse de réponse"), required=False)
-    subject = forms.CharField(label=gettext_lazy("Objet"), max_length=250)
+    subject = forms.CharField(
+        label=gettext_lazy("Objet"),
+        max_length=250,
+        help_text=gettext_lazy('Champs personnalisés : {{ first_name|default:"ami·e" }}.'),
+    )
     preheader = forms.CharField(
         label=gettext_lazy("Texte d'aperçu"),
         max_length=250,
@@ -91,6 +95,14 @@ class CampaignForm(forms.Form):
             ("all", _("Toute la base joignable")),
             (_("Segments"), segments),
         ]
+
+    @staticmethod
+    def initial_from_template(template: CampaignTemplate) -> dict[str, Any]:
+        return {
+            "subject": template.subject,
+            "preheader": template.preheader,
+            "body_markdown": template.body_markdown,
+        }
 
     @staticmethod
     def initial_for(campaign: Campaign) -> dict[str, Any]:
@@ -141,22 +153,36 @@ def campaign_compose(request: HttpRequest, pk: int | None = None) -> HttpRespons
     campaign = _campaign(pk) if pk is not None else None
     if campaign is not None and campaign.status != S.DRAFT:
         return redirect("mailing:campaign_detail", pk=campaign.pk)
-    initial = CampaignForm.initial_for(campaign) if campaign else {}
+    template = None
+    if campaign is None and "modele" in request.GET:
+        # A new campaign started from a saved template: its text fills the form.
+        raw = request.GET["modele"]
+        template = get_object_or_404(CampaignTemplate, pk=int(raw) if _ID_RE.fullmatch(raw) else 0)
+    if campaign:
+        initial = CampaignForm.initial_for(campaign)
+    else:
+        initial = CampaignForm.initial_from_template(template) if template else {}
     form = CampaignForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             campaign = form.save(user=request.user, campaign=campaign)
         except svc.CampaignRefused as exc:
-            form.add_error(None, exc.message)
+            _error_at_field(form, exc)
         else:
             messages.success(request, _("Brouillon enregistré."))
             return redirect("mailing:campaign_preview", pk=campaign.pk)
     return render(
         request,
         "mailing/campaign_form.html",
-        {"form": form, "campaign": campaign},
+        {"form": form, "campaign": campaign, "template": template},
         status=400 if form.errors else 200,
     )
+
+
+def _error_at_field(form: forms.Form, exc: svc.CampaignRefused) -> None:
+    """The service's refusal at the field it names (shown there), else above the form."""
+    field = getattr(exc, "field", "")
+    form.add_error(field if field in form.fields else None, exc.message)
 
 
 def _preview_contact(request: HttpRequest) -> tuple[Contact | None, str]:
@@ -437,3 +463,74 @@ def campaign_resume(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def campaign_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     return _transition(request, pk, "cancel")
+
+
+@login_required
+@require_POST
+def campaign_duplicate(request: HttpRequest, pk: int) -> HttpResponse:
+    """A new draft with the campaign's message and audience (see svc.duplicate_campaign)."""
+    _require(request)
+    campaign = _campaign(pk)
+    try:
+        copy = svc.duplicate_campaign(campaign, user=request.user)
+    except svc.CampaignRefused as exc:
+        messages.error(request, exc.message)
+        return redirect("mailing:campaign_preview", pk=campaign.pk)
+    messages.success(request, _("Campagne dupliquée : voici le nouveau brouillon."))
+    return redirect("mailing:campaign_edit", pk=copy.pk)
+
+
+# --- Saved templates ------------------------------------------------------------------------
+
+
+class TemplateForm(forms.Form):
+    name = forms.CharField(label=gettext_lazy("Nom du modèle"), max_length=templates.NAME_MAX)
+
+
+@login_required
+@require_GET
+def template_list(request: HttpRequest) -> HttpResponse:
+    _require(request)
+    return render(
+        request,
+        "mailing/template_list.html",
+        {"templates": CampaignTemplate.objects.select_related("created_by")},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def template_create(request: HttpRequest, pk: int) -> HttpResponse:
+    """Save the campaign's content as a named template."""
+    _require(request)
+    campaign = _campaign(pk)
+    data = request.POST if request.method == "POST" else None
+    form = TemplateForm(data, initial={"name": campaign.name})
+    if request.method == "POST" and form.is_valid():
+        try:
+            template = templates.save_template(
+                campaign=campaign, name=form.cleaned_data["name"], user=request.user
+            )
+        except svc.CampaignRefused as exc:
+            _error_at_field(form, exc)
+        else:
+            messages.success(
+                request, _("Modèle « %(name)s » enregistré.") % {"name": template.name}
+            )
+            return redirect("mailing:template_list")
+    return render(
+        request,
+        "mailing/template_form.html",
+        {"form": form, "campaign": campaign},
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+@require_POST
+def template_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    _require(request)
+    template = get_object_or_404(CampaignTemplate, pk=pk)
+    templates.delete_template(template)
+    messages.success(request, _("Modèle « %(name)s » supprimé.") % {"name": template.name})
+    return redirect("mailing:template_list")

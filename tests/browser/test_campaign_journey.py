@@ -51,7 +51,7 @@ def test_hq_writes_previews_tests_and_launches_a_campaign(
     # The message as a contact would get it, inside the sandboxed frame, first name escaped.
     page.fill("#preview-contact", "louise@exemple.fr")
     page.get_by_role("button", name="Voir", exact=True).click()
-    frame = page.frame_locator("iframe.mail-preview")
+    frame = page.frame_locator("#preview-desktop")
     expect(frame.locator("p").first).to_have_text("Bonjour <b>Louise</b>,")
     expect(frame.locator("strong")).to_have_text("Samedi")
 

@@ -19,7 +19,7 @@ def test_hq_sees_every_pillar_in_order(hq_client: Client) -> None:
     assert groups(hq_client) == {
         "": ["Accueil"],
         "Base": ["Contacts", "Segments", "Étiquettes", "Imports"],
-        "Campagnes": ["Campagnes"],
+        "Campagnes": ["Campagnes", "Modèles de message"],
         "Armée": ["Équipes", "Missions", "Appels", "Invitations signalées"],
         "Administration": ["Journal d'audit", "Jetons d'API", "Guide de style"],
         "Compte": ["Double authentification"],

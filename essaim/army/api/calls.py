@@ -114,7 +114,9 @@ def create_call(request: HttpRequest, payload: CallIn) -> Status[dict[str, Any]]
             request=request,
         )
     except InvalidCampaign as exc:
-        raise ApiError(422, exc.message, details=[{"field": "", "message": exc.message}]) from exc
+        raise ApiError(
+            422, exc.message, details=[{"field": exc.field, "message": exc.message}]
+        ) from exc
     except CampaignRefused as exc:
         raise ApiError(409, exc.message, code=exc.code) from exc
     return Status(201, _out(call))

@@ -65,7 +65,9 @@ def call_create(request: HttpRequest) -> HttpResponse:
                 request=request,
             )
         except CampaignRefused as exc:
-            form.add_error(None, exc.message)
+            # At the field the composer names (the mail's subject or body), if the form has it.
+            field = getattr(exc, "field", "")
+            form.add_error(field if field in form.fields else None, exc.message)
         else:
             return redirect("army:call_detail", pk=call.pk)
     status = 422 if form.errors else 200

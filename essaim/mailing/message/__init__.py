@@ -30,6 +30,7 @@ from essaim.mailing.message.template import (  # noqa: E402
     LINK_FIELDS,
     SLOT_RE,
     TemplateError,
+    parse_subject,
     parse_template,
     slot_names,
 )
@@ -47,6 +48,7 @@ __all__ = [
     "VerpSigner",
     "ascii_address",
     "frame_data",
+    "parse_subject",
     "parse_template",
     "slot_names",
 ]

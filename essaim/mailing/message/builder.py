@@ -44,7 +44,15 @@ from essaim.mailing.message.dkim import (
     relaxed_lines,
 )
 from essaim.mailing.message.signing import UnsubscribeSigner, VerpSigner
-from essaim.mailing.message.template import FIELDS, LINK_FIELDS, Slot, parse_template, text_to_html
+from essaim.mailing.message.template import (
+    FIELDS,
+    LINK_FIELDS,
+    Slot,
+    header_text,
+    parse_subject,
+    parse_template,
+    text_to_html,
+)
 from essaim.mailing.models import Campaign
 
 UNSUBSCRIBE_URLCONF: Final = "essaim.people.urls.public"
@@ -55,6 +63,8 @@ _CACHE_LIMIT: Final = 50_000
 # ">" or spaces): an unsubscribe URL made only of them is encoded by cutting it into lines.
 _PLAIN_URL_RE: Final = re.compile(r"[A-Za-z0-9._~:/?#\[\]@!$()*+,;%-]*")
 _QP_WIDTH: Final = 75  # + the "=" of a soft break: RFC 2045's 76
+# An ASCII header value this long or longer is folded (RFC 5322's hard limit: 998 a line).
+_ASCII_HEADER_MAX: Final = 900
 
 
 class UnmailableAddress(ValueError):
@@ -202,10 +212,24 @@ def _merge[P](parts: list[P]) -> list[P]:
 
 
 def _encode_header_value(value: str) -> str:
-    """RFC 2047 encoded-words when the value is not ASCII (folded by email.header)."""
-    if value.isascii():
+    """RFC 2047 encoded-words when the value is not ASCII (folded by email.header), or when it
+    is too long for one line (a subject with long first names in it)."""
+    if value.isascii() and len(value) < _ASCII_HEADER_MAX:
         return value
     return Header(value, "utf-8").encode(maxlinelen=76, linesep="\r\n")
+
+
+def _subject_bytes(pieces: list[str | Slot], recipient: Recipient) -> bytes:
+    """A personalized subject, encoded: the recipient's values (or the defaults) as one line
+    each, then RFC 2047. Folding puts a space first on every continuation line, so the value
+    never holds a line that starts with a dot (nothing to stuff for SMTP)."""
+    text: list[str] = []
+    for piece in pieces:
+        if isinstance(piece, Slot):
+            text.append(header_text(getattr(recipient, piece.name) or piece.default))
+        else:
+            text.append(piece)
+    return _encode_header_value("".join(text)).encode("ascii")
 
 
 # --- The compiled message -------------------------------------------------------------------
@@ -273,6 +297,19 @@ class CompiledMessage:
         text_parts = _encode_body(parse_template(text_source, html=False, allow=allow))
         html_parts = _encode_body(parse_template(html_source, html=True, allow=allow))
 
+        # The subject: encoded once, unless it has fields (then per recipient, see _subject).
+        subject: bytes | str
+        subject_fn: Callable[[Recipient, bytes], bytes] | None = None
+        if "{{" in campaign.subject:
+            subject_pieces = [
+                piece if isinstance(piece, Slot) else header_text(piece)
+                for piece in parse_subject(campaign.subject)
+            ]
+            subject_fn = self._subject(subject_pieces)
+            subject = "subject"
+        else:
+            subject = _encode_header_value(header_text(campaign.subject)).encode("ascii")
+
         boundary = f"=_essaim_{secrets.token_hex(12)}"  # "=_" never occurs in QP output
         from_header = formataddr((campaign.from_name, campaign.from_email), charset="utf-8")
         fid = feedback_id or settings.MAILING_FEEDBACK_ID
@@ -283,7 +320,7 @@ class CompiledMessage:
             ("To", "to"),
             ("Message-ID", "message_id"),
             ("List-Unsubscribe", "list_unsubscribe"),
-            ("Subject", _encode_header_value(campaign.subject).encode()),
+            ("Subject", subject),
             *([("Reply-To", campaign.reply_to.encode())] if campaign.reply_to else []),
             ("MIME-Version", b"1.0"),
             ("Content-Type", f'multipart/alternative; boundary="{boundary}"'.encode()),
@@ -348,6 +385,8 @@ class CompiledMessage:
                 % (u, self._mailto_b, r.delivery_id, self.verp.tag(r.delivery_id).encode())
             ),
         }
+        if subject_fn is not None:
+            self._builders["subject"] = subject_fn
         # wire(): for each per-recipient piece, its index and the function that makes it. Body
         # slots begin a line (see above) and are dot-stuffed when their value needs it.
         self._wire_fns: list[tuple[int, Callable[[Recipient, bytes], bytes]]] = [
@@ -397,6 +436,30 @@ class CompiledMessage:
             stamp = format_datetime(timezone.localtime(), usegmt=False).encode()
             self._date_cache = (now, stamp)
         return self._date_cache[1]
+
+    def _subject(self, pieces: list[str | Slot]) -> Callable[[Recipient, bytes], bytes]:
+        """The function that makes a personalized Subject: by the value of its one field, from
+        a cache (first names repeat: the encoding is done once per distinct name)."""
+        names = sorted({piece.name for piece in pieces if isinstance(piece, Slot)})
+        if len(names) != 1:
+
+            def each(recipient: Recipient, unsub: bytes) -> bytes:
+                return _subject_bytes(pieces, recipient)
+
+            return each
+        name = names[0]
+        cache: dict[str, bytes] = {}
+
+        def by_value(recipient: Recipient, unsub: bytes) -> bytes:
+            value = getattr(recipient, name)
+            found = cache.get(value)
+            if found is None:
+                found = _subject_bytes(pieces, recipient)
+                if len(cache) < _CACHE_LIMIT:
+                    cache[value] = found
+            return found
+
+        return by_value
 
     def _stuffed_slot(self, slot: Slot) -> Callable[[Recipient, bytes], bytes]:
         """The function wire() calls for a body slot: its value, dot-stuffed if needed.

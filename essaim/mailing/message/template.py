@@ -5,6 +5,10 @@ link, and the link slots another app declares for its own campaigns (essaim.mail
 Anything else between braces is an error when the campaign is compiled; nothing a campaign
 author writes is ever executed. The builder (essaim.mailing.message.builder) encodes the
 literal text once per campaign and fills the slots per recipient.
+
+The subject goes through the same parser with the contact's fields only (parse_subject): a link
+has no place in a header line. It is plain text: values are never escaped for HTML, and
+header_text() makes each value one line, so a first name cannot end the Subject header.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ SLOT_RE: Final = re.compile(
     r"\{\{\s*(?P<name>[a-z_]+)\s*(?:\|\s*default\s*:\s*\"(?P<default>[^\"{}]*)\"\s*)?\}\}"
 )
 _BRACES_RE: Final = re.compile(r"\{\{|\}\}|\{%|%\}")
+# C0 controls and DEL: CR and LF would end a header and start another one.
+_CONTROL_RE: Final = re.compile(r"[\x00-\x1f\x7f]+")
 
 
 class TemplateError(ValueError):
@@ -67,6 +73,23 @@ def parse_template(text: str, *, html: bool, allow: frozenset[str]) -> list[str 
         raise TemplateError(_("syntaxe non reconnue près de %(text)r") % {"text": tail[:40]})
     pieces.append(tail)
     return pieces
+
+
+def parse_subject(text: str) -> list[str | Slot]:
+    """A subject's literal text and slots: the contact's fields, with the body's syntax and
+    errors; a link slot is refused (a subject is a header line, not a place for a URL)."""
+    for match in SLOT_RE.finditer(text):
+        name = match.group("name")
+        if is_link(name):
+            raise TemplateError(_("%(name)s ne peut pas figurer dans l'objet") % {"name": name})
+    return parse_template(text, html=False, allow=FIELDS)
+
+
+def header_text(value: str) -> str:
+    """A value as it may sit in a header line: control characters become spaces."""
+    if value.isprintable():
+        return value
+    return _CONTROL_RE.sub(" ", value)
 
 
 def slot_names(text: str, *, allow: frozenset[str]) -> frozenset[str]:

@@ -33,12 +33,14 @@ from essaim.mailing.message import (
     CompiledMessage,
     Recipient,
     TemplateError,
+    parse_subject,
+    parse_template,
     slot_names,
 )
 from essaim.mailing.models import Campaign, Delivery
 from essaim.mailing.sender.blackouts import BlackoutScope, blackout_scope
 from essaim.mailing.services.audience import freeze_audience
-from essaim.mailing.services.composer import render_campaign
+from essaim.mailing.services.composer import Rendered, render_campaign
 from essaim.mailing.services.progress import OPEN_STATES, held_by_claims
 from essaim.people.models import Contact, Purpose, Segment
 from essaim.people.services.segments import saved_segment_condition, saved_segment_queryset
@@ -79,7 +81,13 @@ class AudienceMissing(CampaignRefused):
 
 
 class InvalidCampaign(CampaignRefused):
+    """`field`: the field at fault (a form's field name, the API's too), or "" for the whole."""
+
     code = "invalid"
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 # --- Identities and drafts ------------------------------------------------------------------
@@ -106,8 +114,31 @@ def _identity(from_address: str) -> tuple[str, str]:
             return name, address
     raise InvalidCampaign(
         _("« %(address)s » n'est pas une adresse d'expédition configurée.")
-        % {"address": from_address}
+        % {"address": from_address},
+        field="from_address",
     )
+
+
+def check_content(
+    *, subject: str, preheader: str, body_markdown: str, links: frozenset[str] = frozenset()
+) -> Rendered:
+    """A message's templates rendered from its content; InvalidCampaign at the field at fault
+    (the subject, the preview text, the body) when its personalization is not allowed."""
+    try:
+        parse_subject(subject)
+    except TemplateError as exc:
+        raise InvalidCampaign(str(exc), field="subject") from exc
+    try:
+        # The preview text is shown before the message opens: no slot there.
+        parse_template(preheader, html=False, allow=frozenset())
+    except TemplateError as exc:
+        raise InvalidCampaign(str(exc), field="preheader") from exc
+    try:
+        return render_campaign(
+            subject=subject, preheader=preheader, body_markdown=body_markdown, links=links
+        )
+    except TemplateError as exc:
+        raise InvalidCampaign(str(exc), field="body_markdown") from exc
 
 
 def save_draft(
@@ -140,17 +171,15 @@ def save_draft(
     if campaign is not None:
         claimed = frozenset(mailing_links.builders(campaign, settings.SITE_URL))
         links = links | claimed
-    try:
-        rendered = render_campaign(
-            subject=subject, preheader=preheader, body_markdown=body_markdown, links=links
-        )
-        missing = claimed - slot_names(rendered.text, allow=FIELDS | LINK_FIELDS | links)
-    except TemplateError as exc:
-        raise InvalidCampaign(str(exc)) from exc
+    rendered = check_content(
+        subject=subject, preheader=preheader, body_markdown=body_markdown, links=links
+    )
+    missing = claimed - slot_names(rendered.text, allow=FIELDS | LINK_FIELDS | links)
     if missing:
         # A campaign an app made for its link (a call for volunteers) is pointless without it.
         raise InvalidCampaign(
-            _("Ce message doit garder son lien personnel {{ %(name)s }}.") % {"name": min(missing)}
+            _("Ce message doit garder son lien personnel {{ %(name)s }}.") % {"name": min(missing)},
+            field="body_markdown",
         )
     now = timezone.now()
     with transaction.atomic():
@@ -176,6 +205,55 @@ def save_draft(
         campaign.save()
         campaign.exclude_segments.set([] if audience_all else list(exclude_segments))
     return campaign
+
+
+def duplicate_campaign(campaign: Campaign, *, user: Any) -> Campaign:
+    """A new draft with the campaign's message (sender, subject, preview text, body, purpose)
+    and audience definition (all, or a segment minus its exclusions); nothing of its life: no
+    ledger, no frozen count, no send time, no approval, the new author as creator.
+
+    The templates are rendered again, without the links of the campaign's app (the copy is a
+    plain campaign): a call's message with its `{{ call_url }}` is refused (InvalidCampaign)."""
+    if campaign.body_markdown or not campaign.html_template:
+        rendered = check_content(
+            subject=campaign.subject,
+            preheader=campaign.preheader,
+            body_markdown=campaign.body_markdown,
+        )
+        html, text = rendered.html, rendered.text
+    else:
+        # Written straight as templates (scripts, benches): copied once they pass the checks.
+        allow = FIELDS | LINK_FIELDS
+        try:
+            parse_subject(campaign.subject)
+            parse_template(campaign.html_template, html=True, allow=allow)
+            parse_template(campaign.text_template, html=False, allow=allow)
+        except TemplateError as exc:
+            raise InvalidCampaign(str(exc)) from exc
+        html, text = campaign.html_template, campaign.text_template
+    name = _("Copie de %(name)s") % {"name": campaign.name}
+    now = timezone.now()
+    with transaction.atomic():
+        copy = Campaign.objects.create(
+            name=name[:200],  # Campaign.name's max_length
+            from_name=campaign.from_name,
+            from_email=campaign.from_email,
+            reply_to=campaign.reply_to,
+            subject=campaign.subject,
+            preheader=campaign.preheader,
+            body_markdown=campaign.body_markdown,
+            html_template=html,
+            text_template=text,
+            purpose=campaign.purpose,
+            audience_all=campaign.audience_all,
+            segment=None if campaign.audience_all else campaign.segment,
+            created_by=user if getattr(user, "pk", None) else None,
+            created_at=now,
+            updated_at=now,
+        )
+        if not campaign.audience_all:
+            copy.exclude_segments.set(list(campaign.exclude_segments.all()))
+    return copy
 
 
 # --- Audience -------------------------------------------------------------------------------

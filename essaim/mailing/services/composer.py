@@ -9,12 +9,15 @@ Personalization slots (`{{ first_name|default:"ami·e" }}`, `{{ unsubscribe_url 
 essaim.mailing.message) go through Markdown as inert placeholders and come back unchanged after
 sanitizing, so Markdown never sees braces and nh3 never sees template syntax. A contact's value
 is escaped for HTML at send time; it may not sit inside a tag (a first name as a link target
-would let a contact choose where others' links go), only `unsubscribe_url` may.
+would let a contact choose where others' links go), only `unsubscribe_url` may. The subject may
+hold the contact's fields too (essaim.mailing.message.template.parse_subject); they reach the
+HTML document's <title> as slots, escaped there like the body's.
 """
 
 from __future__ import annotations
 
 import re
+import secrets
 from dataclasses import dataclass
 from typing import Final
 
@@ -26,7 +29,14 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from markdown_it import MarkdownIt
 
-from essaim.mailing.message import FIELDS, LINK_FIELDS, SLOT_RE, TemplateError, parse_template
+from essaim.mailing.message import (
+    FIELDS,
+    LINK_FIELDS,
+    SLOT_RE,
+    TemplateError,
+    parse_subject,
+    parse_template,
+)
 
 ALLOWED_TAGS: Final = frozenset(
     {
@@ -57,13 +67,17 @@ def _protect(source: str, links: frozenset[str] = frozenset()) -> tuple[str, lis
     slots: list[str] = []
 
     def keep(match: re.Match[str]) -> str:
-        default = match.group("default")
-        canonical = f"{{{{ {match.group('name')}"
-        canonical += f'|default:"{default}" }}}}' if default is not None else " }}"
-        slots.append(canonical)
+        slots.append(_canonical(match))
         return _PLACEHOLDER.format(len(slots) - 1)
 
     return SLOT_RE.sub(keep, source), slots
+
+
+def _canonical(match: re.Match[str]) -> str:
+    """A slot as the sender's parser reads it, whatever spacing the author used."""
+    default = match.group("default")
+    canonical = f"{{{{ {match.group('name')}"
+    return canonical + (f'|default:"{default}" }}}}' if default is not None else " }}")
 
 
 def _restore(text: str, slots: list[str]) -> str:
@@ -133,12 +147,24 @@ def _render_campaign(
     *, subject: str, preheader: str, body_markdown: str, links: frozenset[str]
 ) -> Rendered:
     fragment = markdown_to_html(body_markdown, links)
-    if "{{" in subject or "{%" in subject:
-        raise TemplateError(_("L'objet ne peut pas contenir de champ personnalisé."))
+    parse_subject(subject)
+    # The subject's slots go into <title> as slots: the template escapes the text around them
+    # (a default's quotes would be escaped too), so they wait behind markers no author can
+    # guess, put back once the document is rendered.
+    marker = f"ESSAIMTITLE{secrets.token_hex(8)}N"
+    title_slots: list[str] = []
+
+    def hold(match: re.Match[str]) -> str:
+        title_slots.append(_canonical(match))
+        return f"{marker}{len(title_slots) - 1}X"
+
+    title = SLOT_RE.sub(hold, subject)
     body = mark_safe(fragment)  # sanitized by nh3 in markdown_to_html
-    html = render_to_string(
-        "mailing/email/campaign.html", {"subject": subject, "preheader": preheader, "body": body}
+    html: str = render_to_string(
+        "mailing/email/campaign.html", {"subject": title, "preheader": preheader, "body": body}
     )
+    for index, slot in enumerate(title_slots):
+        html = html.replace(f"{marker}{index}X", slot)
     text = markdown_to_text(body_markdown, links).rstrip() + "\n\n-- \n"
     text += _("Pour ne plus recevoir nos messages : %(url)s") % {"url": "{{ unsubscribe_url }}"}
     text += "\n"

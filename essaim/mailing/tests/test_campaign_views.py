@@ -191,3 +191,24 @@ def test_results_show_accepted_rejected_bounced_complained_unsubscribed_and_unkn
         card = f'<div class="card" id="result-{name}"><span class="figure">{figure}</span> {label}'
         assert card in html
     assert "Rapports reçus : 0 erreurs temporaires, 0 illisibles" in html
+
+
+def test_the_preview_shows_the_message_at_a_desktop_and_at_a_phone_width(
+    hq_client: Client, hq: Any
+) -> None:
+    campaign = draft(hq)
+
+    page = hq_client.get(f"/campagnes/{campaign.pk}/apercu/").content.decode()
+
+    frame = f'src="/campagnes/{campaign.pk}/apercu/message/" sandbox'
+    assert (
+        '<iframe id="preview-desktop" class="mail-preview" '
+        'title="Aperçu du message sur ordinateur" '
+        f'aria-describedby="preview-desktop-caption" {frame} height="640"></iframe>'
+    ) in page
+    assert (
+        '<iframe id="preview-phone" class="mail-preview phone" '
+        'title="Aperçu du message sur téléphone" '
+        f'aria-describedby="preview-phone-caption" {frame} width="390" height="640"></iframe>'
+    ) in page
+    assert '<figcaption id="preview-phone-caption">Sur téléphone (390 pixels de large)' in page

@@ -105,6 +105,25 @@ def test_a_personalized_message_is_signed_and_verifies(
     assert not verify(unsubscribe.sub(b"List-Unsubscribe: <https://evil.test/>", first), rsa_key)
 
 
+def test_a_personalized_subject_is_signed_per_recipient_and_verifies(
+    dkim_settings: Any, rsa_key: rsa.RSAPrivateKey
+) -> None:
+    campaign = CampaignFactory.create(subject='Bonjour {{ first_name|default:"ami·e" }} !')
+    compiled = CompiledMessage(campaign)
+    marie = make_contact("marie@exemple.fr", first_name="Marie")
+    sam = make_contact("sam@exemple.fr", first_name="")
+
+    first = compiled.render(recipient(marie, 7))
+    second = compiled.render(recipient(sam, 8))
+
+    assert b"\r\nSubject: Bonjour Marie !\r\n" in first
+    assert b"\r\nSubject: =?utf-8?" in second
+    assert verify(first, rsa_key)
+    assert verify(second, rsa_key)
+    # The subject is signed: another name there breaks the signature.
+    assert not verify(first.replace(b"Subject: Bonjour Marie", b"Subject: Bonjour Mario"), rsa_key)
+
+
 def test_a_body_without_slots_is_hashed_once_per_campaign(
     dkim_settings: Any, rsa_key: rsa.RSAPrivateKey
 ) -> None:
