@@ -291,6 +291,23 @@ IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 512 * 1024 * 1024)
 # longer one is rejected (reported) instead of being held in memory by the parser.
 IMPORT_MAX_FIELD_CHARS = env_int("IMPORT_MAX_FIELD_CHARS", 64 * 1024)
 
+# --- Outbound fetches (essaim.lib.fetcher) ---------------------------------------------------
+# Every URL that comes from a user or a feed is fetched through the guarded fetcher. Its
+# User-Agent names Essaim and this page, where a site's owner learns who fetches and why.
+FETCH_CONTACT_URL = env_str("FETCH_CONTACT_URL", SITE_URL + "/")
+# Largest body (after decompression), and the deadlines in seconds: connection (DNS, TCP,
+# TLS), silence while reading, and the whole fetch with its redirects.
+FETCH_MAX_BYTES = env_int("FETCH_MAX_BYTES", 10 * 1024 * 1024)
+FETCH_CONNECT_TIMEOUT = env_float("FETCH_CONNECT_TIMEOUT", 10.0)
+FETCH_READ_TIMEOUT = env_float("FETCH_READ_TIMEOUT", 20.0)
+FETCH_TOTAL_TIMEOUT = env_float("FETCH_TOTAL_TIMEOUT", 60.0)
+# Ports allowed besides 80 (http) and 443 (https).
+FETCH_ALLOWED_PORTS = [int(port) for port in env_list("FETCH_ALLOWED_PORTS")]
+# Addresses or networks the fetcher may reach although internal (loopback, private…): for
+# tests and benchmarks against local servers only. Production leaves it empty, and
+# `essaim check --deploy` fails otherwise.
+FETCH_ALLOW_ADDRESSES = env_list("FETCH_ALLOW_ADDRESSES")
+
 # --- I18n ---------------------------------------------------------------------------------------
 LANGUAGE_CODE = "fr"
 LANGUAGES = [("fr", _("Français")), ("en", _("English"))]
