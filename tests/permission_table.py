@@ -432,6 +432,5 @@ API: dict[str, Api] = {
     ),
     "POST /api/v1/watch/sources": api("401 403 403 403 422 422 403"),
     "PUT /api/v1/contacts": api("401 403 403 403 422 422 403"),
-
     "PUT /api/v1/missions/{id}/kit": api("401 403 200 404 200 200 403", "id=mission"),
 }

@@ -6,7 +6,7 @@ failure's code (`dns_error`, `forbidden_address`, `http_404`, `bad_url`…)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from django.conf import settings
 from django.http import HttpRequest
@@ -168,7 +168,9 @@ def list_sources(
     request: HttpRequest,
     after: int | None = Query(None, ge=1, le=MAX_ID, description="The `next` of the last page."),
     limit: int = Query(settings.API_PAGE_SIZE, ge=1, le=MAX_PAGE),
-    status: Source.Status | None = Query(None, description="Only the sources in this state."),
+    status: Literal["ok", "failing", "disabled"] | None = Query(
+        None, description="Only the sources in this state."
+    ),
 ) -> dict[str, Any]:
     """Sources, newest first, a keyset page at a time."""
     sources = Source.objects.all()
@@ -184,9 +186,7 @@ def list_sources(
     }
 
 
-@router.post(
-    "/watch/sources", response={200: AddedOut, 201: AddedOut, **_ONE}, auth=write_watch
-)
+@router.post("/watch/sources", response={200: AddedOut, 201: AddedOut, **_ONE}, auth=write_watch)
 def add_source(request: HttpRequest, payload: SourceIn) -> Status[dict[str, Any]]:
     """Add the source behind any URL (201), or return the one already watched (200)."""
     labels = svc.Labels(

@@ -10,8 +10,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from essaim.watch.models import Source
-from essaim.watch.services.sources import Labels
 from essaim.watch.services import urls
+from essaim.watch.services.sources import Labels
 
 
 class LabelsForm(forms.Form):

@@ -58,7 +58,7 @@ def test_hq_adds_a_blog_by_its_home_page_and_sees_its_first_items(
     page.get_by_role("link", name="Sources", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Sources")
     assert violations(page) == []
-    page.get_by_role("link", name="Ajouter une source").click()
+    page.locator(".page-actions").get_by_role("link", name="Ajouter une source").click()
     assert violations(page) == []
     page.get_by_label("Adresse").fill(blog.url("/"))
     page.get_by_label("Type de média").select_option(label="Blog")

@@ -12,7 +12,9 @@ import datetime as dt
 import hashlib
 import html
 import io
+import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -131,6 +133,8 @@ def parse_feed(
     document's order, newest first in every feed we know), each sanitized. Raises FeedError."""
     if len(body) > max_bytes:
         raise FeedError("too_large", f"The document is larger than {max_bytes} bytes.")
+    if body.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"{":
+        return _json_feed(body, fetched_at=fetched_at, max_items=max_items, base_url=base_url)
     refuse_entities(body)
     headers = {"content-type": content_type or "application/xml"}
     if base_url:
@@ -150,13 +154,20 @@ def parse_feed(
     exc = parsed.get("bozo_exception")
     if isinstance(exc, feedparser.CharacterEncodingOverride):
         notes.append(f"encoding: declared one, read as {parsed.get('encoding', '?')}")
-    items: list[ParsedItem] = []
-    seen: set[str] = set()
-    for entry in entries[:max_items]:
-        item = _item(entry, fetched_at=fetched_at, language=language, base_url=base_url)
-        if item is not None and item.key not in seen:
-            seen.add(item.key)
-            items.append(item)
+    items = _unique(
+        _make_item(
+            title=entry.get("title"),
+            summary=entry.get("summary") or _first_content(entry),
+            link=entry.get("link"),
+            guid=entry.get("id"),
+            author=entry.get("author"),
+            published=_date(entry),
+            language=_language(entry.get("language")) or language,
+            fetched_at=fetched_at,
+            base_url=base_url,
+        )
+        for entry in entries[:max_items]
+    )
     if len(entries) > max_items:
         notes.append(f"{len(entries)} entries, the first {max_items} read")
     return ParsedFeed(
@@ -187,11 +198,22 @@ def content_hash(title: str, summary: str) -> str:
 # --- one entry ----------------------------------------------------------------------------------
 
 
-def _item(entry: Any, *, fetched_at: dt.datetime, language: str, base_url: str) -> ParsedItem | None:
-    title = text_only(entry.get("title"), TITLE_MAX)
-    summary = text_only(entry.get("summary") or _first_content(entry), SUMMARY_MAX)
-    link = _link(entry.get("link"), base_url)
-    guid = str(entry.get("id") or "")[:500]
+def _make_item(
+    *,
+    title: Any,
+    summary: Any,
+    link: Any,
+    guid: Any,
+    author: Any,
+    published: dt.datetime | None,
+    language: str,
+    fetched_at: dt.datetime,
+    base_url: str,
+) -> ParsedItem | None:
+    title = text_only(title, TITLE_MAX)
+    summary = text_only(summary, SUMMARY_MAX)
+    link = _link(link, base_url)
+    guid = str(guid or "")[:500]
     digest = content_hash(title, summary)
     if link:
         key = url_key(link)
@@ -209,11 +231,84 @@ def _item(entry: Any, *, fetched_at: dt.datetime, language: str, base_url: str) 
         guid=guid,
         title=title,
         summary=summary,
-        author=text_only(entry.get("author"), AUTHOR_MAX),
-        published_at=clamp_date(_date(entry), fetched_at=fetched_at),
-        language=_language(entry.get("language")) or language,
+        author=text_only(author, AUTHOR_MAX),
+        published_at=clamp_date(published, fetched_at=fetched_at),
+        language=language,
         content_hash=digest,
     )
+
+
+def _unique(items: Iterable[ParsedItem | None]) -> list[ParsedItem]:
+    """The items in order, the second of two with the same key left out."""
+    kept: dict[str, ParsedItem] = {}
+    for item in items:
+        if item is not None and item.key not in kept:
+            kept[item.key] = item
+    return list(kept.values())
+
+
+def _json_feed(
+    body: bytes, *, fetched_at: dt.datetime, max_items: int, base_url: str
+) -> ParsedFeed:
+    """A JSON Feed (jsonfeed.org, 1.0 and 1.1), which feedparser 6.0 does not read."""
+    try:
+        document = json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        raise FeedError("not_a_feed", "The document is not valid JSON.") from exc
+    version = document.get("version") if isinstance(document, dict) else None
+    if not isinstance(version, str) or not version.startswith("https://jsonfeed.org/version/"):
+        raise FeedError("not_a_feed", "The document is not an RSS, Atom or JSON feed.")
+    language = _language(document.get("language"))
+    entries = document.get("items")
+    entries = [e for e in entries if isinstance(e, dict)] if isinstance(entries, list) else []
+    items = _unique(
+        _make_item(
+            title=_text(entry.get("title")),
+            summary=_text(entry.get("summary"))
+            or _text(entry.get("content_text"))
+            or _text(entry.get("content_html")),
+            link=_text(entry.get("url")) or _text(entry.get("external_url")),
+            guid=_text(entry.get("id")),
+            author=_json_author(entry) or _json_author(document),
+            published=_iso_date(entry.get("date_published") or entry.get("date_modified")),
+            language=_language(entry.get("language")) or language,
+            fetched_at=fetched_at,
+            base_url=base_url,
+        )
+        for entry in entries[:max_items]
+    )
+    notes = []
+    if len(entries) > max_items:
+        notes.append(f"{len(entries)} entries, the first {max_items} read")
+    return ParsedFeed(
+        version="json" + version.rsplit("/", 1)[-1].replace(".", ""),
+        title=text_only(_text(document.get("title")), TITLE_MAX),
+        site_url=_link(_text(document.get("home_page_url")), base_url),
+        language=language,
+        items=items,
+        entries=len(entries),
+        notes=notes,
+    )
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else str(value) if isinstance(value, int) else ""
+
+
+def _json_author(value: dict[str, Any]) -> str:
+    authors = value.get("authors")
+    author = authors[0] if isinstance(authors, list) and authors else value.get("author")
+    return _text(author.get("name")) if isinstance(author, dict) else ""
+
+
+def _iso_date(value: Any) -> dt.datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    return parsed.astimezone(dt.UTC) if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 def _first_content(entry: Any) -> str:

@@ -18,7 +18,6 @@ def access_section(*, contact_id: int, hashed: str) -> dict[str, Any]:
     sources = Source.objects.filter(created_by__in=users).order_by("created_at", "id")
     return {
         "watch_sources": [
-            {"url": s.url, "title": s.title, "added_at": s.created_at.isoformat()}
-            for s in sources
+            {"url": s.url, "title": s.title, "added_at": s.created_at.isoformat()} for s in sources
         ]
     }

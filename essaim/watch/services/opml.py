@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import xml.etree.ElementTree as ET  # noqa: S405 - writing only; reading goes through defusedxml
+import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from email.utils import format_datetime

@@ -152,9 +152,7 @@ def interpret(
     return base
 
 
-def next_state(
-    source: Claimed, outcome: Outcome, *, new_items: int, limits: Limits
-) -> NextState:
+def next_state(source: Claimed, outcome: Outcome, *, new_items: int, limits: Limits) -> NextState:
     """The source's status, score, interval and next poll after `outcome`.
 
     Success: the score halves, and the interval adapts (a simple rule for now: shorter by a
@@ -181,9 +179,7 @@ def next_state(
             "ok", score if score >= 0.05 else 0.0, interval, now + dt.timedelta(seconds=interval)
         )
     retry_after = outcome.retry_after
-    score = source.failure_score + failure_weight(
-        outcome.code, retry_after=retry_after is not None
-    )
+    score = source.failure_score + failure_weight(outcome.code, retry_after=retry_after is not None)
     status = "disabled" if score >= limits.disable_after else "failing"
     if retry_after is not None:
         wait = max(1.0, min(float(limits.max_retry_after), retry_after))

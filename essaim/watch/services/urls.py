@@ -174,9 +174,7 @@ def _clean_parts(raw: str, *, base: str | None) -> SplitResult:
     if port is not None and port != DEFAULT_PORTS[scheme]:
         netloc = f"{netloc}:{port}"
     path = _clean_escapes(parts.path) or "/"
-    query = "&".join(
-        p for p in _clean_escapes(parts.query).split("&") if p and not _is_tracking(p)
-    )
+    query = "&".join(p for p in _clean_escapes(parts.query).split("&") if p and not _is_tracking(p))
     cleaned = SplitResult(scheme, netloc, path, query, "")
     if len(urlunsplit(cleaned)) > MAX_URL_LENGTH:
         raise InvalidURL(_("adresse trop longue"))

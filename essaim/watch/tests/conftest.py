@@ -9,6 +9,9 @@ from typing import Any
 
 import pytest
 
+# A database that other threads and processes share with the test (a file on SQLite), for the
+# concurrent watchers: the mailing tests' fixture, which runs senders the same way.
+from essaim.mailing.tests.fixtures import live_ledger, migrated_sqlite_template  # noqa: F401
 from essaim.watch.tests.server import FeedServer
 
 

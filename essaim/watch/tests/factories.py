@@ -1,7 +1,7 @@
 """Test factories for the watch (factory_boy).
 
-    SourceFactory.create(url="https://blog.exemple.fr/feed/", status="failing")
-    ItemFactory.create(source=source, title="Un titre")
+SourceFactory.create(url="https://blog.exemple.fr/feed/", status="failing")
+ItemFactory.create(source=source, title="Un titre")
 """
 
 from __future__ import annotations
@@ -31,7 +31,9 @@ class ItemFactory(factory.django.DjangoModelFactory[Item]):
 
     source = factory.SubFactory(SourceFactory)
     url = factory.Sequence(lambda n: f"https://blog.exemple.fr/billet-{n}/")
-    url_key = factory.LazyAttribute(lambda o: url_key(o.url))
+    # An item without a link is known by its guid, as the parser keys it.
+    guid = factory.Sequence(lambda n: f"billet-{n}")
+    url_key = factory.LazyAttribute(lambda o: url_key(o.url) if o.url else f"guid:{o.guid}")
     title = factory.Sequence(lambda n: f"Billet n°{n}")
     summary = "Un résumé."
     content_hash = factory.LazyAttribute(lambda o: content_hash(o.title, o.summary))

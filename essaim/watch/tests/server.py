@@ -50,7 +50,9 @@ class FeedServer:
 
             def do_GET(self) -> None:
                 with server._lock:
-                    server.requests.append(Seen(self.path, {k.lower(): v for k, v in self.headers.items()}))
+                    server.requests.append(
+                        Seen(self.path, {k.lower(): v for k, v in self.headers.items()})
+                    )
                     route = server.routes.get(self.path)
                 if route is None:
                     route = Route(b"<html><body>Introuvable</body></html>", status=404)

@@ -62,7 +62,11 @@ def test_hq_adds_a_blog_by_its_home_page_then_it_is_known(
         "blog",
     )
     again = hq_api.post("/api/v1/watch/sources", {"url": feed_server.url("/feed/")})
-    assert (again.status_code, again.json()["how"], again.json()["id"]) == (200, "known", body["id"])
+    assert (again.status_code, again.json()["how"], again.json()["id"]) == (
+        200,
+        "known",
+        body["id"],
+    )
 
 
 @pytest.mark.parametrize(
@@ -79,7 +83,9 @@ def test_an_address_that_cannot_be_added_is_422_with_its_code(
 
 
 def test_an_unknown_media_type_is_422(hq_api: Api) -> None:
-    response = hq_api.post("/api/v1/watch/sources", {"url": "https://a.exemple.fr/", "media_type": "tv"})
+    response = hq_api.post(
+        "/api/v1/watch/sources", {"url": "https://a.exemple.fr/", "media_type": "tv"}
+    )
     assert response.status_code == 422
     assert Source.objects.count() == 0
 

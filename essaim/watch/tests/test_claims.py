@@ -109,11 +109,31 @@ def test_a_source_disabled_while_it_is_fetched_stays_disabled() -> None:
 def test_items_already_stored_are_not_stored_twice() -> None:
     SourceFactory.create(next_poll_at=timezone.now())
     [held] = claim(watcher_id="w1", limit=10, lease_seconds=300)
-    assert record(held, Outcome("ok", timezone.now(), items=[item(1), item(2)]), watcher_id="w1", limits=LIMITS) == 2
+    assert (
+        record(
+            held,
+            Outcome("ok", timezone.now(), items=[item(1), item(2)]),
+            watcher_id="w1",
+            limits=LIMITS,
+        )
+        == 2
+    )
     Source.objects.update(next_poll_at=timezone.now())
     [held] = claim(watcher_id="w1", limit=10, lease_seconds=300)
-    assert record(held, Outcome("ok", timezone.now(), items=[item(2), item(3)]), watcher_id="w1", limits=LIMITS) == 1
-    assert sorted(Item.objects.values_list("title", flat=True)) == ["Billet 1", "Billet 2", "Billet 3"]
+    assert (
+        record(
+            held,
+            Outcome("ok", timezone.now(), items=[item(2), item(3)]),
+            watcher_id="w1",
+            limits=LIMITS,
+        )
+        == 1
+    )
+    assert sorted(Item.objects.values_list("title", flat=True)) == [
+        "Billet 1",
+        "Billet 2",
+        "Billet 3",
+    ]
     assert Source.objects.get().items_count == 3
 
 
@@ -124,7 +144,9 @@ def test_a_stopping_watcher_gives_back_what_it_did_not_poll() -> None:
     assert len(claim(watcher_id="w2", limit=10, lease_seconds=300)) == 2
 
 
-def test_concurrent_watchers_never_take_the_same_source() -> None:
+def test_concurrent_watchers_never_take_the_same_source(live_ledger: object) -> None:
+    """Four threads with a connection each (on SQLite a file: the in-memory test database's
+    shared cache locks whole tables instead of waiting)."""
     SourceFactory.create_batch(120, next_poll_at=timezone.now() - dt.timedelta(minutes=1))
     taken: Counter[int] = Counter()
     lock = threading.Lock()

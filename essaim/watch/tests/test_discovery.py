@@ -38,11 +38,14 @@ def test_links_resolve_against_base_and_odd_types_or_schemes_are_left_out() -> N
     <link rel="alternate" type="application/feed+json" href="//json.exemple.fr/feed.json">
     </head><body></body></html>"""
     page = read_page(html, url="https://blog.exemple.fr/")
-    assert page.feeds == ["https://cdn.exemple.fr/blog/atom.xml", "https://json.exemple.fr/feed.json"]
+    assert page.feeds == [
+        "https://cdn.exemple.fr/blog/atom.xml",
+        "https://json.exemple.fr/feed.json",
+    ]
 
 
 def test_a_page_without_feed_links_gets_the_common_paths_of_its_site() -> None:
-    page = read_page(b"<title>Sans flux</title><p>Bonjour</p>", url="https://site.exemple.fr/a/b")
+    page = read_page(b"<title>Sans flux</title><p>Bonjour</p>", url="https://site.exemple.fr/blog/billet")
     assert feed_candidates(page) == ["https://site.exemple.fr" + path for path in COMMON_PATHS]
     assert (page.title, page.text) == ("Sans flux", "Bonjour")
 
@@ -66,7 +69,10 @@ def test_a_page_without_feed_links_gets_the_common_paths_of_its_site() -> None:
             "https://www.youtube.com/user/franceinfo",
             "https://www.youtube.com/feeds/videos.xml?user=franceinfo",
         ),
-        ("https://www.dailymotion.com/franceinfo", "https://www.dailymotion.com/rss/user/franceinfo"),
+        (
+            "https://www.dailymotion.com/franceinfo",
+            "https://www.dailymotion.com/rss/user/franceinfo",
+        ),
         ("https://www.youtube.com/@franceinfo", None),
         ("https://www.dailymotion.com/video/x8abc12", None),
         ("https://blog.exemple.fr/", None),

@@ -24,7 +24,11 @@ MB = 10 * 1024 * 1024
 
 def test_an_rss_feed_gives_its_entries_in_order_with_clean_links_and_dates() -> None:
     feed = parse_feed(fixture("blog_feed.xml"), fetched_at=NOW, max_bytes=MB, max_items=500)
-    assert (feed.version, feed.title, feed.language) == ("rss20", "Le blog de Jeanne Martin", "fr-fr")
+    assert (feed.version, feed.title, feed.language) == (
+        "rss20",
+        "Le blog de Jeanne Martin",
+        "fr-fr",
+    )
     assert [i.title for i in feed.items] == [
         "Réunion publique à Montreuil",
         "Transports : nos propositions pour l’Est parisien",
@@ -191,6 +195,8 @@ def test_the_sniffer_tells_feeds_from_pages() -> None:
 
 
 def test_text_only_keeps_text_and_drops_markup() -> None:
-    assert text_only("<p>Un <script>x()</script>texte   <br>sur\ndeux</p>", 100) == "Un texte sur deux"
+    assert (
+        text_only("<p>Un <script>x()</script>texte   <br>sur\ndeux</p>", 100) == "Un texte sur deux"
+    )
     assert text_only("a" * 50, 10) == "a" * 10
     assert text_only(None, 10) == ""

@@ -25,7 +25,12 @@ def test_an_opml_file_gives_every_outline_with_a_feed_or_a_page() -> None:
             {"camp": "allié", "media": "blog", "zone": "93"},
         ),
         ("https://actu-montreuil.exemple.fr/atom.xml", "feed", "Actu Montreuil", {}),
-        ("http://www.jeanne-martin.exemple.fr/feed", "feed", "Le blog de Jeanne Martin (doublon)", {}),
+        (
+            "http://www.jeanne-martin.exemple.fr/feed",
+            "feed",
+            "Le blog de Jeanne Martin (doublon)",
+            {},
+        ),
         ("https://candidat.exemple.fr/programme/", "page", "Programme du candidat", {}),
     ]
     assert entries[0].site_url == "https://jeanne-martin.exemple.fr/"
@@ -40,8 +45,8 @@ def test_an_opml_file_gives_every_outline_with_a_feed_or_a_page() -> None:
         (fixture("billion_laughs.xml").replace(b"<rss", b"<opml", 1), "entités XML"),
         (fixture("external_entity.xml"), "entités XML"),
         (
-            b'<opml version="2.0"><body><outline xmlUrl="javascript:alert(1)" text="Piège"/>'
-            b'<outline xmlUrl="https://ok.exemple.fr/feed"/></body></opml>',
+            '<opml version="2.0"><body><outline xmlUrl="javascript:alert(1)" text="Piège"/>'
+            '<outline xmlUrl="https://ok.exemple.fr/feed"/></body></opml>'.encode(),
             "1 source a une adresse que la veille ne peut pas suivre : Piège",
         ),
     ],
@@ -68,8 +73,26 @@ def test_import_adds_what_is_new_once_and_leaves_what_is_known(db: Any, hq: User
         "url", "kind", "title", "camp", "media_type", "zone", "status", "created_by"
     )
     assert list(rows)[1:] == [
-        ("https://jeanne-martin.exemple.fr/feed/", "feed", "Le blog de Jeanne Martin", "allié", "blog", "93", "ok", hq.pk),
-        ("https://candidat.exemple.fr/programme/", "page", "Programme du candidat", "", "", "national", "ok", hq.pk),
+        (
+            "https://jeanne-martin.exemple.fr/feed/",
+            "feed",
+            "Le blog de Jeanne Martin",
+            "allié",
+            "blog",
+            "93",
+            "ok",
+            hq.pk,
+        ),
+        (
+            "https://candidat.exemple.fr/programme/",
+            "page",
+            "Programme du candidat",
+            "",
+            "",
+            "national",
+            "ok",
+            hq.pk,
+        ),
     ]
     assert Source.objects.get(title="Déjà là").zone == "75"
 
@@ -94,7 +117,10 @@ def test_an_export_reads_back_with_its_labels(db: Any) -> None:
         zone="93",
     )
     SourceFactory.create(
-        url="https://candidat.exemple.fr/programme/", kind="page", title="Programme\x07", media_type=""
+        url="https://candidat.exemple.fr/programme/",
+        kind="page",
+        title="Programme\x07",
+        media_type="",
     )
     data = export_opml()
     assert data.startswith(b"<?xml version='1.0' encoding='utf-8'?>\n<opml version=\"2.0\">")

@@ -58,8 +58,12 @@ def test_a_feed_gives_its_items_validators_hash_and_evidence() -> None:
     body = fixture("blog_feed.xml")
     outcome = interpret(
         claimed(),
-        response(body, etag='"v1"', last_modified="Tue, 09 Mar 2027 18:30:00 GMT",
-                 content_type="application/rss+xml"),
+        response(
+            body,
+            etag='"v1"',
+            last_modified="Tue, 09 Mar 2027 18:30:00 GMT",
+            content_type="application/rss+xml",
+        ),
         fetched_at=NOW,
         limits=LIMITS,
     )
@@ -101,11 +105,15 @@ def test_failures_carry_their_code() -> None:
         "L'adresse 10.0.0.1 est interne.",
         None,
     )
-    slow = interpret(claimed(), response(b"", 429, retry_after="120"), fetched_at=NOW, limits=LIMITS)
+    slow = interpret(
+        claimed(), response(b"", 429, retry_after="120"), fetched_at=NOW, limits=LIMITS
+    )
     assert (slow.code, slow.retry_after) == ("http_429", 120.0)
     page = interpret(claimed(), response(fixture("blog_home.html")), fetched_at=NOW, limits=LIMITS)
     assert page.code == "not_a_feed"
-    bomb = interpret(claimed(), response(fixture("billion_laughs.xml")), fetched_at=NOW, limits=LIMITS)
+    bomb = interpret(
+        claimed(), response(fixture("billion_laughs.xml")), fetched_at=NOW, limits=LIMITS
+    )
     assert (bomb.code, bomb.items) == ("xml_entities", [])
 
 
@@ -142,14 +150,34 @@ def test_a_success_halves_the_score_and_adapts_the_interval() -> None:
     nothing = next_state(source, outcome("not_modified"), new_items=0, limits=LIMITS)
     assert nothing.interval == 2250
     # Within the bounds.
-    assert next_state(claimed(interval=310), outcome("ok", 4), new_items=4, limits=LIMITS).interval == 300
-    assert next_state(claimed(interval=86000), outcome("unchanged"), new_items=0, limits=LIMITS).interval == 86400
-    assert next_state(claimed(failure_score=0.08), outcome("ok"), new_items=0, limits=LIMITS).failure_score == 0.0
+    assert (
+        next_state(claimed(interval=310), outcome("ok", 4), new_items=4, limits=LIMITS).interval
+        == 300
+    )
+    assert (
+        next_state(
+            claimed(interval=86000), outcome("unchanged"), new_items=0, limits=LIMITS
+        ).interval
+        == 86400
+    )
+    assert (
+        next_state(
+            claimed(failure_score=0.08), outcome("ok"), new_items=0, limits=LIMITS
+        ).failure_score
+        == 0.0
+    )
 
 
 @pytest.mark.parametrize(
     ("code", "score"),
-    [("dns_error", 1.0), ("http_404", 1.0), ("not_a_feed", 1.0), ("timeout", 0.5), ("http_500", 0.5), ("http_429", 0.25)],
+    [
+        ("dns_error", 1.0),
+        ("http_404", 1.0),
+        ("not_a_feed", 1.0),
+        ("timeout", 0.5),
+        ("http_500", 0.5),
+        ("http_429", 0.25),
+    ],
 )
 def test_failures_count_fractionally(code: str, score: float) -> None:
     state = next_state(claimed(), outcome(code), new_items=0, limits=LIMITS)
@@ -158,7 +186,9 @@ def test_failures_count_fractionally(code: str, score: float) -> None:
 
 
 def test_retry_after_is_honoured_up_to_a_day_and_counts_a_quarter() -> None:
-    state = next_state(claimed(), outcome("http_503", retry_after=120.0), new_items=0, limits=LIMITS)
+    state = next_state(
+        claimed(), outcome("http_503", retry_after=120.0), new_items=0, limits=LIMITS
+    )
     assert (state.failure_score, state.next_poll_at) == (0.25, NOW + dt.timedelta(seconds=120))
     far = next_state(claimed(), outcome("http_429", retry_after=1e9), new_items=0, limits=LIMITS)
     assert far.next_poll_at == NOW + dt.timedelta(days=1)
@@ -170,10 +200,14 @@ def test_a_source_is_disabled_when_its_score_reaches_the_limit() -> None:
     # Failing every other poll still gets there: a success only halves the score.
     score = 0.0
     for _ in range(20):
-        score = next_state(claimed(failure_score=score), outcome("http_404"), new_items=0, limits=LIMITS).failure_score
+        score = next_state(
+            claimed(failure_score=score), outcome("http_404"), new_items=0, limits=LIMITS
+        ).failure_score
         if score >= 5:
             break
-        score = next_state(claimed(failure_score=score), outcome("ok"), new_items=0, limits=LIMITS).failure_score
+        score = next_state(
+            claimed(failure_score=score), outcome("ok"), new_items=0, limits=LIMITS
+        ).failure_score
     assert score < 5  # one in two: 1 → 0.5 → 1.5 → 0.75 → 1.75…: it settles below two
 
 

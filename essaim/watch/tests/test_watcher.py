@@ -35,6 +35,11 @@ def run_watcher() -> dict[str, Any]:
     return stats
 
 
+def fetched_at(source: Source) -> dt.datetime:
+    assert source.last_fetched_at is not None
+    return source.last_fetched_at
+
+
 def due(source: Source) -> None:
     Source.objects.filter(pk=source.pk).update(next_poll_at=timezone.now())
 
@@ -75,9 +80,14 @@ def test_a_blog_added_by_its_home_page_gets_its_items_once(
         "Pourquoi je m'engage",
     ]
     source.refresh_from_db()
-    assert (source.status, source.items_count, source.etag, source.claimed_by) == ("ok", 3, '"v1"', "")
+    assert (source.status, source.items_count, source.etag, source.claimed_by) == (
+        "ok",
+        3,
+        '"v1"',
+        "",
+    )
     assert source.last_http_status == 200
-    assert source.next_poll_at == source.last_fetched_at + dt.timedelta(seconds=1350)
+    assert source.next_poll_at == fetched_at(source) + dt.timedelta(seconds=1350)
     log = FetchLog.objects.get(source=source)
     assert (log.outcome, log.http_status, log.new_items) == ("ok", 200, 3)
     # The feed document that brought them is kept as evidence, each item pointing to it.
@@ -110,7 +120,9 @@ def test_a_blog_added_by_its_home_page_gets_its_items_once(
     assert Item.objects.filter(source=source).latest("id").title == "Nouveau billet"
     source.refresh_from_db()
     assert (source.items_count, Evidence.objects.count()) == (4, 2)
-    assert list(FetchLog.objects.filter(source=source).order_by("id").values_list("outcome", flat=True)) == [
+    assert list(
+        FetchLog.objects.filter(source=source).order_by("id").values_list("outcome", flat=True)
+    ) == [
         "ok",
         "not_modified",
         "unchanged",
@@ -144,7 +156,7 @@ def test_a_failing_feed_records_its_failure_and_stores_nothing(
     assert run_watcher()["outcomes"] == {code: 1}
     source.refresh_from_db()
     assert (source.status, source.last_error, source.failure_score) == ("failing", code, score)
-    assert source.next_poll_at == source.last_fetched_at + dt.timedelta(seconds=1800 * 2**score)
+    assert source.next_poll_at == fetched_at(source) + dt.timedelta(seconds=1800 * 2**score)
     log = FetchLog.objects.get(source=source)
     assert (log.outcome, log.http_status, log.new_items) == (code, status, 0)
     assert (Item.objects.count(), Evidence.objects.count()) == (0, 0)
@@ -159,7 +171,7 @@ def test_a_429_with_retry_after_is_honoured_and_spares_the_host(feed_server: Fee
     slow.refresh_from_db()
     other.refresh_from_db()
     assert (slow.status, slow.last_error, slow.failure_score) == ("failing", "http_429", 0.25)
-    assert slow.next_poll_at == slow.last_fetched_at + dt.timedelta(seconds=120)
+    assert slow.next_poll_at == fetched_at(slow) + dt.timedelta(seconds=120)
     # The other source of that host was not fetched, and counts no failure.
     assert feed_server.hits("/autre/") == 0
     assert (other.status, other.failure_score, other.last_fetched_at) == ("ok", 0.0, None)
@@ -170,7 +182,10 @@ def test_a_429_with_retry_after_is_honoured_and_spares_the_host(feed_server: Fee
 def test_a_503_with_a_date_in_retry_after_is_honoured(feed_server: FeedServer) -> None:
     later = timezone.now() + dt.timedelta(minutes=10)
     feed_server.route(
-        "/maintenance/", b"", status=503, headers={"Retry-After": format_datetime(later, usegmt=True)}
+        "/maintenance/",
+        b"",
+        status=503,
+        headers={"Retry-After": format_datetime(later, usegmt=True)},
     )
     source = feed_source(feed_server, "/maintenance/")
     run_watcher()
@@ -193,7 +208,9 @@ def test_repeated_failures_disable_a_source_and_it_is_polled_no_more(
 
 def test_a_success_heals_a_failing_source(feed_server: FeedServer) -> None:
     feed_server.route("/feed/", rss("Un", "Deux"), content_type=RSS)
-    source = feed_source(feed_server, "/feed/", failure_score=3.0, status="failing", last_error="timeout")
+    source = feed_source(
+        feed_server, "/feed/", failure_score=3.0, status="failing", last_error="timeout"
+    )
     run_watcher()
     source.refresh_from_db()
     assert (source.status, source.failure_score, source.last_error, source.items_count) == (
@@ -212,25 +229,36 @@ def test_hostile_feeds_are_stored_as_plain_text(feed_server: FeedServer) -> None
         "<link>https://b.exemple.fr/ete</link></item></channel></rss>"
     ).encode("cp1252")
     feed_server.route("/cp1252/", cp1252, content_type="application/rss+xml; charset=utf-8")
-    now = timezone.now()
-    dates = rss("Futur", "Epoch").replace(
-        b"</link></item>",
-        f"</link><pubDate>{format_datetime(now + dt.timedelta(days=30))}</pubDate></item>".encode(),
-        1,
-    ).replace(
-        b"</link></item>", b"</link><pubDate>Thu, 01 Jan 1970 00:00:00 +0000</pubDate></item>", 1
+    in_a_month = format_datetime(timezone.now() + dt.timedelta(days=30))
+    dates = (
+        rss("Futur", "Epoch")
+        .replace(
+            b"</link></item>",
+            f"</link><pubDate>{in_a_month}</pubDate></item>".encode(),
+            1,
+        )
+        .replace(
+            b"</link></item>",
+            b"</link><pubDate>Thu, 01 Jan 1970 00:00:00 +0000</pubDate></item>",
+            1,
+        )
     )
     feed_server.route("/dates/", dates, content_type=RSS)
     hostile = feed_source(feed_server, "/hostile/")
     windows = feed_source(feed_server, "/cp1252/")
     dated = feed_source(feed_server, "/dates/")
     assert run_watcher()["new_items"] == 5
-    assert list(Item.objects.filter(source=hostile).order_by("id").values_list("title", "url", "summary")) == [
+    assert list(
+        Item.objects.filter(source=hostile).order_by("id").values_list("title", "url", "summary")
+    ) == [
         ("Gras Titre piégé", "", "Clique ici"),
         ("A < B & C", "https://hostile.exemple.fr/2/", "Texte"),
     ]
     assert Item.objects.get(source=windows).title == "L’été à Montréal : 5 €"
-    assert FetchLog.objects.get(source=windows).message == "encoding: declared one, read as windows-1252"
+    assert (
+        FetchLog.objects.get(source=windows).message
+        == "encoding: declared one, read as windows-1252"
+    )
     future, epoch = Item.objects.filter(source=dated).order_by("id")
     assert future.published_at == future.fetched_at
     assert epoch.published_at is None

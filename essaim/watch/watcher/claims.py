@@ -88,9 +88,16 @@ def record(claimed: Claimed, outcome: Outcome, *, watcher_id: str, limits: Limit
             "next_poll_at": state.next_poll_at,
         }
         if outcome.code != "deferred":
-            fields |= {"last_fetched_at": outcome.fetched_at, "last_http_status": outcome.http_status}
+            fields |= {
+                "last_fetched_at": outcome.fetched_at,
+                "last_http_status": outcome.http_status,
+            }
         if outcome.success:
-            fields |= {"last_success_at": outcome.fetched_at, "last_error": "", "last_error_message": ""}
+            fields |= {
+                "last_success_at": outcome.fetched_at,
+                "last_error": "",
+                "last_error_message": "",
+            }
         elif outcome.code != "deferred":
             fields |= {"last_error": outcome.code[:40], "last_error_message": outcome.message[:300]}
         for name in ("etag", "last_modified", "body_hash"):
