@@ -83,11 +83,11 @@ def add_source(*, url: str, by: Any, labels: Labels | None = None) -> Added:
     deadline = time.monotonic() + settings.WATCH_ADD_TIMEOUT
     channel = direct_feed(pasted)
     if channel is not None:
-        result, feed = _try_feed(channel)
+        result, feed = _try_feed(channel, deadline)
         if feed is None or result is None:
             raise AddRefused("not_a_feed", _("Le flux de cette chaîne est introuvable."))
         return _create(result.final_url, FEED, feed, by, labels, how=CHANNEL, found_on=pasted)
-    result = _fetch(pasted)
+    result = _fetch(pasted, deadline)
     content_type = result.headers.get("content-type", "")
     if sniff_feed(result.body, content_type):
         feed = _parse(result)
@@ -101,7 +101,7 @@ def add_source(*, url: str, by: Any, labels: Labels | None = None) -> Added:
         known = _known(candidate)
         if known is not None:
             return Added(known, created=False, how="known", found_on=result.final_url)
-        found, feed = _try_feed(candidate)
+        found, feed = _try_feed(candidate, deadline)
         if found is not None and feed is not None:
             return _create(
                 found.final_url, FEED, feed, by, labels, how=DISCOVERED, found_on=result.final_url
@@ -187,16 +187,19 @@ def enable_source(source: Source) -> None:
 # --- fetching ----------------------------------------------------------------------------------
 
 
-def _policy() -> FetchPolicy:
+def _policy(deadline: float) -> FetchPolicy:
+    """The fetcher's limits, its total deadline cut to what is left of WATCH_ADD_TIMEOUT: adding
+    answers a person waiting on a page (and gunicorn's worker timeout)."""
+    left = max(1.0, deadline - time.monotonic())
     return FetchPolicy.from_settings(
         max_bytes=settings.WATCH_MAX_BYTES,
-        total_timeout=min(settings.FETCH_TOTAL_TIMEOUT, settings.WATCH_ADD_TIMEOUT),
+        total_timeout=min(settings.FETCH_TOTAL_TIMEOUT, left),
     )
 
 
-def _fetch(url: str) -> FetchResult:
+def _fetch(url: str, deadline: float) -> FetchResult:
     try:
-        result = fetch_sync(url, policy=_policy())
+        result = fetch_sync(url, policy=_policy(deadline))
     except FetchError as exc:
         raise AddRefused(exc.code, exc.message) from exc
     if not result.ok:
@@ -221,10 +224,10 @@ def _parse(result: FetchResult) -> ParsedFeed | None:
         return None
 
 
-def _try_feed(url: str) -> tuple[FetchResult | None, ParsedFeed | None]:
+def _try_feed(url: str, deadline: float) -> tuple[FetchResult | None, ParsedFeed | None]:
     """A candidate fetched and parsed; (None, None) when it is not a feed we can read."""
     try:
-        result = fetch_sync(url, policy=_policy())
+        result = fetch_sync(url, policy=_policy(deadline))
     except FetchError:
         return None, None
     if not result.ok:

@@ -142,3 +142,15 @@ def test_urls_the_fetcher_refuses_add_nothing(hq: User, url: str, code: str) -> 
         add_source(url=url, by=hq)
     assert refused.value.code == code
     assert Source.objects.count() == 0
+
+
+def test_discovery_stops_at_the_deadline_of_adding(
+    feed_server: FeedServer, hq: User, settings: Any
+) -> None:
+    """A person waits on the page: past WATCH_ADD_TIMEOUT no more candidate is fetched, and
+    the page is watched as it is."""
+    serve_blog(feed_server)
+    settings.WATCH_ADD_TIMEOUT = 0
+    added = add_source(url=feed_server.url("/"), by=hq)
+    assert (added.how, added.source.kind) == ("page", "page")
+    assert [seen.path for seen in feed_server.requests] == ["/"]

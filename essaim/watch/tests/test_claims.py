@@ -17,7 +17,7 @@ from essaim.watch.services.feeds import ParsedItem
 from essaim.watch.services.polling import Limits, Outcome
 from essaim.watch.services.sources import disable_source
 from essaim.watch.tests.factories import SourceFactory
-from essaim.watch.watcher.claims import claim, record, release
+from essaim.watch.watcher.claims import claim, record
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -135,13 +135,6 @@ def test_items_already_stored_are_not_stored_twice() -> None:
         "Billet 3",
     ]
     assert Source.objects.get().items_count == 3
-
-
-def test_a_stopping_watcher_gives_back_what_it_did_not_poll() -> None:
-    SourceFactory.create_batch(3, next_poll_at=timezone.now())
-    taken = claim(watcher_id="w1", limit=10, lease_seconds=300)
-    release(taken[1:], watcher_id="w1")
-    assert len(claim(watcher_id="w2", limit=10, lease_seconds=300)) == 2
 
 
 def test_concurrent_watchers_never_take_the_same_source(live_ledger: object) -> None:

@@ -45,7 +45,9 @@ def test_links_resolve_against_base_and_odd_types_or_schemes_are_left_out() -> N
 
 
 def test_a_page_without_feed_links_gets_the_common_paths_of_its_site() -> None:
-    page = read_page(b"<title>Sans flux</title><p>Bonjour</p>", url="https://site.exemple.fr/blog/billet")
+    page = read_page(
+        b"<title>Sans flux</title><p>Bonjour</p>", url="https://site.exemple.fr/blog/billet"
+    )
     assert feed_candidates(page) == ["https://site.exemple.fr" + path for path in COMMON_PATHS]
     assert (page.title, page.text) == ("Sans flux", "Bonjour")
 

@@ -41,9 +41,7 @@ def test_three_watchers_poll_every_source_once(
         "WATCH_CLAIM_BATCH": "3",
     }
     command = [sys.executable, "-m", "essaim.manage", "watcher", "--once", "--stats"]
-    procs = [
-        subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.PIPE) for _ in range(3)
-    ]
+    procs = [subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.PIPE) for _ in range(3)]
     stats = []
     for proc in procs:
         out, _err = proc.communicate(timeout=180)

@@ -124,13 +124,6 @@ def record(claimed: Claimed, outcome: Outcome, *, watcher_id: str, limits: Limit
     return new
 
 
-def release(claimed: list[Claimed], *, watcher_id: str) -> None:
-    """Give back sources claimed and not polled (the watcher is stopping): due again now."""
-    Source.objects.filter(pk__in=[c.id for c in claimed], claimed_by=watcher_id).update(
-        claimed_by="", lease_until=None
-    )
-
-
 def _store_items(claimed: Claimed, outcome: Outcome) -> int:
     evidence = outcome.evidence
     if outcome.page is not None:
