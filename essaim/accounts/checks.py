@@ -82,3 +82,19 @@ def check_https_settings(**kwargs: Any) -> list[CheckMessage]:
             )
         )
     return errors
+
+
+@register(Tags.security, deploy=True)
+def check_fetch_allow_list_is_empty(**kwargs: Any) -> list[CheckMessage]:
+    """The fetcher's allow-list opens loopback and private networks to URLs from users and
+    feeds: it exists for tests and benchmarks against local servers, never for a deployment."""
+    if not settings.FETCH_ALLOW_ADDRESSES:
+        return []
+    return [
+        Error(
+            "FETCH_ALLOW_ADDRESSES is set: a URL pasted by a user or found in a feed may reach "
+            f"these internal addresses ({', '.join(settings.FETCH_ALLOW_ADDRESSES)}).",
+            hint="Unset FETCH_ALLOW_ADDRESSES (it is for tests and benchmarks).",
+            id="deploy.E007",
+        )
+    ]

@@ -125,11 +125,19 @@ def serve_http(
         await site.start()
         return int(runner.addresses[0][1])
 
+    async def stop() -> None:
+        await runner.cleanup()
+        # Handlers still sleeping (a server that stalls on purpose) end with the server.
+        pending = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+
     try:
         server.port = asyncio.run_coroutine_threadsafe(start(), loop).result(timeout=10)
         yield server
     finally:
-        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=10)
+        asyncio.run_coroutine_threadsafe(stop(), loop).result(timeout=10)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=10)
         loop.close()

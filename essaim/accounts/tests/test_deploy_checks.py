@@ -25,6 +25,7 @@ HTTPS_OK: dict[str, Any] = {
     "SECURE_SSL_REDIRECT": True,
     "SESSION_COOKIE_SECURE": True,
     "CSRF_COOKIE_SECURE": True,
+    "FETCH_ALLOW_ADDRESSES": [],
 }
 
 
@@ -49,6 +50,7 @@ def test_a_correct_https_deployment_has_no_error():
         ({"SECURE_SSL_REDIRECT": False}, ["deploy.E004"]),
         ({"SESSION_COOKIE_SECURE": False}, ["deploy.E005"]),
         ({"CSRF_COOKIE_SECURE": False}, ["deploy.E006"]),
+        ({"FETCH_ALLOW_ADDRESSES": ["127.0.0.1"]}, ["deploy.E007"]),
     ],
 )
 def test_each_unsafe_setting_is_an_error(overrides, expected):
@@ -96,6 +98,7 @@ def check_deploy(**variables: str) -> subprocess.CompletedProcess[str]:
         # The browser tests' conftest sets DJANGO_ALLOW_ASYNC_UNSAFE, which check --deploy
         # rightly reports (async.E001): a deployment does not have it.
         and k not in {"SITE_URL", "DATABASE_URL", "ALLOWED_HOSTS", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+        and k != "FETCH_ALLOW_ADDRESSES"  # a benchmark's shell may have it
     }
     env |= {
         "DJANGO_SETTINGS_MODULE": "essaim.settings",

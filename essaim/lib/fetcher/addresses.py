@@ -124,7 +124,8 @@ def forbidden_address_error(address: IPAddress, reason: str, *, url: str = "") -
     return FetchError(
         FORBIDDEN_ADDRESS,
         gettext(
-            "L'adresse %(address)s (%(reason)s) est interne ou réservée : Essaim ne s'y connecte pas."
+            "L'adresse %(address)s (%(reason)s) est interne ou réservée : "
+            "Essaim ne s'y connecte pas."
         )
         % {"address": address, "reason": REASONS[reason]},
         url=url,
@@ -139,6 +140,9 @@ def check_address(address: IPAddress, *, url: str = "") -> None:
         raise forbidden_address_error(address, reason, url=url)
 
 
+# A host name as it reaches the resolver: letters, digits, hyphens and underscores in dotted
+# labels (yarl has already turned an internationalized name into its xn-- form).
+_HOST_NAME = re.compile(r"[a-z0-9_-]{1,63}(?:\.[a-z0-9_-]{1,63})*\.?\Z", re.IGNORECASE)
 _NUMERIC_LABEL = re.compile(r"(?:0[xX][0-9a-fA-F]*|[0-9]+)\Z")
 
 
@@ -195,12 +199,19 @@ def check_url(url: str | URL, policy: FetchPolicy) -> URL:
     that the connection goes to the address checked). A host name is checked when it is
     resolved, by the client's resolver (see client.py).
     """
-    text = str(url)
+    text = url if isinstance(url, str) else ""
     try:
+        # yarl parses parts lazily: the port or host of a URL built by join() may fail only
+        # when read, so everything is read here.
         parsed = url if isinstance(url, URL) else URL(url.strip())
+        text = str(parsed) if isinstance(url, URL) else url
+        scheme = parsed.scheme.lower()
+        credentials = parsed.raw_user is not None or parsed.raw_password is not None
+        host = parsed.raw_host
+        port = parsed.port
+        absolute = parsed.absolute
     except (ValueError, TypeError) as exc:
         raise _bad_url(text, f"unparsable: {exc}") from exc
-    scheme = parsed.scheme.lower()
     if not scheme:
         raise _bad_url(text, "not absolute")
     if scheme not in DEFAULT_PORTS:
@@ -211,7 +222,7 @@ def check_url(url: str | URL, policy: FetchPolicy) -> URL:
             url=text,
             detail=f"scheme {scheme!r}",
         )
-    if parsed.raw_user is not None or parsed.raw_password is not None:
+    if credentials:
         raise _bad_url(
             text,
             "credentials in URL",
@@ -219,13 +230,8 @@ def check_url(url: str | URL, policy: FetchPolicy) -> URL:
                 "Les adresses qui contiennent un identifiant (utilisateur@hôte) sont refusées."
             ),
         )
-    host = parsed.raw_host
-    if not parsed.absolute or not host:
+    if not absolute or not host:
         raise _bad_url(text, "no host")
-    try:
-        port = parsed.port
-    except ValueError as exc:
-        raise _bad_url(text, f"bad port: {exc}") from exc
     if port is None:
         raise _bad_url(text, "no port")
     if port != DEFAULT_PORTS[scheme] and port not in policy.allowed_ports:
@@ -244,6 +250,10 @@ def check_url(url: str | URL, policy: FetchPolicy) -> URL:
     except ValueError as exc:
         raise _bad_url(text, f"bad address {host!r}: {exc}") from exc
     if address is None:
+        if not _HOST_NAME.match(host):
+            # Percent escapes or odd characters: no DNS name has them, and no resolver should
+            # be left to interpret them.
+            raise _bad_url(text, f"bad host name {host!r}")
         return parsed
     check_address(address, url=text)
     canonical = str(address)

@@ -201,13 +201,6 @@ def _flat_headers(response: aiohttp.ClientResponse) -> dict[str, str]:
     return headers
 
 
-def _peer(response: aiohttp.ClientResponse) -> str:
-    connection = response.connection
-    transport = connection.transport if connection is not None else None
-    peer = transport.get_extra_info("peername") if transport is not None else None
-    return str(peer[0]) if peer else ""
-
-
 def _same_origin(a: URL, b: URL) -> bool:
     return (a.scheme, a.host, a.port) == (b.scheme, b.host, b.port)
 
@@ -295,7 +288,9 @@ class GuardedClient:
             hop = current[-1] if current else URL(str(url))
             raise FetchError(
                 TIMEOUT,
-                gettext("Délai total dépassé : la réponse n'était pas complète après %(seconds)s s.")
+                gettext(
+                    "Délai total dépassé : la réponse n'était pas complète après %(seconds)s s."
+                )
                 % {"seconds": _seconds(policy.total_timeout)},
                 url=str(hop),
                 detail="total deadline",
@@ -356,7 +351,6 @@ class GuardedClient:
                     redirects=tuple(redirects),
                     not_modified=response.status == 304,
                     elapsed=time.monotonic() - started,
-                    address=_peer(response),
                 )
             finally:
                 # A body left unread (a redirect's, one over the cap) closes the connection
@@ -381,7 +375,8 @@ class GuardedClient:
                 detail=f"redirect number {len(redirects) + 1} to {location[:200]}",
             )
         try:
-            joined = current.join(URL(location))
+            joined = current.join(URL(location)).with_fragment(None)
+            str(joined)  # yarl parses lazily: a bad port or host fails only when read
         except (ValueError, TypeError) as exc:
             raise FetchError(
                 BAD_URL,
@@ -391,12 +386,10 @@ class GuardedClient:
             ) from exc
         # The new hop passes every check the first one did (scheme, credentials, port, address);
         # a host name is checked when the connector resolves it.
-        return check_url(joined.with_fragment(None), policy)
+        return check_url(joined, policy)
 
     @staticmethod
-    async def _read_body(
-        response: aiohttp.ClientResponse, url: URL, policy: FetchPolicy
-    ) -> bytes:
+    async def _read_body(response: aiohttp.ClientResponse, url: URL, policy: FetchPolicy) -> bytes:
         cap = policy.max_bytes
         coding = response.headers.get("Content-Encoding", "")
         try:
@@ -476,4 +469,3 @@ def fetch_sync(
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(run).result()
-

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from email.message import Message
 from email.utils import parsedate_to_datetime
 
@@ -25,8 +25,7 @@ class FetchResult:
     url: as requested; final_url: after redirects; headers: lower-case names, repeated headers
     joined with ", "; body: decompressed, at most the policy's max_bytes; not_modified: a 304
     answered a conditional GET (If-None-Match / If-Modified-Since passed in `headers`), and the
-    body is empty; elapsed: seconds from the call to the last byte; address: the IP connected
-    to for the final hop (evidence, logs).
+    body is empty; elapsed: seconds from the call to the last byte.
     """
 
     url: str
@@ -37,7 +36,6 @@ class FetchResult:
     redirects: tuple[Redirect, ...] = ()
     not_modified: bool = False
     elapsed: float = 0.0
-    address: str = field(default="", compare=False)
 
     @property
     def ok(self) -> bool:
