@@ -41,3 +41,11 @@ def send_waiting_invitations() -> None:
     from essaim.army.services.invitations import send_waiting_invitations as send
 
     send()
+
+
+@db_periodic_task(crontab(minute="41", hour="3"))
+def prune_watch_history() -> None:
+    """The sources' poll history older than WATCH_HISTORY_DAYS goes."""
+    from essaim.watch.services.history import prune_history
+
+    prune_history()

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "essaim.api",
     "essaim.devmail",
     "essaim.army",
+    "essaim.watch",
     # Last: the project-level wiring (the periodic jobs) needs every pillar loaded.
     "essaim.project",
 ]
@@ -462,6 +463,34 @@ INVITATIONS_ABUSE_WINDOW_DAYS = env_int("INVITATIONS_ABUSE_WINDOW_DAYS", 30)
 MISSION_MAX_POINTS = env_int("MISSION_MAX_POINTS", 50)
 MISSION_POINTS_JUMP_FACTOR = env_float("MISSION_POINTS_JUMP_FACTOR", 3.0)
 MISSION_POINTS_JUMP_FLOOR = env_int("MISSION_POINTS_JUMP_FLOOR", 100)
+# --- The watch (essaim.watch): the `essaim watcher` process and the sources' pages -----------
+# Largest feed or page the watch reads (bytes, after decompression); entries read from one feed
+# at each poll (a feed of 50,000 entries gives its first WATCH_MAX_ITEMS_PER_POLL).
+WATCH_MAX_BYTES = env_int("WATCH_MAX_BYTES", 10 * 1024 * 1024)
+WATCH_MAX_ITEMS_PER_POLL = env_int("WATCH_MAX_ITEMS_PER_POLL", 500)
+# Seconds between two polls of a source: a new source's, and the bounds the adaptive interval
+# moves within (shorter when a poll brings mostly new items, longer when it brings none).
+WATCH_DEFAULT_INTERVAL = env_int("WATCH_DEFAULT_INTERVAL", 1800)
+WATCH_MIN_INTERVAL = env_int("WATCH_MIN_INTERVAL", 300)
+WATCH_MAX_INTERVAL = env_int("WATCH_MAX_INTERVAL", 24 * 3600)
+# A source is disabled when its failure score reaches this (a lasting failure counts 1, a
+# transient one 0.5, a 429 0.25; each success halves the score).
+WATCH_DISABLE_AFTER = env_float("WATCH_DISABLE_AFTER", 5.0)
+# Per watcher process: fetches at once, sources per claim, seconds a claim lasts, and the
+# seconds between two requests to one host (one request at a time per host).
+WATCH_CONCURRENCY = env_int("WATCH_CONCURRENCY", 20)
+WATCH_CLAIM_BATCH = env_int("WATCH_CLAIM_BATCH", 50)
+WATCH_LEASE_SECONDS = env_int("WATCH_LEASE_SECONDS", 300)
+WATCH_HOST_GAP = env_float("WATCH_HOST_GAP", 2.0)
+# Adding a source by its URL: candidate feeds fetched at most, and seconds spent at most.
+WATCH_DISCOVERY_TRIES = env_int("WATCH_DISCOVERY_TRIES", 8)
+WATCH_ADD_TIMEOUT = env_int("WATCH_ADD_TIMEOUT", 30)
+# OPML import: largest file (bytes) and most sources in one file.
+WATCH_OPML_MAX_BYTES = env_int("WATCH_OPML_MAX_BYTES", 2 * 1024 * 1024)
+WATCH_OPML_MAX_SOURCES = env_int("WATCH_OPML_MAX_SOURCES", 5000)
+# Days the sources' poll history is kept (a daily job deletes older lines).
+WATCH_HISTORY_DAYS = env_int("WATCH_HISTORY_DAYS", 90)
+
 API_PAGE_SIZE = 100
 # The domain apps' django-ninja routers, (prefix, dotted path), mounted in this order by
 # essaim.api.root, which imports no app: a new pillar plugs its router in here. Not from the
@@ -470,6 +499,7 @@ API_ROUTERS: list[tuple[str, str]] = [
     ("/v1/", "essaim.people.api.router"),
     ("/v1/", "essaim.mailing.api.router"),
     ("/v1/", "essaim.army.api.router"),
+    ("/v1/", "essaim.watch.api.router"),
 ]
 # Requests accepted per API token: N/s, N/m, N/h or N/d (fixed window, shared cache).
 API_RATE_LIMIT = env_str("API_RATE_LIMIT", "600/m")

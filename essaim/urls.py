@@ -14,6 +14,7 @@ urlpatterns = [
     path("", include("essaim.army.urls.public")),
     path("campagnes/", include("essaim.mailing.urls")),
     path("armee/", include("essaim.army.urls")),
+    path("veille/", include("essaim.watch.urls")),
     path("dev/courrier/", include("essaim.devmail.urls")),
     path("api/", include("essaim.api.urls")),
     path("admin/", admin.site.urls),

@@ -326,6 +326,21 @@ WEB: dict[str, Web] = {
     "army:talking_point_retire": web(
         "pk=talking_point", get="login 404 404 404 404 404", post="login 403 302 404 302 302"
     ),
+    # --- The watch: HQ only for now (the veilleurs' and traceurs' roles come later). An empty
+    # POST to add or import is the form again with its errors (200).
+    "watch:source_list": web(get="login 403 403 403 200 200", post="login 405 405 405 405 405"),
+    "watch:source_add": web(get="login 403 403 403 200 200", post="login 403 403 403 200 200"),
+    "watch:source_detail": web(
+        "pk=source", get="login 403 403 403 200 200", post="login 405 405 405 405 405"
+    ),
+    "watch:source_disable": web(
+        "pk=source", get="login 405 405 405 405 405", post="login 403 403 403 302 302"
+    ),
+    "watch:source_enable": web(
+        "pk=source", get="login 405 405 405 405 405", post="login 403 403 403 302 302"
+    ),
+    "watch:opml_import": web(get="login 403 403 403 200 200", post="login 403 403 403 200 200"),
+    "watch:opml_export": web(get="login 403 403 403 200 200", post="login 405 405 405 405 405"),
     # --- The development mail catcher: HQ only, and only where DEVMAIL_ENABLED (404 otherwise).
     "devmail:inbox": web(get="login 404 404 404 200 200", post="login 404 404 404 200 200"),
     "devmail:message": web(
@@ -388,6 +403,11 @@ API: dict[str, Api] = {
     "GET /api/v1/teams": api("401 200 200 200 200 200 200"),
     "GET /api/v1/teams/{id}": api("401 200 200 200 200 200 200", "id=team"),
     "GET /api/v1/teams/{id}/members": api("401 403 200 403 200 200 200", "id=team"),
+    # The watch: HQ's tokens; a read-only token reads but does not add.
+    "GET /api/v1/watch/items": api("401 403 403 403 200 200 200"),
+    "GET /api/v1/watch/items/{id}": api("401 403 403 403 200 200 200", "id=item"),
+    "GET /api/v1/watch/sources": api("401 403 403 403 200 200 200"),
+    "GET /api/v1/watch/sources/{id}": api("401 403 403 403 200 200 200", "id=source"),
     "PATCH /api/v1/me": api("401 200 404 404 404 404 403"),
     "POST /api/v1/calls": api("401 403 403 403 422 422 403"),
     "POST /api/v1/campaigns": api("401 403 403 403 422 422 403"),
@@ -433,6 +453,7 @@ API: dict[str, Api] = {
     "POST /api/v1/teams/{id}/requests/{membership}": api(
         "401 403 200 403 200 200 403", "id=team membership=request", body={"approve": False}
     ),
+    "POST /api/v1/watch/sources": api("401 403 403 403 422 422 403"),
     "PUT /api/v1/contacts": api("401 403 403 403 422 422 403"),
     "PUT /api/v1/missions/{id}/kit": api("401 403 200 404 200 200 403", "id=mission"),
 }

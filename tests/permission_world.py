@@ -43,6 +43,7 @@ from essaim.mailing.tests.factories import CampaignFactory
 from essaim.people.models import ImportBatch, Segment, Tag, email_hash
 from essaim.people.services.imports.runner import imports_dir
 from essaim.people.tests.factories import make_contact
+from essaim.watch.tests.factories import FetchLogFactory, ItemFactory, SourceFactory
 
 # The roles of the matrix, in the order of the table's columns.
 WEB_ROLES = ("anonymous", "volunteer", "coordinator", "other_coordinator", "hq", "hq_admin")
@@ -196,6 +197,11 @@ def build_world() -> World:
         received_at=timezone.now() - timedelta(minutes=1),
     )
 
+    # The watch: a source with an item and a poll in its history.
+    source = SourceFactory.create(url="https://blog.exemple.fr/feed/", created_by=hq)
+    item = ItemFactory.create(source=source)
+    FetchLogFactory.create(source=source)
+
     users = {
         "volunteer": volunteer.user,
         "coordinator": coordinator,
@@ -231,6 +237,8 @@ def build_world() -> World:
         "kit_file": kit_file.pk,
         "talking_point": point.pk,
         "caught": caught.pk,
+        "source": source.pk,
+        "item": item.pk,
         "staff_user": hq.pk,
         "api_token": issued["hq"][0].pk,
         "token": FORGED_TOKEN,

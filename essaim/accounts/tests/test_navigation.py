@@ -21,6 +21,7 @@ def test_hq_sees_every_pillar_in_order(hq_client: Client) -> None:
         "Base": ["Contacts", "Segments", "Étiquettes", "Imports"],
         "Campagnes": ["Campagnes", "Modèles de message"],
         "Armée": ["Équipes", "Missions", "Appels", "Invitations signalées"],
+        "Veille": ["Sources"],
         "Administration": ["Journal d'audit", "Jetons d'API", "Guide de style"],
         "Compte": ["Double authentification"],
     }
@@ -72,7 +73,7 @@ def test_the_menu_folds_behind_a_button_and_each_pillar_folds(hq_client: Client)
     assert '<a class="skip-link" href="#main">Aller au contenu</a>' in html
     assert 'aria-controls="site-nav" hidden data-menu-button>' in html
     assert '<div id="site-nav" class="sidenav">' in html
-    assert html.count('<details class="nav-group" open>') == 5
+    assert html.count('<details class="nav-group" open>') == 6
     assert '<main id="main" tabindex="-1">' in html
 
 

@@ -67,6 +67,11 @@ EXPECTED_OPERATIONS = {
     ("get", "/api/v1/calls/{id}/funnel"): "call_funnel",
     ("post", "/api/v1/me/invitations"): "send_invitations",
     ("get", "/api/v1/me/invitations"): "my_invitation_stats",
+    ("get", "/api/v1/watch/sources"): "list_sources",
+    ("post", "/api/v1/watch/sources"): "add_source",
+    ("get", "/api/v1/watch/sources/{id}"): "get_source",
+    ("get", "/api/v1/watch/items"): "list_items",
+    ("get", "/api/v1/watch/items/{id}"): "get_item",
 }
 
 

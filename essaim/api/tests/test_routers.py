@@ -46,7 +46,7 @@ def test_the_api_root_imports_no_domain_app() -> None:
 
 
 def test_every_entry_of_api_routers_is_an_apps_own_router() -> None:
-    assert [prefix for prefix, _ in settings.API_ROUTERS] == ["/v1/", "/v1/", "/v1/"]
+    assert [prefix for prefix, _ in settings.API_ROUTERS] == ["/v1/", "/v1/", "/v1/", "/v1/"]
     for _, dotted_path in settings.API_ROUTERS:
         router = import_string(dotted_path)
         assert isinstance(router, Router)
@@ -56,7 +56,8 @@ def test_every_entry_of_api_routers_is_an_apps_own_router() -> None:
 def test_the_schema_lists_each_apps_operations_in_the_order_of_api_routers(db) -> None:
     paths = Client().get("/api/openapi.json").json()["paths"]
     tags = [operation["tags"][0] for path in paths.values() for operation in path.values()]
-    # The root's own health first, then people's router, mailing's, the army's sub-routers.
+    # The root's own health first, then people's router, mailing's, the army's sub-routers,
+    # the watch's.
     assert [tag for tag, _ in itertools.groupby(tags)] == [
         "meta",
         "base",
@@ -68,4 +69,5 @@ def test_the_schema_lists_each_apps_operations_in_the_order_of_api_routers(db) -
         "calls",
         "invitations",
         "missions",
+        "watch",
     ]

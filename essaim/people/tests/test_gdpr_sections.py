@@ -10,9 +10,13 @@ from essaim.people.services.gdpr_sections import sections
 from essaim.people.tests.factories import ImportedContactFactory
 
 
-def test_mailing_then_army_register_their_sections_at_startup() -> None:
-    assert [(s.name, s.order) for s in sections()] == [("mailing", 10), ("army", 20)]
-    assert [s.erase is not None for s in sections()] == [True, False]
+def test_mailing_army_and_watch_register_their_sections_at_startup() -> None:
+    assert [(s.name, s.order) for s in sections()] == [
+        ("mailing", 10),
+        ("army", 20),
+        ("watch", 30),
+    ]
+    assert [s.erase is not None for s in sections()] == [True, False, False]
 
 
 def test_the_access_report_keeps_its_keys_in_the_same_order(db: Any) -> None:
@@ -28,4 +32,5 @@ def test_the_access_report_keeps_its_keys_in_the_same_order(db: Any) -> None:
         "delivery_reports",
         "volunteering",
         "volunteer_calls",
+        "watch_sources",
     ]

@@ -1,0 +1,34 @@
+from typing import Any
+
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class WatchConfig(AppConfig):
+    name = "essaim.watch"
+    verbose_name = _("La veille")
+
+    def ready(self) -> None:
+        from essaim.accounts.services.navigation import Group, register_menu
+        from essaim.people.services.demo import register_step
+        from essaim.people.services.gdpr_sections import register_section
+        from essaim.watch.services import demo, gdpr
+
+        register_menu("watch", Group("watch", _("Veille"), 50), menu)
+        # A person's access report lists the sources their accounts added. No erase step: a
+        # source belongs to the campaign, and its author is a foreign key set to null with the
+        # account.
+        register_section("watch", order=30, report=gdpr.access_section)
+        # `essaim demo` adds sources in each state of health, with items.
+        register_step("watch", demo.seed_demo_watch, order=40)
+
+
+def menu(user: Any) -> list[tuple[str, str] | None]:
+    from django.urls import reverse
+    from django.utils.translation import gettext
+
+    from essaim.watch import rules
+
+    if not rules.can_manage_sources(user):
+        return []
+    return [(gettext("Sources"), reverse("watch:source_list"))]

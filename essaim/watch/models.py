@@ -1,0 +1,180 @@
+"""The watch's automatic sensors: the sources it polls, the items they bring, each poll's
+outcome (a source's health history) and the raw responses kept as evidence."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+URL_LENGTH = 2000
+
+
+class Source(models.Model):
+    """A feed (RSS, Atom, JSON Feed) or a page watched for change.
+
+        Life of a source::
+
+            ok ──a poll fails──> failing (last_error says why) ──a poll succeeds──> ok
+                                    └──failure_score reaches WATCH_DISABLE_AFTER──> disabled
+            any ──HQ disables──> disabled ──HQ enables──> ok (score cleared, polled now)
+
+    A watcher claims a due source (`next_poll_at` passed, not disabled, no live lease) by writing
+    its id and a lease (`claimed_by`, `lease_until`), fetches it, and records the outcome only
+    while it still holds the claim; a watcher that dies leaves a lease that runs out, and the
+    source is claimed again.
+
+    `failure_score` counts failures fractionally (essaim.watch.services.health): a lasting
+    failure (DNS, 404, not a feed) adds 1, a transient one (timeout, 5xx) 0.5, a request to slow
+    down (429) 0.25, and each success halves the score. A source that keeps failing is disabled
+    after five lasting failures in a row (ten transient ones); one that fails every other poll
+    settles below two and keeps being polled, since it still brings its items; one lucky poll
+    among failures forgives only half.
+    """
+
+    class Kind(models.TextChoices):
+        FEED = "feed", _("Flux")
+        PAGE = "page", _("Page surveillée")
+
+    class Status(models.TextChoices):
+        OK = "ok", _("En ordre")
+        FAILING = "failing", _("En échec")
+        DISABLED = "disabled", _("Désactivée")
+
+    class MediaType(models.TextChoices):
+        NONE = "", _("—")
+        BLOG = "blog", _("Blog")
+        NEWS = "news", _("Site d'information")
+        FORUM = "forum", _("Forum")
+        VIDEO = "video", _("Chaîne vidéo")
+        PODCAST = "podcast", _("Podcast")
+        INSTITUTION = "institution", _("Institution")
+        PARTY = "party", _("Parti, candidat")
+        OTHER = "other", _("Autre")
+
+    # The address polled (the feed's, or the page's), as fetched the first time, after redirects.
+    url = models.CharField(max_length=URL_LENGTH)
+    # Its identity (essaim.watch.services.urls.url_key): one source per feed, however pasted.
+    url_key = models.CharField(max_length=URL_LENGTH, unique=True)
+    kind = models.CharField(max_length=4, choices=Kind.choices, default=Kind.FEED)
+    title = models.CharField(max_length=300, blank=True)
+    site_url = models.CharField(max_length=URL_LENGTH, blank=True)
+    # The page the feed was discovered on, when it was pasted rather than the feed.
+    found_on = models.CharField(max_length=URL_LENGTH, blank=True)
+    # Labels the map and the stream filter by.
+    camp = models.CharField(_("camp"), max_length=100, blank=True)
+    party = models.CharField(_("parti"), max_length=100, blank=True)
+    media_type = models.CharField(
+        _("type de média"), max_length=12, choices=MediaType.choices, blank=True
+    )
+    zone = models.CharField(_("zone"), max_length=100, blank=True)
+
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OK)
+    # The last failure's stable code (dns_error, timeout, http_404, not_a_feed…; see
+    # essaim.watch.services.health) and its detail; cleared by a success (the history keeps it).
+    last_error = models.CharField(max_length=40, blank=True)
+    last_error_message = models.CharField(max_length=300, blank=True)
+    last_http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    failure_score = models.FloatField(default=0.0)
+    last_fetched_at = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    next_poll_at = models.DateTimeField(default=timezone.now)
+    interval_seconds = models.PositiveIntegerField(default=1800)
+    # Conditional GET, and the hash of the last body (servers lie about ETag): for a feed the
+    # bytes', for a page its visible text's.
+    etag = models.CharField(max_length=300, blank=True)
+    last_modified = models.CharField(max_length=100, blank=True)
+    body_hash = models.CharField(max_length=64, blank=True)
+    # Items stored so far, kept by the watcher (F()) so that the list counts without a join.
+    items_count = models.PositiveIntegerField(default=0)
+    claimed_by = models.CharField(max_length=64, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("source")
+        indexes = [
+            # The watchers' claim: due sources that are not disabled, oldest due first.
+            models.Index(
+                fields=["next_poll_at"],
+                name="watch_source_due_idx",
+                condition=~Q(status="disabled"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title or self.url
+
+
+class Item(models.Model):
+    """One entry of a feed, or the one item of a watched page (updated when the page changes).
+    Every text is plain text, sanitized at parse time; templates escape it again."""
+
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="items")
+    url = models.CharField(max_length=URL_LENGTH, blank=True)  # "" when it has no http(s) link
+    url_key = models.CharField(max_length=URL_LENGTH)  # see essaim.watch.services.feeds._item
+    guid = models.CharField(max_length=500, blank=True)
+    title = models.CharField(max_length=500, blank=True)
+    summary = models.TextField(blank=True)
+    author = models.CharField(max_length=200, blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)  # unknown: none, or 1970
+    fetched_at = models.DateTimeField(default=timezone.now)
+    language = models.CharField(max_length=20, blank=True)
+    content_hash = models.CharField(max_length=64)
+    evidence = models.ForeignKey(
+        "Evidence", null=True, blank=True, on_delete=models.SET_NULL, related_name="items"
+    )
+
+    class Meta:
+        verbose_name = _("élément")
+        constraints = [
+            models.UniqueConstraint(fields=["source", "url_key"], name="watch_item_once_per_source")
+        ]
+        indexes = [models.Index(fields=["source", "-id"], name="watch_item_source_idx")]
+
+    def __str__(self) -> str:
+        return self.title or self.url or self.url_key
+
+
+class FetchLog(models.Model):
+    """One poll of a source: when, how it went, what it brought (the health history)."""
+
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="fetches")
+    at = models.DateTimeField(default=timezone.now)
+    # ok, not_modified (304), unchanged (same hash), or the failure's code (see health.py).
+    outcome = models.CharField(max_length=40)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    new_items = models.PositiveIntegerField(default=0)
+    elapsed_ms = models.PositiveIntegerField(null=True, blank=True)
+    message = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("relevé")
+        indexes = [
+            models.Index(fields=["source", "-at"], name="watch_fetch_source_idx"),
+            models.Index(fields=["at"], name="watch_fetch_at_idx"),
+        ]
+
+
+class Evidence(models.Model):
+    """A raw response kept as a gzipped WARC record (essaim.watch.services.evidence): the feed
+    document that brought items in, or a version of a watched page."""
+
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="evidence")
+    url = models.CharField(max_length=URL_LENGTH)
+    fetched_at = models.DateTimeField(default=timezone.now)
+    http_status = models.PositiveSmallIntegerField()
+    content_type = models.CharField(max_length=200, blank=True)
+    size = models.PositiveIntegerField()  # bytes of the body, uncompressed
+    sha256 = models.CharField(max_length=64)  # of the body
+    warc = models.BinaryField()
+
+    class Meta:
+        verbose_name = _("preuve")
+        verbose_name_plural = _("preuves")
+        indexes = [models.Index(fields=["source", "-fetched_at"], name="watch_evidence_source_idx")]

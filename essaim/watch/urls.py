@@ -1,0 +1,14 @@
+from django.urls import path
+
+from essaim.watch import views
+
+app_name = "watch"
+urlpatterns = [
+    path("sources/", views.source_list, name="source_list"),
+    path("sources/ajouter/", views.source_add, name="source_add"),
+    path("sources/<int:pk>/", views.source_detail, name="source_detail"),
+    path("sources/<int:pk>/desactiver/", views.source_disable, name="source_disable"),
+    path("sources/<int:pk>/reactiver/", views.source_enable, name="source_enable"),
+    path("sources/opml/import/", views.opml_import, name="opml_import"),
+    path("sources/opml/export/", views.opml_export, name="opml_export"),
+]

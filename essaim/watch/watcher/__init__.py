@@ -1,0 +1,1 @@
+"""The watcher process (`essaim watcher`): claims due sources, fetches and records them."""

@@ -1,0 +1,264 @@
+"""The watcher: claims due sources, fetches them concurrently through the guarded fetcher,
+and records each poll (essaim.watch.watcher.claims). Run as many as you like, on as many
+machines: the claims keep them apart.
+
+Politeness: one request at a time per host, and at least `host_gap` seconds between the end of
+one and the start of the next; a host that answers 429 or 503 with Retry-After is left alone
+for that long (its other sources of the round are put off, not fetched). The User-Agent names
+Essaim and a contact URL (the fetcher's, FETCH_CONTACT_URL).
+
+Threads: the event loop fetches; parsing (CPU) runs in worker threads; every database call
+runs in one thread of its own (Django's connections are per thread), as the sender does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import functools
+import logging
+import os
+import secrets
+import signal
+import socket
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connection
+from django.utils import timezone
+
+from essaim.lib.fetcher import FetchError, FetchPolicy, FetchResult, GuardedClient
+from essaim.watch.services.polling import (
+    DEFERRED,
+    Claimed,
+    Limits,
+    Outcome,
+    conditional_headers,
+    interpret,
+)
+from essaim.watch.services.urls import host_of
+from essaim.watch.watcher import claims
+
+log = logging.getLogger("essaim.watch.watcher")
+
+# Retry-After is honoured for these statuses (RFC 9110 defines it for 503 and 3xx, RFC 6585
+# for 429).
+BACKOFF_STATUSES = frozenset({429, 503})
+
+
+@dataclass(frozen=True)
+class WatcherOptions:
+    limits: Limits
+    concurrency: int = 20  # fetches at once, over every host
+    claim_batch: int = 50
+    lease_seconds: float = 300.0
+    host_gap: float = 2.0
+    idle_sleep: float = 5.0  # when nothing is due
+    once: bool = False  # one round: every source due now, then exit
+
+
+@dataclass
+class Stats:
+    polled: int = 0
+    new_items: int = 0
+    outcomes: Counter[str] = field(default_factory=Counter)
+    lost_claims: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "polled": self.polled,
+            "new_items": self.new_items,
+            "outcomes": dict(sorted(self.outcomes.items())),
+            "lost_claims": self.lost_claims,
+        }
+
+
+def make_watcher_id() -> str:
+    return f"{socket.gethostname()[:30]}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+class HostGate:
+    """One request at a time per host, `gap` seconds apart; and the hosts that asked us to
+    wait (Retry-After), until when."""
+
+    def __init__(self, gap: float) -> None:
+        self.gap = gap
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._last: dict[str, float] = {}
+        self._blocked: dict[str, float] = {}
+
+    @contextlib.asynccontextmanager
+    async def slot(self, host: str) -> AsyncIterator[None]:
+        lock = self._locks.setdefault(host, asyncio.Lock())
+        async with lock:
+            wait = self._last.get(host, -1e9) + self.gap - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            try:
+                yield
+            finally:
+                self._last[host] = time.monotonic()
+
+    def block(self, host: str, seconds: float) -> None:
+        self._blocked[host] = max(self._blocked.get(host, 0.0), time.monotonic() + seconds)
+
+    def blocked_for(self, host: str) -> float | None:
+        """Seconds this host asked us to wait still, or None."""
+        until = self._blocked.get(host)
+        if until is None:
+            return None
+        left = until - time.monotonic()
+        return left if left > 0 else None
+
+
+class Watcher:
+    def __init__(
+        self,
+        options: WatcherOptions,
+        *,
+        watcher_id: str | None = None,
+        policy: FetchPolicy | None = None,
+    ) -> None:
+        self.opt = options
+        self.id = watcher_id or make_watcher_id()
+        self.policy = policy or FetchPolicy.from_settings(max_bytes=options.limits.max_bytes)
+        self.stats = Stats()
+        self.gate = HostGate(options.host_gap)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="watcher-db")
+        self._fetches = asyncio.Semaphore(max(1, options.concurrency))
+        self._stopping = False
+
+    async def db[T](self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self._executor, functools.partial(_db_call, fn, *args, **kwargs)
+        )
+
+    def stop(self) -> None:
+        if not self._stopping:
+            log.info("watcher %s: stopping", self.id)
+        self._stopping = True
+
+    async def run(self) -> Stats:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, self.stop)
+        log.info("watcher %s: started", self.id)
+        try:
+            async with GuardedClient(self.policy) as client:
+                while not self._stopping:
+                    batch = await self.db(
+                        claims.claim,
+                        watcher_id=self.id,
+                        limit=self.opt.claim_batch,
+                        lease_seconds=self.opt.lease_seconds,
+                    )
+                    if batch:
+                        await asyncio.gather(*(self._poll(client, source) for source in batch))
+                    elif self.opt.once:
+                        break
+                    else:
+                        await self._idle()
+        finally:
+            await self.db(_close_connection)
+            self._executor.shutdown(wait=True)
+        log.info("watcher %s: done %s", self.id, self.stats.as_dict())
+        return self.stats
+
+    async def _idle(self) -> None:
+        deadline = time.monotonic() + self.opt.idle_sleep
+        while not self._stopping and time.monotonic() < deadline:
+            await asyncio.sleep(min(0.5, self.opt.idle_sleep))
+
+    async def _poll(self, client: GuardedClient, source: Claimed) -> None:
+        host = host_of(source.url)
+        try:
+            result = await self._fetch(client, source, host)
+            if isinstance(result, Outcome):
+                outcome = result
+            else:
+                outcome = await asyncio.to_thread(
+                    interpret,
+                    source,
+                    result,
+                    fetched_at=timezone.now(),
+                    limits=self.opt.limits,
+                )
+            new = await self.db(
+                claims.record, source, outcome, watcher_id=self.id, limits=self.opt.limits
+            )
+        except Exception:
+            # One source's bug must not stop the round: its lease runs out and it is due again.
+            log.exception("watcher %s: source %s failed", self.id, source.id)
+            self.stats.outcomes["internal_error"] += 1
+            return
+        self.stats.polled += 1
+        self.stats.outcomes[outcome.code] += 1
+        if new is None:
+            self.stats.lost_claims += 1
+        else:
+            self.stats.new_items += new
+
+    async def _fetch(
+        self, client: GuardedClient, source: Claimed, host: str
+    ) -> FetchResult | FetchError | Outcome:
+        async with self.gate.slot(host):
+            waiting = self.gate.blocked_for(host)
+            if waiting is not None:
+                # The host asked us to wait: no request to it until then, no failure counted.
+                return Outcome(
+                    DEFERRED,
+                    timezone.now(),
+                    message=f"host asked to wait {int(waiting)} s",
+                    retry_after=waiting,
+                )
+            async with self._fetches:
+                try:
+                    result = await client.fetch(source.url, headers=conditional_headers(source))
+                except FetchError as exc:
+                    return exc
+            # Before the host's slot is released: its next source must see the block.
+            if result.status in BACKOFF_STATUSES and result.retry_after is not None:
+                self.gate.block(host, min(result.retry_after, self.opt.limits.max_retry_after))
+            return result
+
+
+def options_from_settings(**overrides: Any) -> WatcherOptions:
+    from django.conf import settings
+
+    limits = Limits(
+        max_bytes=settings.WATCH_MAX_BYTES,
+        max_items=settings.WATCH_MAX_ITEMS_PER_POLL,
+        min_interval=settings.WATCH_MIN_INTERVAL,
+        max_interval=settings.WATCH_MAX_INTERVAL,
+        disable_after=settings.WATCH_DISABLE_AFTER,
+    )
+    options = WatcherOptions(
+        limits=limits,
+        concurrency=settings.WATCH_CONCURRENCY,
+        claim_batch=settings.WATCH_CLAIM_BATCH,
+        lease_seconds=settings.WATCH_LEASE_SECONDS,
+        host_gap=settings.WATCH_HOST_GAP,
+    )
+    return dataclasses.replace(options, **overrides)
+
+
+def _close_connection() -> None:
+    connection.close()  # looked up in the DB thread: Django connections are per thread
+
+
+def _db_call[T](fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    from django.db import InterfaceError, OperationalError
+
+    try:
+        return fn(*args, **kwargs)
+    except (InterfaceError, OperationalError):
+        # A dropped PostgreSQL connection stays broken: open a new one at the next call.
+        connection.close()
+        raise
