@@ -33,7 +33,7 @@ def test_schedule_declares_the_four_periodic_jobs() -> None:
     assert scheduled_job_names() == [
         "lapse_idle_volunteer_roles",
         "purge_expired_import_files",
-        "send_mission_digests",
+        "send_notification_digests",
         "send_waiting_invitations",
     ]
 
