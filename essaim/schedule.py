@@ -27,9 +27,10 @@ def lapse_idle_volunteer_roles() -> None:
 
 
 @db_periodic_task(crontab(minute="5"))
-def send_mission_digests() -> None:
-    """Hourly: each volunteer's digest goes when their chosen interval (daily, weekly) is up."""
-    from essaim.army.services.dispatch import send_digests
+def send_notification_digests() -> None:
+    """Hourly: each person's digest of unread notifications goes when the interval they chose
+    (daily, weekly; or never) is up."""
+    from essaim.accounts.services.notifications import send_digests
 
     send_digests()
 

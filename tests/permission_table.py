@@ -54,6 +54,24 @@ WEB: dict[str, Web] = {
     "accounts:audit_log": web(get="login 403 403 403 200 200", post="login 403 403 403 200 200"),
     # The living style guide: the interface builders' page, HQ only.
     "accounts:style_guide": web(get="login 403 403 403 200 200", post="login 403 403 403 200 200"),
+    # Notifications: everyone signed in has their own page; the world's notification is the
+    # coordinator's (a proof to review): opened (read, then off to the review queue) or marked
+    # read by them only, someone else's is a 404. An empty digest choice is a 400.
+    "accounts:notifications": web(
+        get="login 200 200 200 200 200", post="login 405 405 405 405 405"
+    ),
+    "accounts:notification_open": web(
+        "pk=notification", get="login 404 302 404 404 404", post="login 405 405 405 405 405"
+    ),
+    "accounts:notification_read": web(
+        "pk=notification", get="login 405 405 405 405 405", post="login 404 302 404 404 404"
+    ),
+    "accounts:notification_read_all": web(
+        get="login 405 405 405 405 405", post="login 302 302 302 302 302"
+    ),
+    "accounts:notification_digest": web(
+        get="login 405 405 405 405 405", post="login 400 400 400 400 400"
+    ),
     # Second factor (staff): the code step needs a session that owes a code (others go home);
     # the settings pages are staff's; the Sécurité page (locks, resets) is the HQ admin's.
     "accounts:two_factor_verify": web(

@@ -24,7 +24,7 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from essaim.accounts.models import Membership, Role, User
+from essaim.accounts.models import Membership, Notification, Role, User
 from essaim.accounts.tests.factories import PASSWORD, UserFactory
 from essaim.api.models import Scope
 from essaim.api.services import create_token
@@ -234,6 +234,8 @@ def build_world() -> World:
         "mission": mission.pk,
         "claim": claim.pk,
         "proof": proof.pk,
+        # The coordinator's: told of the proof to review when `member` submitted it.
+        "notification": Notification.objects.get(recipient=coordinator, object_id=claim.pk).pk,
         "kit_file": kit_file.pk,
         "talking_point": point.pk,
         "caught": caught.pk,

@@ -26,6 +26,7 @@ class AccountsConfig(AppConfig):
         register_menu("accounts-audit", ADMINISTRATION, audit_menu, order=10)
         register_menu("accounts", ADMINISTRATION, administration_menu, order=30)
         register_menu("accounts", ACCOUNT, account_menu, order=20)
+        register_menu("accounts-notifications", ACCOUNT, notifications_menu, order=5)
 
 
 def audit_menu(user: Any) -> list[tuple[str, str] | None]:
@@ -49,6 +50,18 @@ def administration_menu(user: Any) -> list[tuple[str, str] | None]:
     return [
         (gettext("Sécurité"), reverse("accounts:security")) if rules.is_hq_admin(user) else None,
         (gettext("Guide de style"), reverse("accounts:style_guide")) if rules.is_hq(user) else None,
+    ]
+
+
+def notifications_menu(user: Any) -> list[tuple[str, str, Any]]:
+    # Everyone signed in has notifications; the count is every unread one (the bell's).
+    from django.urls import reverse
+    from django.utils.translation import gettext
+
+    from essaim.accounts.services.notifications import unread_count
+
+    return [
+        (gettext("Notifications"), reverse("accounts:notifications"), lambda: unread_count(user))
     ]
 
 

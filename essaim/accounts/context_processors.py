@@ -5,8 +5,8 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from essaim.accounts.services import twofactor
-from essaim.accounts.services.navigation import menu_for
+from essaim.accounts.services import notifications, twofactor
+from essaim.accounts.services.navigation import Badge, menu_for
 
 
 @dataclass
@@ -15,6 +15,8 @@ class NavItem:
     url: str
     # "page" on the page itself, "location" on a page below it (a contact under Contacts).
     current: str = ""
+    # Called by the template (only where the menu is drawn): a count shown beside the entry.
+    badge: Badge | None = None
 
 
 @dataclass
@@ -31,19 +33,26 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     """The menu a person sees follows their role: volunteers never get a link to the base.
 
     Entries are grouped by pillar, each app filling its own (essaim.accounts.services.navigation);
-    `nav_items` is the same menu, flat, as (label, url) pairs.
+    `nav_items` is the same menu, flat, as (label, url) pairs. `unread_notifications`, for the
+    bell of the top bar, is a function the template calls (one query, shared with the menu's
+    badges, and none on a page that draws no menu).
     """
     user = request.user
     groups: list[NavGroup] = []
     # A session that still owes its second factor reaches none of these pages: no menu.
     if user.is_authenticated and not twofactor.pending_step(request):
         groups = [
-            NavGroup(str(label), [NavItem(str(text), url) for text, url in items])
+            NavGroup(
+                str(label), [NavItem(str(item.label), item.url, badge=item.badge) for item in items]
+            )
             for label, items in menu_for(user)
         ]
         _mark_current(groups, request.path)
     items = [(item.label, item.url) for g in groups for item in g.items]
-    return {"nav_groups": groups, "nav_items": items}
+    context: dict[str, Any] = {"nav_groups": groups, "nav_items": items}
+    if groups:
+        context["unread_notifications"] = lambda: notifications.unread_count(user)
+    return context
 
 
 def _mark_current(groups: list[NavGroup], path: str) -> None:

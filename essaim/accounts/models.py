@@ -222,3 +222,75 @@ def _canonical_json(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_canonical_json(v) for v in value]
     return value
+
+
+class Notification(models.Model):
+    """Something a person should know or act on: a join request for a team they run, a proof to
+    review, a mission offered, a proof accepted or returned, an approval waiting.
+
+    What it is about is `kind` and `object_id`: the apps that produce a kind register it
+    (essaim.accounts.services.notifications.register_kind) and say how it reads and where it
+    leads, so accounts names no model of theirs. One row per (recipient, kind, object): telling
+    someone again about the same thing renews the row instead of adding one."""
+
+    # No database foreign key (Django still cascades deletes): a mission is offered to tens of
+    # thousands of volunteers in one INSERT … SELECT of existing users, and on PostgreSQL the
+    # per-row referential check (which locks the user's row) cost more than the insert itself
+    # (docs/benchmarks.md, army).
+    recipient = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="notifications", db_constraint=False
+    )
+    kind = models.CharField(max_length=20)
+    object_id = models.BigIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        # Three indexes, each written by every row of a dispatch, so each serves several reads.
+        # The unique one leads with the thing: a dispatch's rows land side by side in it, and
+        # settling a thing for everyone (`settle`) finds its rows there. The recipient's holds
+        # their list, their counts per kind (unread: read_at IS NULL, from the index alone) and
+        # their marking. The digest's, partial, holds only what waits for a mail.
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["kind", "object_id", "recipient"], name="accounts_notif_uniq"
+            )
+        ]
+        indexes: ClassVar = [
+            models.Index(
+                fields=["recipient", "read_at", "kind"], name="accounts_notif_recipient_idx"
+            ),
+            models.Index(
+                fields=["recipient"],
+                condition=models.Q(read_at__isnull=True, emailed_at__isnull=True),
+                name="accounts_notif_digest_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.recipient_id}:{self.kind}:{self.object_id}"
+
+
+class NotificationSettings(models.Model):
+    """How often a person wants the email digest of their unread notifications. A row of its
+    own, written by the digest job at each mail, rather than columns of the user, which every
+    login writes."""
+
+    class Digest(models.TextChoices):
+        NONE = "none", _("Jamais")
+        DAILY = "daily", _("Chaque jour")
+        WEEKLY = "weekly", _("Chaque semaine")
+
+    user = models.OneToOneField(
+        User, primary_key=True, on_delete=models.CASCADE, related_name="notification_settings"
+    )
+    digest = models.CharField(
+        _("récapitulatif par e-mail"), max_length=6, choices=Digest.choices, default=Digest.DAILY
+    )
+    last_digest_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("réglages des notifications")
+        verbose_name_plural = _("réglages des notifications")

@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from essaim.accounts import views
-from essaim.accounts.views import style_guide
+from essaim.accounts.views import notifications, style_guide
 
 app_name = "accounts"
 urlpatterns = [
@@ -29,5 +29,18 @@ urlpatterns = [
         name="security_reset_two_factor",
     ),
     path("audit/", views.audit_log, name="audit_log"),
+    path("notifications/", notifications.notification_list, name="notifications"),
+    path("notifications/<int:pk>/", notifications.notification_open, name="notification_open"),
+    path("notifications/<int:pk>/lue/", notifications.notification_read, name="notification_read"),
+    path(
+        "notifications/tout-lu/",
+        notifications.notification_read_all,
+        name="notification_read_all",
+    ),
+    path(
+        "notifications/recapitulatif/",
+        notifications.notification_digest,
+        name="notification_digest",
+    ),
     path("guide-de-style/", style_guide.style_guide, name="style_guide"),
 ]

@@ -13,6 +13,7 @@ class ArmyConfig(AppConfig):
         from essaim.army.services import gdpr
         from essaim.army.services.call_links import link_factory
         from essaim.army.services.demo import seed_demo_army
+        from essaim.army.services.notifications import register_kinds
         from essaim.mailing import links
         from essaim.people.services.demo import register_step
         from essaim.people.services.gdpr_sections import register_section
@@ -22,6 +23,16 @@ class ArmyConfig(AppConfig):
         # A person's access report shows their volunteering. No erase step: the army's rows
         # let go of the contact through their foreign keys when it is deleted.
         register_section("army", order=20, report=gdpr.report_section)
+        # Notifications are the accounts'; the army links an account to a contact, so it
+        # registers their section: reported, and erased with the person.
+        register_section(
+            "notifications",
+            order=25,
+            report=gdpr.notifications_section,
+            erase=gdpr.erase_notifications,
+        )
+        # The kinds of notifications the army produces: how they read, where they lead.
+        register_kinds()
         # `essaim demo` gives the printed demo accounts a team, roles and missions.
         register_step("army", seed_demo_army, order=20)
 
@@ -29,20 +40,35 @@ class ArmyConfig(AppConfig):
         register_menu("army", ACCOUNT, account_menu, order=10)
 
 
-def menu(user: Any) -> list[tuple[str, str] | None]:
+def menu(user: Any) -> list[tuple[str, str] | tuple[str, str, Any] | None]:
     from django.urls import reverse
     from django.utils.translation import gettext
 
     from essaim.accounts import rules
+    from essaim.accounts.services.notifications import unread_count
+    from essaim.army.services.notifications import RUNNER_KINDS, TEAM_KINDS, VOLUNTEER_KINDS
     from essaim.mailing.rules import can_manage_campaigns
 
-    # Missions: by account role, without a query on every page (the pages check again).
+    # Missions: by account role, without a query on every page (the pages check again). The
+    # counts are unread notifications of each entry's kinds (one query for the whole menu).
     volunteer, hq = user.is_volunteer, rules.is_hq(user)
     return [
-        (gettext("Équipes"), reverse("army:team_list")),
-        (gettext("Mes missions"), reverse("army:my_missions")) if volunteer else None,
+        (gettext("Équipes"), reverse("army:team_list"), lambda: unread_count(user, TEAM_KINDS)),
+        (
+            gettext("Mes missions"),
+            reverse("army:my_missions"),
+            lambda: unread_count(user, VOLUNTEER_KINDS),
+        )
+        if volunteer
+        else None,
         (gettext("Mes invitations"), reverse("army:invitations")) if volunteer else None,
-        (gettext("Missions"), reverse("army:missions_run")) if hq or user.is_coordinator else None,
+        (
+            gettext("Missions"),
+            reverse("army:missions_run"),
+            lambda: unread_count(user, RUNNER_KINDS),
+        )
+        if hq or user.is_coordinator
+        else None,
         (gettext("Appels"), reverse("army:call_list")) if can_manage_campaigns(user) else None,
         (gettext("Invitations signalées"), reverse("army:invitation_reports")) if hq else None,
     ]

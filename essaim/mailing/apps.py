@@ -12,6 +12,7 @@ class MailingConfig(AppConfig):
         from essaim.accounts.services.navigation import CAMPAIGNS, register_menu
         from essaim.mailing.services import gdpr
         from essaim.mailing.services.demo import seed_demo_mailing
+        from essaim.mailing.services.notifications import register_kinds
         from essaim.people.services.demo import register_step
         from essaim.people.services.gdpr_sections import register_section
 
@@ -23,17 +24,26 @@ class MailingConfig(AppConfig):
         register_step("mailing", seed_demo_mailing, order=15)
 
         register_menu("mailing", CAMPAIGNS, menu)
+        # A campaign waiting for approval is a notification to HQ (read, and where it leads).
+        register_kinds()
 
 
-def menu(user: Any) -> list[tuple[str, str] | None]:
+def menu(user: Any) -> list[tuple[str, str, Any]]:
     from django.urls import reverse
     from django.utils.translation import gettext
 
+    from essaim.accounts.services.notifications import unread_count
     from essaim.mailing import rules
+    from essaim.mailing.services.notifications import CAMPAIGN_KINDS
 
     if not rules.can_manage_campaigns(user):
         return []
+    # Counted: campaigns waiting for this person's approval.
     return [
-        (gettext("Campagnes"), reverse("mailing:campaign_list")),
+        (
+            gettext("Campagnes"),
+            reverse("mailing:campaign_list"),
+            lambda: unread_count(user, CAMPAIGN_KINDS),
+        ),
         (gettext("Modèles de message"), reverse("mailing:template_list")),
     ]

@@ -57,13 +57,20 @@ PAGES: dict[str | None, list[str]] = {
         "/comptes/double-facteur/",
         "/comptes/guide-de-style/",
     ],
-    DEMO_COORDINATOR: ["/", "/base/contacts/", "/armee/equipes/", "/armee/missions/gerer/"],
+    DEMO_COORDINATOR: [
+        "/",
+        "/base/contacts/",
+        "/armee/equipes/",
+        "/armee/missions/gerer/",
+        "/comptes/notifications/",
+    ],
     DEMO_VOLUNTEER: [
         "/",
         "/armee/moi/",
         "/armee/missions/",
         "/armee/invitations/",
         "/armee/equipes/",
+        "/comptes/notifications/",
     ],
 }
 

@@ -29,8 +29,21 @@ ARMY = Group("army", _("Armée"), 40)
 ADMINISTRATION = Group("administration", _("Administration"), 90)
 ACCOUNT = Group("account", _("Compte"), 100)
 
-# user → the entries it may see: (label, url), or None for one it may not.
-Entries = Callable[[Any], Iterable[tuple[str, str] | None]]
+# A count shown beside an entry (unread notifications of its kinds): a function called only when
+# the menu is drawn, so that a page without menu (an htmx fragment) queries nothing. The badges
+# of one menu share one query (essaim.accounts.services.notifications.unread_counts).
+Badge = Callable[[], int]
+# user → the entries it may see: (label, url), (label, url, badge), or None for one it may not.
+Item = tuple[str, str] | tuple[str, str, Badge | None]
+Entries = Callable[[Any], Iterable[Item | None]]
+
+
+@dataclass(frozen=True)
+class MenuEntry:
+    label: str
+    url: str
+    badge: Badge | None = None
+
 
 _registry: dict[tuple[str, str], tuple[Group, int, Entries]] = {}
 
@@ -41,7 +54,7 @@ def register_menu(name: str, group: Group, entries: Entries, *, order: int = 50)
     _registry[(group.key, name)] = (group, order, entries)
 
 
-def menu_for(user: Any) -> list[tuple[str | Promise, list[tuple[str, str]]]]:
+def menu_for(user: Any) -> list[tuple[str | Promise, list[MenuEntry]]]:
     """The groups this user sees, each with its entries, in menu order; empty groups left out."""
     groups: dict[str, tuple[Group, list[tuple[int, Entries]]]] = {}
     for group, order, entries in _registry.values():
@@ -49,7 +62,7 @@ def menu_for(user: Any) -> list[tuple[str | Promise, list[tuple[str, str]]]]:
     menu = []
     for group, providers in sorted(groups.values(), key=lambda g: g[0].order):
         items = [
-            item
+            MenuEntry(*item)
             for _order, entries in sorted(providers, key=lambda p: p[0])
             for item in entries(user)
             if item is not None

@@ -23,7 +23,7 @@ def test_hq_sees_every_pillar_in_order(hq_client: Client) -> None:
         "Armée": ["Équipes", "Missions", "Appels", "Invitations signalées"],
         "Veille": ["Sources"],
         "Administration": ["Journal d'audit", "Jetons d'API", "Guide de style"],
-        "Compte": ["Double authentification"],
+        "Compte": ["Notifications", "Double authentification"],
     }
 
 
@@ -31,7 +31,7 @@ def test_a_volunteer_sees_no_base_no_campaign_no_administration(volunteer_client
     assert groups(volunteer_client) == {
         "": ["Accueil"],
         "Armée": ["Équipes", "Mes missions", "Mes invitations"],
-        "Compte": ["Mon espace"],
+        "Compte": ["Notifications", "Mon espace"],
     }
 
 
@@ -42,7 +42,7 @@ def test_a_coordinator_runs_missions_and_sees_the_contacts_of_its_zone(
         "": ["Accueil"],
         "Base": ["Contacts"],
         "Armée": ["Équipes", "Missions"],
-        "Compte": ["Double authentification"],
+        "Compte": ["Notifications", "Double authentification"],
     }
 
 

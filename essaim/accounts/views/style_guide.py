@@ -34,6 +34,7 @@ SECTIONS: tuple[tuple[str, Any, str], ...] = (
     ("pagination", _("Pagination"), "guide/examples/pagination.html"),
     ("onglets", _("Onglets"), "guide/examples/tabs.html"),
     ("progression", _("Progression"), "guide/examples/progress.html"),
+    ("notifications", _("Notifications"), "guide/examples/notifications.html"),
 )
 
 

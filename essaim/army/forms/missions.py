@@ -64,7 +64,7 @@ class ProofForm(forms.Form):
 class MissionSettingsForm(forms.ModelForm):
     class Meta:
         model = VolunteerMissionSettings
-        fields = ("digest", "leaderboard_opt_out")
+        fields = ("leaderboard_opt_out",)
 
 
 def _lines_field(label: Any, rows: int) -> forms.CharField:

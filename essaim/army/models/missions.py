@@ -12,8 +12,9 @@ How the pieces fit
 - A `Claim` is one volunteer on one mission; each submission is a `Proof` (URLs, an optional
   screenshot re-encoded without metadata, a note). Reviewers accept or return the claim; points
   are written on accept only.
-- `Notification` rows are written by dispatch in one INSERT … SELECT; the unique constraint
-  (volunteer, mission, kind) makes a second dispatch a no-op: nobody is told twice.
+- Volunteers are told of a mission by notifications (essaim.accounts.models.Notification),
+  written by dispatch in one INSERT … SELECT; their unique constraint (recipient, kind, object)
+  makes a second dispatch a no-op: nobody is told twice (essaim.army.services.notifications).
 """
 
 from __future__ import annotations
@@ -341,13 +342,10 @@ class ProofLink(models.Model):
 
 
 class VolunteerMissionSettings(models.Model):
-    """What a volunteer decides about missions: leaderboards and the email digest. Apart from
-    the profile so that the profile's owner (sign-up) and missions rarely touch the same row."""
-
-    class Digest(models.TextChoices):
-        NEVER = "never", _("Jamais")
-        DAILY = "daily", _("Chaque jour")
-        WEEKLY = "weekly", _("Chaque semaine")
+    """What a volunteer decides about missions (the leaderboards), and their points. Apart from
+    the profile so that the profile's owner (sign-up) and missions rarely touch the same row.
+    The email digest is everyone's, not only volunteers': essaim.accounts.models
+    .NotificationSettings."""
 
     volunteer = models.OneToOneField(
         "army.Volunteer",
@@ -356,46 +354,4 @@ class VolunteerMissionSettings(models.Model):
         related_name="mission_settings",
     )
     leaderboard_opt_out = models.BooleanField(_("ne pas figurer aux classements"), default=False)
-    digest = models.CharField(
-        _("récapitulatif par e-mail"), max_length=6, choices=Digest.choices, default=Digest.DAILY
-    )
-    last_digest_at = models.DateTimeField(null=True, blank=True)
     total_points = models.PositiveIntegerField(default=0)
-
-
-class Notification(models.Model):
-    class Kind(models.TextChoices):
-        NEW_MISSION = "new_mission", _("Nouvelle mission")
-        RETURNED = "returned", _("Preuve à reprendre")
-        ACCEPTED = "accepted", _("Preuve acceptée")
-        CLOSED = "closed", _("Mission close")
-
-    # No database foreign keys here (Django still cascades deletes): dispatch writes tens of
-    # thousands of rows in one INSERT … SELECT of existing volunteers and a mission it has
-    # just read, and on PostgreSQL the two per-row referential checks (each locking the
-    # referenced row) cost more than the insert itself (docs/benchmarks.md, army).
-    volunteer = models.ForeignKey(
-        "army.Volunteer",
-        on_delete=models.CASCADE,
-        related_name="notifications",
-        db_constraint=False,
-    )
-    mission = models.ForeignKey(
-        Mission, on_delete=models.CASCADE, related_name="notifications", db_constraint=False
-    )
-    kind = models.CharField(max_length=12, choices=Kind.choices)
-    created_at = models.DateTimeField(default=timezone.now)
-    read_at = models.DateTimeField(null=True, blank=True)
-    emailed_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        constraints: ClassVar = [
-            models.UniqueConstraint(
-                fields=["volunteer", "mission", "kind"], name="army_notification_uniq"
-            )
-        ]
-        # A volunteer's notifications are found through the unique index (it leads with the
-        # volunteer); each index here costs every dispatched row an insertion.
-        indexes: ClassVar = [
-            models.Index(fields=["emailed_at", "volunteer"], name="army_notif_digest_idx"),
-        ]

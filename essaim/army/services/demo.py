@@ -40,6 +40,7 @@ from essaim.accounts.services import (
     DEMO_HQ_ADMIN,
     DEMO_VOLUNTEER,
     ensure_demo_accounts,
+    notifications,
 )
 from essaim.army.models import (
     Call,
@@ -49,7 +50,6 @@ from essaim.army.models import (
     InvitationRequest,
     Mission,
     MissionKind,
-    Notification,
     Proof,
     RoleAssignment,
     Stage,
@@ -57,6 +57,7 @@ from essaim.army.models import (
     VolunteerRole,
     window_mask,
 )
+from essaim.army.services import notifications as notices
 from essaim.army.services.calls import create_call, default_mail_body, record_visit
 from essaim.army.services.invitations import (
     confirm_invitation,
@@ -172,6 +173,14 @@ MISSIONS = (
         "Inviter trois proches à la réunion publique du quartier",
         "Invitez depuis votre carnet d'adresses trois personnes que vous connaissez à la réunion "
         "publique de samedi, en votre nom propre.",
+    ),
+    # Offered and not taken yet: the volunteer's first hour opens on a new mission.
+    (
+        MissionKind.RELAY,
+        "tchatcheur",
+        "Répondre aux questions sur le budget de la ville",
+        "Dans les groupes de quartier où la question revient, répondez avec vos mots à partir "
+        "de l'argumentaire sur le budget, puis déposez les liens de vos réponses.",
     ),
 )
 
@@ -528,6 +537,7 @@ def _prove_missions(*, team: Team, coordinator: User, sent_at: datetime, now: da
     for mission in missions:
         assert mission is not None
         Mission.objects.filter(pk=mission.pk).update(created_at=published, published_at=published)
+        notifications.backdate(kinds=[notices.MISSION_OFFERED], object_id=mission.pk, at=published)
     proved = 0
     for email, index, outcome, claimed_h, submitted_h, reviewed_h in PROOFS:
         mission = missions[index]
@@ -551,10 +561,20 @@ def _prove_missions(*, team: Team, coordinator: User, sent_at: datetime, now: da
             reviewed_at=reviewed,
         )
         Proof.objects.filter(claim=claim).update(submitted_at=submitted)
+        # The notifications on their days too; what was reviewed was read by its reviewers then.
+        notifications.backdate(
+            kinds=[notices.PROOF_TO_REVIEW],
+            object_id=claim.pk,
+            at=submitted,
+            read_at=reviewed,
+        )
         if reviewed is not None:
-            Notification.objects.filter(volunteer=volunteer, mission=mission).exclude(
-                kind=Notification.Kind.NEW_MISSION
-            ).update(created_at=reviewed)
+            notifications.backdate(
+                kinds=[notices.PROOF_ACCEPTED, notices.PROOF_RETURNED],
+                object_id=mission.pk,
+                at=reviewed,
+                recipient_id=volunteer.pk,
+            )
             if outcome == "accepted":
                 RoleAssignment.objects.filter(volunteer=volunteer, role=mission.role).update(
                     last_accepted_work_at=reviewed

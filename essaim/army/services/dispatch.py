@@ -1,41 +1,29 @@
-"""Dispatch: telling eligible volunteers about a published mission, fairly, and the digest.
+"""Dispatch: telling eligible volunteers about a published mission, fairly.
 
 Fairness here means two things, both decided in SQL: a volunteer whose week is already full
 (the estimated minutes of the claims taken in the last seven days plus this mission's would pass
 the weekly hours they declared) is not asked, and neither is one who holds the maximum of open
 claims. When a limit is given, the least loaded are asked first. The notifications are written
 by one INSERT … SELECT, whatever the number of volunteers; the unique constraint makes a second
-dispatch of the same mission a no-op.
+dispatch of the same mission a no-op. The email digest of notifications is everyone's:
+essaim.accounts.services.notifications.
 """
 
 from __future__ import annotations
 
-import logging
-import smtplib
 from datetime import datetime, timedelta
 
-from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
-from django.db import connection, models, transaction
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db import models
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
-from django.template.loader import render_to_string
-from django.urls import reverse
-from django.utils import timezone, translation
-from django.utils.translation import gettext as _
+from django.utils import timezone
 
-from essaim.army.models import (
-    Claim,
-    Mission,
-    Notification,
-    RoleAssignment,
-    Volunteer,
-    VolunteerMissionSettings,
-)
+from essaim.accounts.services import notifications
+from essaim.army.models import Claim, Mission, RoleAssignment, Volunteer
 from essaim.army.services.mission_base import MAX_OPEN_CLAIMS
+from essaim.army.services.notifications import MISSION_OFFERED
 
 WEEK = timedelta(days=7)
-logger = logging.getLogger(__name__)
 
 
 def eligible_volunteers(mission: Mission, *, now: datetime | None = None) -> QuerySet[Volunteer]:
@@ -119,99 +107,7 @@ def dispatch_mission(
         qs = qs.annotate(_load=Coalesce(_week_load(now), 0)).order_by(F("_load").asc(), "pk")[
             :limit
         ]
-    select = qs.annotate(
-        _mission=Value(mission.pk, output_field=models.BigIntegerField()),
-        _kind=Value(Notification.Kind.NEW_MISSION, output_field=models.CharField()),
-        _at=Value(now, output_field=models.DateTimeField()),
-    ).values_list("pk", "_mission", "_kind", "_at")
-    sql, params = select.query.sql_with_params()
-    table = connection.ops.quote_name(Notification._meta.db_table)
-    with transaction.atomic(), connection.cursor() as cursor:
-        # SQLite needs the SELECT to be wrapped for ON CONFLICT not to read as a join clause.
-        cursor.execute(
-            f"INSERT INTO {table} (volunteer_id, mission_id, kind, created_at) "  # noqa: S608
-            f"SELECT * FROM ({sql}) AS eligible WHERE 1 = 1 ON CONFLICT DO NOTHING",
-            params,
-        )
-        return max(cursor.rowcount, 0)
-
-
-# --- The email digest ---------------------------------------------------------------------------
-
-DIGEST_EVERY: dict[str, timedelta] = {
-    VolunteerMissionSettings.Digest.DAILY: timedelta(hours=20),
-    VolunteerMissionSettings.Digest.WEEKLY: timedelta(days=6, hours=20),
-}
-
-
-def send_digests(*, now: datetime | None = None, batch: int = 500) -> int:
-    """Mail each volunteer who wants a digest the notifications not yet mailed. The
-    notifications are marked before the mail leaves (after commit): a crash loses a digest,
-    never sends one twice; the notifications stay in the app either way."""
-    now = now or timezone.now()
-    waiting = (
-        Notification.objects.filter(emailed_at__isnull=True)
-        .values_list("volunteer_id", flat=True)
-        .distinct()
-        .order_by("volunteer_id")
-    )
-    sent, last = 0, 0
-    while True:
-        ids = list(waiting.filter(volunteer_id__gt=last)[:batch])
-        if not ids:
-            break
-        last = ids[-1]
-        prefs = {p.pk: p for p in VolunteerMissionSettings.objects.filter(volunteer_id__in=ids)}
-        for volunteer_id in ids:
-            pref = prefs.get(volunteer_id)
-            choice = pref.digest if pref else VolunteerMissionSettings.Digest.DAILY
-            if choice == VolunteerMissionSettings.Digest.NEVER:
-                continue
-            if pref and pref.last_digest_at and now - pref.last_digest_at < DIGEST_EVERY[choice]:
-                continue
-            sent += _send_one_digest(volunteer_id, now)
-    return sent
-
-
-def _send_one_digest(volunteer_id: int, now: datetime) -> int:
-    with transaction.atomic():
-        notes = list(
-            Notification.objects.select_for_update(of=("self",))
-            .filter(volunteer_id=volunteer_id, emailed_at__isnull=True)
-            .select_related("mission")
-            .order_by("created_at", "pk")
-        )
-        if not notes:
-            return 0
-        Notification.objects.filter(pk__in=[n.pk for n in notes]).update(emailed_at=now)
-        VolunteerMissionSettings.objects.update_or_create(
-            volunteer_id=volunteer_id, defaults={"last_digest_at": now}
-        )
-        volunteer = Volunteer.objects.select_related("user").get(pk=volunteer_id)
-        message = _digest_message(volunteer, notes)
-        transaction.on_commit(lambda: _send_quietly(message))
-    return 1
-
-
-def _send_quietly(message: EmailMultiAlternatives) -> None:
-    # The notifications are already marked mailed; a failed digest is logged, not retried
-    # (no message twice), and the volunteer still sees everything in the app.
-    try:
-        message.send()
-    except (OSError, smtplib.SMTPException):
-        logger.warning("mission digest to %s failed", message.to, exc_info=True)
-
-
-def _digest_message(volunteer: Volunteer, notes: list[Notification]) -> EmailMultiAlternatives:
-    with translation.override("fr"):
-        context = {
-            "volunteer": volunteer,
-            "notes": notes,
-            "url": settings.SITE_URL + reverse("army:my_missions"),
-            "settings_url": settings.SITE_URL + reverse("army:mission_settings"),
-        }
-        subject = _("Vos missions Essaim")
-        text = render_to_string("army/mail/missions_digest.txt", context)
-    return EmailMultiAlternatives(
-        subject, text, to=[volunteer.user.email], headers={"Auto-Submitted": "auto-generated"}
+    # A volunteer's primary key is their user id: the rows go straight to the recipients.
+    return notifications.notify_selected(
+        kind=MISSION_OFFERED, object_id=mission.pk, recipients=qs, at=now
     )

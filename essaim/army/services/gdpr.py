@@ -10,12 +10,12 @@ from typing import Any
 from django.db.models import Prefetch
 
 from essaim.accounts.models import Membership
+from essaim.accounts.services import notifications
 from essaim.army.models import (
     CallEvent,
     Claim,
     Invitation,
     InvitationRequest,
-    Notification,
     RoleAssignment,
     Volunteer,
 )
@@ -65,7 +65,6 @@ def _volunteer(volunteer: Volunteer) -> dict[str, Any]:
         .order_by("claimed_at", "id")
     )
     settings = VolunteerMissionSettings.objects.filter(volunteer=volunteer).first()
-    notifications = Notification.objects.filter(volunteer=volunteer).order_by("created_at", "id")
     return {
         "account": {
             "email": user.email,
@@ -130,7 +129,6 @@ def _volunteer(volunteer: Volunteer) -> dict[str, Any]:
         "mission_settings": (
             {
                 "leaderboard_opt_out": settings.leaderboard_opt_out,
-                "digest": settings.digest,
                 "total_points": settings.total_points,
             }
             if settings
@@ -144,8 +142,22 @@ def _volunteer(volunteer: Volunteer) -> dict[str, Any]:
                 inviter=volunteer, status=Invitation.Status.CONFIRMED
             ).count(),
         },
-        "notifications": [
-            {"kind": n.kind, "created_at": _iso(n.created_at), "read_at": _iso(n.read_at)}
-            for n in notifications
-        ],
     }
+
+
+# --- Notifications (a section of its own, "notifications") ----------------------------------------
+# Notifications belong to accounts, and the base knows a person's accounts only through the
+# army: a volunteer profile links its account to the contact. So the army registers the
+# section; erasing the contact deletes them (the account itself and its work stay).
+
+
+def _accounts_of(contact_id: int) -> list[int]:
+    return list(Volunteer.objects.filter(contact_id=contact_id).values_list("user_id", flat=True))
+
+
+def notifications_section(*, contact_id: int, hashed: str) -> dict[str, Any]:
+    return {"notifications": notifications.access_section(user_ids=_accounts_of(contact_id))}
+
+
+def erase_notifications(*, contact_id: int, hashed: str) -> int:
+    return notifications.erase(user_ids=_accounts_of(contact_id))

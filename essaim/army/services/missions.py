@@ -19,13 +19,12 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from essaim.accounts.models import Membership
-from essaim.accounts.services import audit
+from essaim.accounts.services import audit, notifications
 from essaim.army.models import (
     Claim,
     Mission,
     MissionTarget,
     MissionZone,
-    Notification,
     RoleAssignment,
     Stage,
     TalkingPointVersion,
@@ -33,6 +32,7 @@ from essaim.army.models import (
     VolunteerMissionSettings,
     VolunteerRole,
 )
+from essaim.army.services import notifications as notices
 from essaim.army.services.dispatch import audience, dispatch_mission
 from essaim.army.services.mission_base import MAX_OPEN_CLAIMS, MissionError
 from essaim.army.services.proofs import clean_urls
@@ -313,6 +313,11 @@ def publish_mission(*, mission: Mission, by: User | None = None) -> int:
                 points=mission.points,
                 cap=settings.MISSION_MAX_POINTS,
             )
+            notices.approval_requested(
+                mission_id=mission.pk,
+                author_id=mission.created_by_id,
+                actor_id=by.pk if by is not None else None,
+            )
         mission.status = Mission.Status.AWAITING
         return 0
     return publish_now(mission=mission, from_status=Mission.Status.DRAFT)
@@ -365,17 +370,12 @@ def close_mission(*, mission: Mission) -> Closing:
         )
         volunteer_ids = list(to_release.values_list("volunteer_id", flat=True))
         released = to_release.update(status=Claim.Status.RELEASED)
-        Notification.objects.bulk_create(
-            (
-                Notification(
-                    volunteer_id=v,
-                    mission_id=mission.pk,
-                    kind=Notification.Kind.CLOSED,
-                    created_at=now,
-                )
-                for v in volunteer_ids
-            ),
-            ignore_conflicts=True,
+        notifications.notify(
+            kind=notices.MISSION_CLOSED, object_id=mission.pk, recipients=volunteer_ids, at=now
+        )
+        # Nothing waits for a decision on a closed mission any more, and nobody for its offer.
+        notifications.settle(
+            kinds=(notices.MISSION_APPROVAL, notices.MISSION_OFFERED), object_id=mission.pk
         )
         awaiting = Claim.objects.filter(
             mission_id=mission.pk, status=Claim.Status.SUBMITTED
@@ -520,6 +520,10 @@ def claim_mission(*, volunteer: Volunteer, mission_id: int) -> Claim:
         ).update(slots_taken=F("slots_taken") + 1)
         if not taken:
             raise MissionFull(_("Cette mission est complète."))
+        # Taking the mission answers its offer: the notification of it is read.
+        notifications.mark_read_about(
+            user_id=volunteer.pk, kinds=(notices.MISSION_OFFERED,), object_id=mission_id
+        )
         if existing is not None:
             Claim.objects.filter(pk=existing.pk).update(
                 status=Claim.Status.CLAIMED, claimed_at=now, feedback=""
@@ -579,7 +583,13 @@ def accept_claim(*, claim: Claim, by: User) -> None:
         RoleAssignment.objects.filter(
             volunteer_id=claim.volunteer_id, role_id=mission.role_id
         ).update(last_accepted_work_at=now)
-        _notify(claim, Notification.Kind.ACCEPTED)
+        notices.proof_reviewed(
+            claim_id=claim.pk,
+            mission_id=claim.mission_id,
+            volunteer_id=claim.volunteer_id,
+            reviewer_id=by.pk,
+            accepted=True,
+        )
     for assignment in RoleAssignment.objects.filter(
         volunteer_id=claim.volunteer_id, role_id=mission.role_id, stage=Stage.LAPSED
     ):
@@ -602,17 +612,14 @@ def return_claim(*, claim: Claim, by: User, feedback: str) -> None:
         )
         if not returned:
             raise MissionError(_("Cette preuve n'attend plus de relecture."))
-        _notify(claim, Notification.Kind.RETURNED)
+        notices.proof_reviewed(
+            claim_id=claim.pk,
+            mission_id=claim.mission_id,
+            volunteer_id=claim.volunteer_id,
+            reviewer_id=by.pk,
+            accepted=False,
+        )
     claim.refresh_from_db()
-
-
-def _notify(claim: Claim, kind: str) -> None:
-    Notification.objects.update_or_create(
-        volunteer_id=claim.volunteer_id,
-        mission_id=claim.mission_id,
-        kind=kind,
-        defaults={"created_at": timezone.now(), "read_at": None, "emailed_at": None},
-    )
 
 
 # --- Leaderboards -------------------------------------------------------------------------------

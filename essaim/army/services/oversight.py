@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from essaim.accounts.rules import is_hq
 from essaim.accounts.services import audit
 from essaim.army.models import Claim, Invitation, Mission, Volunteer
+from essaim.army.services import notifications as notices
 from essaim.army.services.missions import MissionError, publish_now
 
 if TYPE_CHECKING:
@@ -72,6 +73,7 @@ def approve_mission(*, mission: Mission, by: User, request: HttpRequest | None =
             points=mission.points,
             author=mission.created_by_id,
         )
+        notices.approval_decided(mission_id=mission.pk)
     return notified
 
 
@@ -96,6 +98,7 @@ def refuse_mission(
             author=mission.created_by_id,
             reason=reason.strip()[:500],
         )
+        notices.approval_decided(mission_id=mission.pk)
     mission.status = Mission.Status.REFUSED
 
 

@@ -16,7 +16,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from PIL import Image, UnidentifiedImageError
 
-from essaim.army.models import Claim, Proof, ProofLink
+from essaim.army.models import Claim, Mission, Proof, ProofLink
+from essaim.army.services import notifications as notices
 from essaim.army.services.mission_base import MissionError
 
 MAX_URLS = 10
@@ -156,6 +157,11 @@ def submit_proof(
         ProofLink.objects.bulk_create(
             ProofLink(proof=proof, url=url, url_hash=h, is_duplicate=h in seen)
             for url, h in hashes.items()
+        )
+        notices.proof_submitted(
+            claim_id=claim.pk,
+            team_id=Mission.objects.filter(pk=claim.mission_id).values_list("team_id").get()[0],
+            volunteer_id=claim.volunteer_id,
         )
     claim.status, claim.submitted_at = Claim.Status.SUBMITTED, now
     return proof

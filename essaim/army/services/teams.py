@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from essaim.accounts.models import Membership, Team, User
 from essaim.accounts.services import audit
+from essaim.army.services import notifications as notices
 
 
 class NotPending(Exception):
@@ -23,7 +24,9 @@ def request_to_join(*, user: User, team: Team, message: str = "") -> Membership:
             user=user,
             defaults={"state": Membership.State.REQUESTED, "message": message, "requested_at": now},
         )
+        asked = created
         if not created and membership.state in {Membership.State.DECLINED, Membership.State.LEFT}:
+            asked = True
             membership.state = Membership.State.REQUESTED
             membership.message = message
             membership.requested_at = now
@@ -39,6 +42,8 @@ def request_to_join(*, user: User, team: Team, message: str = "") -> Membership:
                     "is_coordinator",
                 ]
             )
+        if asked:
+            notices.join_requested(membership=membership)
     return membership
 
 
@@ -54,6 +59,7 @@ def decide_request(*, membership: Membership, approve: bool, actor: User) -> Mem
         ).update(state=state, decided_at=now, decided_by=actor)
         if not decided:
             raise NotPending
+        notices.join_decided(membership_id=membership.pk)
         audit(
             action="army.join_approved" if approve else "army.join_declined",
             actor=actor,
@@ -65,12 +71,19 @@ def decide_request(*, membership: Membership, approve: bool, actor: User) -> Mem
 
 
 def leave_team(*, user: User, team: Team) -> bool:
-    """The user leaves (or withdraws their request). True if anything changed."""
-    return bool(
-        Membership.objects.filter(
+    """The user leaves (or withdraws their request, which then waits for nobody). True if
+    anything changed."""
+    with transaction.atomic():
+        rows = Membership.objects.filter(
             team=team, user=user, state__in=[Membership.State.MEMBER, Membership.State.REQUESTED]
-        ).update(state=Membership.State.LEFT, is_coordinator=False, decided_at=timezone.now())
-    )
+        )
+        ids = list(rows.values_list("pk", flat=True))
+        left = rows.update(
+            state=Membership.State.LEFT, is_coordinator=False, decided_at=timezone.now()
+        )
+        for membership_id in ids:
+            notices.join_decided(membership_id=membership_id)
+    return bool(left)
 
 
 def set_coordinator(*, membership: Membership, is_coordinator: bool, actor: User) -> None:

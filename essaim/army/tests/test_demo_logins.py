@@ -9,11 +9,10 @@ from django.db.models import Model
 from django.test import Client
 from django.urls import reverse
 
-from essaim.accounts.models import AuditEvent, Membership, Team, User
+from essaim.accounts.models import AuditEvent, Membership, Notification, Team, User
 from essaim.accounts.services import DEMO_COORDINATOR, DEMO_HQ_ADMIN, DEMO_VOLUNTEER
 from essaim.army.models import (
     Mission,
-    Notification,
     RoleAssignment,
     RoleTransition,
     Stage,
@@ -121,3 +120,28 @@ def test_the_volunteer_signed_up_holds_active_roles_and_is_offered_missions(
     page = client.get(reverse("army:my_missions")).content.decode()
     for _kind, _role, title, _brief in MISSIONS:
         assert title.replace("'", "&#x27;") in page
+
+
+def test_the_coordinator_and_the_volunteer_open_the_demo_on_unread_notifications(
+    demo: dict[str, str],
+) -> None:
+    # The coordinator: Inès's request to join, and the two proofs waiting for review.
+    coordinator = logged_in(DEMO_COORDINATOR, demo[DEMO_COORDINATOR])
+    home = coordinator.get(reverse("home")).content.decode()
+    assert 'aria-label="3 notifications non lues"' in home
+    kinds = Notification.objects.filter(
+        recipient__email=DEMO_COORDINATOR, read_at__isnull=True
+    ).values_list("kind", flat=True)
+    assert sorted(kinds) == ["join_request", "proof_to_review", "proof_to_review"]
+    # The volunteer: the proof returned a week ago, and the mission they have not taken yet.
+    volunteer = logged_in(DEMO_VOLUNTEER, demo[DEMO_VOLUNTEER])
+    page = volunteer.get(reverse("accounts:notifications")).content.decode()
+    assert 'aria-label="2 notifications non lues"' in page
+    assert (
+        "Preuve à reprendre : Relayer l&#x27;argumentaire sur les transports du quotidien" in page
+    )
+    assert "Nouvelle mission : Répondre aux questions sur le budget de la ville" in page
+    # Everything read by the reviewers was read on the day it was reviewed, not at the demo's run.
+    reviewed = Notification.objects.filter(kind="proof_to_review", read_at__isnull=False)
+    assert reviewed.exists()
+    assert all(n.read_at is not None and n.read_at >= n.created_at for n in reviewed)

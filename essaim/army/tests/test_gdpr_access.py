@@ -49,3 +49,28 @@ def test_access_report_holds_the_volunteer_account_and_work(hq):
     assert work["proofs"][0]["note"] == "Fait avec mes mots"
     assert entry["mission_settings"]["total_points"] == 10
     assert "autre@exemple.fr" not in str(entry)
+
+
+def test_the_report_lists_the_accounts_notifications_and_erasure_deletes_them(hq):
+    from essaim.accounts.models import Notification, NotificationSettings
+    from essaim.accounts.services.notifications import set_digest
+    from essaim.people.services.gdpr import erase_contact
+
+    seed_roles()
+    contact = make_contact("camille@exemple.fr")
+    volunteer = VolunteerFactory.create(email="camille@exemple.fr", roles={"tchatcheur": "active"})
+    Volunteer.objects.filter(pk=volunteer.pk).update(contact=contact)
+    other = VolunteerFactory.create(email="autre@exemple.fr", roles={"tchatcheur": "active"})
+    mission = MissionFactory.create(title="Relayer le discours")
+    set_digest(user=volunteer.user, digest="weekly")
+    set_digest(user=other.user, digest="none")
+
+    [entry] = access_report(contact)["notifications"]
+
+    assert (entry["account"], entry["digest"]) == ("camille@exemple.fr", "weekly")
+    assert [(n["kind"], n["object_id"], n["read_at"]) for n in entry["notifications"]] == [
+        ("mission_offered", mission.pk, None)
+    ]
+    erase_contact(contact)
+    assert list(Notification.objects.values_list("recipient_id", flat=True)) == [other.pk]
+    assert list(NotificationSettings.objects.values_list("user_id", flat=True)) == [other.pk]

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from essaim.army.models import Claim, Notification, Stage
+from essaim.accounts.models import Notification
+from essaim.army.models import Claim, Stage, Volunteer
 from essaim.army.services.dispatch import dispatch_mission
 from essaim.army.services.missions import MAX_OPEN_CLAIMS, Targeting, claim_mission
 from essaim.army.tests.factories import (
@@ -18,9 +19,10 @@ pytestmark = pytest.mark.django_db
 
 
 def notified(mission) -> list[str]:  # type: ignore[no-untyped-def]
+    told = Notification.objects.filter(object_id=mission.pk, kind="mission_offered")
     return sorted(
-        Notification.objects.filter(mission=mission, kind="new_mission").values_list(
-            "volunteer__first_name", flat=True
+        Volunteer.objects.filter(pk__in=told.values("recipient_id")).values_list(
+            "first_name", flat=True
         )
     )
 

@@ -17,8 +17,9 @@ from django.urls import reverse
 from django.utils import timezone
 from PIL import Image
 
+from essaim.accounts.models import Notification
 from essaim.api.testing import api_for
-from essaim.army.models import Claim, KitFile, Mission, MissionKind, Notification, Stage
+from essaim.army.models import Claim, KitFile, Mission, MissionKind, Stage
 from essaim.army.rules import missions as rules
 from essaim.army.services.kits import MAX_KIT_FILE_BYTES, KitFileError, add_kit_file
 from essaim.army.services.missions import MissionError, claim_mission, close_mission, update_kit
@@ -107,8 +108,8 @@ def test_closing_refuses_new_claims_releases_unproved_claims_and_keeps_proofs_fo
         proved.pk: Claim.Status.SUBMITTED,
     }
     assert list(
-        Notification.objects.filter(kind=Notification.Kind.CLOSED).values_list(
-            "volunteer_id", flat=True
+        Notification.objects.filter(kind="mission_closed", object_id=mission.pk).values_list(
+            "recipient_id", flat=True
         )
     ) == [working.pk]
     with pytest.raises(Mission.DoesNotExist):

@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from essaim.accounts.models import Notification
 from essaim.army.models import (
     Claim,
-    Notification,
     RoleAssignment,
     Stage,
     VolunteerMissionSettings,
@@ -48,7 +48,7 @@ def test_accepting_a_proof_awards_the_mission_points_and_restarts_the_role_clock
     assert VolunteerMissionSettings.objects.get(pk=volunteer.pk).total_points == 15
     assert assignment.last_accepted_work_at == claim.reviewed_at
     assert list(
-        Notification.objects.filter(kind="accepted").values_list("volunteer", flat=True)
+        Notification.objects.filter(kind="proof_accepted").values_list("recipient", flat=True)
     ) == [volunteer.pk]
 
 

@@ -11,7 +11,8 @@ from django.contrib.auth.models import AnonymousUser
 from django.test import Client
 from django.urls import reverse
 
-from essaim.army.models import Claim, Mission, Notification, Proof, Stage
+from essaim.accounts.models import Notification
+from essaim.army.models import Claim, Mission, Proof, Stage
 from essaim.army.rules import missions as rules
 from essaim.army.services.missions import claim_mission
 from essaim.army.services.proofs import submit_proof

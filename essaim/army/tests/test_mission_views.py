@@ -9,12 +9,11 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from essaim.accounts.models import Membership
+from essaim.accounts.models import Membership, Notification, NotificationSettings
 from essaim.army.models import (
     OWN_NAME_REMINDER,
     Claim,
     Mission,
-    Notification,
     Proof,
     Stage,
     VolunteerMissionSettings,
@@ -63,7 +62,8 @@ def test_my_missions_runs_a_fixed_number_of_queries(chatter, django_assert_num_q
         if n < 3:
             claim_mission(volunteer=chatter, mission_id=mission.pk)
     client = client_for(chatter.user)
-    # session, user, volunteer, roles, teams, offers, claims, unread notifications
+    # session, user, volunteer, roles, teams, offers, claims, unread notifications (one query
+    # for the page's count and the menu's)
     with django_assert_num_queries(8):
         assert client.get(reverse("army:my_missions")).status_code == 200
 
@@ -162,26 +162,38 @@ def test_the_review_queue_runs_a_fixed_number_of_queries(hq, django_assert_num_q
         )
         submit_proof(claim=claim, urls=[f"https://forum.exemple.fr/t/{n}"])
     client = client_for(hq)
-    # session, user, claims (with mission, team, volunteer), proofs, links
-    with django_assert_num_queries(5):
+    # session, user, claims (with mission, team, volunteer), proofs, links, the menu's counts
+    with django_assert_num_queries(6):
         assert client.get(reverse("army:review_queue")).status_code == 200
 
 
-def test_mission_settings_change_the_digest_and_the_leaderboard_opt_out(chatter):
+def test_mission_settings_change_the_leaderboard_opt_out_and_point_to_the_digest(chatter):
     client = client_for(chatter.user)
+    page = client.get(reverse("army:mission_settings")).content.decode()
+    assert f'<a href="{reverse("accounts:notifications")}">Notifications</a>' in page
     response = client.post(
         reverse("army:mission_settings"), {"digest": "weekly", "leaderboard_opt_out": "on"}
     )
     assert response.status_code == 302
     prefs = VolunteerMissionSettings.objects.get(pk=chatter.pk)
-    assert (prefs.digest, prefs.leaderboard_opt_out) == ("weekly", True)
+    assert prefs.leaderboard_opt_out is True
+    # The digest is chosen on the notifications page, for everyone: nothing set here.
+    assert not NotificationSettings.objects.exists()
 
 
 def test_opening_a_mission_marks_its_notifications_read(chatter):
     mission = MissionFactory.create()
-    assert Notification.objects.filter(volunteer=chatter, read_at__isnull=True).count() == 1
+    other = MissionFactory.create()
+    unread = Notification.objects.filter(recipient=chatter.user, read_at__isnull=True)
+    assert unread.count() == 2
     client_for(chatter.user).get(reverse("army:mission_detail", args=[mission.pk]))
-    assert Notification.objects.filter(volunteer=chatter, read_at__isnull=True).count() == 0
+    assert list(unread.values_list("object_id", flat=True)) == [other.pk]
+
+
+def test_taking_a_mission_reads_its_offer(chatter):
+    mission = MissionFactory.create()
+    client_for(chatter.user).post(reverse("army:mission_claim", args=[mission.pk]))
+    assert not Notification.objects.filter(recipient=chatter.user, read_at__isnull=True).exists()
 
 
 def test_a_coordinator_creates_and_publishes_a_team_mission_without_hq(coordinator, chatter):
@@ -213,7 +225,9 @@ def test_a_coordinator_creates_and_publishes_a_team_mission_without_hq(coordinat
         Mission.Status.PUBLISHED,
         ["https://forum.exemple.fr/t/9"],
     )
-    assert list(Notification.objects.values_list("volunteer", flat=True)) == [chatter.pk]
+    assert list(Notification.objects.values_list("recipient", "kind")) == [
+        (chatter.pk, "mission_offered")
+    ]
 
 
 def test_a_coordinator_cannot_create_a_national_mission_or_one_for_another_team(coordinator):

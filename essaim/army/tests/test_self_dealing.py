@@ -328,7 +328,7 @@ def test_hq_sees_the_jumps_each_linked_to_the_persons_accepted_work(
 ):
     client = client_of(hq)
     client.get(reverse("army:points_jumps"))  # warm the session
-    with django_assert_num_queries(3):  # session, user, the jumps
+    with django_assert_num_queries(4):  # session, user, the jumps, the menu's counts
         page = client.get(reverse("army:points_jumps"))
     sam = earners["Sam"]
     work_url = reverse("army:accepted_work", args=[sam.pk])

@@ -151,7 +151,8 @@ def test_the_library_filters_by_tag_and_pages_by_keyset_with_a_fixed_query_count
         )
     client = client_as(hq)
     url = reverse("army:library")
-    with django_assert_num_queries(3):
+    # session, user, the page; and the menu's counts
+    with django_assert_num_queries(4):
         first = client.get(url, {"tag": "PAIR"})
     assert [p.title for p in first.context["page"].items] == [
         "Point 6",
@@ -161,7 +162,7 @@ def test_the_library_filters_by_tag_and_pages_by_keyset_with_a_fixed_query_count
     ]
     monkeypatch.setattr("essaim.army.views.library.PAGE_SIZE", 2)
     page1 = client.get(url, {"tag": "pair"}).context["page"]
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(4):
         page2 = client.get(url, {"tag": "pair", "after": page1.next_cursor}).context["page"]
     assert [p.title for p in page1.items + page2.items] == [
         "Point 6",

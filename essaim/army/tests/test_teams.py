@@ -171,15 +171,16 @@ def test_the_dashboard_costs_the_same_queries_whatever_the_number_of_members(
     client = client_of(cast["coordinator"])
     url = reverse("army:team_dashboard", args=[team.pk])
     client.get(url)
-    # session, user, coordinated teams (rule), team, members, their roles, requests, their roles
-    with django_assert_num_queries(8):
+    # session, user, coordinated teams (rule), team, members, their roles, requests, their roles,
+    # the menu's counts
+    with django_assert_num_queries(9):
         client.get(url)
     for _ in range(6):
         VolunteerFactory.create(roles=["traceur", "veilleur"], teams=[team])
         Membership.objects.create(
             team=team, user=VolunteerFactory.create().user, state=Membership.State.REQUESTED
         )
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(9):
         client.get(url)
 
 

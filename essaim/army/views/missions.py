@@ -18,18 +18,19 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from essaim.accounts.models import Team
+from essaim.accounts.services import notifications
 from essaim.army.forms.missions import MissionSettingsForm, ProofForm
 from essaim.army.models import (
     OWN_NAME_REMINDER,
     Claim,
     Mission,
     MissionKind,
-    Notification,
     Volunteer,
     VolunteerMissionSettings,
 )
 from essaim.army.rules import missions as rules
 from essaim.army.services import missions as svc
+from essaim.army.services.notifications import VOLUNTEER_KINDS
 from essaim.army.services.proofs import submit_proof
 from essaim.army.views.common import post_only
 from essaim.lib.pagination import time_keyset
@@ -88,7 +89,8 @@ def my_missions(request: HttpRequest) -> HttpResponse:
         MY_MISSIONS_LIMIT,
         descending=True,
     )
-    unread = Notification.objects.filter(volunteer=volunteer, read_at__isnull=True).count()
+    # The menu's count, shared with it: one query for both.
+    unread = notifications.unread_count(request.user, VOLUNTEER_KINDS)
     # Labels looked up once: get_FOO_display() rebuilds the choices' dict at every call.
     kinds = dict(MissionKind.choices)
     statuses = dict(Claim.Status.choices)
@@ -126,9 +128,7 @@ def mission_detail(request: HttpRequest, pk: int) -> HttpResponse:
     claim = _own_claim(volunteer, pk)
     if claim is None and not svc.is_eligible(volunteer, pk):
         raise Http404
-    Notification.objects.filter(volunteer=volunteer, mission_id=pk, read_at__isnull=True).update(
-        read_at=timezone.now()
-    )
+    notifications.mark_read_about(user_id=volunteer.pk, kinds=VOLUNTEER_KINDS, object_id=pk)
     return _mission_page(request, pk, claim, ProofForm())
 
 

@@ -39,6 +39,7 @@ from essaim.mailing.message import (
 )
 from essaim.mailing.models import Campaign, Delivery
 from essaim.mailing.sender.blackouts import BlackoutScope, blackout_scope
+from essaim.mailing.services import notifications as notices
 from essaim.mailing.services.audience import freeze_audience
 from essaim.mailing.services.composer import Rendered, render_campaign
 from essaim.mailing.services.progress import OPEN_STATES, held_by_claims
@@ -325,6 +326,7 @@ def approve_campaign(campaign: Campaign, *, user: Any, request: Any = None) -> N
         _check_approver(locked, user)
         now = timezone.now()
         Campaign.objects.filter(pk=locked.pk).update(approved_by=user, approved_at=now)
+        notices.approval_settled(campaign_id=locked.pk)
         audit(
             action="campaign.approve",
             actor=user,
@@ -348,9 +350,34 @@ def launch_campaign(
 
     `contacts` overrides the campaign's own audience (scripts, benches). Refused — with nothing
     written — when a blackout window covers the frozen audience at the send time, or when the
-    audience is above the threshold without the approval of an HQ user other than the author.
+    audience is above the threshold without the approval of an HQ user other than the author;
+    then HQ is told that an approval waits (request_approval), outside the launch's rollback.
     """
-    now = now or timezone.now()
+    try:
+        return _launch(campaign, contacts, user=user, request=request, now=now or timezone.now())
+    except ApprovalRequired:
+        request_approval(campaign, user=user)
+        raise
+
+
+def request_approval(campaign: Campaign, *, user: Any = None) -> int:
+    """Tell the HQ members who may approve the campaign (all but its author and `user`) that
+    it waits for them; returns how many were told. Asking again tells them again."""
+    return notices.approval_requested(
+        campaign_id=campaign.pk,
+        author_id=campaign.created_by_id,
+        actor_id=getattr(user, "pk", None),
+    )
+
+
+def _launch(
+    campaign: Campaign,
+    contacts: QuerySet[Contact] | None,
+    *,
+    user: Any,
+    request: Any,
+    now: dt.datetime,
+) -> int:
     with transaction.atomic():
         locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
         if locked.status != S.DRAFT:
@@ -384,6 +411,7 @@ def launch_campaign(
         locked.started_at = None if later else now
         locked.updated_at = now
         locked.save(update_fields=["status", "started_at", "updated_at"])
+        notices.approval_settled(campaign_id=locked.pk)
         audit(
             action="campaign.launch",
             actor=user,
@@ -447,6 +475,7 @@ def cancel_campaign(campaign: Campaign, *, user: Any = None, request: Any = None
             to=S.CANCELLED,
             cancelled_at=True,
         )
+        notices.approval_settled(campaign_id=campaign.pk)
         # After the campaign's row changed: claims in flight (which share-lock it) are committed
         # and visible, and no new one starts. Their rows are on their way: their senders settle
         # them.

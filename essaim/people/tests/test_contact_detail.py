@@ -118,10 +118,11 @@ def test_a_contact_created_by_an_import_shows_it_as_its_first_entry(hq_client, p
 
 def test_contact_page_takes_a_fixed_number_of_queries(hq_client, paris, django_assert_num_queries):
     ContactEventFactory.create_batch(5, contact=paris)
-    # session, user, contact, consents, tags, events with their authors, and the audit entry of
-    # a page read in clear (the chain's last hash and the INSERT; one call on PostgreSQL)
+    # session, user, contact, consents, tags, events with their authors, the menu's counts, and
+    # the audit entry of a page read in clear (the chain's last hash and the INSERT; one call on
+    # PostgreSQL)
     audit = 1 if connection.vendor == "postgresql" else 2
-    with django_assert_num_queries(6 + audit):
+    with django_assert_num_queries(7 + audit):
         hq_client.get(detail(paris.pk))
 
 

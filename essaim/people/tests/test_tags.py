@@ -29,7 +29,7 @@ def test_hq_sees_tags_with_their_contact_counts(hq_client, django_assert_num_que
     for i in range(3):
         make_contact(f"c{i}@x.fr", tags=[jeunes])
     assert reverse("people:tag_list") in hq_client.get(reverse("home")).content.decode()
-    with django_assert_num_queries(3):  # session, user, tags with counts
+    with django_assert_num_queries(4):  # session, user, tags with counts, the menu's counts
         response = hq_client.get(URL)
     html = response.content.decode()
     assert "<td>jeunes</td>\n      <td>3</td>" in html

@@ -34,7 +34,7 @@ def test_schedule_declares_the_five_periodic_jobs() -> None:
         "lapse_idle_volunteer_roles",
         "prune_watch_history",
         "purge_expired_import_files",
-        "send_mission_digests",
+        "send_notification_digests",
         "send_waiting_invitations",
     ]
 
