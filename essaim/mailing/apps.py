@@ -18,7 +18,11 @@ class MailingConfig(AppConfig):
 
         # A person's access report lists the ledger's rows about them; erasure blanks them.
         register_section(
-            "mailing", order=10, report=gdpr.access_section, erase=gdpr.blank_ledger_copies
+            "mailing",
+            order=10,
+            report=gdpr.access_section,
+            erase=gdpr.blank_ledger_copies,
+            erase_many=gdpr.blank_ledger_copies_of,
         )
         # `essaim demo` adds campaigns sent over the last weeks, with their results.
         register_step("mailing", seed_demo_mailing, order=15)

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from essaim.lib.forms import SearchableSelectMultiple
 from essaim.lib.frames import sandboxed_document
 from essaim.lib.text import InvalidValue, normalize_email
 from essaim.mailing import rules
@@ -76,6 +77,7 @@ class CampaignForm(forms.Form):
         label=gettext_lazy("Sauf les membres de"),
         queryset=Segment.objects.all(),
         required=False,
+        widget=SearchableSelectMultiple(size=4),
     )
     scheduled_at = forms.DateTimeField(
         label=gettext_lazy("Envoyer à partir de"),

@@ -131,6 +131,7 @@ class ContactQuerySet(models.QuerySet["Contact"]):
 SOURCE_LABELS = {
     "signup": _("Formulaire d'inscription"),
     "invitation": _("Invitation d'un volontaire"),
+    "staff": _("Saisie QG"),
 }
 
 

@@ -36,6 +36,7 @@ PAGES: dict[str | None, list[str]] = {
     DEMO_HQ_ADMIN: [
         "/",
         "/base/contacts/",
+        "/base/contacts/nouveau/",
         "/base/segments/",
         "/base/segments/nouveau/",
         "/base/etiquettes/",

@@ -18,6 +18,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from essaim.accounts import rules
+from essaim.lib.forms import SearchableSelectMultiple
 
 # (anchor, title, example template under guide/examples/)
 SECTIONS: tuple[tuple[str, Any, str], ...] = (
@@ -25,6 +26,8 @@ SECTIONS: tuple[tuple[str, Any, str], ...] = (
     ("en-tete", _("En-tête de page"), "guide/examples/page_header.html"),
     ("boutons", _("Boutons"), "guide/examples/buttons.html"),
     ("formulaires", _("Formulaires"), "guide/examples/forms.html"),
+    ("recherche", _("Choix multiple avec recherche"), "guide/examples/searchable.html"),
+    ("dialogue", _("Dialogue de confirmation"), "guide/examples/dialog.html"),
     ("cartes", _("Cartes et chiffres"), "guide/examples/cards.html"),
     ("tableaux", _("Tableaux"), "guide/examples/tables.html"),
     ("badges", _("Badges et états"), "guide/examples/badges.html"),
@@ -58,6 +61,18 @@ class ExampleForm(forms.Form):
     confirm = forms.BooleanField(label=_("J'ai relu le message"))
 
 
+class SearchableExampleForm(forms.Form):
+    """The searchable multiple choice, on its own (its own ids: the page shows both forms)."""
+
+    tags = forms.MultipleChoiceField(
+        label=_("Étiquettes"),
+        choices=[(t, t) for t in ("adhérents", "bénévoles", "donateurs", "presse", "élus")],
+        widget=SearchableSelectMultiple(create=True),
+        required=False,
+        help_text=_("Tapez pour chercher ; Entrée ajoute une nouvelle étiquette."),
+    )
+
+
 @dataclass
 class Section:
     anchor: str
@@ -72,6 +87,8 @@ def style_guide(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied
     context = {
         "example_form": ExampleForm({"name": "", "email": "pas-une-adresse", "channel": "email"}),
+        "example_tags_form": SearchableExampleForm(initial={"tags": ["bénévoles"]}),
+        "example_fields": [("action", "erase")],
         "example_page": SimpleNamespace(
             has_prev=True, has_next=True, prev_cursor="exemple", next_cursor="exemple"
         ),

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Case, F, Value, When
+from django.db.models import Case, F, QuerySet, Value, When
 
 from essaim.mailing.models import BounceReport, Delivery
+from essaim.people.models import Contact
 
 
 def access_section(*, contact_id: int, hashed: str) -> dict[str, Any]:
@@ -53,6 +54,18 @@ def access_section(*, contact_id: int, hashed: str) -> dict[str, Any]:
     }
 
 
+def _blank_deliveries(deliveries: QuerySet[Delivery]) -> int:
+    return deliveries.update(
+        email="",
+        first_name="",
+        smtp_reply=Case(When(smtp_reply__contains="@", then=Value("")), default=F("smtp_reply")),
+    )
+
+
+def _blank_reports(reports: QuerySet[BounceReport]) -> int:
+    return reports.update(raw=b"", recipient="", diagnostic="", mail_from="")
+
+
 def blank_ledger_copies(*, contact_id: int, hashed: str) -> tuple[int, int]:
     """Blank the copies of a person's address the ledger holds, keeping every row so that the
     campaigns' counts stay right: delivery rows lose the address, the first name and an SMTP
@@ -60,12 +73,15 @@ def blank_ledger_copies(*, contact_id: int, hashed: str) -> tuple[int, int]:
     diagnostic and the envelope sender (an auto-reply's is the person's own address). Kind,
     status, campaign and the address hash (also on the suppression list) stay.
     Returns (delivery rows, reports) blanked. Run it inside the erasure's transaction."""
-    deliveries = Delivery.objects.filter(contact_id=contact_id).update(
-        email="",
-        first_name="",
-        smtp_reply=Case(When(smtp_reply__contains="@", then=Value("")), default=F("smtp_reply")),
-    )
-    reports = BounceReport.objects.filter(email_hash=hashed).update(
-        raw=b"", recipient="", diagnostic="", mail_from=""
+    deliveries = _blank_deliveries(Delivery.objects.filter(contact_id=contact_id))
+    reports = _blank_reports(BounceReport.objects.filter(email_hash=hashed))
+    return deliveries, reports
+
+
+def blank_ledger_copies_of(*, contacts: QuerySet[Contact]) -> tuple[int, int]:
+    """`blank_ledger_copies` for a chunk of a bulk erasure: two statements whatever its size."""
+    deliveries = _blank_deliveries(Delivery.objects.filter(contact_id__in=contacts.values("pk")))
+    reports = _blank_reports(
+        BounceReport.objects.filter(email_hash__in=contacts.values("email_hash"))
     )
     return deliveries, reports

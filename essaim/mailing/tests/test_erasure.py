@@ -60,6 +60,35 @@ def test_erasure_blanks_the_ledger_copies_of_the_address_and_keeps_the_counts(hq
     assert Suppression.objects.get(email_hash=hashed).reason == "erasure"
 
 
+def test_a_bulk_erasure_blanks_the_ledger_copies_of_each_address_and_keeps_the_counts(db):
+    from essaim.people.services.gdpr import erase_contacts
+
+    contacts = make_audience(5, prefix="lot")
+    campaign = accepted_campaign(contacts)
+    bounced = Delivery.objects.get(campaign=campaign, contact=contacts[0])
+    record_report(delivery_id=bounced.pk, raw=report("gmail_no_such_user.eml", bounced))
+    before = (delivery_counts(campaign), campaign_results(campaign))
+    erased = contacts[:4]
+    hashes = [c.email_hash for c in erased]
+
+    count = erase_contacts(
+        Contact.objects.filter(pk__in=[c.pk for c in erased]), chunk_size=3, scope="selected"
+    )
+
+    assert count == 4
+    assert list(Contact.objects.values_list("pk", flat=True)) == [contacts[4].pk]
+    rows = Delivery.objects.filter(email_hash__in=hashes)
+    assert sorted((r.contact_id, r.email, r.first_name) for r in rows) == [(None, "", "")] * 4
+    assert Delivery.objects.get(contact=contacts[4]).email == "lot4@exemple.fr"
+    gone = BounceReport.objects.get(email_hash=hashes[0])
+    assert (bytes(gone.raw), gone.recipient, gone.mail_from) == (b"", "", "")
+    assert (delivery_counts(campaign), campaign_results(campaign)) == before
+    # The bounced address was on the list already: it stays once, now for the erasure.
+    assert set(Suppression.objects.values_list("email_hash", "reason")) == {
+        (h, "erasure") for h in hashes
+    }
+
+
 def test_access_report_holds_the_ledger_rows_and_reports_about_the_person(db):
     from essaim.people.services.gdpr import access_report
 

@@ -42,6 +42,15 @@ class NoLegalBasis(ValueError):
     """A new contact was given no consent: no contact without a legal basis."""
 
 
+class DuplicateAddress(Exception):
+    """The address already belongs to a contact of the base (`contact_id`): a page that adds a
+    person by hand says so at the field, rather than silently completing someone else."""
+
+    def __init__(self, contact_id: int) -> None:
+        super().__init__(contact_id)
+        self.contact_id = contact_id
+
+
 class InvalidField(InvalidValue):
     """One field of a contact is invalid: `field` names it (email, phone, postcode), `message`
     says why in words for a person. Its text, for the forms, leads with the field's French label
@@ -130,8 +139,12 @@ def upsert_contact(
     tags: Iterable[str] = (),
     actor: Any = None,
     overwrite: bool = False,
+    only_new: bool = False,
 ) -> tuple[Contact, bool]:
     """Create the contact, or complete an existing one; returns (contact, created).
+
+    With `only_new` (a person added by hand) an existing address raises DuplicateAddress and
+    changes nothing.
 
     Existing non-empty fields are kept unless `overwrite` (an HQ edit or an API PUT says so).
     A new contact needs at least one consent (NoLegalBasis otherwise); an existing one may be
@@ -146,6 +159,8 @@ def upsert_contact(
     now = timezone.now()
     with transaction.atomic():
         contact = Contact.objects.select_for_update().filter(email_key=data.email_key).first()
+        if contact is not None and only_new:
+            raise DuplicateAddress(contact.pk)
         created = contact is None
         if contact is None:
             if not consents:
@@ -163,6 +178,8 @@ def upsert_contact(
                     )
             except IntegrityError:  # created by a concurrent request since our SELECT
                 contact = Contact.objects.select_for_update().get(email_key=data.email_key)
+                if only_new:
+                    raise DuplicateAddress(contact.pk) from None
                 created = False
         if created:
             record_event(contact, "created", actor=actor, source=source)
@@ -185,6 +202,59 @@ def upsert_contact(
             _raise_consent(contact, grant, actor=actor, now=now)
         add_tags(contact, tags)
     return contact, created
+
+
+def edit_contact(
+    *,
+    contact: Contact,
+    data: ContactData,
+    tags: Iterable[str] | None = None,
+    consents: Iterable[ConsentGrant] = (),
+    actor: Any = None,
+) -> list[str]:
+    """An edit of one contact by hand (HQ's contact page). Unlike `upsert_contact`, every field
+    takes the given value, blanks included: the page shows them all, so an emptied field is
+    meant. A new address must belong to nobody else (DuplicateAddress) and not be suppressed
+    (SuppressedAddress); `tags`, when given, become the contact's tags exactly; consent only
+    goes up, as everywhere. Returns the names of the fields that changed ("tags" among them),
+    which the timeline records with their former values."""
+    now = timezone.now()
+    with transaction.atomic():
+        contact = Contact.objects.select_for_update().get(pk=contact.pk)
+        changed = [f for f in ("email", *_FILLABLE) if getattr(contact, f) != getattr(data, f)]
+        before = {f: getattr(contact, f) for f in changed}
+        if data.email_key != contact.email_key:
+            if is_suppressed(data.email_key):
+                raise SuppressedAddress(data.email)
+            _refuse_taken(data.email_key)
+            contact.email_key = data.email_key
+            contact.email_hash = email_hash(data.email_key)
+            changed_columns = [*changed, "email_key", "email_hash"]
+        else:
+            changed_columns = list(changed)
+        if changed:
+            for f in changed:
+                setattr(contact, f, getattr(data, f))
+            contact.updated_at = now
+            try:
+                with transaction.atomic():
+                    contact.save(update_fields=[*changed_columns, "updated_at"])
+            except IntegrityError:  # the address was given to someone else since the check
+                _refuse_taken(data.email_key)
+                raise
+        if tags is not None and set_tags(contact, tags):
+            changed.append("tags")
+        if changed:
+            record_event(contact, "updated", actor=actor, fields=changed, before=before)
+        for grant in consents:
+            _raise_consent(contact, grant, actor=actor, now=now)
+    return changed
+
+
+def _refuse_taken(email_key: str) -> None:
+    other = Contact.objects.filter(email_key=email_key).values_list("pk", flat=True).first()
+    if other is not None:
+        raise DuplicateAddress(other)
 
 
 def _raise_consent(contact: Contact, grant: ConsentGrant, *, actor: Any, now: Any) -> None:
@@ -241,6 +311,18 @@ def add_tags(contact: Contact, names: Iterable[str]) -> None:
         [ContactTag(contact=contact, tag=t) for t in Tag.objects.filter(name__in=wanted)],
         ignore_conflicts=True,
     )
+
+
+def set_tags(contact: Contact, names: Iterable[str]) -> bool:
+    """Make `names` the contact's tags exactly (missing tags are created); True if any changed."""
+    wanted = {clean_name(n, 64) for n in names} - {""}
+    current = dict(ContactTag.objects.filter(contact=contact).values_list("tag__name", "pk"))
+    removed = [pk for name, pk in current.items() if name not in wanted]
+    if removed:
+        ContactTag.objects.filter(pk__in=removed).delete()
+    added = wanted - set(current)
+    add_tags(contact, added)
+    return bool(removed or added)
 
 
 def withdraw_consent(

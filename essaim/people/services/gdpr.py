@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from essaim.accounts.models import User
@@ -12,7 +13,11 @@ from essaim.accounts.services import audit
 from essaim.people.models import Consent, Contact, Suppression
 from essaim.people.services import timeline
 from essaim.people.services.gdpr_sections import sections
-from essaim.people.services.suppression import suppress
+from essaim.people.services.suppression import suppress, suppress_selection
+
+# Contacts erased per transaction by erase_contacts: their ids are read (and the rows the
+# deletion cascades to are collected) a chunk at a time.
+ERASE_CHUNK: Final = 500
 
 
 def access_report(contact: Contact) -> dict[str, Any]:
@@ -96,3 +101,63 @@ def erase_contact(
             **details,
         )
     return hashed
+
+
+def erase_contacts(
+    contacts: QuerySet[Contact],
+    *,
+    actor: User | None = None,
+    request: HttpRequest | None = None,
+    audited: bool = False,
+    chunk_size: int = ERASE_CHUNK,
+    **details: Any,
+) -> int:
+    """Erase every contact of `contacts` (a selection of the contact list, up to the whole
+    base) as `erase_contact` erases one, set-based: per chunk of ids, the addresses go on the
+    suppression list in one INSERT … SELECT, each section blanks its rows in a few statements
+    (`erase_many`; a section without it is called per person), and one deletion cascades.
+
+    One `contacts.erase` audit entry records the act, with `count` (the contacts selected when
+    it starts) and `details` (the criteria); it is written in the first chunk's transaction, so
+    nothing is erased unrecorded. `audited` says the caller has written it already (a queued
+    erasure, recorded by the request that queued it). A chunk is its own transaction: a failure
+    leaves the chunks before it erased and the rest untouched. Returns the number erased."""
+    erased = 0
+    last = 0
+    record = not audited
+    count = contacts.count() if record else 0
+    while True:
+        ids = list(
+            contacts.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:chunk_size]
+        )
+        if not ids and not record:
+            break
+        with transaction.atomic():
+            if record:
+                audit(
+                    action="contacts.erase",
+                    actor=actor,
+                    request=request,
+                    object_type="people.contact",
+                    count=count,
+                    **details,
+                )
+                record = False
+            if ids:
+                _erase_chunk(Contact.objects.filter(pk__in=ids))
+        if not ids:
+            break
+        erased += len(ids)
+        last = ids[-1]
+    return erased
+
+
+def _erase_chunk(chunk: QuerySet[Contact]) -> None:
+    suppress_selection(chunk, reason=Suppression.Reason.ERASURE)
+    for section in sections():
+        if section.erase_many is not None:
+            section.erase_many(contacts=chunk)
+        elif section.erase is not None:
+            for pk, hashed in chunk.values_list("pk", "email_hash"):
+                section.erase(contact_id=pk, hashed=hashed)
+    chunk.delete()

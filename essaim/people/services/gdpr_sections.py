@@ -16,6 +16,9 @@ from typing import Any
 # while the contact still exists, but some rows (bounce reports) know the person only by hash.
 ReportFn = Callable[..., dict[str, Any]]
 EraseFn = Callable[..., object]
+# Takes `contacts=` (a QuerySet of people.Contact, a chunk of a bulk erasure): the same as
+# EraseFn for all of them, in a few statements rather than a few per person.
+EraseManyFn = Callable[..., object]
 
 
 @dataclass(frozen=True)
@@ -24,18 +27,28 @@ class Section:
     order: int
     report: ReportFn | None
     erase: EraseFn | None
+    erase_many: EraseManyFn | None = None
 
 
 _sections: dict[str, Section] = {}
 
 
 def register_section(
-    name: str, *, order: int, report: ReportFn | None = None, erase: EraseFn | None = None
+    name: str,
+    *,
+    order: int,
+    report: ReportFn | None = None,
+    erase: EraseFn | None = None,
+    erase_many: EraseManyFn | None = None,
 ) -> None:
     """Declare an app's section (from an AppConfig.ready); the same name twice replaces it.
     `report(contact_id=, hashed=)` returns the keys it adds to the access report;
-    `erase(contact_id=, hashed=)` blanks or deletes what erasure must not keep."""
-    _sections[name] = Section(name=name, order=order, report=report, erase=erase)
+    `erase(contact_id=, hashed=)` blanks or deletes what erasure must not keep;
+    `erase_many(contacts=)` does the same for a chunk of a bulk erasure (without it, the bulk
+    erasure calls `erase` once per person)."""
+    _sections[name] = Section(
+        name=name, order=order, report=report, erase=erase, erase_many=erase_many
+    )
 
 
 def sections() -> list[Section]:

@@ -4,8 +4,10 @@ or invited again — except that a person who unsubscribed may come back by thei
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from django.db import connection, models, transaction
+from django.utils import timezone
 
 from essaim.people.models import Consent, Suppression, email_hash
 
@@ -86,6 +88,32 @@ def suppress(*, email_key: str, reason: str, note: str = "") -> bool:
     The first reason stays: an erasure after an unsubscribe is still recorded by the erasure
     service itself."""
     return suppress_hash(hashed=email_hash(email_key), reason=reason, note=note)
+
+
+def suppress_selection(contacts: models.QuerySet[Any], *, reason: str) -> int:
+    """Put the addresses of `contacts` (a query of people.Contact, never read into Python) on
+    the list with `reason`, in one INSERT … SELECT; an address already there takes `reason`, as
+    an erasure does (see essaim.people.services.gdpr). The senders are told on PostgreSQL in one
+    more statement, and poll the list anyway. Returns the number of rows written."""
+    sql, params = contacts.values("pk").query.sql_with_params()
+    table, people = Suppression._meta.db_table, contacts.model._meta.db_table
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    with connection.cursor() as cursor:
+        # The WHERE also keeps SQLite from reading ON CONFLICT as a join's ON.
+        cursor.execute(
+            f"INSERT INTO {table} (email_hash, reason, created_at, note) "  # noqa: S608
+            f"SELECT c.email_hash, %s, %s, '' FROM {people} c WHERE c.id IN ({sql}) "
+            "ON CONFLICT (email_hash) DO UPDATE SET reason = excluded.reason",
+            [reason, now, *params],
+        )
+        written = max(cursor.rowcount, 0)
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"SELECT count(pg_notify(%s, 'h:' || c.email_hash)) "  # noqa: S608
+                f"FROM {people} c WHERE c.id IN ({sql})",
+                [UNSUBSCRIBE_CHANNEL, *params],
+            )
+    return written
 
 
 def suppress_hash(*, hashed: str, reason: str, note: str = "") -> bool:

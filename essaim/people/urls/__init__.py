@@ -3,7 +3,8 @@
 
 from django.urls import path
 
-from essaim.people.views import contacts
+from essaim.people.views import bulk as bulk_views
+from essaim.people.views import contact_edit, contacts
 from essaim.people.views import export as export_views
 from essaim.people.views import gdpr as gdpr_views
 from essaim.people.views import imports as import_views
@@ -13,7 +14,10 @@ from essaim.people.views import tags as tag_views
 app_name = "people"
 urlpatterns = [
     path("contacts/", contacts.contact_list, name="contact_list"),
+    path("contacts/nouveau/", contact_edit.contact_create, name="contact_create"),
+    path("contacts/actions/", bulk_views.contact_bulk, name="contact_bulk"),
     path("contacts/<int:pk>/", contacts.contact_detail, name="contact_detail"),
+    path("contacts/<int:pk>/modifier/", contact_edit.contact_edit, name="contact_edit"),
     path("contacts/<int:pk>/reveler/", contacts.contact_reveal, name="contact_reveal"),
     path("export/", export_views.export_contacts, name="export"),
     path("segments/", segment_views.segment_list, name="segment_list"),

@@ -25,6 +25,7 @@ from essaim.accounts.models import User
 from essaim.accounts.services import audit
 from essaim.lib.pagination import keyset_page, querystring
 from essaim.people import rules
+from essaim.people.forms import BulkActionForm
 from essaim.people.models import (
     SOURCE_LABELS,
     Consent,
@@ -35,6 +36,7 @@ from essaim.people.models import (
     purpose_labels,
 )
 from essaim.people.services import timeline
+from essaim.people.services.bulk import list_segments
 from essaim.people.services.contact_search import (
     SearchRefused,
     count_found,
@@ -159,8 +161,11 @@ def contact_list(request: HttpRequest) -> HttpResponse:
         except SegmentDefinitionError as exc:
             segment_error = str(exc)
             contacts = contacts.none()
+    bulk_form = None
     if rules.can_manage_base(user):
-        segments = list(Segment.objects.only("pk", "name"))
+        # With their definitions: the list segments among them are the bulk form's choices.
+        segments = list(Segment.objects.only("pk", "name", "definition"))
+        bulk_form = BulkActionForm(list_segments=list_segments(segments), auto_id="bulk-%s")
     page = keyset_page(contacts.prefetch_related("tags"), request, size=PAGE_SIZE)
     rows = [Row(c, *_shown(c, masked=masked)) for c in page.items]
     # A segment's count costs as much as the page again: its page shows the stored count.
@@ -200,6 +205,7 @@ def contact_list(request: HttpRequest) -> HttpResponse:
             "segments": segments,
             "segment_error": segment_error,
             "can_export": rules.can_export(user),
+            "bulk_form": bulk_form,
         },
         status=status,
     )
@@ -250,6 +256,7 @@ def _detail_context(request: HttpRequest, contact: Contact, *, revealed: bool) -
     masked = not rules.sees_contacts_unmasked(user) and not revealed
     email, phone = _shown(contact, masked=masked)
     consents = {c.purpose: c for c in contact.consents.all()}
+    proofs = _proofs(list(consents.values()))
     return {
         "contact": contact,
         "email": email,
@@ -258,7 +265,9 @@ def _detail_context(request: HttpRequest, contact: Contact, *, revealed: bool) -
         "revealed": revealed,
         "can_reveal": masked and rules.can_reveal_contact(user, contact.departement),
         "tags": list(contact.tags.all()),
-        "consents": [(label, consents.get(value)) for value, label in Purpose.choices],
+        "consents": [
+            (label, consents.get(value), proofs.get(value, "")) for value, label in Purpose.choices
+        ],
         "consent_statuses": Consent.Status,
         "events": [
             (event, EVENT_LABELS.get(event.kind, event.kind), readable_details(event.data or {}))
@@ -267,6 +276,28 @@ def _detail_context(request: HttpRequest, contact: Contact, *, revealed: bool) -
         "timeline_length": TIMELINE_LENGTH,
         "can_manage": rules.can_manage_base(user),
     }
+
+
+def _proofs(consents: list[Consent]) -> dict[str, str]:
+    """The proof of each consent as people read it: a consent typed by HQ names the account
+    that typed it (its proof is `user:<id>`); any other proof shows as it is."""
+    typed = {
+        c.purpose: int(c.source_ref[5:])
+        for c in consents
+        if c.source == Consent.Source.STAFF
+        and _ID_RE.fullmatch(c.source_ref[5:])
+        and c.source_ref.startswith("user:")
+    }
+    emails = dict(User.objects.filter(pk__in=set(typed.values())).values_list("pk", "email"))
+    proofs = {c.purpose: c.source_ref for c in consents}
+    for purpose, user_id in typed.items():
+        email = emails.get(user_id)
+        proofs[purpose] = (
+            _("Saisi par %(email)s (QG)") % {"email": email}
+            if email
+            else _("Saisi par le compte n° %(id)s (QG)") % {"id": user_id}
+        )
+    return proofs
 
 
 @login_required

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from essaim.lib.forms import SearchableSelectMultiple
 from essaim.lib.text import clean_name, french_sort_key
 from essaim.people import rules
 from essaim.people.models import Purpose, Segment, Tag
@@ -63,7 +64,7 @@ class SegmentFiltersForm(forms.Form):
     departements = forms.MultipleChoiceField(
         label=gettext_lazy("Départements"),
         required=False,
-        widget=forms.SelectMultiple(attrs={"size": 8}),
+        widget=SearchableSelectMultiple(size=8),
     )
     regions = forms.MultipleChoiceField(
         label=gettext_lazy("Régions"), required=False, widget=forms.CheckboxSelectMultiple
@@ -94,13 +95,13 @@ class SegmentFiltersForm(forms.Form):
         label=gettext_lazy("Membres d'au moins un de ces segments"),
         coerce=int,
         required=False,
-        widget=forms.SelectMultiple(attrs={"size": 4}),
+        widget=SearchableSelectMultiple(size=4),
     )
     exclude_segments = forms.TypedMultipleChoiceField(
         label=gettext_lazy("Sauf les membres de ces segments"),
         coerce=int,
         required=False,
-        widget=forms.SelectMultiple(attrs={"size": 4}),
+        widget=SearchableSelectMultiple(size=4),
     )
 
     def __init__(self, *args: Any, segment: Segment | None = None, **kwargs: Any) -> None:
@@ -114,7 +115,7 @@ class SegmentFiltersForm(forms.Form):
                 choices=tag_choices,
                 coerce=int,
                 required=False,
-                widget=forms.SelectMultiple(attrs={"size": 6}),
+                widget=SearchableSelectMultiple(),
             )
         for purpose, label in Purpose.choices:
             self.fields[f"consent_{purpose}"] = forms.MultipleChoiceField(

@@ -62,3 +62,76 @@ document.addEventListener("htmx:afterSettle", markScrollableTables);
 document.addEventListener("htmx:afterSwap", (event) => {
   if (event.detail.target.tagName === "DIALOG") openDialog(event.detail.target);
 });
+
+// Searchable choices (tags, segments, départements): Tom Select (npm), when it has loaded, turns
+// each select[data-searchable] into a field that filters as one types and shows the chosen values
+// as chips. The plain select stays underneath and is what the form sends; without the script it
+// is all there is. data-create lets a new value (a new tag) be typed as well as picked.
+const searchable = (root) => {
+  if (typeof window.TomSelect !== "function") return;
+  root.querySelectorAll("select[data-searchable]:not(.tomselected)").forEach((select) => {
+    const text = select.dataset;
+    // eslint-disable-next-line no-new
+    new window.TomSelect(select, {
+      plugins: { remove_button: { title: text.removeLabel || "×" } },
+      create: select.hasAttribute("data-create"),
+      persist: false,
+      maxOptions: null,
+      // Filter at each keystroke: the lists are in the page, and with the default delay an Enter
+      // typed quickly picked the option shown before the filter, not the one typed.
+      refreshThrottle: 0,
+      closeAfterSelect: true,
+      // Closed after each value, picked or typed, so that it never covers the buttons under the
+      // field (a microtask: Tom Select reopens it as it finishes adding); typing opens it again.
+      onItemAdd() { queueMicrotask(() => this.close()); },
+      render: {
+        no_results: () => `<div class="no-results">${escapeHtml(text.noResults || "")}</div>`,
+        option_create: (data, escape) =>
+          `<div class="create">${escapeHtml(text.addLabel || "+")} <strong>${escape(data.input)}</strong></div>`,
+      },
+    });
+    // The select stays for the form only (out of the tab order): its label now names the
+    // searchable field, and assistive technologies are given that field alone.
+    select.setAttribute("aria-hidden", "true");
+  });
+};
+const escapeHtml = (value) =>
+  value.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+searchable(document);
+
+// A confirmation brought by htmx (includes/confirm_dialog.html) opens as a modal dialog; its
+// "Annuler" closes it, Escape too, and a closed dialog leaves the page.
+document.addEventListener("htmx:afterSettle", (event) => {
+  searchable(event.target);
+  event.target.querySelectorAll("dialog[data-confirm-dialog]").forEach((dialog) => {
+    dialog.addEventListener("close", () => dialog.remove());
+    if (!dialog.open) dialog.showModal();
+  });
+});
+document.addEventListener("click", (event) => {
+  const close = event.target.closest("dialog [data-dialog-close]");
+  if (close) {
+    event.preventDefault();
+    close.closest("dialog").close();
+  }
+});
+
+// The contact list: a box that ticks the whole page (it exists for the script only), and the
+// number of rows ticked beside "les contacts cochés".
+const countTicked = () => {
+  const ticked = document.querySelectorAll("input[type=checkbox][name=ids]:checked").length;
+  document.querySelectorAll("[data-checked-count]").forEach((output) => {
+    output.hidden = ticked === 0;
+    output.textContent = ticked === 0 ? "" : `(${ticked})`;
+  });
+};
+document.addEventListener("change", (event) => {
+  const all = event.target.closest("[data-check-all]");
+  if (all) {
+    document.querySelectorAll(`input[type=checkbox][name="${all.dataset.checkAll}"]`).forEach((box) => {
+      box.checked = all.checked;
+    });
+  }
+  if (all || event.target.matches("input[type=checkbox][name=ids]")) countTicked();
+});
+document.querySelectorAll("[data-check-all]").forEach((box) => { box.hidden = false; });
