@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from essaim.accounts import views
-from essaim.accounts.views import style_guide
+from essaim.accounts.views import audit, style_guide
 
 app_name = "accounts"
 urlpatterns = [
@@ -28,6 +28,6 @@ urlpatterns = [
         views.security_reset_two_factor,
         name="security_reset_two_factor",
     ),
-    path("audit/", views.audit_log, name="audit_log"),
+    path("audit/", audit.audit_log_page, name="audit_log"),
     path("guide-de-style/", style_guide.style_guide, name="style_guide"),
 ]

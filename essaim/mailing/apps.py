@@ -10,6 +10,7 @@ class MailingConfig(AppConfig):
 
     def ready(self) -> None:
         from essaim.accounts.services.navigation import CAMPAIGNS, register_menu
+        from essaim.mailing import labels
         from essaim.mailing.services import gdpr
         from essaim.mailing.services.demo import seed_demo_mailing
         from essaim.people.services.demo import register_step
@@ -23,6 +24,8 @@ class MailingConfig(AppConfig):
         register_step("mailing", seed_demo_mailing, order=15)
 
         register_menu("mailing", CAMPAIGNS, menu)
+        # The words of the campaigns' codes: audit sentences, bounce events, their details.
+        labels.register()
 
 
 def menu(user: Any) -> list[tuple[str, str] | None]:
