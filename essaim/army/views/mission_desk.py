@@ -9,7 +9,8 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Value
+from django.db.models.functions import Coalesce
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -24,6 +25,7 @@ from essaim.army.models import (
 )
 from essaim.army.rules import missions as rules
 from essaim.army.services import missions as svc
+from essaim.lib.sorting import SortColumn, choice_order, sorting_from
 
 QUEUE_LIMIT = 50
 
@@ -33,13 +35,25 @@ def _post_only(request: HttpRequest) -> None:
         raise Http404
 
 
+# The list's columns people may sort by (`?tri=`). A national mission has no team: its scope
+# sorts as an empty name, before every team's.
+MISSION_SORTS = (
+    SortColumn("titre", "title", text=True),
+    SortColumn("portee", Coalesce("team__name", Value("")), text=True),
+    SortColumn("etat", choice_order("status", Mission.Status.values)),
+    SortColumn("echeance", "deadline"),
+    SortColumn("creee", "created_at", descending_first=True),
+)
+
+
 @login_required
 def missions_run(request: HttpRequest) -> HttpResponse:
     """The missions this user runs: all for HQ, their teams' for a coordinator."""
     scope = rules.review_scope(request.user)
     if scope is not None and not scope:
         raise PermissionDenied
-    qs = Mission.objects.select_related("role", "team").order_by("-created_at", "-pk")
+    sorting = sorting_from(request, MISSION_SORTS, "-creee")
+    qs = sorting.apply(Mission.objects.select_related("role", "team"))
     if scope is not None:
         qs = qs.filter(team_id__in=scope)
     return render(
@@ -47,6 +61,7 @@ def missions_run(request: HttpRequest) -> HttpResponse:
         "army/missions/missions_run.html",
         {
             "missions": list(qs[:100]),
+            "sorting": sorting,
             "is_hq": scope is None,
             "cap": settings.MISSION_MAX_POINTS,
         },
