@@ -51,7 +51,7 @@ WEB: dict[str, Web] = {
     "accounts:logout": web(
         get="405 405 405 405 405 405", post="login login login login login login"
     ),
-    "accounts:audit_log": web(get="login 403 403 403 200 200", post="login 403 403 403 200 200"),
+    "accounts:audit_log": web(get="login 403 403 403 200 200", post="login 405 405 405 405 405"),
     # The living style guide: the interface builders' page, HQ only.
     "accounts:style_guide": web(get="login 403 403 403 200 200", post="login 403 403 403 200 200"),
     # Notifications: everyone signed in has their own page; the world's notification is the

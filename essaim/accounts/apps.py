@@ -14,14 +14,21 @@ class AccountsConfig(AppConfig):
         # in its session the second factor it owes; the failure that locks a login is audited.
         from axes.signals import user_locked_out
         from django.contrib.auth.signals import user_logged_in
+        from django.db.backends.signals import connection_created
 
         import essaim.accounts.checks  # noqa: F401
+        from essaim.accounts import labels
         from essaim.accounts.services.lockouts import record_lockout
         from essaim.accounts.services.navigation import ACCOUNT, ADMINISTRATION, register_menu
         from essaim.accounts.services.twofactor import on_user_logged_in
+        from essaim.lib.sorting import register_sqlite_collation
 
         user_logged_in.connect(on_user_logged_in, dispatch_uid="essaim.2fa.mark_session")
         user_locked_out.connect(record_lockout, dispatch_uid="essaim.login.locked")
+        # Sorted tables compare text in French order on SQLite too (essaim.lib.sorting).
+        connection_created.connect(register_sqlite_collation, dispatch_uid="essaim.collation")
+        # The audit log's sentences of the accounts' own actions; other apps add theirs.
+        labels.register()
 
         register_menu("accounts-audit", ADMINISTRATION, audit_menu, order=10)
         register_menu("accounts", ADMINISTRATION, administration_menu, order=30)

@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from essaim.accounts import views
-from essaim.accounts.views import notifications, style_guide
+from essaim.accounts.views import audit, notifications, style_guide
 
 app_name = "accounts"
 urlpatterns = [
@@ -28,7 +28,7 @@ urlpatterns = [
         views.security_reset_two_factor,
         name="security_reset_two_factor",
     ),
-    path("audit/", views.audit_log, name="audit_log"),
+    path("audit/", audit.audit_log_page, name="audit_log"),
     path("notifications/", notifications.notification_list, name="notifications"),
     path("notifications/<int:pk>/", notifications.notification_open, name="notification_open"),
     path("notifications/<int:pk>/lue/", notifications.notification_read, name="notification_read"),

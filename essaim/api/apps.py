@@ -10,9 +10,12 @@ class ApiConfig(AppConfig):
 
     def ready(self) -> None:
         from essaim.accounts.services.navigation import ADMINISTRATION, register_menu
+        from essaim.api import labels
 
         checks.register(check_rate_limit)
         register_menu("api", ADMINISTRATION, menu, order=20)
+        # The sentences of the tokens' audit entries.
+        labels.register()
 
 
 def check_rate_limit(**kwargs: Any) -> list[checks.CheckMessage]:

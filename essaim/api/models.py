@@ -78,6 +78,12 @@ class ApiToken(models.Model):
     def allows(self, scope: str) -> bool:
         return scope in self.scopes
 
+    @property
+    def scope_labels(self) -> list[str]:
+        """The scopes as people read them ("Lecture des contacts", not "contacts:read")."""
+        labels = dict(Scope.choices)
+        return [str(labels.get(scope, scope)) for scope in self.scopes]
+
     def accepts_address(self, ip: str | None) -> bool:
         """Whether a request from `ip` may use the token (any address when no network is set)."""
         if not self.networks:

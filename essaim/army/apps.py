@@ -10,6 +10,7 @@ class ArmyConfig(AppConfig):
 
     def ready(self) -> None:
         from essaim.accounts.services.navigation import ACCOUNT, ARMY, register_menu
+        from essaim.army import labels
         from essaim.army.services import gdpr
         from essaim.army.services.call_links import link_factory
         from essaim.army.services.demo import seed_demo_army
@@ -38,6 +39,8 @@ class ArmyConfig(AppConfig):
 
         register_menu("army", ARMY, menu)
         register_menu("army", ACCOUNT, account_menu, order=10)
+        # The words of the army's codes: audit sentences, invitation events, their details.
+        labels.register()
 
 
 def menu(user: Any) -> list[tuple[str, str] | tuple[str, str, Any] | None]:

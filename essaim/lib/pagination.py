@@ -1,4 +1,4 @@
-"""Keyset pagination on the primary key, newest first.
+"""Keyset pagination on the primary key, newest first, or on a column and the primary key.
 
 OFFSET pagination costs a scan of every skipped row: page 20,000 of a million contacts would read
 a million index entries. A keyset page costs the same whatever its depth: `WHERE id < cursor
@@ -14,6 +14,8 @@ from typing import Any, TypeVar
 from django.db.models import Model, Q, QuerySet
 from django.http import HttpRequest
 
+from essaim.lib.sorting import Sorting
+
 M = TypeVar("M", bound=Model)
 
 
@@ -23,6 +25,8 @@ class KeysetPage[M: Model]:
     next_cursor: int | None
     prev_cursor: int | None
     size: int
+    # Newest first by id (the default): the pager's links read "more recent" and "older".
+    newest_first: bool = True
 
     @property
     def has_next(self) -> bool:
@@ -40,33 +44,63 @@ def _int_param(request: HttpRequest, name: str) -> int | None:
 
 
 def keyset_page[M: Model](
-    queryset: QuerySet[M], request: HttpRequest, size: int = 50
+    queryset: QuerySet[M], request: HttpRequest, size: int = 50, *, sorting: Sorting | None = None
 ) -> KeysetPage[M]:
-    """One page of `queryset`, newest first; `?after=ID` goes older, `?before=ID` goes newer.
+    """One page of `queryset`, newest first (or in the order of `sorting`); `?after=ID` goes
+    on, `?before=ID` goes back. The cursor is the id of the last (first) row shown.
 
-    Two queries at most whatever the depth: the page (one row more than shown, to know if there
-    is a next one) and, when going back, nothing more.
+    Newest first, two queries at most whatever the depth. In another order, one more: the
+    cursor row's sort value, read by its id, then the rows beyond (value, id) in that order.
+    A cursor whose row has gone gives the first page.
     """
     after = _int_param(request, "after")
     before = _int_param(request, "before")
-    if before is not None:
-        rows = list(queryset.filter(pk__gt=before).order_by("pk")[: size + 1])
-        more_newer = len(rows) > size
+    key: Any = None
+    qs: QuerySet[Any, M]
+    if sorting is None or sorting.column.expression in ("pk", "id"):
+        field, descending = "pk", sorting is None or sorting.descending
+        qs = queryset
+    else:
+        field, descending = "_keyset", sorting.descending
+        key = sorting.expression(queryset.db)
+        qs = queryset.alias(_keyset=key)
+    forward: tuple[str, ...] = (f"-{field}", "-pk") if descending else (field, "pk")
+    backward: tuple[str, ...] = (field, "pk") if descending else (f"-{field}", "-pk")
+    if field == "pk":
+        forward, backward = forward[:1], backward[:1]
+
+    def beyond(cursor: int, *, ahead: bool) -> Q | None:
+        # The rows after the cursor's (ahead) or before it, in the page's order.
+        op = "lt" if descending == ahead else "gt"
+        if field == "pk":
+            return Q(**{f"pk__{op}": cursor})
+        # Read without the page's filters: a row that no longer matches still marks the place.
+        base = queryset.model._base_manager.using(queryset.db).annotate(_keyset=key)
+        value = base.filter(pk=cursor).values_list("_keyset", flat=True).first()
+        if value is None:
+            return None
+        return Q(**{f"{field}__{op}": value}) | Q(**{field: value, f"pk__{op}": cursor})
+
+    newest_first = field == "pk" and descending
+    if before is not None and (going_back := beyond(before, ahead=False)) is not None:
+        rows = list(qs.filter(going_back).order_by(*backward)[: size + 1])
+        more_before = len(rows) > size
         rows = list(reversed(rows[:size]))
         next_cursor = rows[-1].pk if rows else None
-        prev_cursor = rows[0].pk if rows and more_newer else None
-        return KeysetPage(rows, next_cursor, prev_cursor, size)
-    qs = queryset.order_by("-pk")
-    if after is not None:
-        qs = qs.filter(pk__lt=after)
-    rows = list(qs[: size + 1])
+        prev_cursor = rows[0].pk if rows and more_before else None
+        return KeysetPage(rows, next_cursor, prev_cursor, size, newest_first)
+    going_on = beyond(after, ahead=True) if after is not None else None
+    if going_on is not None:
+        qs = qs.filter(going_on)
+    rows = list(qs.order_by(*forward)[: size + 1])
     has_more = len(rows) > size
     rows = rows[:size]
     return KeysetPage(
         rows,
         rows[-1].pk if rows and has_more else None,
-        rows[0].pk if rows and after is not None else None,
+        rows[0].pk if rows and going_on is not None else None,
         size,
+        newest_first,
     )
 
 

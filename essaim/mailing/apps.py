@@ -10,6 +10,7 @@ class MailingConfig(AppConfig):
 
     def ready(self) -> None:
         from essaim.accounts.services.navigation import CAMPAIGNS, register_menu
+        from essaim.mailing import labels
         from essaim.mailing.services import gdpr
         from essaim.mailing.services.demo import seed_demo_mailing
         from essaim.mailing.services.notifications import register_kinds
@@ -30,6 +31,8 @@ class MailingConfig(AppConfig):
         register_menu("mailing", CAMPAIGNS, menu)
         # A campaign waiting for approval is a notification to HQ (read, and where it leads).
         register_kinds()
+        # The words of the campaigns' codes: audit sentences, bounce events, their details.
+        labels.register()
 
 
 def menu(user: Any) -> list[tuple[str, str, Any]]:

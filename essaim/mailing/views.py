@@ -11,6 +11,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -20,6 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from essaim.lib.forms import SearchableSelectMultiple
 from essaim.lib.frames import sandboxed_document
+from essaim.lib.sorting import SortColumn, choice_order, sorting_from
 from essaim.lib.text import InvalidValue, normalize_email
 from essaim.mailing import rules
 from essaim.mailing.models import Campaign, CampaignTemplate, Delivery, ProviderGroup
@@ -140,12 +142,25 @@ class CampaignForm(forms.Form):
         )
 
 
+# The list's columns people may sort by (`?tri=`); a draft's audience is unknown (-1: first
+# in ascending order, last in descending).
+CAMPAIGN_SORTS = (
+    SortColumn("nom", "name", text=True),
+    SortColumn("etat", choice_order("status", Campaign.Status.values)),
+    SortColumn("destinataires", Coalesce("audience_count", -1), descending_first=True),
+    SortColumn("cree", "created_at", descending_first=True),
+)
+
+
 @login_required
 @require_GET
 def campaign_list(request: HttpRequest) -> HttpResponse:
     _require(request)
-    campaigns = Campaign.objects.select_related("created_by")[:200]
-    return render(request, "mailing/campaign_list.html", {"campaigns": campaigns})
+    sorting = sorting_from(request, CAMPAIGN_SORTS, "-cree")
+    campaigns = sorting.apply(Campaign.objects.select_related("created_by"))[:200]
+    return render(
+        request, "mailing/campaign_list.html", {"campaigns": campaigns, "sorting": sorting}
+    )
 
 
 @login_required

@@ -10,8 +10,11 @@ class PeopleConfig(AppConfig):
 
     def ready(self) -> None:
         from essaim.accounts.services.navigation import BASE, register_menu
+        from essaim.people import labels
 
         register_menu("people", BASE, menu)
+        # The words of the base's codes: audit sentences, timeline events, their details.
+        labels.register()
 
 
 def menu(user: Any) -> list[tuple[str, str] | None]:

@@ -127,7 +127,8 @@ def test_coordinator_sees_masked_details_reveals_one_and_the_audit_log_shows_it(
     try:
         login(hq_page, live_server.url, hq.email, PASSWORD)
         hq_page.get_by_role("link", name="Journal d'audit").click()
-        row = hq_page.locator("tr", has_text="contact.reveal")
-        assert coordinator.email in row.inner_text()
+        row = hq_page.locator("tr", has_text="a révélé l'adresse et le téléphone de")
+        assert f"{coordinator.full_name} a révélé" in row.inner_text()
+        assert "de Gouges" in row.inner_text()
     finally:
         hq_context.close()

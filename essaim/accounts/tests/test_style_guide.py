@@ -25,12 +25,18 @@ def test_the_guide_shows_each_section_with_its_example_and_its_markup(hq_client:
     assert html.count('<div class="guide-example">') == len(SECTIONS)
     assert html.count('<pre class="guide-code"><code>') == len(SECTIONS)
     # Rendered by the real includes: a stat tile, a status pill, an empty state, pagination.
-    assert '<span class="figure">182 340</span>' in html
-    assert '<span class="badge status-sending">En cours d\'envoi</span>' in html
+    # Sample figures and dates in the reader's language's formats, not written in French.
+    assert '<span class="figure">182\xa0340</span>' in html
+    assert "<td>05/03/2027</td>" in html and '<td class="num">220\xa0000</td>' in html
+    assert '<h3 class="card-title">Appel du 12 mars</h3>' in html
+    assert '<span class="badge status-sending">En cours d&#x27;envoi</span>' in html
     assert '<p class="empty-title">Aucune campagne pour l\'instant</p>' in html
     assert '<nav class="pager" aria-label="Pagination">' in html
     # ... and the markup beside them is the include call, escaped.
-    assert "{% include &quot;includes/stat.html&quot; with value=&quot;182 340&quot;" in html
+    assert (
+        "{% include &quot;includes/stat.html&quot; with "
+        "value=example_numbers.reachable|floatformat:&quot;g&quot;" in html
+    )
 
 
 def test_the_guide_form_shows_errors_at_their_field(hq_client: Client) -> None:
@@ -74,3 +80,19 @@ def test_an_anonymous_visitor_is_sent_to_the_login(client: Client) -> None:
     response = client.get(GUIDE)
     assert response.status_code == 302
     assert response["Location"] == f"{reverse('accounts:login')}?next={GUIDE}"
+
+
+def test_the_guide_draws_numbers_and_dates_in_english_for_an_english_reader(
+    hq_client: Client,
+) -> None:
+    html = hq_client.get(GUIDE, headers={"accept-language": "en"}).content.decode()
+    assert '<span class="figure">182,340</span>' in html
+    assert "<td>03/05/2027</td>" in html
+
+
+def test_the_guide_table_sorts_by_its_headers(hq_client: Client) -> None:
+    html = hq_client.get(GUIDE, {"tri": "nom"}).content.decode()
+    table = html.split('<table class="table">')[1].split("</table>")[0]
+    assert '<th scope="col" aria-sort="ascending"><a class="sort" href="?tri=-nom">Nom' in table
+    names = [cell.split(">")[1].split("<")[0] for cell in table.split('<a href="#tableaux"')[1:]]
+    assert names == ["Appel aux volontaires", "Meeting de Lyon", "Relance J-3"]

@@ -27,7 +27,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from essaim.accounts import rules
-from essaim.accounts.models import AuditEvent, User
+from essaim.accounts.models import User
 from essaim.accounts.services import client_ip, lockouts, read_login_token, twofactor
 from essaim.accounts.tasks import send_magic_link
 from essaim.lib import ratelimit
@@ -65,18 +65,6 @@ class MagicLinkForm(forms.Form):
             raise forms.ValidationError(
                 gettext_lazy("Cette adresse e-mail n'est pas valide."), code="invalid"
             ) from exc
-
-
-@login_required
-def audit_log(request: HttpRequest) -> HttpResponse:
-    if not rules.is_hq(request.user):
-        raise PermissionDenied
-    qs = AuditEvent.objects.all()
-    action = request.GET.get("action", "").strip()
-    if action:
-        qs = qs.filter(action=action)
-    page = keyset_page(qs, request, size=50)
-    return render(request, "accounts/audit_log.html", {"page": page, "action": action})
 
 
 @require_http_methods(["GET", "POST"])

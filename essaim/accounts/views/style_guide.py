@@ -4,7 +4,9 @@ the people who build the interface, not for volunteers)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from types import SimpleNamespace
 from typing import Any
 
@@ -19,6 +21,8 @@ from django.utils.translation import gettext_lazy as _
 
 from essaim.accounts import rules
 from essaim.lib.forms import SearchableSelectMultiple
+from essaim.lib.sorting import SortColumn, Sorting, sorting_from
+from essaim.lib.text import french_sort_key
 
 # (anchor, title, example template under guide/examples/)
 SECTIONS: tuple[tuple[str, Any, str], ...] = (
@@ -73,6 +77,46 @@ class SearchableExampleForm(forms.Form):
     )
 
 
+# The tables example: sample campaigns, sorted by the guide's own `?tri=` as a real list is.
+EXAMPLE_SORTS = (
+    SortColumn("nom", "name", text=True),
+    SortColumn("destinataires", "audience", descending_first=True),
+    SortColumn("cree", "created", descending_first=True),
+)
+
+
+def example_campaigns(sorting: Sorting) -> list[SimpleNamespace]:
+    rows = [
+        SimpleNamespace(
+            name=_("Relance J-3"),
+            status="done",
+            label=_("Terminée"),
+            audience=48210,
+            created=date(2027, 3, 2),
+        ),
+        SimpleNamespace(
+            name=_("Appel aux volontaires"),
+            status="sending",
+            label=_("En cours d'envoi"),
+            audience=220000,
+            created=date(2027, 3, 5),
+        ),
+        SimpleNamespace(
+            name=_("Meeting de Lyon"),
+            status="draft",
+            label=_("Brouillon"),
+            audience=None,
+            created=date(2027, 3, 6),
+        ),
+    ]
+    keys: dict[str, Callable[[SimpleNamespace], Any]] = {
+        "nom": lambda r: french_sort_key(str(r.name)),
+        "destinataires": lambda r: -1 if r.audience is None else r.audience,
+        "cree": lambda r: r.created,
+    }
+    return sorted(rows, key=keys[sorting.key], reverse=sorting.descending)
+
+
 @dataclass
 class Section:
     anchor: str
@@ -85,7 +129,13 @@ class Section:
 def style_guide(request: HttpRequest) -> HttpResponse:
     if not rules.is_hq(request.user):
         raise PermissionDenied
+    sorting = sorting_from(request, EXAMPLE_SORTS, "-cree")
     context = {
+        # Sample figures and dates, written by the reader's language as the pages write them.
+        "example_numbers": {"reachable": 182340, "active": 1208, "contacts": 2074},
+        "example_day": date(2027, 3, 12),
+        "example_sorting": sorting,
+        "example_campaigns": example_campaigns(sorting),
         "example_form": ExampleForm({"name": "", "email": "pas-une-adresse", "channel": "email"}),
         "example_tags_form": SearchableExampleForm(initial={"tags": ["bénévoles"]}),
         "example_fields": [("action", "erase")],

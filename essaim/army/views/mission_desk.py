@@ -12,7 +12,8 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Value
+from django.db.models.functions import Coalesce
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -30,8 +31,20 @@ from essaim.army.models import (
 from essaim.army.rules import missions as rules
 from essaim.army.services import missions as svc
 from essaim.army.views.common import post_only, run_mission
+from essaim.lib.sorting import SortColumn, choice_order, sorting_from
 
 QUEUE_LIMIT = 50
+
+
+# The list's columns people may sort by (`?tri=`). A national mission has no team: its scope
+# sorts as an empty name, before every team's.
+MISSION_SORTS = (
+    SortColumn("titre", "title", text=True),
+    SortColumn("portee", Coalesce("team__name", Value("")), text=True),
+    SortColumn("etat", choice_order("status", Mission.Status.values)),
+    SortColumn("echeance", "deadline"),
+    SortColumn("creee", "created_at", descending_first=True),
+)
 
 
 @login_required
@@ -44,7 +57,8 @@ def missions_run(request: HttpRequest) -> HttpResponse:
         if not getattr(request.user, "is_coordinator", False):
             raise PermissionDenied
         return render(request, "army/missions/missions_run.html", {"no_team": True})
-    qs = Mission.objects.select_related("role", "team").order_by("-created_at", "-pk")
+    sorting = sorting_from(request, MISSION_SORTS, "-creee")
+    qs = sorting.apply(Mission.objects.select_related("role", "team"))
     if scope is not None:
         qs = qs.filter(team_id__in=scope)
     return render(
@@ -52,6 +66,7 @@ def missions_run(request: HttpRequest) -> HttpResponse:
         "army/missions/missions_run.html",
         {
             "missions": list(qs[:100]),
+            "sorting": sorting,
             "is_hq": scope is None,
             "cap": settings.MISSION_MAX_POINTS,
         },

@@ -6,7 +6,8 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Prefetch
+from django.db.models import Count, Prefetch, Q, Value
+from django.db.models.functions import Coalesce, NullIf
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -15,6 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from essaim.accounts.models import Membership, Team, User
 from essaim.army import rules
 from essaim.army.forms.teams import JoinForm, TeamForm
+from essaim.army.labels import transition_reason
 from essaim.army.models import ALLOWED_MOVES, RoleAssignment, RoleTransition, StaleStage, Volunteer
 from essaim.army.services.invitations import reports_of as invitation_reports_of
 from essaim.army.services.lifecycle import move_role
@@ -25,7 +27,8 @@ from essaim.army.services.teams import (
     request_to_join,
     set_coordinator,
 )
-from essaim.lib.pagination import keyset_page
+from essaim.lib.pagination import keyset_page, querystring
+from essaim.lib.sorting import SortColumn, sorting_from
 
 THEMATIC_SHOWN = 200
 
@@ -33,6 +36,29 @@ THEMATIC_SHOWN = 200
 def _user(request: HttpRequest) -> User:
     assert isinstance(request.user, User)
     return request.user
+
+
+# A team's members: the columns people may sort by (`?tri=`); each by the name the table shows
+# (the volunteer's first name, else the account's name, else its address).
+MEMBER_SORTS = (
+    SortColumn(
+        "nom",
+        Coalesce(
+            NullIf("user__volunteer__first_name", Value("")),
+            NullIf("user__full_name", Value("")),
+            "user__email",
+        ),
+        text=True,
+    ),
+    SortColumn("depuis", "joined_at", descending_first=True),
+)
+# HQ's list of every team: the columns people may sort by (`?tri=`).
+TEAM_SORTS = (
+    SortColumn("nom", "name", text=True),
+    SortColumn("type", "kind"),
+    SortColumn("departement", "departement"),
+    SortColumn("creee", "created_at", descending_first=True),
+)
 
 
 @login_required
@@ -60,7 +86,12 @@ def team_list(request: HttpRequest) -> HttpResponse:
             open_teams.filter(kind=Team.Kind.THEMATIC).order_by("name")[:THEMATIC_SHOWN]
         )
     if rules.can_manage_teams(user):
-        context["page"] = keyset_page(Team.objects.all(), request, size=50)
+        sorting = sorting_from(request, TEAM_SORTS, "nom")
+        members = Count("memberships", filter=Q(memberships__state=Membership.State.MEMBER))
+        teams = Team.objects.annotate(members=members)
+        context["page"] = keyset_page(teams, request, size=50, sorting=sorting)
+        context["sorting"] = sorting
+        context["qs"] = querystring(request)
     return render(request, "army/team_list.html", context)
 
 
@@ -110,7 +141,8 @@ def team_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
         .select_related("user", "user__volunteer")
         .prefetch_related(assignments)
     )
-    page = keyset_page(members, request, size=50)
+    sorting = sorting_from(request, MEMBER_SORTS, "nom")
+    page = keyset_page(members, request, size=50, sorting=sorting)
     requests = list(
         Membership.objects.filter(team=team, state=Membership.State.REQUESTED)
         .select_related("user", "user__volunteer")
@@ -123,6 +155,8 @@ def team_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "team": team,
             "page": page,
+            "sorting": sorting,
+            "qs": querystring(request),
             "requests": requests,
             "can_manage": rules.can_manage_teams(request.user),
         },
@@ -210,6 +244,9 @@ def member_detail(request: HttpRequest, pk: int, user_pk: int) -> HttpResponse:
         .order_by("role__position")
     )
     moves = {a.pk: sorted(ALLOWED_MOVES.get(a.stage, ())) for a in assignments}
+    for assignment in assignments:
+        for transition in assignment.transitions.all():
+            transition.reason_label = transition_reason(transition.reason)  # type: ignore[attr-defined]
     reported = (
         invitation_reports_of(volunteer)
         if rules.can_see_invitation_reports_of(request.user, volunteer)

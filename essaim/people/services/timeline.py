@@ -1,9 +1,52 @@
 """A contact's timeline: its ContactEvents, plus the "import" entry that its creation by an
-import stands for (Contact.import_batch: written with the row instead of as an event)."""
+import stands for (Contact.import_batch: written with the row instead of as an event).
+
+Each app that writes events on a contact registers their kinds' labels from its AppConfig.ready
+(`register_event`), the way it registers its audit sentences; the keys of their data read
+through essaim.accounts.services.vocabulary. A kind nobody registered still reads as words."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext
+
+from essaim.accounts.services.vocabulary import readable_details
 from essaim.people.models import Contact, ContactEvent, ImportBatch
+
+
+@dataclass(frozen=True)
+class EventKind:
+    label: str | Promise
+    # Labels of data keys that mean something particular in this kind of event.
+    details: Mapping[str, str | Promise] = field(default_factory=dict)
+
+
+_kinds: dict[str, EventKind] = {}
+
+
+def register_event(
+    kind: str, label: str | Promise, *, details: Mapping[str, str | Promise] | None = None
+) -> None:
+    _kinds[kind] = EventKind(label, dict(details or {}))
+
+
+def registered_kinds() -> set[str]:
+    return set(_kinds)
+
+
+def event_label(kind: str) -> str:
+    known = _kinds.get(kind)
+    if known is not None:
+        return str(known.label)
+    return gettext("Autre événement (%(kind)s)") % {"kind": kind.replace("_", " ")}
+
+
+def event_details(event: ContactEvent) -> list[tuple[str, str]]:
+    known = _kinds.get(event.kind)
+    return readable_details(event.data or {}, labels=known.details if known else None)
 
 
 def creation_entry(contact: Contact) -> ContactEvent | None:

@@ -61,7 +61,7 @@ def test_hq_sees_everything_in_clear_without_a_reveal_and_the_read_is_logged(hq,
     assert '<span class="badge">adhérent</span> <span class="badge">jeunes</span>' in html
     assert "Consentement explicite (art. 9.2.a)" in html
     assert "formulaire-accueil" in html and "203.0.113.9" in html
-    assert '<span class="badge withdrawn">Retiré</span>' in html and "(unsubscribe)" in html
+    assert '<span class="badge withdrawn">Retiré</span>' in html and "(Désinscription)" in html
     assert "Aucun consentement enregistré" in html  # volunteering
     assert "Révéler" not in html
     event = AuditEvent.objects.get()

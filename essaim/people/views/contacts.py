@@ -23,17 +23,17 @@ from django.views.decorators.http import require_GET, require_POST
 
 from essaim.accounts.models import User
 from essaim.accounts.services import audit
+from essaim.accounts.services.vocabulary import readable_value
 from essaim.lib.pagination import keyset_page, querystring
 from essaim.people import rules
 from essaim.people.forms import BulkActionForm
+from essaim.people.labels import source_reference
 from essaim.people.models import (
-    SOURCE_LABELS,
     Consent,
     Contact,
     ContactEvent,
     Purpose,
     Segment,
-    purpose_labels,
 )
 from essaim.people.services import timeline
 from essaim.people.services.bulk import list_segments
@@ -45,70 +45,10 @@ from essaim.people.services.contact_search import (
 )
 from essaim.people.services.masking import mask_email, mask_phone
 from essaim.people.services.segments import SegmentDefinitionError, saved_segment_condition
+from essaim.people.services.zones import ZonesDataMissing, zones
 
 PAGE_SIZE = 50
 TIMELINE_LENGTH = 100
-# Labels of the timeline's event kinds; a kind not listed shows as its code.
-EVENT_LABELS = {
-    "reveal": _("Coordonnées révélées"),
-    "import": _("Import"),
-    "signup": _("Inscription"),
-    "consent": _("Consentement"),
-    "consent.granted": _("Consentement accordé"),
-    "consent.confirmed": _("Consentement confirmé"),
-    "consent.withdrawn": _("Consentement retiré"),
-    "unsubscribe": _("Désinscription"),
-    "update": _("Modification"),
-    "change": _("Modification"),
-    "bounce": _("Adresse en erreur"),
-    "consent_withdrawn": _("Consentement retiré"),
-    "hard_bounce": _("Adresse invalide (erreur définitive)"),
-    "soft_bounce": _("Erreur temporaire de remise"),
-    "complaint": _("Plainte pour courrier indésirable"),
-    "bounce_ignored": _("Réponse automatique reçue (sans effet)"),
-    "bounce_unparsed": _("Rapport de remise illisible (conservé)"),
-}
-
-# Labels of the keys of a timeline event's data; a key not listed shows as it is.
-EVENT_DATA_LABELS = {
-    "batch": _("import"),
-    "fields": _("champs"),
-    "purposes": _("finalités"),
-    "reason": _("motif"),
-    "source": _("source"),
-    "roles": _("rôles"),
-    "invitation": _("invitation"),
-    "inviter": _("volontaire"),
-    "campaign": _("campagne"),
-    "channel": _("canal"),
-    "scope": _("portée"),
-}
-FIELD_LABELS = {"email": _("e-mail"), "phone": _("téléphone")}
-# Keys whose value is the number of a row elsewhere (an import, a campaign…).
-NUMBERED_KEYS = frozenset({"batch", "invitation", "inviter", "campaign"})
-
-
-def readable_details(data: dict[str, Any]) -> list[tuple[str, str]]:
-    """A timeline event's data as (label, value) pairs people can read: purpose codes become
-    their names, lists are joined."""
-    pairs = []
-    # Sorted: PostgreSQL's jsonb keeps keys in its own order, SQLite in the written one.
-    for key, value in sorted(data.items()):
-        if key == "purposes" and isinstance(value, list):
-            value = ", ".join(purpose_labels([str(v) for v in value]))
-        elif key == "fields" and isinstance(value, list):
-            value = ", ".join(str(FIELD_LABELS.get(str(v), v)) for v in value)
-        elif isinstance(value, list):
-            value = ", ".join(str(v) for v in value)
-        elif key == "source" and isinstance(value, str):
-            known = dict(Consent.Source.choices) | SOURCE_LABELS
-            value = known.get(value, value)
-        elif key in NUMBERED_KEYS:
-            value = _("n° %(n)s") % {"n": value}
-        pairs.append((str(EVENT_DATA_LABELS.get(key, key)), str(value)))
-    return pairs
-
-
 # An id in a query string or form: ASCII digits only (str.isdigit() accepts "²").
 _ID_RE = re.compile(r"[0-9]{1,18}")
 
@@ -256,7 +196,7 @@ def _detail_context(request: HttpRequest, contact: Contact, *, revealed: bool) -
     masked = not rules.sees_contacts_unmasked(user) and not revealed
     email, phone = _shown(contact, masked=masked)
     consents = {c.purpose: c for c in contact.consents.all()}
-    proofs = _proofs(list(consents.values()))
+    typed_by = _typed_by(list(consents.values()))
     return {
         "contact": contact,
         "email": email,
@@ -266,11 +206,14 @@ def _detail_context(request: HttpRequest, contact: Contact, *, revealed: bool) -
         "can_reveal": masked and rules.can_reveal_contact(user, contact.departement),
         "tags": list(contact.tags.all()),
         "consents": [
-            (label, consents.get(value), proofs.get(value, "")) for value, label in Purpose.choices
+            (label, consent, _consent_words(consent, typed_by=typed_by.get(value, "")))
+            for value, label in Purpose.choices
+            for consent in [consents.get(value)]
         ],
+        "zone_names": _zone_names(contact),
         "consent_statuses": Consent.Status,
         "events": [
-            (event, EVENT_LABELS.get(event.kind, event.kind), readable_details(event.data or {}))
+            (event, timeline.event_label(event.kind), timeline.event_details(event))
             for event in timeline.newest_first(contact, TIMELINE_LENGTH)
         ],
         "timeline_length": TIMELINE_LENGTH,
@@ -278,9 +221,8 @@ def _detail_context(request: HttpRequest, contact: Contact, *, revealed: bool) -
     }
 
 
-def _proofs(consents: list[Consent]) -> dict[str, str]:
-    """The proof of each consent as people read it: a consent typed by HQ names the account
-    that typed it (its proof is `user:<id>`); any other proof shows as it is."""
+def _typed_by(consents: list[Consent]) -> dict[str, str]:
+    """Who typed each consent that HQ entered by hand (its proof is `user:<id>`), by purpose."""
     typed = {
         c.purpose: int(c.source_ref[5:])
         for c in consents
@@ -289,7 +231,7 @@ def _proofs(consents: list[Consent]) -> dict[str, str]:
         and c.source_ref.startswith("user:")
     }
     emails = dict(User.objects.filter(pk__in=set(typed.values())).values_list("pk", "email"))
-    proofs = {c.purpose: c.source_ref for c in consents}
+    proofs: dict[str, str] = {}
     for purpose, user_id in typed.items():
         email = emails.get(user_id)
         proofs[purpose] = (
@@ -298,6 +240,31 @@ def _proofs(consents: list[Consent]) -> dict[str, str]:
             else _("Saisi par le compte n° %(id)s (QG)") % {"id": user_id}
         )
     return proofs
+
+
+def _consent_words(consent: Consent | None, *, typed_by: str = "") -> dict[str, str]:
+    """A consent's proof reference and withdrawal reason in words ("volontaire n° 12", not
+    "volunteer:12"; "Saisi par … (QG)" for one typed by hand); empty for what it does not have."""
+    if consent is None:
+        return {}
+    return {
+        "reference": typed_by or source_reference(consent.source_ref, source=consent.source),
+        "reason": readable_value(consent.withdrawn_reason, "reason")
+        if consent.withdrawn_reason
+        else "",
+    }
+
+
+def _zone_names(contact: Contact) -> dict[str, str]:
+    try:
+        known = zones()
+    except ZonesDataMissing:
+        return {}
+    departement = known.departements.get(contact.departement)
+    return {
+        "departement": f"{contact.departement} — {departement[0]}" if departement else "",
+        "region": known.regions.get(contact.region, ""),
+    }
 
 
 @login_required

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from essaim.accounts.services import audit
 from essaim.lib.pagination import keyset_page, querystring
+from essaim.lib.sorting import SortColumn, choice_order, sorting_from
 from essaim.people import rules
 from essaim.people.models import Consent, ImportBatch, Purpose
 from essaim.people.services.imports import (
@@ -89,12 +90,29 @@ class UploadForm(forms.Form):
         return [tag.strip() for tag in raw.split(",") if tag.strip()]
 
 
+# The list's columns people may sort by (`?tri=`).
+IMPORT_SORTS = (
+    SortColumn("date", "created_at", descending_first=True),
+    SortColumn("fichier", "filename", text=True),
+    SortColumn("etat", choice_order("status", ImportBatch.Status.values)),
+    SortColumn("importes", "imported", descending_first=True),
+    SortColumn("invalides", "invalid", descending_first=True),
+)
+
+
 @login_required
 @require_GET
 def import_list(request: HttpRequest) -> HttpResponse:
     _require_manager(request)
-    page = keyset_page(ImportBatch.objects.select_related("created_by"), request, size=50)
-    return render(request, "people/import_list.html", {"page": page, "qs": querystring(request)})
+    sorting = sorting_from(request, IMPORT_SORTS, "-date")
+    page = keyset_page(
+        ImportBatch.objects.select_related("created_by"), request, size=50, sorting=sorting
+    )
+    return render(
+        request,
+        "people/import_list.html",
+        {"page": page, "qs": querystring(request), "sorting": sorting},
+    )
 
 
 @login_required
