@@ -52,5 +52,5 @@ def menu(user: Any) -> list[tuple[str, str, Any]]:
             reverse("mailing:campaign_list"),
             lambda: unread_count(user, CAMPAIGN_KINDS),
         ),
-        (gettext("Modèles de message"), reverse("mailing:template_list")),
+        (gettext("Modèles de message"), reverse("mailing:template_list"), None),
     ]
