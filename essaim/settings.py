@@ -305,6 +305,7 @@ NODE_MODULES = BASE_DIR / "node_modules"
 STATICFILES_DIRS = [
     BASE_DIR / "essaim" / "static",
     ("vendor/htmx", NODE_MODULES / "htmx.org" / "dist"),
+    ("vendor/chartjs", NODE_MODULES / "chart.js" / "dist"),
     ("vendor/swagger-ui", NODE_MODULES / "swagger-ui-dist"),
 ]
 STORAGES = {
@@ -445,6 +446,9 @@ INVITATIONS_ABUSE_WINDOW_DAYS = env_int("INVITATIONS_ABUSE_WINDOW_DAYS", 30)
 MISSION_MAX_POINTS = env_int("MISSION_MAX_POINTS", 50)
 MISSION_POINTS_JUMP_FACTOR = env_float("MISSION_POINTS_JUMP_FACTOR", 3.0)
 MISSION_POINTS_JUMP_FLOOR = env_int("MISSION_POINTS_JUMP_FLOOR", 100)
+# The home page's figures that read the whole base or whole ledgers (a million rows: a second
+# of database time) are kept this many seconds in the cache, per scope; 0 reads them each time.
+DASHBOARD_CACHE_SECONDS = env_int("DASHBOARD_CACHE_SECONDS", 60)
 API_PAGE_SIZE = 100
 # The domain apps' django-ninja routers, (prefix, dotted path), mounted in this order by
 # essaim.api.root, which imports no app: a new pillar plugs its router in here. Not from the

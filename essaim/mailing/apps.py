@@ -9,7 +9,9 @@ class MailingConfig(AppConfig):
     verbose_name = _("Remobilisation")
 
     def ready(self) -> None:
+        from essaim.accounts.services.dashboard import register_panel
         from essaim.accounts.services.navigation import CAMPAIGNS, register_menu
+        from essaim.mailing import dashboard
         from essaim.mailing.services import gdpr
         from essaim.mailing.services.demo import seed_demo_mailing
         from essaim.people.services.demo import register_step
@@ -23,6 +25,8 @@ class MailingConfig(AppConfig):
         register_step("mailing", seed_demo_mailing, order=15)
 
         register_menu("mailing", CAMPAIGNS, menu)
+        # The home page: campaigns in progress and the last results, for HQ.
+        register_panel("campaigns", "mailing/dashboard/campaigns.html", dashboard.panel, order=20)
 
 
 def menu(user: Any) -> list[tuple[str, str] | None]:
