@@ -324,6 +324,7 @@ STATICFILES_DIRS = [
     BASE_DIR / "essaim" / "static",
     ("vendor/htmx", NODE_MODULES / "htmx.org" / "dist"),
     ("vendor/tom-select", NODE_MODULES / "tom-select" / "dist"),
+    ("vendor/chartjs", NODE_MODULES / "chart.js" / "dist"),
     ("vendor/swagger-ui", NODE_MODULES / "swagger-ui-dist"),
 ]
 STORAGES = {
@@ -492,6 +493,9 @@ WATCH_OPML_MAX_SOURCES = env_int("WATCH_OPML_MAX_SOURCES", 5000)
 # Days the sources' poll history is kept (a daily job deletes older lines).
 WATCH_HISTORY_DAYS = env_int("WATCH_HISTORY_DAYS", 90)
 
+# The home page's figures that read the whole base or whole ledgers (a million rows: a second
+# of database time) are kept this many seconds in the cache, per scope; 0 reads them each time.
+DASHBOARD_CACHE_SECONDS = env_int("DASHBOARD_CACHE_SECONDS", 60)
 API_PAGE_SIZE = 100
 # The domain apps' django-ninja routers, (prefix, dotted path), mounted in this order by
 # essaim.api.root, which imports no app: a new pillar plugs its router in here. Not from the

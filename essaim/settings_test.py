@@ -20,3 +20,5 @@ WHITENOISE_AUTOREFRESH = True  # static files are served from the finders, nothi
 # The suite logs its cast in with force_login and tests permissions, not the second factor:
 # 2FA stays off here and tests/test_two_factor*.py switch it on with the `settings` fixture.
 STAFF_2FA_REQUIRED = False
+# Figures exact at each request: the cache (Redis on the PostgreSQL run) outlives a test.
+DASHBOARD_CACHE_SECONDS = 0

@@ -9,8 +9,10 @@ class ArmyConfig(AppConfig):
     verbose_name = _("L'armée")
 
     def ready(self) -> None:
+        from essaim.accounts.services.dashboard import register_panel
         from essaim.accounts.services.navigation import ACCOUNT, ARMY, register_menu
         from essaim.army import labels
+        from essaim.army import dashboard
         from essaim.army.services import gdpr
         from essaim.army.services.call_links import link_factory
         from essaim.army.services.demo import seed_demo_army
@@ -41,6 +43,14 @@ class ArmyConfig(AppConfig):
         register_menu("army", ACCOUNT, account_menu, order=10)
         # The words of the army's codes: audit sentences, invitation events, their details.
         labels.register()
+        # The home page: a volunteer's missions, points and teams first, then a coordinator's
+        # teams, then (after the base and the campaigns) the army and the calls.
+        register_panel(
+            "volunteer", "army/dashboard/volunteer.html", dashboard.volunteer_panel, order=1
+        )
+        register_panel("team", "army/dashboard/team.html", dashboard.team_panel, order=5)
+        register_panel("army", "army/dashboard/army.html", dashboard.army_panel, order=30)
+        register_panel("calls", "army/dashboard/calls.html", dashboard.calls_panel, order=40)
 
 
 def menu(user: Any) -> list[tuple[str, str] | tuple[str, str, Any] | None]:

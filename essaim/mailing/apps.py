@@ -9,8 +9,10 @@ class MailingConfig(AppConfig):
     verbose_name = _("Remobilisation")
 
     def ready(self) -> None:
+        from essaim.accounts.services.dashboard import register_panel
         from essaim.accounts.services.navigation import CAMPAIGNS, register_menu
         from essaim.mailing import labels
+        from essaim.mailing import dashboard
         from essaim.mailing.services import gdpr
         from essaim.mailing.services.demo import seed_demo_mailing
         from essaim.mailing.services.notifications import register_kinds
@@ -33,6 +35,8 @@ class MailingConfig(AppConfig):
         register_kinds()
         # The words of the campaigns' codes: audit sentences, bounce events, their details.
         labels.register()
+        # The home page: campaigns in progress and the last results, for HQ.
+        register_panel("campaigns", "mailing/dashboard/campaigns.html", dashboard.panel, order=20)
 
 
 def menu(user: Any) -> list[tuple[str, str, Any]]:

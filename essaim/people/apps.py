@@ -9,12 +9,15 @@ class PeopleConfig(AppConfig):
     verbose_name = _("La base")
 
     def ready(self) -> None:
+        from essaim.accounts.services.dashboard import register_panel
         from essaim.accounts.services.navigation import BASE, register_menu
-        from essaim.people import labels
+        from essaim.people import dashboard, labels
 
         register_menu("people", BASE, menu)
         # The words of the base's codes: audit sentences, timeline events, their details.
         labels.register()
+        # The home page: the base for HQ, the contacts of their zones for a coordinator.
+        register_panel("base", "people/dashboard/base.html", dashboard.panel, order=10)
 
 
 def menu(user: Any) -> list[tuple[str, str] | None]:

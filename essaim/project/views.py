@@ -4,14 +4,11 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from essaim.people import rules
-from essaim.people.services.stats import base_summary
+from essaim.accounts.services.dashboard import panels_for
 
 
-# The home page shows figures of the base: it belongs above the pillars, not in accounts.
+# The home page shows every pillar's figures: it belongs above the pillars. Each app fills its
+# panels (accounts/services/dashboard.py) and decides who sees them; this only lays them out.
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    context: dict[str, object] = {}
-    if rules.can_view_contacts(request.user):
-        context["summary"] = base_summary(user=request.user)  # type: ignore[arg-type]
-    return render(request, "project/home.html", context)
+    return render(request, "project/home.html", {"panels": panels_for(request.user)})

@@ -13,6 +13,6 @@ def test_volunteer_logs_in_and_is_refused_the_contacts_pages(phone_page, live_se
 
 def test_hq_reaches_the_contacts_from_the_menu(page, live_server, hq):
     login(page, live_server.url, hq.email, PASSWORD)
-    page.get_by_role("link", name="Contacts").click()
+    page.get_by_role("link", name="Contacts", exact=True).click()
     page.wait_for_url(f"{live_server.url}/base/contacts/")
     assert page.get_by_role("heading", name="Contacts").is_visible()

@@ -6,30 +6,17 @@ from __future__ import annotations
 
 import re
 from io import StringIO
-from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings
 from django.core.cache import cache
 from django.core.management import call_command
 
 from essaim.accounts.services import DEMO_COORDINATOR, DEMO_HQ_ADMIN, DEMO_VOLUNTEER
 from essaim.army.tests.factories import seed_roles
-from tests.browser.helpers import login
+from tests.browser.helpers import AXE, login, violations
 
 pytestmark = pytest.mark.browser
-
-AXE = Path(settings.BASE_DIR) / "node_modules" / "axe-core" / "axe.min.js"
-# WCAG 2.1 A and AA, and axe's best practices (landmarks, headings), as the issue asks.
-AXE_OPTIONS = {
-    "runOnly": {
-        "type": "tag",
-        "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"],
-    },
-    "resultTypes": ["violations"],
-}
-FAILING = {"serious", "critical"}
 
 PAGES: dict[str | None, list[str]] = {
     None: ["/comptes/connexion/", "/comptes/connexion/lien/", "/inscription/", "/je-m-engage/"],
@@ -87,19 +74,6 @@ def demo(settings: Any) -> dict[str, str]:
     call_command("bootstrap_users", stdout=out)
     cache.clear()
     return dict(re.findall(r"(\S+@essaim\.localhost)\s+(\S+)", out.getvalue()))
-
-
-def violations(page: Any) -> list[str]:
-    """axe's serious and critical violations on the page, one line each."""
-    # evaluate() runs outside the page's Content-Security-Policy, which refuses injected scripts.
-    page.evaluate(AXE.read_text())
-    result = page.evaluate("options => axe.run(document, options)", AXE_OPTIONS)
-    return [
-        f"{page.url} {v['id']} ({v['impact']}): {node['target']} {node['failureSummary']}"
-        for v in result["violations"]
-        if v["impact"] in FAILING
-        for node in v["nodes"]
-    ]
 
 
 def audit(page: Any, base_url: str, paths: list[str]) -> list[str]:

@@ -34,7 +34,7 @@ def test_hq_imports_a_csv_watches_it_run_builds_a_segment_and_exports_it(
         csv.writer(handle, delimiter=";").writerows(ROWS)
     login(page, live_server.url, hq.email, PASSWORD)
 
-    page.get_by_role("link", name="Imports").click()
+    page.get_by_role("link", name="Imports", exact=True).click()
     page.goto(f"{live_server.url}/base/imports/nouveau/")
     page.set_input_files("input[type=file]", str(path))
     page.select_option("select[name=basis]", "membership")
@@ -65,7 +65,7 @@ def test_hq_imports_a_csv_watches_it_run_builds_a_segment_and_exports_it(
     assert page.get_by_role("link", name="Télécharger les lignes invalides (CSV)").is_visible()
 
     # A segment: tag "sciences", département 75 — its count follows the filters live.
-    page.get_by_role("link", name="Segments").click()
+    page.get_by_role("link", name="Segments", exact=True).click()
     page.goto(f"{live_server.url}/base/segments/nouveau/")
     page.fill("input[name=name]", "Scientifiques parisiens")
     page.select_option("select[name=tags_any]", label="sciences")
@@ -112,7 +112,7 @@ def test_coordinator_sees_masked_details_reveals_one_and_the_audit_log_shows_it(
         contact=contact, purpose="news", status="granted", basis="membership", source="import"
     )
     login(page, live_server.url, coordinator.email, PASSWORD)
-    page.get_by_role("link", name="Contacts").click()
+    page.get_by_role("link", name="Contacts", exact=True).click()
     page.get_by_role("link", name="de Gouges").first.click()
     html = page.content()
     assert "militante@exemple.fr" not in html and "+33612345678" not in html

@@ -45,7 +45,7 @@ def test_hq_writes_previews_tests_and_launches_a_campaign(
     Segment.objects.create(name="Paris", definition={"departements": ["75"]})
     login(page, live_server.url, hq.email, PASSWORD)
 
-    page.get_by_role("link", name="Campagnes").click()
+    page.get_by_role("link", name="Campagnes", exact=True).click()
     campaign = write_campaign(page, live_server.url, "Rendez-vous samedi", "Paris")
 
     # The message as a contact would get it, inside the sandboxed frame, first name escaped.

@@ -23,6 +23,7 @@ from essaim.accounts import rules
 from essaim.lib.forms import SearchableSelectMultiple
 from essaim.lib.sorting import SortColumn, Sorting, sorting_from
 from essaim.lib.text import french_sort_key
+from essaim.lib.charts import Chart, Series
 
 # (anchor, title, example template under guide/examples/)
 SECTIONS: tuple[tuple[str, Any, str], ...] = (
@@ -42,6 +43,7 @@ SECTIONS: tuple[tuple[str, Any, str], ...] = (
     ("onglets", _("Onglets"), "guide/examples/tabs.html"),
     ("progression", _("Progression"), "guide/examples/progress.html"),
     ("notifications", _("Notifications"), "guide/examples/notifications.html"),
+    ("graphiques", _("Graphiques et panneaux"), "guide/examples/charts.html"),
 )
 
 
@@ -141,6 +143,20 @@ def style_guide(request: HttpRequest) -> HttpResponse:
         "example_fields": [("action", "erase")],
         "example_page": SimpleNamespace(
             has_prev=True, has_next=True, prev_cursor="exemple", next_cursor="exemple"
+        ),
+        # A chart is data (essaim.lib.charts.Chart) that includes/chart.html draws on a canvas
+        # (Chart.js) and writes as a table; a dashboard panel (.panel) holds charts and figures.
+        "example_chart": Chart(
+            id="guide",
+            title=str(_("Inscriptions par jour et par source")),
+            kind="bar",
+            labels=["02/03", "03/03", "04/03", "05/03", "06/03"],
+            series=[
+                Series(str(_("Formulaire d'inscription")), [12, 18, 9, 22, 31]),
+                Series(str(_("Appel à volontaires")), [0, 4, 40, 26, 12]),
+            ],
+            stacked=True,
+            row_header=str(_("Jour")),
         ),
         "example_tabs": [
             (_("Aperçu"), request.path),

@@ -18,13 +18,15 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from django.db import transaction
-from django.db.models import Count, F, Func, IntegerField, OuterRef, QuerySet, Subquery
-from django.utils import timezone
+from django.db.models import Count, F, OuterRef, QuerySet, Subquery
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from essaim.accounts.services import audit
 from essaim.army.models import Call, CallEvent, Claim, Volunteer, VolunteerRole
+from essaim.lib.charts import Chart, Series
+from essaim.lib.timeseries import HourStart, epoch_hour, hour_start
 from essaim.mailing.models import Campaign, Delivery
 from essaim.mailing.services.campaigns import CampaignRefused, estimate_audience, save_draft
 from essaim.people.models import Contact, Purpose, Segment
@@ -125,35 +127,15 @@ def record_signup(call: Call, contact: Contact) -> None:
 # --- The funnel -----------------------------------------------------------------------------
 
 
-class EpochHour(Func):
-    """Hours since 1970-01-01 UTC of a timestamp, computed by the database (integer)."""
-
-    output_field = IntegerField()
-
-    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        # unixepoch() is SQLite's own C (3.38+): no Python function called per row.
-        return self.as_sql(
-            compiler, connection, template="(unixepoch(%(expressions)s) / 3600)", **extra
-        )
-
-    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        return self.as_sql(
-            compiler,
-            connection,
-            template="CAST(FLOOR(EXTRACT(EPOCH FROM %(expressions)s) / 3600) AS BIGINT)",
-            **extra,
-        )
-
-
 def _per_hour(queryset: QuerySet[Any], column: str) -> dict[int, int]:
     rows = (
         queryset.order_by()
-        .annotate(_hour=EpochHour(F(column)))
+        .annotate(_hour=HourStart(F(column)))
         .values("_hour")
         .annotate(_n=Count("*"))
         .values_list("_hour", "_n")
     )
-    return {int(hour): int(n) for hour, n in rows if hour is not None}
+    return {epoch_hour(hour): int(n) for hour, n in rows if hour is not None}
 
 
 def _hourly_steps(call: Call) -> dict[str, dict[int, int]]:
@@ -210,7 +192,7 @@ def call_funnel(call: Call, *, now: dt.datetime | None = None) -> Funnel:
     unit = "hour" if last - first < HOURLY_SPAN else "day"
     grouped: dict[dt.datetime, dict[str, int]] = {}
     for hour in range(first, last + 1):
-        start = timezone.localtime(dt.datetime.fromtimestamp(hour * 3600, tz=dt.UTC))
+        start = hour_start(hour)
         if unit == "day":
             start = start.replace(hour=0, minute=0, second=0, microsecond=0)
         counts = grouped.setdefault(start, dict(zero))
@@ -224,47 +206,28 @@ def call_funnel(call: Call, *, now: dt.datetime | None = None) -> Funnel:
     return Funnel(campaign.audience_count, unit, buckets, totals)
 
 
-# --- The chart (inline SVG, drawn on the server) --------------------------------------------
+# --- The chart (Chart.js, through includes/chart.html) ----------------------------------------
 
 
-@dataclass(frozen=True)
-class Chart:
-    width: int
-    height: int
-    left: int
-    bottom: int
-    lines: list[tuple[str, str]]  # (step, "x,y x,y …")
-    y_ticks: list[tuple[int, int]]  # (y, value)
-    x_ticks: list[tuple[int, dt.datetime]]  # (x, bucket start)
-
-
-def chart(funnel: Funnel, *, width: int = 720, height: int = 260) -> Chart | None:
-    """The cumulated steps as polylines on a linear scale (the reached curve sets the scale, as
-    in "12,000 of 220,000 in three days"). None when there is nothing to draw."""
+def funnel_chart(call: Call, funnel: Funnel) -> Chart | None:
+    """The cumulated steps over time, one line each (the reached line sets the scale, as in
+    "12,000 of 220,000 in three days"); None when nobody was reached yet. A funnel that fits in
+    one hour or one day is drawn from nothing at its start to its totals at its end: a line,
+    where a single point would hardly show."""
     if not funnel.buckets:
         return None
-    left, right, top, bottom = 64, 12, 12, height - 28
-    top_value = max(1, max(funnel.buckets[-1].totals.values()))
-    span = max(1, len(funnel.buckets) - 1)
-
-    def x(i: int) -> int:
-        return left + round(i * (width - left - right) / span)
-
-    def y(value: int) -> int:
-        return bottom - round(value * (bottom - top) / top_value)
-
-    if len(funnel.buckets) == 1:
-        # Everything in one hour: a line from nothing at the hour's start to its total at the
-        # end, since a polyline of one point draws nothing.
-        lines = [
-            (step, f"{x(0)},{y(0)} {x(1)},{y(funnel.buckets[0].totals[step])}") for step in STEPS
-        ]
-    else:
-        lines = [
-            (step, " ".join(f"{x(i)},{y(b.totals[step])}" for i, b in enumerate(funnel.buckets)))
-            for step in STEPS
-        ]
-    y_ticks = [(y(round(top_value * k / 4)), round(top_value * k / 4)) for k in range(5)]
-    every = max(1, len(funnel.buckets) // 6)
-    x_ticks = [(x(i), b.start) for i, b in enumerate(funnel.buckets) if i % every == 0]
-    return Chart(width, height, left, bottom, lines, y_ticks, x_ticks)
+    hourly = funnel.unit == "hour"
+    when = "d/m H\\h" if hourly else "d/m"
+    starts = [b.start for b in funnel.buckets]
+    values = {step: [b.totals[step] for b in funnel.buckets] for step in STEPS}
+    if len(starts) == 1:
+        starts.append(starts[0] + (dt.timedelta(hours=1) if hourly else dt.timedelta(days=1)))
+        values = {step: [0, *totals] for step, totals in values.items()}
+    return Chart(
+        id="call-funnel",
+        title=_("Réponses cumulées à l'appel « %(title)s »") % {"title": call.title},
+        kind="line",
+        labels=[formats.date_format(start, when) for start in starts],
+        series=[Series(str(STEP_LABELS[step]), values[step]) for step in STEPS],
+        row_header=_("Début"),
+    )

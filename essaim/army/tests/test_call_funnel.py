@@ -4,6 +4,7 @@ counted in SQL per hour, summed per day beyond three days, drawn as an inline SV
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from typing import Any
 
@@ -11,7 +12,7 @@ import pytest
 from django.utils import timezone
 
 from essaim.army.models import CallEvent, Claim
-from essaim.army.services.calls import call_funnel, chart, record_signup, record_visit
+from essaim.army.services.calls import call_funnel, funnel_chart, record_signup, record_visit
 from essaim.army.tests.call_helpers import launch, paris_segment
 from essaim.army.tests.factories import (
     CallFactory,
@@ -49,7 +50,7 @@ def test_a_call_not_yet_sent_has_an_empty_funnel_and_no_chart(call):
         [],
         {"reached": 0, "visited": 0, "signed_up": 0, "first_mission": 0},
     )
-    assert chart(funnel) is None
+    assert funnel_chart(call, funnel) is None
 
 
 def test_the_funnel_counts_each_step_per_hour(call, hq):
@@ -119,25 +120,33 @@ def test_a_call_longer_than_three_days_is_shown_per_day(call):
 def test_the_chart_draws_one_cumulated_line_per_step(call):
     deliveries = launch(call)
     accepted_at(deliveries, [0, 0, 1, 2, 2])
-    drawn = chart(call_funnel(call, now=_at(2)))
+    drawn = funnel_chart(call, call_funnel(call, now=_at(2)))
     assert drawn is not None
-    lines = dict(drawn.lines)
-    assert list(lines) == ["reached", "visited", "signed_up", "first_mission"]
-    points = [tuple(map(int, p.split(","))) for p in lines["reached"].split()]
-    assert [x for x, _ in points] == [64, 386, 708]
-    assert [y for _, y in points] == [drawn.bottom - round(2 * 220 / 5), 232 - 132, 12]
-    assert [v for _, v in drawn.y_ticks] == [0, 1, 2, 4, 5]
+    assert (drawn.kind, drawn.id) == ("line", "call-funnel")
+    assert [s.label for s in drawn.series] == [
+        "Atteints",
+        "Page visitée",
+        "Inscrits",
+        "Première mission acceptée",
+    ]
+    assert drawn.series[0].values == [2, 3, 5]
+    assert drawn.series[1].values == [0, 0, 0]
+    assert drawn.labels == ["06/03 10h", "06/03 11h", "06/03 12h"]  # Paris time
+    assert drawn.spec["series"][0] == {
+        "label": "Atteints",
+        "values": [2, 3, 5],
+        "color": "chart-1",
+    }
 
 
 def test_a_funnel_within_one_hour_still_draws_a_line_per_step(call):
     deliveries = launch(call)
     accepted_at(deliveries, [0.1, 0.2, 0.3, 0.4, 0.5])
-    drawn = chart(call_funnel(call, now=_at(0.6)))
+    drawn = funnel_chart(call, call_funnel(call, now=_at(0.6)))
     assert drawn is not None
-    lines = dict(drawn.lines)
     # From nothing at the hour's start to the hour's total at its end: two points, a line.
-    assert lines["reached"] == f"64,{drawn.bottom} 708,12"
-    assert lines["visited"] == f"64,{drawn.bottom} 708,{drawn.bottom}"
+    assert drawn.labels == ["06/03 10h", "06/03 11h"]
+    assert [s.values for s in drawn.series] == [[0, 5], [0, 0], [0, 0], [0, 0]]
 
 
 def test_the_funnel_is_counted_in_a_fixed_number_of_queries_whatever_the_audience(
@@ -166,6 +175,12 @@ def test_the_call_page_shows_the_numbers_and_the_chart(call, hq_client):
     assert re.search(r'id="total-reached">3<', page)
     assert re.search(r'id="total-visited">1<', page)
     assert re.search(r'id="total-audience">5<', page)
-    assert page.count('<polyline class="line') == 4
+    # The chart: a canvas that Chart.js draws from the JSON beside it, described by the table.
+    assert '<canvas id="chart-call-funnel" data-chart="chart-call-funnel-data" role="img"' in page
+    assert 'aria-describedby="funnel-table"' in page
+    data = re.search(
+        r'<script id="chart-call-funnel-data" type="application/json">(.*?)</script>', page
+    )
+    assert data is not None
+    assert [s["values"][-1] for s in json.loads(data[1])["series"]] == [3, 1, 0, 0]
     assert 'id="funnel-table"' in page
-    assert "style=" not in page.split('<svg id="funnel-chart"')[1].split("</svg>")[0]

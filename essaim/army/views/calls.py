@@ -87,7 +87,7 @@ def call_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "call": call,
             "campaign": call.campaign,
             "funnel": funnel,
-            "chart": svc.chart(funnel),
+            "chart": svc.funnel_chart(call, funnel),
             "totals": [(s, svc.STEP_LABELS[s], funnel.totals[s]) for s in svc.STEPS],
             "rows": [
                 (b.start, [(b.counts[s], b.totals[s]) for s in svc.STEPS]) for b in funnel.buckets

@@ -55,6 +55,15 @@ def zones() -> Zones:
     return Zones(regions=regions, departements=departements, postcodes=postcodes)
 
 
+@lru_cache(maxsize=1)
+def zone_names() -> tuple[dict[str, str], dict[str, str]]:
+    """The names of the régions and of the départements by code, read without the communes (a
+    page that only names zones need not load the 6,300 postcodes)."""
+    regions = {r["code"]: r["nom"] for r in _read("regions.json")}
+    departements = {d["code"]: d["nom"] for d in _read("departements.json")}
+    return regions, departements
+
+
 def postcode_map() -> dict[str, tuple[str, str]]:
     return zones().postcodes
 
