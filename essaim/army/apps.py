@@ -11,8 +11,7 @@ class ArmyConfig(AppConfig):
     def ready(self) -> None:
         from essaim.accounts.services.dashboard import register_panel
         from essaim.accounts.services.navigation import ACCOUNT, ARMY, register_menu
-        from essaim.army import labels
-        from essaim.army import dashboard
+        from essaim.army import dashboard, labels
         from essaim.army.services import gdpr
         from essaim.army.services.call_links import link_factory
         from essaim.army.services.demo import seed_demo_army

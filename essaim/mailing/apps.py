@@ -11,8 +11,7 @@ class MailingConfig(AppConfig):
     def ready(self) -> None:
         from essaim.accounts.services.dashboard import register_panel
         from essaim.accounts.services.navigation import CAMPAIGNS, register_menu
-        from essaim.mailing import labels
-        from essaim.mailing import dashboard
+        from essaim.mailing import dashboard, labels
         from essaim.mailing.services import gdpr
         from essaim.mailing.services.demo import seed_demo_mailing
         from essaim.mailing.services.notifications import register_kinds

@@ -20,10 +20,10 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from essaim.accounts import rules
+from essaim.lib.charts import Chart, Series
 from essaim.lib.forms import SearchableSelectMultiple
 from essaim.lib.sorting import SortColumn, Sorting, sorting_from
 from essaim.lib.text import french_sort_key
-from essaim.lib.charts import Chart, Series
 
 # (anchor, title, example template under guide/examples/)
 SECTIONS: tuple[tuple[str, Any, str], ...] = (
