@@ -9,8 +9,10 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
+from essaim.accounts.models import Notification
 from essaim.accounts.tests.factories import PASSWORD
-from essaim.army.models import Mission, Notification, Stage
+from essaim.army.models import Mission, Stage
+from essaim.army.services import notifications as notices
 from essaim.army.tests.factories import MissionFactory, TeamFactory, VolunteerFactory, seed_roles
 from tests.browser.helpers import login
 from tests.browser.test_accessibility import AXE, violations
@@ -86,5 +88,5 @@ def test_a_coordinator_duplicates_edits_and_publishes_a_mission_through_the_dial
         8,
         "published",
     )
-    assert Notification.objects.filter(mission=copy).count() == 3
+    assert Notification.objects.filter(kind=notices.MISSION_OFFERED, object_id=copy.pk).count() == 3
     assert found == []
