@@ -166,6 +166,27 @@ def register() -> None:
             object=e.object,
         ),
     )
+    register_action(
+        "contact.create",
+        lambda e: e.say(gettext("%(actor)s a ajouté le contact %(object)s"), object=e.object),
+    )
+    register_action(
+        "contact.update",
+        lambda e: e.say(gettext("%(actor)s a modifié le contact %(object)s"), object=e.object),
+    )
+    register_action(
+        "segment.create",
+        lambda e: e.say(
+            gettext("%(actor)s a créé le segment %(segment)s"),
+            segment=e.name_of(
+                "people.segment", e.event.object_id, fallback=f"« {e.detail('name')} »"
+            ),
+        ),
+    )
+    register_action("contacts.tag", _bulk_tags)
+    register_action("contacts.untag", _bulk_tags)
+    register_action("contacts.add_to_segment", _bulk_segment)
+    register_action("contacts.erase", _bulk_erase)
     register_action("segment.export", _segment_export)
     register_action("tag.delete", _tag_delete)
     register_action(
@@ -354,6 +375,48 @@ def _segment_export(entry: Entry) -> str:
         count,
     )
     return entry.say(template, segment=segment, count=number(count))
+
+
+def _bulk_tags(entry: Entry) -> str:
+    count = int(entry.detail("count", 0) or 0)
+    tags = ", ".join(f"« {t} »" for t in entry.detail("tags", []) or [])
+    if entry.event.action == "contacts.tag":
+        template = ngettext(
+            "%(actor)s a ajouté %(tags)s à %(count)s contact",
+            "%(actor)s a ajouté %(tags)s à %(count)s contacts",
+            count,
+        )
+    else:
+        template = ngettext(
+            "%(actor)s a retiré %(tags)s de %(count)s contact",
+            "%(actor)s a retiré %(tags)s de %(count)s contacts",
+            count,
+        )
+    return entry.say(template, tags=tags, count=number(count))
+
+
+def _bulk_segment(entry: Entry) -> str:
+    count = int(entry.detail("count", 0) or 0)
+    name = entry.detail("segment_name")
+    segment = entry.name_of(
+        "people.segment", entry.event.object_id, fallback=f"« {name} »" if name else ""
+    )
+    template = ngettext(
+        "%(actor)s a ajouté %(count)s contact au segment %(segment)s",
+        "%(actor)s a ajouté %(count)s contacts au segment %(segment)s",
+        count,
+    )
+    return entry.say(template, segment=segment, count=number(count))
+
+
+def _bulk_erase(entry: Entry) -> str:
+    count = int(entry.detail("count", 0) or 0)
+    template = ngettext(
+        "%(actor)s a effacé %(count)s contact (droit à l'effacement, RGPD)",
+        "%(actor)s a effacé %(count)s contacts (droit à l'effacement, RGPD)",
+        count,
+    )
+    return entry.say(template, count=number(count))
 
 
 def _tag_delete(entry: Entry) -> str:
