@@ -32,7 +32,6 @@ SECTIONS: tuple[tuple[str, Any, str], ...] = (
     ("boutons", _("Boutons"), "guide/examples/buttons.html"),
     ("formulaires", _("Formulaires"), "guide/examples/forms.html"),
     ("recherche", _("Choix multiple avec recherche"), "guide/examples/searchable.html"),
-    ("dialogue", _("Dialogue de confirmation"), "guide/examples/dialog.html"),
     ("cartes", _("Cartes et chiffres"), "guide/examples/cards.html"),
     ("tableaux", _("Tableaux"), "guide/examples/tables.html"),
     ("badges", _("Badges et états"), "guide/examples/badges.html"),
@@ -140,7 +139,6 @@ def style_guide(request: HttpRequest) -> HttpResponse:
         "example_campaigns": example_campaigns(sorting),
         "example_form": ExampleForm({"name": "", "email": "pas-une-adresse", "channel": "email"}),
         "example_tags_form": SearchableExampleForm(initial={"tags": ["bénévoles"]}),
-        "example_fields": [("action", "erase")],
         "example_page": SimpleNamespace(
             has_prev=True, has_next=True, prev_cursor="exemple", next_cursor="exemple"
         ),

@@ -99,21 +99,14 @@ const escapeHtml = (value) =>
   value.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 searchable(document);
 
-// A confirmation brought by htmx (includes/confirm_dialog.html) opens as a modal dialog; its
-// "Annuler" closes it, Escape too, and a closed dialog leaves the page.
+// A confirmation that htmx brings whole (includes/confirm.html with `opens`) opens as it lands,
+// and leaves the page once closed.
 document.addEventListener("htmx:afterSettle", (event) => {
   searchable(event.target);
   event.target.querySelectorAll("dialog[data-confirm-dialog]").forEach((dialog) => {
     dialog.addEventListener("close", () => dialog.remove());
-    if (!dialog.open) dialog.showModal();
+    openDialog(dialog);
   });
-});
-document.addEventListener("click", (event) => {
-  const close = event.target.closest("dialog [data-dialog-close]");
-  if (close) {
-    event.preventDefault();
-    close.closest("dialog").close();
-  }
 });
 
 // The contact list: a box that ticks the whole page (it exists for the script only), and the
