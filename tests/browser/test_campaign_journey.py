@@ -22,7 +22,7 @@ from tests.browser.helpers import login
 
 def write_campaign(page: Any, base_url: str, subject: str, audience: str) -> Campaign:
     page.goto(f"{base_url}/campagnes/")
-    page.get_by_role("link", name="Nouvelle campagne").click()
+    page.get_by_role("link", name="Nouvelle campagne").first.click()
     page.fill("input[name=subject]", subject)
     page.fill(
         "textarea[name=body_markdown]",

@@ -39,7 +39,7 @@ from essaim.lib.fetcher import (
     fetch,
     fetch_sync,
 )
-from essaim.lib.testing import LocalHttpServer, StaticResolver, free_port, serve_http
+from essaim.lib.testing import LocalHttpServer, StaticResolver, free_port, run_async, serve_http
 
 MIB = 1024 * 1024
 GIB = 1024 * MIB
@@ -268,7 +268,7 @@ def with_client(url: str, policy: FetchPolicy, **client_options: Any) -> FetchRe
         async with GuardedClient(policy, **client_options) as client:
             return await client.fetch(url)
 
-    return asyncio.run(run())
+    return run_async(run())
 
 
 def refused_with_client(url: str, policy: FetchPolicy, **client_options: Any) -> FetchError:
@@ -363,7 +363,7 @@ def test_a_shared_client_reuses_its_connection_and_keeps_no_cookie(server, loopb
         async with GuardedClient(policy_for(server)) as client:
             return [await fetch(server.url(p), client=client) for p in ("/cookie", "/", "/feed")]
 
-    results = asyncio.run(run())
+    results = run_async(run())
     assert [r.status for r in results] == [200, 200, 200]
     assert "set-cookie" in results[0].headers
     assert all("cookie" not in seen.headers for seen in server.requests)
@@ -374,7 +374,7 @@ def test_fetch_sync_works_from_code_that_runs_an_event_loop(server):
     async def view() -> FetchResult:
         return fetch_sync(server.url("/"), policy=policy_for(server))
 
-    assert asyncio.run(view()).body == b"Bonjour"
+    assert run_async(view()).body == b"Bonjour"
 
 
 def test_no_proxy_and_no_netrc_are_taken_from_the_environment(server, monkeypatch, tmp_path):

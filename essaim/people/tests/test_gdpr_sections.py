@@ -10,13 +10,14 @@ from essaim.people.services.gdpr_sections import sections
 from essaim.people.tests.factories import ImportedContactFactory
 
 
-def test_mailing_army_and_watch_register_their_sections_at_startup() -> None:
+def test_mailing_army_notifications_and_watch_register_their_sections_at_startup() -> None:
     assert [(s.name, s.order) for s in sections()] == [
         ("mailing", 10),
         ("army", 20),
+        ("notifications", 25),
         ("watch", 30),
     ]
-    assert [s.erase is not None for s in sections()] == [True, False, False]
+    assert [s.erase is not None for s in sections()] == [True, False, True, False]
 
 
 def test_the_access_report_keeps_its_keys_in_the_same_order(db: Any) -> None:
@@ -32,5 +33,6 @@ def test_the_access_report_keeps_its_keys_in_the_same_order(db: Any) -> None:
         "delivery_reports",
         "volunteering",
         "volunteer_calls",
+        "notifications",
         "watch_sources",
     ]

@@ -27,7 +27,7 @@ def test_the_list_shows_each_sources_health_in_words(
     SourceFactory.create(title="Blog en panne", status="failing", last_error="dns_error")
     SourceFactory.create(title="Blog coupé", status="disabled", last_error="http_410")
     SourceFactory.create_batch(5)
-    with django_assert_num_queries(4):  # session, user, the counts, the page
+    with django_assert_num_queries(5):  # session, user, the counts, the page, the menu badges
         response = hq_client.get(reverse("watch:source_list"))
     html = response.content.decode()
     assert response.status_code == 200
