@@ -60,6 +60,10 @@ _CREDITS = re.compile(
     re.IGNORECASE,
 )
 _WORD = re.compile(r"\w+", re.UNICODE)
+# What tells two events told in the same words apart: numbers, and names (capitalized words
+# that do not start a sentence).
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+_NAME = re.compile(r"(?<![.!?…»:]\s)(?<!^)\b[A-ZÀ-Ý][\w'’-]+", re.UNICODE)
 _SENTENCE = re.compile(r"(?<=[.!?…»])\s+")
 
 
@@ -91,6 +95,8 @@ class Features:
     wire: bool
     shingles: frozenset[str]
     long_sentences: frozenset[str]
+    facts: frozenset[str]  # numbers and names (see _NUMBER, _NAME)
+    title_words: int = 0
     bands: list[int] = field(default_factory=list)  # one hash per band
 
 
@@ -115,6 +121,8 @@ def features(title: str, summary: str, *, min_words: int) -> Features:
         wire=is_wire(title, summary),
         shingles=shingles,
         long_sentences=long_sentences,
+        facts=facts(summary_clean),
+        title_words=len(title_words),
         bands=band_hashes(shingles) if shingles else [],
     )
 
@@ -131,6 +139,22 @@ def band_hashes(shingles: frozenset[str]) -> list[int]:
         raw = hashlib.blake2b(chunk, digest_size=8).digest()
         out.append(int.from_bytes(raw, "big", signed=True))
     return out
+
+
+def facts(text: str) -> frozenset[str]:
+    """The numbers and names of a text, folded (see _NUMBER and _NAME)."""
+    found = {n.replace(",", ".") for n in _NUMBER.findall(text)}
+    found.update(fold(name) for name in _NAME.findall(text))
+    return frozenset(found)
+
+
+def facts_disagree(a: frozenset[str], b: frozenset[str]) -> bool:
+    """Whether two texts that share their words name different places, people or figures: the
+    mark of two events written from one template (two councils voting their budgets). Each
+    needs two facts at least to say so; a reprint keeps the dispatch's, even cut short."""
+    if len(a) < 2 or len(b) < 2:
+        return False
+    return len(a & b) / min(len(a), len(b)) < 0.5
 
 
 def similarity(a: frozenset[str], b: frozenset[str]) -> float:

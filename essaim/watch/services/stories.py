@@ -240,8 +240,15 @@ def _ingest_batch(ids: list[int], limits: Thresholds) -> None:
                 row.match, row.similarity, row.reprint = Match.TEXT, 1.0, True
         if target is None and f.title_hash:
             key = (row.source_id, f.title_hash)
-            found = batch_title.get(key) or by_title.get(key)
-            target = _within(found, row, limits)
+            found = _within(batch_title.get(key) or by_title.get(key), row, limits)
+            # A recurring title ("La revue de presse du matin") is one item only when the texts
+            # agree too, or when one of them is little more than its title.
+            if found is not None and not (
+                min(f.words - f.title_words, found.feats.words - found.feats.title_words) <= 5
+                or dedup.similarity(f.shingles, found.feats.shingles) >= limits.suggest
+            ):
+                found = None
+            target = found
             if target is not None:
                 row.match, row.similarity = Match.TITLE, 1.0
                 row.reprint = target.reprint
@@ -264,6 +271,7 @@ def _ingest_batch(ids: list[int], limits: Thresholds) -> None:
                 and best_score >= limits.auto
                 and long_enough
                 and best.feats.words >= limits.min_words
+                and not dedup.facts_disagree(f.facts, best.feats.facts)
             ):
                 target = best
                 row.match, row.similarity = Match.NEAR, round(best_score, 4)
@@ -275,6 +283,9 @@ def _ingest_batch(ids: list[int], limits: Thresholds) -> None:
                 for score, candidate in scored:
                     if score < limits.suggest or len(seen_stories) >= SUGGESTIONS_PER_ITEM:
                         break
+                    # Another town, other figures: another event, not a question for a person.
+                    if dedup.facts_disagree(f.facts, candidate.feats.facts):
+                        continue
                     if candidate.story not in seen_stories:
                         seen_stories.add(candidate.story)
                         suggestions.append((row, candidate, round(score, 4)))
