@@ -43,6 +43,7 @@ from essaim.mailing.tests.factories import CampaignFactory
 from essaim.people.models import ImportBatch, Segment, Tag, email_hash
 from essaim.people.services.imports.runner import imports_dir
 from essaim.people.tests.factories import make_contact
+from essaim.watch.models import Evidence, Item, MergeSuggestion, Story
 from essaim.watch.tests.factories import FetchLogFactory, ItemFactory, SourceFactory
 
 # The roles of the matrix, in the order of the table's columns.
@@ -201,6 +202,23 @@ def build_world() -> World:
     source = SourceFactory.create(url="https://blog.exemple.fr/feed/", created_by=hq)
     item = ItemFactory.create(source=source)
     FetchLogFactory.create(source=source)
+    # A story of two echoes (one kept as evidence) and an item suggested for it.
+    echo = ItemFactory.create(
+        evidence=Evidence.objects.create(
+            source=source, url=source.url, http_status=200, size=1, sha256="0" * 64, warc=b"x"
+        )
+    )
+    story = Story.objects.create(title="Un sujet", first_item=item, first_source=source)
+    Item.objects.filter(pk__in=[item.pk, echo.pk]).update(story=story)
+    suggested = ItemFactory.create()
+    suggestion = MergeSuggestion.objects.create(
+        item=suggested,
+        story=story,
+        similar_item=item,
+        similarity=0.5,
+    )
+    # Its own story, as the ingest would leave it.
+    Item.objects.filter(pk=suggested.pk).update(story=Story.objects.create(title="Un autre"))
 
     users = {
         "volunteer": volunteer.user,
@@ -241,6 +259,9 @@ def build_world() -> World:
         "caught": caught.pk,
         "source": source.pk,
         "item": item.pk,
+        "story": story.pk,
+        "suggestion": suggestion.pk,
+        "evidence": echo.evidence_id,
         "staff_user": hq.pk,
         "api_token": issued["hq"][0].pk,
         "token": FORGED_TOKEN,

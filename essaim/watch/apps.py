@@ -12,8 +12,10 @@ class WatchConfig(AppConfig):
         from essaim.accounts.services.navigation import Group, register_menu
         from essaim.people.services.demo import register_step
         from essaim.people.services.gdpr_sections import register_section
+        from essaim.watch import labels
         from essaim.watch.services import demo, gdpr
 
+        labels.register()
         register_menu("watch", Group("watch", _("Veille"), 50), menu)
         # A person's access report lists the sources their accounts added. No erase step: a
         # source belongs to the campaign, and its author is a foreign key set to null with the
@@ -29,6 +31,9 @@ def menu(user: Any) -> list[tuple[str, str] | None]:
 
     from essaim.watch import rules
 
-    if not rules.can_manage_sources(user):
-        return []
-    return [(gettext("Sources"), reverse("watch:source_list"))]
+    entries: list[tuple[str, str] | None] = []
+    if rules.can_see_stream(user):
+        entries.append((gettext("Sujets"), reverse("watch:story_list")))
+    if rules.can_manage_sources(user):
+        entries.append((gettext("Sources"), reverse("watch:source_list")))
+    return entries

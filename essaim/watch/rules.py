@@ -1,11 +1,12 @@
-"""Who may run the watch. For now HQ only; the volunteers' roles of the watch (veilleur,
-traceur) and the coordinators' view of the stream come with them."""
+"""Who may run the watch: HQ runs the sources; HQ and coordinators see the stream of stories.
+The volunteers' roles of the watch (veilleur, traceur) come with their pages."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from essaim.accounts.rules import is_hq
+from essaim.army.rules import coordinated_team_ids
 
 if TYPE_CHECKING:
     from essaim.accounts.rules import AnyUser
@@ -13,4 +14,15 @@ if TYPE_CHECKING:
 
 def can_manage_sources(user: AnyUser) -> bool:
     """See, add, import, export, disable and enable sources, and read their items."""
+    return is_hq(user)
+
+
+def can_see_stream(user: AnyUser) -> bool:
+    """See the stream of stories and a story's items: HQ, and coordinators (who open missions
+    for their teams from it)."""
+    return is_hq(user) or bool(coordinated_team_ids(user))
+
+
+def can_review_merges(user: AnyUser) -> bool:
+    """Accept or reject the merges the de-duplication suggests."""
     return is_hq(user)

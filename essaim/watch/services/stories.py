@@ -109,7 +109,7 @@ def ingest_items(
     for start in range(0, len(ids), BATCH):
         chunk = ids[start : start + BATCH]
         with transaction.atomic():
-            _lock()
+            lock_stories()
             _ingest_batch(chunk, limits)
         placed.update(
             Item.objects.filter(pk__in=chunk, story__isnull=False).values_list("pk", "story_id")
@@ -181,7 +181,8 @@ def refresh_counts(story_ids: Iterable[int]) -> None:
 # --- one batch ------------------------------------------------------------------------------
 
 
-def _lock() -> None:
+def lock_stories() -> None:
+    """Take the lock every change of stories shares, until the transaction ends (see module)."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])

@@ -1,0 +1,52 @@
+"""The words of the watch's codes: the sentences of its audit entries and the objects they link
+to. Registered from WatchConfig.ready."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from essaim.accounts.services.audit_log import (
+    Entry,
+    ObjectKind,
+    load_by_pk,
+    register_action,
+    register_family,
+    register_object,
+)
+from essaim.watch import rules
+from essaim.watch.models import Item, Story
+
+
+def register() -> None:
+    register_family("watch", _("Veille"), ("watch.",), order=50)
+    register_object(
+        "watch.story",
+        ObjectKind(
+            load=load_by_pk(Story),
+            name=str,
+            url=lambda s, reader: (
+                reverse("watch:story_detail", args=[s.pk]) if rules.can_see_stream(reader) else None
+            ),
+        ),
+    )
+    register_object("watch.item", ObjectKind(load=load_by_pk(Item), name=str))
+    register_action("watch.merge_accepted", _merge_accepted, refs={"item": "watch.item"})
+    register_action(
+        "watch.merge_rejected",
+        lambda e: e.say(
+            gettext("%(actor)s a refusé de rattacher l'élément %(item)s au sujet %(object)s"),
+            item=e.ref("item", "watch.item"),
+            object=e.object,
+        ),
+        refs={"item": "watch.item"},
+    )
+
+
+def _merge_accepted(e: Entry) -> str:
+    return e.say(
+        gettext("%(actor)s a rattaché l'élément %(item)s et ses échos au sujet %(object)s"),
+        item=e.ref("item", "watch.item"),
+        object=e.object,
+    )
