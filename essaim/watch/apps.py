@@ -29,6 +29,12 @@ def menu(user: Any) -> list[tuple[str, str] | None]:
 
     from essaim.watch import rules
 
-    if not rules.can_manage_sources(user):
-        return []
-    return [(gettext("Sources"), reverse("watch:source_list"))]
+    entries: list[tuple[str, str] | None] = []
+    if rules.can_manage_sources(user):
+        entries.append((gettext("Sources"), reverse("watch:source_list")))
+    # By account role, without a query on every page: veilleurs (a volunteer role, a query
+    # away) reach the watchlists from their links; the pages check again.
+    if rules.can_manage_sources(user) or getattr(user, "is_coordinator", False):
+        entries.append((gettext("Listes de veille"), reverse("watch:watchlist_list")))
+        entries.append((gettext("Recherche"), reverse("watch:item_search")))
+    return entries

@@ -1,16 +1,43 @@
-"""Who may run the watch. For now HQ only; the volunteers' roles of the watch (veilleur,
-traceur) and the coordinators' view of the stream come with them."""
+"""Who may run the watch. HQ runs everything: sources, watchlists. Coordinators and the
+volunteers active in the veilleur role read the watchlists and their matches, try queries in
+the test box and search the items; the traceurs' pages come with them."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from essaim.accounts.rules import is_hq
+from essaim.accounts.rules import is_active_user, is_hq
 
 if TYPE_CHECKING:
     from essaim.accounts.rules import AnyUser
 
+VEILLEUR = "veilleur"
+
 
 def can_manage_sources(user: AnyUser) -> bool:
     """See, add, import, export, disable and enable sources, and read their items."""
+    return is_hq(user)
+
+
+def is_active_veilleur(user: AnyUser) -> bool:
+    from essaim.army.models import RoleAssignment, Stage
+
+    if not is_active_user(user):
+        return False
+    return RoleAssignment.objects.filter(
+        volunteer_id=user.pk, role__slug=VEILLEUR, stage=Stage.ACTIVE
+    ).exists()
+
+
+def can_read_watchlists(user: AnyUser) -> bool:
+    """See the watchlists and what they matched, try a query, search the items."""
+    if is_hq(user):
+        return True
+    if not is_active_user(user):
+        return False
+    return bool(getattr(user, "is_coordinator", False)) or is_active_veilleur(user)
+
+
+def can_manage_watchlists(user: AnyUser) -> bool:
+    """Create, edit and delete watchlists."""
     return is_hq(user)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from essaim.watch import views
+from essaim.watch import views, watchlist_views
 
 app_name = "watch"
 urlpatterns = [
@@ -11,4 +11,11 @@ urlpatterns = [
     path("sources/<int:pk>/reactiver/", views.source_enable, name="source_enable"),
     path("sources/opml/import/", views.opml_import, name="opml_import"),
     path("sources/opml/export/", views.opml_export, name="opml_export"),
+    path("listes/", watchlist_views.watchlist_list, name="watchlist_list"),
+    path("listes/nouvelle/", watchlist_views.watchlist_create, name="watchlist_create"),
+    path("listes/essai/", watchlist_views.watchlist_test, name="watchlist_test"),
+    path("listes/<int:pk>/", watchlist_views.watchlist_detail, name="watchlist_detail"),
+    path("listes/<int:pk>/modifier/", watchlist_views.watchlist_edit, name="watchlist_edit"),
+    path("listes/<int:pk>/supprimer/", watchlist_views.watchlist_delete, name="watchlist_delete"),
+    path("recherche/", watchlist_views.item_search, name="item_search"),
 ]
