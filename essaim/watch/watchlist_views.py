@@ -64,7 +64,8 @@ def watchlist_create(request: HttpRequest) -> HttpResponse:
         messages.success(
             request,
             _(
-                "Liste de veille créée : les éléments des %(days)d derniers jours sont passés en revue."
+                "Liste de veille créée : les éléments des %(days)d derniers jours sont "
+                "passés en revue."
             )
             % {"days": svc.BACKFILL_DAYS},
         )
