@@ -43,6 +43,7 @@ from essaim.mailing.tests.factories import CampaignFactory
 from essaim.people.models import ImportBatch, Segment, Tag, email_hash
 from essaim.people.services.imports.runner import imports_dir
 from essaim.people.tests.factories import make_contact
+from essaim.watch.models import Watchlist
 from essaim.watch.tests.factories import FetchLogFactory, ItemFactory, SourceFactory
 
 # The roles of the matrix, in the order of the table's columns.
@@ -201,6 +202,7 @@ def build_world() -> World:
     source = SourceFactory.create(url="https://blog.exemple.fr/feed/", created_by=hq)
     item = ItemFactory.create(source=source)
     FetchLogFactory.create(source=source)
+    watchlist = Watchlist.objects.create(name="Candidats", kind="names", query="Dupont")
 
     users = {
         "volunteer": volunteer.user,
@@ -241,6 +243,7 @@ def build_world() -> World:
         "caught": caught.pk,
         "source": source.pk,
         "item": item.pk,
+        "watchlist": watchlist.pk,
         "staff_user": hq.pk,
         "api_token": issued["hq"][0].pk,
         "token": FORGED_TOKEN,

@@ -75,6 +75,12 @@ EXPECTED_OPERATIONS = {
     ("get", "/api/v1/watch/sources/{id}"): "get_source",
     ("get", "/api/v1/watch/items"): "list_items",
     ("get", "/api/v1/watch/items/{id}"): "get_item",
+    ("get", "/api/v1/watch/watchlists"): "list_watchlists",
+    ("post", "/api/v1/watch/watchlists"): "create_watchlist",
+    ("get", "/api/v1/watch/watchlists/{id}"): "get_watchlist",
+    ("patch", "/api/v1/watch/watchlists/{id}"): "update_watchlist",
+    ("delete", "/api/v1/watch/watchlists/{id}"): "delete_watchlist",
+    ("get", "/api/v1/watch/watchlists/{id}/matches"): "list_watchlist_matches",
 }
 
 
