@@ -12,7 +12,7 @@ only) then evaluates its tree on the positions found: AND, OR, NOT, NEAR/n, site
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import ahocorasick
@@ -91,6 +91,10 @@ def _near(a: Sequence[int], a_len: int, b: Sequence[int], b_len: int, distance: 
     return False
 
 
+Found = dict[int, list[int]]
+Test = Callable[[Found, ItemText], bool]
+
+
 class Matcher:
     """The automata of a set of watchlists. Build once, use for many items (not thread-safe
     to build; safe to use from one thread at a time)."""
@@ -100,9 +104,13 @@ class Matcher:
         self.pattern_ids: dict[tuple[str, tuple[str, ...]], int] = {}
         self.pattern_lengths: list[int] = []  # in words
         self.key_lengths: list[int] = []  # in characters, spaces included
+        # Whether a pattern's positions are needed (it is a side of a NEAR); for the others
+        # being found is enough, and finding where is skipped.
+        self.positional: list[bool] = []
         # For each pattern, the compiled watchlists (indexes) that use it.
         self.users: list[list[int]] = []
         self.always: list[int] = []
+        self.tests: list[Test] = []
         automata = {NAMES: ahocorasick.Automaton(), TOPICS: ahocorasick.Automaton()}
         for watchlist_id, kind, tree in watchlists:
             index = len(self.compiled)
@@ -115,6 +123,7 @@ class Matcher:
                     pattern = " " + " ".join(key[1]) + " "
                     self.pattern_lengths.append(len(key[1]))
                     self.key_lengths.append(len(pattern))
+                    self.positional.append(False)
                     self.users.append([])
                     automata[kind].add_word(pattern, number)
                 if not self.users[number] or self.users[number][-1] != index:
@@ -125,6 +134,7 @@ class Matcher:
             if not compiled.needs_terms:
                 self.always.append(index)
             self.compiled.append(compiled)
+            self.tests.append(self._compile(tree, compiled))
         self.automata = {}
         for kind, automaton in automata.items():
             if len(automaton):
@@ -134,40 +144,98 @@ class Matcher:
     def __len__(self) -> int:
         return len(self.compiled)
 
-    def hits(self, text: str) -> dict[int, list[int]]:
-        """For each pattern found in the text, the word positions where it starts."""
+    def _compile(self, node: Node, compiled: Compiled) -> Test:
+        """The tree as nested closures: evaluated once per candidate item, they cost a call
+        per node instead of a chain of isinstance tests."""
+        if isinstance(node, Term):
+            number = compiled.patterns[node]
+            return lambda found, item: number in found
+        if isinstance(node, And | Or):
+            if all(isinstance(child, Term) for child in node.children):
+                # Only terms (the usual list of names): one set operation in C.
+                numbers = frozenset(compiled.patterns[child] for child in node.children)  # type: ignore[index]
+                if isinstance(node, Or):
+                    return lambda found, item: not numbers.isdisjoint(found)
+                return lambda found, item: numbers.issubset(found)
+            parts = [self._compile(child, compiled) for child in node.children]
+            if isinstance(node, Or):
+
+                def any_of(found: Found, item: ItemText) -> bool:
+                    for part in parts:  # noqa: SIM110 - a loop, not a generator: twice as fast here
+                        if part(found, item):
+                            return True
+                    return False
+
+                return any_of
+
+            def all_of(found: Found, item: ItemText) -> bool:
+                for part in parts:  # noqa: SIM110 - a loop, not a generator: twice as fast here
+                    if not part(found, item):
+                        return False
+                return True
+
+            return all_of
+        if isinstance(node, Not):
+            inner = self._compile(node.child, compiled)
+            return lambda found, item: not inner(found, item)
+        if isinstance(node, Near):
+            left, right = compiled.patterns[node.left], compiled.patterns[node.right]
+            self.positional[left] = self.positional[right] = True
+            left_len, right_len = self.pattern_lengths[left], self.pattern_lengths[right]
+            distance = node.distance
+
+            def near(found: Found, item: ItemText) -> bool:
+                if left not in found or right not in found:
+                    return False
+                return _near(found[left], left_len, found[right], right_len, distance)
+
+            return near
+        if isinstance(node, Site):
+            host, dotted = node.host, "." + node.host
+            return lambda found, item: item.host == host or item.host.endswith(dotted)
+        if isinstance(node, SourceIs):
+            if node.source_id is not None:
+                source_id = node.source_id
+                return lambda found, item: item.source_id == source_id
+            label = node.label
+            return lambda found, item: label in item.source_labels
+        raise TypeError(node)
+
+    def hits(self, text: str) -> Found:
+        """For each pattern found in the text, the word positions where it starts (only for
+        the sides of a NEAR: the others get an empty list)."""
         folded = words(text)
         if not folded:
             return {}
-        found: dict[int, list[int]] = {}
+        found: Found = {}
+        positional, key_lengths = self.positional, self.key_lengths
         for kind, automaton in self.automata.items():
             seq = stems(folded) if kind == TOPICS else folded
             line = " " + " ".join(seq) + " "
-            starts: dict[int, int] | None = None
             for end, number in automaton.iter(line):
-                if starts is None:
-                    starts = {}
-                    offset = 1  # in the line, after its leading space
-                    for position, word in enumerate(seq):
-                        starts[offset] = position
-                        offset += len(word) + 1
-                # The pattern is " w1 … wn " and ends on its last space: its first word
-                # starts right after its first space.
-                first_word = end - self.key_lengths[number] + 2
-                found.setdefault(number, []).append(starts[first_word])
+                positions = found.get(number)
+                if positions is None:
+                    positions = found[number] = []
+                if positional[number]:
+                    # The pattern " w1 … wn " ends on its last space; the spaces before its
+                    # first one number the words before it.
+                    positions.append(line.count(" ", 0, end - key_lengths[number] + 1))
         return found
 
     def match(self, items: Iterable[ItemText]) -> list[Match]:
         """The watchlists each item matches, with the terms found."""
         matches: list[Match] = []
+        users, tests, compiled_all = self.users, self.tests, self.compiled
         for item in items:
             found = self.hits(item.text)
+            if not found and not self.always:
+                continue
             candidates: set[int] = set(self.always)
             for number in found:
-                candidates.update(self.users[number])
+                candidates.update(users[number])
             for index in sorted(candidates):
-                compiled = self.compiled[index]
-                if self.evaluate(compiled.tree, compiled, found, item):
+                if tests[index](found, item):
+                    compiled = compiled_all[index]
                     matches.append(
                         Match(
                             compiled.id,
@@ -176,34 +244,3 @@ class Matcher:
                         )
                     )
         return matches
-
-    def evaluate(
-        self, node: Node, compiled: Compiled, found: dict[int, list[int]], item: ItemText
-    ) -> bool:
-        if isinstance(node, Term):
-            return compiled.patterns[node] in found
-        if isinstance(node, And):
-            return all(self.evaluate(child, compiled, found, item) for child in node.children)
-        if isinstance(node, Or):
-            return any(self.evaluate(child, compiled, found, item) for child in node.children)
-        if isinstance(node, Not):
-            return not self.evaluate(node.child, compiled, found, item)
-        if isinstance(node, Near):
-            left = compiled.patterns[node.left]
-            right = compiled.patterns[node.right]
-            if left not in found or right not in found:
-                return False
-            return _near(
-                found[left],
-                self.pattern_lengths[left],
-                found[right],
-                self.pattern_lengths[right],
-                node.distance,
-            )
-        if isinstance(node, Site):
-            return item.host == node.host or item.host.endswith("." + node.host)
-        if isinstance(node, SourceIs):
-            if node.source_id is not None:
-                return item.source_id == node.source_id
-            return node.label in item.source_labels
-        raise TypeError(node)
