@@ -383,6 +383,24 @@ WEB: dict[str, Web] = {
     "watch:suggestion_reject": web(
         "pk=suggestion", get="login 405 405 405 405 405", post="login 403 403 403 302 302"
     ),
+    # Watchlists: HQ writes; coordinators (and active veilleurs, not in this world) read, try a
+    # query and search. An empty test or search is the page with its hint (200); a delete
+    # without confirm=1 asks again (200).
+    "watch:watchlist_list": web(get="login 403 200 200 200 200", post="login 405 405 405 405 405"),
+    "watch:watchlist_create": web(
+        get="login 403 403 403 200 200", post="login 403 403 403 200 200"
+    ),
+    "watch:watchlist_test": web(get="login 403 200 200 200 200", post="login 405 405 405 405 405"),
+    "watch:watchlist_detail": web(
+        "pk=watchlist", get="login 403 200 200 200 200", post="login 405 405 405 405 405"
+    ),
+    "watch:watchlist_edit": web(
+        "pk=watchlist", get="login 403 403 403 200 200", post="login 403 403 403 200 200"
+    ),
+    "watch:watchlist_delete": web(
+        "pk=watchlist", get="login 403 403 403 200 200", post="login 403 403 403 200 200"
+    ),
+    "watch:item_search": web(get="login 403 200 200 200 200", post="login 405 405 405 405 405"),
     # --- The development mail catcher: HQ only, and only where DEVMAIL_ENABLED (404 otherwise).
     "devmail:inbox": web(get="login 404 404 404 200 200", post="login 404 404 404 200 200"),
     "devmail:message": web(
@@ -418,6 +436,7 @@ API: dict[str, Api] = {
         "401 403 204 404 204 204 403", "id=mission file_id=kit_file"
     ),
     "DELETE /api/v1/tags/{name}": api("401 403 403 403 204 204 403", "name=tag_name"),
+    "DELETE /api/v1/watch/watchlists/{id}": api("401 403 403 403 204 204 403", "id=watchlist"),
     "GET /api/health": api("200 200 200 200 200 200 200"),
     "GET /api/v1/calls/{id}": api("401 403 403 403 200 200 200", "id=call"),
     "GET /api/v1/calls/{id}/funnel": api("401 403 403 403 200 200 200", "id=call"),
@@ -453,7 +472,13 @@ API: dict[str, Api] = {
     # The stream of stories: HQ's and every coordinator's tokens, read-only.
     "GET /api/v1/watch/stories": api("401 403 200 200 200 200 200"),
     "GET /api/v1/watch/stories/{id}": api("401 403 200 200 200 200 200", "id=story"),
+    "GET /api/v1/watch/watchlists": api("401 403 200 200 200 200 200"),
+    "GET /api/v1/watch/watchlists/{id}": api("401 403 200 200 200 200 200", "id=watchlist"),
+    "GET /api/v1/watch/watchlists/{id}/matches": api("401 403 200 200 200 200 200", "id=watchlist"),
     "PATCH /api/v1/me": api("401 200 404 404 404 404 403"),
+    "PATCH /api/v1/watch/watchlists/{id}": api(
+        "401 403 403 403 200 200 403", "id=watchlist", body={"active": False}
+    ),
     "POST /api/v1/calls": api("401 403 403 403 422 422 403"),
     "POST /api/v1/campaigns": api("401 403 403 403 422 422 403"),
     "POST /api/v1/campaigns/{id}/approve": api("401 403 403 403 409 409 403", "id=campaign"),
@@ -499,6 +524,7 @@ API: dict[str, Api] = {
         "401 403 200 403 200 200 403", "id=team membership=request", body={"approve": False}
     ),
     "POST /api/v1/watch/sources": api("401 403 403 403 422 422 403"),
+    "POST /api/v1/watch/watchlists": api("401 403 403 403 422 422 403"),
     "PUT /api/v1/contacts": api("401 403 403 403 422 422 403"),
     "PUT /api/v1/missions/{id}/kit": api("401 403 200 404 200 200 403", "id=mission"),
 }

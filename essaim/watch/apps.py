@@ -36,4 +36,9 @@ def menu(user: Any) -> list[tuple[str, str] | None]:
         entries.append((gettext("Sujets"), reverse("watch:story_list")))
     if rules.can_manage_sources(user):
         entries.append((gettext("Sources"), reverse("watch:source_list")))
+    # By account role, without a query on every page: veilleurs (a volunteer role, a query
+    # away) reach the watchlists from their links; the pages check again.
+    if rules.can_manage_sources(user) or getattr(user, "is_coordinator", False):
+        entries.append((gettext("Listes de veille"), reverse("watch:watchlist_list")))
+        entries.append((gettext("Recherche"), reverse("watch:item_search")))
     return entries

@@ -1,4 +1,5 @@
-"""The watch's forms: add a source by its URL, import an OPML file; both carry the labels."""
+"""The watch's forms: add a source by its URL, import an OPML file (both carry the labels);
+a watchlist and its test box."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from essaim.watch.models import Source
+from essaim.watch.models import Source, Watchlist
 from essaim.watch.services import urls
 from essaim.watch.services.sources import Labels
+from essaim.watch.services.watchlists import clean_labels
+from essaim.watch.services.watchlists.query import MAX_LENGTH, QueryError, parse
 
 
 class LabelsForm(forms.Form):
@@ -78,3 +81,53 @@ class OpmlImportForm(LabelsForm):
             raise forms.ValidationError(_("Le fichier est trop volumineux."))
         data: bytes = upload.read(limit + 1)
         return data
+
+
+class WatchlistForm(forms.Form):
+    """A watchlist's name, kind, query and labels; the query is parsed here, so that a bad one
+    comes back with the parser's message and position."""
+
+    name = forms.CharField(label=gettext_lazy("Nom"), max_length=150)
+    kind = forms.ChoiceField(
+        label=gettext_lazy("Type"),
+        choices=Watchlist.Kind.choices,
+        initial=Watchlist.Kind.TOPICS,
+        help_text=gettext_lazy(
+            "Noms : cherchés mot pour mot (sans tenir compte des accents ni des majuscules). "
+            "Sujets : cherchés par racine (« élections » trouve « élection »)."
+        ),
+    )
+    query = forms.CharField(
+        label=gettext_lazy("Requête"),
+        max_length=MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
+        help_text=gettext_lazy(
+            'Mots, "phrases", AND, OR, NOT, parenthèses, NEAR/5 (à 5 mots au plus, dans un '
+            'ordre ou l\'autre), site:lemonde.fr, source:42 ou source:"Le Monde".'
+        ),
+    )
+    labels = forms.CharField(
+        label=gettext_lazy("Étiquettes"),
+        max_length=500,
+        required=False,
+        help_text=gettext_lazy("Séparées par des virgules : candidat, adversaire, santé…"),
+    )
+    active = forms.BooleanField(label=gettext_lazy("Active"), required=False, initial=True)
+
+    def clean_query(self) -> str:
+        query: str = self.cleaned_data["query"].strip()
+        try:
+            parse(query)
+        except QueryError as error:
+            raise forms.ValidationError(str(error), code="query") from error
+        return query
+
+    def clean_labels(self) -> list[str]:
+        return clean_labels(self.cleaned_data.get("labels") or "")
+
+
+class WatchlistTestForm(forms.Form):
+    """The test box: a query not saved, tried over the last days."""
+
+    kind = forms.ChoiceField(choices=Watchlist.Kind.choices, initial=Watchlist.Kind.TOPICS)
+    query = forms.CharField(max_length=MAX_LENGTH)

@@ -313,3 +313,57 @@ class MergeSuggestion(models.Model):
                 condition=Q(status="pending"),
             )
         ]
+
+
+class Watchlist(models.Model):
+    """Names or topics HQ watches for, as a query (essaim.watch.services.watchlists.query).
+
+    Names (candidates, opponents, party figures) are matched word for word, folded (case,
+    accents, elisions) but never stemmed: "Le Pen" is not "pen"; topics are matched on French
+    stems: "élections" finds "élection" and "election".
+    """
+
+    class Kind(models.TextChoices):
+        NAMES = "names", _("Noms")
+        TOPICS = "topics", _("Sujets")
+
+    name = models.CharField(_("nom"), max_length=150)
+    kind = models.CharField(_("type"), max_length=6, choices=Kind.choices, default=Kind.TOPICS)
+    query = models.TextField(_("requête"), max_length=2000)
+    active = models.BooleanField(_("active"), default=True)
+    # Free labels (a campaign, a person, a theme) that the stream and the alerts filter by.
+    labels = models.JSONField(_("étiquettes"), default=list, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    # Changed by every edit: the matchers' cache of automata is keyed on it.
+    updated_at = models.DateTimeField(default=timezone.now)
+    # When the last backfill over recent items finished (None: queued or running).
+    backfilled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("liste de veille")
+        verbose_name_plural = _("listes de veille")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class WatchlistMatch(models.Model):
+    """An item that a watchlist's query matched, and the terms found in it."""
+
+    watchlist = models.ForeignKey(Watchlist, on_delete=models.CASCADE, related_name="matches")
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="watchlist_matches")
+    terms = models.JSONField(default=list)
+    matched_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("correspondance")
+        constraints = [
+            models.UniqueConstraint(fields=["watchlist", "item"], name="watch_match_once")
+        ]
+        indexes = [
+            models.Index(fields=["watchlist", "-item"], name="watch_match_list_idx"),
+            models.Index(fields=["item"], name="watch_match_item_idx"),
+        ]

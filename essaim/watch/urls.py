@@ -1,6 +1,6 @@
 from django.urls import path
 
-from essaim.watch import story_views, views
+from essaim.watch import story_views, views, watchlist_views
 
 app_name = "watch"
 urlpatterns = [
@@ -23,4 +23,11 @@ urlpatterns = [
         "rapprochements/<int:pk>/refuser/", story_views.suggestion_reject, name="suggestion_reject"
     ),
     path("preuves/<int:pk>/", story_views.evidence_download, name="evidence_download"),
+    path("listes/", watchlist_views.watchlist_list, name="watchlist_list"),
+    path("listes/nouvelle/", watchlist_views.watchlist_create, name="watchlist_create"),
+    path("listes/essai/", watchlist_views.watchlist_test, name="watchlist_test"),
+    path("listes/<int:pk>/", watchlist_views.watchlist_detail, name="watchlist_detail"),
+    path("listes/<int:pk>/modifier/", watchlist_views.watchlist_edit, name="watchlist_edit"),
+    path("listes/<int:pk>/supprimer/", watchlist_views.watchlist_delete, name="watchlist_delete"),
+    path("recherche/", watchlist_views.item_search, name="item_search"),
 ]

@@ -77,6 +77,12 @@ EXPECTED_OPERATIONS = {
     ("get", "/api/v1/watch/items/{id}"): "get_item",
     ("get", "/api/v1/watch/stories"): "list_stories",
     ("get", "/api/v1/watch/stories/{id}"): "get_story",
+    ("get", "/api/v1/watch/watchlists"): "list_watchlists",
+    ("post", "/api/v1/watch/watchlists"): "create_watchlist",
+    ("get", "/api/v1/watch/watchlists/{id}"): "get_watchlist",
+    ("patch", "/api/v1/watch/watchlists/{id}"): "update_watchlist",
+    ("delete", "/api/v1/watch/watchlists/{id}"): "delete_watchlist",
+    ("get", "/api/v1/watch/watchlists/{id}/matches"): "list_watchlist_matches",
 }
 
 

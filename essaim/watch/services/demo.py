@@ -23,7 +23,9 @@ from django.utils import timezone
 from essaim.watch.models import Evidence, FetchLog, Item, Source
 from essaim.watch.services.evidence import make_warc
 from essaim.watch.services.feeds import parse_feed
+from essaim.watch.services.search import index_items
 from essaim.watch.services.urls import url_key
+from essaim.watch.services.watchlists import match_items
 
 
 @dataclass(frozen=True)
@@ -104,12 +106,16 @@ def seed_demo_watch() -> str:
         if Source.objects.filter(url_key=url_key(spec.url)).exists():
             continue
         with transaction.atomic():
-            _seed(spec, now)
+            source = _seed(spec, now)
+            # Items stored outside the watcher: searchable and matched as if it had fetched them.
+            ids = list(source.items.values_list("id", flat=True))
+            index_items(ids)
+            match_items(ids)
         created += 1
     return f"{created} watch sources created"
 
 
-def _seed(spec: DemoSource, now: dt.datetime) -> None:
+def _seed(spec: DemoSource, now: dt.datetime) -> Source:
     failing = spec.status != "ok"
     source = Source.objects.create(
         url=spec.url,
@@ -174,6 +180,7 @@ def _seed(spec: DemoSource, now: dt.datetime) -> None:
         last_success_at=polls[-1] if not failing else polls[-4],
         last_http_status=503 if spec.error == "http_503" else None if failing else 200,
     )
+    return source
 
 
 def _feed(spec: DemoSource, now: dt.datetime) -> bytes:

@@ -20,6 +20,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from essaim.watch.models import Evidence, FetchLog, Item, Source
+from essaim.watch.services import watchlists
 from essaim.watch.services.polling import Claimed, Limits, Outcome, next_state
 from essaim.watch.services.stories import ingest_after_poll
 
@@ -79,6 +80,7 @@ def record(claimed: Claimed, outcome: Outcome, *, watcher_id: str, limits: Limit
             log.info("watch: source %s no longer claimed by %s", claimed.id, watcher_id)
             return None
         new = _store_items(claimed, outcome) if outcome.success else 0
+        watchlists.items_stored(source_id=claimed.id, outcome=outcome)
         state = next_state(claimed, outcome, new_items=new, limits=limits)
         fields: dict[str, Any] = {
             "claimed_by": "",

@@ -1,0 +1,13 @@
+"""Background jobs of the watch. Tasks take plain values or ids and call one service."""
+
+from __future__ import annotations
+
+from django.tasks import task
+
+
+@task
+def backfill_watchlist(watchlist_id: int) -> int:
+    """Match a new or edited watchlist over the recent items."""
+    from essaim.watch.services.watchlists import backfill
+
+    return backfill(watchlist_id)
