@@ -32,13 +32,15 @@ def menu(user: Any) -> list[tuple[str, str] | None]:
     from essaim.watch import rules
 
     entries: list[tuple[str, str] | None] = []
-    if rules.can_see_stream(user):
+    # By account role, without a query on every page: a volunteer heading a team and the
+    # veilleurs (volunteer roles, a query away) reach these pages from their links; the pages
+    # check again.
+    hq_or_coordinator = rules.can_manage_sources(user) or getattr(user, "is_coordinator", False)
+    if hq_or_coordinator:
         entries.append((gettext("Sujets"), reverse("watch:story_list")))
     if rules.can_manage_sources(user):
         entries.append((gettext("Sources"), reverse("watch:source_list")))
-    # By account role, without a query on every page: veilleurs (a volunteer role, a query
-    # away) reach the watchlists from their links; the pages check again.
-    if rules.can_manage_sources(user) or getattr(user, "is_coordinator", False):
+    if hq_or_coordinator:
         entries.append((gettext("Listes de veille"), reverse("watch:watchlist_list")))
         entries.append((gettext("Recherche"), reverse("watch:item_search")))
     return entries
