@@ -7,14 +7,14 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from essaim.watch.models import Evidence, Item
+from essaim.watch.models import Evidence, Item, Source
 from essaim.watch.services.history import prune_evidence
 from essaim.watch.tests.factories import ItemFactory, SourceFactory
 
 pytestmark = pytest.mark.django_db
 
 
-def evidence(source: object, days_ago: int) -> Evidence:
+def evidence(source: Source, days_ago: int) -> Evidence:
     return Evidence.objects.create(
         source=source,
         url="https://blog.exemple.fr/feed/",
