@@ -161,6 +161,10 @@ def source_url(n: int, *, hosts: int, port: int) -> str:
 def serve(args: argparse.Namespace) -> None:
     from aiohttp import web
 
+    # One listening socket per host, and the connections the watcher keeps alive.
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
     wire_pool = max(1, args.sources // 5)
 
     async def handler(request: web.Request) -> web.Response:

@@ -79,6 +79,7 @@ class WatcherOptions:
     once: bool = False  # one round: every source due now, then exit
     robots_ttl: float = 3600.0
     robots_cache_size: int = 10_000
+    extract_workers: int = 1
 
     @property
     def capacity(self) -> int:
@@ -189,6 +190,10 @@ class Watcher:
             ttl=options.robots_ttl, size=options.robots_cache_size, policy=self.policy
         )
         self.extract: Extractor = extractor or _extract
+        # Pages that changed wait here for a reader before taking a thread: the extraction
+        # workers are few, and a page may hold one for WATCH_EXTRACT_TIMEOUT seconds, which
+        # must not starve the threads that parse feeds.
+        self._readers = asyncio.Semaphore(max(1, options.extract_workers))
 
     async def db[T](self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         loop = asyncio.get_running_loop()
@@ -267,15 +272,11 @@ class Watcher:
             result = await self._fetch(client, source, host)
             if isinstance(result, Outcome):
                 outcome = result
+            elif source.kind == "page":
+                async with self._readers:
+                    outcome = await self._interpret(source, result)
             else:
-                outcome = await asyncio.to_thread(
-                    interpret,
-                    source,
-                    result,
-                    fetched_at=timezone.now(),
-                    limits=self.opt.limits,
-                    extract=self.extract,
-                )
+                outcome = await self._interpret(source, result)
             new = await self.db(
                 claims.record, source, outcome, watcher_id=self.id, limits=self.opt.limits
             )
@@ -290,6 +291,16 @@ class Watcher:
             self.stats.lost_claims += 1
         else:
             self.stats.new_items += new
+
+    async def _interpret(self, source: Claimed, result: FetchResult | FetchError) -> Outcome:
+        return await asyncio.to_thread(
+            interpret,
+            source,
+            result,
+            fetched_at=timezone.now(),
+            limits=self.opt.limits,
+            extract=self.extract,
+        )
 
     async def _fetch(
         self, client: GuardedClient, source: Claimed, host: str
@@ -361,6 +372,7 @@ def options_from_settings(**overrides: Any) -> WatcherOptions:
         host_gap=settings.WATCH_HOST_GAP,
         robots_ttl=settings.WATCH_ROBOTS_TTL,
         robots_cache_size=settings.WATCH_ROBOTS_CACHE_SIZE,
+        extract_workers=settings.WATCH_EXTRACT_WORKERS,
     )
     return dataclasses.replace(options, **overrides)
 
