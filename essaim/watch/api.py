@@ -63,6 +63,7 @@ class SourceOut(Schema):
     next_poll_at: datetime
     interval_seconds: int
     items_count: int
+    is_demo: bool = Field(description="Made by the demo: a made-up address, never polled.")
     created_at: datetime
 
 
@@ -99,6 +100,9 @@ class ItemOut(Schema):
     published_at: datetime | None
     fetched_at: datetime
     language: str
+    links: list[str] = Field(
+        description="Links in the item's main text (a watched page's), absolute, in order."
+    )
 
 
 class ItemPage(Schema):
@@ -127,6 +131,7 @@ def _source(source: Source) -> dict[str, Any]:
         "next_poll_at": source.next_poll_at,
         "interval_seconds": source.interval_seconds,
         "items_count": source.items_count,
+        "is_demo": source.is_demo,
         "created_at": source.created_at,
     }
 
@@ -153,6 +158,7 @@ def _item(item: Item) -> dict[str, Any]:
         "published_at": item.published_at,
         "fetched_at": item.fetched_at,
         "language": item.language,
+        "links": item.links,
     }
 
 
