@@ -205,7 +205,11 @@ def extract_page(
     html: bytes, url: str, *, pool: ExtractorPool | None = None, timeout: float | None = None
 ) -> Extracted:
     """Read the page `html` fetched from `url` (see module). Raises ExtractionError."""
-    fields = (pool or default_pool()).extract(html, url, timeout=timeout)
+    if pool is None:
+        pool = default_pool()
+        if timeout is None:
+            timeout = settings.WATCH_EXTRACT_TIMEOUT  # read at each call: tests change it
+    fields = pool.extract(html, url, timeout=timeout)
     return Extracted(
         title=_line(fields.get("title"), TITLE_MAX),
         text=plain_text(fields.get("text")),
