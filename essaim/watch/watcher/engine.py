@@ -252,7 +252,10 @@ class Watcher:
                     break
                 await self._idle()
                 continue
-            timeout = None if drained else max(0.05, quiet_until - time.monotonic())
+            if drained or capacity - len(running) < refill:
+                timeout = None  # nothing to claim until a source in hand is done
+            else:
+                timeout = max(0.05, quiet_until - time.monotonic())  # claim again then
             done, _pending = await asyncio.wait(
                 running, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
             )
