@@ -318,11 +318,11 @@ class Watcher:
                     message=f"host asked to wait {int(waiting)} s",
                     retry_after=waiting,
                 )
+            if source.kind == "page":
+                refused = await self._robots(client, source, host)
+                if refused is not None:
+                    return refused
             async with self._fetches:
-                if source.kind == "page":
-                    refused = await self._robots(client, source, host)
-                    if refused is not None:
-                        return refused
                 try:
                     result = await client.fetch(source.url, headers=conditional_headers(source))
                 except FetchError as exc:
@@ -335,7 +335,10 @@ class Watcher:
     async def _robots(self, client: GuardedClient, source: Claimed, host: str) -> Outcome | None:
         """None when the site's robots.txt lets us fetch the page, else the poll's outcome (the
         page is not fetched)."""
-        rules, fetched = await self.robots.rules(client, source.url)
+        rules, fetched = self.robots.cached(source.url), False
+        if rules is None:
+            async with self._fetches:  # a request: it takes a fetch slot, the wait below not
+                rules, fetched = await self.robots.rules(client, source.url)
         self.gate.set_gap(host, rules.crawl_delay())
         verdict = rules.verdict(source.url)
         if verdict == FORBIDDEN:
