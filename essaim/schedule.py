@@ -50,3 +50,11 @@ def prune_watch_history() -> None:
     from essaim.watch.services.history import prune_history
 
     prune_history()
+
+
+@db_periodic_task(crontab(minute="47", hour="3"))
+def prune_watch_evidence() -> None:
+    """The raw responses older than WATCH_EVIDENCE_DAYS that no recent item cites go."""
+    from essaim.watch.services.history import prune_evidence
+
+    prune_evidence()

@@ -501,6 +501,19 @@ WATCH_STORY_WINDOW_DAYS = env_int("WATCH_STORY_WINDOW_DAYS", 3)
 WATCH_MERGE_AUTO = env_float("WATCH_MERGE_AUTO", 0.6)
 WATCH_MERGE_SUGGEST = env_float("WATCH_MERGE_SUGGEST", 0.3)
 WATCH_MERGE_MIN_WORDS = env_int("WATCH_MERGE_MIN_WORDS", 25)
+# Days evidence is kept: a raw response older than this that no item fetched in that time
+# points to is deleted by a daily job (its items keep their text, without the raw copy).
+WATCH_EVIDENCE_DAYS = env_int("WATCH_EVIDENCE_DAYS", 90)
+# Watched pages are read by trafilatura in worker processes (essaim.watch.services.extraction):
+# how many per watcher, the address space each may take (MB) and the seconds a page may take
+# before its worker is killed.
+WATCH_EXTRACT_WORKERS = env_int("WATCH_EXTRACT_WORKERS", 1)
+WATCH_EXTRACT_MEMORY_MB = env_int("WATCH_EXTRACT_MEMORY_MB", 768)
+WATCH_EXTRACT_TIMEOUT = env_float("WATCH_EXTRACT_TIMEOUT", 20.0)
+# robots.txt of the hosts of watched pages: seconds a host's rules are kept by each watcher,
+# and how many hosts' rules at most.
+WATCH_ROBOTS_TTL = env_int("WATCH_ROBOTS_TTL", 3600)
+WATCH_ROBOTS_CACHE_SIZE = env_int("WATCH_ROBOTS_CACHE_SIZE", 10_000)
 
 # The home page's figures that read the whole base or whole ledgers (a million rows: a second
 # of database time) are kept this many seconds in the cache, per scope; 0 reads them each time.

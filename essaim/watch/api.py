@@ -71,6 +71,7 @@ class SourceOut(Schema):
     next_poll_at: datetime
     interval_seconds: int
     items_count: int
+    is_demo: bool = Field(description="Made by the demo: a made-up address, never polled.")
     created_at: datetime
 
 
@@ -109,6 +110,9 @@ class ItemOut(Schema):
     language: str
     story: int | None = Field(description="Its story; null until the de-duplication placed it.")
     is_reprint: bool = Field(description="Copy rather than own coverage (wire copy, or a copy).")
+    links: list[str] = Field(
+        description="Links in the item's main text (a watched page's), absolute, in order."
+    )
 
 
 class ItemPage(Schema):
@@ -137,6 +141,7 @@ def _source(source: Source) -> dict[str, Any]:
         "next_poll_at": source.next_poll_at,
         "interval_seconds": source.interval_seconds,
         "items_count": source.items_count,
+        "is_demo": source.is_demo,
         "created_at": source.created_at,
     }
 
@@ -165,6 +170,7 @@ def _item(item: Item) -> dict[str, Any]:
         "language": item.language,
         "story": item.story_id,
         "is_reprint": item.is_reprint,
+        "links": item.links,
     }
 
 

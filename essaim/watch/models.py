@@ -83,6 +83,9 @@ class Source(models.Model):
     last_success_at = models.DateTimeField(null=True, blank=True)
     next_poll_at = models.DateTimeField(default=timezone.now)
     interval_seconds = models.PositiveIntegerField(default=1800)
+    # When a poll last brought a new item: how long a source has been quiet sets its interval
+    # (essaim.watch.services.polling.adapt_interval).
+    last_new_item_at = models.DateTimeField(null=True, blank=True)
     # Conditional GET, and the hash of the last body (servers lie about ETag): for a feed the
     # bytes', for a page its visible text's.
     etag = models.CharField(max_length=300, blank=True)
@@ -92,6 +95,9 @@ class Source(models.Model):
     items_count = models.PositiveIntegerField(default=0)
     claimed_by = models.CharField(max_length=64, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
+    # Made by `essaim demo` with items written there: its address is not real (a reserved
+    # `.example` host), so no watcher ever claims it.
+    is_demo = models.BooleanField(default=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -161,6 +167,9 @@ class Item(models.Model):
     match = models.CharField(max_length=8, choices=Match.choices, blank=True)
     # The near-duplicate similarity with the item it was matched to (1.0 for exact layers).
     similarity = models.FloatField(null=True, blank=True)
+    # The links in its main text (a watched page's, read by trafilatura), clean absolute URLs
+    # in order: the citations the atlas maps, apart from menus and blogrolls.
+    links = models.JSONField(default=list, blank=True)
 
     class Meta:
         verbose_name = _("élément")

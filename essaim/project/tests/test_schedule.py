@@ -29,9 +29,10 @@ def scheduled_job_names() -> list[str]:
     )
 
 
-def test_schedule_declares_the_five_periodic_jobs() -> None:
+def test_schedule_declares_the_six_periodic_jobs() -> None:
     assert scheduled_job_names() == [
         "lapse_idle_volunteer_roles",
+        "prune_watch_evidence",
         "prune_watch_history",
         "purge_expired_import_files",
         "send_notification_digests",

@@ -3,8 +3,10 @@ their history of polls.
 
 The demo has no network: its feeds are documents written here, read by the same parser the
 watcher uses and stored with their evidence as a poll stores them. The sources live under the
-reserved `.example` domain, and their next poll is a day away; when the demo's watcher polls
-them, it finds no such host and shows it in their health, as it would.
+reserved `.example` domain, which no one can reach: they are marked `is_demo`, no watcher
+claims them (so they keep the health the demo gave them instead of all turning into DNS
+errors), and their pages say they are a demonstration. A real source added beside them is
+polled as usual.
 
 Idempotent: a source whose address is known is left as it is.
 """
@@ -128,6 +130,7 @@ def _seed(spec: DemoSource, now: dt.datetime) -> Source:
         status=spec.status,
         last_error=spec.error,
         failure_score={"ok": 0.0, "failing": 1.5, "disabled": 5.0}[spec.status],
+        is_demo=True,
         next_poll_at=now + dt.timedelta(days=1),
         created_at=now - dt.timedelta(days=7),
     )

@@ -57,6 +57,7 @@ class ParsedItem:
     published_at: dt.datetime | None
     language: str
     content_hash: str
+    links: tuple[str, ...] = ()  # in its text (a watched page's, read by trafilatura)
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,14 @@ from django.utils.translation import gettext as _
 
 from essaim.lib.fetcher import ERROR_LABELS
 
-# Failures that say nothing lasting about the source (the network, an overloaded server): half
-# the weight of the others (see Source).
-TRANSIENT = frozenset({"timeout", "connect_error", "http_error"})
+# Failures that say nothing lasting about the source (the network, an overloaded server, a
+# robots.txt out of reach, a page that took too long to read on a busy machine): half the
+# weight of the others (see Source). A page that robots.txt forbids us weighs a lasting
+# failure: the site said no, so after WATCH_DISABLE_AFTER refusals in a row it is disabled
+# with that reason shown, and HQ enables it again if the site changes its mind.
+TRANSIENT = frozenset(
+    {"timeout", "connect_error", "http_error", "robots_unreachable", "extraction_timeout"}
+)
 TRANSIENT_PREFIXES = ("http_5",)
 # The server asked us to slow down (429, or a 503 with Retry-After): a quarter.
 SLOW_DOWN = frozenset({"http_429"})
@@ -54,5 +59,11 @@ def error_words(code: str) -> str:
         "xml_entities": _("Flux refusé : il déclare des entités XML"),
         "empty": _("Réponse vide"),
         "disabled_by_hq": _("Désactivée par le QG"),
+        "robots_forbidden": _("Interdite par le robots.txt du site : page non consultée"),
+        "robots_unreachable": _(
+            "robots.txt du site injoignable : page non consultée, nouvel essai plus tard"
+        ),
+        "extraction_failed": _("Lecture de la page impossible (mémoire ou erreur)"),
+        "extraction_timeout": _("Lecture de la page trop longue : arrêtée"),
     }
     return words.get(code, _("Erreur : %(code)s") % {"code": code})

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from essaim.lib.fetcher import FetchError, FetchResult
 from essaim.watch.services.discovery import read_page
 from essaim.watch.services.evidence import make_warc
+from essaim.watch.services.extraction import Extracted, ExtractionError
 from essaim.watch.services.feeds import FeedError, ParsedItem, content_hash, parse_feed
 from essaim.watch.services.health import failure_weight
 from essaim.watch.services.urls import url_key
@@ -22,8 +24,13 @@ OK = "ok"
 NOT_MODIFIED = "not_modified"  # 304 to a conditional GET
 UNCHANGED = "unchanged"  # 200 with the same body as last time (servers lie about ETag)
 DEFERRED = "deferred"  # not fetched: its host asked us to wait (429/503 with Retry-After)
+ROBOTS_FORBIDDEN = "robots_forbidden"  # a page its site's robots.txt forbids us: not fetched
+ROBOTS_UNREACHABLE = "robots_unreachable"  # its robots.txt failed (5xx, network): not fetched
 SUCCESSES = frozenset({OK, NOT_MODIFIED, UNCHANGED})
-PAGE_SUMMARY_MAX = 1000
+PAGE_SUMMARY_MAX = 4000  # characters of a page's main text kept as its item's summary
+
+# How a page's HTML is read: essaim.watch.services.extraction.extract_page, or a stand-in.
+Extractor = Callable[[bytes, str], Extracted]
 
 
 @dataclass(slots=True)
@@ -39,6 +46,7 @@ class Claimed:
     interval: int
     failure_score: float
     status: str
+    last_new_at: dt.datetime | None = None  # when a poll last brought a new item
 
 
 @dataclass(frozen=True)
@@ -109,9 +117,12 @@ def interpret(
     *,
     fetched_at: dt.datetime,
     limits: Limits,
+    extract: Extractor | None = None,
 ) -> Outcome:
     """The outcome of one fetch of `source`: a failure's code, 304, the same body, or the items
-    (a feed's entries; a page's one item when its text changed) with the evidence."""
+    (a feed's entries; a page's one item when its text changed) with the evidence. A page
+    whose text changed is read by `extract` (trafilatura in a worker that can be killed);
+    without one, its visible text stands for its main text."""
     if isinstance(result, FetchError):
         return Outcome(result.code, fetched_at, message=result.message[:300])
     elapsed = int(result.elapsed * 1000)
@@ -126,7 +137,7 @@ def interpret(
     base.etag = result.headers.get("etag", "")[:300]
     base.last_modified = result.headers.get("last-modified", "")[:100]
     if source.kind == "page":
-        return _page(source, result, base)
+        return _page(source, result, base, extract)
     digest = hashlib.sha256(result.body).hexdigest()
     if digest == source.body_hash:
         base.code = UNCHANGED
@@ -155,11 +166,10 @@ def interpret(
 def next_state(source: Claimed, outcome: Outcome, *, new_items: int, limits: Limits) -> NextState:
     """The source's status, score, interval and next poll after `outcome`.
 
-    Success: the score halves, and the interval adapts (a simple rule for now: shorter by a
-    quarter when at least half of what came was new, longer by a quarter when nothing was,
-    within WATCH_MIN_INTERVAL and WATCH_MAX_INTERVAL). Failure: the score grows by the
-    failure's weight; the next poll waits what Retry-After asks (at most a day), else the
-    interval doubled for each point of score; at WATCH_DISABLE_AFTER the source is disabled."""
+    Success: the score halves, and the interval adapts (`adapt_interval`). Failure: the score
+    grows by the failure's weight; the next poll waits what Retry-After asks (at most a day),
+    else the interval doubled for each point of score; at WATCH_DISABLE_AFTER the source is
+    disabled."""
     now = outcome.fetched_at
     interval = source.interval
     if outcome.code == DEFERRED:
@@ -168,12 +178,16 @@ def next_state(source: Claimed, outcome: Outcome, *, new_items: int, limits: Lim
             source.status, source.failure_score, interval, now + dt.timedelta(seconds=wait)
         )
     if outcome.success:
-        seen = len(outcome.items) or (1 if outcome.page else 0)
-        if new_items and new_items * 2 >= seen:
-            interval = int(interval * 0.75)
-        elif not new_items:
-            interval = int(interval * 1.25)
-        interval = max(limits.min_interval, min(limits.max_interval, interval))
+        if outcome.page is not None:
+            new_items = max(new_items, 1)  # a page whose text changed is news, stored or not
+        interval = adapt_interval(
+            interval,
+            seen=len(outcome.items) or (1 if outcome.page else 0),
+            new=new_items,
+            quiet_since=source.last_new_at,
+            now=now,
+            limits=limits,
+        )
         score = source.failure_score / 2
         return NextState(
             "ok", score if score >= 0.05 else 0.0, interval, now + dt.timedelta(seconds=interval)
@@ -188,7 +202,45 @@ def next_state(source: Claimed, outcome: Outcome, *, new_items: int, limits: Lim
     return NextState(status, round(score, 4), interval, now + dt.timedelta(seconds=wait))
 
 
-def _page(source: Claimed, result: FetchResult, base: Outcome) -> Outcome:
+def adapt_interval(
+    interval: int,
+    *,
+    seen: int,
+    new: int,
+    quiet_since: dt.datetime | None,
+    now: dt.datetime,
+    limits: Limits,
+) -> int:
+    """The seconds until the next poll of a source whose poll just succeeded, having read
+    `seen` items of which `new` were new (a 304 or an unchanged body: none seen).
+
+    Nothing new — Media Cloud's rule: a source is polled again after as long as it has been
+    quiet (since `quiet_since`, when a poll last brought something new) plus the minimum
+    interval, never sooner than now: one that has said nothing for a day waits a day more, one
+    that spoke an hour ago an hour. A source that never brought anything waits twice as long.
+    Something new — aim at polls where about half of what is read is new: when more than half
+    was new, items may have scrolled out of the feed between two polls, so the interval
+    shrinks in proportion (halved at most per poll); when new items came among repeats, it
+    grows in proportion (doubled at most). A first poll (everything new, nothing known before)
+    says nothing of the pace and keeps the interval. Always within WATCH_MIN_INTERVAL and
+    WATCH_MAX_INTERVAL."""
+    if new <= 0:
+        if quiet_since is None:
+            wanted = interval * 2.0
+        else:
+            quiet = max(0.0, (now - quiet_since).total_seconds())
+            wanted = max(float(interval), quiet + limits.min_interval)
+    elif quiet_since is None:
+        wanted = float(interval)
+    else:
+        share = new / max(seen, new)
+        wanted = interval * min(2.0, max(0.5, 0.5 / share))
+    return int(max(limits.min_interval, min(limits.max_interval, wanted)))
+
+
+def _page(
+    source: Claimed, result: FetchResult, base: Outcome, extract: Extractor | None
+) -> Outcome:
     page = read_page(
         result.body, url=result.final_url, content_type=result.headers.get("content-type", "")
     )
@@ -196,20 +248,37 @@ def _page(source: Claimed, result: FetchResult, base: Outcome) -> Outcome:
     if page.text_hash == source.body_hash:
         base.code = UNCHANGED
         return base
+    title, text, author, language = page.title, page.text, "", ""
+    published: dt.datetime | None = None
+    links: tuple[str, ...] = ()
+    if extract is not None:
+        try:
+            extracted = extract(result.body, result.final_url)
+        except ExtractionError as exc:
+            # The hash is not kept: the next poll reads the page again.
+            base.code, base.message = exc.code, exc.message[:300]
+            return base
+        title = extracted.title or page.title
+        text = extracted.text or page.text
+        author, language = extracted.author, extracted.language
+        links = tuple(extracted.links)
+        published = extracted.published_at
+        if published is not None and published > base.fetched_at:
+            published = base.fetched_at
     base.code = OK
     base.body_hash = page.text_hash
     base.title = page.title
-    summary = page.text[:PAGE_SUMMARY_MAX]
     base.page = ParsedItem(
         key=url_key(source.url),
         url=source.url,
         guid="",
-        title=page.title,
-        summary=summary,
-        author="",
-        published_at=None,
-        language="",
-        content_hash=content_hash(page.title, page.text),
+        title=title,
+        summary=text[:PAGE_SUMMARY_MAX],
+        author=author,
+        published_at=published,
+        language=language,
+        content_hash=content_hash(title, text),
+        links=links,
     )
     base.evidence = _evidence(result, hashlib.sha256(result.body).hexdigest(), base.fetched_at)
     return base

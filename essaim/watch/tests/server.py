@@ -11,6 +11,7 @@ every request it receives.
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -36,6 +37,7 @@ class Route:
 class Seen:
     path: str
     headers: dict[str, str]
+    at: float = 0.0  # time.monotonic() when it arrived, to compare servers' request orders
 
 
 class FeedServer:
@@ -51,7 +53,11 @@ class FeedServer:
             def do_GET(self) -> None:
                 with server._lock:
                     server.requests.append(
-                        Seen(self.path, {k.lower(): v for k, v in self.headers.items()})
+                        Seen(
+                            self.path,
+                            {k.lower(): v for k, v in self.headers.items()},
+                            time.monotonic(),
+                        )
                     )
                     route = server.routes.get(self.path)
                 if route is None:

@@ -32,14 +32,18 @@ def test_hq_lists_sources_with_their_health_a_page_at_a_time(hq_api: Api) -> Non
 def test_a_source_comes_with_its_history_and_its_items(hq_api: Api) -> None:
     source = SourceFactory.create()
     FetchLogFactory.create(source=source, outcome="ok", http_status=200, new_items=2)
-    items = ItemFactory.create_batch(2, source=source)
+    items = ItemFactory.create_batch(2, source=source, links=["https://mairie.exemple.fr/"])
     ItemFactory.create()  # another source's
     detail = hq_api.get(f"/api/v1/watch/sources/{source.pk}").json()
     assert [(h["outcome"], h["new_items"]) for h in detail["history"]] == [("ok", 2)]
     listed = hq_api.get("/api/v1/watch/items", source=source.pk).json()
     assert [i["id"] for i in listed["items"]] == [items[1].pk, items[0].pk]
     one = hq_api.get(f"/api/v1/watch/items/{items[0].pk}").json()
-    assert (one["title"], one["source"]) == (items[0].title, source.pk)
+    assert (one["title"], one["source"], one["links"]) == (
+        items[0].title,
+        source.pk,
+        ["https://mairie.exemple.fr/"],
+    )
     assert hq_api.get("/api/v1/watch/sources/999999").status_code == 404
     assert hq_api.get("/api/v1/watch/items", source=999999).status_code == 404
 

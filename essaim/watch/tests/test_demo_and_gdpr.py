@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
 
 from essaim.army.tests.factories import make_volunteer
 from essaim.people.services.gdpr import access_report
@@ -10,6 +15,7 @@ from essaim.people.tests.factories import make_contact
 from essaim.watch.models import FetchLog, Item, Source
 from essaim.watch.services.demo import seed_demo_watch
 from essaim.watch.tests.factories import SourceFactory
+from essaim.watch.watcher import claims
 
 pytestmark = pytest.mark.django_db
 
@@ -26,6 +32,21 @@ def test_the_demo_shows_sources_in_each_state_once() -> None:
     assert FetchLog.objects.count() == 4 * 28
     assert seed_demo_watch() == "0 watch sources created"
     assert Source.objects.count() == 4
+    assert Source.objects.filter(is_demo=True).count() == 4
+
+
+def test_the_demo_sources_are_never_claimed_and_say_they_are_a_demonstration(
+    hq_client: Client,
+) -> None:
+    seed_demo_watch()
+    real = SourceFactory.create(next_poll_at=timezone.now())
+    Source.objects.update(next_poll_at=timezone.now() - dt.timedelta(minutes=1))
+    claimed = claims.claim(watcher_id="w", limit=50, lease_seconds=60)
+    assert [source.id for source in claimed] == [real.pk]
+    demo = Source.objects.filter(is_demo=True).first()
+    assert demo is not None
+    page = hq_client.get(reverse("watch:source_detail", args=[demo.pk])).content.decode()
+    assert "Source de démonstration : son adresse est fictive" in page
 
 
 def test_the_access_report_lists_the_sources_a_person_added() -> None:

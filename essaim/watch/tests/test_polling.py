@@ -9,11 +9,13 @@ import pytest
 
 from essaim.lib.fetcher import FetchError, FetchResult
 from essaim.watch.services.evidence import read_warc
+from essaim.watch.services.feeds import ParsedItem
 from essaim.watch.services.polling import (
     DEFERRED,
     Claimed,
     Limits,
     Outcome,
+    adapt_interval,
     conditional_headers,
     interpret,
     next_state,
@@ -21,6 +23,7 @@ from essaim.watch.services.polling import (
 from essaim.watch.tests.server import fixture
 
 NOW = dt.datetime(2027, 3, 10, 12, 0, tzinfo=dt.UTC)
+HOUR = dt.timedelta(hours=1)
 LIMITS = Limits(
     max_bytes=10 * 1024 * 1024, max_items=500, min_interval=300, max_interval=86400, disable_after=5
 )
@@ -141,31 +144,73 @@ def outcome(code: str, items: int = 0, retry_after: float | None = None) -> Outc
 
 
 def test_a_success_halves_the_score_and_adapts_the_interval() -> None:
-    source = claimed(failure_score=1.5, status="failing")
-    mostly_new = next_state(source, outcome("ok", items=10), new_items=6, limits=LIMITS)
-    assert (mostly_new.status, mostly_new.failure_score, mostly_new.interval) == ("ok", 0.75, 1350)
-    assert mostly_new.next_poll_at == NOW + dt.timedelta(seconds=1350)
-    some_new = next_state(source, outcome("ok", items=10), new_items=2, limits=LIMITS)
-    assert some_new.interval == 1800
-    nothing = next_state(source, outcome("not_modified"), new_items=0, limits=LIMITS)
-    assert nothing.interval == 2250
-    # Within the bounds.
+    source = claimed(failure_score=1.5, status="failing", last_new_at=NOW - HOUR)
+    mostly_new = next_state(source, outcome("ok", items=10), new_items=8, limits=LIMITS)
+    # 8 of 10 new: aim at half new, 1800 × 0.5 / 0.8.
+    assert (mostly_new.status, mostly_new.failure_score, mostly_new.interval) == ("ok", 0.75, 1125)
+    assert mostly_new.next_poll_at == NOW + dt.timedelta(seconds=1125)
+    assert next_state(source, outcome("ok", items=10), new_items=5, limits=LIMITS).interval == 1800
     assert (
-        next_state(claimed(interval=310), outcome("ok", 4), new_items=4, limits=LIMITS).interval
-        == 300
-    )
+        next_state(claimed(failure_score=0.08), outcome("ok"), new_items=0, limits=LIMITS)
+    ).failure_score == 0.0
+
+
+@pytest.mark.parametrize(
+    ("interval", "seen", "new", "quiet_for", "expected"),
+    [
+        # Mostly new: shorter, in proportion, halved at most.
+        (1800, 10, 10, HOUR, 900),
+        (1800, 10, 8, HOUR, 1125),
+        (1800, 20, 20, HOUR, 900),
+        # Half new: the pace we aim at, unchanged.
+        (1800, 10, 5, HOUR, 1800),
+        # New among repeats: longer, in proportion, doubled at most.
+        (1800, 10, 4, HOUR, 2250),
+        (1800, 10, 1, HOUR, 3600),
+        (1800, 50, 1, HOUR, 3600),
+        # Nothing new (repeats, unchanged, 304): Media Cloud's rule, as long as the source has
+        # been quiet plus the minimum, never shorter than now.
+        (1800, 10, 0, HOUR, 3900),
+        (1800, 0, 0, 3 * HOUR, 3 * 3600 + 300),
+        (1800, 10, 0, dt.timedelta(minutes=10), 1800),
+        (7200, 0, 0, dt.timedelta(days=2), 86400),
+        # A source that never brought anything new waits twice as long; a first poll (all new,
+        # nothing before) keeps its interval.
+        (1800, 0, 0, None, 3600),
+        (1800, 12, 12, None, 1800),
+        # Within WATCH_MIN_INTERVAL and WATCH_MAX_INTERVAL.
+        (400, 10, 10, HOUR, 300),
+        (60_000, 10, 1, HOUR, 86400),
+    ],
+)
+def test_the_interval_follows_how_much_of_each_poll_is_new(
+    interval: int, seen: int, new: int, quiet_for: dt.timedelta | None, expected: int
+) -> None:
+    quiet_since = None if quiet_for is None else NOW - quiet_for
     assert (
-        next_state(
-            claimed(interval=86000), outcome("unchanged"), new_items=0, limits=LIMITS
-        ).interval
-        == 86400
+        adapt_interval(
+            interval, seen=seen, new=new, quiet_since=quiet_since, now=NOW, limits=LIMITS
+        )
+        == expected
     )
-    assert (
-        next_state(
-            claimed(failure_score=0.08), outcome("ok"), new_items=0, limits=LIMITS
-        ).failure_score
-        == 0.0
+
+
+def test_a_changed_page_counts_as_news_for_its_interval() -> None:
+    page = outcome("ok")
+    page.page = ParsedItem(
+        key="k",
+        url="",
+        guid="",
+        title="",
+        summary="",
+        author="",
+        published_at=None,
+        language="",
+        content_hash="h",
     )
+    source = claimed(kind="page", last_new_at=NOW - HOUR)
+    # Its item was updated, not created (0 stored as new), and still the page moved: shorter.
+    assert next_state(source, page, new_items=0, limits=LIMITS).interval == 900
 
 
 @pytest.mark.parametrize(

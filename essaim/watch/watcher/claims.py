@@ -18,6 +18,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from essaim.watch.models import Evidence, FetchLog, Item, Source
 from essaim.watch.services import watchlists
@@ -26,8 +27,12 @@ from essaim.watch.services.stories import ingest_after_poll
 
 log = logging.getLogger("essaim.watch.watcher")
 
-_COLUMNS = "id, url, kind, etag, last_modified, body_hash, interval_seconds, failure_score, status"
-_DUE = """status <> 'disabled' AND next_poll_at <= %(now)s
+_COLUMNS = (
+    "id, url, kind, etag, last_modified, body_hash, interval_seconds, failure_score, status, "
+    "last_new_item_at"
+)
+# A demo source (`essaim demo`) has a made-up address: never claimed.
+_DUE = """status <> 'disabled' AND next_poll_at <= %(now)s AND NOT is_demo
     AND (lease_until IS NULL OR lease_until < %(now)s)"""
 _CLAIM_PG = f"""
 UPDATE watch_source SET claimed_by = %(watcher)s, lease_until = %(lease)s
@@ -63,7 +68,18 @@ def claim(
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    return sorted((Claimed(*row) for row in rows), key=lambda c: c.id)
+    return sorted((_claimed(row) for row in rows), key=lambda c: c.id)
+
+
+def _claimed(row: tuple[Any, ...]) -> Claimed:
+    claimed = Claimed(*row)
+    quiet: Any = claimed.last_new_at
+    if isinstance(quiet, str):  # SQLite's raw RETURNING may give the stored text
+        quiet = parse_datetime(quiet)
+    if quiet is not None and timezone.is_naive(quiet):
+        quiet = timezone.make_aware(quiet, dt.UTC)  # SQLite stores UTC without an offset
+    claimed.last_new_at = quiet
+    return claimed
 
 
 def record(claimed: Claimed, outcome: Outcome, *, watcher_id: str, limits: Limits) -> int | None:
@@ -109,6 +125,7 @@ def record(claimed: Claimed, outcome: Outcome, *, watcher_id: str, limits: Limit
                 fields[name] = value
         if new:
             fields["items_count"] = F("items_count") + new
+            fields["last_new_item_at"] = outcome.fetched_at
         source = Source.objects.filter(pk=claimed.id)
         source.update(**fields)
         if outcome.title:
@@ -142,6 +159,10 @@ def _store_items(claimed: Claimed, outcome: Outcome) -> int:
                 "title": page.title,
                 "summary": page.summary,
                 "content_hash": page.content_hash,
+                "author": page.author,
+                "published_at": page.published_at,
+                "language": page.language,
+                "links": list(page.links),
                 "fetched_at": outcome.fetched_at,
                 "evidence": kept,
             },

@@ -2,13 +2,23 @@
 and records each poll (essaim.watch.watcher.claims). Run as many as you like, on as many
 machines: the claims keep them apart.
 
-Politeness: one request at a time per host, and at least `host_gap` seconds between the end of
-one and the start of the next; a host that answers 429 or 503 with Retry-After is left alone
-for that long (its other sources of the round are put off, not fetched). The User-Agent names
-Essaim and a contact URL (the fetcher's, FETCH_CONTACT_URL).
+A pipeline, not rounds: the watcher keeps up to `capacity` sources in hand and claims more as
+soon as a quarter of that room is free, so that a slow host holds only its own sources, never
+a batch of others behind it. A source in hand waits for its host, then for one of the
+`concurrency` fetch slots.
 
-Threads: the event loop fetches; parsing (CPU) runs in worker threads; every database call
-runs in one thread of its own (Django's connections are per thread), as the sender does.
+Politeness: one request at a time per host, and at least `host_gap` seconds between the end of
+one and the start of the next (more if the host's robots.txt asks a Crawl-delay, up to
+MAX_CRAWL_DELAY); a host that answers 429 or 503 with Retry-After is left alone for that long
+(its other sources in hand are put off, not fetched). The User-Agent names Essaim and a contact
+URL (the fetcher's, FETCH_CONTACT_URL). A watched page is fetched only if its site's
+robots.txt lets us (essaim.watch.watcher.robots); a feed is meant for machines and is not
+asked about.
+
+Threads: the event loop fetches; parsing (CPU) runs in worker threads, and a page's extraction
+in a worker process of its own (essaim.watch.services.extraction), waited for from one of
+those threads; every database call runs in one thread of its own (Django's connections are per
+thread), as the sender does.
 """
 
 from __future__ import annotations
@@ -33,9 +43,13 @@ from django.db import connection
 from django.utils import timezone
 
 from essaim.lib.fetcher import FetchError, FetchPolicy, FetchResult, GuardedClient
+from essaim.watch.services.extraction import Extracted, extract_page
 from essaim.watch.services.polling import (
     DEFERRED,
+    ROBOTS_FORBIDDEN,
+    ROBOTS_UNREACHABLE,
     Claimed,
+    Extractor,
     Limits,
     Outcome,
     conditional_headers,
@@ -43,12 +57,15 @@ from essaim.watch.services.polling import (
 )
 from essaim.watch.services.urls import host_of
 from essaim.watch.watcher import claims
+from essaim.watch.watcher.robots import FORBIDDEN, UNREACHABLE, RobotsCache
 
 log = logging.getLogger("essaim.watch.watcher")
 
 # Retry-After is honoured for these statuses (RFC 9110 defines it for 503 and 3xx, RFC 6585
 # for 429).
 BACKOFF_STATUSES = frozenset({429, 503})
+# A Crawl-delay in robots.txt lengthens the gap to its host up to this many seconds.
+MAX_CRAWL_DELAY = 60.0
 
 
 @dataclass(frozen=True)
@@ -60,6 +77,15 @@ class WatcherOptions:
     host_gap: float = 2.0
     idle_sleep: float = 5.0  # when nothing is due
     once: bool = False  # one round: every source due now, then exit
+    robots_ttl: float = 3600.0
+    robots_cache_size: int = 10_000
+    extract_workers: int = 1
+
+    @property
+    def capacity(self) -> int:
+        """Sources in hand at most: claimed, waiting for their host or a fetch slot, or being
+        recorded."""
+        return max(self.claim_batch, self.concurrency) * 2
 
 
 @dataclass
@@ -91,18 +117,45 @@ class HostGate:
         self._locks: dict[str, asyncio.Lock] = {}
         self._last: dict[str, float] = {}
         self._blocked: dict[str, float] = {}
+        self._gaps: dict[str, float] = {}  # hosts whose robots.txt asks a longer gap
+        self._queued: Counter[str] = Counter()  # sources in or waiting for each host's slot
 
     @contextlib.asynccontextmanager
     async def slot(self, host: str) -> AsyncIterator[None]:
         lock = self._locks.setdefault(host, asyncio.Lock())
-        async with lock:
-            wait = self._last.get(host, -1e9) + self.gap - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            try:
-                yield
-            finally:
-                self._last[host] = time.monotonic()
+        self._queued[host] += 1
+        try:
+            async with lock:
+                await self.pause(host)
+                try:
+                    yield
+                finally:
+                    self._last[host] = time.monotonic()
+        finally:
+            self._queued[host] -= 1
+            if self._queued[host] <= 0:
+                # Nobody in or waiting for the host's slot: its lock goes, so that a watcher
+                # that runs for months over thousands of hosts keeps none for each. Its last
+                # request's time stays, for the gap.
+                del self._queued[host]
+                self._locks.pop(host, None)
+
+    async def pause(self, host: str) -> None:
+        """Wait until the host's gap since our last request to it has passed."""
+        gap = max(self.gap, self._gaps.get(host, 0.0))
+        wait = self._last.get(host, -1e9) + gap - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+
+    def done(self, host: str) -> None:
+        """A request to the host just ended (inside its slot): the gap counts from now."""
+        self._last[host] = time.monotonic()
+
+    def set_gap(self, host: str, seconds: float | None) -> None:
+        if seconds is None or seconds <= self.gap:
+            self._gaps.pop(host, None)
+        else:
+            self._gaps[host] = min(seconds, MAX_CRAWL_DELAY)
 
     def block(self, host: str, seconds: float) -> None:
         self._blocked[host] = max(self._blocked.get(host, 0.0), time.monotonic() + seconds)
@@ -123,6 +176,7 @@ class Watcher:
         *,
         watcher_id: str | None = None,
         policy: FetchPolicy | None = None,
+        extractor: Extractor | None = None,
     ) -> None:
         self.opt = options
         self.id = watcher_id or make_watcher_id()
@@ -132,6 +186,14 @@ class Watcher:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="watcher-db")
         self._fetches = asyncio.Semaphore(max(1, options.concurrency))
         self._stopping = False
+        self.robots = RobotsCache(
+            ttl=options.robots_ttl, size=options.robots_cache_size, policy=self.policy
+        )
+        self.extract: Extractor = extractor or _extract
+        # Pages that changed wait here for a reader before taking a thread: the extraction
+        # workers are few, and a page may hold one for WATCH_EXTRACT_TIMEOUT seconds, which
+        # must not starve the threads that parse feeds.
+        self._readers = asyncio.Semaphore(max(1, options.extract_workers))
 
     async def db[T](self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         loop = asyncio.get_running_loop()
@@ -152,24 +214,55 @@ class Watcher:
         log.info("watcher %s: started", self.id)
         try:
             async with GuardedClient(self.policy) as client:
-                while not self._stopping:
-                    batch = await self.db(
-                        claims.claim,
-                        watcher_id=self.id,
-                        limit=self.opt.claim_batch,
-                        lease_seconds=self.opt.lease_seconds,
-                    )
-                    if batch:
-                        await asyncio.gather(*(self._poll(client, source) for source in batch))
-                    elif self.opt.once:
-                        break
-                    else:
-                        await self._idle()
+                await self._pipeline(client)
         finally:
             await self.db(_close_connection)
             self._executor.shutdown(wait=True)
         log.info("watcher %s: done %s", self.id, self.stats.as_dict())
         return self.stats
+
+    async def _pipeline(self, client: GuardedClient) -> None:
+        """Claim while there is room, poll each source as its own task, until stopped (or, with
+        `once`, until nothing is due and every source in hand is recorded)."""
+        capacity = self.opt.capacity
+        refill = max(1, min(self.opt.claim_batch, capacity // 4))
+        running: set[asyncio.Task[None]] = set()
+        drained = False  # --once: a claim found nothing due; no more claims
+        quiet_until = 0.0  # a claim found nothing: the next waits idle_sleep
+        while not self._stopping:
+            room = capacity - len(running)
+            if not drained and room >= refill and time.monotonic() >= quiet_until:
+                want = min(room, self.opt.claim_batch)
+                batch = await self.db(
+                    claims.claim,
+                    watcher_id=self.id,
+                    limit=want,
+                    lease_seconds=self.opt.lease_seconds,
+                )
+                for source in batch:
+                    running.add(asyncio.create_task(self._poll(client, source)))
+                if len(batch) == want:
+                    continue  # more may be due: fill the room before waiting
+                if self.opt.once:
+                    drained = True
+                else:
+                    quiet_until = time.monotonic() + self.opt.idle_sleep
+            if not running:
+                if drained:
+                    break
+                await self._idle()
+                continue
+            if drained or capacity - len(running) < refill:
+                timeout = None  # nothing to claim until a source in hand is done
+            else:
+                timeout = max(0.05, quiet_until - time.monotonic())  # claim again then
+            done, _pending = await asyncio.wait(
+                running, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+            running -= done
+        if running:
+            # Stopping: what is in hand is finished and recorded (within its lease).
+            await asyncio.gather(*running)
 
     async def _idle(self) -> None:
         deadline = time.monotonic() + self.opt.idle_sleep
@@ -182,14 +275,11 @@ class Watcher:
             result = await self._fetch(client, source, host)
             if isinstance(result, Outcome):
                 outcome = result
+            elif source.kind == "page":
+                async with self._readers:
+                    outcome = await self._interpret(source, result)
             else:
-                outcome = await asyncio.to_thread(
-                    interpret,
-                    source,
-                    result,
-                    fetched_at=timezone.now(),
-                    limits=self.opt.limits,
-                )
+                outcome = await self._interpret(source, result)
             new = await self.db(
                 claims.record, source, outcome, watcher_id=self.id, limits=self.opt.limits
             )
@@ -205,6 +295,16 @@ class Watcher:
         else:
             self.stats.new_items += new
 
+    async def _interpret(self, source: Claimed, result: FetchResult | FetchError) -> Outcome:
+        return await asyncio.to_thread(
+            interpret,
+            source,
+            result,
+            fetched_at=timezone.now(),
+            limits=self.opt.limits,
+            extract=self.extract,
+        )
+
     async def _fetch(
         self, client: GuardedClient, source: Claimed, host: str
     ) -> FetchResult | FetchError | Outcome:
@@ -218,6 +318,10 @@ class Watcher:
                     message=f"host asked to wait {int(waiting)} s",
                     retry_after=waiting,
                 )
+            if source.kind == "page":
+                refused = await self._robots(client, source, host)
+                if refused is not None:
+                    return refused
             async with self._fetches:
                 try:
                     result = await client.fetch(source.url, headers=conditional_headers(source))
@@ -227,6 +331,33 @@ class Watcher:
             if result.status in BACKOFF_STATUSES and result.retry_after is not None:
                 self.gate.block(host, min(result.retry_after, self.opt.limits.max_retry_after))
             return result
+
+    async def _robots(self, client: GuardedClient, source: Claimed, host: str) -> Outcome | None:
+        """None when the site's robots.txt lets us fetch the page, else the poll's outcome (the
+        page is not fetched)."""
+        rules, fetched = self.robots.cached(source.url), False
+        if rules is None:
+            async with self._fetches:  # a request: it takes a fetch slot, the wait below not
+                rules, fetched = await self.robots.rules(client, source.url)
+        self.gate.set_gap(host, rules.crawl_delay())
+        verdict = rules.verdict(source.url)
+        if verdict == FORBIDDEN:
+            return Outcome(
+                ROBOTS_FORBIDDEN,
+                timezone.now(),
+                message="robots.txt forbids this page to Essaim",
+            )
+        if verdict == UNREACHABLE:
+            return Outcome(
+                ROBOTS_UNREACHABLE,
+                timezone.now(),
+                message=f"robots.txt could not be read ({rules.unreachable}): page not fetched",
+            )
+        if fetched:
+            # robots.txt was a request to the host too: the page waits its gap.
+            self.gate.done(host)
+            await self.gate.pause(host)
+        return None
 
 
 def options_from_settings(**overrides: Any) -> WatcherOptions:
@@ -245,8 +376,15 @@ def options_from_settings(**overrides: Any) -> WatcherOptions:
         claim_batch=settings.WATCH_CLAIM_BATCH,
         lease_seconds=settings.WATCH_LEASE_SECONDS,
         host_gap=settings.WATCH_HOST_GAP,
+        robots_ttl=settings.WATCH_ROBOTS_TTL,
+        robots_cache_size=settings.WATCH_ROBOTS_CACHE_SIZE,
+        extract_workers=settings.WATCH_EXTRACT_WORKERS,
     )
     return dataclasses.replace(options, **overrides)
+
+
+def _extract(html: bytes, url: str) -> Extracted:
+    return extract_page(html, url)
 
 
 def _close_connection() -> None:

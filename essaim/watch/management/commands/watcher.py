@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import resource
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -39,6 +40,16 @@ class Command(BaseCommand):
             if options["host_gap"] < 0:
                 raise CommandError("--host-gap may not be negative")
             overrides["host_gap"] = options["host_gap"]
+        _raise_open_files_limit()
         stats = asyncio.run(Watcher(options_from_settings(**overrides)).run())
         if options["stats"]:
             self.stdout.write(json.dumps(stats.as_dict()))
+
+
+def _raise_open_files_limit() -> None:
+    """A watcher keeps connections to hundreds of hosts alive between their sources: the
+    soft limit of open files (1,024 under many service managers) goes up to the hard one."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 65_536 if hard == resource.RLIM_INFINITY else min(hard, 65_536)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
