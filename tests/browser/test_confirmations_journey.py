@@ -71,7 +71,7 @@ def test_launching_a_campaign_says_to_how_many_people_and_cancel_sends_nothing(
     expect(dialog).to_be_visible()
     expect(dialog).to_contain_text(
         "Le public est figé au lancement : ces personnes recevront "
-        "« Bonjour [prénom, sinon « ami·e »] ». Les envois partent tout de suite"
+        "«\u00a0Bonjour [prénom, sinon « ami·e »]\u00a0». Les envois partent tout de suite"
     )
     expect(dialog.get_by_role("link", name="Annuler")).to_be_focused()
     found = violations(page)

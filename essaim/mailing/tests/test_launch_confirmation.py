@@ -52,7 +52,7 @@ def test_the_launch_page_holds_a_dialog_that_says_to_how_many_people(
     )
     assert (
         '<p class="confirm-text">Le public est figé au lancement : ces personnes recevront '
-        "« Bonjour [prénom, sinon « ami·e »] ». Les envois partent tout de suite ; ils peuvent "
+        "«\u00a0Bonjour [prénom, sinon « ami·e »]\u00a0». Les envois partent tout de suite ; ils peuvent "
         "être mis en pause ou annulés.</p>"
     ) in page
     assert '<input type="hidden" name="action" value="launch">' in page
@@ -69,7 +69,10 @@ def test_one_person_is_said_in_the_singular_and_a_scheduled_launch_says_when(
     page = hq_client.get(f"/campagnes/{campaign.pk}/lancement/").content.decode()
 
     assert 'id="launch-dialog-title">Lancer vers 1 personne ?</h2>' in page
-    assert "cette personne recevra « Votez ». Les envois partiront le 14/03/2099 18:30" in page
+    assert (
+        "cette personne recevra «\u00a0Votez\u00a0». Les envois partiront le 14/03/2099 18:30"
+        in page
+    )
 
 
 def test_a_launch_posted_without_its_confirmation_is_asked_again_and_sends_nothing(
