@@ -52,8 +52,8 @@ def test_the_launch_page_holds_a_dialog_that_says_to_how_many_people(
     )
     assert (
         '<p class="confirm-text">Le public est figé au lancement : ces personnes recevront '
-        "«\u00a0Bonjour [prénom, sinon « ami·e »]\u00a0». Les envois partent tout de suite ; ils peuvent "
-        "être mis en pause ou annulés.</p>"
+        "«\u00a0Bonjour [prénom, sinon « ami·e »]\u00a0». Les envois partent tout de suite ; "
+        "ils peuvent être mis en pause ou annulés.</p>"
     ) in page
     assert '<input type="hidden" name="action" value="launch">' in page
     assert '<input type="hidden" name="confirm" value="1">' in page
