@@ -218,8 +218,9 @@ WEB: dict[str, Web] = {
     "mailing:campaign_resume": web(
         "pk=campaign", get="login 405 405 405 405 405", post="login 403 403 403 302 302"
     ),
+    # Cancelling asks first (GET, or a POST without confirm=1, shows the question).
     "mailing:campaign_cancel": web(
-        "pk=campaign", get="login 405 405 405 405 405", post="login 403 403 403 302 302"
+        "pk=campaign", get="login 403 403 403 200 200", post="login 403 403 403 200 200"
     ),
     "mailing:campaign_requeue_unknown": web(
         "pk=campaign", get="login 405 405 405 405 405", post="login 403 403 403 400 400"

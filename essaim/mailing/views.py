@@ -530,9 +530,36 @@ def campaign_resume(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def campaign_cancel(request: HttpRequest, pk: int) -> HttpResponse:
-    return _transition(request, pk, "cancel")
+    """Cancelling stops a campaign for good: asked first (includes/confirm.html), with how many
+    messages have not left yet, counted when the person asks."""
+    if confirmed(request):
+        return _transition(request, pk, "cancel")
+    _require(request)
+    campaign = _campaign(pk)
+    if campaign.status in (S.DONE, S.CANCELLED):
+        return redirect("mailing:campaign_detail", pk=campaign.pk)
+    unsent = svc.unsent_count(campaign)
+    return ask(
+        request,
+        dialog_id="cancel-dialog",
+        title=_("Annuler la campagne « %(name)s » ?") % {"name": campaign.name},
+        text=ngettext(
+            "%(n)s message n'est pas encore parti : il ne partira pas. Ceux déjà partis ne "
+            "reviennent pas. C'est définitif : la campagne ne pourra pas reprendre.",
+            "%(n)s messages ne sont pas encore partis : ils ne partiront pas. Ceux déjà partis "
+            "ne reviennent pas. C'est définitif : la campagne ne pourra pas reprendre.",
+            unsent,
+        )
+        % {"n": number_format(unsent, force_grouping=True)},
+        confirm_label=_("Annuler la campagne"),
+        tone="danger",
+        action=reverse("mailing:campaign_cancel", args=[campaign.pk]),
+        cancel_url=reverse("mailing:campaign_detail", args=[campaign.pk]),
+        eyebrow=_("Annuler la campagne"),
+        heading=campaign.name,
+    )
 
 
 @login_required

@@ -1,6 +1,7 @@
 """Every irreversible or mass action asks through the one confirmation dialog, never the
-browser's own confirm(): launching a campaign says to how many people it goes; deleting a
-segment, a tag or a message template and revoking an API token say what they delete. Annuler
+browser's own confirm(): launching a campaign says to how many people it goes; cancelling one,
+deleting a segment, a tag or a message template and revoking an API token say what they stop
+or delete. Annuler
 changes nothing; the dialog's button acts. axe-core checks each dialog open."""
 
 from __future__ import annotations
@@ -138,8 +139,20 @@ def token(hq: Any) -> tuple[str, str, str, Callable[[], bool]]:
     )
 
 
-@pytest.mark.parametrize("setup", [segment, tag, template, token])
-def test_a_deletion_asks_in_the_dialog_cancel_keeps_and_confirm_deletes(
+def cancellation(hq: Any) -> tuple[str, str, str, Callable[[], bool]]:
+    make_contact("marie@exemple.fr")
+    campaign = draft(hq)
+    svc.launch_campaign(campaign, user=hq)
+    return (
+        f"/campagnes/{campaign.pk}/",
+        "Annuler la campagne",
+        "Annuler la campagne « Appel du samedi » ?",
+        lambda: Campaign.objects.get(pk=campaign.pk).status != Campaign.Status.CANCELLED,
+    )
+
+
+@pytest.mark.parametrize("setup", [segment, tag, template, token, cancellation])
+def test_deleting_or_cancelling_asks_in_the_dialog_annuler_keeps_and_the_button_acts(
     page: Any, live_server: Any, hq: Any, setup: Setup
 ) -> None:
     path, link, question, still_there = setup(hq)

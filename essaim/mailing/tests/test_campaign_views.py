@@ -58,7 +58,7 @@ def test_coordinators_and_volunteers_can_neither_see_nor_act(
         ).status_code
         == 403
     )
-    assert client.post(f"/campagnes/{campaign.pk}/annulation/").status_code == 403
+    assert client.post(f"/campagnes/{campaign.pk}/annulation/", {"confirm": "1"}).status_code == 403
     campaign.refresh_from_db()
     assert (campaign.status, Campaign.objects.count(), Delivery.objects.count()) == ("draft", 1, 0)
 
@@ -162,7 +162,7 @@ def test_pause_resume_cancel_buttons_post(hq_client: Client, hq: Any) -> None:
     hq_client.post(f"/campagnes/{campaign.pk}/reprise/")
     campaign.refresh_from_db()
     assert campaign.status == "sending"
-    hq_client.post(f"/campagnes/{campaign.pk}/annulation/")
+    hq_client.post(f"/campagnes/{campaign.pk}/annulation/", {"confirm": "1"})
     campaign.refresh_from_db()
     assert (campaign.status, Delivery.objects.get().status) == ("cancelled", "cancelled")
 

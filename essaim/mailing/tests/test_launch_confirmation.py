@@ -123,3 +123,37 @@ def test_deleting_a_template_asks_first(hq_client: Client, hq: Any) -> None:
     assert CampaignTemplate.objects.count() == 1
     assert hq_client.post(url, {"confirm": "1"}).status_code == 302
     assert CampaignTemplate.objects.count() == 0
+
+
+def test_cancelling_asks_first_with_the_messages_not_yet_sent(hq_client: Client, hq: Any) -> None:
+    for i in range(3):
+        make_contact(f"r{i}@exemple.fr")
+    campaign = draft(hq)
+    svc.launch_campaign(campaign, user=hq)
+    Delivery.objects.filter(email="r0@exemple.fr").update(status=Delivery.Status.ACCEPTED)
+    url = f"/campagnes/{campaign.pk}/annulation/"
+
+    detail = hq_client.get(f"/campagnes/{campaign.pk}/").content.decode()
+    question = hq_client.get(url, headers={"HX-Request": "true"}).content.decode()
+    bare = hq_client.post(url)
+
+    assert f'<a class="button danger" href="{url}" hx-get="{url}" hx-target="#cancel-dialog"' in (
+        detail
+    )
+    assert '<dialog id="cancel-dialog" class="confirm-dialog"' in detail
+    assert 'id="cancel-dialog-title">Annuler la campagne « Appel » ?</h2>' in question
+    assert "2 messages ne sont pas encore partis : ils ne partiront pas." in question
+    assert '<button type="submit" class="danger">Annuler la campagne</button>' in question
+    assert bare.status_code == 200
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.SENDING
+    assert hq_client.post(url, {"confirm": "1"}).status_code == 302
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.CANCELLED
+    assert sorted(Delivery.objects.values_list("status", flat=True)) == [
+        "accepted",
+        "cancelled",
+        "cancelled",
+    ]
+    # Once cancelled, there is nothing left to ask.
+    assert hq_client.get(url)["Location"] == f"/campagnes/{campaign.pk}/"
