@@ -402,8 +402,8 @@ def _detail_context(request: HttpRequest, campaign: Campaign) -> dict[str, Any]:
         for p, row in provider_counts(campaign).items()
     ]
     label = _("%(settled)s envois réglés sur %(total)s") % {
-        "settled": progress.settled,
-        "total": progress.total,
+        "settled": number_format(progress.settled, force_grouping=True),
+        "total": number_format(progress.total, force_grouping=True),
     }
     return {
         "campaign": campaign,
