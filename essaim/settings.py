@@ -312,6 +312,10 @@ FETCH_ALLOW_ADDRESSES = env_list("FETCH_ALLOW_ADDRESSES")
 LANGUAGE_CODE = "fr"
 LANGUAGES = [("fr", _("Français")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "essaim" / "locale"]
+# French figures group thousands with a narrow no-break space (essaim/formats/fr). Grouping is
+# asked for where a figure is shown (floatformat:"g", number_format(force_grouping=True)), never
+# globally: USE_THOUSAND_SEPARATOR would also group the ids written into URLs and forms.
+FORMAT_MODULE_PATH = ["essaim.formats"]
 TIME_ZONE = env_str("TIME_ZONE", "Europe/Paris")
 USE_I18N = True
 USE_TZ = True

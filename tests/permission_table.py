@@ -99,7 +99,7 @@ WEB: dict[str, Web] = {
         "pk=api_token", get="login 403 403 403 200 200", post="login 403 403 403 200 200"
     ),
     "api_tokens:revoke": web(
-        "pk=api_token", get="login 405 405 405 405 405", post="login 403 403 403 302 302"
+        "pk=api_token", get="login 403 403 403 200 200", post="login 403 403 403 200 200"
     ),
     "accounts:security": web(get="login 403 403 403 403 200", post="login 403 403 403 403 200"),
     "accounts:security_unlock": web(
@@ -134,15 +134,17 @@ WEB: dict[str, Web] = {
     "people:segment_recount": web(
         "pk=segment", get="login 405 405 405 405 405", post="login 403 403 403 302 302"
     ),
+    # Deleting a segment or a tag asks first (GET, or a POST without confirm=1, shows the
+    # question); the matrix's empty POST is such a question.
     "people:segment_delete": web(
-        "pk=segment", get="login 405 405 405 405 405", post="login 403 403 403 302 302"
+        "pk=segment", get="login 403 403 403 200 200", post="login 403 403 403 200 200"
     ),
     "people:tag_list": web(get="login 403 403 403 200 200", post="login 403 403 403 302 302"),
     "people:tag_rename": web(
         "pk=tag", get="login 405 405 405 405 405", post="login 403 403 403 302 302"
     ),
     "people:tag_delete": web(
-        "pk=tag", get="login 405 405 405 405 405", post="login 403 403 403 302 302"
+        "pk=tag", get="login 403 403 403 200 200", post="login 403 403 403 200 200"
     ),
     "people:contact_access": web(
         "pk=contact", get="login 403 403 403 200 200", post="login 405 405 405 405 405"
@@ -216,8 +218,9 @@ WEB: dict[str, Web] = {
     "mailing:campaign_resume": web(
         "pk=campaign", get="login 405 405 405 405 405", post="login 403 403 403 302 302"
     ),
+    # Cancelling asks first (GET, or a POST without confirm=1, shows the question).
     "mailing:campaign_cancel": web(
-        "pk=campaign", get="login 405 405 405 405 405", post="login 403 403 403 302 302"
+        "pk=campaign", get="login 403 403 403 200 200", post="login 403 403 403 200 200"
     ),
     "mailing:campaign_requeue_unknown": web(
         "pk=campaign", get="login 405 405 405 405 405", post="login 403 403 403 400 400"
@@ -232,7 +235,7 @@ WEB: dict[str, Web] = {
         "pk=campaign", get="login 403 403 403 200 200", post="login 403 403 403 400 400"
     ),
     "mailing:template_delete": web(
-        "pk=campaign_template", get="login 405 405 405 405 405", post="login 403 403 403 302 302"
+        "pk=campaign_template", get="login 403 403 403 200 200", post="login 403 403 403 200 200"
     ),
     # --- The army: a volunteer's own pages (404 for an account without a volunteer profile),
     # calls (HQ), invitations (volunteers; reports: HQ), teams (run by their coordinators).

@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -22,6 +23,7 @@ from essaim.accounts.models import User
 from essaim.api.forms import TokenCreateForm, TokenSettingsForm
 from essaim.api.models import ApiToken, Scope
 from essaim.api.services import create_token, revoke_token, update_token
+from essaim.lib.confirm import ask, confirmed
 from essaim.lib.pagination import keyset_page
 
 
@@ -118,10 +120,28 @@ def token_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
     token = get_object_or_404(_tokens_of(user), pk=pk)
+    if not confirmed(request):
+        if token.revoked_at is not None:
+            return redirect("api_tokens:list")
+        return ask(
+            request,
+            dialog_id="revoke-dialog",
+            title=_("Révoquer le jeton %s ?") % token.prefix,
+            text=_(
+                "Il cessera de fonctionner immédiatement : les intégrations qui s'en servent "
+                "seront refusées. C'est irréversible."
+            ),
+            confirm_label=_("Révoquer"),
+            tone="danger",
+            action=reverse("api_tokens:revoke", args=[token.pk]),
+            cancel_url=reverse("api_tokens:list"),
+            eyebrow=_("Révoquer le jeton"),
+            heading=f"{token.prefix} · {token.name}" if token.name else token.prefix,
+        )
     token, changed = revoke_token(prefix=token.prefix, actor=user, request=request)
     if changed:
         messages.success(request, _("Jeton %s révoqué : il ne fonctionne plus.") % token.prefix)

@@ -58,12 +58,15 @@ def menu(user: Any) -> list[tuple[str, str] | tuple[str, str, Any] | None]:
 
     from essaim.accounts import rules
     from essaim.accounts.services.notifications import unread_count
+    from essaim.army.rules import coordinated_team_ids
     from essaim.army.services.notifications import RUNNER_KINDS, TEAM_KINDS, VOLUNTEER_KINDS
     from essaim.mailing.rules import can_manage_campaigns
 
-    # Missions: by account role, without a query on every page (the pages check again). The
+    # Missions: by account role (the pages check again), and for a volunteer account at the
+    # head of a team, which runs its missions too (a query for volunteer accounts only). The
     # counts are unread notifications of each entry's kinds (one query for the whole menu).
     volunteer, hq = user.is_volunteer, rules.is_hq(user)
+    runs_missions = hq or user.is_coordinator or (volunteer and bool(coordinated_team_ids(user)))
     return [
         (gettext("Équipes"), reverse("army:team_list"), lambda: unread_count(user, TEAM_KINDS)),
         (
@@ -79,7 +82,7 @@ def menu(user: Any) -> list[tuple[str, str] | tuple[str, str, Any] | None]:
             reverse("army:missions_run"),
             lambda: unread_count(user, RUNNER_KINDS),
         )
-        if hq or user.is_coordinator
+        if runs_missions
         else None,
         (gettext("Appels"), reverse("army:call_list")) if can_manage_campaigns(user) else None,
         (gettext("Invitations signalées"), reverse("army:invitation_reports")) if hq else None,

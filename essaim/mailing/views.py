@@ -15,10 +15,13 @@ from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from essaim.lib.confirm import ask, confirmed
 from essaim.lib.forms import SearchableSelectMultiple
 from essaim.lib.frames import sandboxed_document
 from essaim.lib.sorting import SortColumn, choice_order, sorting_from
@@ -33,6 +36,7 @@ from essaim.mailing.services.progress import (
     delivery_counts,
     provider_counts,
 )
+from essaim.mailing.subjects import readable_subject
 from essaim.people.models import Contact, Segment
 
 S = Campaign.Status
@@ -290,6 +294,8 @@ def campaign_launch(request: HttpRequest, pk: int) -> HttpResponse:
                 svc.approve_campaign(campaign, user=request.user, request=request)
                 messages.success(request, _("Campagne approuvée."))
                 return redirect("mailing:campaign_launch", pk=campaign.pk)
+            if action == "launch" and not confirmed(request):
+                return _ask_launch(request, campaign)
             if action == "launch":
                 count = svc.launch_campaign(campaign, user=request.user, request=request)
                 messages.success(
@@ -299,7 +305,7 @@ def campaign_launch(request: HttpRequest, pk: int) -> HttpResponse:
                         "Campagne lancée vers %(n)s destinataires.",
                         count,
                     )
-                    % {"n": count},
+                    % {"n": number_format(count, force_grouping=True)},
                 )
                 return redirect("mailing:campaign_detail", pk=campaign.pk)
         except svc.CampaignRefused as exc:
@@ -316,6 +322,7 @@ def campaign_launch(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         "mailing/campaign_launch.html",
         {
+            "question": _launch_question(campaign, estimate) if estimate is not None else None,
             "campaign": campaign,
             "estimate": estimate,
             "needs_approval": needs,
@@ -325,6 +332,52 @@ def campaign_launch(request: HttpRequest, pk: int) -> HttpResponse:
             "error": error,
         },
         status=400 if error and request.method == "POST" else 200,
+    )
+
+
+def _launch_question(campaign: Campaign, estimate: int) -> dict[str, Any]:
+    """The launch's confirmation (includes/confirm.html): to how many people it goes, counted as
+    the launch freezes its audience (estimate_audience), and when."""
+    if campaign.scheduled_at is not None:
+        when = _("Les envois partiront le %(at)s ; jusque-là, la campagne peut être annulée.") % {
+            "at": date_format(timezone.localtime(campaign.scheduled_at), "SHORT_DATETIME_FORMAT")
+        }
+    else:
+        when = _("Les envois partent tout de suite ; ils peuvent être mis en pause ou annulés.")
+    return {
+        "id": "launch-dialog",
+        "title": ngettext("Lancer vers %(n)s personne ?", "Lancer vers %(n)s personnes ?", estimate)
+        % {"n": number_format(estimate, force_grouping=True)},
+        "text": _("Le public est figé au lancement : ")
+        + ngettext(
+            # No-break spaces inside the guillemets: the subject never leaves one behind.
+            "cette personne recevra «\u00a0%(subject)s\u00a0». ",
+            "ces personnes recevront «\u00a0%(subject)s\u00a0». ",
+            estimate,
+        )
+        % {"subject": readable_subject(campaign.subject)}
+        + when,
+        "confirm_label": _("Lancer"),
+        "action": reverse("mailing:campaign_launch", args=[campaign.pk]),
+        "cancel_url": reverse("mailing:campaign_launch", args=[campaign.pk]),
+        "fields": [("action", "launch"), ("confirm", "1")],
+    }
+
+
+def _ask_launch(request: HttpRequest, campaign: Campaign) -> HttpResponse:
+    """A launch posted without its confirmation (a page without script): the question, counted
+    afresh, on a page of its own."""
+    try:
+        estimate = svc.estimate_audience(campaign)
+    except svc.AudienceMissing:
+        return redirect("mailing:campaign_launch", pk=campaign.pk)
+    question = _launch_question(campaign, estimate)
+    return ask(
+        request,
+        dialog_id=question.pop("id"),
+        eyebrow=_("Lancer la campagne"),
+        heading=campaign.name,
+        **question,
     )
 
 
@@ -349,8 +402,8 @@ def _detail_context(request: HttpRequest, campaign: Campaign) -> dict[str, Any]:
         for p, row in provider_counts(campaign).items()
     ]
     label = _("%(settled)s envois réglés sur %(total)s") % {
-        "settled": progress.settled,
-        "total": progress.total,
+        "settled": number_format(progress.settled, force_grouping=True),
+        "total": number_format(progress.total, force_grouping=True),
     }
     return {
         "campaign": campaign,
@@ -477,9 +530,36 @@ def campaign_resume(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def campaign_cancel(request: HttpRequest, pk: int) -> HttpResponse:
-    return _transition(request, pk, "cancel")
+    """Cancelling stops a campaign for good: asked first (includes/confirm.html), with how many
+    messages have not left yet, counted when the person asks."""
+    if confirmed(request):
+        return _transition(request, pk, "cancel")
+    _require(request)
+    campaign = _campaign(pk)
+    if campaign.status in (S.DONE, S.CANCELLED):
+        return redirect("mailing:campaign_detail", pk=campaign.pk)
+    unsent = svc.unsent_count(campaign)
+    return ask(
+        request,
+        dialog_id="cancel-dialog",
+        title=_("Annuler la campagne « %(name)s » ?") % {"name": campaign.name},
+        text=ngettext(
+            "%(n)s message n'est pas encore parti : il ne partira pas. Ceux déjà partis ne "
+            "reviennent pas. C'est définitif : la campagne ne pourra pas reprendre.",
+            "%(n)s messages ne sont pas encore partis : ils ne partiront pas. Ceux déjà partis "
+            "ne reviennent pas. C'est définitif : la campagne ne pourra pas reprendre.",
+            unsent,
+        )
+        % {"n": number_format(unsent, force_grouping=True)},
+        confirm_label=_("Annuler la campagne"),
+        tone="danger",
+        action=reverse("mailing:campaign_cancel", args=[campaign.pk]),
+        cancel_url=reverse("mailing:campaign_detail", args=[campaign.pk]),
+        eyebrow=_("Annuler la campagne"),
+        heading=campaign.name,
+    )
 
 
 @login_required
@@ -544,10 +624,23 @@ def template_create(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def template_delete(request: HttpRequest, pk: int) -> HttpResponse:
     _require(request)
     template = get_object_or_404(CampaignTemplate, pk=pk)
+    if not confirmed(request):
+        return ask(
+            request,
+            dialog_id="delete-dialog",
+            title=_("Supprimer le modèle « %(name)s » ?") % {"name": template.name},
+            text=_("Les campagnes déjà écrites avec lui ne changent pas."),
+            confirm_label=_("Supprimer"),
+            tone="danger",
+            action=reverse("mailing:template_delete", args=[template.pk]),
+            cancel_url=reverse("mailing:template_list"),
+            eyebrow=_("Supprimer le modèle"),
+            heading=template.name,
+        )
     templates.delete_template(template)
     messages.success(request, _("Modèle « %(name)s » supprimé.") % {"name": template.name})
     return redirect("mailing:template_list")

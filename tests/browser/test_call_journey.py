@@ -78,6 +78,9 @@ def test_hq_calls_a_segment_a_recipient_answers_and_the_funnel_moves(
     page.goto(live_server.url + launch.get_attribute("href"))
     expect(page.locator("#audience-estimate")).to_have_text("2")
     page.get_by_role("button", name="Lancer la campagne").click()
+    page.get_by_role("dialog", name="Lancer vers 2 personnes ?").get_by_role(
+        "button", name="Lancer", exact=True
+    ).click()
     page.wait_for_url(f"{live_server.url}/campagnes/{call.campaign_id}/")
 
     stats = run_sender(f"smtp://{smtp_recorder.host}:{smtp_recorder.port}")

@@ -68,8 +68,13 @@ def test_hq_writes_previews_tests_and_launches_a_campaign(
     page.goto(live_server.url + launch.get_attribute("href"))
     expect(page.locator("#audience-estimate")).to_have_text("2")
     expect(page.locator("#approval-state")).to_contain_text("Un autre membre du QG")
-    # The author cannot approve their own campaign; the launch is refused and changes nothing.
+    # The author cannot approve their own campaign; the launch, once confirmed in its dialog,
+    # is refused and changes nothing.
     page.get_by_role("button", name="Lancer la campagne").click()
+    page.get_by_role("dialog", name="Lancer vers 2 personnes ?").get_by_role(
+        "button", name="Lancer", exact=True
+    ).click()
+    expect(page.locator(".message.error")).to_be_visible()
     assert Delivery.objects.count() == 0
     assert Campaign.objects.get().status == Campaign.Status.DRAFT
 
@@ -87,6 +92,9 @@ def test_hq_writes_previews_tests_and_launches_a_campaign(
     page.goto(page.url)  # not reload(): that would post the refused launch again
     expect(page.locator("#approval-state")).to_contain_text(hq_admin.email)
     page.get_by_role("button", name="Lancer la campagne").click()
+    page.get_by_role("dialog", name="Lancer vers 2 personnes ?").get_by_role(
+        "button", name="Lancer", exact=True
+    ).click()
     page.wait_for_url(f"{live_server.url}/campagnes/{campaign.pk}/")
     expect(page.locator("#campaign-status")).to_have_text("En cours d'envoi")
     expect(page.locator(".progress progress")).to_have_attribute("value", "0")
@@ -124,6 +132,7 @@ def test_a_recipient_unsubscribes_from_the_mail_and_the_next_campaign_skips_them
         page.goto(f"{live_server.url}/campagnes/{campaign.pk}/lancement/")
         expect(page.locator("#audience-estimate")).to_have_text(expected_audience)
         page.get_by_role("button", name="Lancer la campagne").click()
+        page.get_by_role("dialog").get_by_role("button", name="Lancer", exact=True).click()
         page.wait_for_url(f"{live_server.url}/campagnes/{campaign.pk}/")
         live_ledger.run_sender(relay)  # the real sender, until nothing is left to send
         expect(page.locator("#campaign-status")).to_have_text("Terminée", timeout=10_000)

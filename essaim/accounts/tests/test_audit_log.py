@@ -153,7 +153,7 @@ def test_a_tag_deletion_counts_with_plurals(marie):
         contacts=12000,
     )
     assert sentence(event) == (
-        "Marie Curie a supprimé l&#x27;étiquette « adhérents » (portée par 12\xa0000 contacts)"
+        "Marie Curie a supprimé l&#x27;étiquette « adhérents » (portée par 12\u202f000 contacts)"
     )
 
 

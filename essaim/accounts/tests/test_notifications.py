@@ -87,8 +87,9 @@ def test_the_bell_and_the_menu_count_unread_notifications_in_one_query(
     client = client_for(ana.user)
     client.get(PAGE)  # the session's first request
     # session, user, the page's list, its missions (one query per kind), the digest's choice,
-    # and one for the unread counts of the bell, the page and every badge of the menu
-    with django_assert_num_queries(6):
+    # one for the unread counts of the bell, the page and every badge of the menu, and whether
+    # this volunteer account coordinates a team (the menu's Missions entry)
+    with django_assert_num_queries(7):
         html = client.get(PAGE).content.decode()
     assert 'aria-label="2 notifications non lues"' in html
     assert '<span class="bell-count" aria-hidden="true">2</span>' in html

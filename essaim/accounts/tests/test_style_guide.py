@@ -26,8 +26,8 @@ def test_the_guide_shows_each_section_with_its_example_and_its_markup(hq_client:
     assert html.count('<pre class="guide-code"><code>') == len(SECTIONS)
     # Rendered by the real includes: a stat tile, a status pill, an empty state, pagination.
     # Sample figures and dates in the reader's language's formats, not written in French.
-    assert '<span class="figure">182\xa0340</span>' in html
-    assert "<td>05/03/2027</td>" in html and '<td class="num">220\xa0000</td>' in html
+    assert '<span class="figure">182\u202f340</span>' in html
+    assert "<td>05/03/2027</td>" in html and '<td class="num">220\u202f000</td>' in html
     assert '<h3 class="card-title">Appel du 12 mars</h3>' in html
     assert '<span class="badge status-sending">En cours d&#x27;envoi</span>' in html
     assert '<p class="empty-title">Aucune campagne pour l\'instant</p>' in html

@@ -103,7 +103,7 @@ def test_the_list_shows_last_use_and_people_read_today(hq_client, hq, settings):
         last_used_at=timezone.now(),
     )  # fmt: skip
     page = hq_client.get(LIST).content.decode()
-    assert "<td>1\xa0234 sur 5\xa0000</td>" in page
+    assert "<td>1\u202f234 sur 5\u202f000</td>" in page
     assert "2001:db8::7" in page
 
 
@@ -128,7 +128,10 @@ def test_hq_staff_cannot_touch_anothers_token(hq_client, hq_admin):
     edit = reverse("api_tokens:edit", args=[token.pk])
     assert hq_client.get(edit).status_code == 404
     assert hq_client.post(edit, {"scopes": ["contacts:read"]}).status_code == 404
-    assert hq_client.post(reverse("api_tokens:revoke", args=[token.pk])).status_code == 404
+    assert (
+        hq_client.post(reverse("api_tokens:revoke", args=[token.pk]), {"confirm": "1"}).status_code
+        == 404
+    )
     assert tokens() == before
     assert AuditEvent.objects.exclude(action="api_token.create").count() == 0
 
@@ -136,11 +139,33 @@ def test_hq_staff_cannot_touch_anothers_token(hq_client, hq_admin):
 def test_a_token_is_revoked_once_and_audited(hq_client, admin_client_, hq):
     token, raw = create_token(user=hq, name="CRM")
     revoke = reverse("api_tokens:revoke", args=[token.pk])
-    assert admin_client_.post(revoke).status_code == 302  # an HQ admin may revoke anyone's
-    assert hq_client.post(revoke).status_code == 302
+    # An HQ admin may revoke anyone's.
+    assert admin_client_.post(revoke, {"confirm": "1"}).status_code == 302
+    assert hq_client.post(revoke, {"confirm": "1"}).status_code == 302
     assert authenticate(raw) is None
     assert AuditEvent.objects.filter(action="api_token.revoke").count() == 1
     assert hq_client.get(reverse("api_tokens:edit", args=[token.pk])).status_code == 404
+
+
+def test_revoking_asks_first_and_a_bare_post_revokes_nothing(hq_client, hq):
+    token, raw = create_token(user=hq, name="CRM")
+    revoke = reverse("api_tokens:revoke", args=[token.pk])
+
+    listing = hq_client.get(LIST).content.decode()
+    question = hq_client.get(revoke, headers={"HX-Request": "true"}).content.decode()
+    bare = hq_client.post(revoke)
+
+    assert f'<a href="{revoke}" hx-get="{revoke}" hx-target="#revoke-dialog"' in listing
+    assert '<dialog id="revoke-dialog" class="confirm-dialog"' in listing
+    assert "data-confirm=" not in listing
+    assert f'id="revoke-dialog-title">Révoquer le jeton {token.prefix} ?</h2>' in question
+    assert '<button type="submit" class="danger">Révoquer</button>' in question
+    assert bare.status_code == 200 and f"<h1>{token.prefix} · CRM</h1>" in bare.content.decode()
+    assert authenticate(raw) is not None
+    assert AuditEvent.objects.filter(action="api_token.revoke").count() == 0
+    # Once revoked, its question is not asked again: back to the list.
+    hq_client.post(revoke, {"confirm": "1"})
+    assert hq_client.get(revoke)["Location"] == LIST
 
 
 @pytest.mark.parametrize("who", ["coordinator_client", "volunteer_client"])
@@ -150,7 +175,10 @@ def test_no_one_but_hq_reaches_the_token_pages(request, who, hq):
     before = tokens()
     assert client.get(LIST).status_code == 403
     assert client.post(CREATE, {"name": "x", "scopes": ["contacts:read"]}).status_code == 403
-    assert client.post(reverse("api_tokens:revoke", args=[token.pk])).status_code == 403
+    assert (
+        client.post(reverse("api_tokens:revoke", args=[token.pk]), {"confirm": "1"}).status_code
+        == 403
+    )
     assert tokens() == before
     assert reverse("api_tokens:list") not in client.get("/").content.decode()
 

@@ -486,9 +486,9 @@ def test_my_invitations_page_costs_a_fixed_number_of_queries(
     client = client_of(camille)
     client.get(PAGE)
     # session, user, volunteer (can_invite), volunteer with contact, requests, confirmed, the
-    # menu's counts
-    with django_assert_num_queries(7):
+    # menu's counts, whether they coordinate a team (the menu's Missions entry)
+    with django_assert_num_queries(8):
         client.get(PAGE)
     invite(camille, "ana@exemple.fr, ben@exemple.fr")
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(8):
         client.get(PAGE)

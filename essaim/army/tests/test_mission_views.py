@@ -63,8 +63,8 @@ def test_my_missions_runs_a_fixed_number_of_queries(chatter, django_assert_num_q
             claim_mission(volunteer=chatter, mission_id=mission.pk)
     client = client_for(chatter.user)
     # session, user, volunteer, roles, teams, offers, claims, unread notifications (one query
-    # for the page's count and the menu's)
-    with django_assert_num_queries(8):
+    # for the page's count and the menu's), whether they coordinate a team (the menu's entry)
+    with django_assert_num_queries(9):
         assert client.get(reverse("army:my_missions")).status_code == 200
 
 

@@ -215,26 +215,31 @@ def team_create(request: HttpRequest) -> HttpResponse:
     return render(request, "army/team_form.html", {"form": form})
 
 
-def _member_of(team: Team, user_pk: int) -> Volunteer:
-    volunteer = (
-        Volunteer.objects.filter(
-            pk=user_pk,
-            user__memberships__team=team,
-            user__memberships__state=Membership.State.MEMBER,
-        )
-        .select_related("user")
+def _member_of(
+    team: Team, user_pk: int, states: tuple[str, ...] = (Membership.State.MEMBER,)
+) -> tuple[Volunteer, Membership]:
+    """The volunteer and their place in the team, in one of `states` (a member, by default:
+    only a member's roles may be moved), else a 404."""
+    membership = (
+        Membership.objects.filter(team=team, user_id=user_pk, state__in=states)
+        .select_related("user__volunteer")
         .first()
     )
-    if volunteer is None:
+    volunteer = getattr(membership.user, "volunteer", None) if membership else None
+    if membership is None or volunteer is None:
         raise Http404
-    return volunteer
+    return volunteer, membership
 
 
 @login_required
 def member_detail(request: HttpRequest, pk: int, user_pk: int) -> HttpResponse:
     """A member's roles with their whole history and the moves the lifecycle allows."""
     team = _team_run_by(request, pk)
-    volunteer = _member_of(team, user_pk)
+    # A pending request's applicant too: whoever decides reads their roles first.
+    volunteer, membership = _member_of(
+        team, user_pk, (Membership.State.MEMBER, Membership.State.REQUESTED)
+    )
+    applicant = membership.state == Membership.State.REQUESTED
     assignments = list(
         RoleAssignment.objects.filter(volunteer=volunteer)
         .select_related("role", "stage_changed_by")
@@ -243,7 +248,7 @@ def member_detail(request: HttpRequest, pk: int, user_pk: int) -> HttpResponse:
         )
         .order_by("role__position")
     )
-    moves = {a.pk: sorted(ALLOWED_MOVES.get(a.stage, ())) for a in assignments}
+    moves = {a.pk: [] if applicant else sorted(ALLOWED_MOVES.get(a.stage, ())) for a in assignments}
     for assignment in assignments:
         for transition in assignment.transitions.all():
             transition.reason_label = transition_reason(transition.reason)  # type: ignore[attr-defined]
@@ -258,6 +263,8 @@ def member_detail(request: HttpRequest, pk: int, user_pk: int) -> HttpResponse:
         {
             "team": team,
             "volunteer": volunteer,
+            "membership": membership,
+            "applicant": applicant,
             "invitations_reported": reported,
             "assignments": [(a, moves[a.pk]) for a in assignments],
         },
@@ -268,7 +275,7 @@ def member_detail(request: HttpRequest, pk: int, user_pk: int) -> HttpResponse:
 @require_POST
 def role_move(request: HttpRequest, pk: int, user_pk: int, assignment_pk: int) -> HttpResponse:
     team = _team_run_by(request, pk)
-    volunteer = _member_of(team, user_pk)
+    volunteer, _membership = _member_of(team, user_pk)
     assignment = get_object_or_404(RoleAssignment, pk=assignment_pk, volunteer=volunteer)
     try:
         move_role(

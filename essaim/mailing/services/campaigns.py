@@ -464,6 +464,12 @@ def resume_campaign(campaign: Campaign, *, user: Any = None, request: Any = None
     campaign.refresh_from_db()
 
 
+def unsent_count(campaign: Campaign) -> int:
+    """How many of the campaign's messages have not left yet (waiting or deferred): what a
+    cancellation now would stop, give or take the ones a sender is handing to the relay."""
+    return Delivery.objects.filter(campaign=campaign, status__in=[D.PENDING, D.DEFERRED]).count()
+
+
 def cancel_campaign(campaign: Campaign, *, user: Any = None, request: Any = None) -> int:
     """Stop for good: rows not yet sent become `cancelled` in one UPDATE (claimed ones are
     settled by their senders, who see the status within a poll interval). Returns the rows

@@ -9,6 +9,7 @@ from typing import Any
 from django.db.models import Case, F, QuerySet, Value, When
 
 from essaim.mailing.models import BounceReport, Delivery
+from essaim.mailing.subjects import subject_for
 from essaim.people.models import Contact
 
 
@@ -26,7 +27,8 @@ def access_section(*, contact_id: int, hashed: str) -> dict[str, Any]:
         "campaign_messages": [
             {
                 "campaign": d.campaign_id,
-                "subject": d.campaign.subject,
+                # As the person received it: the first name the message was sent with.
+                "subject": subject_for(d.campaign.subject, first_name=d.first_name),
                 "email": d.email,
                 "first_name": d.first_name,
                 "status": d.status,

@@ -272,7 +272,7 @@ def test_deleting_a_template_leaves_the_campaigns_started_from_it(
 ) -> None:
     template = templates.save_template(campaign=sent, name="Appel", user=None)
 
-    response = hq_client.post(f"/campagnes/modeles/{template.pk}/suppression/")
+    response = hq_client.post(f"/campagnes/modeles/{template.pk}/suppression/", {"confirm": "1"})
 
     assert response.status_code == 302
     assert CampaignTemplate.objects.count() == 0

@@ -53,9 +53,12 @@ def test_coordinators_and_volunteers_can_neither_see_nor_act(
     assert client.get("/campagnes/").status_code == 403
     assert client.post("/campagnes/nouvelle/", FORM).status_code == 403
     assert (
-        client.post(f"/campagnes/{campaign.pk}/lancement/", {"action": "launch"}).status_code == 403
+        client.post(
+            f"/campagnes/{campaign.pk}/lancement/", {"action": "launch", "confirm": "1"}
+        ).status_code
+        == 403
     )
-    assert client.post(f"/campagnes/{campaign.pk}/annulation/").status_code == 403
+    assert client.post(f"/campagnes/{campaign.pk}/annulation/", {"confirm": "1"}).status_code == 403
     campaign.refresh_from_db()
     assert (campaign.status, Campaign.objects.count(), Delivery.objects.count()) == ("draft", 1, 0)
 
@@ -112,7 +115,7 @@ def test_launch_page_needs_a_second_hq_user_above_the_threshold(
     url = f"/campagnes/{campaign.pk}/lancement/"
 
     page = hq_client.get(url).content.decode()
-    refused = hq_client.post(url, {"action": "launch"})
+    refused = hq_client.post(url, {"action": "launch", "confirm": "1"})
     self_approval = hq_client.post(url, {"action": "approve"})
 
     assert '<dd id="audience-estimate">2</dd>' in page
@@ -122,7 +125,7 @@ def test_launch_page_needs_a_second_hq_user_above_the_threshold(
     assert Delivery.objects.count() == 0
     assert "Approuver la campagne" in admin_client_.get(url).content.decode()
     assert admin_client_.post(url, {"action": "approve"}).status_code == 302
-    launched = hq_client.post(url, {"action": "launch"})
+    launched = hq_client.post(url, {"action": "launch", "confirm": "1"})
     assert launched["Location"] == f"/campagnes/{campaign.pk}/"
     assert Delivery.objects.count() == 2
 
@@ -159,7 +162,7 @@ def test_pause_resume_cancel_buttons_post(hq_client: Client, hq: Any) -> None:
     hq_client.post(f"/campagnes/{campaign.pk}/reprise/")
     campaign.refresh_from_db()
     assert campaign.status == "sending"
-    hq_client.post(f"/campagnes/{campaign.pk}/annulation/")
+    hq_client.post(f"/campagnes/{campaign.pk}/annulation/", {"confirm": "1"})
     campaign.refresh_from_db()
     assert (campaign.status, Delivery.objects.get().status) == ("cancelled", "cancelled")
 

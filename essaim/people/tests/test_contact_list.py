@@ -251,7 +251,7 @@ def test_the_list_says_how_many_contacts_match(hq_client, coordinator_client, pe
     assert count(coordinator_client, q="dup") == "2 contacts"
     for i in range(1200):
         Contact.objects.create(email=f"n{i}@x.fr", email_key=f"n{i}@x.fr", email_hash=str(i))
-    assert count(hq_client) == "1\xa0204 contacts"
+    assert count(hq_client) == "1\u202f204 contacts"
     segment = SegmentFactory.create(definition={}, last_count=3, last_counted_at=timezone.now())
     assert count(hq_client, segment=segment.pk).startswith(
         "3 contacts dans ce segment au dernier comptage ("

@@ -61,7 +61,7 @@ def test_imports_sort_by_each_column_and_ignore_unknown_orders(hq_client: Client
         assert files(hq_client, bogus) == ["élus.csv", "salon.csv", "Adhérents.csv"]
     html = hq_client.get(reverse("people:import_list"), {"tri": "-importes"}).content.decode()
     assert '<th scope="col" aria-sort="descending" class="num"><a class="sort"' in html
-    assert '<td class="num">1\xa0200</td>' in html
+    assert '<td class="num">1\u202f200</td>' in html
 
 
 def test_no_import_shows_the_way_to_make_one(hq_client: Client) -> None:

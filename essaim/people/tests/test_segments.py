@@ -449,7 +449,12 @@ def test_coordinator_and_volunteer_have_no_segments(coordinator_client, voluntee
         post = client.post(reverse("people:segment_create"), _builder_data(regions=["11"]))
         assert post.status_code == 403
         assert client.post(reverse("people:segment_count"), {}).status_code == 403
-        assert client.post(reverse("people:segment_delete", args=[segment.pk])).status_code == 403
+        assert (
+            client.post(
+                reverse("people:segment_delete", args=[segment.pk]), {"confirm": "1"}
+            ).status_code
+            == 403
+        )
     assert list(Segment.objects.values_list("name", flat=True)) == ["Existant"]
 
 
@@ -555,10 +560,10 @@ def test_recount_updates_the_saved_figure(hq_client):
 def test_hq_deletes_a_segment_unless_another_uses_it(hq_client):
     inner = SegmentFactory.create(name="Paris")
     outer = SegmentFactory.create(name="Hors Paris", definition={"exclude_segments": [inner.pk]})
-    hq_client.post(reverse("people:segment_delete", args=[inner.pk]))
+    hq_client.post(reverse("people:segment_delete", args=[inner.pk]), {"confirm": "1"})
     assert Segment.objects.filter(pk=inner.pk).exists()
-    hq_client.post(reverse("people:segment_delete", args=[outer.pk]))
-    hq_client.post(reverse("people:segment_delete", args=[inner.pk]))
+    hq_client.post(reverse("people:segment_delete", args=[outer.pk]), {"confirm": "1"})
+    hq_client.post(reverse("people:segment_delete", args=[inner.pk]), {"confirm": "1"})
     assert Segment.objects.count() == 0
 
 

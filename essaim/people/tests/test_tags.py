@@ -73,7 +73,7 @@ def test_rename_to_a_taken_name_changes_nothing(hq_client):
 def test_delete_removes_the_tag_from_contacts_and_is_logged(hq_client, hq):
     tag = TagFactory.create(name="ancien")
     contact = make_contact("a@x.fr", tags=[tag, "garder"])
-    assert hq_client.post(delete(tag.pk)).status_code == 302
+    assert hq_client.post(delete(tag.pk), {"confirm": "1"}).status_code == 302
     assert not Tag.objects.filter(name="ancien").exists()
     assert list(contact.tags.values_list("name", flat=True)) == ["garder"]
     event = AuditEvent.objects.get()
@@ -89,7 +89,7 @@ def test_a_tag_used_by_a_segment_cannot_be_deleted(hq_client):
     tag = TagFactory.create(name="jeunes")
     make_contact("a@x.fr", tags=[tag])
     SegmentFactory.create(name="Jeunesse", definition={"tags": {"none": [tag.pk]}})
-    response = hq_client.post(delete(tag.pk), follow=True)
+    response = hq_client.post(delete(tag.pk), {"confirm": "1"}, follow=True)
     assert "sert dans les segments Jeunesse" in response.content.decode()
     assert Tag.objects.filter(pk=tag.pk).exists()
     assert ContactTag.objects.count() == 1
@@ -105,7 +105,7 @@ def test_only_hq_manages_tags_and_a_refusal_changes_nothing(request, who):
     assert client.get(URL).status_code == 403
     assert client.post(URL, {"name": "nouveau"}).status_code == 403
     assert client.post(rename(tag.pk), {"name": "autre"}).status_code == 403
-    assert client.post(delete(tag.pk)).status_code == 403
+    assert client.post(delete(tag.pk), {"confirm": "1"}).status_code == 403
     assert list(Tag.objects.values_list("name", flat=True)) == ["jeunes"]
     assert ContactTag.objects.count() == 1
     assert AuditEvent.objects.count() == 0

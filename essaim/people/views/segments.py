@@ -13,10 +13,12 @@ from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from essaim.lib.confirm import ask, confirmed
 from essaim.lib.forms import SearchableSelectMultiple
 from essaim.lib.text import clean_name, french_sort_key
 from essaim.people import rules
@@ -342,10 +344,26 @@ def segment_recount(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def segment_delete(request: HttpRequest, pk: int) -> HttpResponse:
     _require_manager(request)
     segment = get_object_or_404(Segment, pk=pk)
+    if not confirmed(request):
+        return ask(
+            request,
+            dialog_id="delete-dialog",
+            title=_("Supprimer le segment « %s » ?") % segment.name,
+            text=_(
+                "Les campagnes déjà lancées gardent leurs destinataires ; un brouillon qui le "
+                "visait n'aura plus de public."
+            ),
+            confirm_label=_("Supprimer"),
+            tone="danger",
+            action=reverse("people:segment_delete", args=[segment.pk]),
+            cancel_url=reverse("people:segment_list"),
+            eyebrow=_("Supprimer le segment"),
+            heading=segment.name,
+        )
     try:
         delete_segment(segment)
     except SegmentInUse as exc:

@@ -8,12 +8,16 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from essaim.accounts.services import audit
+from essaim.lib.confirm import ask, confirmed
 from essaim.people import rules
-from essaim.people.models import Tag
+from essaim.people.models import ContactTag, Tag
 from essaim.people.services.segments import SegmentInUse
 from essaim.people.services.tags import TagNameError, create_tag, delete_tag, rename_tag
 
@@ -65,10 +69,32 @@ def tag_rename(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def tag_delete(request: HttpRequest, pk: int) -> HttpResponse:
     _require_manager(request)
     tag = get_object_or_404(Tag, pk=pk)
+    if not confirmed(request):
+        tagged = ContactTag.objects.filter(tag=tag).count()
+        return ask(
+            request,
+            dialog_id="delete-dialog",
+            title=ngettext(
+                "Supprimer « %(name)s », posée sur %(n)s contact ?",
+                "Supprimer « %(name)s », posée sur %(n)s contacts ?",
+                tagged,
+            )
+            % {"name": tag.name, "n": number_format(tagged, force_grouping=True)},
+            text=_(
+                "L'étiquette sera retirée de ces contacts ; les contacts eux-mêmes restent. "
+                "C'est irréversible."
+            ),
+            confirm_label=_("Supprimer"),
+            tone="danger",
+            action=reverse("people:tag_delete", args=[tag.pk]),
+            cancel_url=reverse("people:tag_list"),
+            eyebrow=_("Supprimer l'étiquette"),
+            heading=tag.name,
+        )
     name, tag_id = tag.name, tag.pk
     try:
         untagged = delete_tag(tag=tag)
@@ -90,7 +116,11 @@ def tag_delete(request: HttpRequest, pk: int) -> HttpResponse:
         )
         messages.success(
             request,
-            _("Étiquette « %(name)s » supprimée (%(count)s contacts l'avaient).")
-            % {"name": name, "count": untagged},
+            ngettext(
+                "Étiquette « %(name)s » supprimée (%(count)s contact l'avait).",
+                "Étiquette « %(name)s » supprimée (%(count)s contacts l'avaient).",
+                untagged,
+            )
+            % {"name": name, "count": number_format(untagged, force_grouping=True)},
         )
     return redirect("people:tag_list")

@@ -10,8 +10,6 @@ const openDialog = (dialog) => {
   if (cancel) cancel.focus();
 };
 document.addEventListener("click", (event) => {
-  const target = event.target.closest("[data-confirm]");
-  if (target && !window.confirm(target.dataset.confirm)) event.preventDefault();
   // A link to a confirmation page opens its dialog instead; one with hx-get has htmx fetch
   // the dialog's content first (the htmx:afterSwap listener below opens it).
   const opener = event.target.closest("[data-dialog-open]");
