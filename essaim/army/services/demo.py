@@ -436,10 +436,13 @@ def _answer_call(call: Call, *, sent_at: datetime, now: datetime) -> int:
         else:
             delay = timedelta(hours=rng.uniform(12, 46))
         visit = mailed_at + delay + timedelta(minutes=rng.randrange(2, 50))
+        # Drawn whether used or not, so that the draws that follow (who signs up) do not
+        # depend on the hour the demo is made.
+        morning = 7 + rng.random() * 2
         if timezone.localtime(visit).hour < 7:  # asleep: they read it in the morning
             visit += timedelta(hours=7)
         if visit > limit:  # not yet: those who answer late answered this morning
-            visit = story_day(now, 0, 7 + rng.random() * 2)
+            visit = story_day(now, 0, morning)
         visit = min(visit, limit)
         contact = contacts[contact_id]
         mark = timezone.now()

@@ -165,7 +165,7 @@ def test_campaigns_were_sent_over_the_weeks_with_their_results(demo: dict[str, s
 def test_the_call_has_a_funnel_over_three_days(demo: dict[str, str]) -> None:
     call = Call.objects.select_related("campaign").get()
     funnel = call_funnel(call)
-    assert funnel.totals == {"reached": 303, "visited": 33, "signed_up": 14, "first_mission": 2}
+    assert funnel.totals == {"reached": 303, "visited": 33, "signed_up": 18, "first_mission": 2}
     assert funnel.audience == 303
     assert funnel.unit == "hour"
     sent_at = people_demo.story_day(timezone.now(), army_demo.CALL_DAYS, army_demo.CALL_HOUR)
@@ -187,9 +187,9 @@ def test_the_call_has_a_funnel_over_three_days(demo: dict[str, str]) -> None:
         ).values_list("user__email", flat=True)
     )
     assert answered <= signed
-    assert len(signed) == 14
+    assert len(signed) == 18
     consents = Consent.objects.filter(purpose=Purpose.VOLUNTEERING, source=Consent.Source.CALL)
-    assert consents.filter(source_ref=f"call:{call.pk}").count() == 14
+    assert consents.filter(source_ref=f"call:{call.pk}").count() == 18
 
 
 # --- Missions, proofs, invitations, points ----------------------------------------------------
@@ -247,7 +247,7 @@ def test_hq_sees_the_campaigns_results_and_the_call_funnel(demo: dict[str, str])
     assert shown == {
         "reached": "303",
         "visited": "33",
-        "signed_up": "14",
+        "signed_up": "18",
         "first_mission": "2",
         "audience": "303",
     }
