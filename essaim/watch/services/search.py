@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 
@@ -36,7 +36,8 @@ def index_items(item_ids: Sequence[int]) -> None:
     if connection.vendor != "sqlite" or not item_ids:
         return
     ids = list(item_ids)
-    with connection.cursor() as cursor:
+    # One transaction: outside one, every row would be a commit of its own.
+    with transaction.atomic(), connection.cursor() as cursor:
         for start in range(0, len(ids), CHUNK):
             rows = Item.objects.filter(id__in=ids[start : start + CHUNK]).values_list(
                 "id", "title", "summary"

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from essaim.lib.french import fast_fold, word_spans, words
 from essaim.lib.text import fold
-from essaim.watch.models import Watchlist, WatchlistMatch
+from essaim.watch.models import Source, Watchlist, WatchlistMatch
 from essaim.watch.services.watchlists import backfill, match_items, preview, save_watchlist
 from essaim.watch.services.watchlists.matcher import ItemText, Matcher
 from essaim.watch.services.watchlists.query import parse
@@ -227,3 +227,45 @@ def test_preview_highlights_the_terms_found_in_the_last_seven_days() -> None:
         (" : l’Assemblée vote", False),
     ]
     assert previews[0].summary == [("<b>", False), ("Retraite", True), ("</b> et assemblée", False)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_items_a_watcher_stores_are_matched_and_searchable_at_once() -> None:
+    from essaim.watch.services.feeds import ParsedItem
+    from essaim.watch.services.polling import Limits, Outcome
+    from essaim.watch.services.search import search_items
+    from essaim.watch.watcher.claims import claim, record
+
+    def parsed(n: int, title: str) -> ParsedItem:
+        return ParsedItem(
+            key=f"https://blog.exemple.fr/{n}",
+            url=f"https://blog.exemple.fr/{n}/",
+            guid="",
+            title=title,
+            summary="",
+            author="",
+            published_at=None,
+            language="fr",
+            content_hash=str(n),
+        )
+
+    limits = Limits(
+        max_bytes=1_000_000, max_items=500, min_interval=300, max_interval=86400, disable_after=5
+    )
+    watchlist = Watchlist.objects.create(name="A", kind="topics", query="retraites")
+    SourceFactory.create(next_poll_at=timezone.now())
+    [held] = claim(watcher_id="w1", limit=10, lease_seconds=300)
+    outcome = Outcome(
+        "ok",
+        timezone.now(),
+        items=[parsed(1, "Réforme des retraites"), parsed(2, "Météo du jour")],
+    )
+    assert record(held, outcome, watcher_id="w1", limits=limits) == 2
+    [matched] = WatchlistMatch.objects.filter(watchlist=watchlist)
+    assert (matched.item.title, matched.terms) == ("Réforme des retraites", ["retraites"])
+    assert [i.title for i in search_items("météo")] == ["Météo du jour"]
+    # A failed poll stores and matches nothing more.
+    Source.objects.update(next_poll_at=timezone.now())
+    [held] = claim(watcher_id="w1", limit=10, lease_seconds=300)
+    record(held, Outcome("timeout", timezone.now()), watcher_id="w1", limits=limits)
+    assert WatchlistMatch.objects.count() == 1
