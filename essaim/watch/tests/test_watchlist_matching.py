@@ -218,8 +218,9 @@ def test_preview_highlights_the_terms_found_in_the_last_seven_days() -> None:
     )
     ItemFactory.create(title="Les retraites ailleurs", url="https://autre.fr/b/")
     ItemFactory.create(title="Les retraites", fetched_at=timezone.now() - dt.timedelta(days=8))
-    previews, total = preview(kind="topics", query="retraites site:lemonde.fr")
-    assert total == 1
+    result = preview(kind="topics", query="retraites site:lemonde.fr")
+    previews = result.previews
+    assert (result.total, result.scanned, result.capped) == (1, 2, False)
     assert [p.item.pk for p in previews] == [hit.pk]
     assert previews[0].title == [
         ("Réforme des ", False),
@@ -269,3 +270,13 @@ def test_items_a_watcher_stores_are_matched_and_searchable_at_once() -> None:
     [held] = claim(watcher_id="w1", limit=10, lease_seconds=300)
     record(held, Outcome("timeout", timezone.now()), watcher_id="w1", limits=limits)
     assert WatchlistMatch.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_preview_reads_the_newest_items_only_up_to_its_cap_and_says_so() -> None:
+    items = [ItemFactory.create(title=f"Retraites {n}", summary="") for n in range(5)]
+    result = preview(kind="topics", query="retraites", scan=3)
+    assert (result.total, result.scanned, result.capped) == (3, 3, True)
+    assert [p.item.pk for p in result.previews] == [i.pk for i in reversed(items[2:])]
+    result = preview(kind="topics", query="retraites", scan=5)
+    assert (result.total, result.scanned, result.capped) == (5, 5, False)

@@ -51,6 +51,7 @@ CHUNK = 1000
 BACKFILL_DAYS = 30
 PREVIEW_DAYS = 7
 PREVIEW_LIMIT = 50
+PREVIEW_SCAN = 20_000
 # The task calls back into this module: enqueued by its dotted name, so that tasks import
 # services and never the reverse.
 BACKFILL_TASK = "essaim.watch.tasks.backfill_watchlist"
@@ -233,24 +234,44 @@ class Preview:
     summary: list[tuple[str, bool]]
 
 
+@dataclass
+class PreviewResult:
+    previews: list[Preview]  # the newest matches, at most `limit`
+    total: int  # items matched among those read
+    scanned: int  # items read
+    capped: bool  # True when the window held more than PREVIEW_SCAN items: the newest were read
+
+
 def preview(
-    *, kind: str, query: str, days: int = PREVIEW_DAYS, limit: int = PREVIEW_LIMIT
-) -> tuple[list[Preview], int]:
+    *,
+    kind: str,
+    query: str,
+    days: int = PREVIEW_DAYS,
+    limit: int = PREVIEW_LIMIT,
+    scan: int = PREVIEW_SCAN,
+) -> PreviewResult:
     """What a query (not saved) would match in the last `days` days: the newest `limit`
-    items with the found terms highlighted, and how many items matched in all. QueryError for
-    a bad query."""
+    matched items with the found terms highlighted, and how many matched in all. At most the
+    newest `scan` items are read, so that the test box answers in a request's time however busy
+    the week was (the result says when it stopped short). QueryError for a bad query."""
     tree = parse(query)
     matcher = Matcher([(0, kind, tree)])
-    now = timezone.now()
-    recent = _recent(days, now)
+    recent = _recent(days, timezone.now())
     found: list[Match] = []
-    last_id = 0
-    while True:
-        rows = list(recent.filter(id__gt=last_id).order_by("id").values(*_ITEM_FIELDS)[:CHUNK])
+    scanned = 0
+    before: int | None = None
+    capped = False
+    while True:  # newest first, keyset pages
+        page = recent if before is None else recent.filter(id__lt=before)
+        rows = list(page.order_by("-id").values(*_ITEM_FIELDS)[: min(CHUNK, scan - scanned)])
         if not rows:
             break
-        last_id = rows[-1]["id"]
+        before = rows[-1]["id"]
+        scanned += len(rows)
         found.extend(matcher.match(item_texts(rows)))
+        if scanned >= scan:
+            capped = recent.filter(id__lt=before).exists()
+            break
     shown = sorted(found, key=lambda match: -match.item_id)[:limit]
     items = Item.objects.select_related("source").in_bulk([match.item_id for match in shown])
     highlight = _highlighter(kind, [term.words for term, negated in terms(tree) if not negated])
@@ -264,7 +285,7 @@ def preview(
         for match in shown
         if match.item_id in items
     ]
-    return previews, len(found)
+    return PreviewResult(previews, len(found), scanned, capped)
 
 
 def _highlighter(kind: str, searched: list[tuple[str, ...]]) -> Any:
