@@ -280,3 +280,17 @@ def test_preview_reads_the_newest_items_only_up_to_its_cap_and_says_so() -> None
     assert [p.item.pk for p in result.previews] == [i.pk for i in reversed(items[2:])]
     result = preview(kind="topics", query="retraites", scan=5)
     assert (result.total, result.scanned, result.capped) == (5, 5, False)
+
+
+def test_word_spans_keep_decomposed_accents_with_their_word() -> None:
+    text = "M. Lefe\u0300vre parle"
+    assert [(text[s:e], w) for s, e, w in word_spans(text)] == [
+        ("M", "m"),
+        ("Lefe\u0300vre", "lefevre"),
+        ("parle", "parle"),
+    ]
+    assert [w for _s, _e, w in word_spans(text)] == words(text)
+
+
+def test_an_international_site_is_kept_in_its_ascii_form() -> None:
+    assert parse("site:Élysée.fr") == parse("site:xn--lyse-9oad.fr")
