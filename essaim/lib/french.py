@@ -63,14 +63,22 @@ def fast_fold(text: str) -> str:
     return folded
 
 
+# The same rule in two passes in C, for the hot path: an elided word (a whole word, not the end
+# of one: "aujourd'hui" keeps its "d") is blanked, then the words are read.
+_ELISION_RE = re.compile(
+    r"(?<![^\W_])(?:"
+    + "|".join(sorted(ELISIONS, key=len, reverse=True))
+    + r")["
+    + APOSTROPHES
+    + r"]"
+)
+_TOKEN_RE = re.compile(r"[^\W_]+")
+
+
 def words(text: str) -> list[str]:
     """The folded words of a text, elisions dropped: "L’Élysée et l'Assemblée" →
     ["elysee", "et", "assemblee"]. Hyphens and other punctuation separate words."""
-    return [
-        word
-        for word, apostrophe in _WORD_RE.findall(fast_fold(text))
-        if not (apostrophe and word in ELISIONS)
-    ]
+    return _TOKEN_RE.findall(_ELISION_RE.sub(" ", fast_fold(text)))
 
 
 def word_spans(text: str) -> list[tuple[int, int, str]]:

@@ -108,9 +108,10 @@ def _source_labels(row: Any) -> frozenset[str]:
     return frozenset(" ".join(words(value)) for value in values if value)
 
 
-def item_texts(items: Iterable[dict[str, Any]]) -> Iterator[ItemText]:
+def item_texts(items: Iterable[dict[str, Any]], *, hosts: bool = True) -> Iterator[ItemText]:
     """ItemText for rows of Item.values("id", "source_id", "url", "title", "summary"), their
-    sources read in one query per batch."""
+    sources read in one query per batch; without `hosts` (no watchlist uses site:) the items'
+    addresses are not parsed."""
     rows = list(items)
     sources = {
         row["id"]: row
@@ -120,10 +121,12 @@ def item_texts(items: Iterable[dict[str, Any]]) -> Iterator[ItemText]:
     }
     labels = {source_id: _source_labels(row) for source_id, row in sources.items()}
     for row in rows:
-        source = sources.get(row["source_id"])
-        host = host_of(row["url"]) or (
-            host_of(source["site_url"] or source["url"]) if source else ""
-        )
+        host = ""
+        if hosts:
+            source = sources.get(row["source_id"])
+            host = host_of(row["url"]) or (
+                host_of(source["site_url"] or source["url"]) if source else ""
+            )
         yield ItemText(
             id=row["id"],
             text=f"{row['title']}\n{row['summary']}",
@@ -164,7 +167,7 @@ def match_items(item_ids: Sequence[int], *, matcher: Matcher | None = None) -> i
     ids = list(item_ids)
     for start in range(0, len(ids), CHUNK):
         rows = Item.objects.filter(id__in=ids[start : start + CHUNK]).values(*_ITEM_FIELDS)
-        total += _store(matcher.match(item_texts(rows)), now)
+        total += _store(matcher.match(item_texts(rows, hosts=matcher.uses_site)), now)
     return total
 
 
@@ -220,7 +223,7 @@ def backfill(watchlist_id: int, *, days: int = BACKFILL_DAYS) -> int:
                 if not rows:
                     break
                 last_id = rows[-1]["id"]
-                total += _store(matcher.match(item_texts(rows)), now)
+                total += _store(matcher.match(item_texts(rows, hosts=matcher.uses_site)), now)
         Watchlist.objects.filter(pk=watchlist_id).update(backfilled_at=timezone.now())
     return total
 
@@ -268,7 +271,7 @@ def preview(
             break
         before = rows[-1]["id"]
         scanned += len(rows)
-        found.extend(matcher.match(item_texts(rows)))
+        found.extend(matcher.match(item_texts(rows, hosts=matcher.uses_site)))
         if scanned >= scan:
             capped = recent.filter(id__lt=before).exists()
             break

@@ -34,7 +34,7 @@ NAMES = "names"
 TOPICS = "topics"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: built for every item ingested, and frozen costs at init
 class ItemText:
     """What a watchlist looks at in an item: its text, and where it comes from."""
 
@@ -111,6 +111,7 @@ class Matcher:
         self.users: list[list[int]] = []
         self.always: list[int] = []
         self.tests: list[Test] = []
+        self.uses_site = False  # whether items need their host (site:)
         automata = {NAMES: ahocorasick.Automaton(), TOPICS: ahocorasick.Automaton()}
         for watchlist_id, kind, tree in watchlists:
             index = len(self.compiled)
@@ -191,6 +192,7 @@ class Matcher:
 
             return near
         if isinstance(node, Site):
+            self.uses_site = True
             host, dotted = node.host, "." + node.host
             return lambda found, item: item.host == host or item.host.endswith(dotted)
         if isinstance(node, SourceIs):
