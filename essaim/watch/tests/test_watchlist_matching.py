@@ -4,6 +4,7 @@ within n words in either order, site: and source: filters, and the set-based ser
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -294,3 +295,22 @@ def test_word_spans_keep_decomposed_accents_with_their_word() -> None:
 
 def test_an_international_site_is_kept_in_its_ascii_form() -> None:
     assert parse("site:Élysée.fr") == parse("site:xn--lyse-9oad.fr")
+
+
+@pytest.mark.django_db
+def test_a_pause_keeps_the_matches_and_a_return_reviews_again(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    watchlist = Watchlist.objects.create(name="A", kind="names", query="Dupont")
+    item = ItemFactory.create(title="Dupont répond", summary="")
+    WatchlistMatch.objects.create(watchlist=watchlist, item=item, terms=["Dupont"])
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        save_watchlist(watchlist=watchlist, name="A", kind="names", query="Dupont", active=False)
+    assert callbacks == []
+    assert backfill(watchlist.pk) == 0  # paused: nothing matched, nothing removed
+    assert WatchlistMatch.objects.filter(watchlist=watchlist).count() == 1
+    later = ItemFactory.create(title="Dupont encore", summary="")
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        save_watchlist(watchlist=watchlist, name="A", kind="names", query="Dupont", active=True)
+    assert len(callbacks) == 1
+    assert set(WatchlistMatch.objects.values_list("item_id", flat=True)) == {item.pk, later.pk}

@@ -200,31 +200,34 @@ def _recent(days: int, now: dt.datetime) -> Any:
 
 
 def backfill(watchlist_id: int, *, days: int = BACKFILL_DAYS) -> int:
-    """Match one watchlist over the items of the last `days` days, after a creation or an edit.
-    Its earlier matches among those items are replaced (the query may have changed); older ones
-    stay as the record of what it matched then. Returns the number of matches."""
+    """Match one watchlist over the items of the last `days` days, after a creation, an edit
+    of its query or its return from a pause. Its earlier matches among those items are replaced
+    (the query may have changed); older ones stay as the record of what it matched then. A
+    paused watchlist keeps its matches and is not matched. Returns the number of matches.
+
+    The old matches go in one transaction and the new ones come a chunk at a time, each chunk
+    its own transaction: on SQLite one long transaction would hold the only write lock, and the
+    watchers, for the whole review."""
     watchlist = Watchlist.objects.filter(pk=watchlist_id).first()
     if watchlist is None:
         return 0
     now = timezone.now()
     recent = _recent(days, now)
     total = 0
-    with transaction.atomic():
+    if watchlist.active:
         WatchlistMatch.objects.filter(
             watchlist_id=watchlist_id, item__in=recent.values("id")
         ).delete()
-        if watchlist.active:
-            matcher = _compile([(watchlist.pk, watchlist.kind, watchlist.query)])
-            last_id = 0
-            while True:  # keyset pages: no OFFSET over a large table
-                rows = list(
-                    recent.filter(id__gt=last_id).order_by("id").values(*_ITEM_FIELDS)[:CHUNK]
-                )
-                if not rows:
-                    break
-                last_id = rows[-1]["id"]
+        matcher = _compile([(watchlist.pk, watchlist.kind, watchlist.query)])
+        last_id = 0
+        while True:  # keyset pages: no OFFSET over a large table
+            rows = list(recent.filter(id__gt=last_id).order_by("id").values(*_ITEM_FIELDS)[:CHUNK])
+            if not rows:
+                break
+            last_id = rows[-1]["id"]
+            with transaction.atomic():
                 total += _store(matcher.match(item_texts(rows, hosts=matcher.uses_site)), now)
-        Watchlist.objects.filter(pk=watchlist_id).update(backfilled_at=timezone.now())
+    Watchlist.objects.filter(pk=watchlist_id).update(backfilled_at=timezone.now())
     return total
 
 
@@ -350,10 +353,10 @@ def save_watchlist(
     with transaction.atomic():
         if watchlist is None:
             watchlist = Watchlist(created_by=by if getattr(by, "pk", None) else None)
-        changed = watchlist.pk is None or (watchlist.kind, watchlist.query, watchlist.active) != (
-            kind,
-            query,
-            active,
+        # What is matched changed: a new watchlist, a new query or kind, or a return from a
+        # pause (a pause alone keeps the matches as they are).
+        changed = watchlist.pk is None or (
+            active and (watchlist.kind, watchlist.query, watchlist.active) != (kind, query, True)
         )
         watchlist.name = name
         watchlist.kind = kind

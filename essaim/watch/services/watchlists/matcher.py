@@ -96,8 +96,8 @@ Test = Callable[[Found, ItemText], bool]
 
 
 class Matcher:
-    """The automata of a set of watchlists. Build once, use for many items (not thread-safe
-    to build; safe to use from one thread at a time)."""
+    """The automata of a set of watchlists. Built once, then only read: one matcher may serve
+    several threads."""
 
     def __init__(self, watchlists: Iterable[tuple[int, str, Node]]) -> None:
         self.compiled: list[Compiled] = []
