@@ -26,7 +26,14 @@ from essaim.lib.french import STOP_WORDS, search_terms, words
 from essaim.watch.models import Item
 
 # Must stay the index's expression (migration 0002) word for word, or the index is not used.
-PG_DOCUMENT = "to_tsvector('essaim_french'::regconfig, title || ' ' || summary)"
+# The ASCII punctuation that PostgreSQL's parser would keep inside one token (a host
+# "lemonde.fr", an address, "Covid-19" as "covid" and "-19", "élu_local") is made a space first,
+# so that the document is cut into words as essaim.lib.french cuts them, and a search for
+# "lemonde" or "19" answers as on SQLite.
+PG_DOCUMENT = (
+    "to_tsvector('essaim_french'::regconfig, "
+    "regexp_replace(title || ' ' || summary, '[-./@:_+#&=?~|]', ' ', 'g'))"
+)
 MAX_WORDS = 20
 CHUNK = 500
 
