@@ -161,14 +161,17 @@ def watchlist_test(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {"test_form": form, "days": svc.PREVIEW_DAYS, "tested": True}
     if form.is_valid():
         try:
-            previews, total = svc.preview(
-                kind=form.cleaned_data["kind"], query=form.cleaned_data["query"]
-            )
+            result = svc.preview(kind=form.cleaned_data["kind"], query=form.cleaned_data["query"])
         except QueryError as error:
             context["error"] = error
             context["caret"] = _caret(form.cleaned_data["query"], error.position)
         else:
-            context |= {"previews": previews, "total": total}
+            context |= {
+                "previews": result.previews,
+                "total": result.total,
+                "scanned": result.scanned,
+                "capped": result.capped,
+            }
     else:
         context["error"] = _("Écrivez une requête à essayer.")
     if getattr(request, "htmx", False):

@@ -19,8 +19,10 @@ PG_FORWARD = [
                 ALTER MAPPING FOR hword, hword_part, word WITH unaccent, french_stem;
         END IF;
     END $$""",
+    # The expression of essaim.watch.services.search.PG_DOCUMENT, word for word.
     "CREATE INDEX watch_item_search_idx ON watch_item USING gin "
-    "(to_tsvector('essaim_french'::regconfig, title || ' ' || summary))",
+    "(to_tsvector('essaim_french'::regconfig, "
+    "regexp_replace(title || ' ' || summary, '[-./@:_+#&=?~|]', ' ', 'g')))",
 ]
 PG_BACKWARD = [
     "DROP INDEX IF EXISTS watch_item_search_idx",

@@ -1,5 +1,6 @@
 """The watch's part of a GDPR access report (a section of essaim.people.services.gdpr_sections,
-registered by WatchConfig.ready): the sources that the person's volunteer accounts added.
+registered by WatchConfig.ready): the sources and the watchlists that the person's volunteer
+accounts added.
 
 Items are what public sites published; the watch keeps no data about contacts otherwise. The
 tracers' submissions, when they come, will be listed here.
@@ -10,14 +11,19 @@ from __future__ import annotations
 from typing import Any
 
 from essaim.army.models import Volunteer
-from essaim.watch.models import Source
+from essaim.watch.models import Source, Watchlist
 
 
 def access_section(*, contact_id: int, hashed: str) -> dict[str, Any]:
     users = Volunteer.objects.filter(contact_id=contact_id).values("user_id")
     sources = Source.objects.filter(created_by__in=users).order_by("created_at", "id")
+    watchlists = Watchlist.objects.filter(created_by__in=users).order_by("created_at", "id")
     return {
         "watch_sources": [
             {"url": s.url, "title": s.title, "added_at": s.created_at.isoformat()} for s in sources
-        ]
+        ],
+        "watch_watchlists": [
+            {"name": w.name, "query": w.query, "added_at": w.created_at.isoformat()}
+            for w in watchlists
+        ],
     }

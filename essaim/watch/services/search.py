@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 
@@ -26,7 +26,14 @@ from essaim.lib.french import STOP_WORDS, search_terms, words
 from essaim.watch.models import Item
 
 # Must stay the index's expression (migration 0002) word for word, or the index is not used.
-PG_DOCUMENT = "to_tsvector('essaim_french'::regconfig, title || ' ' || summary)"
+# The ASCII punctuation that PostgreSQL's parser would keep inside one token (a host
+# "lemonde.fr", an address, "Covid-19" as "covid" and "-19", "élu_local") is made a space first,
+# so that the document is cut into words as essaim.lib.french cuts them, and a search for
+# "lemonde" or "19" answers as on SQLite.
+PG_DOCUMENT = (
+    "to_tsvector('essaim_french'::regconfig, "
+    "regexp_replace(title || ' ' || summary, '[-./@:_+#&=?~|]', ' ', 'g'))"
+)
 MAX_WORDS = 20
 CHUNK = 500
 
@@ -36,7 +43,8 @@ def index_items(item_ids: Sequence[int]) -> None:
     if connection.vendor != "sqlite" or not item_ids:
         return
     ids = list(item_ids)
-    with connection.cursor() as cursor:
+    # One transaction: outside one, every row would be a commit of its own.
+    with transaction.atomic(), connection.cursor() as cursor:
         for start in range(0, len(ids), CHUNK):
             rows = Item.objects.filter(id__in=ids[start : start + CHUNK]).values_list(
                 "id", "title", "summary"

@@ -12,7 +12,7 @@ from django.utils import timezone
 from essaim.army.tests.factories import make_volunteer
 from essaim.people.services.gdpr import access_report
 from essaim.people.tests.factories import make_contact
-from essaim.watch.models import FetchLog, Item, Source
+from essaim.watch.models import FetchLog, Item, Source, Watchlist
 from essaim.watch.services.demo import seed_demo_watch
 from essaim.watch.tests.factories import SourceFactory
 from essaim.watch.watcher import claims
@@ -56,4 +56,16 @@ def test_the_access_report_lists_the_sources_a_person_added() -> None:
     SourceFactory.create()  # someone else's
     assert access_report(contact)["watch_sources"] == [
         {"url": source.url, "title": "Mon blog", "added_at": source.created_at.isoformat()}
+    ]
+
+
+def test_the_access_report_lists_the_watchlists_a_person_created() -> None:
+    contact = make_contact("jeanne@exemple.fr")
+    volunteer = make_volunteer("jeanne@exemple.fr", contact=contact)
+    mine = Watchlist.objects.create(
+        name="Mes sujets", kind="topics", query="retraites", created_by=volunteer.user
+    )
+    Watchlist.objects.create(name="Autre", kind="names", query="Dupont")  # no one's
+    assert access_report(contact)["watch_watchlists"] == [
+        {"name": "Mes sujets", "query": "retraites", "added_at": mine.created_at.isoformat()}
     ]

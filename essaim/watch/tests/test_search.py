@@ -71,3 +71,20 @@ def test_a_deleted_item_is_no_longer_found() -> None:
     item = indexed(title="Éphémère")
     item.delete()
     assert found("éphémère") == []
+
+
+def test_punctuated_tokens_are_cut_into_words_on_both_databases() -> None:
+    item = indexed(title="Covid-19 : lemonde.fr écrit à jean.dupont@exemple.fr (élu_local)")
+    for query in ("covid 19", "lemonde", "dupont exemple", "élu local", "19"):
+        assert found(query) == [item.pk], query
+
+
+def test_the_postgresql_search_uses_its_index() -> None:
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's plan")
+    with connection.cursor() as cursor:
+        cursor.execute("SET enable_seqscan = off")  # a small table: make the index the choice
+    plan = search_items("retraites").explain()
+    assert "watch_item_search_idx" in plan

@@ -4,13 +4,14 @@ within n words in either order, site: and source: filters, and the set-based ser
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 from django.utils import timezone
 
 from essaim.lib.french import fast_fold, word_spans, words
 from essaim.lib.text import fold
-from essaim.watch.models import Watchlist, WatchlistMatch
+from essaim.watch.models import Source, Watchlist, WatchlistMatch
 from essaim.watch.services.watchlists import backfill, match_items, preview, save_watchlist
 from essaim.watch.services.watchlists.matcher import ItemText, Matcher
 from essaim.watch.services.watchlists.query import parse
@@ -218,8 +219,9 @@ def test_preview_highlights_the_terms_found_in_the_last_seven_days() -> None:
     )
     ItemFactory.create(title="Les retraites ailleurs", url="https://autre.fr/b/")
     ItemFactory.create(title="Les retraites", fetched_at=timezone.now() - dt.timedelta(days=8))
-    previews, total = preview(kind="topics", query="retraites site:lemonde.fr")
-    assert total == 1
+    result = preview(kind="topics", query="retraites site:lemonde.fr")
+    previews = result.previews
+    assert (result.total, result.scanned, result.capped) == (1, 2, False)
     assert [p.item.pk for p in previews] == [hit.pk]
     assert previews[0].title == [
         ("Réforme des ", False),
@@ -227,3 +229,88 @@ def test_preview_highlights_the_terms_found_in_the_last_seven_days() -> None:
         (" : l’Assemblée vote", False),
     ]
     assert previews[0].summary == [("<b>", False), ("Retraite", True), ("</b> et assemblée", False)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_items_a_watcher_stores_are_matched_and_searchable_at_once() -> None:
+    from essaim.watch.services.feeds import ParsedItem
+    from essaim.watch.services.polling import Limits, Outcome
+    from essaim.watch.services.search import search_items
+    from essaim.watch.watcher.claims import claim, record
+
+    def parsed(n: int, title: str) -> ParsedItem:
+        return ParsedItem(
+            key=f"https://blog.exemple.fr/{n}",
+            url=f"https://blog.exemple.fr/{n}/",
+            guid="",
+            title=title,
+            summary="",
+            author="",
+            published_at=None,
+            language="fr",
+            content_hash=str(n),
+        )
+
+    limits = Limits(
+        max_bytes=1_000_000, max_items=500, min_interval=300, max_interval=86400, disable_after=5
+    )
+    watchlist = Watchlist.objects.create(name="A", kind="topics", query="retraites")
+    SourceFactory.create(next_poll_at=timezone.now())
+    [held] = claim(watcher_id="w1", limit=10, lease_seconds=300)
+    outcome = Outcome(
+        "ok",
+        timezone.now(),
+        items=[parsed(1, "Réforme des retraites"), parsed(2, "Météo du jour")],
+    )
+    assert record(held, outcome, watcher_id="w1", limits=limits) == 2
+    [matched] = WatchlistMatch.objects.filter(watchlist=watchlist)
+    assert (matched.item.title, matched.terms) == ("Réforme des retraites", ["retraites"])
+    assert [i.title for i in search_items("météo")] == ["Météo du jour"]
+    # A failed poll stores and matches nothing more.
+    Source.objects.update(next_poll_at=timezone.now())
+    [held] = claim(watcher_id="w1", limit=10, lease_seconds=300)
+    record(held, Outcome("timeout", timezone.now()), watcher_id="w1", limits=limits)
+    assert WatchlistMatch.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_preview_reads_the_newest_items_only_up_to_its_cap_and_says_so() -> None:
+    items = [ItemFactory.create(title=f"Retraites {n}", summary="") for n in range(5)]
+    result = preview(kind="topics", query="retraites", scan=3)
+    assert (result.total, result.scanned, result.capped) == (3, 3, True)
+    assert [p.item.pk for p in result.previews] == [i.pk for i in reversed(items[2:])]
+    result = preview(kind="topics", query="retraites", scan=5)
+    assert (result.total, result.scanned, result.capped) == (5, 5, False)
+
+
+def test_word_spans_keep_decomposed_accents_with_their_word() -> None:
+    text = "M. Lefe\u0300vre parle"
+    assert [(text[s:e], w) for s, e, w in word_spans(text)] == [
+        ("M", "m"),
+        ("Lefe\u0300vre", "lefevre"),
+        ("parle", "parle"),
+    ]
+    assert [w for _s, _e, w in word_spans(text)] == words(text)
+
+
+def test_an_international_site_is_kept_in_its_ascii_form() -> None:
+    assert parse("site:Élysée.fr") == parse("site:xn--lyse-9oad.fr")
+
+
+@pytest.mark.django_db
+def test_a_pause_keeps_the_matches_and_a_return_reviews_again(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    watchlist = Watchlist.objects.create(name="A", kind="names", query="Dupont")
+    item = ItemFactory.create(title="Dupont répond", summary="")
+    WatchlistMatch.objects.create(watchlist=watchlist, item=item, terms=["Dupont"])
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        save_watchlist(watchlist=watchlist, name="A", kind="names", query="Dupont", active=False)
+    assert callbacks == []
+    assert backfill(watchlist.pk) == 0  # paused: nothing matched, nothing removed
+    assert WatchlistMatch.objects.filter(watchlist=watchlist).count() == 1
+    later = ItemFactory.create(title="Dupont encore", summary="")
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        save_watchlist(watchlist=watchlist, name="A", kind="names", query="Dupont", active=True)
+    assert len(callbacks) == 1
+    assert set(WatchlistMatch.objects.values_list("item_id", flat=True)) == {item.pk, later.pk}

@@ -51,6 +51,7 @@ CHUNK = 1000
 BACKFILL_DAYS = 30
 PREVIEW_DAYS = 7
 PREVIEW_LIMIT = 50
+PREVIEW_SCAN = 20_000
 # The task calls back into this module: enqueued by its dotted name, so that tasks import
 # services and never the reverse.
 BACKFILL_TASK = "essaim.watch.tasks.backfill_watchlist"
@@ -107,9 +108,10 @@ def _source_labels(row: Any) -> frozenset[str]:
     return frozenset(" ".join(words(value)) for value in values if value)
 
 
-def item_texts(items: Iterable[dict[str, Any]]) -> Iterator[ItemText]:
+def item_texts(items: Iterable[dict[str, Any]], *, hosts: bool = True) -> Iterator[ItemText]:
     """ItemText for rows of Item.values("id", "source_id", "url", "title", "summary"), their
-    sources read in one query per batch."""
+    sources read in one query per batch; without `hosts` (no watchlist uses site:) the items'
+    addresses are not parsed."""
     rows = list(items)
     sources = {
         row["id"]: row
@@ -119,10 +121,12 @@ def item_texts(items: Iterable[dict[str, Any]]) -> Iterator[ItemText]:
     }
     labels = {source_id: _source_labels(row) for source_id, row in sources.items()}
     for row in rows:
-        source = sources.get(row["source_id"])
-        host = host_of(row["url"]) or (
-            host_of(source["site_url"] or source["url"]) if source else ""
-        )
+        host = ""
+        if hosts:
+            source = sources.get(row["source_id"])
+            host = host_of(row["url"]) or (
+                host_of(source["site_url"] or source["url"]) if source else ""
+            )
         yield ItemText(
             id=row["id"],
             text=f"{row['title']}\n{row['summary']}",
@@ -163,7 +167,7 @@ def match_items(item_ids: Sequence[int], *, matcher: Matcher | None = None) -> i
     ids = list(item_ids)
     for start in range(0, len(ids), CHUNK):
         rows = Item.objects.filter(id__in=ids[start : start + CHUNK]).values(*_ITEM_FIELDS)
-        total += _store(matcher.match(item_texts(rows)), now)
+        total += _store(matcher.match(item_texts(rows, hosts=matcher.uses_site)), now)
     return total
 
 
@@ -196,31 +200,34 @@ def _recent(days: int, now: dt.datetime) -> Any:
 
 
 def backfill(watchlist_id: int, *, days: int = BACKFILL_DAYS) -> int:
-    """Match one watchlist over the items of the last `days` days, after a creation or an edit.
-    Its earlier matches among those items are replaced (the query may have changed); older ones
-    stay as the record of what it matched then. Returns the number of matches."""
+    """Match one watchlist over the items of the last `days` days, after a creation, an edit
+    of its query or its return from a pause. Its earlier matches among those items are replaced
+    (the query may have changed); older ones stay as the record of what it matched then. A
+    paused watchlist keeps its matches and is not matched. Returns the number of matches.
+
+    The old matches go in one transaction and the new ones come a chunk at a time, each chunk
+    its own transaction: on SQLite one long transaction would hold the only write lock, and the
+    watchers, for the whole review."""
     watchlist = Watchlist.objects.filter(pk=watchlist_id).first()
     if watchlist is None:
         return 0
     now = timezone.now()
     recent = _recent(days, now)
     total = 0
-    with transaction.atomic():
+    if watchlist.active:
         WatchlistMatch.objects.filter(
             watchlist_id=watchlist_id, item__in=recent.values("id")
         ).delete()
-        if watchlist.active:
-            matcher = _compile([(watchlist.pk, watchlist.kind, watchlist.query)])
-            last_id = 0
-            while True:  # keyset pages: no OFFSET over a large table
-                rows = list(
-                    recent.filter(id__gt=last_id).order_by("id").values(*_ITEM_FIELDS)[:CHUNK]
-                )
-                if not rows:
-                    break
-                last_id = rows[-1]["id"]
-                total += _store(matcher.match(item_texts(rows)), now)
-        Watchlist.objects.filter(pk=watchlist_id).update(backfilled_at=timezone.now())
+        matcher = _compile([(watchlist.pk, watchlist.kind, watchlist.query)])
+        last_id = 0
+        while True:  # keyset pages: no OFFSET over a large table
+            rows = list(recent.filter(id__gt=last_id).order_by("id").values(*_ITEM_FIELDS)[:CHUNK])
+            if not rows:
+                break
+            last_id = rows[-1]["id"]
+            with transaction.atomic():
+                total += _store(matcher.match(item_texts(rows, hosts=matcher.uses_site)), now)
+    Watchlist.objects.filter(pk=watchlist_id).update(backfilled_at=timezone.now())
     return total
 
 
@@ -233,24 +240,44 @@ class Preview:
     summary: list[tuple[str, bool]]
 
 
+@dataclass
+class PreviewResult:
+    previews: list[Preview]  # the newest matches, at most `limit`
+    total: int  # items matched among those read
+    scanned: int  # items read
+    capped: bool  # True when the window held more than PREVIEW_SCAN items: the newest were read
+
+
 def preview(
-    *, kind: str, query: str, days: int = PREVIEW_DAYS, limit: int = PREVIEW_LIMIT
-) -> tuple[list[Preview], int]:
+    *,
+    kind: str,
+    query: str,
+    days: int = PREVIEW_DAYS,
+    limit: int = PREVIEW_LIMIT,
+    scan: int = PREVIEW_SCAN,
+) -> PreviewResult:
     """What a query (not saved) would match in the last `days` days: the newest `limit`
-    items with the found terms highlighted, and how many items matched in all. QueryError for
-    a bad query."""
+    matched items with the found terms highlighted, and how many matched in all. At most the
+    newest `scan` items are read, so that the test box answers in a request's time however busy
+    the week was (the result says when it stopped short). QueryError for a bad query."""
     tree = parse(query)
     matcher = Matcher([(0, kind, tree)])
-    now = timezone.now()
-    recent = _recent(days, now)
+    recent = _recent(days, timezone.now())
     found: list[Match] = []
-    last_id = 0
-    while True:
-        rows = list(recent.filter(id__gt=last_id).order_by("id").values(*_ITEM_FIELDS)[:CHUNK])
+    scanned = 0
+    before: int | None = None
+    capped = False
+    while True:  # newest first, keyset pages
+        page = recent if before is None else recent.filter(id__lt=before)
+        rows = list(page.order_by("-id").values(*_ITEM_FIELDS)[: min(CHUNK, scan - scanned)])
         if not rows:
             break
-        last_id = rows[-1]["id"]
-        found.extend(matcher.match(item_texts(rows)))
+        before = rows[-1]["id"]
+        scanned += len(rows)
+        found.extend(matcher.match(item_texts(rows, hosts=matcher.uses_site)))
+        if scanned >= scan:
+            capped = recent.filter(id__lt=before).exists()
+            break
     shown = sorted(found, key=lambda match: -match.item_id)[:limit]
     items = Item.objects.select_related("source").in_bulk([match.item_id for match in shown])
     highlight = _highlighter(kind, [term.words for term, negated in terms(tree) if not negated])
@@ -264,7 +291,7 @@ def preview(
         for match in shown
         if match.item_id in items
     ]
-    return previews, len(found)
+    return PreviewResult(previews, len(found), scanned, capped)
 
 
 def _highlighter(kind: str, searched: list[tuple[str, ...]]) -> Any:
@@ -326,10 +353,10 @@ def save_watchlist(
     with transaction.atomic():
         if watchlist is None:
             watchlist = Watchlist(created_by=by if getattr(by, "pk", None) else None)
-        changed = watchlist.pk is None or (watchlist.kind, watchlist.query, watchlist.active) != (
-            kind,
-            query,
-            active,
+        # What is matched changed: a new watchlist, a new query or kind, or a return from a
+        # pause (a pause alone keeps the matches as they are).
+        changed = watchlist.pk is None or (
+            active and (watchlist.kind, watchlist.query, watchlist.active) != (kind, query, True)
         )
         watchlist.name = name
         watchlist.kind = kind

@@ -34,7 +34,7 @@ NAMES = "names"
 TOPICS = "topics"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: built for every item ingested, and frozen costs at init
 class ItemText:
     """What a watchlist looks at in an item: its text, and where it comes from."""
 
@@ -96,8 +96,8 @@ Test = Callable[[Found, ItemText], bool]
 
 
 class Matcher:
-    """The automata of a set of watchlists. Build once, use for many items (not thread-safe
-    to build; safe to use from one thread at a time)."""
+    """The automata of a set of watchlists. Built once, then only read: one matcher may serve
+    several threads."""
 
     def __init__(self, watchlists: Iterable[tuple[int, str, Node]]) -> None:
         self.compiled: list[Compiled] = []
@@ -111,6 +111,7 @@ class Matcher:
         self.users: list[list[int]] = []
         self.always: list[int] = []
         self.tests: list[Test] = []
+        self.uses_site = False  # whether items need their host (site:)
         automata = {NAMES: ahocorasick.Automaton(), TOPICS: ahocorasick.Automaton()}
         for watchlist_id, kind, tree in watchlists:
             index = len(self.compiled)
@@ -191,6 +192,7 @@ class Matcher:
 
             return near
         if isinstance(node, Site):
+            self.uses_site = True
             host, dotted = node.host, "." + node.host
             return lambda found, item: item.host == host or item.host.endswith(dotted)
         if isinstance(node, SourceIs):

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from django.utils.translation import gettext as _
 
-from essaim.lib.french import fast_fold, words
+from essaim.lib.french import words
 
 MAX_LENGTH = 2000
 MAX_TERMS = 300
@@ -302,7 +302,7 @@ class _Parser:
 
 
 def _host(token: _Token) -> str:
-    host = fast_fold(token.text.strip())
+    host = token.text.strip().lower()  # not folded: "élysée.fr" is xn--lyse-9oad.fr
     host = re.sub(r"^[a-z]+://", "", host).split("/", 1)[0].split(":", 1)[0].rstrip(".")
     host = host.removeprefix("www.")
     try:
