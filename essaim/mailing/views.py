@@ -350,9 +350,10 @@ def _launch_question(campaign: Campaign, estimate: int) -> dict[str, Any]:
         % {"n": number_format(estimate, force_grouping=True)},
         "text": _("Le public est figé au lancement : ")
         + ngettext(
-            # No-break spaces inside the guillemets: the subject never leaves one behind.
-            "cette personne recevra «\u00a0%(subject)s\u00a0». ",
-            "ces personnes recevront «\u00a0%(subject)s\u00a0». ",
+            # No-break spaces (literal, so that makemessages reads them) inside the guillemets:
+            # the subject never leaves one behind.
+            "cette personne recevra « %(subject)s ». ",
+            "ces personnes recevront « %(subject)s ». ",
             estimate,
         )
         % {"subject": readable_subject(campaign.subject)}

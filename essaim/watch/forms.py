@@ -94,7 +94,7 @@ class WatchlistForm(forms.Form):
         initial=Watchlist.Kind.TOPICS,
         help_text=gettext_lazy(
             "Noms : cherchés mot pour mot (sans tenir compte des accents ni des majuscules). "
-            "Sujets : cherchés par racine (« élections » trouve « élection »)."
+            "Thèmes : cherchés par racine (« élections » trouve « élection »)."
         ),
     )
     query = forms.CharField(

@@ -334,7 +334,7 @@ class Watchlist(models.Model):
 
     class Kind(models.TextChoices):
         NAMES = "names", _("Noms")
-        TOPICS = "topics", _("Sujets")
+        TOPICS = "topics", _("Thèmes")
 
     name = models.CharField(_("nom"), max_length=150)
     kind = models.CharField(_("type"), max_length=6, choices=Kind.choices, default=Kind.TOPICS)
