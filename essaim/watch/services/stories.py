@@ -429,7 +429,7 @@ def _candidate_rows(queryset: QuerySet[Item]) -> list[_Row]:
         th,
         tih,
     ) in queryset.values_list(*fields):
-        feats = dedup.features(title, summary, min_words=0)
+        feats = dedup.features(title, summary, min_words=0, bands=False)
         feats.text_hash, feats.title_hash = th, tih
         out.append(
             _Row(
