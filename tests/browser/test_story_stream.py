@@ -42,9 +42,7 @@ def test_hq_follows_a_dispatch_through_the_stream_and_merges_a_suggested_item(
     )
     ingest_items([c.pk for c in copies] + [short.pk])
     story = Story.objects.get(items=copies[0])
-    MergeSuggestion.objects.create(
-        item=short, story=story, similar_item=copies[0], similarity=0.42
-    )
+    MergeSuggestion.objects.create(item=short, story=story, similar_item=copies[0], similarity=0.42)
 
     login(page, live_server.url, hq.email, PASSWORD)
     page.get_by_role("link", name="Sujets", exact=True).click()
