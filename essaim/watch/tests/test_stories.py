@@ -7,6 +7,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from essaim.watch.models import Item, ItemBand, Match, MergeSuggestion, Story
@@ -264,3 +265,23 @@ def test_a_dateline_and_credits_are_dropped_before_comparing() -> None:
     a = dedup.features("T", "PARIS (AFP) - " + DISPATCH[14:], min_words=5)
     b = dedup.features("T", DISPATCH[14:] + " (avec AFP)", min_words=5)
     assert a.text_hash == b.text_hash
+
+
+def test_placing_a_batch_takes_as_many_queries_for_ten_items_as_for_a_hundred(
+    django_assert_num_queries: Any,
+) -> None:
+    def batch(n: int) -> list[int]:
+        return [
+            make(url=f"https://site{k}-{n}.fr/a", title=f"Sujet {k}", summary=DISPATCH).pk
+            for k in range(n)
+        ]
+
+    small, large = batch(10), batch(100)
+    # The items, the layers (address, text, bands; no title long enough here), the candidates,
+    # the stories made, the items' columns, the bands, the counts, the placed ids, and the
+    # transaction's; PostgreSQL's advisory lock besides.
+    expected = 11 + (connection.vendor == "postgresql")
+    with django_assert_num_queries(expected) as small_run:
+        ingest_items(small)
+    with django_assert_num_queries(len(small_run.captured_queries)):
+        ingest_items(large)
