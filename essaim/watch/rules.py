@@ -23,8 +23,10 @@ def can_manage_sources(user: AnyUser) -> bool:
 
 def can_see_stream(user: AnyUser) -> bool:
     """See the stream of stories and a story's items: HQ, and coordinators (who open missions
-    for their teams from it)."""
-    return is_hq(user) or bool(coordinated_team_ids(user))
+    for their teams from it) — by account role, or as a team's coordinator."""
+    if is_hq(user) or (is_active_user(user) and user.is_coordinator):  # type: ignore[union-attr]
+        return True
+    return bool(coordinated_team_ids(user))
 
 
 def can_review_merges(user: AnyUser) -> bool:

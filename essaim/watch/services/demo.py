@@ -26,6 +26,7 @@ from essaim.watch.models import Evidence, FetchLog, Item, Source
 from essaim.watch.services.evidence import make_warc
 from essaim.watch.services.feeds import parse_feed
 from essaim.watch.services.search import index_items
+from essaim.watch.services.stories import ingest_pending
 from essaim.watch.services.urls import url_key
 from essaim.watch.services.watchlists import match_items
 
@@ -114,6 +115,8 @@ def seed_demo_watch() -> str:
             index_items(ids)
             match_items(ids)
         created += 1
+    # Their items in stories, as the watcher would have placed them.
+    ingest_pending()
     return f"{created} watch sources created"
 
 

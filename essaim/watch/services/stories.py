@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -47,6 +47,8 @@ log = logging.getLogger("essaim.watch.stories")
 BATCH = 500
 # Stories a near-duplicate may be suggested for, at most, per item.
 SUGGESTIONS_PER_ITEM = 3
+# Placed items compared with each new one, at most: those sharing the most MinHash bands.
+CANDIDATES_PER_ITEM = 30
 # Parameters in one IN (…) list: under SQLite's older limit of 999 variables.
 _IN_CHUNK = 900
 # The key of the advisory lock every ingest takes on PostgreSQL ("essaim.watch.stories").
@@ -325,46 +327,10 @@ def _write(
         assert value is not None
         return value if value > 0 else made[-value - 1].pk
 
-    items = []
     for r in rows:
         r.story = story_id(r.story)
-        items.append(
-            Item(
-                pk=r.id,
-                story_id=r.story,
-                seen_at=r.seen_at,
-                text_hash=r.feats.text_hash,
-                title_hash=r.feats.title_hash,
-                is_wire=r.feats.wire,
-                is_reprint=r.reprint,
-                match=r.match,
-                similarity=r.similarity,
-                ingested_at=now,
-            )
-        )
-    Item.objects.bulk_update(
-        items,
-        [
-            "story",
-            "seen_at",
-            "text_hash",
-            "title_hash",
-            "is_wire",
-            "is_reprint",
-            "match",
-            "similarity",
-            "ingested_at",
-        ],
-        batch_size=100,
-    )
-    ItemBand.objects.bulk_create(
-        [
-            ItemBand(band=band, hash=value, item_id=r.id, seen_at=r.seen_at)
-            for r in rows
-            for band, value in enumerate(r.feats.bands)
-        ],
-        batch_size=BATCH,
-    )
+    _update_items(rows, now)
+    _insert_bands(rows)
     MergeSuggestion.objects.bulk_create(
         [
             MergeSuggestion(
@@ -381,6 +347,80 @@ def _write(
         ignore_conflicts=True,
     )
     refresh_counts(r.story for r in rows if r.story is not None)
+
+
+# The placed items' columns, written by one UPDATE … FROM (VALUES …) per chunk (SQLite ≥ 3.33
+# and PostgreSQL both have it, and both name a VALUES list's columns column1, column2…): the
+# ORM's bulk_update builds a CASE per column and per row, and model instances with their
+# signals, which cost more than the rest of a batch.
+_UPDATE_ITEMS = """
+UPDATE watch_item SET
+    story_id = CAST(v.column2 AS bigint),
+    seen_at = v.column3,
+    text_hash = v.column4,
+    title_hash = v.column5,
+    is_wire = v.column6,
+    is_reprint = v.column7,
+    "match" = v.column8,
+    similarity = CAST(v.column9 AS double precision),
+    ingested_at = v.column10
+FROM (VALUES {rows}) AS v
+WHERE watch_item.id = CAST(v.column1 AS bigint)
+"""
+_UPDATE_CHUNK = 500
+_INSERT_BANDS = "INSERT INTO watch_itemband (band, hash, item_id, seen_at) VALUES (%s, %s, %s, %s)"
+_INSERT_BANDS_PG = """
+INSERT INTO watch_itemband (band, hash, item_id, seen_at)
+SELECT * FROM unnest(%s::smallint[], %s::bigint[], %s::bigint[], %s::timestamptz[])
+"""
+
+
+def _update_items(rows: list[_Row], now: dt.datetime) -> None:
+    sqlite = connection.vendor == "sqlite"
+
+    def when(value: dt.datetime) -> Any:
+        return connection.ops.adapt_datetimefield_value(value) if sqlite else value
+
+    placeholder = "(" + ", ".join(["%s"] * 10) + ")"
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), _UPDATE_CHUNK):
+            chunk = rows[start : start + _UPDATE_CHUNK]
+            params: list[Any] = []
+            for r in chunk:
+                params += [
+                    r.id,
+                    r.story,
+                    when(r.seen_at),
+                    r.feats.text_hash,
+                    r.feats.title_hash,
+                    r.feats.wire,
+                    r.reprint,
+                    r.match,
+                    r.similarity,
+                    when(now),
+                ]
+            sql = _UPDATE_ITEMS.format(rows=", ".join([placeholder] * len(chunk)))
+            cursor.execute(sql, params)
+
+
+def _insert_bands(rows: list[_Row]) -> None:
+    """The batch's bands: on PostgreSQL one INSERT of four arrays unnested (a statement per row,
+    or a statement of thousands of placeholders, costs more than the insert), on SQLite the
+    driver's executemany (no round trips there)."""
+    values = [
+        (band, value, r.id, r.seen_at) for r in rows for band, value in enumerate(r.feats.bands)
+    ]
+    if not values:
+        return
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            bands, hashes, items, times = (list(column) for column in zip(*values, strict=True))
+            cursor.execute(_INSERT_BANDS_PG, [bands, hashes, items, times])
+        else:
+            adapt = connection.ops.adapt_datetimefield_value
+            cursor.executemany(
+                _INSERT_BANDS, [(band, h, item, adapt(at)) for band, h, item, at in values]
+            )
 
 
 def _load(queryset: QuerySet[Item], limits: Thresholds) -> list[_Row]:
@@ -429,7 +469,7 @@ def _candidate_rows(queryset: QuerySet[Item]) -> list[_Row]:
         th,
         tih,
     ) in queryset.values_list(*fields):
-        feats = dedup.features(title, summary, min_words=0)
+        feats = dedup.features(title, summary, min_words=0, bands=False)
         feats.text_hash, feats.title_hash = th, tih
         out.append(
             _Row(
@@ -462,12 +502,14 @@ def _first_by(
 def _band_candidates(
     rows: list[_Row], low: dt.datetime, high: dt.datetime, batch_ids: set[int], limits: Thresholds
 ) -> dict[int, list[_Row]]:
-    """For each item of the batch, the placed items that share one of its bands."""
+    """For each item of the batch, the placed items that share one of its bands: the
+    CANDIDATES_PER_ITEM that share the most (a story of a thousand echoes shares bands with
+    every new copy; comparing with its closest few decides as well, at a fraction of the cost)."""
     wanted: dict[int, list[int]] = defaultdict(list)  # band hash -> batch item ids
     for row in rows:
         for value in row.feats.bands:
             wanted[value].append(row.id)
-    hits: dict[int, set[int]] = defaultdict(set)  # batch item id -> candidate ids
+    hits: dict[int, Counter[int]] = defaultdict(Counter)  # batch item id -> candidate: bands
     values = sorted(wanted)
     for start in range(0, len(values), _IN_CHUNK):
         for value, item_id in ItemBand.objects.filter(
@@ -476,15 +518,19 @@ def _band_candidates(
             if item_id in batch_ids:
                 continue
             for row_id in wanted[value]:
-                hits[row_id].add(item_id)
-    every = sorted({c for ids in hits.values() for c in ids})
+                hits[row_id][item_id] += 1
+    best = {
+        row_id: sorted(c for c, _n in counts.most_common(CANDIDATES_PER_ITEM))
+        for row_id, counts in hits.items()
+    }
+    every = sorted({c for ids in best.values() for c in ids})
     loaded: dict[int, _Row] = {}
     for start in range(0, len(every), _IN_CHUNK):
         for row in _candidate_rows(
             Item.objects.filter(pk__in=every[start : start + _IN_CHUNK], story__isnull=False)
         ):
             loaded[row.id] = row
-    return {row_id: [loaded[c] for c in sorted(ids) if c in loaded] for row_id, ids in hits.items()}
+    return {row_id: [loaded[c] for c in ids if c in loaded] for row_id, ids in best.items()}
 
 
 def _within(candidate: _Row | None, row: _Row, limits: Thresholds) -> _Row | None:
