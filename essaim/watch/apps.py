@@ -10,25 +10,46 @@ class WatchConfig(AppConfig):
 
     def ready(self) -> None:
         from essaim.accounts.services.navigation import Group, register_menu
+        from essaim.army.services.proof_picks import register_picker
         from essaim.people.services.demo import register_step
         from essaim.people.services.gdpr_sections import register_section
-        from essaim.watch.services import demo, gdpr
+        from essaim.watch import labels
+        from essaim.watch.services import demo, gdpr, notices, proof_picks
 
         register_menu("watch", Group("watch", _("Veille"), 50), menu)
-        # A person's access report lists the sources their accounts added. No erase step: a
-        # source belongs to the campaign, and its author is a foreign key set to null with the
-        # account.
+        # A person's access report lists the sources their accounts added and the links they
+        # submitted as a tracer. No erase step: a source belongs to the campaign, and its author
+        # is a foreign key set to null with the account; submissions go with the account (as a
+        # mission's proofs do), not with the contact.
         register_section("watch", order=30, report=gdpr.access_section)
         # `essaim demo` adds sources in each state of health, with items.
         register_step("watch", demo.seed_demo_watch, order=40)
+        # A tracer is told when a submission of theirs is accepted or rejected.
+        notices.register_kinds()
+        # The words of the watch's audit codes (reviews of submissions).
+        labels.register()
+        # A `trace` mission's proof may be one of the volunteer's submissions.
+        register_picker("trace", proof_picks.PICKER)
 
 
-def menu(user: Any) -> list[tuple[str, str] | None]:
+def menu(user: Any) -> list[tuple[str, str] | tuple[str, str, Any] | None]:
     from django.urls import reverse
     from django.utils.translation import gettext
 
+    from essaim.accounts.rules import is_hq
+    from essaim.accounts.services.notifications import unread_count
     from essaim.watch import rules
+    from essaim.watch.services.notices import TRACER_KINDS
 
-    if not rules.can_manage_sources(user):
-        return []
-    return [(gettext("Sources"), reverse("watch:source_list"))]
+    # One query for the roles of the watch, and none for accounts that cannot hold one.
+    roles = rules.active_watch_roles(user) if user.is_volunteer else set()
+    reviewer = is_hq(user) or user.is_coordinator or "veilleur" in roles
+    return [
+        (gettext("Sources"), reverse("watch:source_list"))
+        if rules.can_manage_sources(user)
+        else None,
+        (gettext("Signaler"), reverse("watch:tracer"), lambda: unread_count(user, TRACER_KINDS))
+        if roles
+        else None,
+        (gettext("Signalements"), reverse("watch:review_queue")) if reviewer else None,
+    ]

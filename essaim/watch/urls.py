@@ -11,4 +11,10 @@ urlpatterns = [
     path("sources/<int:pk>/reactiver/", views.source_enable, name="source_enable"),
     path("sources/opml/import/", views.opml_import, name="opml_import"),
     path("sources/opml/export/", views.opml_export, name="opml_export"),
+    path("signaler/", views.tracer, name="tracer"),
+    path("signalements/", views.review_queue, name="review_queue"),
+    path("signalements/<int:pk>/examiner/", views.submission_review, name="submission_review"),
+    path(
+        "signalements/<int:pk>/capture/", views.submission_screenshot, name="submission_screenshot"
+    ),
 ]

@@ -25,7 +25,8 @@ from essaim.watch.services.polling import Claimed, Limits, Outcome, next_state
 log = logging.getLogger("essaim.watch.watcher")
 
 _COLUMNS = "id, url, kind, etag, last_modified, body_hash, interval_seconds, failure_score, status"
-_DUE = """status <> 'disabled' AND next_poll_at <= %(now)s
+# The tracers' source is never polled: its items are fetched one by one as they are submitted.
+_DUE = """status <> 'disabled' AND kind <> 'tracer' AND next_poll_at <= %(now)s
     AND (lease_until IS NULL OR lease_until < %(now)s)"""
 _CLAIM_PG = f"""
 UPDATE watch_source SET claimed_by = %(watcher)s, lease_until = %(lease)s

@@ -1,0 +1,14 @@
+"""Background jobs of the watch. Tasks take plain values or ids and call one service."""
+
+from __future__ import annotations
+
+from django.tasks import task
+
+
+@task
+def fetch_submission(submission_id: int) -> str:
+    """Read the page a tracer submitted, through the guarded fetcher (out of the request: the
+    tracer's answer does not wait for a slow site)."""
+    from essaim.watch.services.submissions import fetch_submission as fetch
+
+    return fetch(submission_id)
