@@ -26,7 +26,8 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_rate_limits"
 
 VIDEO_PAGE = (
     "<html><head><title>Débat : le logement en question</title>"
-    '<meta name="description" content="Le candidat répond sur le logement &lt;b&gt;social&lt;/b&gt;.">'
+    '<meta name="description" '
+    'content="Le candidat répond sur le logement &lt;b&gt;social&lt;/b&gt;.">'
     "</head><body><script>alert(1)</script><p>Texte de la page</p></body></html>"
 ).encode()
 
