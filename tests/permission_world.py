@@ -43,6 +43,7 @@ from essaim.mailing.tests.factories import CampaignFactory
 from essaim.people.models import ImportBatch, Segment, Tag, email_hash
 from essaim.people.services.imports.runner import imports_dir
 from essaim.people.tests.factories import make_contact
+from essaim.watch.services.submissions import submit
 from essaim.watch.tests.factories import FetchLogFactory, ItemFactory, SourceFactory
 
 # The roles of the matrix, in the order of the table's columns.
@@ -95,7 +96,7 @@ def build_world() -> World:
     make_team("Lyon 3e", departement="69", coordinators=[other_coordinator])
     volunteer = make_volunteer(
         "volontaire@equipe.test",
-        roles={"tchatcheur": Stage.ACTIVE},
+        roles={"tchatcheur": Stage.ACTIVE, "traceur": Stage.ACTIVE},
         teams=[paris],
         first_name="Valentin",
         password=PASSWORD,
@@ -197,10 +198,20 @@ def build_world() -> World:
         received_at=timezone.now() - timedelta(minutes=1),
     )
 
-    # The watch: a source with an item and a poll in its history.
+    # The watch: a source with an item and a poll in its history; a Paris tracer's submission
+    # with a screenshot (who sent it is for HQ and the Paris coordinator only).
     source = SourceFactory.create(url="https://blog.exemple.fr/feed/", created_by=hq)
     item = ItemFactory.create(source=source)
     FetchLogFactory.create(source=source)
+    tracer = make_volunteer(
+        "traceur.secret@exemple.fr",
+        roles={"traceur": Stage.ACTIVE},
+        teams=[paris],
+        first_name="Tristansecret",
+    )
+    submission = submit(
+        volunteer=tracer, url="https://tv.exemple.fr/emission/12", screenshot=image_upload()
+    ).submission
 
     users = {
         "volunteer": volunteer.user,
@@ -241,6 +252,7 @@ def build_world() -> World:
         "caught": caught.pk,
         "source": source.pk,
         "item": item.pk,
+        "submission": submission.pk,
         "staff_user": hq.pk,
         "api_token": issued["hq"][0].pk,
         "token": FORGED_TOKEN,
@@ -253,5 +265,6 @@ def build_world() -> World:
         applicant.user.email,
         "jean.invalide.secret@exemple",
         "ami.invite.secret@exemple.fr",
+        tracer.user.email,
     ]
     return world

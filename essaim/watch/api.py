@@ -342,7 +342,7 @@ def _refused_submission(exc: subs.SubmissionRefused) -> ApiError:
     response={200: SubmittedOut, 201: SubmittedOut, **_ONE, 409: ErrorOut},
     auth=write_tracer,
 )
-def submit(request: HttpRequest, payload: SubmissionIn) -> Status[dict[str, Any]]:
+def submit_link(request: HttpRequest, payload: SubmissionIn) -> Status[dict[str, Any]]:
     """Report a page (201), or get back your earlier report of the same page (200). The answer
     says at once whether the watch had it, and which echo of it this is."""
     volunteer = Volunteer.objects.get(pk=token_of(request).user.pk)
@@ -395,7 +395,7 @@ def _reviewed(user: Any, row: Submission, shown: bool) -> dict[str, Any]:
 
 
 @router.get("/watch/reviews", response={200: ReviewPage, **_ONE}, auth=read_review)
-def review_queue(
+def submission_queue(
     request: HttpRequest,
     state: Literal["open", "accepted", "rejected"] = Query("open"),
     after: int | None = Query(None, ge=1, le=MAX_ID, description="The `next` of the last page."),

@@ -102,6 +102,7 @@ class SubmissionForm(forms.Form):
         label=gettext_lazy("Urgence"),
         choices=Submission.Urgency.choices,
         initial=Submission.Urgency.NORMAL,
+        required=False,
         widget=forms.RadioSelect,
     )
     note = forms.CharField(
@@ -117,6 +118,10 @@ class SubmissionForm(forms.Form):
             attrs={"accept": "image/png,image/jpeg,image/webp,image/gif"}
         ),
     )
+
+    def clean_urgency(self) -> str:
+        # Not chosen: normal (one tap less on a phone).
+        return self.cleaned_data.get("urgency") or Submission.Urgency.NORMAL
 
 
 class ReviewForm(forms.Form):
