@@ -495,6 +495,15 @@ WATCH_HISTORY_DAYS = env_int("WATCH_HISTORY_DAYS", 90)
 # Links one tracer may submit (new ones; submitting a known link again is free): a flood from
 # one account is refused with the minutes to wait.
 WATCH_SUBMISSION_RATE_LIMIT = env_str("WATCH_SUBMISSION_RATE_LIMIT", "30/h")
+# Stories (essaim.watch.services.stories): an item joins a story whose items were seen within
+# this many days; older ones are not matched any more (their MinHash bands are pruned).
+WATCH_STORY_WINDOW_DAYS = env_int("WATCH_STORY_WINDOW_DAYS", 3)
+# Near-duplicates: similarity (shared word shingles, see essaim.watch.services.dedup) above which
+# an item joins the other's story by itself, and above which a person is asked; below
+# WATCH_MERGE_MIN_WORDS words of text nothing merges by itself (a person may still be asked).
+WATCH_MERGE_AUTO = env_float("WATCH_MERGE_AUTO", 0.6)
+WATCH_MERGE_SUGGEST = env_float("WATCH_MERGE_SUGGEST", 0.3)
+WATCH_MERGE_MIN_WORDS = env_int("WATCH_MERGE_MIN_WORDS", 25)
 
 # The home page's figures that read the whole base or whole ledgers (a million rows: a second
 # of database time) are kept this many seconds in the cache, per scope; 0 reads them each time.

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 URL_LENGTH = 2000
@@ -115,6 +116,17 @@ class Source(models.Model):
         return self.title or self.url
 
 
+class Match(models.TextChoices):
+    """How an item joined its story (which layer of the de-duplication found it)."""
+
+    FIRST = "first", _("Premier élément")
+    URL = "url", _("Même adresse")
+    TEXT = "text", _("Même texte")
+    TITLE = "title", _("Même titre, même source")
+    NEAR = "near", _("Texte presque identique")
+    PERSON = "person", _("Rapproché par une personne")
+
+
 class Item(models.Model):
     """One entry of a feed, or the one item of a watched page (updated when the page changes).
     Every text is plain text, sanitized at parse time; templates escape it again."""
@@ -133,6 +145,26 @@ class Item(models.Model):
     evidence = models.ForeignKey(
         "Evidence", null=True, blank=True, on_delete=models.SET_NULL, related_name="items"
     )
+    # --- De-duplication and stories (essaim.watch.services.stories), written by the ingest. ---
+    # None until the ingest has placed the item in a story (the catch-up job looks for those).
+    ingested_at = models.DateTimeField(null=True, blank=True)
+    story = models.ForeignKey(
+        "Story", null=True, blank=True, on_delete=models.SET_NULL, related_name="items"
+    )
+    # When the item appeared: its published date when that is believable (not after we fetched
+    # it, not a 1970 placeholder), else when we fetched it. Stories order and window by it.
+    seen_at = models.DateTimeField(null=True, blank=True)
+    # Exact layers: sha256 of the folded text (title and summary, punctuation and the agency's
+    # credit dropped) and of the folded title alone; "" when too short to mean anything.
+    text_hash = models.CharField(max_length=64, blank=True)
+    title_hash = models.CharField(max_length=64, blank=True)
+    # The text credits a news agency ("(AFP)", "avec AFP", "PARIS (Reuters) -"…): wire copy.
+    is_wire = models.BooleanField(default=False)
+    # Copy rather than own coverage: wire copy, or a copy of an earlier item of its story.
+    is_reprint = models.BooleanField(default=False)
+    match = models.CharField(max_length=8, choices=Match.choices, blank=True)
+    # The near-duplicate similarity with the item it was matched to (1.0 for exact layers).
+    similarity = models.FloatField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("élément")
@@ -141,9 +173,18 @@ class Item(models.Model):
         ]
         indexes = [
             models.Index(fields=["source", "-id"], name="watch_item_source_idx"),
-            # "Is this page already in the watch?", asked by every tracer's submission, and
-            # "when did a feed first bring it?", by their record: by identity, whatever source.
-            models.Index(fields=["url_key", "fetched_at"], name="watch_item_key_idx"),
+            models.Index(fields=["story", "seen_at"], name="watch_item_story_idx"),
+            models.Index(fields=["url_key"], name="watch_item_url_key_idx"),
+            models.Index(
+                fields=["text_hash"], name="watch_item_text_hash_idx", condition=~Q(text_hash="")
+            ),
+            models.Index(
+                fields=["title_hash"], name="watch_item_title_hash_idx", condition=~Q(title_hash="")
+            ),
+            # The catch-up: items stored but not yet placed in a story.
+            models.Index(
+                fields=["id"], name="watch_item_pending_idx", condition=Q(ingested_at__isnull=True)
+            ),
         ]
 
     def __str__(self) -> str:
@@ -297,3 +338,92 @@ def format_time_code(seconds: int) -> str:
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+class Story(models.Model):
+    """Items about one event, grouped as they arrive (essaim.watch.services.stories): forty
+    reprints of one dispatch are one story with forty echoes. The counts are kept by the ingest
+    (recomputed from the items for the stories a batch touched) so that the stream lists
+    stories without a join; `originals` counts own coverage, `reprints` copies (wire copy and
+    copies of an earlier item)."""
+
+    title = models.CharField(max_length=500, blank=True)
+    # The earliest item, and its source: who had it first.
+    first_item = models.ForeignKey(
+        Item, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    first_source = models.ForeignKey(
+        Source, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    first_seen = models.DateTimeField(default=timezone.now)
+    last_seen = models.DateTimeField(default=timezone.now)
+    items_count = models.PositiveIntegerField(default=0)  # echoes
+    sources_count = models.PositiveIntegerField(default=0)  # distinct sources
+    originals_count = models.PositiveIntegerField(default=0)
+    reprints_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("sujet")
+        indexes = [
+            models.Index(fields=["-last_seen", "-id"], name="watch_story_last_seen_idx"),
+            models.Index(fields=["-first_seen", "-id"], name="watch_story_first_seen_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title or gettext("Sujet n° %(id)s") % {"id": self.pk}
+
+
+class ItemBand(models.Model):
+    """One band of an item's MinHash signature (essaim.watch.services.dedup): items that share a
+    (band, hash) are candidates for near-duplicates. In the database rather than in a process's
+    memory so that every watcher, on every machine, finds the items the others stored. Rows older
+    than the stories' window are pruned: an item that old is no longer matched."""
+
+    band = models.PositiveSmallIntegerField()
+    hash = models.BigIntegerField()
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="+")
+    seen_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("bande MinHash")
+        indexes = [
+            models.Index(fields=["hash", "band"], name="watch_band_hash_idx"),
+            models.Index(fields=["seen_at"], name="watch_band_seen_idx"),
+        ]
+
+
+class MergeSuggestion(models.Model):
+    """An item that looks like the items of another story, but not enough to be merged by the
+    machine (similarity between WATCH_MERGE_SUGGEST and WATCH_MERGE_AUTO, or a text too short):
+    a person accepts (the item's story joins the other) or rejects it."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("À examiner")
+        ACCEPTED = "accepted", _("Acceptée")
+        REJECTED = "rejected", _("Refusée")
+
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="merge_suggestions")
+    # The story it might belong to, and the item of that story it resembles most.
+    story = models.ForeignKey(Story, on_delete=models.CASCADE, related_name="suggestions")
+    similar_item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="+")
+    similarity = models.FloatField()
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("rapprochement proposé")
+        constraints = [
+            models.UniqueConstraint(fields=["item", "story"], name="watch_suggestion_once")
+        ]
+        indexes = [
+            models.Index(
+                fields=["-created_at"],
+                name="watch_suggestion_pending_idx",
+                condition=Q(status="pending"),
+            )
+        ]

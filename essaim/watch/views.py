@@ -15,16 +15,15 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from essaim.accounts.services.notifications import mark_read_about
 from essaim.army.models import Volunteer
 from essaim.lib.pagination import keyset_page, querystring
 from essaim.watch import rules
 from essaim.watch.forms import AddSourceForm, OpmlImportForm, ReviewForm, SubmissionForm
 from essaim.watch.models import Source, Submission
+from essaim.watch.services import notices
 from essaim.watch.services import sources as svc
 from essaim.watch.services import submissions as subs
 from essaim.watch.services.health import error_words
-from essaim.watch.services.notices import TRACER_KINDS
 from essaim.watch.services.opml import OpmlError
 
 HISTORY_SHOWN = 30
@@ -235,15 +234,15 @@ def tracer(request: HttpRequest) -> HttpResponse:
         else:
             status = 400
     rows = subs.with_feed_first(
-        Submission.objects.filter(volunteer=volunteer).select_related("item")
+        Submission.objects.filter(volunteer=volunteer).select_related("item__story")
     )
     page = keyset_page(rows, request, size=30)
     for row in page.items:
         row.lead = subs.lead_minutes(row.created_at, row.feed_first_at)  # type: ignore[attr-defined]
     # Opening the page reads the notices of the submissions shown.
-    for row in page.items:
-        if row.state in (Submission.State.ACCEPTED, Submission.State.REJECTED):
-            mark_read_about(user_id=volunteer.pk, kinds=TRACER_KINDS, object_id=row.pk)
+    decided = [r.pk for r in page.items if not r.is_open]
+    if decided:
+        notices.read_shown(user_id=volunteer.pk, submission_ids=decided)
     response = render(
         request,
         "watch/tracer.html",
@@ -267,7 +266,7 @@ def review_queue(request: HttpRequest) -> HttpResponse:
     if not rules.can_review_submissions(request.user):
         raise PermissionDenied
     state = request.GET.get("etat", "open")
-    rows = rules.reviewable(request.user, Submission.objects.select_related("item", "volunteer"))
+    rows = rules.reviewable(request.user, Submission.objects.select_related("item__story"))
     if state == "open":
         rows = rows.filter(state__in=(Submission.State.NEW, Submission.State.MERGED))
     elif state in (Submission.State.ACCEPTED, Submission.State.REJECTED):

@@ -8,8 +8,10 @@ from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING
 
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from essaim.accounts.models import Notification
 from essaim.accounts.services import notifications
 from essaim.accounts.services.notifications import Target
 
@@ -47,3 +49,13 @@ def submission_reviewed(*, submission: Submission, accepted: bool, actor_id: int
         recipients=[submission.volunteer_id],
         actor_id=actor_id,
     )
+
+
+def read_shown(*, user_id: int, submission_ids: Collection[int]) -> int:
+    """The tracer's page showed these submissions: their notices are read (one statement)."""
+    return Notification.objects.filter(
+        recipient_id=user_id,
+        kind__in=TRACER_KINDS,
+        object_id__in=list(submission_ids),
+        read_at__isnull=True,
+    ).update(read_at=timezone.now())

@@ -11,12 +11,19 @@ A page the feeds already brought is not fetched again: its item takes the feed i
 summary. Reports of one page are counted one after the other (the page's item is locked while
 a report is added), so the echo numbers are exact.
 
+Stories (essaim.watch.services.stories): the page's item is placed in a story once its text is
+known (copied from a feed, or read), or once reading it failed (the address alone still joins
+it to the feeds' items of the same page). The answer names the story when the page already has
+one, and counts the reports of the whole story; a page first reported by a tracer that turns
+out to belong to a story the watch already had becomes "merged" once placed.
+
 What a tracer may not learn: who else reported a page. The answer says only how many did.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import statistics
 from dataclasses import dataclass
@@ -27,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
-from django.db.models import F, OuterRef, QuerySet, Subquery
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
@@ -37,8 +44,8 @@ from essaim.accounts.services import audit
 from essaim.army.services.proofs import ProofError, clean_screenshot
 from essaim.lib import ratelimit
 from essaim.lib.fetcher import FetchError, FetchPolicy, fetch_sync
-from essaim.watch.models import Evidence, Item, Source, Submission, format_time_code
-from essaim.watch.services import notices
+from essaim.watch.models import Evidence, Item, Source, Story, Submission, format_time_code
+from essaim.watch.services import notices, stories
 from essaim.watch.services.discovery import read_page
 from essaim.watch.services.evidence import make_warc
 from essaim.watch.services.feeds import content_hash, text_only
@@ -48,6 +55,8 @@ from essaim.watch.services.urls import InvalidURL, clean_url, url_key
 if TYPE_CHECKING:
     from essaim.accounts.models import User
     from essaim.army.models import Volunteer
+
+log = logging.getLogger("essaim.watch.submissions")
 
 # The tracers' source is one row, found by this key (no URL is ever this).
 TRACER_SOURCE_KEY = "essaim:tracers"
@@ -221,7 +230,8 @@ def submit(
                 Item.objects.filter(url_key=key)
                 .exclude(source=source)
                 .order_by("fetched_at", "id")
-                .only("title", "summary", "content_hash")
+                .select_related("story")
+                .only("title", "summary", "content_hash", "story__title")
                 .first()
             )
             item, created_item = Item.objects.get_or_create(
@@ -235,8 +245,12 @@ def submit(
                 },
             )
             # The page's reports are counted one after the other: exact echo numbers.
-            item = Item.objects.select_for_update().get(pk=item.pk)
-            echo = Submission.objects.filter(item=item).count() + 1
+            item = (
+                Item.objects.select_related("story").select_for_update(of=("self",)).get(pk=item.pk)
+            )
+            # The page's story: its own item's, else the feeds' item's (the same page).
+            story = item.story or (feed_item.story if feed_item is not None else None)
+            echo = _reports(item, story).count() + 1
             known = not created_item or feed_item is not None
             never_read = not item.title and item.evidence_id is None
             in_flight = (
@@ -267,18 +281,53 @@ def submit(
             if never_read and not in_flight:
                 task = import_string(FETCH_TASK)
                 transaction.on_commit(partial(task.enqueue, submission.pk))
+            # A page whose text came from a feed is placed now; one still to read, once read.
+            to_place = item.ingested_at is None and not never_read
     except IntegrityError:
         # The same tracer sent the same page twice at once: the other request stored it.
         again = _existing(volunteer, key)
         if again is None:
             raise
         return again
-    return Submitted(submission, created=True, known=known, echo=echo, title=item.title or clean)
+    if to_place:
+        place(item.pk)
+    title = (story.title if story is not None else "") or item.title or clean
+    return Submitted(submission, created=True, known=known, echo=echo, title=title)
+
+
+def _reports(item: Item, story: Story | None) -> QuerySet[Submission]:
+    """The tracers' reports of the page's story (of the page alone while it has none)."""
+    if story is not None:
+        return Submission.objects.filter(Q(item__story=story) | Q(item=item))
+    return Submission.objects.filter(item=item)
+
+
+def _title(item: Item, url: str) -> str:
+    """What the watch calls the page: its story's title, else its own, else its address."""
+    story = item.story if item.story_id is not None else None
+    return (story.title if story is not None else "") or item.title or url
+
+
+def place(item_id: int) -> None:
+    """Place a tracers' item in a story; its reports that were new become merged when the story
+    had other items. A failure loses nothing: the item stays pending for the catch-up job."""
+    try:
+        placed = stories.ingest_items([item_id])
+    except Exception:
+        log.exception("watch: placing the tracers' item %s in a story failed", item_id)
+        return
+    story_id = placed.get(item_id)
+    if story_id is not None and Item.objects.filter(story_id=story_id).exclude(pk=item_id).exists():
+        Submission.objects.filter(item_id=item_id, state=Submission.State.NEW).update(
+            state=Submission.State.MERGED
+        )
 
 
 def _existing(volunteer: Volunteer, key: str) -> Submitted | None:
     found = (
-        Submission.objects.select_related("item").filter(volunteer=volunteer, url_key=key).first()
+        Submission.objects.select_related("item__story")
+        .filter(volunteer=volunteer, url_key=key)
+        .first()
     )
     if found is None:
         return None
@@ -287,7 +336,7 @@ def _existing(volunteer: Volunteer, key: str) -> Submitted | None:
         created=False,
         known=found.state != Submission.State.NEW or found.echo > 1,
         echo=found.echo,
-        title=found.item.title or found.url,
+        title=_title(found.item, found.url),
     )
 
 
@@ -345,6 +394,7 @@ def fetch_submission(submission_id: int) -> str:
         Submission.objects.filter(item=item, fetch_state=Submission.FetchState.PENDING).update(
             fetch_state=Submission.FetchState.DONE, fetch_error="", fetch_message=""
         )
+    place(item.pk)
     return Submission.FetchState.DONE
 
 
@@ -355,6 +405,8 @@ def _failed(item: Item, code: str, message: str) -> str:
         fetch_error=code[:40],
         fetch_message=(message or error_words(code))[:300],
     )
+    # Its address alone still joins it to the feeds' items of the same page, now or later.
+    place(item.pk)
     return Submission.FetchState.FAILED
 
 
@@ -416,10 +468,10 @@ def review(*, submission: Submission, by: User, accept: bool, reason: str = "") 
 
 
 def with_feed_first(submissions: QuerySet[Submission]) -> QuerySet[Submission]:
-    """The submissions with `feed_first_at`: when a feed first brought the same page (None
-    while none has), in the same query."""
+    """The submissions with `feed_first_at`: when a feed first brought the same page, or an
+    item of the same story (None while none has), in the same query."""
     first = (
-        Item.objects.filter(url_key=OuterRef("url_key"))
+        Item.objects.filter(Q(url_key=OuterRef("url_key")) | Q(story_id=OuterRef("item__story_id")))
         .exclude(source__kind=Source.Kind.TRACER)
         .order_by("fetched_at")
         .values("fetched_at")[:1]

@@ -8,7 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from essaim.accounts.models import AuditEvent, Notification, User
@@ -19,7 +21,7 @@ from essaim.army.tests.mission_helpers import image_upload, make_mission
 from essaim.people.services.gdpr import access_report
 from essaim.people.tests.factories import make_contact
 from essaim.watch.models import Item, Submission
-from essaim.watch.services.submissions import submit
+from essaim.watch.services.submissions import review, submit
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_rate_limits")]
 
@@ -276,3 +278,30 @@ def test_a_trace_mission_is_proved_by_one_of_the_volunteers_submissions(
     assert Claim.objects.get(pk=claim.pk).status == "submitted"
     mine.refresh_from_db()
     assert mine.proof == proof
+
+
+def test_the_tracers_page_costs_the_same_queries_for_few_or_many_submissions(
+    alice: Volunteer, hq: User
+) -> None:
+    client = client_of(alice.user)
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(TRACER_URL).status_code == 200
+        return len(queries)
+
+    for n in range(2):
+        review(
+            submission=submit(volunteer=alice, url=f"https://exemple.fr/{n}").submission,
+            by=hq,
+            accept=True,
+        )
+    few = count()
+    for n in range(2, 7):
+        review(
+            submission=submit(volunteer=alice, url=f"https://exemple.fr/{n}").submission,
+            by=hq,
+            accept=False,
+            reason="non",
+        )
+    assert count() == few

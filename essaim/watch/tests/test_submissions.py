@@ -15,7 +15,8 @@ from essaim.accounts.models import AuditEvent, Notification, User
 from essaim.army.models import Stage, Volunteer
 from essaim.army.tests.factories import make_volunteer
 from essaim.army.tests.mission_helpers import image_upload
-from essaim.watch.models import Evidence, Item, Source, Submission
+from essaim.watch.models import Evidence, Item, Source, Story, Submission
+from essaim.watch.services import stories
 from essaim.watch.services import submissions as subs
 from essaim.watch.services.evidence import read_warc
 from essaim.watch.services.submissions import SubmissionRefused, parse_time_code, submit
@@ -315,4 +316,48 @@ def test_the_record_of_a_new_tracer_is_empty() -> None:
         None,
         0,
         None,
+    )
+
+
+LONG_SUMMARY = (
+    "Le candidat a détaillé ce soir son plan pour le logement social : deux cent mille "
+    "logements par an, un encadrement des loyers dans les grandes villes et la fin des "
+    "expulsions sans relogement, devant les habitants du quartier."
+)
+
+
+def test_a_page_of_a_known_story_is_answered_with_the_story_and_a_copy_is_merged(
+    feed_server: FeedServer, django_capture_on_commit_callbacks: Any
+) -> None:
+    feed_item = ItemFactory.create(
+        source=SourceFactory.create(),
+        url=feed_server.url("/video/42"),
+        title="Logement : le plan du candidat",
+        summary=LONG_SUMMARY,
+    )
+    stories.ingest_items([feed_item.pk])
+    story = Item.objects.get(pk=feed_item.pk).story
+    assert story is not None
+    Story.objects.filter(pk=story.pk).update(title="Le plan logement")
+    # The same page, another spelling: the story's title, the first tracer's report of it.
+    first = submit(volunteer=tracer("alice@exemple.fr"), url=feed_server.url("/video/42?at_x=1"))
+    assert first.answer == "Déjà dans la veille : « Le plan logement », vous êtes l'écho n°1."
+    assert Submission.objects.get().item.story_id == story.pk
+    # Another address with the same text: new at first, merged into the story once read.
+    replay = (
+        "<html><head><title>Logement : le plan du candidat</title>"
+        f'<meta name="description" content="{LONG_SUMMARY}"></head><body></body></html>'
+    )
+    feed_server.route("/replay/42", replay.encode())
+    with django_capture_on_commit_callbacks(execute=True):
+        second = submit(volunteer=tracer("bruno@exemple.fr"), url=feed_server.url("/replay/42"))
+    assert (second.known, second.echo) == (False, 1)
+    row = Submission.objects.get(pk=second.submission.pk)
+    assert (row.state, row.fetch_state, row.item.story_id) == ("merged", "done", story.pk)
+    # A third report, of the replay, counts the story's reports (the ingest titled the story
+    # after its first original item again).
+    third = submit(volunteer=tracer("chloe@exemple.fr"), url=feed_server.url("/replay/42"))
+    assert Story.objects.get(pk=story.pk).title == "Logement : le plan du candidat"
+    assert third.answer == (
+        "Déjà dans la veille : « Logement : le plan du candidat », vous êtes l'écho n°3."
     )

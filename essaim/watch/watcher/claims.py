@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from essaim.watch.models import Evidence, FetchLog, Item, Source
 from essaim.watch.services.polling import Claimed, Limits, Outcome, next_state
+from essaim.watch.services.stories import ingest_after_poll
 
 log = logging.getLogger("essaim.watch.watcher")
 
@@ -122,6 +123,8 @@ def record(claimed: Claimed, outcome: Outcome, *, watcher_id: str, limits: Limit
             elapsed_ms=outcome.elapsed_ms,
             message=outcome.message[:300],
         )
+    if new:
+        ingest_after_poll(claimed.id)
     return new
 
 

@@ -1,0 +1,492 @@
+"""One stream of stories: each new item is de-duplicated in layers and placed in a story.
+
+The layers, first match wins (an item is compared with the items seen within
+WATCH_STORY_WINDOW_DAYS, except for its address, which identifies it for ever):
+
+1. the same normalized address (essaim.watch.services.urls.url_key) from another source;
+2. the same folded text (title and summary, agency credits dropped), when long enough;
+3. the same title in the same source (a page republished under another address);
+4. near-duplicates (essaim.watch.services.dedup): candidates found through the MinHash bands
+   stored in ItemBand, then the shingles compared. At or above WATCH_MERGE_AUTO, with both texts
+   at least WATCH_MERGE_MIN_WORDS long, the item joins the other's story; between
+   WATCH_MERGE_SUGGEST and there (or too short) it starts its own story and a MergeSuggestion
+   asks a person.
+
+An item that matched by address, by text or as a near-duplicate with a long sentence in common
+is a copy (`is_reprint`), as is one crediting a news agency (`is_wire`); the others are
+original coverage. A story counts both apart.
+
+Concurrency: placing items reads the stories others are writing. Each batch runs in one
+transaction that first takes a lock every ingest shares (a transaction-scoped advisory lock on
+PostgreSQL; on SQLite the write lock every IMMEDIATE transaction takes), so that two watchers
+never both start a story for the same dispatch. A batch of a poll takes milliseconds; the
+watchers' fetching goes on meanwhile.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Count, Max, Min, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from essaim.watch.models import Item, ItemBand, Match, MergeSuggestion, Story
+from essaim.watch.services import dedup
+from essaim.watch.services.feeds import EARLIEST_DATE
+
+log = logging.getLogger("essaim.watch.stories")
+
+BATCH = 500
+# Stories a near-duplicate may be suggested for, at most, per item.
+SUGGESTIONS_PER_ITEM = 3
+# Parameters in one IN (…) list: under SQLite's older limit of 999 variables.
+_IN_CHUNK = 900
+# The key of the advisory lock every ingest takes on PostgreSQL ("essaim.watch.stories").
+_LOCK_KEY = 0x455353_5354_4F52
+# A published date this far after the fetch is a clock error, not news from the future.
+_CLOCK_SLACK = dt.timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    auto: float
+    suggest: float
+    min_words: int
+    window: dt.timedelta
+
+    @classmethod
+    def from_settings(cls) -> Thresholds:
+        return cls(
+            auto=settings.WATCH_MERGE_AUTO,
+            suggest=settings.WATCH_MERGE_SUGGEST,
+            min_words=settings.WATCH_MERGE_MIN_WORDS,
+            window=dt.timedelta(days=settings.WATCH_STORY_WINDOW_DAYS),
+        )
+
+
+@dataclass
+class _Row:
+    """An item being placed, or a candidate it is compared with."""
+
+    id: int
+    source_id: int
+    url_key: str
+    title: str
+    seen_at: dt.datetime
+    feats: dedup.Features
+    story: int | None = None  # a story's id, or -(index + 1) of a story made in this batch
+    match: str = ""
+    similarity: float | None = None
+    reprint: bool = False
+
+
+def seen_at(published_at: dt.datetime | None, fetched_at: dt.datetime) -> dt.datetime:
+    """When an item appeared: its published date when believable, else its fetch's."""
+    if published_at is None or published_at < EARLIEST_DATE:
+        return fetched_at
+    if published_at > fetched_at + _CLOCK_SLACK:
+        return fetched_at
+    return published_at
+
+
+def ingest_items(
+    item_ids: Iterable[int], *, thresholds: Thresholds | None = None
+) -> dict[int, int]:
+    """Place the given items in stories (see module), in batches of BATCH, each in its own
+    transaction. Items already placed are left as they are, so that calling it twice, or from
+    two watchers, is harmless. Returns {item id: story id} for every given item that has a story."""
+    limits = thresholds or Thresholds.from_settings()
+    ids = sorted(set(item_ids))
+    placed: dict[int, int] = {}
+    for start in range(0, len(ids), BATCH):
+        chunk = ids[start : start + BATCH]
+        with transaction.atomic():
+            _lock()
+            _ingest_batch(chunk, limits)
+        placed.update(
+            Item.objects.filter(pk__in=chunk, story__isnull=False).values_list("pk", "story_id")
+        )
+    return placed
+
+
+def ingest_pending(*, source_ids: Sequence[int] | None = None, limit: int = 5000) -> int:
+    """Place items stored but not yet in a story: a poll's new items (the watcher calls this
+    after recording them), or those a failed ingest left behind (the catch-up job). Returns how
+    many were looked at."""
+    pending = Item.objects.filter(ingested_at__isnull=True)
+    if source_ids is not None:
+        pending = pending.filter(source_id__in=list(source_ids))
+    ids = list(pending.order_by("pk").values_list("pk", flat=True)[:limit])
+    if ids:
+        ingest_items(ids)
+    return len(ids)
+
+
+def ingest_after_poll(source_id: int) -> None:
+    """The watcher's call once a poll's new items are committed: place them. A failure here
+    loses nothing (the items stay pending for the catch-up job) and must not stop the watcher."""
+    try:
+        ingest_pending(source_ids=[source_id])
+    except Exception:
+        log.exception("watch: placing the new items of source %s in stories failed", source_id)
+
+
+def prune_bands(*, now: dt.datetime | None = None) -> int:
+    """Delete the MinHash bands of items older than the window (and a day): they are no longer
+    compared. Returns the rows deleted."""
+    limit = (now or timezone.now()) - dt.timedelta(days=settings.WATCH_STORY_WINDOW_DAYS + 1)
+    deleted, _kinds = ItemBand.objects.filter(seen_at__lt=limit).delete()
+    return deleted
+
+
+def refresh_counts(story_ids: Iterable[int]) -> None:
+    """Recompute the counts, times, first item and title of stories from their items, in one
+    statement (correlated subqueries), whatever order the items arrived in."""
+    ids = list(set(story_ids))
+    if not ids:
+        return
+    items = Item.objects.filter(story=OuterRef("pk")).order_by()
+    first = items.order_by("seen_at", "pk")
+
+    def agg(expression: Count | Min | Max) -> Subquery:
+        return Subquery(items.values("story").annotate(v=expression).values("v")[:1])
+
+    for start in range(0, len(ids), _IN_CHUNK):
+        Story.objects.filter(pk__in=ids[start : start + _IN_CHUNK]).update(
+            items_count=Coalesce(agg(Count("pk")), 0),
+            sources_count=Coalesce(agg(Count("source", distinct=True)), 0),
+            reprints_count=Coalesce(agg(Count("pk", filter=Q(is_reprint=True))), 0),
+            originals_count=Coalesce(agg(Count("pk", filter=Q(is_reprint=False))), 0),
+            first_seen=Coalesce(agg(Min("seen_at")), "first_seen"),
+            last_seen=Coalesce(agg(Max("seen_at")), "last_seen"),
+            first_item=Subquery(first.values("pk")[:1]),
+            first_source=Subquery(first.values("source_id")[:1]),
+            # The title of its first original item: a reprint's headline is often rewritten.
+            title=Coalesce(
+                Subquery(first.filter(is_reprint=False).values("title")[:1]),
+                Subquery(first.values("title")[:1]),
+                Value(""),
+            ),
+        )
+
+
+# --- one batch ------------------------------------------------------------------------------
+
+
+def _lock() -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
+    # SQLite: the transaction is IMMEDIATE (settings), so it already holds the write lock.
+
+
+def _ingest_batch(ids: list[int], limits: Thresholds) -> None:
+    rows = _load(Item.objects.filter(pk__in=ids, ingested_at__isnull=True), limits)
+    if not rows:
+        return
+    rows.sort(key=lambda r: (r.seen_at, r.id))
+    low = rows[0].seen_at - limits.window
+    high = rows[-1].seen_at + limits.window
+    batch_ids = {r.id for r in rows}
+
+    by_url = _first_by(
+        Item.objects.filter(story__isnull=False).exclude(pk__in=batch_ids),
+        "url_key",
+        {r.url_key for r in rows if r.url_key},
+        lambda c: c.url_key,
+    )
+    recent = Item.objects.filter(story__isnull=False, seen_at__gte=low, seen_at__lte=high).exclude(
+        pk__in=batch_ids
+    )
+    by_text = _first_by(
+        recent, "text_hash", {r.feats.text_hash for r in rows} - {""}, lambda c: c.feats.text_hash
+    )
+    by_title = _first_by(
+        recent,
+        "title_hash",
+        {r.feats.title_hash for r in rows} - {""},
+        lambda c: (c.source_id, c.feats.title_hash),
+    )
+    near = _band_candidates(rows, low, high, batch_ids, limits)
+
+    # Earlier items of this batch are candidates too, in the same layers.
+    batch_url: dict[str, _Row] = {}
+    batch_text: dict[str, _Row] = {}
+    batch_title: dict[tuple[int, str], _Row] = {}
+    batch_bands: dict[int, list[_Row]] = defaultdict(list)
+    new_stories: list[_Row] = []  # the first item of each story this batch starts
+    suggestions: list[tuple[_Row, _Row, float]] = []
+
+    for row in rows:
+        f = row.feats
+        target: _Row | None = None
+        if row.url_key:
+            target = batch_url.get(row.url_key) or by_url.get(row.url_key)
+            if target is not None and target.source_id != row.source_id:
+                row.match, row.similarity, row.reprint = Match.URL, 1.0, True
+            else:
+                target = None
+        if target is None and f.text_hash:
+            target = _within(batch_text.get(f.text_hash) or by_text.get(f.text_hash), row, limits)
+            if target is not None:
+                row.match, row.similarity, row.reprint = Match.TEXT, 1.0, True
+        if target is None and f.title_hash:
+            key = (row.source_id, f.title_hash)
+            found = _within(batch_title.get(key) or by_title.get(key), row, limits)
+            # A recurring title ("La revue de presse du matin") is one item only when the texts
+            # agree too, or when one of them is little more than its title.
+            if found is not None and not (
+                min(f.words - f.title_words, found.feats.words - found.feats.title_words) <= 5
+                or dedup.similarity(f.shingles, found.feats.shingles) >= limits.suggest
+            ):
+                found = None
+            target = found
+            if target is not None:
+                row.match, row.similarity = Match.TITLE, 1.0
+                row.reprint = target.reprint
+        if target is None:
+            pool = {c.id: c for c in near.get(row.id, [])}
+            for band in f.bands:
+                pool.update((c.id, c) for c in batch_bands.get(band, []))
+            scored = sorted(
+                (
+                    (dedup.similarity(f.shingles, c.feats.shingles), c)
+                    for c in pool.values()
+                    if _within(c, row, limits) is not None
+                ),
+                key=lambda pair: (-pair[0], pair[1].seen_at, pair[1].id),
+            )
+            best_score, best = scored[0] if scored else (0.0, None)
+            long_enough = f.words >= limits.min_words
+            if (
+                best is not None
+                and best_score >= limits.auto
+                and long_enough
+                and best.feats.words >= limits.min_words
+                and not dedup.facts_disagree(f.facts, best.feats.facts)
+            ):
+                target = best
+                row.match, row.similarity = Match.NEAR, round(best_score, 4)
+                row.reprint = best_score >= 0.9 or bool(
+                    f.long_sentences & best.feats.long_sentences
+                )
+            else:
+                seen_stories: set[int | None] = set()
+                for score, candidate in scored:
+                    if score < limits.suggest or len(seen_stories) >= SUGGESTIONS_PER_ITEM:
+                        break
+                    # Another town, other figures: another event, not a question for a person.
+                    if dedup.facts_disagree(f.facts, candidate.feats.facts):
+                        continue
+                    if candidate.story not in seen_stories:
+                        seen_stories.add(candidate.story)
+                        suggestions.append((row, candidate, round(score, 4)))
+        if target is not None:
+            row.story = target.story
+        else:
+            new_stories.append(row)
+            row.story = -len(new_stories)
+            row.match = Match.FIRST
+        row.reprint = row.reprint or f.wire
+        if row.url_key:
+            batch_url.setdefault(row.url_key, row)
+        if f.text_hash:
+            batch_text.setdefault(f.text_hash, row)
+        if f.title_hash:
+            batch_title.setdefault((row.source_id, f.title_hash), row)
+        for band in f.bands:
+            batch_bands[band].append(row)
+
+    _write(rows, new_stories, suggestions)
+
+
+def _write(
+    rows: list[_Row], new_stories: list[_Row], suggestions: list[tuple[_Row, _Row, float]]
+) -> None:
+    now = timezone.now()
+    made = Story.objects.bulk_create(
+        [
+            Story(title=r.title, first_seen=r.seen_at, last_seen=r.seen_at, created_at=now)
+            for r in new_stories
+        ],
+        batch_size=BATCH,
+    )
+
+    def story_id(value: int | None) -> int:
+        assert value is not None
+        return value if value > 0 else made[-value - 1].pk
+
+    items = []
+    for r in rows:
+        r.story = story_id(r.story)
+        items.append(
+            Item(
+                pk=r.id,
+                story_id=r.story,
+                seen_at=r.seen_at,
+                text_hash=r.feats.text_hash,
+                title_hash=r.feats.title_hash,
+                is_wire=r.feats.wire,
+                is_reprint=r.reprint,
+                match=r.match,
+                similarity=r.similarity,
+                ingested_at=now,
+            )
+        )
+    Item.objects.bulk_update(
+        items,
+        [
+            "story",
+            "seen_at",
+            "text_hash",
+            "title_hash",
+            "is_wire",
+            "is_reprint",
+            "match",
+            "similarity",
+            "ingested_at",
+        ],
+        batch_size=100,
+    )
+    ItemBand.objects.bulk_create(
+        [
+            ItemBand(band=band, hash=value, item_id=r.id, seen_at=r.seen_at)
+            for r in rows
+            for band, value in enumerate(r.feats.bands)
+        ],
+        batch_size=BATCH,
+    )
+    MergeSuggestion.objects.bulk_create(
+        [
+            MergeSuggestion(
+                item_id=row.id,
+                story_id=story_id(candidate.story),
+                similar_item_id=candidate.id,
+                similarity=score,
+                created_at=now,
+            )
+            for row, candidate, score in suggestions
+            if story_id(candidate.story) != row.story
+        ],
+        batch_size=BATCH,
+        ignore_conflicts=True,
+    )
+    refresh_counts(r.story for r in rows if r.story is not None)
+
+
+def _load(queryset: QuerySet[Item], limits: Thresholds) -> list[_Row]:
+    fields = ("pk", "source_id", "url_key", "title", "summary", "published_at", "fetched_at")
+    out = []
+    for pk, source_id, key, title, summary, published, fetched in queryset.values_list(*fields):
+        out.append(
+            _Row(
+                id=pk,
+                source_id=source_id,
+                url_key=key,
+                title=title,
+                seen_at=seen_at(published, fetched),
+                feats=dedup.features(title, summary, min_words=limits.min_words),
+            )
+        )
+    return out
+
+
+def _candidate_rows(queryset: QuerySet[Item]) -> list[_Row]:
+    """Items already placed, as candidates: their stored hashes and their shingles."""
+    out = []
+    fields = (
+        "pk",
+        "source_id",
+        "url_key",
+        "title",
+        "summary",
+        "seen_at",
+        "fetched_at",
+        "story_id",
+        "is_reprint",
+        "text_hash",
+        "title_hash",
+    )
+    for (
+        pk,
+        source_id,
+        key,
+        title,
+        summary,
+        seen,
+        fetched,
+        story,
+        reprint,
+        th,
+        tih,
+    ) in queryset.values_list(*fields):
+        feats = dedup.features(title, summary, min_words=0)
+        feats.text_hash, feats.title_hash = th, tih
+        out.append(
+            _Row(
+                id=pk,
+                source_id=source_id,
+                url_key=key,
+                title=title,
+                seen_at=seen or fetched,
+                feats=feats,
+                story=story,
+                reprint=reprint,
+            )
+        )
+    return out
+
+
+def _first_by(
+    queryset: QuerySet[Item], field: str, values: set[str], key: Callable[[_Row], Hashable]
+) -> dict[Any, _Row]:
+    """The earliest placed item for each `key` among the items whose `field` is in `values`."""
+    found: dict[Any, _Row] = {}
+    ordered = sorted(values)
+    for start in range(0, len(ordered), _IN_CHUNK):
+        chunk = queryset.filter(**{f"{field}__in": ordered[start : start + _IN_CHUNK]})
+        for row in _candidate_rows(chunk.order_by("seen_at", "pk")):
+            found.setdefault(key(row), row)
+    return found
+
+
+def _band_candidates(
+    rows: list[_Row], low: dt.datetime, high: dt.datetime, batch_ids: set[int], limits: Thresholds
+) -> dict[int, list[_Row]]:
+    """For each item of the batch, the placed items that share one of its bands."""
+    wanted: dict[int, list[int]] = defaultdict(list)  # band hash -> batch item ids
+    for row in rows:
+        for value in row.feats.bands:
+            wanted[value].append(row.id)
+    hits: dict[int, set[int]] = defaultdict(set)  # batch item id -> candidate ids
+    values = sorted(wanted)
+    for start in range(0, len(values), _IN_CHUNK):
+        for value, item_id in ItemBand.objects.filter(
+            hash__in=values[start : start + _IN_CHUNK], seen_at__gte=low, seen_at__lte=high
+        ).values_list("hash", "item_id"):
+            if item_id in batch_ids:
+                continue
+            for row_id in wanted[value]:
+                hits[row_id].add(item_id)
+    every = sorted({c for ids in hits.values() for c in ids})
+    loaded: dict[int, _Row] = {}
+    for start in range(0, len(every), _IN_CHUNK):
+        for row in _candidate_rows(
+            Item.objects.filter(pk__in=every[start : start + _IN_CHUNK], story__isnull=False)
+        ):
+            loaded[row.id] = row
+    return {row_id: [loaded[c] for c in sorted(ids) if c in loaded] for row_id, ids in hits.items()}
+
+
+def _within(candidate: _Row | None, row: _Row, limits: Thresholds) -> _Row | None:
+    if candidate is None or abs(row.seen_at - candidate.seen_at) > limits.window:
+        return None
+    return candidate
