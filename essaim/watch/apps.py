@@ -41,15 +41,17 @@ def menu(user: Any) -> list[tuple[str, str] | tuple[str, str, Any] | None]:
     from essaim.watch import rules
     from essaim.watch.services.notices import TRACER_KINDS
 
-    # One query for the roles of the watch, and none for accounts that cannot hold one.
-    roles = rules.active_watch_roles(user) if user.is_volunteer else set()
-    reviewer = is_hq(user) or user.is_coordinator or "veilleur" in roles
+    # By account role, without a query on every page: every volunteer gets "Signaler" (a
+    # volunteer without the role reads there how to get it; a veilleur finds the review queue
+    # there), HQ and coordinators the review queue.
     return [
         (gettext("Sources"), reverse("watch:source_list"))
         if rules.can_manage_sources(user)
         else None,
         (gettext("Signaler"), reverse("watch:tracer"), lambda: unread_count(user, TRACER_KINDS))
-        if roles
+        if user.is_volunteer
         else None,
-        (gettext("Signalements"), reverse("watch:review_queue")) if reviewer else None,
+        (gettext("Signalements"), reverse("watch:review_queue"))
+        if is_hq(user) or user.is_coordinator
+        else None,
     ]

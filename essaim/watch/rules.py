@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
@@ -41,6 +41,24 @@ def active_watch_roles(user: AnyUser) -> set[str]:
             volunteer_id=user.pk, role__slug__in=TRACER_ROLES, stage=Stage.ACTIVE
         ).values_list("role__slug", flat=True)
     )
+
+
+def watch_roles_of(volunteer: Any) -> list[tuple[Any, str, str]]:
+    """The roles of the watch with this volunteer's stage in each and its words ("" when they do
+    not hold it), for the page that explains them."""
+    from essaim.army.models import VolunteerRole
+
+    held = dict(
+        RoleAssignment.objects.filter(volunteer=volunteer, role__slug__in=TRACER_ROLES).values_list(
+            "role__slug", "stage"
+        )
+    )
+    roles = VolunteerRole.objects.filter(slug__in=TRACER_ROLES).order_by("position", "id")
+    labels = dict(Stage.choices)
+    return [
+        (role, held.get(role.slug, ""), str(labels.get(held.get(role.slug, ""), "")))
+        for role in roles
+    ]
 
 
 def _has_active_role(user: AnyUser, slugs: tuple[str, ...]) -> bool:

@@ -196,17 +196,21 @@ def _outcome_words(code: str) -> str:
 # --- The tracers ---------------------------------------------------------------------------------
 
 
-def _tracer(request: HttpRequest) -> Volunteer:
-    if not rules.can_submit(request.user):
-        raise PermissionDenied
-    return Volunteer.objects.get(pk=request.user.pk)
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def tracer(request: HttpRequest) -> HttpResponse:
-    """Submit a link and get the answer at once; below, one's submissions and record."""
-    volunteer = _tracer(request)
+    """Submit a link and get the answer at once; below, one's submissions and record. A
+    volunteer without an active tracer's or veilleur's role reads how to become one (the menu
+    offers the page to every volunteer: knowing who holds the role would cost a query on every
+    page)."""
+    volunteer = Volunteer.objects.filter(pk=request.user.pk).first()
+    if volunteer is None or not request.user.is_active:
+        raise PermissionDenied
+    roles = rules.active_watch_roles(request.user)
+    if not roles:
+        if request.method == "POST":
+            raise PermissionDenied
+        return render(request, "watch/tracer_role.html", {"roles": rules.watch_roles_of(volunteer)})
     form = SubmissionForm(request.POST or None, request.FILES or None)
     status, retry_after = 200, 0
     if request.method == "POST":
@@ -251,6 +255,7 @@ def tracer(request: HttpRequest) -> HttpResponse:
             "page": page,
             "qs": querystring(request),
             "record": subs.record(volunteer),
+            "veilleur": "veilleur" in roles,
         },
         status=status,
     )

@@ -35,4 +35,5 @@ def test_the_access_report_keeps_its_keys_in_the_same_order(db: Any) -> None:
         "volunteer_calls",
         "notifications",
         "watch_sources",
+        "watch_submissions",
     ]

@@ -126,26 +126,46 @@ def test_a_flood_is_refused_with_a_clear_message(alice: Volunteer, settings: Any
 
 
 @pytest.mark.parametrize(
-    "who", ["volunteer", "coordinator", "hq", "applied_tracer", "lapsed_veilleur"]
+    ("who", "page"),
+    [
+        ("volunteer", 200),
+        ("applied_tracer", 200),
+        ("lapsed_veilleur", 200),
+        ("coordinator", 403),
+        ("hq", 403),
+    ],
 )
 def test_only_active_tracers_and_veilleurs_may_submit(
-    who: str, volunteer: User, coordinator: User, hq: User
+    who: str, page: int, coordinator: User, hq: User
 ) -> None:
     users = {
-        "volunteer": lambda: make_volunteer("v@exemple.fr", roles={"tchatcheur": "active"}).user,
+        "volunteer": lambda: make_volunteer("v@ex.fr", roles={"tchatcheur": "active"}).user,
+        "applied_tracer": lambda: make_volunteer("a@ex.fr", roles={"traceur": "applied"}).user,
+        "lapsed_veilleur": lambda: make_volunteer("l@ex.fr", roles={"veilleur": "lapsed"}).user,
         "coordinator": lambda: coordinator,
         "hq": lambda: hq,
-        "applied_tracer": lambda: make_volunteer("a@exemple.fr", roles={"traceur": "applied"}).user,
-        "lapsed_veilleur": lambda: (
-            make_volunteer("l@exemple.fr", roles={"veilleur": "lapsed"}).user
-        ),
     }
     client = client_of(users[who]())
-    assert client.get(TRACER_URL).status_code == 403
+    response = client.get(TRACER_URL)
+    assert response.status_code == page
+    if page == 200:
+        # A volunteer without the role reads what the roles are and how to get one.
+        assert [r.slug for r, _stage, _label in response.context["roles"]] == [
+            "traceur",
+            "veilleur",
+        ]
+        assert "form" not in response.context
     before = state()
     response = client.post(TRACER_URL, {"url": "https://exemple.fr/", "urgency": "normal"})
     assert response.status_code == 403
     assert state() == before
+
+
+def test_a_volunteer_whose_tracer_role_awaits_reads_so() -> None:
+    applied = make_volunteer("a@ex.fr", roles={"traceur": "applied"})
+    body = client_of(applied.user).get(TRACER_URL).content.decode()
+    assert "Candidat" in body
+    assert "Un coordinateur de votre équipe activera ce rôle." in body
 
 
 def test_hq_reviews_and_sees_who_sent_it_the_tracer_is_told(alice: Volunteer, hq: User) -> None:
@@ -239,9 +259,15 @@ def test_the_menu_offers_signaler_to_tracers_and_signalements_to_reviewers(
         response = client_of(user).get("/")
         return [entry[0] for entry in response.context["nav_items"]]
 
-    assert "Signaler" in entries(alice.user)
-    assert "Signalements" not in entries(alice.user)
+    assert ("Signaler" in entries(alice.user), "Signalements" in entries(alice.user)) == (
+        True,
+        False,
+    )
     assert ("Signaler" in entries(hq), "Signalements" in entries(hq)) == (False, True)
+    # A veilleur finds the review queue on their page.
+    vera = make_volunteer("vera@exemple.fr", roles={"veilleur": Stage.ACTIVE})
+    assert QUEUE_URL in client_of(vera.user).get(TRACER_URL).content.decode()
+    assert QUEUE_URL not in client_of(alice.user).get(TRACER_URL).content.decode()
 
 
 def test_the_access_report_lists_the_persons_submissions(alice: Volunteer) -> None:
