@@ -12,9 +12,10 @@ import pytest
 from essaim.accounts.models import AuditEvent, User
 from essaim.api.models import Scope
 from essaim.api.testing import Api, api_for
-from essaim.army.models import Stage, Volunteer
+from essaim.army.models import Proof, Stage, Volunteer
+from essaim.army.services.missions import claim_mission
 from essaim.army.tests.factories import make_team, make_volunteer
-from essaim.army.tests.mission_helpers import image_upload
+from essaim.army.tests.mission_helpers import image_upload, make_mission
 from essaim.watch.models import Item, Submission
 from essaim.watch.services.submissions import submit
 
@@ -162,3 +163,20 @@ def test_refused_tokens_change_nothing(
     ]
     assert outcomes == [404, 403, 403, 403, 403, 403, 401]
     assert rows() == before
+
+
+def test_a_trace_mission_is_proved_over_the_api_by_a_submission(
+    alice: Volunteer, coordinator: User
+) -> None:
+    mine = submit(volunteer=alice, url="https://tv.exemple.fr/emission/12").submission
+    team = alice.user.memberships.get().team
+    mission = make_mission(by=coordinator, team=team, kind="trace", role_slug="traceur")
+    claim = claim_mission(volunteer=alice, mission_id=mission.pk)
+    api = api_for(alice.user)
+    refused = api.post(f"/api/v1/claims/{claim.pk}/proof", {"pick": "999999"})
+    assert (refused.status_code, Proof.objects.count()) == (409, 0)
+    done = api.post(f"/api/v1/claims/{claim.pk}/proof", {"pick": str(mine.pk)})
+    assert (done.status_code, done.json()["status"]) == (200, "submitted")
+    mine.refresh_from_db()
+    assert mine.proof is not None
+    assert [link.url for link in mine.proof.links.all()] == ["https://tv.exemple.fr/emission/12"]
