@@ -361,3 +361,29 @@ def test_a_page_of_a_known_story_is_answered_with_the_story_and_a_copy_is_merged
     assert third.answer == (
         "Déjà dans la veille : « Logement : le plan du candidat », vous êtes l'écho n°3."
     )
+
+
+def test_a_tracer_is_ahead_of_the_feeds_when_a_feed_later_brings_the_same_story(
+    feed_server: FeedServer, django_capture_on_commit_callbacks: Any
+) -> None:
+    page = (
+        "<html><head><title>Logement : le plan du candidat</title>"
+        f'<meta name="description" content="{LONG_SUMMARY}"></head><body></body></html>'
+    )
+    feed_server.route("/replay/42", page.encode())
+    alice = tracer("alice@exemple.fr")
+    with django_capture_on_commit_callbacks(execute=True):
+        row = submit(volunteer=alice, url=feed_server.url("/replay/42")).submission
+    Submission.objects.filter(pk=row.pk).update(created_at=timezone.now() - timedelta(hours=1))
+    # Forty minutes later a feed brings the same text under another address.
+    later = ItemFactory.create(
+        source=SourceFactory.create(),
+        url="https://journal.exemple.fr/logement",
+        title="Logement : le plan du candidat",
+        summary=LONG_SUMMARY,
+        fetched_at=timezone.now() - timedelta(minutes=20),
+    )
+    stories.ingest_items([later.pk])
+    assert Item.objects.get(pk=later.pk).story_id == Submission.objects.get().item.story_id
+    record = subs.record(alice)
+    assert (record.found_first, record.ahead_minutes) == (1, 40)
