@@ -50,3 +50,19 @@ def prune_watch_history() -> None:
     from essaim.watch.services.history import prune_history
 
     prune_history()
+
+
+@db_periodic_task(crontab(minute="*/5"))
+def place_pending_watch_items() -> None:
+    """Items a watcher stored but could not place in stories (it died, the ingest failed)."""
+    from essaim.watch.services.stories import ingest_pending
+
+    ingest_pending()
+
+
+@db_periodic_task(crontab(minute="47", hour="3"))
+def prune_watch_bands() -> None:
+    """MinHash bands of items older than the stories' window are no longer compared."""
+    from essaim.watch.services.stories import prune_bands
+
+    prune_bands()

@@ -366,6 +366,23 @@ WEB: dict[str, Web] = {
     ),
     "watch:opml_import": web(get="login 403 403 403 200 200", post="login 403 403 403 200 200"),
     "watch:opml_export": web(get="login 403 403 403 200 200", post="login 405 405 405 405 405"),
+    # The stream of stories: HQ and every coordinator (who open missions from it), not the
+    # volunteers; its evidence too. Merges suggested by the de-duplication: HQ decides (a
+    # suggestion decided already sends back to the list, 302 again).
+    "watch:story_list": web(get="login 403 200 200 200 200", post="login 405 405 405 405 405"),
+    "watch:story_detail": web(
+        "pk=story", get="login 403 200 200 200 200", post="login 405 405 405 405 405"
+    ),
+    "watch:evidence_download": web(
+        "pk=evidence", get="login 403 200 200 200 200", post="login 405 405 405 405 405"
+    ),
+    "watch:suggestion_list": web(get="login 403 403 403 200 200", post="login 405 405 405 405 405"),
+    "watch:suggestion_accept": web(
+        "pk=suggestion", get="login 405 405 405 405 405", post="login 403 403 403 302 302"
+    ),
+    "watch:suggestion_reject": web(
+        "pk=suggestion", get="login 405 405 405 405 405", post="login 403 403 403 302 302"
+    ),
     # The tracers' page: active tracers and veilleurs (the world's volunteer is a tracer; an
     # empty submission is a 400). HQ and coordinators hold no such role.
     "watch:tracer": web(get="login 200 403 403 403 403", post="login 400 403 403 403 403"),
@@ -446,6 +463,9 @@ API: dict[str, Api] = {
     "GET /api/v1/watch/items/{id}": api("401 403 403 403 200 200 200", "id=item"),
     "GET /api/v1/watch/sources": api("401 403 403 403 200 200 200"),
     "GET /api/v1/watch/sources/{id}": api("401 403 403 403 200 200 200", "id=source"),
+    # The stream of stories: HQ's and every coordinator's tokens, read-only.
+    "GET /api/v1/watch/stories": api("401 403 200 200 200 200 200"),
+    "GET /api/v1/watch/stories/{id}": api("401 403 200 200 200 200 200", "id=story"),
     # Submissions: a tracer reads their own; reviewers (HQ, veilleurs, coordinators) the queue.
     "GET /api/v1/watch/submissions": api("401 200 403 403 403 403 403"),
     "GET /api/v1/watch/reviews": api("401 403 200 200 200 200 200"),

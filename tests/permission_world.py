@@ -43,6 +43,7 @@ from essaim.mailing.tests.factories import CampaignFactory
 from essaim.people.models import ImportBatch, Segment, Tag, email_hash
 from essaim.people.services.imports.runner import imports_dir
 from essaim.people.tests.factories import make_contact
+from essaim.watch.models import Evidence, Item, MergeSuggestion, Story
 from essaim.watch.services.submissions import submit
 from essaim.watch.tests.factories import FetchLogFactory, ItemFactory, SourceFactory
 
@@ -198,11 +199,29 @@ def build_world() -> World:
         received_at=timezone.now() - timedelta(minutes=1),
     )
 
-    # The watch: a source with an item and a poll in its history; a Paris tracer's submission
-    # with a screenshot (who sent it is for HQ and the Paris coordinator only).
+    # The watch: a source with an item and a poll in its history.
     source = SourceFactory.create(url="https://blog.exemple.fr/feed/", created_by=hq)
     item = ItemFactory.create(source=source)
     FetchLogFactory.create(source=source)
+    # A story of two echoes (one kept as evidence) and an item suggested for it.
+    echo = ItemFactory.create(
+        evidence=Evidence.objects.create(
+            source=source, url=source.url, http_status=200, size=1, sha256="0" * 64, warc=b"x"
+        )
+    )
+    story = Story.objects.create(title="Un sujet", first_item=item, first_source=source)
+    Item.objects.filter(pk__in=[item.pk, echo.pk]).update(story=story)
+    suggested = ItemFactory.create()
+    suggestion = MergeSuggestion.objects.create(
+        item=suggested,
+        story=story,
+        similar_item=item,
+        similarity=0.5,
+    )
+    # Its own story, as the ingest would leave it.
+    Item.objects.filter(pk=suggested.pk).update(story=Story.objects.create(title="Un autre"))
+    # A Paris tracer's submission with a screenshot (who sent it is for HQ and the Paris
+    # coordinator only).
     tracer = make_volunteer(
         "traceur.secret@exemple.fr",
         roles={"traceur": Stage.ACTIVE},
@@ -252,6 +271,9 @@ def build_world() -> World:
         "caught": caught.pk,
         "source": source.pk,
         "item": item.pk,
+        "story": story.pk,
+        "suggestion": suggestion.pk,
+        "evidence": echo.evidence_id,
         "submission": submission.pk,
         "staff_user": hq.pk,
         "api_token": issued["hq"][0].pk,

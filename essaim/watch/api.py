@@ -1,5 +1,6 @@
 """The watch over JSON (mounted at /api/v1/): sources (list, add by any URL, one with its
-recent history) and their items, for HQ tokens (rules.can_manage_sources); the tracers'
+recent history) and their items, HQ tokens only (rules.can_manage_sources); the stream of
+stories, read-only, HQ's and coordinators' tokens (rules.can_see_stream); the tracers'
 submissions (submit, one's own, review) for tracers, veilleurs, coordinators and HQ as the
 rules say. Thin handlers over essaim.watch.services. Adding a source that cannot be fetched or
 followed is 422 with the failure's code (`dns_error`, `forbidden_address`, `http_404`,
@@ -23,13 +24,16 @@ from essaim.api.uploads import base64_file_field, decode_file
 from essaim.army.models import Volunteer
 from essaim.army.services.proofs import MAX_SCREENSHOT_BYTES
 from essaim.watch import rules
-from essaim.watch.models import FetchLog, Item, Source, Submission
+from essaim.watch.models import FetchLog, Item, Source, Story, Submission
 from essaim.watch.services import sources as svc
 from essaim.watch.services import submissions as subs
 from essaim.watch.services.health import error_words
 
 read_watch = TokenAuth(rules.can_manage_sources, Scope.READ)
 write_watch = TokenAuth(rules.can_manage_sources, Scope.WRITE)
+read_stream = TokenAuth(rules.can_see_stream, Scope.READ)
+# Echoes a story's detail lists, earliest first.
+STORY_ITEMS_MAX = 500
 
 read_tracer = TokenAuth(rules.can_submit, Scope.READ)
 write_tracer = TokenAuth(rules.can_submit, Scope.WRITE)
@@ -112,6 +116,8 @@ class ItemOut(Schema):
     published_at: datetime | None
     fetched_at: datetime
     language: str
+    story: int | None = Field(description="Its story; null until the de-duplication placed it.")
+    is_reprint: bool = Field(description="Copy rather than own coverage (wire copy, or a copy).")
 
 
 class ItemPage(Schema):
@@ -166,6 +172,8 @@ def _item(item: Item) -> dict[str, Any]:
         "published_at": item.published_at,
         "fetched_at": item.fetched_at,
         "language": item.language,
+        "story": item.story_id,
+        "is_reprint": item.is_reprint,
     }
 
 
@@ -244,6 +252,112 @@ def get_item(request: HttpRequest, id: int = Path(..., ge=1, le=MAX_ID)) -> dict
     if item is None:
         raise ApiError(404, "No such item.")
     return _item(item)
+
+
+class StoryOut(Schema):
+    id: int
+    title: str = Field(description="The title of its first original item (else its first).")
+    first_item: int | None
+    first_source: int | None
+    first_seen: datetime
+    last_seen: datetime
+    items_count: int = Field(description="Echoes: every item of the story.")
+    sources_count: int = Field(description="Distinct sources among its items.")
+    originals_count: int = Field(description="Items of own coverage.")
+    reprints_count: int = Field(description="Wire copy and copies of an earlier item.")
+
+
+class StoryPage(Schema):
+    items: list[StoryOut]
+    next: int | None = Field(description="Pass as ?after= for the next page; null on the last.")
+
+
+class EchoOut(Schema):
+    id: int
+    source: int
+    url: str
+    title: str
+    seen_at: datetime | None
+    is_reprint: bool
+    is_wire: bool = Field(description="The text credits a news agency (AFP, Reuters…).")
+    match: str = Field(description="How it joined: first, url, text, title, near, person.")
+    similarity: float | None
+
+
+class StoryDetail(StoryOut):
+    echoes: list[EchoOut] = Field(description="Its items, earliest first (500 at most).")
+
+
+def _story(story: Story) -> dict[str, Any]:
+    return {
+        "id": story.pk,
+        "title": story.title,
+        "first_item": story.first_item_id,
+        "first_source": story.first_source_id,
+        "first_seen": story.first_seen,
+        "last_seen": story.last_seen,
+        "items_count": story.items_count,
+        "sources_count": story.sources_count,
+        "originals_count": story.originals_count,
+        "reprints_count": story.reprints_count,
+    }
+
+
+@router.get("/watch/stories", response={200: StoryPage, **_ONE}, auth=read_stream)
+def list_stories(
+    request: HttpRequest,
+    after: int | None = Query(None, ge=1, le=MAX_ID, description="The `next` of the last page."),
+    limit: int = Query(settings.API_PAGE_SIZE, ge=1, le=MAX_PAGE),
+    since: datetime | None = Query(  # noqa: B008 - ninja reads the default, never mutated
+        None, description="Only stories with an echo since then."
+    ),
+) -> dict[str, Any]:
+    """Stories, newest first, a keyset page at a time."""
+    stories = Story.objects.all()
+    if since is not None:
+        stories = stories.filter(last_seen__gte=since)
+    if after is not None:
+        stories = stories.filter(pk__lt=after)
+    rows = list(stories.order_by("-pk")[: limit + 1])
+    page = rows[:limit]
+    return {
+        "items": [_story(s) for s in page],
+        "next": page[-1].pk if len(rows) > limit else None,
+    }
+
+
+@router.get("/watch/stories/{id}", response={200: StoryDetail, **_ONE}, auth=read_stream)
+def get_story(request: HttpRequest, id: int = Path(..., ge=1, le=MAX_ID)) -> dict[str, Any]:
+    story = Story.objects.filter(pk=id).first()
+    if story is None:
+        raise ApiError(404, "No such story.")
+    echoes = Item.objects.filter(story=story).order_by("seen_at", "pk")[:STORY_ITEMS_MAX]
+    return _story(story) | {
+        "echoes": [
+            {
+                "id": item.pk,
+                "source": item.source_id,
+                "url": item.url,
+                "title": item.title,
+                "seen_at": item.seen_at,
+                "is_reprint": item.is_reprint,
+                "is_wire": item.is_wire,
+                "match": item.match,
+                "similarity": item.similarity,
+            }
+            for item in echoes.only(
+                "pk",
+                "source_id",
+                "url",
+                "title",
+                "seen_at",
+                "is_reprint",
+                "is_wire",
+                "match",
+                "similarity",
+            )
+        ]
+    }
 
 
 # --- The tracers' submissions -------------------------------------------------------------------

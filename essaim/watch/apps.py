@@ -16,6 +16,8 @@ class WatchConfig(AppConfig):
         from essaim.watch import labels
         from essaim.watch.services import demo, gdpr, notices, proof_picks
 
+        # The words of the watch's audit codes (merges of stories, reviews of submissions).
+        labels.register()
         register_menu("watch", Group("watch", _("Veille"), 50), menu)
         # A person's access report lists the sources their accounts added and the links they
         # submitted as a tracer. No erase step: a source belongs to the campaign, and its author
@@ -26,8 +28,6 @@ class WatchConfig(AppConfig):
         register_step("watch", demo.seed_demo_watch, order=40)
         # A tracer is told when a submission of theirs is accepted or rejected.
         notices.register_kinds()
-        # The words of the watch's audit codes (reviews of submissions).
-        labels.register()
         # A `trace` mission's proof may be one of the volunteer's submissions.
         register_picker("trace", proof_picks.PICKER)
 
@@ -44,14 +44,15 @@ def menu(user: Any) -> list[tuple[str, str] | tuple[str, str, Any] | None]:
     # By account role, without a query on every page: every volunteer gets "Signaler" (a
     # volunteer without the role reads there how to get it; a veilleur finds the review queue
     # there), HQ and coordinators the review queue.
-    return [
-        (gettext("Sources"), reverse("watch:source_list"))
-        if rules.can_manage_sources(user)
-        else None,
-        (gettext("Signaler"), reverse("watch:tracer"), lambda: unread_count(user, TRACER_KINDS))
-        if user.is_volunteer
-        else None,
-        (gettext("Signalements"), reverse("watch:review_queue"))
-        if is_hq(user) or user.is_coordinator
-        else None,
-    ]
+    entries: list[tuple[str, str] | tuple[str, str, Any] | None] = []
+    if rules.can_see_stream(user):
+        entries.append((gettext("Sujets"), reverse("watch:story_list")))
+    if rules.can_manage_sources(user):
+        entries.append((gettext("Sources"), reverse("watch:source_list")))
+    if user.is_volunteer:
+        entries.append(
+            (gettext("Signaler"), reverse("watch:tracer"), lambda: unread_count(user, TRACER_KINDS))
+        )
+    if is_hq(user) or user.is_coordinator:
+        entries.append((gettext("Signalements"), reverse("watch:review_queue")))
+    return entries

@@ -1,5 +1,5 @@
-"""The words of the watch's codes: the sentences of its audit entries (the review of tracers'
-submissions) and the objects they link to. Registered from WatchConfig.ready."""
+"""The words of the watch's codes: the sentences of its audit entries (merges of stories, the
+review of tracers' submissions) and the objects they link to. Registered from WatchConfig.ready."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from essaim.accounts.services.audit_log import (
+    Entry,
     ObjectKind,
     load_by_pk,
     register_action,
@@ -15,11 +16,32 @@ from essaim.accounts.services.audit_log import (
     register_object,
 )
 from essaim.watch import rules
-from essaim.watch.models import Submission
+from essaim.watch.models import Item, Story, Submission
 
 
 def register() -> None:
-    register_family("watch", _("Veille"), ("watch.",), order=40)
+    register_family("watch", _("Veille"), ("watch.",), order=50)
+    register_object(
+        "watch.story",
+        ObjectKind(
+            load=load_by_pk(Story),
+            name=str,
+            url=lambda s, reader: (
+                reverse("watch:story_detail", args=[s.pk]) if rules.can_see_stream(reader) else None
+            ),
+        ),
+    )
+    register_object("watch.item", ObjectKind(load=load_by_pk(Item), name=str))
+    register_action("watch.merge_accepted", _merge_accepted, refs={"item": "watch.item"})
+    register_action(
+        "watch.merge_rejected",
+        lambda e: e.say(
+            gettext("%(actor)s a refusé de rattacher l'élément %(item)s au sujet %(object)s"),
+            item=e.ref("item", "watch.item"),
+            object=e.object,
+        ),
+        refs={"item": "watch.item"},
+    )
     register_object(
         "watch.submission",
         ObjectKind(
@@ -43,4 +65,12 @@ def register() -> None:
             object=e.object,
             reason=e.detail("reason"),
         ),
+    )
+
+
+def _merge_accepted(e: Entry) -> str:
+    return e.say(
+        gettext("%(actor)s a rattaché l'élément %(item)s et ses échos au sujet %(object)s"),
+        item=e.ref("item", "watch.item"),
+        object=e.object,
     )

@@ -1,6 +1,6 @@
 """Who may do what in the watch. Views and API handlers ask these; nothing else decides.
 
-- HQ runs the sources (and everything else).
+- HQ runs the sources (and everything else); HQ and coordinators see the stream of stories.
 - Tracers and veilleurs (volunteers whose role `traceur` or `veilleur` is active) submit links
   and see their own submissions and record.
 - Submissions are reviewed by HQ, by veilleurs, and by the coordinators of a team the tracer is
@@ -29,6 +29,19 @@ TRACER_ROLES = ("traceur", "veilleur")
 
 def can_manage_sources(user: AnyUser) -> bool:
     """See, add, import, export, disable and enable sources, and read their items."""
+    return is_hq(user)
+
+
+def can_see_stream(user: AnyUser) -> bool:
+    """See the stream of stories and a story's items: HQ, and coordinators (who open missions
+    for their teams from it) — by account role, or as a team's coordinator."""
+    if is_hq(user) or (is_active_user(user) and user.is_coordinator):  # type: ignore[union-attr]
+        return True
+    return bool(coordinated_team_ids(user))
+
+
+def can_review_merges(user: AnyUser) -> bool:
+    """Accept or reject the merges the de-duplication suggests."""
     return is_hq(user)
 
 

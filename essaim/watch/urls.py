@@ -1,6 +1,6 @@
 from django.urls import path
 
-from essaim.watch import views
+from essaim.watch import story_views, views
 
 app_name = "watch"
 urlpatterns = [
@@ -11,6 +11,18 @@ urlpatterns = [
     path("sources/<int:pk>/reactiver/", views.source_enable, name="source_enable"),
     path("sources/opml/import/", views.opml_import, name="opml_import"),
     path("sources/opml/export/", views.opml_export, name="opml_export"),
+    path("sujets/", story_views.story_list, name="story_list"),
+    path("sujets/<int:pk>/", story_views.story_detail, name="story_detail"),
+    path("rapprochements/", story_views.suggestion_list, name="suggestion_list"),
+    path(
+        "rapprochements/<int:pk>/accepter/",
+        story_views.suggestion_accept,
+        name="suggestion_accept",
+    ),
+    path(
+        "rapprochements/<int:pk>/refuser/", story_views.suggestion_reject, name="suggestion_reject"
+    ),
+    path("preuves/<int:pk>/", story_views.evidence_download, name="evidence_download"),
     path("signaler/", views.tracer, name="tracer"),
     path("signalements/", views.review_queue, name="review_queue"),
     path("signalements/<int:pk>/examiner/", views.submission_review, name="submission_review"),

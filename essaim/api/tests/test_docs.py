@@ -75,6 +75,8 @@ EXPECTED_OPERATIONS = {
     ("get", "/api/v1/watch/sources/{id}"): "get_source",
     ("get", "/api/v1/watch/items"): "list_items",
     ("get", "/api/v1/watch/items/{id}"): "get_item",
+    ("get", "/api/v1/watch/stories"): "list_stories",
+    ("get", "/api/v1/watch/stories/{id}"): "get_story",
     ("post", "/api/v1/watch/submissions"): "submit_link",
     ("get", "/api/v1/watch/submissions"): "my_submissions",
     ("get", "/api/v1/watch/reviews"): "submission_queue",

@@ -17,6 +17,7 @@ Pure functions of an item's text: no database (essaim.watch.services.stories use
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -100,8 +101,9 @@ class Features:
     bands: list[int] = field(default_factory=list)  # one hash per band
 
 
-def features(title: str, summary: str, *, min_words: int) -> Features:
-    """Everything the layers need, from an item's title and summary."""
+def features(title: str, summary: str, *, min_words: int, bands: bool = True) -> Features:
+    """Everything the layers need, from an item's title and summary (without the LSH bands
+    when `bands` is false: a candidate already stored needs only its shingles)."""
     title_clean = strip_credits(title)
     summary_clean = strip_credits(summary)
     title_words = words(title_clean)
@@ -123,14 +125,23 @@ def features(title: str, summary: str, *, min_words: int) -> Features:
         long_sentences=long_sentences,
         facts=facts(summary_clean),
         title_words=len(title_words),
-        bands=band_hashes(shingles) if shingles else [],
+        bands=band_hashes(shingles) if shingles and bands else [],
     )
+
+
+@functools.cache
+def _template() -> MinHash:
+    # datasketch draws its permutations from the seed at each MinHash: drawn once here.
+    return MinHash(num_perm=NUM_PERM, seed=_SEED)
 
 
 def band_hashes(shingles: frozenset[str]) -> list[int]:
     """The LSH band hashes of a set of shingles: one signed 64-bit integer per band (the band's
     number is hashed in, so that equal values in two bands never collide)."""
-    minhash = MinHash(num_perm=NUM_PERM, seed=_SEED)
+    template = _template()
+    minhash = MinHash(
+        num_perm=NUM_PERM, seed=_SEED, permutations=template.permutations, scheme=template.scheme
+    )
     minhash.update_batch([s.encode("utf-8") for s in shingles])
     values = np.asarray(minhash.hashvalues, dtype=np.uint64)
     out = []

@@ -23,6 +23,7 @@ from django.utils import timezone
 from essaim.watch.models import Evidence, FetchLog, Item, Source
 from essaim.watch.services.evidence import make_warc
 from essaim.watch.services.feeds import parse_feed
+from essaim.watch.services.stories import ingest_pending
 from essaim.watch.services.urls import url_key
 
 
@@ -106,6 +107,8 @@ def seed_demo_watch() -> str:
         with transaction.atomic():
             _seed(spec, now)
         created += 1
+    # Their items in stories, as the watcher would have placed them.
+    ingest_pending()
     return f"{created} watch sources created"
 
 

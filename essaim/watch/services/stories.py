@@ -109,7 +109,7 @@ def ingest_items(
     for start in range(0, len(ids), BATCH):
         chunk = ids[start : start + BATCH]
         with transaction.atomic():
-            _lock()
+            lock_stories()
             _ingest_batch(chunk, limits)
         placed.update(
             Item.objects.filter(pk__in=chunk, story__isnull=False).values_list("pk", "story_id")
@@ -181,7 +181,8 @@ def refresh_counts(story_ids: Iterable[int]) -> None:
 # --- one batch ------------------------------------------------------------------------------
 
 
-def _lock() -> None:
+def lock_stories() -> None:
+    """Take the lock every change of stories shares, until the transaction ends (see module)."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
@@ -324,46 +325,10 @@ def _write(
         assert value is not None
         return value if value > 0 else made[-value - 1].pk
 
-    items = []
     for r in rows:
         r.story = story_id(r.story)
-        items.append(
-            Item(
-                pk=r.id,
-                story_id=r.story,
-                seen_at=r.seen_at,
-                text_hash=r.feats.text_hash,
-                title_hash=r.feats.title_hash,
-                is_wire=r.feats.wire,
-                is_reprint=r.reprint,
-                match=r.match,
-                similarity=r.similarity,
-                ingested_at=now,
-            )
-        )
-    Item.objects.bulk_update(
-        items,
-        [
-            "story",
-            "seen_at",
-            "text_hash",
-            "title_hash",
-            "is_wire",
-            "is_reprint",
-            "match",
-            "similarity",
-            "ingested_at",
-        ],
-        batch_size=100,
-    )
-    ItemBand.objects.bulk_create(
-        [
-            ItemBand(band=band, hash=value, item_id=r.id, seen_at=r.seen_at)
-            for r in rows
-            for band, value in enumerate(r.feats.bands)
-        ],
-        batch_size=BATCH,
-    )
+    _update_items(rows, now)
+    _insert_bands(rows)
     MergeSuggestion.objects.bulk_create(
         [
             MergeSuggestion(
@@ -380,6 +345,80 @@ def _write(
         ignore_conflicts=True,
     )
     refresh_counts(r.story for r in rows if r.story is not None)
+
+
+# The placed items' columns, written by one UPDATE … FROM (VALUES …) per chunk (SQLite ≥ 3.33
+# and PostgreSQL both have it, and both name a VALUES list's columns column1, column2…): the
+# ORM's bulk_update builds a CASE per column and per row, and model instances with their
+# signals, which cost more than the rest of a batch.
+_UPDATE_ITEMS = """
+UPDATE watch_item SET
+    story_id = CAST(v.column2 AS bigint),
+    seen_at = v.column3,
+    text_hash = v.column4,
+    title_hash = v.column5,
+    is_wire = v.column6,
+    is_reprint = v.column7,
+    "match" = v.column8,
+    similarity = CAST(v.column9 AS double precision),
+    ingested_at = v.column10
+FROM (VALUES {rows}) AS v
+WHERE watch_item.id = CAST(v.column1 AS bigint)
+"""
+_UPDATE_CHUNK = 500
+_INSERT_BANDS = "INSERT INTO watch_itemband (band, hash, item_id, seen_at) VALUES (%s, %s, %s, %s)"
+_INSERT_BANDS_PG = """
+INSERT INTO watch_itemband (band, hash, item_id, seen_at)
+SELECT * FROM unnest(%s::smallint[], %s::bigint[], %s::bigint[], %s::timestamptz[])
+"""
+
+
+def _update_items(rows: list[_Row], now: dt.datetime) -> None:
+    sqlite = connection.vendor == "sqlite"
+
+    def when(value: dt.datetime) -> Any:
+        return connection.ops.adapt_datetimefield_value(value) if sqlite else value
+
+    placeholder = "(" + ", ".join(["%s"] * 10) + ")"
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), _UPDATE_CHUNK):
+            chunk = rows[start : start + _UPDATE_CHUNK]
+            params: list[Any] = []
+            for r in chunk:
+                params += [
+                    r.id,
+                    r.story,
+                    when(r.seen_at),
+                    r.feats.text_hash,
+                    r.feats.title_hash,
+                    r.feats.wire,
+                    r.reprint,
+                    r.match,
+                    r.similarity,
+                    when(now),
+                ]
+            sql = _UPDATE_ITEMS.format(rows=", ".join([placeholder] * len(chunk)))
+            cursor.execute(sql, params)
+
+
+def _insert_bands(rows: list[_Row]) -> None:
+    """The batch's bands: on PostgreSQL one INSERT of four arrays unnested (a statement per row,
+    or a statement of thousands of placeholders, costs more than the insert), on SQLite the
+    driver's executemany (no round trips there)."""
+    values = [
+        (band, value, r.id, r.seen_at) for r in rows for band, value in enumerate(r.feats.bands)
+    ]
+    if not values:
+        return
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            bands, hashes, items, times = (list(column) for column in zip(*values, strict=True))
+            cursor.execute(_INSERT_BANDS_PG, [bands, hashes, items, times])
+        else:
+            adapt = connection.ops.adapt_datetimefield_value
+            cursor.executemany(
+                _INSERT_BANDS, [(band, h, item, adapt(at)) for band, h, item, at in values]
+            )
 
 
 def _load(queryset: QuerySet[Item], limits: Thresholds) -> list[_Row]:
@@ -428,7 +467,7 @@ def _candidate_rows(queryset: QuerySet[Item]) -> list[_Row]:
         th,
         tih,
     ) in queryset.values_list(*fields):
-        feats = dedup.features(title, summary, min_words=0)
+        feats = dedup.features(title, summary, min_words=0, bands=False)
         feats.text_hash, feats.title_hash = th, tih
         out.append(
             _Row(

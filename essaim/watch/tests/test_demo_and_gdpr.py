@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from django.db.models import Sum
 
 from essaim.army.tests.factories import make_volunteer
 from essaim.people.services.gdpr import access_report
 from essaim.people.tests.factories import make_contact
-from essaim.watch.models import FetchLog, Item, Source
+from essaim.watch.models import FetchLog, Item, Source, Story
 from essaim.watch.services.demo import seed_demo_watch
 from essaim.watch.tests.factories import SourceFactory
 
@@ -23,6 +24,9 @@ def test_the_demo_shows_sources_in_each_state_once() -> None:
         ("disabled", 0),
     ]
     assert Item.objects.count() == 8
+    # Placed in stories, as the watcher would have.
+    assert Item.objects.filter(story__isnull=True).count() == 0
+    assert Story.objects.aggregate(n=Sum("items_count"))["n"] == 8
     assert FetchLog.objects.count() == 4 * 28
     assert seed_demo_watch() == "0 watch sources created"
     assert Source.objects.count() == 4

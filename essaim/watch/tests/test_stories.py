@@ -11,7 +11,12 @@ from django.utils import timezone
 
 from essaim.watch.models import Item, ItemBand, Match, MergeSuggestion, Story
 from essaim.watch.services import dedup
-from essaim.watch.services.stories import ingest_items, ingest_pending, prune_bands
+from essaim.watch.services.stories import (
+    ingest_items,
+    ingest_pending,
+    prune_bands,
+    refresh_counts,
+)
 from essaim.watch.tests.factories import ItemFactory, SourceFactory
 
 pytestmark = pytest.mark.django_db
@@ -99,3 +104,163 @@ def test_old_bands_are_pruned() -> None:
     item = make(summary=DISPATCH, published_at=timezone.now() - dt.timedelta(days=10))
     ingest_items([item.pk])
     assert prune_bands() == dedup.BANDS
+
+
+COUNCIL = (
+    "Le conseil municipal de {town} a adopté lundi soir son budget primitif pour l'année "
+    "prochaine, marqué par une hausse de {rise} des dépenses de fonctionnement. Le plan "
+    "d'investissement, de {invest} d'euros, sera consacré aux écoles et à la voirie. "
+    "L'opposition a voté contre, dénonçant une hausse de la dette."
+)
+
+
+def test_the_same_address_from_another_source_joins_the_story_whatever_its_spelling() -> None:
+    first = make(url="https://www.journal.fr/politique/article-1.html", title="Un", summary="a")
+    amp = make(url="https://m.journal.fr/politique/article-1.amp.html?utm_source=x", title="Deux")
+    placed = ingest_items([first.pk, amp.pk])
+    amp.refresh_from_db()
+    assert placed[amp.pk] == placed[first.pk]
+    assert (amp.match, amp.is_reprint) == (Match.URL, True)
+
+
+def test_a_youtube_video_is_known_by_its_exact_id() -> None:
+    video = make(url="https://youtu.be/dQw4w9WgXcQ", title="Vidéo", summary="")
+    same = make(url="https://www.youtube.com/watch?v=dQw4w9WgXcQ&t=42", title="Autre", summary="")
+    other_case = make(url="https://youtu.be/dQw4w9WgXcq", title="Autre", summary="")
+    placed = ingest_items([video.pk, same.pk, other_case.pk])
+    assert placed[same.pk] == placed[video.pk]
+    assert placed[other_case.pk] != placed[video.pk]
+
+
+def test_an_agency_credit_does_not_hide_an_identical_text() -> None:
+    bare = make(title="Dotations", summary=DISPATCH.replace("PARIS (AFP) - ", ""))
+    credited = make(title="Dotations", summary=DISPATCH + " (avec AFP)")
+    placed = ingest_items([bare.pk, credited.pk])
+    bare.refresh_from_db()
+    credited.refresh_from_db()
+    assert placed[bare.pk] == placed[credited.pk]
+    assert credited.match == Match.TEXT
+    # The uncredited copy came first: it is the story's wire-less original only by its words.
+    assert (bare.is_wire, credited.is_wire) == (False, True)
+
+
+def test_a_republished_item_with_the_same_title_in_the_same_source_joins_its_story() -> None:
+    source = SourceFactory.create()
+    title = "Budget : ce que le conseil a voté hier soir"
+    first = make(source=source, title=title, summary="Le compte rendu complet.")
+    again = make(source=source, title=title, summary="Le compte rendu complet, mis à jour.")
+    elsewhere = make(title=title, summary="Rien à voir.")
+    placed = ingest_items([first.pk, again.pk, elsewhere.pk])
+    assert placed[again.pk] == placed[first.pk]
+    assert placed[elsewhere.pk] != placed[first.pk]
+
+
+def test_a_recurring_title_with_another_text_is_another_item() -> None:
+    source = SourceFactory.create()
+    monday = make(source=source, title="La revue de presse du matin", summary=DISPATCH)
+    tuesday = make(source=source, title="La revue de presse du matin", summary=OTHER)
+    placed = ingest_items([monday.pk, tuesday.pk])
+    assert placed[monday.pk] != placed[tuesday.pk]
+
+
+def test_two_councils_told_in_the_same_words_stay_apart_and_are_not_suggested() -> None:
+    rennes = make(summary=COUNCIL.format(town="Rennes", rise="4 %", invest="120 millions"))
+    nantes = make(summary=COUNCIL.format(town="Nantes", rise="2,5 %", invest="95 millions"))
+    placed = ingest_items([rennes.pk, nantes.pk])
+    assert placed[rennes.pk] != placed[nantes.pk]
+    assert MergeSuggestion.objects.count() == 0
+
+
+def test_a_short_text_never_merges_by_itself_but_a_person_is_asked() -> None:
+    first = make(title="Grève jeudi", summary="Perturbations attendues sur tout le réseau.")
+    second = make(title="Grève jeudi", summary="Perturbations attendues sur tout le réseau.")
+    placed = ingest_items([first.pk, second.pk])
+    assert placed[first.pk] != placed[second.pk]
+    suggestion = MergeSuggestion.objects.get()
+    assert (suggestion.item_id, suggestion.story_id, suggestion.similar_item_id) == (
+        second.pk,
+        placed[first.pk],
+        first.pk,
+    )
+    assert suggestion.similarity == 1.0
+
+
+def test_a_text_between_the_thresholds_is_suggested_not_merged(settings: Any) -> None:
+    settings.WATCH_MERGE_AUTO = 0.95
+    first = make(title="Dotations en baisse", summary=DISPATCH)
+    edited = make(
+        title="Dotations en baisse",
+        # The dispatch's first sentence, then the site's own paragraph.
+        summary=DISPATCH.split(". ")[0] + ". Un tout autre paragraphe écrit par le journal "
+        "lui-même, avec ses propres mots, un entretien avec un maire de la Creuse qui raconte "
+        "comment son village boucle chaque année un budget déjà très serré sans aide.",
+    )
+    placed = ingest_items([first.pk, edited.pk])
+    edited.refresh_from_db()
+    assert (edited.match, edited.similarity) == (Match.FIRST, None)
+    assert placed[first.pk] != placed[edited.pk]
+    suggestion = MergeSuggestion.objects.get()
+    assert 0.3 <= suggestion.similarity < 0.95
+    assert suggestion.story_id == placed[first.pk]
+
+
+def test_items_further_apart_than_the_window_are_separate_stories(settings: Any) -> None:
+    settings.WATCH_STORY_WINDOW_DAYS = 2
+    old = make(summary=DISPATCH, published_at=timezone.now() - dt.timedelta(days=5))
+    new = make(summary=DISPATCH, published_at=timezone.now())
+    placed = ingest_items([old.pk, new.pk])
+    assert placed[old.pk] != placed[new.pk]
+
+
+def test_a_story_is_titled_by_its_first_original_item() -> None:
+    start = timezone.now() - dt.timedelta(hours=3)
+    wire = make(title="Dépêche", summary=DISPATCH, published_at=start)
+    own = make(title="Notre enquête", summary=OTHER, published_at=start + dt.timedelta(hours=1))
+    ingest_items([wire.pk, own.pk])
+    wire.refresh_from_db()
+    Item.objects.filter(pk=own.pk).update(story=wire.story)
+    story = Story.objects.get(items=wire)
+    refresh_counts([story.pk])
+    story.refresh_from_db()
+    assert (story.title, story.first_item_id, story.originals_count) == (
+        "Notre enquête",
+        wire.pk,
+        1,
+    )
+
+
+def test_an_unbelievable_published_date_gives_way_to_the_fetch() -> None:
+    future = make(summary=DISPATCH, published_at=timezone.now() + dt.timedelta(days=300))
+    ingest_items([future.pk])
+    future.refresh_from_db()
+    assert future.seen_at == future.fetched_at
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "PARIS (AFP) - Le gouvernement a annoncé",
+        "Lyon, 7 déc. (Reuters) – La mairie",
+        "Le texte a été adopté (avec AFP)",
+        "Article rédigé avec l'AFP",
+        "Le ministre l'a confirmé, selon l'AFP.",
+        "© AFP",
+        "Source : AFP",
+    ],
+)
+def test_wire_copy_is_recognized_by_its_credits(text: str) -> None:
+    assert dedup.is_wire("", text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Le safran de la région", "Un giraffe au zoo", "La CAFPI recrute", "Une décision rapide."],
+)
+def test_words_that_only_contain_an_agency_name_are_not_wire_copy(text: str) -> None:
+    assert not dedup.is_wire("", text)
+
+
+def test_a_dateline_and_credits_are_dropped_before_comparing() -> None:
+    a = dedup.features("T", "PARIS (AFP) - " + DISPATCH[14:], min_words=5)
+    b = dedup.features("T", DISPATCH[14:] + " (avec AFP)", min_words=5)
+    assert a.text_hash == b.text_hash

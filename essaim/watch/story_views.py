@@ -1,0 +1,231 @@
+"""The stream of stories (HQ and coordinators): stories newest first with their counts, a
+story's echoes and spread, the merges a person is asked to decide (HQ), and the evidence
+behind an item. Thin: parse, authorize, call a service, render."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_POST
+
+from essaim.lib.charts import Chart, Series
+from essaim.lib.pagination import keyset_page, querystring
+from essaim.watch import rules
+from essaim.watch.models import Evidence, Item, MergeSuggestion, Source, Story
+from essaim.watch.services import merges
+
+# The periods the stream filters by: (value in the URL, label, length).
+PERIODS = [
+    ("24h", gettext_lazy("24 heures"), dt.timedelta(hours=24)),
+    ("7j", gettext_lazy("7 jours"), dt.timedelta(days=7)),
+    ("30j", gettext_lazy("30 jours"), dt.timedelta(days=30)),
+]
+# Echoes listed on a story's page (the chart counts them all).
+ECHOES_SHOWN = 300
+
+
+def _require_stream(request: HttpRequest) -> None:
+    if not rules.can_see_stream(request.user):
+        raise PermissionDenied
+
+
+@login_required
+@require_GET
+def story_list(request: HttpRequest) -> HttpResponse:
+    _require_stream(request)
+    stories: QuerySet[Story] = Story.objects.select_related("first_source")
+    filters: dict[str, str] = {}
+    labels = {"camp": "camp", "type": "media_type", "zone": "zone"}
+    for param, field in labels.items():
+        value = request.GET.get(param, "").strip()[:100]
+        if value:
+            filters[param] = value
+            # Stories that one of this label's sources echoed: EXISTS rather than a join, so a
+            # story is listed once however many of its sources carry the label.
+            stories = stories.filter(
+                Exists(Item.objects.filter(story=OuterRef("pk"), **{f"source__{field}": value}))
+            )
+    period = request.GET.get("periode", "")
+    for value, _label, length in PERIODS:
+        if period == value:
+            stories = stories.filter(last_seen__gte=timezone.now() - length)
+            break
+    else:
+        period = ""
+    page = keyset_page(stories, request, size=50)
+    label_values = Source.objects.exclude(camp="", zone="").values_list("camp", "zone").distinct()
+    camps = sorted({c for c, _z in label_values if c})
+    zones = sorted({z for _c, z in label_values if z})
+    pending = (
+        MergeSuggestion.objects.filter(status=MergeSuggestion.Status.PENDING).count()
+        if rules.can_review_merges(request.user)
+        else 0
+    )
+    return render(
+        request,
+        "watch/story_list.html",
+        {
+            "page": page,
+            "qs": querystring(request),
+            "filters": filters,
+            "period": period,
+            "periods": [(value, label) for value, label, _length in PERIODS],
+            "camps": camps,
+            "zones": zones,
+            "media_types": [c for c in Source.MediaType.choices if c[0]],
+            "pending_suggestions": pending,
+        },
+    )
+
+
+@login_required
+@require_GET
+def story_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    _require_stream(request)
+    story = get_object_or_404(Story.objects.select_related("first_source", "first_item"), pk=pk)
+    echoes = list(
+        Item.objects.filter(story=story)
+        .select_related("source")
+        .defer("source__etag", "source__last_modified", "summary")
+        .order_by("seen_at", "pk")[:ECHOES_SHOWN]
+    )
+    times = list(
+        Item.objects.filter(story=story)
+        .order_by("seen_at", "pk")
+        .values_list("seen_at", "source_id")
+    )
+    can_review = rules.can_review_merges(request.user)
+    suggestions = (
+        list(
+            MergeSuggestion.objects.filter(status=MergeSuggestion.Status.PENDING)
+            .filter(Q(story=story) | Q(item__story=story))
+            .select_related("item__source", "item__story", "story")
+            .order_by("-similarity", "pk")[:20]
+        )
+        if can_review
+        else []
+    )
+    return render(
+        request,
+        "watch/story_detail.html",
+        {
+            "story": story,
+            "echoes": echoes,
+            "more_echoes": max(0, story.items_count - len(echoes)),
+            "chart": spread_chart(story, times),
+            "suggestions": suggestions,
+            "can_review": can_review,
+        },
+    )
+
+
+def spread_chart(story: Story, times: list[tuple[Any, int]]) -> Chart | None:
+    """How the story spread: echoes and distinct sources so far, by hour over its first three
+    days, by day beyond (a line from nothing, so that one bucket still shows)."""
+    seen = [(when, source) for when, source in times if when is not None]
+    if not seen:
+        return None
+    first, last = seen[0][0], seen[-1][0]
+    hourly = last - first <= dt.timedelta(days=3)
+    step = dt.timedelta(hours=1) if hourly else dt.timedelta(days=1)
+    local = timezone.localtime(first)
+    start = (
+        local.replace(minute=0, second=0, microsecond=0)
+        if hourly
+        else local.replace(hour=0, minute=0, second=0, microsecond=0)
+    )
+    buckets = int((last - start) / step) + 1
+    echoes = [0] * buckets
+    sources = [0] * buckets
+    known: set[int] = set()
+    for when, source in seen:
+        index = min(buckets - 1, int((when - start) / step))
+        echoes[index] += 1
+        if source not in known:
+            known.add(source)
+            sources[index] += 1
+    labels = [start - step] + [start + step * i for i in range(buckets)]
+    fmt = "d/m H\\h" if hourly else "d/m"
+
+    def running(values: list[int]) -> list[int]:
+        out, total = [0], 0
+        for value in values:
+            total += value
+            out.append(total)
+        return out
+
+    return Chart(
+        id="story-spread",
+        title=_("Diffusion du sujet « %(title)s »") % {"title": story.title or story.pk},
+        kind="line",
+        labels=[formats.date_format(timezone.localtime(label), fmt) for label in labels],
+        series=[
+            Series(_("Échos"), running(echoes)),
+            Series(_("Sources distinctes"), running(sources)),
+        ],
+        row_header=_("Heure") if hourly else _("Jour"),
+    )
+
+
+@login_required
+@require_GET
+def suggestion_list(request: HttpRequest) -> HttpResponse:
+    if not rules.can_review_merges(request.user):
+        raise PermissionDenied
+    suggestions = MergeSuggestion.objects.filter(
+        status=MergeSuggestion.Status.PENDING
+    ).select_related("item__source", "item__story", "story", "similar_item__source")
+    page = keyset_page(suggestions, request, size=50)
+    return render(request, "watch/suggestion_list.html", {"page": page, "qs": querystring(request)})
+
+
+@login_required
+@require_POST
+def suggestion_accept(request: HttpRequest, pk: int) -> HttpResponse:
+    return _decide(request, pk, accept=True)
+
+
+@login_required
+@require_POST
+def suggestion_reject(request: HttpRequest, pk: int) -> HttpResponse:
+    return _decide(request, pk, accept=False)
+
+
+def _decide(request: HttpRequest, pk: int, *, accept: bool) -> HttpResponse:
+    if not rules.can_review_merges(request.user):
+        raise PermissionDenied
+    suggestion = get_object_or_404(MergeSuggestion, pk=pk)
+    try:
+        if accept:
+            story = merges.accept_suggestion(
+                suggestion_id=suggestion.pk, user=request.user, request=request
+            )
+            messages.success(request, _("L'élément et ses échos ont rejoint ce sujet."))
+            return redirect("watch:story_detail", pk=story.pk)
+        merges.reject_suggestion(suggestion_id=suggestion.pk, user=request.user, request=request)
+        messages.success(request, _("Les deux sujets restent séparés."))
+    except merges.AlreadyDecided:
+        messages.info(request, _("Ce rapprochement a déjà été tranché."))
+    return redirect("watch:suggestion_list")
+
+
+@login_required
+@require_GET
+def evidence_download(request: HttpRequest, pk: int) -> HttpResponse:
+    """The raw response an item came in, as its WARC record (gzipped): a download, never shown
+    in the page (it is the web's content, as served)."""
+    _require_stream(request)
+    evidence = get_object_or_404(Evidence, pk=pk)
+    response = HttpResponse(bytes(evidence.warc), content_type="application/warc")
+    response["Content-Disposition"] = f'attachment; filename="essaim-preuve-{evidence.pk}.warc.gz"'
+    return response
