@@ -298,7 +298,7 @@ def review_queue(request: HttpRequest) -> HttpResponse:
                 (Submission.State.ACCEPTED, Submission.State.ACCEPTED.label),
                 (Submission.State.REJECTED, Submission.State.REJECTED.label),
             ],
-            "form": ReviewForm(),
+            "sees_stream": rules.can_see_stream(request.user),
         },
     )
 

@@ -21,7 +21,9 @@ from essaim.army.tests.mission_helpers import image_upload, make_mission
 from essaim.people.services.gdpr import access_report
 from essaim.people.tests.factories import make_contact
 from essaim.watch.models import Item, Submission
+from essaim.watch.services.stories import ingest_items
 from essaim.watch.services.submissions import review, submit
+from essaim.watch.tests.factories import ItemFactory, SourceFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_rate_limits")]
 
@@ -331,3 +333,26 @@ def test_the_tracers_page_costs_the_same_queries_for_few_or_many_submissions(
             reason="non",
         )
     assert count() == few
+
+
+def test_a_submission_in_a_story_links_to_it_for_those_who_see_the_stream(
+    alice: Volunteer, hq: User
+) -> None:
+    feed_item = ItemFactory.create(
+        source=SourceFactory.create(), url="https://tv.exemple.fr/emission/12", title="Le 20 h"
+    )
+    ingest_items([feed_item.pk])
+    row = submit(volunteer=alice, url="https://tv.exemple.fr/emission/12").submission
+    story_id = Item.objects.get(pk=feed_item.pk).story_id
+    assert Submission.objects.get(pk=row.pk).item.story_id == story_id
+    story_url = reverse("watch:story_detail", args=[story_id])
+    hq_queue = client_of(hq).get(QUEUE_URL).content.decode()
+    assert "Dans le sujet « Le 20 h » (2 échos)" in hq_queue
+    assert story_url in hq_queue
+    vera = make_volunteer("vera@exemple.fr", roles={"veilleur": Stage.ACTIVE})
+    vera_queue = client_of(vera.user).get(QUEUE_URL).content.decode()
+    assert "Dans le sujet « Le 20 h » (2 échos)" in vera_queue
+    assert story_url not in vera_queue
+    # The tracer reads which story their report joined.
+    mine = client_of(alice.user).get(TRACER_URL).content.decode()
+    assert "Dans le sujet « Le 20 h » (2 échos)" in mine
