@@ -496,6 +496,9 @@ WATCH_OPML_MAX_BYTES = env_int("WATCH_OPML_MAX_BYTES", 2 * 1024 * 1024)
 WATCH_OPML_MAX_SOURCES = env_int("WATCH_OPML_MAX_SOURCES", 5000)
 # Days the sources' poll history is kept (a daily job deletes older lines).
 WATCH_HISTORY_DAYS = env_int("WATCH_HISTORY_DAYS", 90)
+# Links one tracer may submit (new ones; submitting a known link again is free): a flood from
+# one account is refused with the minutes to wait.
+WATCH_SUBMISSION_RATE_LIMIT = env_str("WATCH_SUBMISSION_RATE_LIMIT", "30/h")
 # Stories (essaim.watch.services.stories): an item joins a story whose items were seen within
 # this many days; older ones are not matched any more (their MinHash bands are pruned).
 WATCH_STORY_WINDOW_DAYS = env_int("WATCH_STORY_WINDOW_DAYS", 3)

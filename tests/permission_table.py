@@ -404,6 +404,19 @@ WEB: dict[str, Web] = {
         "pk=watchlist", get="login 403 403 403 200 200", post="login 403 403 403 200 200"
     ),
     "watch:item_search": web(get="login 403 200 200 200 200", post="login 405 405 405 405 405"),
+    # The tracers' page: active tracers and veilleurs (the world's volunteer is a tracer; an
+    # empty submission is a 400). HQ and coordinators hold no such role.
+    "watch:tracer": web(get="login 200 403 403 403 403", post="login 400 403 403 403 403"),
+    # Review: HQ, veilleurs, and the coordinators of the tracer's teams (the other coordinator
+    # sees an empty queue and gets a 404 for Paris's submission); an empty decision goes back
+    # to the queue with its error, changing nothing.
+    "watch:review_queue": web(get="login 403 200 200 200 200", post="login 405 405 405 405 405"),
+    "watch:submission_review": web(
+        "pk=submission", get="login 405 405 405 405 405", post="login 404 302 404 302 302"
+    ),
+    "watch:submission_screenshot": web(
+        "pk=submission", get="login 404 200 404 200 200", post="login 405 405 405 405 405"
+    ),
     # --- The development mail catcher: HQ only, and only where DEVMAIL_ENABLED (404 otherwise).
     "devmail:inbox": web(get="login 404 404 404 200 200", post="login 404 404 404 200 200"),
     "devmail:message": web(
@@ -478,6 +491,9 @@ API: dict[str, Api] = {
     "GET /api/v1/watch/watchlists": api("401 403 200 200 200 200 200"),
     "GET /api/v1/watch/watchlists/{id}": api("401 403 200 200 200 200 200", "id=watchlist"),
     "GET /api/v1/watch/watchlists/{id}/matches": api("401 403 200 200 200 200 200", "id=watchlist"),
+    # Submissions: a tracer reads their own; reviewers (HQ, veilleurs, coordinators) the queue.
+    "GET /api/v1/watch/submissions": api("401 200 403 403 403 403 403"),
+    "GET /api/v1/watch/reviews": api("401 403 200 200 200 200 200"),
     "PATCH /api/v1/me": api("401 200 404 404 404 404 403"),
     "PATCH /api/v1/watch/watchlists/{id}": api(
         "401 403 403 403 200 200 403", "id=watchlist", body={"active": False}
@@ -528,6 +544,10 @@ API: dict[str, Api] = {
     ),
     "POST /api/v1/watch/sources": api("401 403 403 403 422 422 403"),
     "POST /api/v1/watch/watchlists": api("401 403 403 403 422 422 403"),
+    "POST /api/v1/watch/submissions": api("401 422 403 403 403 403 403"),
+    "POST /api/v1/watch/submissions/{id}/review": api(
+        "401 403 422 422 422 422 403", "id=submission"
+    ),
     "PUT /api/v1/contacts": api("401 403 403 403 422 422 403"),
     "PUT /api/v1/missions/{id}/kit": api("401 403 200 404 200 200 403", "id=mission"),
 }

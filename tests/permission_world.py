@@ -44,6 +44,7 @@ from essaim.people.models import ImportBatch, Segment, Tag, email_hash
 from essaim.people.services.imports.runner import imports_dir
 from essaim.people.tests.factories import make_contact
 from essaim.watch.models import Evidence, Item, MergeSuggestion, Story, Watchlist
+from essaim.watch.services.submissions import submit
 from essaim.watch.tests.factories import FetchLogFactory, ItemFactory, SourceFactory
 
 # The roles of the matrix, in the order of the table's columns.
@@ -96,7 +97,7 @@ def build_world() -> World:
     make_team("Lyon 3e", departement="69", coordinators=[other_coordinator])
     volunteer = make_volunteer(
         "volontaire@equipe.test",
-        roles={"tchatcheur": Stage.ACTIVE},
+        roles={"tchatcheur": Stage.ACTIVE, "traceur": Stage.ACTIVE},
         teams=[paris],
         first_name="Valentin",
         password=PASSWORD,
@@ -220,6 +221,17 @@ def build_world() -> World:
     # Its own story, as the ingest would leave it.
     Item.objects.filter(pk=suggested.pk).update(story=Story.objects.create(title="Un autre"))
     watchlist = Watchlist.objects.create(name="Candidats", kind="names", query="Dupont")
+    # A Paris tracer's submission with a screenshot (who sent it is for HQ and the Paris
+    # coordinator only).
+    tracer = make_volunteer(
+        "traceur.secret@exemple.fr",
+        roles={"traceur": Stage.ACTIVE},
+        teams=[paris],
+        first_name="Tristansecret",
+    )
+    submission = submit(
+        volunteer=tracer, url="https://tv.exemple.fr/emission/12", screenshot=image_upload()
+    ).submission
 
     users = {
         "volunteer": volunteer.user,
@@ -264,6 +276,7 @@ def build_world() -> World:
         "suggestion": suggestion.pk,
         "evidence": echo.evidence_id,
         "watchlist": watchlist.pk,
+        "submission": submission.pk,
         "staff_user": hq.pk,
         "api_token": issued["hq"][0].pk,
         "token": FORGED_TOKEN,
@@ -276,5 +289,6 @@ def build_world() -> World:
         applicant.user.email,
         "jean.invalide.secret@exemple",
         "ami.invite.secret@exemple.fr",
+        tracer.user.email,
     ]
     return world

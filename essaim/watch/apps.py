@@ -10,32 +10,43 @@ class WatchConfig(AppConfig):
 
     def ready(self) -> None:
         from essaim.accounts.services.navigation import Group, register_menu
+        from essaim.army.services.proof_picks import register_picker
         from essaim.people.services.demo import register_step
         from essaim.people.services.gdpr_sections import register_section
         from essaim.watch import labels
-        from essaim.watch.services import demo, gdpr
+        from essaim.watch.services import demo, gdpr, notices, proof_picks
 
+        # The words of the watch's audit codes (merges of stories, reviews of submissions).
         labels.register()
         register_menu("watch", Group("watch", _("Veille"), 50), menu)
-        # A person's access report lists the sources their accounts added. No erase step: a
-        # source belongs to the campaign, and its author is a foreign key set to null with the
-        # account.
+        # A person's access report lists the sources their accounts added and the links they
+        # submitted as a tracer. No erase step: a source belongs to the campaign, and its author
+        # is a foreign key set to null with the account; submissions go with the account (as a
+        # mission's proofs do), not with the contact.
         register_section("watch", order=30, report=gdpr.access_section)
         # `essaim demo` adds sources in each state of health, with items.
         register_step("watch", demo.seed_demo_watch, order=40)
+        # A tracer is told when a submission of theirs is accepted or rejected.
+        notices.register_kinds()
+        # A `trace` mission's proof may be one of the volunteer's submissions.
+        register_picker("trace", proof_picks.PICKER)
 
 
-def menu(user: Any) -> list[tuple[str, str] | None]:
+def menu(user: Any) -> list[tuple[str, str] | tuple[str, str, Any] | None]:
     from django.urls import reverse
     from django.utils.translation import gettext
 
+    from essaim.accounts.rules import is_hq
+    from essaim.accounts.services.notifications import unread_count
     from essaim.watch import rules
+    from essaim.watch.services.notices import TRACER_KINDS
 
-    entries: list[tuple[str, str] | None] = []
     # By account role, without a query on every page: a volunteer heading a team and the
-    # veilleurs (volunteer roles, a query away) reach these pages from their links; the pages
-    # check again.
-    hq_or_coordinator = rules.can_manage_sources(user) or getattr(user, "is_coordinator", False)
+    # veilleurs (volunteer roles, a query away) reach the stream and the watchlists from their
+    # links, and the pages check again; every volunteer gets "Signaler" (one without the role
+    # reads there how to get it; a veilleur finds the review queue there).
+    entries: list[tuple[str, str] | tuple[str, str, Any] | None] = []
+    hq_or_coordinator = is_hq(user) or user.is_coordinator
     if hq_or_coordinator:
         entries.append((gettext("Sujets"), reverse("watch:story_list")))
     if rules.can_manage_sources(user):
@@ -43,4 +54,10 @@ def menu(user: Any) -> list[tuple[str, str] | None]:
     if hq_or_coordinator:
         entries.append((gettext("Listes de veille"), reverse("watch:watchlist_list")))
         entries.append((gettext("Recherche"), reverse("watch:item_search")))
+    if user.is_volunteer:
+        entries.append(
+            (gettext("Signaler"), reverse("watch:tracer"), lambda: unread_count(user, TRACER_KINDS))
+        )
+    if hq_or_coordinator:
+        entries.append((gettext("Signalements"), reverse("watch:review_queue")))
     return entries

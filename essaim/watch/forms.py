@@ -10,7 +10,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from essaim.watch.models import Source, Watchlist
+from essaim.watch.models import Source, Submission, Watchlist
 from essaim.watch.services import urls
 from essaim.watch.services.sources import Labels
 from essaim.watch.services.watchlists import clean_labels
@@ -131,3 +131,59 @@ class WatchlistTestForm(forms.Form):
 
     kind = forms.ChoiceField(choices=Watchlist.Kind.choices, initial=Watchlist.Kind.TOPICS)
     query = forms.CharField(max_length=MAX_LENGTH)
+
+
+class SubmissionForm(forms.Form):
+    """A tracer's report, on a phone: the link first, the rest optional. The service checks
+    every value again (the API sends the same)."""
+
+    url = forms.CharField(
+        label=gettext_lazy("Lien"),
+        max_length=2000,
+        widget=forms.URLInput(
+            attrs={"inputmode": "url", "autocomplete": "off", "placeholder": "https://"}
+        ),
+    )
+    time_code = forms.CharField(
+        label=gettext_lazy("Minutage"),
+        required=False,
+        max_length=12,
+        help_text=gettext_lazy("Pour une vidéo ou un podcast : mm:ss ou hh:mm:ss."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": "12:34"}),
+    )
+    urgency = forms.ChoiceField(
+        label=gettext_lazy("Urgence"),
+        choices=Submission.Urgency.choices,
+        initial=Submission.Urgency.NORMAL,
+        required=False,
+        widget=forms.RadioSelect,
+    )
+    note = forms.CharField(
+        label=gettext_lazy("Note"),
+        required=False,
+        help_text=gettext_lazy("Ce qui compte, en une ou deux phrases."),
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    screenshot = forms.FileField(
+        label=gettext_lazy("Capture d'écran"),
+        required=False,
+        widget=forms.ClearableFileInput(
+            attrs={"accept": "image/png,image/jpeg,image/webp,image/gif"}
+        ),
+    )
+
+    def clean_urgency(self) -> str:
+        # Not chosen: normal (one tap less on a phone).
+        return self.cleaned_data.get("urgency") or Submission.Urgency.NORMAL
+
+
+class ReviewForm(forms.Form):
+    decision = forms.ChoiceField(
+        label=gettext_lazy("Décision"),
+        choices=[("accept", gettext_lazy("Retenir")), ("reject", gettext_lazy("Écarter"))],
+    )
+    reason = forms.CharField(
+        label=gettext_lazy("Raison (pour le traceur)"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )

@@ -1,5 +1,5 @@
-"""The words of the watch's codes: the sentences of its audit entries and the objects they link
-to. Registered from WatchConfig.ready."""
+"""The words of the watch's codes: the sentences of its audit entries (merges of stories, the
+review of tracers' submissions) and the objects they link to. Registered from WatchConfig.ready."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from essaim.accounts.services.audit_log import (
     register_object,
 )
 from essaim.watch import rules
-from essaim.watch.models import Item, Story
+from essaim.watch.models import Item, Story, Submission
 
 
 def register() -> None:
@@ -41,6 +41,30 @@ def register() -> None:
             object=e.object,
         ),
         refs={"item": "watch.item"},
+    )
+    register_object(
+        "watch.submission",
+        ObjectKind(
+            load=load_by_pk(Submission, related=["item"]),
+            name=lambda s: s.item.title or s.url,
+            url=lambda s, reader: (
+                reverse("watch:review_queue") + f"?etat={s.state}#signalement-{s.pk}"
+                if rules.can_review(reader, s)
+                else None
+            ),
+        ),
+    )
+    register_action(
+        "watch.submission_accepted",
+        lambda e: e.say(gettext("%(actor)s a retenu le signalement %(object)s"), object=e.object),
+    )
+    register_action(
+        "watch.submission_rejected",
+        lambda e: e.say(
+            gettext("%(actor)s a écarté le signalement %(object)s : %(reason)s"),
+            object=e.object,
+            reason=e.detail("reason"),
+        ),
     )
 
 

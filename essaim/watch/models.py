@@ -1,5 +1,6 @@
-"""The watch's automatic sensors: the sources it polls, the items they bring, each poll's
-outcome (a source's health history) and the raw responses kept as evidence."""
+"""The watch's sensors: the sources it polls, the items they bring, each poll's outcome (a
+source's health history), the raw responses kept as evidence, and the tracers' submissions (the
+human sensors), whose links become items of one source of their own."""
 
 from __future__ import annotations
 
@@ -38,6 +39,9 @@ class Source(models.Model):
     class Kind(models.TextChoices):
         FEED = "feed", _("Flux")
         PAGE = "page", _("Page surveillée")
+        # The one source of the installation whose items are the links tracers submitted
+        # (essaim.watch.services.submissions): never polled, its items fetched one at a time.
+        TRACER = "tracer", _("Signalements des traceurs")
 
     class Status(models.TextChoices):
         OK = "ok", _("En ordre")
@@ -59,7 +63,7 @@ class Source(models.Model):
     url = models.CharField(max_length=URL_LENGTH)
     # Its identity (essaim.watch.services.urls.url_key): one source per feed, however pasted.
     url_key = models.CharField(max_length=URL_LENGTH, unique=True)
-    kind = models.CharField(max_length=4, choices=Kind.choices, default=Kind.FEED)
+    kind = models.CharField(max_length=6, choices=Kind.choices, default=Kind.FEED)
     title = models.CharField(max_length=300, blank=True)
     site_url = models.CharField(max_length=URL_LENGTH, blank=True)
     # The page the feed was discovered on, when it was pasted rather than the feed.
@@ -233,6 +237,116 @@ class Evidence(models.Model):
         verbose_name = _("preuve")
         verbose_name_plural = _("preuves")
         indexes = [models.Index(fields=["source", "-fetched_at"], name="watch_evidence_source_idx")]
+
+
+def _submission_screenshot_path(instance: Submission, filename: str) -> str:
+    return f"submissions/{instance.volunteer_id}/{filename}"
+
+
+class Submission(models.Model):
+    """A link a tracer (or a veilleur) reported: what they saw, where in the video, how urgent.
+
+        Life of a submission::
+
+            new (first report of the page) ─┐
+                                            ├─a reviewer accepts─> accepted
+            merged (already in the watch) ──┘─a reviewer rejects─> rejected (reason)
+
+    Every submission of a page points to the one item of that page in the tracers' source
+    (`Source.Kind.TRACER`): items keep one table, the story layer sees the tracers' reports as
+    it sees the feeds', and a page reported by ten tracers is fetched once. `fetch_state` says
+    how reading the page went, apart from the review: a page that could not be read is still a
+    report (nothing is lost), and the tracer sees why it could not be read.
+
+    One submission per tracer and page (`url_key`): submitting the same link again, whatever
+    its tracking parameters, returns the first one.
+    """
+
+    class State(models.TextChoices):
+        NEW = "new", _("Nouveau")
+        MERGED = "merged", _("Déjà dans la veille")
+        ACCEPTED = "accepted", _("Retenu")
+        REJECTED = "rejected", _("Écarté")
+
+    class Urgency(models.TextChoices):
+        LOW = "low", _("Peut attendre")
+        NORMAL = "normal", _("Normale")
+        URGENT = "urgent", _("Urgent")
+
+    class FetchState(models.TextChoices):
+        PENDING = "pending", _("Lecture de la page en cours")
+        DONE = "done", _("Page lue")
+        FAILED = "failed", _("Page illisible")
+        KNOWN = "known", _("Page déjà lue par la veille")
+
+    volunteer = models.ForeignKey(
+        "army.Volunteer", on_delete=models.CASCADE, related_name="watch_submissions"
+    )
+    # The address as typed, cleaned (essaim.watch.services.urls.clean_url), and its identity.
+    url = models.CharField(max_length=URL_LENGTH)
+    url_key = models.CharField(max_length=URL_LENGTH)
+    # Where in a video or a podcast, in seconds from the start.
+    time_code = models.PositiveIntegerField(null=True, blank=True)
+    note = models.TextField(blank=True)
+    urgency = models.CharField(max_length=6, choices=Urgency.choices, default=Urgency.NORMAL)
+    # Re-encoded without metadata, as a mission's proof is (essaim.army.services.proofs).
+    screenshot = models.FileField(upload_to=_submission_screenshot_path, blank=True)
+    state = models.CharField(max_length=8, choices=State.choices, default=State.NEW)
+    reason = models.TextField(blank=True)  # why it was rejected, for the tracer
+    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="submissions")
+    # Its rank among the reports of the page, 1 for the first (frozen when it is made).
+    echo = models.PositiveIntegerField(default=1)
+    fetch_state = models.CharField(
+        max_length=7, choices=FetchState.choices, default=FetchState.PENDING
+    )
+    fetch_error = models.CharField(max_length=40, blank=True)  # the fetcher's code, http_404…
+    fetch_message = models.CharField(max_length=300, blank=True)
+    # The mission proof it was given as, when a `trace` mission was proved with it.
+    proof = models.ForeignKey(
+        "army.Proof",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="watch_submissions",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("signalement")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["volunteer", "url_key"], name="watch_submission_once_per_tracer"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["volunteer", "-id"], name="watch_sub_volunteer_idx"),
+            models.Index(fields=["url_key", "id"], name="watch_sub_key_idx"),
+            models.Index(fields=["state", "-id"], name="watch_sub_state_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.item.title if self.item_id and self.item.title else self.url
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in (self.State.NEW, self.State.MERGED)
+
+    @property
+    def time_code_text(self) -> str:
+        """The time code as people write it: 1:02:03, or 2:03 under an hour."""
+        if self.time_code is None:
+            return ""
+        return format_time_code(self.time_code)
+
+
+def format_time_code(seconds: int) -> str:
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 class Story(models.Model):

@@ -11,3 +11,12 @@ def backfill_watchlist(watchlist_id: int) -> int:
     from essaim.watch.services.watchlists import backfill
 
     return backfill(watchlist_id)
+
+
+@task
+def fetch_submission(submission_id: int) -> str:
+    """Read the page a tracer submitted, through the guarded fetcher (out of the request: the
+    tracer's answer does not wait for a slow site)."""
+    from essaim.watch.services.submissions import fetch_submission as fetch
+
+    return fetch(submission_id)

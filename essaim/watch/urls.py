@@ -30,4 +30,10 @@ urlpatterns = [
     path("listes/<int:pk>/modifier/", watchlist_views.watchlist_edit, name="watchlist_edit"),
     path("listes/<int:pk>/supprimer/", watchlist_views.watchlist_delete, name="watchlist_delete"),
     path("recherche/", watchlist_views.item_search, name="item_search"),
+    path("signaler/", views.tracer, name="tracer"),
+    path("signalements/", views.review_queue, name="review_queue"),
+    path("signalements/<int:pk>/examiner/", views.submission_review, name="submission_review"),
+    path(
+        "signalements/<int:pk>/capture/", views.submission_screenshot, name="submission_screenshot"
+    ),
 ]

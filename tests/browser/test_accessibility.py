@@ -39,6 +39,7 @@ PAGES: dict[str | None, list[str]] = {
         "/veille/sources/",
         "/veille/sources/ajouter/",
         "/veille/sources/opml/import/",
+        "/veille/signalements/",
         "/comptes/audit/",
         "/comptes/jetons/",
         "/comptes/securite/",
@@ -50,6 +51,7 @@ PAGES: dict[str | None, list[str]] = {
         "/base/contacts/",
         "/armee/equipes/",
         "/armee/missions/gerer/",
+        "/veille/signalements/",
         "/comptes/notifications/",
     ],
     DEMO_VOLUNTEER: [
@@ -58,6 +60,7 @@ PAGES: dict[str | None, list[str]] = {
         "/armee/missions/",
         "/armee/invitations/",
         "/armee/equipes/",
+        "/veille/signaler/",
         "/comptes/notifications/",
     ],
 }

@@ -83,6 +83,10 @@ EXPECTED_OPERATIONS = {
     ("patch", "/api/v1/watch/watchlists/{id}"): "update_watchlist",
     ("delete", "/api/v1/watch/watchlists/{id}"): "delete_watchlist",
     ("get", "/api/v1/watch/watchlists/{id}/matches"): "list_watchlist_matches",
+    ("post", "/api/v1/watch/submissions"): "submit_link",
+    ("get", "/api/v1/watch/submissions"): "my_submissions",
+    ("get", "/api/v1/watch/reviews"): "submission_queue",
+    ("post", "/api/v1/watch/submissions/{id}/review"): "review_submission",
 }
 
 

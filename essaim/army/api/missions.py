@@ -126,6 +126,12 @@ class ProofIn(Schema):
         default=None,
         description="A PNG, JPEG, WebP or GIF image, base64-encoded; re-encoded without metadata.",
     )
+    pick: str = Field(
+        "",
+        max_length=40,
+        description="One of your things that proves this kind of mission, its address joining "
+        "the links: for a `trace` mission, the id of one of your submissions to the watch.",
+    )
 
 
 class ReturnIn(Schema):
@@ -260,7 +266,13 @@ def prove_claim(
         )
         upload = SimpleUploadedFile("capture", data)
     try:
-        submit_proof(claim=claim, urls=payload.urls, note=payload.note, screenshot=upload)
+        submit_proof(
+            claim=claim,
+            urls=payload.urls,
+            note=payload.note,
+            screenshot=upload,
+            pick=payload.pick,
+        )
     except svc.MissionError as exc:
         raise _refused(exc) from exc
     claim.refresh_from_db()

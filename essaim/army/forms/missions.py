@@ -23,6 +23,7 @@ from essaim.army.models import (
 from essaim.army.rules import missions as rules
 from essaim.army.services import missions as svc
 from essaim.army.services.kits import MAX_KIT_FILE_BYTES
+from essaim.army.services.proof_picks import Pick
 from essaim.army.services.proofs import clean_urls
 from essaim.army.services.talking_points import current_versions
 
@@ -50,6 +51,22 @@ def is_separator(line: str) -> bool:
 
 
 class ProofForm(forms.Form):
+    """`picks`: the volunteer's things that may prove this mission (proof_picks), offered as one
+    more field when there are any."""
+
+    def __init__(
+        self, *args: Any, picks: list[Pick] | None = None, pick_label: Any = "", **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        if picks:
+            self.fields["pick"] = forms.ChoiceField(
+                label=pick_label,
+                required=False,
+                choices=[("", "—"), *((p.key, p.label) for p in picks)],
+            )
+            # Picked first: on a phone, the tracer's submission is the proof.
+            self.order_fields(["pick", "urls", "screenshot", "note"])
+
     urls = forms.CharField(
         label=gettext_lazy("Adresses (une par ligne)"),
         required=False,

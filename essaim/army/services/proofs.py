@@ -19,6 +19,7 @@ from PIL import Image, UnidentifiedImageError
 from essaim.army.models import Claim, Mission, Proof, ProofLink
 from essaim.army.services import notifications as notices
 from essaim.army.services.mission_base import MissionError
+from essaim.army.services.proof_picks import picker_for
 
 MAX_URLS = 10
 MAX_URL_LENGTH = 2000
@@ -126,10 +127,25 @@ def reencode_image(data: bytes) -> tuple[bytes, str]:
 
 
 def submit_proof(
-    *, claim: Claim, urls: Iterable[str], note: str = "", screenshot: UploadedFile | None = None
+    *,
+    claim: Claim,
+    urls: Iterable[str],
+    note: str = "",
+    screenshot: UploadedFile | None = None,
+    pick: str = "",
 ) -> Proof:
     """Record a proof and put the claim in the review queue. A returned claim may be proved
-    again; a claim under review or accepted may not."""
+    again; a claim under review or accepted may not. `pick`: one of the volunteer's things that
+    the mission's kind accepts as proof (essaim.army.services.proof_picks), whose address joins
+    the links."""
+    picker, picked = None, None
+    if pick:
+        kind = Mission.objects.filter(pk=claim.mission_id).values_list("kind", flat=True).first()
+        picker = picker_for(kind or "")
+        picked = picker.find(claim.volunteer_id, pick) if picker is not None else None
+        if picked is None:
+            raise ProofError(_("Ce choix ne peut pas prouver cette mission."))
+        urls = [*urls, picked.url]
     clean = clean_urls(urls)
     note = (note or "").strip()
     if len(note) > MAX_NOTE:
@@ -158,6 +174,8 @@ def submit_proof(
             ProofLink(proof=proof, url=url, url_hash=h, is_duplicate=h in seen)
             for url, h in hashes.items()
         )
+        if picker is not None and picked is not None:
+            picker.attach(proof.pk, picked.key)
         notices.proof_submitted(
             claim_id=claim.pk,
             team_id=Mission.objects.filter(pk=claim.mission_id).values_list("team_id").get()[0],

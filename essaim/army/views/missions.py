@@ -6,6 +6,7 @@ that ids reveal nothing. The pages that run missions are in mission_desk.py."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -31,6 +32,7 @@ from essaim.army.models import (
 from essaim.army.rules import missions as rules
 from essaim.army.services import missions as svc
 from essaim.army.services.notifications import VOLUNTEER_KINDS
+from essaim.army.services.proof_picks import picker_for
 from essaim.army.services.proofs import submit_proof
 from essaim.army.views.common import post_only
 from essaim.lib.pagination import time_keyset
@@ -129,7 +131,19 @@ def mission_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if claim is None and not svc.is_eligible(volunteer, pk):
         raise Http404
     notifications.mark_read_about(user_id=volunteer.pk, kinds=VOLUNTEER_KINDS, object_id=pk)
-    return _mission_page(request, pk, claim, ProofForm())
+    return _mission_page(request, pk, claim, _proof_form(claim))
+
+
+def _proof_form(claim: Claim | None, data: Any = None, files: Any = None) -> ProofForm:
+    """The proof form, with the volunteer's things that may prove this kind of mission (a
+    tracer's submissions for a `trace` mission: essaim.army.services.proof_picks)."""
+    picker = None
+    if claim is not None:
+        kind = Mission.objects.filter(pk=claim.mission_id).values_list("kind", flat=True).first()
+        picker = picker_for(kind or "")
+    if picker is None or claim is None:
+        return ProofForm(data, files)
+    return ProofForm(data, files, picks=picker.choices(claim.volunteer_id), pick_label=picker.label)
 
 
 def _mission_page(
@@ -191,7 +205,7 @@ def prove(request: HttpRequest, pk: int) -> HttpResponse:
     claim = _own_claim(volunteer, pk)
     if claim is None:
         raise Http404
-    form = ProofForm(request.POST, request.FILES)
+    form = _proof_form(claim, request.POST, request.FILES)
     if form.is_valid():
         try:
             submit_proof(
@@ -199,6 +213,7 @@ def prove(request: HttpRequest, pk: int) -> HttpResponse:
                 urls=form.cleaned_data["urls"].splitlines(),
                 note=form.cleaned_data["note"],
                 screenshot=form.cleaned_data["screenshot"],
+                pick=form.cleaned_data.get("pick", ""),
             )
         except svc.MissionError as refused:
             form.add_error(None, str(refused.message))

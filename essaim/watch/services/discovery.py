@@ -41,6 +41,7 @@ COMMON_PATHS = (
 )
 YOUTUBE_FEED = "https://www.youtube.com/feeds/videos.xml"
 TEXT_MAX = 200_000  # characters of a page's visible text kept for its change hash
+DESCRIPTION_MAX = 2000
 _CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9._-]{1,40})""", re.IGNORECASE)
 _CHANNEL_ID = re.compile(r"UC[A-Za-z0-9_-]{22}")
 _NAME = re.compile(r"[A-Za-z0-9._-]{1,100}")
@@ -56,6 +57,8 @@ class PageInfo:
     canonical: str = ""
     channel_id: str = ""  # a YouTube channel's id, when the page names one
     text: str = ""
+    # What the page says it is about (<meta name="description">, else og:description).
+    description: str = ""
 
     @property
     def text_hash(self) -> str:
@@ -87,6 +90,7 @@ def read_page(body: bytes, *, url: str, content_type: str = "") -> PageInfo:
     info = reader.info
     info.title = text_only(info.title, 500)
     info.text = text_only(" ".join(reader.text), TEXT_MAX)
+    info.description = text_only(info.description, DESCRIPTION_MAX)
     return info
 
 
@@ -170,6 +174,9 @@ class _Reader(HTMLParser):
             content = values.get("content", "")
             if name in {"channelId", "identifier"} and _CHANNEL_ID.fullmatch(content):
                 self.info.channel_id = content
+            described = values.get("name", "").lower() == "description"
+            if described or (name == "og:description" and not self.info.description):
+                self.info.description = content
         elif tag == "title" and not self.info.title:
             self._in_title = True
         elif tag == "body":

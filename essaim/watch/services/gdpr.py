@@ -1,9 +1,9 @@
 """The watch's part of a GDPR access report (a section of essaim.people.services.gdpr_sections,
 registered by WatchConfig.ready): the sources and the watchlists that the person's volunteer
-accounts added.
+accounts added, and the links they submitted as a tracer (with their notes, time codes and
+fates).
 
-Items are what public sites published; the watch keeps no data about contacts otherwise. The
-tracers' submissions, when they come, will be listed here.
+Items are what public sites published; the watch keeps no data about contacts otherwise.
 """
 
 from __future__ import annotations
@@ -11,13 +11,18 @@ from __future__ import annotations
 from typing import Any
 
 from essaim.army.models import Volunteer
-from essaim.watch.models import Source, Watchlist
+from essaim.watch.models import Source, Submission, Watchlist
 
 
 def access_section(*, contact_id: int, hashed: str) -> dict[str, Any]:
     users = Volunteer.objects.filter(contact_id=contact_id).values("user_id")
     sources = Source.objects.filter(created_by__in=users).order_by("created_at", "id")
     watchlists = Watchlist.objects.filter(created_by__in=users).order_by("created_at", "id")
+    submissions = (
+        Submission.objects.filter(volunteer__in=users)
+        .select_related("item")
+        .order_by("created_at", "id")
+    )
     return {
         "watch_sources": [
             {"url": s.url, "title": s.title, "added_at": s.created_at.isoformat()} for s in sources
@@ -25,5 +30,20 @@ def access_section(*, contact_id: int, hashed: str) -> dict[str, Any]:
         "watch_watchlists": [
             {"name": w.name, "query": w.query, "added_at": w.created_at.isoformat()}
             for w in watchlists
+        ],
+        "watch_submissions": [
+            {
+                "url": s.url,
+                "title": s.item.title,
+                "time_code": s.time_code,
+                "note": s.note,
+                "urgency": s.urgency,
+                "screenshot": bool(s.screenshot),
+                "state": s.state,
+                "reason": s.reason,
+                "submitted_at": s.created_at.isoformat(),
+                "reviewed_at": s.reviewed_at.isoformat() if s.reviewed_at else None,
+            }
+            for s in submissions
         ],
     }

@@ -152,8 +152,10 @@ def import_opml(data: bytes, *, by: Any, labels: Labels | None = None) -> Import
 
 def export_opml() -> bytes:
     """Every source, as an OPML 2.0 file any feed reader imports."""
-    sources = Source.objects.order_by("id").only(
-        "url", "kind", "title", "site_url", "camp", "party", "media_type", "zone"
+    sources = (
+        Source.objects.exclude(kind=Source.Kind.TRACER)
+        .order_by("id")
+        .only("url", "kind", "title", "site_url", "camp", "party", "media_type", "zone")
     )
     return build_opml(
         sources.iterator(chunk_size=2000), title=_("Sources de la veille"), now=timezone.now()

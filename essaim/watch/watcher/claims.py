@@ -31,8 +31,9 @@ _COLUMNS = (
     "id, url, kind, etag, last_modified, body_hash, interval_seconds, failure_score, status, "
     "last_new_item_at"
 )
-# A demo source (`essaim demo`) has a made-up address: never claimed.
-_DUE = """status <> 'disabled' AND next_poll_at <= %(now)s AND NOT is_demo
+# A demo source (`essaim demo`) has a made-up address, and the tracers' source is fetched one
+# item at a time as they are submitted: neither is ever claimed.
+_DUE = """status <> 'disabled' AND kind <> 'tracer' AND next_poll_at <= %(now)s AND NOT is_demo
     AND (lease_until IS NULL OR lease_until < %(now)s)"""
 _CLAIM_PG = f"""
 UPDATE watch_source SET claimed_by = %(watcher)s, lease_until = %(lease)s
