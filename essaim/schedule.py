@@ -58,3 +58,11 @@ def prune_watch_evidence() -> None:
     from essaim.watch.services.history import prune_evidence
 
     prune_evidence()
+
+
+@db_periodic_task(crontab(minute="30", hour="6"))
+def draft_daily_synthesis() -> None:
+    """Each morning, the draft of yesterday's synthesis for the writers to edit and publish."""
+    from essaim.watch.services.synthesis import make_draft
+
+    make_draft()

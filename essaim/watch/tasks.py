@@ -11,3 +11,11 @@ def backfill_watchlist(watchlist_id: int) -> int:
     from essaim.watch.services.watchlists import backfill
 
     return backfill(watchlist_id)
+
+
+@task
+def mail_synthesis(synthesis_id: int) -> int:
+    """Mail a published synthesis to those who asked for it (once each)."""
+    from essaim.watch.services.synthesis import mail_synthesis as mail
+
+    return mail(synthesis_id=synthesis_id)
