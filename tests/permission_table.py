@@ -498,6 +498,9 @@ API: dict[str, Api] = {
     "GET /api/v1/watch/stories": api("401 403 200 200 200 200 200"),
     "GET /api/v1/watch/stories/{id}": api("401 403 200 200 200 200 200", "id=story"),
     "GET /api/v1/watch/watchlists": api("401 403 200 200 200 200 200"),
+    # The syntheses, read: those who see the stream; the world's is a draft, the writers' (HQ).
+    "GET /api/v1/watch/syntheses": api("401 403 200 200 200 200 200"),
+    "GET /api/v1/watch/syntheses/{id}": api("401 403 404 404 200 200 200", "id=synthesis"),
     "GET /api/v1/watch/watchlists/{id}": api("401 403 200 200 200 200 200", "id=watchlist"),
     "GET /api/v1/watch/watchlists/{id}/matches": api("401 403 200 200 200 200 200", "id=watchlist"),
     "PATCH /api/v1/me": api("401 200 404 404 404 404 403"),

@@ -43,4 +43,5 @@ def menu(user: Any) -> list[tuple[str, str] | None]:
     if hq_or_coordinator:
         entries.append((gettext("Listes de veille"), reverse("watch:watchlist_list")))
         entries.append((gettext("Recherche"), reverse("watch:item_search")))
+        entries.append((gettext("Synthèse"), reverse("watch:synthesis_list")))
     return entries

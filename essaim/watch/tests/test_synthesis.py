@@ -209,3 +209,21 @@ def test_a_draft_is_never_mailed(day, hq):
     synthesis = svc.make_draft()
     assert svc.mail_synthesis(synthesis_id=synthesis.pk) == 0
     assert mail.outbox == []
+
+
+def test_the_api_shows_readers_the_published_syntheses_and_writers_the_drafts_too(
+    day, hq, hq_api, coordinator, coordinator_api
+):
+    from essaim.army.tests.factories import TeamFactory
+
+    TeamFactory.create(coordinators=[coordinator])
+    draft = Synthesis.objects.create(date=YESTERDAY - dt.timedelta(days=1))
+    published = svc.make_draft()
+    svc.publish(synthesis_id=published.pk, by=hq)
+    listed = coordinator_api.get("/api/v1/watch/syntheses").json()
+    assert [s["id"] for s in listed["items"]] == [published.pk]
+    assert coordinator_api.get(f"/api/v1/watch/syntheses/{draft.pk}").status_code == 404
+    detail = coordinator_api.get(f"/api/v1/watch/syntheses/{published.pk}").json()
+    assert detail["body"]["stories"][0]["title"] == "La réforme"
+    writer_list = hq_api.get("/api/v1/watch/syntheses").json()
+    assert [s["id"] for s in writer_list["items"]] == [published.pk, draft.pk]
