@@ -386,7 +386,7 @@ WEB: dict[str, Web] = {
     ),
     # The daily synthesis: those who see the stream read the published ones and ask for them
     # by email; the writers (HQ, active "redacteur" volunteers) see the drafts, edit and
-    # publish (an empty post shows the form again, 200). The world's synthesis is a draft:
+    # publish (an empty post shows the form, or asks again, 200). The world's synthesis is a draft:
     # 404 to readers who do not write.
     "watch:synthesis_list": web(get="login 403 200 200 200 200", post="login 405 405 405 405 405"),
     "watch:synthesis_subscribe": web(
@@ -399,7 +399,7 @@ WEB: dict[str, Web] = {
         "pk=synthesis", get="login 403 403 403 200 200", post="login 403 403 403 200 200"
     ),
     "watch:synthesis_publish": web(
-        "pk=synthesis", get="login 405 405 405 405 405", post="login 403 403 403 302 302"
+        "pk=synthesis", get="login 403 403 403 200 200", post="login 403 403 403 200 200"
     ),
     "watch:suggestion_list": web(get="login 403 403 403 200 200", post="login 405 405 405 405 405"),
     "watch:suggestion_accept": web(

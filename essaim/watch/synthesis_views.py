@@ -12,11 +12,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from essaim.lib.charts import Chart, Series
+from essaim.lib.confirm import ask, confirmed
 from essaim.watch import rules
 from essaim.watch.models import Synthesis, SynthesisSubscription
 from essaim.watch.services import synthesis as svc
@@ -105,6 +107,9 @@ def synthesis_detail(request: HttpRequest, pk: int) -> HttpResponse:
     synthesis = _readable(request, pk)
     context = _context(synthesis)
     context["writer"] = rules.can_write_syntheses(request.user)
+    if context["writer"] and synthesis.state == Synthesis.State.DRAFT:
+        question = publish_question(synthesis)
+        context["question"] = question | {"id": question["dialog_id"]}
     return render(request, "watch/synthesis_detail.html", context)
 
 
@@ -138,12 +143,38 @@ def synthesis_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "watch/synthesis_edit.html", context)
 
 
+def publish_question(synthesis: Synthesis) -> dict[str, Any]:
+    """The confirmation's words (includes/confirm.html): publishing mails the subscribers."""
+    n = SynthesisSubscription.objects.filter(user__is_active=True).count()
+    return {
+        "dialog_id": "publish-dialog",
+        "title": _("Publier la %(synthesis)s ?") % {"synthesis": synthesis},
+        "text": ngettext(
+            "Elle ne se modifiera plus et partira par courriel à %(n)s personne qui l'a demandée.",
+            "Elle ne se modifiera plus et partira par courriel aux %(n)s personnes qui l'ont "
+            "demandée.",
+            n,
+        )
+        % {"n": n},
+        "confirm_label": _("Publier"),
+        "action": reverse("watch:synthesis_publish", args=[synthesis.pk]),
+        "cancel_url": reverse("watch:synthesis_detail", args=[synthesis.pk]),
+    }
+
+
 @login_required
-@require_POST
 def synthesis_publish(request: HttpRequest, pk: int) -> HttpResponse:
+    """Publishing asks first (the one confirmation component); only its POST publishes."""
     if not rules.can_write_syntheses(request.user):
         raise PermissionDenied
     synthesis = get_object_or_404(Synthesis, pk=pk)
+    if not confirmed(request):
+        return ask(
+            request,
+            eyebrow=_("Synthèses"),
+            heading=str(synthesis),
+            **publish_question(synthesis),
+        )
     try:
         svc.publish(synthesis_id=synthesis.pk, by=request.user, request=request)  # type: ignore[arg-type]
     except svc.AlreadyPublished:

@@ -146,7 +146,11 @@ def test_a_writer_volunteer_edits_and_publishes_and_the_page_escapes_the_web(day
     assert response.status_code == 302
     page = client.get(reverse("watch:synthesis_detail", args=[synthesis.pk]))
     assert "&lt;b&gt;Journée chargée&lt;/b&gt;" in page.content.decode()
-    assert client.post(reverse("watch:synthesis_publish", args=[synthesis.pk])).status_code == 302
+    publish = reverse("watch:synthesis_publish", args=[synthesis.pk])
+    # A bare POST (no confirmation) is asked again and publishes nothing.
+    assert client.post(publish).status_code == 200
+    assert Synthesis.objects.get().state == "draft"
+    assert client.post(publish, {"confirm": "1"}).status_code == 302
     synthesis.refresh_from_db()
     assert (synthesis.state, synthesis.edited_by) == ("published", writer)
     assert synthesis.published_at is not None
@@ -166,7 +170,8 @@ def test_readers_who_do_not_write_cannot_edit_or_publish_and_nothing_changes(day
     assert client.get(reverse("watch:synthesis_detail", args=[synthesis.pk])).status_code == 404
     edit = reverse("watch:synthesis_edit", args=[synthesis.pk])
     assert client.post(edit, {"intro": "x", "notes": ""}).status_code == 403
-    assert client.post(reverse("watch:synthesis_publish", args=[synthesis.pk])).status_code == 403
+    publish = reverse("watch:synthesis_publish", args=[synthesis.pk])
+    assert client.post(publish, {"confirm": "1"}).status_code == 403
     synthesis.refresh_from_db()
     assert (synthesis.state, synthesis.intro, synthesis.edited_by) == ("draft", "", None)
     assert client.get(reverse("watch:synthesis_list")).context["syntheses"] == []
@@ -176,7 +181,8 @@ def test_a_volunteer_without_the_role_sees_no_synthesis(day, volunteer):
     synthesis = svc.make_draft()
     client = client_for(volunteer)
     assert client.get(reverse("watch:synthesis_list")).status_code == 403
-    assert client.post(reverse("watch:synthesis_publish", args=[synthesis.pk])).status_code == 403
+    publish = reverse("watch:synthesis_publish", args=[synthesis.pk])
+    assert client.post(publish, {"confirm": "1"}).status_code == 403
     assert client.post(reverse("watch:synthesis_subscribe"), {"abonne": "1"}).status_code == 403
     assert SynthesisSubscription.objects.count() == 0
     assert Synthesis.objects.get().state == "draft"
