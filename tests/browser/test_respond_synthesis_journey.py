@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 from essaim.accounts.tests.factories import PASSWORD
 from essaim.army.models import Mission, Stage
 from essaim.army.tests.factories import TeamFactory, VolunteerFactory
-from essaim.watch.models import Story, Synthesis
+from essaim.watch.models import Story
 from essaim.watch.services.synthesis import make_draft
 from essaim.watch.tests.factories import ItemFactory, SourceFactory
 from tests.browser.helpers import login
