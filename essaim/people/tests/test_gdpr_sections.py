@@ -36,4 +36,5 @@ def test_the_access_report_keeps_its_keys_in_the_same_order(db: Any) -> None:
         "notifications",
         "watch_sources",
         "watch_watchlists",
+        "watch_syntheses",
     ]

@@ -199,3 +199,30 @@ def test_the_story_shows_its_missions_and_their_accepted_proofs(story, team, coo
         "https://forum.exemple.fr/t/42"
     ]
     assert "https://forum.exemple.fr/t/42" in page.content.decode()
+
+
+def test_the_story_page_lists_its_missions_in_a_fixed_number_of_queries(
+    story, team, coordinator, hq, django_assert_num_queries
+):
+    role = VolunteerRole.objects.get(slug="tchatcheur")
+    for n in range(3):
+        respond.open_mission(
+            story=story,
+            by=coordinator,
+            team=team,
+            targeting=Targeting(),
+            kind="relay",
+            title=f"Réponse {n}",
+            brief="Avec vos mots.",
+            role=role,
+            quota=1,
+            deadline=timezone.now() + dt.timedelta(days=2),
+        )
+    client = client_for(hq)
+    with django_assert_num_queries(9):
+        page = client.get(reverse("watch:story_detail", args=[story.pk]))
+    assert [r.mission.title for r in page.context["responses"]] == [
+        "Réponse 2",
+        "Réponse 1",
+        "Réponse 0",
+    ]

@@ -233,3 +233,13 @@ def test_the_api_shows_readers_the_published_syntheses_and_writers_the_drafts_to
     assert detail["body"]["stories"][0]["title"] == "La réforme"
     writer_list = hq_api.get("/api/v1/watch/syntheses").json()
     assert [s["id"] for s in writer_list["items"]] == [published.pk, draft.pk]
+
+
+@pytest.mark.parametrize("n", [1, 6])
+def test_the_archive_runs_a_fixed_number_of_queries(hq, django_assert_num_queries, n):
+    for k in range(n):
+        Synthesis.objects.create(date=YESTERDAY - dt.timedelta(days=k), state="published")
+    client = client_for(hq)
+    # session, user, the syntheses, the subscription, the menu badges
+    with django_assert_num_queries(5):
+        assert client.get(reverse("watch:synthesis_list")).status_code == 200
