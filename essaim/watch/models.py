@@ -422,7 +422,9 @@ class Synthesis(models.Model):
         ordering = ["-date"]
 
     def __str__(self) -> str:
-        return gettext("Synthèse du %(date)s") % {"date": self.date.isoformat()}
+        from django.utils import formats
+
+        return gettext("Synthèse du %(date)s") % {"date": formats.date_format(self.date, "j F Y")}
 
 
 class SynthesisSubscription(models.Model):

@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import formats
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST
@@ -148,7 +149,8 @@ def publish_question(synthesis: Synthesis) -> dict[str, Any]:
     n = SynthesisSubscription.objects.filter(user__is_active=True).count()
     return {
         "dialog_id": "publish-dialog",
-        "title": _("Publier la %(synthesis)s ?") % {"synthesis": synthesis},
+        "title": _("Publier la synthèse du %(date)s ?")
+        % {"date": formats.date_format(synthesis.date, "j F Y")},
         "text": ngettext(
             "Elle ne se modifiera plus et partira par courriel à %(n)s personne qui l'a demandée.",
             "Elle ne se modifiera plus et partira par courriel aux %(n)s personnes qui l'ont "
