@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from essaim.accounts.models import Team, User
 from essaim.accounts.services import audit
@@ -76,8 +77,10 @@ def prefill(story: Story, *, kind: str = MissionKind.RELAY) -> dict[str, Any]:
             }
         )
     lines.append(
-        _("%(sources)d sources distinctes, %(echoes)d échos.")
-        % {"sources": story.sources_count, "echoes": story.items_count}
+        ngettext("%(n)d source distincte", "%(n)d sources distinctes", story.sources_count)
+        % {"n": story.sources_count}
+        + ", "
+        + ngettext("%(n)d écho.", "%(n)d échos.", story.items_count) % {"n": story.items_count}
     )
     if lists:
         lines.append(_("Listes de veille : %(names)s.") % {"names": ", ".join(lists)})

@@ -93,6 +93,7 @@ def test_the_prefill_describes_the_story_and_gives_its_links_never_a_text_to_pas
         "https://copie.exemple.fr/1/",
     ]
     assert "Listes de veille : Réforme." in initial["brief"]
+    assert "3 sources distinctes, 3 échos." in initial["brief"]
     assert "Vu d'abord chez Le Blog d'Ève" in initial["brief"]
     assert "avec vos propres mots" in initial["brief"]
 
