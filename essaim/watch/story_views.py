@@ -116,6 +116,9 @@ def story_detail(request: HttpRequest, pk: int) -> HttpResponse:
         if can_review
         else []
     )
+    responses = respond.responses(story)
+    # The missions this user runs (HQ: all; a coordinator: their teams'), linked to their page.
+    scope = army_rules.review_scope(request.user) if responses else set()
     return render(
         request,
         "watch/story_detail.html",
@@ -126,8 +129,13 @@ def story_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "chart": spread_chart(story, times),
             "suggestions": suggestions,
             "can_review": can_review,
-            "responses": respond.responses(story),
+            "responses": responses,
             "can_respond": army_rules.can_review(request.user),
+            "runnable": {
+                r.mission.pk
+                for r in responses
+                if scope is None or (r.mission.team_id is not None and r.mission.team_id in scope)
+            },
         },
     )
 

@@ -227,3 +227,27 @@ def test_the_story_page_lists_its_missions_in_a_fixed_number_of_queries(
         "Réponse 1",
         "Réponse 0",
     ]
+
+
+def test_another_teams_coordinator_sees_the_mission_without_a_link_to_run_it(
+    story, team, coordinator, other_coordinator
+):
+    TeamFactory.create(name="Lyon", coordinators=[other_coordinator])
+    mission = respond.open_mission(
+        story=story,
+        by=coordinator,
+        team=team,
+        targeting=Targeting(),
+        kind="relay",
+        title="Réponse de Paris",
+        brief="Avec vos mots.",
+        role=VolunteerRole.objects.get(slug="tchatcheur"),
+        quota=1,
+        deadline=timezone.now() + dt.timedelta(days=2),
+    )
+    edit = reverse("army:mission_edit", args=[mission.pk])
+    mine = client_for(coordinator).get(reverse("watch:story_detail", args=[story.pk]))
+    theirs = client_for(other_coordinator).get(reverse("watch:story_detail", args=[story.pk]))
+    assert edit in mine.content.decode()
+    assert "Réponse de Paris" in theirs.content.decode()
+    assert edit not in theirs.content.decode()
