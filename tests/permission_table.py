@@ -389,6 +389,9 @@ WEB: dict[str, Web] = {
     # publish (an empty post shows the form, or asks again, 200). The world's synthesis is a draft:
     # 404 to readers who do not write.
     "watch:synthesis_list": web(get="login 403 200 200 200 200", post="login 405 405 405 405 405"),
+    "watch:synthesis_prepare": web(
+        get="login 405 405 405 405 405", post="login 403 403 403 302 302"
+    ),
     "watch:synthesis_subscribe": web(
         get="login 405 405 405 405 405", post="login 403 302 302 302 302"
     ),

@@ -190,6 +190,17 @@ def synthesis_publish(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+def synthesis_prepare(request: HttpRequest) -> HttpResponse:
+    """Yesterday's draft now (the morning job makes it; a writer need not wait for it): its
+    figures made again, its intro and notes kept; a published one is only shown."""
+    if not rules.can_write_syntheses(request.user):
+        raise PermissionDenied
+    synthesis = svc.make_draft()
+    return redirect("watch:synthesis_detail", pk=synthesis.pk)
+
+
+@login_required
+@require_POST
 def synthesis_subscribe(request: HttpRequest) -> HttpResponse:
     if not rules.can_read_syntheses(request.user):
         raise PermissionDenied

@@ -15,6 +15,7 @@ urlpatterns = [
     path("sujets/<int:pk>/", story_views.story_detail, name="story_detail"),
     path("sujets/<int:pk>/mission/", respond_views.story_respond, name="story_respond"),
     path("syntheses/", synthesis_views.synthesis_list, name="synthesis_list"),
+    path("syntheses/preparer/", synthesis_views.synthesis_prepare, name="synthesis_prepare"),
     path("syntheses/abonnement/", synthesis_views.synthesis_subscribe, name="synthesis_subscribe"),
     path("syntheses/<int:pk>/", synthesis_views.synthesis_detail, name="synthesis_detail"),
     path("syntheses/<int:pk>/modifier/", synthesis_views.synthesis_edit, name="synthesis_edit"),

@@ -243,3 +243,16 @@ def test_the_archive_runs_a_fixed_number_of_queries(hq, django_assert_num_querie
     # session, user, the syntheses, the subscription, the menu badges
     with django_assert_num_queries(5):
         assert client.get(reverse("watch:synthesis_list")).status_code == 200
+
+
+def test_a_writer_prepares_yesterdays_draft_and_a_reader_cannot(day, hq, coordinator):
+    from essaim.army.tests.factories import TeamFactory
+
+    TeamFactory.create(coordinators=[coordinator])
+    prepare = reverse("watch:synthesis_prepare")
+    assert client_for(coordinator).post(prepare).status_code == 403
+    assert Synthesis.objects.count() == 0
+    response = client_for(hq).post(prepare)
+    synthesis = Synthesis.objects.get()
+    assert response["Location"] == reverse("watch:synthesis_detail", args=[synthesis.pk])
+    assert (synthesis.date, synthesis.state) == (YESTERDAY, "draft")
