@@ -256,3 +256,36 @@ def test_a_writer_prepares_yesterdays_draft_and_a_reader_cannot(day, hq, coordin
     synthesis = Synthesis.objects.get()
     assert response["Location"] == reverse("watch:synthesis_detail", args=[synthesis.pk])
     assert (synthesis.date, synthesis.state) == (YESTERDAY, "draft")
+
+
+def test_the_draft_lists_the_missions_opened_from_stories_that_day(day, hq):
+    from essaim.army.models import VolunteerRole
+    from essaim.army.services.missions import Targeting
+    from essaim.watch.models import StoryMission
+    from essaim.watch.services import respond
+
+    mission = respond.open_mission(
+        story=day["big"],
+        by=hq,
+        team=None,
+        targeting=Targeting(),
+        kind="relay",
+        title="Répondre sur la réforme",
+        brief="Avec vos mots.",
+        role=VolunteerRole.objects.get(slug="tchatcheur"),
+        quota=2,
+        deadline=timezone.now() + dt.timedelta(days=2),
+    )
+    StoryMission.objects.update(created_at=at(YESTERDAY, 15))
+    assert svc.make_draft().body["missions"] == [
+        {
+            "id": mission.pk,
+            "title": "Répondre sur la réforme",
+            "status": "draft",
+            "story": day["big"].pk,
+            "story_title": "La réforme",
+            "accepted": 0,
+        }
+    ]
+    # The day before saw none of them.
+    assert svc.build_body(YESTERDAY - dt.timedelta(days=1))["missions"] == []
