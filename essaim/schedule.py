@@ -74,3 +74,11 @@ def prune_watch_bands() -> None:
     from essaim.watch.services.stories import prune_bands
 
     prune_bands()
+
+
+@db_periodic_task(crontab(minute="30", hour="6"))
+def draft_daily_synthesis() -> None:
+    """Each morning, the draft of yesterday's synthesis for the writers to edit and publish."""
+    from essaim.watch.services.synthesis import make_draft
+
+    make_draft()

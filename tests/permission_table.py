@@ -379,6 +379,31 @@ WEB: dict[str, Web] = {
     "watch:evidence_download": web(
         "pk=evidence", get="login 403 200 200 200 200", post="login 405 405 405 405 405"
     ),
+    # Respond: HQ and the coordinators of a team open a mission from a story (an empty form
+    # comes back with its errors, 200); the army's rules then decide the team.
+    "watch:story_respond": web(
+        "pk=story", get="login 403 200 200 200 200", post="login 403 200 200 200 200"
+    ),
+    # The daily synthesis: those who see the stream read the published ones and ask for them
+    # by email; the writers (HQ, active "redacteur" volunteers) see the drafts, edit and
+    # publish (an empty post shows the form, or asks again, 200). The world's synthesis is a draft:
+    # 404 to readers who do not write.
+    "watch:synthesis_list": web(get="login 403 200 200 200 200", post="login 405 405 405 405 405"),
+    "watch:synthesis_prepare": web(
+        get="login 405 405 405 405 405", post="login 403 403 403 302 302"
+    ),
+    "watch:synthesis_subscribe": web(
+        get="login 405 405 405 405 405", post="login 403 302 302 302 302"
+    ),
+    "watch:synthesis_detail": web(
+        "pk=synthesis", get="login 403 404 404 200 200", post="login 405 405 405 405 405"
+    ),
+    "watch:synthesis_edit": web(
+        "pk=synthesis", get="login 403 403 403 200 200", post="login 403 403 403 200 200"
+    ),
+    "watch:synthesis_publish": web(
+        "pk=synthesis", get="login 403 403 403 200 200", post="login 403 403 403 200 200"
+    ),
     "watch:suggestion_list": web(get="login 403 403 403 200 200", post="login 405 405 405 405 405"),
     "watch:suggestion_accept": web(
         "pk=suggestion", get="login 405 405 405 405 405", post="login 403 403 403 302 302"
@@ -489,6 +514,9 @@ API: dict[str, Api] = {
     "GET /api/v1/watch/stories": api("401 403 200 200 200 200 200"),
     "GET /api/v1/watch/stories/{id}": api("401 403 200 200 200 200 200", "id=story"),
     "GET /api/v1/watch/watchlists": api("401 403 200 200 200 200 200"),
+    # The syntheses, read: those who see the stream; the world's is a draft, the writers' (HQ).
+    "GET /api/v1/watch/syntheses": api("401 403 200 200 200 200 200"),
+    "GET /api/v1/watch/syntheses/{id}": api("401 403 404 404 200 200 200", "id=synthesis"),
     "GET /api/v1/watch/watchlists/{id}": api("401 403 200 200 200 200 200", "id=watchlist"),
     "GET /api/v1/watch/watchlists/{id}/matches": api("401 403 200 200 200 200 200", "id=watchlist"),
     # Submissions: a tracer reads their own; reviewers (HQ, veilleurs, coordinators) the queue.

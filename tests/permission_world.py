@@ -43,7 +43,7 @@ from essaim.mailing.tests.factories import CampaignFactory
 from essaim.people.models import ImportBatch, Segment, Tag, email_hash
 from essaim.people.services.imports.runner import imports_dir
 from essaim.people.tests.factories import make_contact
-from essaim.watch.models import Evidence, Item, MergeSuggestion, Story, Watchlist
+from essaim.watch.models import Evidence, Item, MergeSuggestion, Story, Synthesis, Watchlist
 from essaim.watch.services.submissions import submit
 from essaim.watch.tests.factories import FetchLogFactory, ItemFactory, SourceFactory
 
@@ -232,6 +232,8 @@ def build_world() -> World:
     submission = submit(
         volunteer=tracer, url="https://tv.exemple.fr/emission/12", screenshot=image_upload()
     ).submission
+    # Yesterday's synthesis, still a draft (the writers' only).
+    synthesis = Synthesis.objects.create(date=timezone.localdate() - timedelta(days=1))
 
     users = {
         "volunteer": volunteer.user,
@@ -277,6 +279,7 @@ def build_world() -> World:
         "evidence": echo.evidence_id,
         "watchlist": watchlist.pk,
         "submission": submission.pk,
+        "synthesis": synthesis.pk,
         "staff_user": hq.pk,
         "api_token": issued["hq"][0].pk,
         "token": FORGED_TOKEN,

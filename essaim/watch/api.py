@@ -30,6 +30,7 @@ from essaim.watch.models import (
     Source,
     Story,
     Submission,
+    Synthesis,
     Watchlist,
     WatchlistMatch,
 )
@@ -773,3 +774,74 @@ def review_submission(
     except subs.SubmissionRefused as exc:
         raise _refused_submission(exc) from exc
     return _reviewed(user, row, rules.sees_tracer(user, row))
+
+
+# --- The daily syntheses (read) ----------------------------------------------------------------
+
+read_syntheses = TokenAuth(rules.can_read_syntheses, Scope.READ)
+
+
+class SynthesisOut(Schema):
+    id: int
+    date: str
+    state: str
+    published_at: datetime | None
+    intro: str
+    notes: str
+
+
+class SynthesisDetail(SynthesisOut):
+    body: dict[str, Any] = Field(
+        description="The day's figures: top stories with their extractive sentences, new and "
+        "growing ones, missions opened from stories, volume per watchlist."
+    )
+
+
+class SynthesisPage(Schema):
+    items: list[SynthesisOut]
+    next: int | None
+
+
+def _visible_syntheses(request: HttpRequest) -> Any:
+    """The published syntheses; the drafts too for the writers."""
+    qs = Synthesis.objects.all()
+    if not rules.can_write_syntheses(token_of(request).user):
+        qs = qs.filter(state=Synthesis.State.PUBLISHED)
+    return qs
+
+
+def _synthesis(s: Synthesis) -> dict[str, Any]:
+    return {
+        "id": s.pk,
+        "date": s.date.isoformat(),
+        "state": s.state,
+        "published_at": s.published_at,
+        "intro": s.intro,
+        "notes": s.notes,
+    }
+
+
+@router.get("/watch/syntheses", response={200: SynthesisPage, **_ONE}, auth=read_syntheses)
+def list_syntheses(
+    request: HttpRequest,
+    after: int | None = Query(None, ge=1, le=MAX_ID, description="The `next` of the last page."),
+    limit: int = Query(settings.API_PAGE_SIZE, ge=1, le=MAX_PAGE),
+) -> dict[str, Any]:
+    """Syntheses, newest first (published ones; the drafts too for the writers)."""
+    qs = _visible_syntheses(request).defer("body")
+    if after is not None:
+        qs = qs.filter(pk__lt=after)
+    rows = list(qs.order_by("-pk")[: limit + 1])
+    page = rows[:limit]
+    return {
+        "items": [_synthesis(s) for s in page],
+        "next": page[-1].pk if len(rows) > limit else None,
+    }
+
+
+@router.get("/watch/syntheses/{id}", response={200: SynthesisDetail, **_ONE}, auth=read_syntheses)
+def get_synthesis(request: HttpRequest, id: int = Path(..., ge=1, le=MAX_ID)) -> dict[str, Any]:
+    synthesis = _visible_syntheses(request).filter(pk=id).first()
+    if synthesis is None:
+        raise ApiError(404, "No such synthesis.")
+    return _synthesis(synthesis) | {"body": synthesis.body}

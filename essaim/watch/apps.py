@@ -54,6 +54,7 @@ def menu(user: Any) -> list[tuple[str, str] | tuple[str, str, Any] | None]:
     if hq_or_coordinator:
         entries.append((gettext("Listes de veille"), reverse("watch:watchlist_list")))
         entries.append((gettext("Recherche"), reverse("watch:item_search")))
+        entries.append((gettext("Synthèse"), reverse("watch:synthesis_list")))
     if user.is_volunteer:
         entries.append(
             (gettext("Signaler"), reverse("watch:tracer"), lambda: unread_count(user, TRACER_KINDS))

@@ -16,7 +16,7 @@ from essaim.accounts.services.audit_log import (
     register_object,
 )
 from essaim.watch import rules
-from essaim.watch.models import Item, Story, Submission
+from essaim.watch.models import Item, Story, Submission, Synthesis
 
 
 def register() -> None:
@@ -32,6 +32,33 @@ def register() -> None:
         ),
     )
     register_object("watch.item", ObjectKind(load=load_by_pk(Item), name=str))
+    register_object(
+        "watch.synthesis",
+        ObjectKind(
+            load=load_by_pk(Synthesis),
+            name=str,
+            url=lambda s, reader: (
+                reverse("watch:synthesis_detail", args=[s.pk])
+                if rules.can_read_syntheses(reader)
+                else None
+            ),
+        ),
+    )
+    register_action(
+        "watch.story_mission_opened",
+        lambda e: e.say(
+            gettext("%(actor)s a ouvert une mission en réponse au sujet %(object)s"),
+            object=e.object,
+        ),
+    )
+    register_action(
+        "watch.synthesis_edited",
+        lambda e: e.say(gettext("%(actor)s a modifié la %(object)s"), object=e.object),
+    )
+    register_action(
+        "watch.synthesis_published",
+        lambda e: e.say(gettext("%(actor)s a publié la %(object)s"), object=e.object),
+    )
     register_action("watch.merge_accepted", _merge_accepted, refs={"item": "watch.item"})
     register_action(
         "watch.merge_rejected",

@@ -490,3 +490,75 @@ class WatchlistMatch(models.Model):
             models.Index(fields=["watchlist", "-item"], name="watch_match_list_idx"),
             models.Index(fields=["item"], name="watch_match_item_idx"),
         ]
+
+
+class StoryMission(models.Model):
+    """A mission opened from a story (Respond): the story page lists its missions and their
+    accepted proofs. The army knows nothing of stories; the link lives here, above it."""
+
+    story = models.ForeignKey(Story, on_delete=models.CASCADE, related_name="missions")
+    mission = models.OneToOneField(
+        "army.Mission", on_delete=models.CASCADE, related_name="watch_story"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("mission d'un sujet")
+        indexes = [models.Index(fields=["story", "-created_at"], name="watch_storymission_idx")]
+
+
+class Synthesis(models.Model):
+    """The daily synthesis of one day's stories: a draft made each morning (its `body`, the
+    figures and excerpts as structured JSON), edited and published by a synthesis writer."""
+
+    class State(models.TextChoices):
+        DRAFT = "draft", _("Brouillon")
+        PUBLISHED = "published", _("Publiée")
+
+    date = models.DateField(_("jour"), unique=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.DRAFT)
+    body = models.JSONField(default=dict, blank=True)
+    intro = models.TextField(_("introduction"), blank=True, max_length=10_000)
+    notes = models.TextField(_("notes"), blank=True, max_length=20_000)
+    edited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    published_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("synthèse")
+        verbose_name_plural = _("synthèses")
+        ordering = ["-date"]
+
+    def __str__(self) -> str:
+        from django.utils import formats
+
+        return gettext("Synthèse du %(date)s") % {"date": formats.date_format(self.date, "j F Y")}
+
+
+class SynthesisSubscription(models.Model):
+    """A person who asked to receive the published syntheses by email."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="synthesis_subscription"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+
+class SynthesisDelivery(models.Model):
+    """One synthesis mailed to one person: written in the transaction that decides to send,
+    so that no one gets the same synthesis twice."""
+
+    synthesis = models.ForeignKey(Synthesis, on_delete=models.CASCADE, related_name="deliveries")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["synthesis", "user"], name="watch_synthesis_once")
+        ]

@@ -172,3 +172,30 @@ def can_see_submission(user: AnyUser, submission: Submission) -> bool:
     if is_active_user(user) and submission.volunteer_id == user.pk:
         return True
     return can_review(user, submission)
+
+
+SYNTHESIS_WRITER = "redacteur"
+
+
+def is_synthesis_writer(user: AnyUser) -> bool:
+    """HQ, or a volunteer active in the synthesis writer's role."""
+    from essaim.army.models import RoleAssignment, Stage
+
+    if is_hq(user):
+        return True
+    if not is_active_user(user):
+        return False
+    return RoleAssignment.objects.filter(
+        volunteer_id=user.pk, role__slug=SYNTHESIS_WRITER, stage=Stage.ACTIVE
+    ).exists()
+
+
+def can_write_syntheses(user: AnyUser) -> bool:
+    """See the drafts, edit and publish them."""
+    return is_synthesis_writer(user)
+
+
+def can_read_syntheses(user: AnyUser) -> bool:
+    """Read the published syntheses and ask for them by email: those who see the stream, and
+    the writers."""
+    return can_see_stream(user) or is_synthesis_writer(user)

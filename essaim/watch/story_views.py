@@ -18,11 +18,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
+from essaim.army.rules import missions as army_rules
 from essaim.lib.charts import Chart, Series
 from essaim.lib.pagination import keyset_page, querystring
 from essaim.watch import rules
 from essaim.watch.models import Evidence, Item, MergeSuggestion, Source, Story
-from essaim.watch.services import merges
+from essaim.watch.services import merges, respond
 
 # The periods the stream filters by: (value in the URL, label, length).
 PERIODS = [
@@ -115,6 +116,9 @@ def story_detail(request: HttpRequest, pk: int) -> HttpResponse:
         if can_review
         else []
     )
+    responses = respond.responses(story)
+    # The missions this user runs (HQ: all; a coordinator: their teams'), linked to their page.
+    scope = army_rules.review_scope(request.user) if responses else set()
     return render(
         request,
         "watch/story_detail.html",
@@ -125,6 +129,13 @@ def story_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "chart": spread_chart(story, times),
             "suggestions": suggestions,
             "can_review": can_review,
+            "responses": responses,
+            "can_respond": army_rules.can_review(request.user),
+            "runnable": {
+                r.mission.pk
+                for r in responses
+                if scope is None or (r.mission.team_id is not None and r.mission.team_id in scope)
+            },
         },
     )
 

@@ -20,3 +20,11 @@ def fetch_submission(submission_id: int) -> str:
     from essaim.watch.services.submissions import fetch_submission as fetch
 
     return fetch(submission_id)
+
+
+@task
+def mail_synthesis(synthesis_id: int) -> int:
+    """Mail a published synthesis to those who asked for it (once each)."""
+    from essaim.watch.services.synthesis import mail_synthesis as mail
+
+    return mail(synthesis_id=synthesis_id)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from essaim.watch import story_views, views, watchlist_views
+from essaim.watch import respond_views, story_views, synthesis_views, views, watchlist_views
 
 app_name = "watch"
 urlpatterns = [
@@ -13,6 +13,15 @@ urlpatterns = [
     path("sources/opml/export/", views.opml_export, name="opml_export"),
     path("sujets/", story_views.story_list, name="story_list"),
     path("sujets/<int:pk>/", story_views.story_detail, name="story_detail"),
+    path("sujets/<int:pk>/mission/", respond_views.story_respond, name="story_respond"),
+    path("syntheses/", synthesis_views.synthesis_list, name="synthesis_list"),
+    path("syntheses/preparer/", synthesis_views.synthesis_prepare, name="synthesis_prepare"),
+    path("syntheses/abonnement/", synthesis_views.synthesis_subscribe, name="synthesis_subscribe"),
+    path("syntheses/<int:pk>/", synthesis_views.synthesis_detail, name="synthesis_detail"),
+    path("syntheses/<int:pk>/modifier/", synthesis_views.synthesis_edit, name="synthesis_edit"),
+    path(
+        "syntheses/<int:pk>/publier/", synthesis_views.synthesis_publish, name="synthesis_publish"
+    ),
     path("rapprochements/", story_views.suggestion_list, name="suggestion_list"),
     path(
         "rapprochements/<int:pk>/accepter/",

@@ -21,7 +21,14 @@ def test_hq_sees_every_pillar_in_order(hq_client: Client) -> None:
         "Base": ["Contacts", "Segments", "Étiquettes", "Imports"],
         "Campagnes": ["Campagnes", "Modèles de message"],
         "Armée": ["Équipes", "Missions", "Appels", "Invitations signalées"],
-        "Veille": ["Sujets", "Sources", "Listes de veille", "Recherche", "Signalements"],
+        "Veille": [
+            "Sujets",
+            "Sources",
+            "Listes de veille",
+            "Recherche",
+            "Synthèse",
+            "Signalements",
+        ],
         "Administration": ["Journal d'audit", "Jetons d'API", "Guide de style"],
         "Compte": ["Notifications", "Double authentification"],
     }
@@ -43,7 +50,7 @@ def test_a_coordinator_runs_missions_and_sees_the_contacts_of_its_zone(
         "": ["Accueil"],
         "Base": ["Contacts"],
         "Armée": ["Équipes", "Missions"],
-        "Veille": ["Sujets", "Listes de veille", "Recherche", "Signalements"],
+        "Veille": ["Sujets", "Listes de veille", "Recherche", "Synthèse", "Signalements"],
         "Compte": ["Notifications", "Double authentification"],
     }
 

@@ -87,6 +87,8 @@ EXPECTED_OPERATIONS = {
     ("get", "/api/v1/watch/submissions"): "my_submissions",
     ("get", "/api/v1/watch/reviews"): "submission_queue",
     ("post", "/api/v1/watch/submissions/{id}/review"): "review_submission",
+    ("get", "/api/v1/watch/syntheses"): "list_syntheses",
+    ("get", "/api/v1/watch/syntheses/{id}"): "get_synthesis",
 }
 
 

@@ -190,6 +190,23 @@ class MissionForm(forms.Form):
         return data
 
 
+def mission_terms(data: dict[str, Any]) -> dict[str, Any]:
+    """The create and edit services' arguments from a valid MissionForm's cleaned data, but the
+    team and the targeting (the army's pages and the watch's Respond share it)."""
+    return {
+        "kind": data["kind"],
+        "title": data["title"],
+        "brief": data["brief"],
+        "role": data["role"],
+        "quota": data["quota"],
+        "deadline": data["deadline"],
+        "talking_point": data["talking_point"],
+        "points": data["points"],
+        "per_volunteer_minutes": data["per_volunteer_minutes"],
+        **{k: data[k] for k in KIT_FIELDS},
+    }
+
+
 def has_separator(text: str) -> bool:
     return any(is_separator(line) for line in text.splitlines())
 

@@ -22,7 +22,7 @@ from django.utils.translation import ngettext
 from django_htmx.http import HttpResponseClientRedirect
 
 from essaim.accounts.models import Team
-from essaim.army.forms.missions import KIT_FIELDS, MissionForm
+from essaim.army.forms.missions import MissionForm, mission_terms
 from essaim.army.models import (
     Claim,
     Mission,
@@ -73,22 +73,6 @@ def missions_run(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _terms(data: dict[str, Any]) -> dict[str, Any]:
-    """The service's arguments from a valid MissionForm, but the team and the targeting."""
-    return {
-        "kind": data["kind"],
-        "title": data["title"],
-        "brief": data["brief"],
-        "role": data["role"],
-        "quota": data["quota"],
-        "deadline": data["deadline"],
-        "talking_point": data["talking_point"],
-        "points": data["points"],
-        "per_volunteer_minutes": data["per_volunteer_minutes"],
-        **{k: data[k] for k in KIT_FIELDS},
-    }
-
-
 def _team_of(request: HttpRequest, data: dict[str, Any]) -> Team | None:
     """The form's team, if this user may put a mission there (the form offers only those)."""
     team_id = int(data["team"]) if data["team"] else None
@@ -110,7 +94,7 @@ def mission_create(request: HttpRequest) -> HttpResponse:
                 by=request.user,  # type: ignore[arg-type]
                 team=team,
                 targeting=svc.Targeting(stages=data["stages"], departements=data["departements"]),
-                **_terms(data),
+                **mission_terms(data),
             )
         except svc.MissionError as refused:
             form.add_error(None, str(refused.message))
@@ -154,7 +138,7 @@ def mission_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 team=team,
                 stages=data["stages"],
                 departements=data["departements"],
-                **_terms(data),
+                **mission_terms(data),
             )
         except svc.MissionError as refused:
             form.add_error(None, str(refused.message))

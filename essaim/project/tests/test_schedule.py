@@ -29,9 +29,12 @@ def scheduled_job_names() -> list[str]:
     )
 
 
-def test_schedule_declares_the_six_periodic_jobs() -> None:
+def test_schedule_declares_the_nine_periodic_jobs() -> None:
     assert scheduled_job_names() == [
+        "draft_daily_synthesis",
         "lapse_idle_volunteer_roles",
+        "place_pending_watch_items",
+        "prune_watch_bands",
         "prune_watch_evidence",
         "prune_watch_history",
         "purge_expired_import_files",

@@ -1,7 +1,7 @@
 """The watch's part of a GDPR access report (a section of essaim.people.services.gdpr_sections,
 registered by WatchConfig.ready): the sources and the watchlists that the person's volunteer
-accounts added, and the links they submitted as a tracer (with their notes, time codes and
-fates).
+accounts added, the links they submitted as a tracer (with their notes, time codes and fates),
+and whether they asked for the daily synthesis by email and which they got.
 
 Items are what public sites published; the watch keeps no data about contacts otherwise.
 """
@@ -11,7 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 from essaim.army.models import Volunteer
-from essaim.watch.models import Source, Submission, Watchlist
+from essaim.watch.models import (
+    Source,
+    Submission,
+    SynthesisDelivery,
+    SynthesisSubscription,
+    Watchlist,
+)
 
 
 def access_section(*, contact_id: int, hashed: str) -> dict[str, Any]:
@@ -46,4 +52,18 @@ def access_section(*, contact_id: int, hashed: str) -> dict[str, Any]:
             }
             for s in submissions
         ],
+        "watch_syntheses": {
+            "subscribed_since": [
+                at.isoformat()
+                for at in SynthesisSubscription.objects.filter(user__in=users).values_list(
+                    "created_at", flat=True
+                )
+            ],
+            "received": [
+                day.isoformat()
+                for day in SynthesisDelivery.objects.filter(user__in=users)
+                .order_by("synthesis__date")
+                .values_list("synthesis__date", flat=True)
+            ],
+        },
     }

@@ -73,3 +73,22 @@ def test_the_access_report_lists_the_watchlists_a_person_created() -> None:
     assert access_report(contact)["watch_watchlists"] == [
         {"name": "Mes sujets", "query": "retraites", "added_at": mine.created_at.isoformat()}
     ]
+
+
+def test_the_access_report_says_whether_a_person_asked_for_the_syntheses_and_which_they_got() -> (
+    None
+):
+    import datetime as dt
+
+    from essaim.watch.models import Synthesis, SynthesisDelivery, SynthesisSubscription
+
+    contact = make_contact("lea@exemple.fr")
+    volunteer = make_volunteer("lea@exemple.fr", contact=contact)
+    assert access_report(contact)["watch_syntheses"] == {"subscribed_since": [], "received": []}
+    subscription = SynthesisSubscription.objects.create(user=volunteer.user)
+    synthesis = Synthesis.objects.create(date=dt.date(2027, 3, 1), state="published")
+    SynthesisDelivery.objects.create(synthesis=synthesis, user=volunteer.user)
+    assert access_report(contact)["watch_syntheses"] == {
+        "subscribed_since": [subscription.created_at.isoformat()],
+        "received": ["2027-03-01"],
+    }
