@@ -404,6 +404,26 @@ WEB: dict[str, Web] = {
         "pk=watchlist", get="login 403 403 403 200 200", post="login 403 403 403 200 200"
     ),
     "watch:item_search": web(get="login 403 200 200 200 200", post="login 405 405 405 405 405"),
+    # Triage: HQ (and active veilleurs, not in this world) take and decide; coordinators read
+    # the queue, a story's triage and the alerts. Taking, giving back or deciding sends back
+    # to the story (302; an empty decision is refused there with a message).
+    "watch:triage_queue": web(get="login 403 200 200 200 200", post="login 405 405 405 405 405"),
+    "watch:triage_story": web(
+        "pk=story", get="login 403 200 200 200 200", post="login 405 405 405 405 405"
+    ),
+    "watch:triage_take": web(
+        "pk=story", get="login 405 405 405 405 405", post="login 403 403 403 302 302"
+    ),
+    "watch:triage_release": web(
+        "pk=story", get="login 405 405 405 405 405", post="login 403 403 403 302 302"
+    ),
+    "watch:triage_decide": web(
+        "pk=story", get="login 405 405 405 405 405", post="login 403 403 403 302 302"
+    ),
+    "watch:alert_list": web(get="login 403 200 200 200 200", post="login 405 405 405 405 405"),
+    "watch:alert_detail": web(
+        "pk=alert", get="login 403 200 200 200 200", post="login 405 405 405 405 405"
+    ),
     # --- The development mail catcher: HQ only, and only where DEVMAIL_ENABLED (404 otherwise).
     "devmail:inbox": web(get="login 404 404 404 200 200", post="login 404 404 404 200 200"),
     "devmail:message": web(

@@ -43,7 +43,7 @@ from essaim.mailing.tests.factories import CampaignFactory
 from essaim.people.models import ImportBatch, Segment, Tag, email_hash
 from essaim.people.services.imports.runner import imports_dir
 from essaim.people.tests.factories import make_contact
-from essaim.watch.models import Evidence, Item, MergeSuggestion, Story, Watchlist
+from essaim.watch.models import Alert, Evidence, Item, MergeSuggestion, Story, Watchlist
 from essaim.watch.tests.factories import FetchLogFactory, ItemFactory, SourceFactory
 
 # The roles of the matrix, in the order of the table's columns.
@@ -220,6 +220,8 @@ def build_world() -> World:
     # Its own story, as the ingest would leave it.
     Item.objects.filter(pk=suggested.pk).update(story=Story.objects.create(title="Un autre"))
     watchlist = Watchlist.objects.create(name="Candidats", kind="names", query="Dupont")
+    # An alert on the story, as an urgent triage leaves it.
+    alert = Alert.objects.create(kind=Alert.Kind.URGENT, story=story, title="Un sujet")
 
     users = {
         "volunteer": volunteer.user,
@@ -264,6 +266,7 @@ def build_world() -> World:
         "suggestion": suggestion.pk,
         "evidence": echo.evidence_id,
         "watchlist": watchlist.pk,
+        "alert": alert.pk,
         "staff_user": hq.pk,
         "api_token": issued["hq"][0].pk,
         "token": FORGED_TOKEN,

@@ -13,9 +13,10 @@ class WatchConfig(AppConfig):
         from essaim.people.services.demo import register_step
         from essaim.people.services.gdpr_sections import register_section
         from essaim.watch import labels
-        from essaim.watch.services import demo, gdpr
+        from essaim.watch.services import alerts, demo, gdpr
 
         labels.register()
+        alerts.register_kinds()
         register_menu("watch", Group("watch", _("Veille"), 50), menu)
         # A person's access report lists the sources their accounts added. No erase step: a
         # source belongs to the campaign, and its author is a foreign key set to null with the
@@ -38,6 +39,9 @@ def menu(user: Any) -> list[tuple[str, str] | None]:
     hq_or_coordinator = rules.can_manage_sources(user) or getattr(user, "is_coordinator", False)
     if hq_or_coordinator:
         entries.append((gettext("Sujets"), reverse("watch:story_list")))
+    if hq_or_coordinator:
+        entries.append((gettext("Tri"), reverse("watch:triage_queue")))
+        entries.append((gettext("Alertes"), reverse("watch:alert_list")))
     if rules.can_manage_sources(user):
         entries.append((gettext("Sources"), reverse("watch:source_list")))
     if hq_or_coordinator:

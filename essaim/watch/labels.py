@@ -16,7 +16,7 @@ from essaim.accounts.services.audit_log import (
     register_object,
 )
 from essaim.watch import rules
-from essaim.watch.models import Item, Story
+from essaim.watch.models import Item, Story, TriageState
 
 
 def register() -> None:
@@ -32,6 +32,14 @@ def register() -> None:
         ),
     )
     register_object("watch.item", ObjectKind(load=load_by_pk(Item), name=str))
+    register_action(
+        "watch.triage_decided",
+        lambda e: e.say(
+            gettext("%(actor)s a trié le sujet %(object)s : %(decision)s"),
+            object=e.object,
+            decision=_decision_label(e.detail("decision")),
+        ),
+    )
     register_action("watch.merge_accepted", _merge_accepted, refs={"item": "watch.item"})
     register_action(
         "watch.merge_rejected",
@@ -50,3 +58,7 @@ def _merge_accepted(e: Entry) -> str:
         item=e.ref("item", "watch.item"),
         object=e.object,
     )
+
+
+def _decision_label(value: str) -> str:
+    return str(TriageState(value).label) if value in TriageState.values else str(value)

@@ -376,3 +376,93 @@ class WatchlistMatch(models.Model):
             models.Index(fields=["watchlist", "-item"], name="watch_match_list_idx"),
             models.Index(fields=["item"], name="watch_match_item_idx"),
         ]
+
+
+class TriageState(models.TextChoices):
+    NEW = "new", _("À trier")
+    PERTINENT = "pertinent", _("Pertinent")
+    NOT_PERTINENT = "not_pertinent", _("Non pertinent")
+    URGENT = "urgent", _("Urgent")
+    ASSIGNED = "assigned", _("Confié")
+
+
+class StoryTriage(models.Model):
+    """Where a story stands in the veilleurs' triage (essaim.watch.services.triage), beside the
+    story rather than on it so that the ingest's updates of the counts never touch it.
+
+    A person takes a story (`locked_by` until `locked_until`) so that two people do not work it
+    at once; the lock is taken and the decision written by conditional UPDATEs, and a lock that
+    runs out frees the story again. A story without a row is new."""
+
+    story = models.OneToOneField(
+        Story, primary_key=True, on_delete=models.CASCADE, related_name="triage"
+    )
+    state = models.CharField(max_length=16, choices=TriageState.choices, default=TriageState.NEW)
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    locked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    locked_until = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("tri d'un sujet")
+        indexes = [models.Index(fields=["state"], name="watch_triage_state_idx")]
+
+
+class TriageDecision(models.Model):
+    """One decision on a story, kept for good: who decided what, when, and why (the note)."""
+
+    story = models.ForeignKey(Story, on_delete=models.CASCADE, related_name="triage_decisions")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decision = models.CharField(max_length=16, choices=TriageState.choices)
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    note = models.TextField(blank=True, max_length=2000)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("décision de tri")
+        verbose_name_plural = _("décisions de tri")
+        indexes = [models.Index(fields=["story", "-created_at"], name="watch_triage_story_idx")]
+
+
+class Alert(models.Model):
+    """Something HQ should look at now (essaim.watch.services.alerts): a story marked urgent
+    (one alert per story, never two) or a spike of a watchlist. `explanation` says why: the
+    stories, their first sources, the top terms and, for a spike, the counts against the
+    baseline."""
+
+    class Kind(models.TextChoices):
+        URGENT = "urgent", _("Urgent")
+        SPIKE = "spike", _("Pic")
+
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    story = models.ForeignKey(
+        Story, null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts"
+    )
+    watchlist = models.ForeignKey(
+        Watchlist, null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts"
+    )
+    title = models.CharField(max_length=500)
+    explanation = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("alerte")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["story"], condition=Q(kind="urgent"), name="watch_alert_urgent_once"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["watchlist", "kind", "-created_at"], name="watch_alert_list_idx")
+        ]
+
+    def __str__(self) -> str:
+        return self.title

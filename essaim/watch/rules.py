@@ -54,3 +54,17 @@ def can_read_watchlists(user: AnyUser) -> bool:
 def can_manage_watchlists(user: AnyUser) -> bool:
     """Create, edit and delete watchlists."""
     return is_hq(user)
+
+
+def can_triage(user: AnyUser) -> bool:
+    """Take a story of the triage queue and decide on it: HQ and the active veilleurs."""
+    return is_hq(user) or is_active_veilleur(user)
+
+
+def can_see_triage(user: AnyUser) -> bool:
+    """See the triage queue and the alerts: those who triage, and coordinators (read only)."""
+    if is_hq(user):
+        return True
+    if not is_active_user(user):
+        return False
+    return bool(getattr(user, "is_coordinator", False)) or is_active_veilleur(user)
