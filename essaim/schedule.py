@@ -58,3 +58,12 @@ def prune_watch_evidence() -> None:
     from essaim.watch.services.history import prune_evidence
 
     prune_evidence()
+
+
+@db_periodic_task(crontab(minute="*/15"))
+def detect_watch_spikes() -> None:
+    """A watchlist matching far more distinct sources than usual raises a spike alert (the
+    rule: essaim.watch.services.spikes)."""
+    from essaim.watch.services.spikes import detect
+
+    detect()

@@ -421,6 +421,8 @@ WEB: dict[str, Web] = {
         "pk=story", get="login 405 405 405 405 405", post="login 403 403 403 302 302"
     ),
     "watch:alert_list": web(get="login 403 200 200 200 200", post="login 405 405 405 405 405"),
+    # One's own choice of alerts: those who see the alerts; a POST saves it and comes back.
+    "watch:alert_settings": web(get="login 403 200 200 200 200", post="login 403 302 302 302 302"),
     "watch:alert_detail": web(
         "pk=alert", get="login 403 200 200 200 200", post="login 405 405 405 405 405"
     ),

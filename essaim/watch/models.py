@@ -466,3 +466,22 @@ class Alert(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class AlertPreference(models.Model):
+    """Which alerts a person receives, and how. Without a row, HQ gets every alert in the app
+    and nobody else gets any (essaim.watch.services.alerts.recipients)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="watch_alert_preference",
+    )
+    urgent = models.BooleanField(_("sujets urgents"), default=True)
+    spike = models.BooleanField(_("pics des listes de veille"), default=True)
+    in_app = models.BooleanField(_("dans l'application"), default=True)
+    email = models.BooleanField(_("par courriel"), default=False)
+
+    class Meta:
+        verbose_name = _("préférence d'alertes")

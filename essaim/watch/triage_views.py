@@ -15,9 +15,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from essaim.accounts.models import Role, User
+from essaim.accounts.rules import is_hq
 from essaim.lib.pagination import keyset_page, querystring
 from essaim.watch import rules
-from essaim.watch.models import Alert, Story, TriageState, Watchlist
+from essaim.watch.models import Alert, AlertPreference, Story, TriageState, Watchlist
 from essaim.watch.services import triage
 
 
@@ -198,3 +199,36 @@ def alert_detail(request: HttpRequest, pk: int) -> HttpResponse:
     _require_see(request)
     alert = get_object_or_404(Alert.objects.select_related("story", "watchlist"), pk=pk)
     return render(request, "watch/alert_detail.html", {"alert": alert, "x": alert.explanation})
+
+
+PREFERENCE_FIELDS = ("urgent", "spike", "in_app", "email")
+
+
+@login_required
+def alert_settings(request: HttpRequest) -> HttpResponse:
+    """One's own choice of alerts: which kinds, by which channels."""
+    _require_see(request)
+    if request.method not in ("GET", "POST"):
+        return HttpResponse(status=405)
+    user_id = int(request.user.pk or 0)  # signed in: login_required
+    preference = AlertPreference.objects.filter(user_id=user_id).first()
+    if request.method == "POST":
+        values = {field: request.POST.get(field) == "on" for field in PREFERENCE_FIELDS}
+        AlertPreference.objects.update_or_create(user_id=user_id, defaults=values)
+        messages.success(request, _("Vos choix d'alertes sont enregistrés."))
+        return redirect("watch:alert_settings")
+    current = (
+        {field: getattr(preference, field) for field in PREFERENCE_FIELDS}
+        if preference
+        else {"urgent": True, "spike": True, "in_app": is_hq(request.user), "email": False}
+    )
+    fields = [
+        (field, label, current[field])
+        for field, label in (
+            ("urgent", _("Sujets urgents")),
+            ("spike", _("Pics des listes de veille")),
+            ("in_app", _("Dans l'application")),
+            ("email", _("Par courriel")),
+        )
+    ]
+    return render(request, "watch/alert_settings.html", {"fields": fields})

@@ -35,6 +35,7 @@ urlpatterns = [
     path("tri/<int:pk>/rendre/", triage_views.triage_release, name="triage_release"),
     path("tri/<int:pk>/decider/", triage_views.triage_decide, name="triage_decide"),
     path("alertes/", triage_views.alert_list, name="alert_list"),
+    path("alertes/choix/", triage_views.alert_settings, name="alert_settings"),
     path("alertes/<int:pk>/", triage_views.alert_detail, name="alert_detail"),
     path("recherche/", watchlist_views.item_search, name="item_search"),
 ]

@@ -29,8 +29,9 @@ def scheduled_job_names() -> list[str]:
     )
 
 
-def test_schedule_declares_the_six_periodic_jobs() -> None:
+def test_schedule_declares_the_seven_periodic_jobs() -> None:
     assert scheduled_job_names() == [
+        "detect_watch_spikes",
         "lapse_idle_volunteer_roles",
         "prune_watch_evidence",
         "prune_watch_history",

@@ -9,19 +9,27 @@ Notification kinds (essaim.accounts.services.notifications): `watch_alert`, an a
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import smtplib
 from collections import Counter
 from collections.abc import Collection, Mapping
 from typing import Any
 
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from essaim.accounts.models import Role, User
 from essaim.accounts.services import notifications
 from essaim.accounts.services.notifications import Target
-from essaim.watch.models import Alert, Item, Story, WatchlistMatch
+from essaim.watch.models import Alert, AlertPreference, Item, Story, WatchlistMatch
+
+logger = logging.getLogger(__name__)
 
 ALERT = "watch_alert"
 TRIAGE_ASSIGNED = "watch_triage_given"  # Notification.kind holds 20 characters
@@ -126,11 +134,55 @@ def raise_urgent(
     return alert
 
 
+def recipients(kind: str) -> tuple[list[int], list[int]]:
+    """Who is told of an alert of this kind: (in the app, by email), as ids. A person's
+    AlertPreference decides; HQ without one gets it in the app."""
+    chosen = AlertPreference.objects.filter(user__is_active=True, **{kind: True})
+    in_app = set(chosen.filter(in_app=True).values_list("user_id", flat=True))
+    email = set(chosen.filter(email=True).values_list("user_id", flat=True))
+    with_row = set(AlertPreference.objects.values_list("user_id", flat=True))
+    in_app.update(pk for pk in hq_recipients() if pk not in with_row)
+    return sorted(in_app), sorted(email)
+
+
 def deliver(alert: Alert, *, actor_id: int | None = None) -> int:
-    """Tell HQ in the app."""
-    return notifications.notify(
-        kind=ALERT, object_id=alert.pk, recipients=hq_recipients(), actor_id=actor_id
+    """Tell those who chose it: in the app now, by email once the transaction commits. The
+    actor is told in the app of nothing they did, but a mail is still sent (it may be how the
+    alert reaches others reading that box)."""
+    in_app, email = recipients(alert.kind)
+    told = notifications.notify(
+        kind=ALERT, object_id=alert.pk, recipients=in_app, actor_id=actor_id
     )
+    if email:
+        addresses = list(User.objects.filter(pk__in=email).values_list("email", flat=True))
+        message = _alert_message(alert, addresses)
+        transaction.on_commit(lambda: _send_quietly(message))
+    return told
+
+
+def _alert_message(alert: Alert, addresses: list[str]) -> list[EmailMultiAlternatives]:
+    with translation.override("fr"):
+        url = settings.SITE_URL + reverse("watch:alert_detail", args=[alert.pk])
+        subject = gettext("Essaim : alerte de veille, %(title)s") % {"title": alert.title[:150]}
+        text = render_to_string(
+            "watch/alert_mail.txt", {"alert": alert, "x": alert.explanation, "url": url}
+        )
+    # One message per person: nobody sees who else receives the alerts.
+    return [
+        EmailMultiAlternatives(
+            subject, text, to=[address], headers={"Auto-Submitted": "auto-generated"}
+        )
+        for address in addresses
+    ]
+
+
+def _send_quietly(messages: list[EmailMultiAlternatives]) -> None:
+    # The alert is in the app whatever happens to the mail: a failure is logged, not raised.
+    for message in messages:
+        try:
+            message.send()
+        except (OSError, smtplib.SMTPException):
+            logger.warning("watch alert mail to %s failed", message.to, exc_info=True)
 
 
 def tell_assigned(*, story: Story, user: Any, assignee: Any) -> None:
