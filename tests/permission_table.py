@@ -497,6 +497,8 @@ API: dict[str, Api] = {
     # The stream of stories: HQ's and every coordinator's tokens, read-only.
     "GET /api/v1/watch/stories": api("401 403 200 200 200 200 200"),
     "GET /api/v1/watch/stories/{id}": api("401 403 200 200 200 200 200", "id=story"),
+    # Alerts: read by those who see the triage (coordinators, HQ; veilleurs not in this world).
+    "GET /api/v1/watch/alerts": api("401 403 200 200 200 200 200"),
     "GET /api/v1/watch/watchlists": api("401 403 200 200 200 200 200"),
     "GET /api/v1/watch/watchlists/{id}": api("401 403 200 200 200 200 200", "id=watchlist"),
     "GET /api/v1/watch/watchlists/{id}/matches": api("401 403 200 200 200 200 200", "id=watchlist"),

@@ -9,6 +9,7 @@ class WatchConfig(AppConfig):
     verbose_name = _("La veille")
 
     def ready(self) -> None:
+        from essaim.accounts.services.dashboard import register_panel
         from essaim.accounts.services.navigation import Group, register_menu
         from essaim.people.services.demo import register_step
         from essaim.people.services.gdpr_sections import register_section
@@ -17,6 +18,8 @@ class WatchConfig(AppConfig):
 
         labels.register()
         alerts.register_kinds()
+        # The veilleurs (a volunteer role, not an account role) find the triage from home.
+        register_panel("watch_triage", "watch/dashboard/triage.html", triage_panel, order=8)
         register_menu("watch", Group("watch", _("Veille"), 50), menu)
         # A person's access report lists the sources their accounts added. No erase step: a
         # source belongs to the campaign, and its author is a foreign key set to null with the
@@ -48,3 +51,16 @@ def menu(user: Any) -> list[tuple[str, str] | None]:
         entries.append((gettext("Listes de veille"), reverse("watch:watchlist_list")))
         entries.append((gettext("Recherche"), reverse("watch:item_search")))
     return entries
+
+
+def triage_panel(user: Any) -> dict[str, Any] | None:
+    from django.urls import reverse
+
+    from essaim.watch import rules
+    from essaim.watch.services import triage
+
+    if not rules.can_triage(user):
+        return None
+    # Capped: the figure says "much", it need not count thousands on every home page.
+    waiting = triage.queue().values("pk")[:1000].count()
+    return {"url": reverse("watch:triage_queue"), "waiting": waiting}

@@ -83,6 +83,7 @@ EXPECTED_OPERATIONS = {
     ("patch", "/api/v1/watch/watchlists/{id}"): "update_watchlist",
     ("delete", "/api/v1/watch/watchlists/{id}"): "delete_watchlist",
     ("get", "/api/v1/watch/watchlists/{id}/matches"): "list_watchlist_matches",
+    ("get", "/api/v1/watch/alerts"): "list_alerts",
 }
 
 

@@ -251,3 +251,32 @@ def test_the_menu_offers_tri_to_hq_and_coordinators(
     assert (
         reverse("watch:triage_queue") not in volunteer_client.get(reverse("home")).content.decode()
     )
+
+
+def test_a_veilleur_finds_the_triage_on_their_home_page(
+    veilleur: Any, volunteer_client: Client, watchlist: Watchlist
+) -> None:
+    matched_story("Dupont en meeting", watchlist)
+    page = client_of(veilleur).get(reverse("home")).content.decode()
+    assert 'id="panel-triage"' in page
+    assert reverse("watch:triage_queue") in page
+    assert 'id="panel-triage"' not in volunteer_client.get(reverse("home")).content.decode()
+
+
+def test_the_api_lists_alerts_newest_first_for_those_who_see_them(
+    hq: Any, coordinator: Any, volunteer: Any, watchlist: Watchlist
+) -> None:
+    from essaim.api.testing import api_for
+
+    story = matched_story("Dupont en meeting", watchlist)
+    triage.decide(story=story, user=hq, decision=TriageState.URGENT)
+    spike = Alert.objects.create(kind="spike", watchlist=watchlist, title="Candidats")
+    body = api_for(coordinator).get("/api/v1/watch/alerts").json()
+    assert [(a["id"], a["kind"]) for a in body["items"]] == [
+        (spike.pk, "spike"),
+        (Alert.objects.get(kind="urgent").pk, "urgent"),
+    ]
+    assert body["next"] is None
+    only = api_for(hq).get("/api/v1/watch/alerts", kind="urgent").json()
+    assert [a["story"] for a in only["items"]] == [story.pk]
+    assert api_for(volunteer).get("/api/v1/watch/alerts").status_code == 403
