@@ -785,8 +785,7 @@ def test_a_post_is_never_redirected(server):
 def test_a_post_to_a_loopback_address_off_the_allow_list_is_refused_before_connecting(
     server, loopback_only
 ):
-    with serve_http(site(), "127.0.0.2") as other:
-        with pytest.raises(FetchError) as caught:
-            fetch_sync(other.url("/echo"), policy=policy_for(other), data=b"x")
+    with serve_http(site(), "127.0.0.2") as other, pytest.raises(FetchError) as caught:
+        fetch_sync(other.url("/echo"), policy=policy_for(other), data=b"x")
     assert caught.value.code == "forbidden_address"
     assert other.requests == []
