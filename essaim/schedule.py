@@ -67,3 +67,11 @@ def detect_watch_spikes() -> None:
     from essaim.watch.services.spikes import detect
 
     detect()
+
+
+@db_periodic_task(crontab(minute="*/1"))
+def retry_watch_webhooks() -> None:
+    """The alerts' webhook deliveries that failed are tried again once their wait is over."""
+    from essaim.watch.services.webhooks import retry_due
+
+    retry_due()

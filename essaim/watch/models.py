@@ -485,3 +485,48 @@ class AlertPreference(models.Model):
 
     class Meta:
         verbose_name = _("préférence d'alertes")
+
+
+class WebhookEndpoint(models.Model):
+    """A URL HQ gives to receive the alerts as signed JSON (essaim.watch.services.webhooks)."""
+
+    url = models.URLField(_("adresse"), max_length=URL_LENGTH)
+    # Shared with the receiver, who checks X-Essaim-Signature with it.
+    secret = models.CharField(_("secret"), max_length=200)
+    active = models.BooleanField(_("actif"), default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("point d'accès webhook")
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class WebhookDelivery(models.Model):
+    """One alert to one endpoint: tried at once, then again later on failure (backoff), until
+    delivered or given up."""
+
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="+")
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="+")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("envoi webhook")
+        constraints = [
+            models.UniqueConstraint(fields=["endpoint", "alert"], name="watch_webhook_once")
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                name="watch_webhook_due_idx",
+                condition=Q(delivered_at__isnull=True),
+            )
+        ]

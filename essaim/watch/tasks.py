@@ -11,3 +11,11 @@ def backfill_watchlist(watchlist_id: int) -> int:
     from essaim.watch.services.watchlists import backfill
 
     return backfill(watchlist_id)
+
+
+@task
+def deliver_webhook(delivery_id: int) -> bool:
+    """Try an alert's delivery to a webhook (retried later by the schedule on failure)."""
+    from essaim.watch.services.webhooks import attempt
+
+    return attempt(delivery_id)

@@ -29,13 +29,14 @@ def scheduled_job_names() -> list[str]:
     )
 
 
-def test_schedule_declares_the_seven_periodic_jobs() -> None:
+def test_schedule_declares_the_eight_periodic_jobs() -> None:
     assert scheduled_job_names() == [
         "detect_watch_spikes",
         "lapse_idle_volunteer_roles",
         "prune_watch_evidence",
         "prune_watch_history",
         "purge_expired_import_files",
+        "retry_watch_webhooks",
         "send_notification_digests",
         "send_waiting_invitations",
     ]

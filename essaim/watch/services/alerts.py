@@ -149,6 +149,9 @@ def deliver(alert: Alert, *, actor_id: int | None = None) -> int:
     """Tell those who chose it: in the app now, by email once the transaction commits. The
     actor is told in the app of nothing they did, but a mail is still sent (it may be how the
     alert reaches others reading that box)."""
+    from essaim.watch.services import webhooks
+
+    webhooks.queue(alert)
     in_app, email = recipients(alert.kind)
     told = notifications.notify(
         kind=ALERT, object_id=alert.pk, recipients=in_app, actor_id=actor_id
