@@ -43,7 +43,15 @@ from essaim.mailing.tests.factories import CampaignFactory
 from essaim.people.models import ImportBatch, Segment, Tag, email_hash
 from essaim.people.services.imports.runner import imports_dir
 from essaim.people.tests.factories import make_contact
-from essaim.watch.models import Alert, Evidence, Item, MergeSuggestion, Story, Watchlist
+from essaim.watch.models import (
+    Alert,
+    Evidence,
+    Item,
+    MergeSuggestion,
+    Story,
+    Watchlist,
+    WebhookEndpoint,
+)
 from essaim.watch.tests.factories import FetchLogFactory, ItemFactory, SourceFactory
 
 # The roles of the matrix, in the order of the table's columns.
@@ -222,6 +230,7 @@ def build_world() -> World:
     watchlist = Watchlist.objects.create(name="Candidats", kind="names", query="Dupont")
     # An alert on the story, as an urgent triage leaves it.
     alert = Alert.objects.create(kind=Alert.Kind.URGENT, story=story, title="Un sujet")
+    webhook = WebhookEndpoint.objects.create(url="https://hooks.exemple.fr/essaim", secret="s")
 
     users = {
         "volunteer": volunteer.user,
@@ -267,6 +276,7 @@ def build_world() -> World:
         "evidence": echo.evidence_id,
         "watchlist": watchlist.pk,
         "alert": alert.pk,
+        "webhook": webhook.pk,
         "staff_user": hq.pk,
         "api_token": issued["hq"][0].pk,
         "token": FORGED_TOKEN,

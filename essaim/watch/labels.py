@@ -16,7 +16,7 @@ from essaim.accounts.services.audit_log import (
     register_object,
 )
 from essaim.watch import rules
-from essaim.watch.models import Item, Story, TriageState
+from essaim.watch.models import Item, Story, TriageState, WebhookEndpoint
 
 
 def register() -> None:
@@ -38,6 +38,19 @@ def register() -> None:
             gettext("%(actor)s a trié le sujet %(object)s : %(decision)s"),
             object=e.object,
             decision=_decision_label(e.detail("decision")),
+        ),
+    )
+    register_object("watch.webhook", ObjectKind(load=load_by_pk(WebhookEndpoint), name=str))
+    register_action(
+        "watch.webhook_added",
+        lambda e: e.say(
+            gettext("%(actor)s a ajouté le webhook d'alertes %(url)s"), url=e.detail("url")
+        ),
+    )
+    register_action(
+        "watch.webhook_removed",
+        lambda e: e.say(
+            gettext("%(actor)s a supprimé le webhook d'alertes %(url)s"), url=e.detail("url")
         ),
     )
     register_action("watch.merge_accepted", _merge_accepted, refs={"item": "watch.item"})

@@ -68,3 +68,8 @@ def can_see_triage(user: AnyUser) -> bool:
     if not is_active_user(user):
         return False
     return bool(getattr(user, "is_coordinator", False)) or is_active_veilleur(user)
+
+
+def can_manage_webhooks(user: AnyUser) -> bool:
+    """Add and remove the webhooks the alerts are sent to."""
+    return is_hq(user)

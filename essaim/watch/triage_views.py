@@ -4,6 +4,8 @@ taken and decided, the alerts with their explanations. Thin: parse, authorize, c
 
 from __future__ import annotations
 
+import secrets
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -16,9 +18,17 @@ from django.views.decorators.http import require_GET, require_POST
 
 from essaim.accounts.models import Role, User
 from essaim.accounts.rules import is_hq
+from essaim.accounts.services import audit
 from essaim.lib.pagination import keyset_page, querystring
 from essaim.watch import rules
-from essaim.watch.models import Alert, AlertPreference, Story, TriageState, Watchlist
+from essaim.watch.models import (
+    Alert,
+    AlertPreference,
+    Story,
+    TriageState,
+    Watchlist,
+    WebhookEndpoint,
+)
 from essaim.watch.services import triage
 
 
@@ -189,7 +199,13 @@ def alert_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "watch/alert_list.html",
-        {"page": page, "qs": querystring(request), "kind": kind, "kinds": Alert.Kind.choices},
+        {
+            "page": page,
+            "qs": querystring(request),
+            "kind": kind,
+            "kinds": Alert.Kind.choices,
+            "can_manage_webhooks": rules.can_manage_webhooks(request.user),
+        },
     )
 
 
@@ -232,3 +248,59 @@ def alert_settings(request: HttpRequest) -> HttpResponse:
         )
     ]
     return render(request, "watch/alert_settings.html", {"fields": fields})
+
+
+@login_required
+def webhook_list(request: HttpRequest) -> HttpResponse:
+    """HQ's webhooks: the list, and a form to add one (the secret is made here and shown once)."""
+    if not rules.can_manage_webhooks(request.user):
+        raise PermissionDenied
+    if request.method not in ("GET", "POST"):
+        return HttpResponse(status=405)
+    error = ""
+    url = ""
+    if request.method == "POST":
+        url = request.POST.get("url", "").strip()[:2000]
+        if not _is_web_url(url):
+            error = _("Donnez une adresse http:// ou https:// complète.")
+        else:
+            secret = secrets.token_urlsafe(32)
+            endpoint = WebhookEndpoint.objects.create(
+                url=url, secret=secret, created_by_id=request.user.pk
+            )
+            audit(action="watch.webhook_added", request=request, obj=endpoint, url=url)
+            messages.success(
+                request,
+                _("Webhook ajouté. Son secret, à copier maintenant (plus jamais montré) : %(s)s")
+                % {"s": secret},
+            )
+            return redirect("watch:webhook_list")
+    endpoints = WebhookEndpoint.objects.order_by("-pk")[:200]
+    return render(
+        request,
+        "watch/alert_webhooks.html",
+        {"endpoints": endpoints, "error": error, "url": url},
+        status=400 if error else 200,
+    )
+
+
+@login_required
+@require_POST
+def webhook_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    if not rules.can_manage_webhooks(request.user):
+        raise PermissionDenied
+    endpoint = get_object_or_404(WebhookEndpoint, pk=pk)
+    audit(action="watch.webhook_removed", request=request, obj=endpoint, url=endpoint.url)
+    endpoint.delete()
+    messages.success(request, _("Webhook supprimé."))
+    return redirect("watch:webhook_list")
+
+
+def _is_web_url(url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)

@@ -36,6 +36,10 @@ urlpatterns = [
     path("tri/<int:pk>/decider/", triage_views.triage_decide, name="triage_decide"),
     path("alertes/", triage_views.alert_list, name="alert_list"),
     path("alertes/choix/", triage_views.alert_settings, name="alert_settings"),
+    path("alertes/webhooks/", triage_views.webhook_list, name="webhook_list"),
+    path(
+        "alertes/webhooks/<int:pk>/supprimer/", triage_views.webhook_delete, name="webhook_delete"
+    ),
     path("alertes/<int:pk>/", triage_views.alert_detail, name="alert_detail"),
     path("recherche/", watchlist_views.item_search, name="item_search"),
 ]

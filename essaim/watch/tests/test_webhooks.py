@@ -110,3 +110,55 @@ def test_a_webhook_to_a_refused_address_fails_without_connecting(settings: Any) 
     delivery.refresh_from_db()
     assert delivery.last_error.startswith("forbidden_address")
     assert delivery.attempts == 1
+
+
+def test_hq_adds_a_webhook_whose_secret_is_shown_once_and_removes_it(hq_client: Any) -> None:
+    from django.urls import reverse
+
+    from essaim.accounts.models import AuditEvent
+
+    response = hq_client.post(
+        reverse("watch:webhook_list"), {"url": "https://hooks.exemple.fr/essaim"}, follow=True
+    )
+    endpoint = WebhookEndpoint.objects.get()
+    page = response.content.decode()
+    assert endpoint.url == "https://hooks.exemple.fr/essaim"
+    assert len(endpoint.secret) >= 40
+    assert endpoint.secret in page
+    assert endpoint.secret not in hq_client.get(reverse("watch:webhook_list")).content.decode()
+    hq_client.post(reverse("watch:webhook_delete", args=[endpoint.pk]))
+    assert WebhookEndpoint.objects.count() == 0
+    assert sorted(
+        AuditEvent.objects.filter(action__startswith="watch.webhook").values_list(
+            "action", "details__url"
+        )
+    ) == [
+        ("watch.webhook_added", "https://hooks.exemple.fr/essaim"),
+        ("watch.webhook_removed", "https://hooks.exemple.fr/essaim"),
+    ]
+
+
+@pytest.mark.parametrize("url", ["", "ftp://hooks.exemple.fr/", "javascript:alert(1)", "https://"])
+def test_a_webhook_needs_a_web_address(hq_client: Any, url: str) -> None:
+    from django.urls import reverse
+
+    response = hq_client.post(reverse("watch:webhook_list"), {"url": url})
+    assert response.status_code == 400
+    assert WebhookEndpoint.objects.count() == 0
+
+
+def test_coordinators_cannot_add_or_remove_webhooks(coordinator_client: Any) -> None:
+    from django.urls import reverse
+
+    endpoint = WebhookEndpoint.objects.create(url="https://hooks.exemple.fr/", secret="k")
+    assert (
+        coordinator_client.post(reverse("watch:webhook_list"), {"url": "https://x.fr/"}).status_code
+        == 403
+    )
+    assert (
+        coordinator_client.post(reverse("watch:webhook_delete", args=[endpoint.pk])).status_code
+        == 403
+    )
+    assert list(WebhookEndpoint.objects.values_list("pk", "url")) == [
+        (endpoint.pk, "https://hooks.exemple.fr/")
+    ]
