@@ -59,7 +59,8 @@ def triage_panel(user: Any) -> dict[str, Any] | None:
     from essaim.watch import rules
     from essaim.watch.services import triage
 
-    if not rules.can_triage(user):
+    # HQ reaches the triage from its menu; the panel is for the veilleurs, who have none.
+    if rules.can_manage_sources(user) or not rules.is_active_veilleur(user):
         return None
     # Capped: the figure says "much", it need not count thousands on every home page.
     waiting = triage.queue().values("pk")[:1000].count()
