@@ -21,7 +21,7 @@ def test_hq_sees_every_pillar_in_order(hq_client: Client) -> None:
         "Base": ["Contacts", "Segments", "Étiquettes", "Imports"],
         "Campagnes": ["Campagnes", "Modèles de message"],
         "Armée": ["Équipes", "Missions", "Appels", "Invitations signalées"],
-        "Veille": ["Sujets", "Sources", "Listes de veille", "Recherche"],
+        "Veille": ["Sujets", "Tri", "Alertes", "Sources", "Listes de veille", "Recherche"],
         "Administration": ["Journal d'audit", "Jetons d'API", "Guide de style"],
         "Compte": ["Notifications", "Double authentification"],
     }
@@ -42,7 +42,7 @@ def test_a_coordinator_runs_missions_and_sees_the_contacts_of_its_zone(
         "": ["Accueil"],
         "Base": ["Contacts"],
         "Armée": ["Équipes", "Missions"],
-        "Veille": ["Sujets", "Listes de veille", "Recherche"],
+        "Veille": ["Sujets", "Tri", "Alertes", "Listes de veille", "Recherche"],
         "Compte": ["Notifications", "Double authentification"],
     }
 
