@@ -82,3 +82,20 @@ def draft_daily_synthesis() -> None:
     from essaim.watch.services.synthesis import make_draft
 
     make_draft()
+
+
+@db_periodic_task(crontab(minute="*/15"))
+def detect_watch_spikes() -> None:
+    """A watchlist matching far more distinct sources than usual raises a spike alert (the
+    rule: essaim.watch.services.spikes)."""
+    from essaim.watch.services.spikes import detect
+
+    detect()
+
+
+@db_periodic_task(crontab(minute="*/1"))
+def retry_watch_webhooks() -> None:
+    """The alerts' webhook deliveries that failed are tried again once their wait is over."""
+    from essaim.watch.services.webhooks import retry_due
+
+    retry_due()

@@ -442,6 +442,34 @@ WEB: dict[str, Web] = {
     "watch:submission_screenshot": web(
         "pk=submission", get="login 404 200 404 200 200", post="login 405 405 405 405 405"
     ),
+    # Triage: HQ (and active veilleurs, not in this world) take and decide; coordinators read
+    # the queue, a story's triage and the alerts. Taking, giving back or deciding sends back
+    # to the story (302; an empty decision is refused there with a message).
+    "watch:triage_queue": web(get="login 403 200 200 200 200", post="login 405 405 405 405 405"),
+    "watch:triage_story": web(
+        "pk=story", get="login 403 200 200 200 200", post="login 405 405 405 405 405"
+    ),
+    "watch:triage_take": web(
+        "pk=story", get="login 405 405 405 405 405", post="login 403 403 403 302 302"
+    ),
+    "watch:triage_release": web(
+        "pk=story", get="login 405 405 405 405 405", post="login 403 403 403 302 302"
+    ),
+    "watch:triage_decide": web(
+        "pk=story", get="login 405 405 405 405 405", post="login 403 403 403 302 302"
+    ),
+    "watch:alert_list": web(get="login 403 200 200 200 200", post="login 405 405 405 405 405"),
+    # One's own choice of alerts: those who see the alerts; a POST saves it and comes back.
+    "watch:alert_settings": web(get="login 403 200 200 200 200", post="login 403 302 302 302 302"),
+    # Webhooks: HQ only; an empty address is the form again with its error (400); a delete
+    # already done is a 404 for the next role.
+    "watch:webhook_list": web(get="login 403 403 403 200 200", post="login 403 403 403 400 400"),
+    "watch:webhook_delete": web(
+        "pk=webhook", get="login 405 405 405 405 405", post="login 403 403 403 302 302"
+    ),
+    "watch:alert_detail": web(
+        "pk=alert", get="login 403 200 200 200 200", post="login 405 405 405 405 405"
+    ),
     # --- The development mail catcher: HQ only, and only where DEVMAIL_ENABLED (404 otherwise).
     "devmail:inbox": web(get="login 404 404 404 200 200", post="login 404 404 404 200 200"),
     "devmail:message": web(
@@ -513,6 +541,8 @@ API: dict[str, Api] = {
     # The stream of stories: HQ's and every coordinator's tokens, read-only.
     "GET /api/v1/watch/stories": api("401 403 200 200 200 200 200"),
     "GET /api/v1/watch/stories/{id}": api("401 403 200 200 200 200 200", "id=story"),
+    # Alerts: read by those who see the triage (coordinators, HQ; veilleurs not in this world).
+    "GET /api/v1/watch/alerts": api("401 403 200 200 200 200 200"),
     "GET /api/v1/watch/watchlists": api("401 403 200 200 200 200 200"),
     # The syntheses, read: those who see the stream; the world's is a draft, the writers' (HQ).
     "GET /api/v1/watch/syntheses": api("401 403 200 200 200 200 200"),

@@ -43,7 +43,16 @@ from essaim.mailing.tests.factories import CampaignFactory
 from essaim.people.models import ImportBatch, Segment, Tag, email_hash
 from essaim.people.services.imports.runner import imports_dir
 from essaim.people.tests.factories import make_contact
-from essaim.watch.models import Evidence, Item, MergeSuggestion, Story, Synthesis, Watchlist
+from essaim.watch.models import (
+    Alert,
+    Evidence,
+    Item,
+    MergeSuggestion,
+    Story,
+    Synthesis,
+    Watchlist,
+    WebhookEndpoint,
+)
 from essaim.watch.services.submissions import submit
 from essaim.watch.tests.factories import FetchLogFactory, ItemFactory, SourceFactory
 
@@ -234,6 +243,9 @@ def build_world() -> World:
     ).submission
     # Yesterday's synthesis, still a draft (the writers' only).
     synthesis = Synthesis.objects.create(date=timezone.localdate() - timedelta(days=1))
+    # An alert on the story, as an urgent triage leaves it.
+    alert = Alert.objects.create(kind=Alert.Kind.URGENT, story=story, title="Un sujet")
+    webhook = WebhookEndpoint.objects.create(url="https://hooks.exemple.fr/essaim", secret="s")
 
     users = {
         "volunteer": volunteer.user,
@@ -280,6 +292,8 @@ def build_world() -> World:
         "watchlist": watchlist.pk,
         "submission": submission.pk,
         "synthesis": synthesis.pk,
+        "alert": alert.pk,
+        "webhook": webhook.pk,
         "staff_user": hq.pk,
         "api_token": issued["hq"][0].pk,
         "token": FORGED_TOKEN,

@@ -16,7 +16,7 @@ from essaim.accounts.services.audit_log import (
     register_object,
 )
 from essaim.watch import rules
-from essaim.watch.models import Item, Story, Submission, Synthesis
+from essaim.watch.models import Item, Story, Submission, Synthesis, TriageState, WebhookEndpoint
 
 
 def register() -> None:
@@ -58,6 +58,27 @@ def register() -> None:
     register_action(
         "watch.synthesis_published",
         lambda e: e.say(gettext("%(actor)s a publié la %(object)s"), object=e.object),
+    )
+    register_action(
+        "watch.triage_decided",
+        lambda e: e.say(
+            gettext("%(actor)s a trié le sujet %(object)s : %(decision)s"),
+            object=e.object,
+            decision=_decision_label(e.detail("decision")),
+        ),
+    )
+    register_object("watch.webhook", ObjectKind(load=load_by_pk(WebhookEndpoint), name=str))
+    register_action(
+        "watch.webhook_added",
+        lambda e: e.say(
+            gettext("%(actor)s a ajouté le webhook d'alertes %(url)s"), url=e.detail("url")
+        ),
+    )
+    register_action(
+        "watch.webhook_removed",
+        lambda e: e.say(
+            gettext("%(actor)s a supprimé le webhook d'alertes %(url)s"), url=e.detail("url")
+        ),
     )
     register_action("watch.merge_accepted", _merge_accepted, refs={"item": "watch.item"})
     register_action(
@@ -101,3 +122,7 @@ def _merge_accepted(e: Entry) -> str:
         item=e.ref("item", "watch.item"),
         object=e.object,
     )
+
+
+def _decision_label(value: str) -> str:
+    return str(TriageState(value).label) if value in TriageState.values else str(value)

@@ -562,3 +562,157 @@ class SynthesisDelivery(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["synthesis", "user"], name="watch_synthesis_once")
         ]
+
+
+class TriageState(models.TextChoices):
+    NEW = "new", _("À trier")
+    PERTINENT = "pertinent", _("Pertinent")
+    NOT_PERTINENT = "not_pertinent", _("Non pertinent")
+    URGENT = "urgent", _("Urgent")
+    ASSIGNED = "assigned", _("Confié")
+
+
+class StoryTriage(models.Model):
+    """Where a story stands in the veilleurs' triage (essaim.watch.services.triage), beside the
+    story rather than on it so that the ingest's updates of the counts never touch it.
+
+    A person takes a story (`locked_by` until `locked_until`) so that two people do not work it
+    at once; the lock is taken and the decision written by conditional UPDATEs, and a lock that
+    runs out frees the story again. A story without a row is new."""
+
+    story = models.OneToOneField(
+        Story, primary_key=True, on_delete=models.CASCADE, related_name="triage"
+    )
+    state = models.CharField(max_length=16, choices=TriageState.choices, default=TriageState.NEW)
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    locked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    locked_until = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("tri d'un sujet")
+        indexes = [models.Index(fields=["state"], name="watch_triage_state_idx")]
+
+
+class TriageDecision(models.Model):
+    """One decision on a story, kept for good: who decided what, when, and why (the note)."""
+
+    story = models.ForeignKey(Story, on_delete=models.CASCADE, related_name="triage_decisions")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decision = models.CharField(max_length=16, choices=TriageState.choices)
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    note = models.TextField(blank=True, max_length=2000)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("décision de tri")
+        verbose_name_plural = _("décisions de tri")
+        indexes = [models.Index(fields=["story", "-created_at"], name="watch_triage_story_idx")]
+
+
+class Alert(models.Model):
+    """Something HQ should look at now (essaim.watch.services.alerts): a story marked urgent
+    (one alert per story, never two) or a spike of a watchlist. `explanation` says why: the
+    stories, their first sources, the top terms and, for a spike, the counts against the
+    baseline."""
+
+    class Kind(models.TextChoices):
+        URGENT = "urgent", _("Urgent")
+        SPIKE = "spike", _("Pic")
+
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    story = models.ForeignKey(
+        Story, null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts"
+    )
+    watchlist = models.ForeignKey(
+        Watchlist, null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts"
+    )
+    title = models.CharField(max_length=500)
+    explanation = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("alerte")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["story"], condition=Q(kind="urgent"), name="watch_alert_urgent_once"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["watchlist", "kind", "-created_at"], name="watch_alert_list_idx")
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class AlertPreference(models.Model):
+    """Which alerts a person receives, and how. Without a row, HQ gets every alert in the app
+    and nobody else gets any (essaim.watch.services.alerts.recipients)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="watch_alert_preference",
+    )
+    urgent = models.BooleanField(_("sujets urgents"), default=True)
+    spike = models.BooleanField(_("pics des listes de veille"), default=True)
+    in_app = models.BooleanField(_("dans l'application"), default=True)
+    email = models.BooleanField(_("par courriel"), default=False)
+
+    class Meta:
+        verbose_name = _("préférence d'alertes")
+
+
+class WebhookEndpoint(models.Model):
+    """A URL HQ gives to receive the alerts as signed JSON (essaim.watch.services.webhooks)."""
+
+    url = models.URLField(_("adresse"), max_length=URL_LENGTH)
+    # Shared with the receiver, who checks X-Essaim-Signature with it.
+    secret = models.CharField(_("secret"), max_length=200)
+    active = models.BooleanField(_("actif"), default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("point d'accès webhook")
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class WebhookDelivery(models.Model):
+    """One alert to one endpoint: tried at once, then again later on failure (backoff), until
+    delivered or given up."""
+
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="+")
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="+")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("envoi webhook")
+        constraints = [
+            models.UniqueConstraint(fields=["endpoint", "alert"], name="watch_webhook_once")
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                name="watch_webhook_due_idx",
+                condition=Q(delivered_at__isnull=True),
+            )
+        ]

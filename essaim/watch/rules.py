@@ -199,3 +199,22 @@ def can_read_syntheses(user: AnyUser) -> bool:
     """Read the published syntheses and ask for them by email: those who see the stream, and
     the writers."""
     return can_see_stream(user) or is_synthesis_writer(user)
+
+
+def can_triage(user: AnyUser) -> bool:
+    """Take a story of the triage queue and decide on it: HQ and the active veilleurs."""
+    return is_hq(user) or is_veilleur(user)
+
+
+def can_see_triage(user: AnyUser) -> bool:
+    """See the triage queue and the alerts: those who triage, and coordinators (read only)."""
+    if is_hq(user):
+        return True
+    if not is_active_user(user):
+        return False
+    return bool(getattr(user, "is_coordinator", False)) or is_veilleur(user)
+
+
+def can_manage_webhooks(user: AnyUser) -> bool:
+    """Add and remove the webhooks the alerts are sent to."""
+    return is_hq(user)

@@ -28,3 +28,11 @@ def mail_synthesis(synthesis_id: int) -> int:
     from essaim.watch.services.synthesis import mail_synthesis as mail
 
     return mail(synthesis_id=synthesis_id)
+
+
+@task
+def deliver_webhook(delivery_id: int) -> bool:
+    """Try an alert's delivery to a webhook (retried later by the schedule on failure)."""
+    from essaim.watch.services.webhooks import attempt
+
+    return attempt(delivery_id)

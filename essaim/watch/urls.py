@@ -1,6 +1,13 @@
 from django.urls import path
 
-from essaim.watch import respond_views, story_views, synthesis_views, views, watchlist_views
+from essaim.watch import (
+    respond_views,
+    story_views,
+    synthesis_views,
+    triage_views,
+    views,
+    watchlist_views,
+)
 
 app_name = "watch"
 urlpatterns = [
@@ -38,6 +45,18 @@ urlpatterns = [
     path("listes/<int:pk>/", watchlist_views.watchlist_detail, name="watchlist_detail"),
     path("listes/<int:pk>/modifier/", watchlist_views.watchlist_edit, name="watchlist_edit"),
     path("listes/<int:pk>/supprimer/", watchlist_views.watchlist_delete, name="watchlist_delete"),
+    path("tri/", triage_views.triage_queue, name="triage_queue"),
+    path("tri/<int:pk>/", triage_views.triage_story, name="triage_story"),
+    path("tri/<int:pk>/prendre/", triage_views.triage_take, name="triage_take"),
+    path("tri/<int:pk>/rendre/", triage_views.triage_release, name="triage_release"),
+    path("tri/<int:pk>/decider/", triage_views.triage_decide, name="triage_decide"),
+    path("alertes/", triage_views.alert_list, name="alert_list"),
+    path("alertes/choix/", triage_views.alert_settings, name="alert_settings"),
+    path("alertes/webhooks/", triage_views.webhook_list, name="webhook_list"),
+    path(
+        "alertes/webhooks/<int:pk>/supprimer/", triage_views.webhook_delete, name="webhook_delete"
+    ),
+    path("alertes/<int:pk>/", triage_views.alert_detail, name="alert_detail"),
     path("recherche/", watchlist_views.item_search, name="item_search"),
     path("signaler/", views.tracer, name="tracer"),
     path("signalements/", views.review_queue, name="review_queue"),

@@ -23,6 +23,8 @@ def test_hq_sees_every_pillar_in_order(hq_client: Client) -> None:
         "Armée": ["Équipes", "Missions", "Appels", "Invitations signalées"],
         "Veille": [
             "Sujets",
+            "Tri",
+            "Alertes",
             "Sources",
             "Listes de veille",
             "Recherche",
@@ -50,7 +52,15 @@ def test_a_coordinator_runs_missions_and_sees_the_contacts_of_its_zone(
         "": ["Accueil"],
         "Base": ["Contacts"],
         "Armée": ["Équipes", "Missions"],
-        "Veille": ["Sujets", "Listes de veille", "Recherche", "Synthèse", "Signalements"],
+        "Veille": [
+            "Sujets",
+            "Tri",
+            "Alertes",
+            "Listes de veille",
+            "Recherche",
+            "Synthèse",
+            "Signalements",
+        ],
         "Compte": ["Notifications", "Double authentification"],
     }
 

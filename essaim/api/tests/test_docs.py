@@ -89,6 +89,7 @@ EXPECTED_OPERATIONS = {
     ("post", "/api/v1/watch/submissions/{id}/review"): "review_submission",
     ("get", "/api/v1/watch/syntheses"): "list_syntheses",
     ("get", "/api/v1/watch/syntheses/{id}"): "get_synthesis",
+    ("get", "/api/v1/watch/alerts"): "list_alerts",
 }
 
 

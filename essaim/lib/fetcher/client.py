@@ -275,14 +275,16 @@ class GuardedClient:
         *,
         headers: Mapping[str, str] | None = None,
         policy: FetchPolicy | None = None,
+        data: bytes | None = None,
     ) -> FetchResult:
-        """GET `url` under `policy` (the client's by default); see `fetch`."""
+        """GET `url` (POST `data` when given) under `policy` (the client's by default); see
+        `fetch`."""
         policy = policy if policy is not None else self.policy
         started = time.monotonic()
         current: list[URL] = []  # the hop being fetched, for the error of the total deadline
         try:
             async with asyncio.timeout(policy.total_timeout):
-                return await self._fetch(str(url), policy, headers or {}, started, current)
+                return await self._fetch(str(url), policy, headers or {}, started, current, data)
         except TimeoutError as exc:
             # Every timeout of aiohttp is translated inside; this one is the total deadline.
             hop = current[-1] if current else URL(str(url))
@@ -303,6 +305,7 @@ class GuardedClient:
         extra_headers: Mapping[str, str],
         started: float,
         current: list[URL],
+        data: bytes | None = None,
     ) -> FetchResult:
         session = self._open()
         target = check_url(url, policy)
@@ -323,14 +326,25 @@ class GuardedClient:
         while True:
             current.append(target)
             try:
-                response = await session.get(
-                    target, headers=request_headers, allow_redirects=False, timeout=timeout
-                )
+                if data is None:
+                    response = await session.get(
+                        target, headers=request_headers, allow_redirects=False, timeout=timeout
+                    )
+                else:
+                    response = await session.post(
+                        target,
+                        data=data,
+                        headers=request_headers,
+                        allow_redirects=False,
+                        timeout=timeout,
+                    )
             except (aiohttp.ClientError, OSError, TimeoutError) as exc:
                 raise _translate(exc, target, policy) from exc
             try:
                 location = response.headers.get("Location")
-                if response.status in REDIRECT_STATUSES and location:
+                # A POST is never followed: resending a body elsewhere (or turning it into a GET,
+                # as browsers do on 302) is the caller's decision; the 3xx comes back as is.
+                if response.status in REDIRECT_STATUSES and location and data is None:
                     next_target = self._follow(target, location, redirects, policy)
                     redirects.append(Redirect(response.status, str(target), str(next_target)))
                     if not _same_origin(target, next_target):
@@ -435,18 +449,20 @@ async def fetch(
     policy: FetchPolicy | None = None,
     headers: Mapping[str, str] | None = None,
     client: GuardedClient | None = None,
+    data: bytes | None = None,
 ) -> FetchResult:
     """GET a URL that came from a user or a feed, under every guard (docs/architecture.md).
 
     Returns the response whatever its status; raises FetchError when none could be had or a
     rule refused it. `headers` are added to the request (If-None-Match, If-Modified-Since,
     Accept…; Host, User-Agent and Accept-Encoding stay the fetcher's). `client` reuses its
-    connections; without one, a client is opened for this call.
+    connections; without one, a client is opened for this call. With `data`, the request is a
+    POST of those bytes (a webhook), under the same guards, and a redirect is not followed.
     """
     if client is not None:
-        return await client.fetch(url, headers=headers, policy=policy)
+        return await client.fetch(url, headers=headers, policy=policy, data=data)
     async with GuardedClient(policy) as own:
-        return await own.fetch(url, headers=headers)
+        return await own.fetch(url, headers=headers, data=data)
 
 
 def fetch_sync(
@@ -454,18 +470,19 @@ def fetch_sync(
     *,
     policy: FetchPolicy | None = None,
     headers: Mapping[str, str] | None = None,
+    data: bytes | None = None,
 ) -> FetchResult:
     """`fetch` for synchronous code (a web request: HQ pastes a URL). From a thread that runs
     an event loop already, the fetch runs in a thread of its own, in the caller's language."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(fetch(url, policy=policy, headers=headers))
+        return asyncio.run(fetch(url, policy=policy, headers=headers, data=data))
     language = translation.get_language()
 
     def run() -> FetchResult:
         with translation.override(language):
-            return asyncio.run(fetch(url, policy=policy, headers=headers))
+            return asyncio.run(fetch(url, policy=policy, headers=headers, data=data))
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(run).result()

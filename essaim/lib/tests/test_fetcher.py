@@ -149,6 +149,17 @@ async def redirect_to(request: web.Request) -> web.Response:
     return web.Response(status=302, headers={"Location": request.query["url"]})
 
 
+async def echo(request: web.Request) -> web.Response:
+    body = await request.read()
+    return web.Response(
+        status=202, body=body, headers={"X-Type": request.headers.get("Content-Type", "")}
+    )
+
+
+async def moved(request: web.Request) -> web.Response:
+    return web.Response(status=307, headers={"Location": "/echo"})
+
+
 async def limited(request: web.Request) -> web.Response:
     return web.Response(status=429, text="Trop de requêtes", headers={"Retry-After": "120"})
 
@@ -210,6 +221,8 @@ def site(bombs: dict[str, bytes] | None = None) -> web.Application:
     app.router.add_get("/bad-gzip", bad_gzip)
     app.router.add_get("/zstd", zstd)
     app.router.add_get("/missing", missing)
+    app.router.add_post("/echo", echo)
+    app.router.add_post("/moved", moved)
     return app
 
 
@@ -738,3 +751,41 @@ def test_https_to_a_name_checks_the_certificate_for_that_name_at_the_pinned_addr
     assert secure.requests[0].headers["host"] == f"secure.example:{secure.port}"
     assert error.code == "tls_error"
     assert set(loopback_only) == {("127.0.0.3", secure.port)}
+
+
+# --- POST (webhooks) -----------------------------------------------------------------------------
+
+
+def test_a_post_sends_its_body_and_headers_and_brings_back_the_answer(server):
+    result = fetch_sync(
+        server.url("/echo"),
+        policy=policy_for(server),
+        data=b'{"a": 1}',
+        headers={"Content-Type": "application/json", "X-Essaim-Signature": "sha256=ab"},
+    )
+    assert (result.status, result.body, result.headers["x-type"]) == (
+        202,
+        b'{"a": 1}',
+        "application/json",
+    )
+    [seen] = server.requests
+    assert (seen.method, seen.path, seen.headers["x-essaim-signature"]) == (
+        "POST",
+        "/echo",
+        "sha256=ab",
+    )
+
+
+def test_a_post_is_never_redirected(server):
+    result = fetch_sync(server.url("/moved"), policy=policy_for(server), data=b"x")
+    assert (result.status, result.redirects) == (307, ())
+    assert [(seen.method, seen.path) for seen in server.requests] == [("POST", "/moved")]
+
+
+def test_a_post_to_a_loopback_address_off_the_allow_list_is_refused_before_connecting(
+    server, loopback_only
+):
+    with serve_http(site(), "127.0.0.2") as other, pytest.raises(FetchError) as caught:
+        fetch_sync(other.url("/echo"), policy=policy_for(other), data=b"x")
+    assert caught.value.code == "forbidden_address"
+    assert other.requests == []

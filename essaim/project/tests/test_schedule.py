@@ -29,8 +29,9 @@ def scheduled_job_names() -> list[str]:
     )
 
 
-def test_schedule_declares_the_nine_periodic_jobs() -> None:
+def test_schedule_declares_the_eleven_periodic_jobs() -> None:
     assert scheduled_job_names() == [
+        "detect_watch_spikes",
         "draft_daily_synthesis",
         "lapse_idle_volunteer_roles",
         "place_pending_watch_items",
@@ -38,6 +39,7 @@ def test_schedule_declares_the_nine_periodic_jobs() -> None:
         "prune_watch_evidence",
         "prune_watch_history",
         "purge_expired_import_files",
+        "retry_watch_webhooks",
         "send_notification_digests",
         "send_waiting_invitations",
     ]

@@ -1,0 +1,197 @@
+"""The watch's alerts: a story marked urgent in the triage raises one alert (never two: a unique
+constraint on the story), told to HQ in the app. Each alert carries its explanation: the
+stories, their first sources, the terms the watchlists found, and the counts.
+
+Notification kinds (essaim.accounts.services.notifications): `watch_alert`, an alert for HQ, and
+`watch_triage_given`, a story given to someone to triage.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import smtplib
+from collections import Counter
+from collections.abc import Collection, Mapping
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from essaim.accounts.models import Role, User
+from essaim.accounts.services import notifications
+from essaim.accounts.services.notifications import Target
+from essaim.watch.models import Alert, AlertPreference, Item, Story, WatchlistMatch
+
+logger = logging.getLogger(__name__)
+
+ALERT = "watch_alert"
+TRIAGE_ASSIGNED = "watch_triage_given"  # Notification.kind holds 20 characters
+# Terms kept in an explanation.
+TOP_TERMS = 10
+
+
+def _alerts(ids: Collection[int]) -> Mapping[int, Target]:
+    rows = Alert.objects.filter(pk__in=list(ids)).values_list("pk", "title")
+    return {pk: Target(title, reverse("watch:alert_detail", args=[pk])) for pk, title in rows}
+
+
+def _stories(ids: Collection[int]) -> Mapping[int, Target]:
+    rows = Story.objects.filter(pk__in=list(ids)).values_list("pk", "title")
+    return {
+        pk: Target(title or str(pk), reverse("watch:triage_story", args=[pk])) for pk, title in rows
+    }
+
+
+def register_kinds() -> None:
+    """From WatchConfig.ready."""
+    notifications.register_kind(
+        ALERT, sentence=_("Alerte de veille : %(subject)s"), resolve=_alerts
+    )
+    notifications.register_kind(
+        TRIAGE_ASSIGNED, sentence=_("Sujet à trier pour vous : %(subject)s"), resolve=_stories
+    )
+
+
+def hq_recipients() -> list[int]:
+    return list(
+        User.objects.filter(is_active=True, role__in=[Role.HQ_ADMIN, Role.HQ_STAFF]).values_list(
+            "pk", flat=True
+        )
+    )
+
+
+def explain_stories(story_ids: list[int]) -> dict[str, Any]:
+    """The stories, their first sources and the terms the watchlists found in their items."""
+    stories = Story.objects.filter(pk__in=story_ids).select_related("first_source")
+    terms: Counter[str] = Counter()
+    watchlists: set[str] = set()
+    for found, name in WatchlistMatch.objects.filter(item__story_id__in=story_ids).values_list(
+        "terms", "watchlist__name"
+    )[:5000]:
+        watchlists.add(name)
+        for term in found or []:
+            terms[str(term)] += 1
+    return {
+        "stories": [
+            {
+                "id": story.pk,
+                "title": story.title,
+                "first_source": (
+                    (story.first_source.title or story.first_source.url)
+                    if story.first_source
+                    else ""
+                ),
+                "first_seen": story.first_seen.isoformat(),
+                "sources": story.sources_count,
+                "echoes": story.items_count,
+            }
+            for story in stories
+        ],
+        "first_sources": sorted(
+            {
+                url
+                for url in Item.objects.filter(
+                    story_id__in=story_ids, pk__in=stories.values("first_item")
+                ).values_list("url", flat=True)
+                if url
+            }
+        ),
+        "top_terms": [term for term, _n in terms.most_common(TOP_TERMS)],
+        "watchlists": sorted(watchlists),
+    }
+
+
+def raise_urgent(
+    *, story: Story, user: Any, note: str = "", now: dt.datetime | None = None
+) -> Alert | None:
+    """The story's urgent alert, made once; None when it exists already (a second "urgent" on
+    the same story tells nobody again)."""
+    now = now or timezone.now()
+    explanation = explain_stories([story.pk])
+    explanation["note"] = note
+    explanation["decided_by"] = getattr(user, "pk", None)
+    try:
+        # A savepoint: the unique constraint refusing a second alert must not spoil the
+        # caller's transaction.
+        with transaction.atomic():
+            alert = Alert.objects.create(
+                kind=Alert.Kind.URGENT,
+                story=story,
+                title=(story.title or str(story.pk))[:500],
+                explanation=explanation,
+                created_at=now,
+            )
+    except IntegrityError:
+        return None
+    deliver(alert, actor_id=getattr(user, "pk", None))
+    return alert
+
+
+def recipients(kind: str) -> tuple[list[int], list[int]]:
+    """Who is told of an alert of this kind: (in the app, by email), as ids. A person's
+    AlertPreference decides; HQ without one gets it in the app."""
+    chosen = AlertPreference.objects.filter(user__is_active=True, **{kind: True})
+    in_app = set(chosen.filter(in_app=True).values_list("user_id", flat=True))
+    email = set(chosen.filter(email=True).values_list("user_id", flat=True))
+    with_row = set(AlertPreference.objects.values_list("user_id", flat=True))
+    in_app.update(pk for pk in hq_recipients() if pk not in with_row)
+    return sorted(in_app), sorted(email)
+
+
+def deliver(alert: Alert, *, actor_id: int | None = None) -> int:
+    """Tell those who chose it: in the app now, by email once the transaction commits. The
+    actor is told in the app of nothing they did, but a mail is still sent (it may be how the
+    alert reaches others reading that box)."""
+    from essaim.watch.services import webhooks
+
+    webhooks.queue(alert)
+    in_app, email = recipients(alert.kind)
+    told = notifications.notify(
+        kind=ALERT, object_id=alert.pk, recipients=in_app, actor_id=actor_id
+    )
+    if email:
+        addresses = list(User.objects.filter(pk__in=email).values_list("email", flat=True))
+        message = _alert_message(alert, addresses)
+        transaction.on_commit(lambda: _send_quietly(message))
+    return told
+
+
+def _alert_message(alert: Alert, addresses: list[str]) -> list[EmailMultiAlternatives]:
+    with translation.override("fr"):
+        url = settings.SITE_URL + reverse("watch:alert_detail", args=[alert.pk])
+        subject = gettext("Essaim : alerte de veille, %(title)s") % {"title": alert.title[:150]}
+        text = render_to_string(
+            "watch/alert_mail.txt", {"alert": alert, "x": alert.explanation, "url": url}
+        )
+    # One message per person: nobody sees who else receives the alerts.
+    return [
+        EmailMultiAlternatives(
+            subject, text, to=[address], headers={"Auto-Submitted": "auto-generated"}
+        )
+        for address in addresses
+    ]
+
+
+def _send_quietly(messages: list[EmailMultiAlternatives]) -> None:
+    # The alert is in the app whatever happens to the mail: a failure is logged, not raised.
+    for message in messages:
+        try:
+            message.send()
+        except (OSError, smtplib.SMTPException):
+            logger.warning("watch alert mail to %s failed", message.to, exc_info=True)
+
+
+def tell_assigned(*, story: Story, user: Any, assignee: Any) -> None:
+    notifications.notify(
+        kind=TRIAGE_ASSIGNED,
+        object_id=story.pk,
+        recipients=[assignee.pk],
+        actor_id=getattr(user, "pk", None),
+    )

@@ -1,0 +1,136 @@
+"""The alerts: who receives which alert by which channel (HQ in the app by default, anyone's
+own choice otherwise), the mail an alert sends, and the spikes: distinct sources of the last
+hour, reprints left out, against the same hour of past weeks and the last six hours, one alert
+per watchlist per quiet period."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from django.core import mail
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from essaim.accounts.models import Notification
+from essaim.watch.models import Alert, AlertPreference, Story, Watchlist, WatchlistMatch
+from essaim.watch.services import alerts, spikes
+from essaim.watch.tests.factories import ItemFactory, SourceFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def matched(
+    watchlist: Watchlist, when: dt.datetime, *, reprint: bool = False, source: Any = None
+) -> Any:
+    item = ItemFactory.create(
+        title="Dupont",
+        summary="",
+        seen_at=when,
+        is_reprint=reprint,
+        source=source or SourceFactory.create(),
+    )
+    story = Story.objects.create(
+        title=f"Sujet {item.pk}", first_item=item, first_source=item.source
+    )
+    item.story = story
+    item.save(update_fields=["story"])
+    WatchlistMatch.objects.create(watchlist=watchlist, item=item, terms=["dupont"])
+    return item
+
+
+@pytest.fixture
+def watchlist() -> Watchlist:
+    return Watchlist.objects.create(name="Candidats", kind="names", query="Dupont")
+
+
+def test_hq_gets_alerts_in_the_app_by_default_and_others_only_by_their_choice(
+    hq: Any, hq_admin: Any, coordinator: Any
+) -> None:
+    assert alerts.recipients("urgent") == (sorted([hq.pk, hq_admin.pk]), [])
+    AlertPreference.objects.create(user=hq_admin, in_app=False, email=True)
+    AlertPreference.objects.create(user=coordinator, urgent=True, spike=False, in_app=True)
+    assert alerts.recipients("urgent") == (sorted([hq.pk, coordinator.pk]), [hq_admin.pk])
+    assert alerts.recipients("spike") == ([hq.pk], [hq_admin.pk])
+
+
+def test_an_alert_is_mailed_to_those_who_chose_email_once_committed(
+    hq: Any, hq_admin: Any, watchlist: Watchlist, django_capture_on_commit_callbacks: Any
+) -> None:
+    AlertPreference.objects.create(user=hq_admin, in_app=False, email=True)
+    item = matched(watchlist, timezone.now())
+    with django_capture_on_commit_callbacks(execute=True):
+        alert = alerts.raise_urgent(story=item.story, user=hq, note="Vite")
+    assert alert is not None
+    assert [m.to for m in mail.outbox] == [[hq_admin.email]]
+    body = mail.outbox[0].body
+    assert "Note : Vite" in body
+    assert reverse("watch:alert_detail", args=[alert.pk]) in body
+    # The actor is not told in the app of their own act; the admin chose the mail only.
+    assert list(Notification.objects.values_list("recipient_id", flat=True)) == []
+
+
+def test_a_person_chooses_their_alerts_on_their_page(
+    coordinator_client: Client, coordinator: Any
+) -> None:
+    url = reverse("watch:alert_settings")
+    assert coordinator_client.get(url).status_code == 200
+    response = coordinator_client.post(url, {"urgent": "on", "email": "on"})
+    assert response.status_code == 302
+    pref = AlertPreference.objects.get(user=coordinator)
+    assert (pref.urgent, pref.spike, pref.in_app, pref.email) == (True, False, False, True)
+
+
+def test_volunteers_cannot_choose_alerts(volunteer_client: Client) -> None:
+    response = volunteer_client.post(reverse("watch:alert_settings"), {"urgent": "on"})
+    assert response.status_code == 403
+    assert AlertPreference.objects.count() == 0
+
+
+def test_a_burst_of_distinct_sources_is_a_spike_and_raises_one_alert_in_the_quiet_period(
+    hq: Any, watchlist: Watchlist
+) -> None:
+    now = timezone.now()
+    for minutes in (5, 10, 20, 30):
+        matched(watchlist, now - dt.timedelta(minutes=minutes))
+    # Reprints are not voices: they count for nothing.
+    for _ in range(5):
+        matched(watchlist, now - dt.timedelta(minutes=3), reprint=True)
+    # One source a week ago at the same hour, one in the last six hours.
+    matched(watchlist, now - dt.timedelta(weeks=1, minutes=10))
+    matched(watchlist, now - dt.timedelta(hours=3))
+
+    counts = spikes.measure(watchlist.pk, now)
+    assert counts == {"stories": 4, "sources": 4, "baseline_weeks": 0.25, "baseline_hours": 0.17}
+    raised = spikes.detect(now)
+    assert [a.kind for a in raised] == ["spike"]
+    alert = raised[0]
+    assert alert.watchlist_id == watchlist.pk
+    assert alert.explanation["counts"] == counts
+    assert len(alert.explanation["stories"]) == 4
+    assert alert.explanation["top_terms"] == ["dupont"]
+    assert list(Notification.objects.values_list("recipient_id", "kind")) == [(hq.pk, alerts.ALERT)]
+    # Still spiking a quarter hour later: no second alert within the quiet period.
+    assert spikes.detect(now + dt.timedelta(minutes=15)) == []
+    assert Alert.objects.count() == 1
+
+
+def test_a_usual_level_is_no_spike(watchlist: Watchlist) -> None:
+    now = timezone.now()
+    for hours in range(0, 7):
+        for _ in range(3):
+            matched(watchlist, now - dt.timedelta(hours=hours, minutes=10))
+    counts = spikes.measure(watchlist.pk, now)
+    assert (counts["sources"], counts["baseline_hours"]) == (3, 3.0)
+    assert spikes.detect(now) == []
+
+
+def test_one_source_repeating_itself_is_no_spike(watchlist: Watchlist) -> None:
+    now = timezone.now()
+    source = SourceFactory.create()
+    for minutes in range(1, 11):
+        matched(watchlist, now - dt.timedelta(minutes=minutes), source=source)
+    assert spikes.measure(watchlist.pk, now)["sources"] == 1
+    assert spikes.detect(now) == []

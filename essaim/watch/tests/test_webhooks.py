@@ -1,0 +1,164 @@
+"""Alerts delivered to HQ's webhooks: JSON POSTed through the guarded fetcher, signed with
+HMAC-SHA256 over the timestamp and the raw body; a failure is tried again after its wait, and a
+delivery never goes twice."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from aiohttp import web
+from django.utils import timezone
+
+from essaim.lib.testing import LocalHttpServer, serve_http
+from essaim.watch.models import Alert, WebhookDelivery, WebhookEndpoint
+from essaim.watch.services import webhooks
+
+pytestmark = pytest.mark.django_db
+
+
+class Receiver:
+    def __init__(self) -> None:
+        self.bodies: list[tuple[dict[str, str], bytes]] = []
+        self.statuses: list[int] = []
+
+    async def handle(self, request: web.Request) -> web.Response:
+        self.bodies.append(
+            ({k.lower(): v for k, v in request.headers.items()}, await request.read())
+        )
+        return web.Response(status=self.statuses.pop(0) if self.statuses else 204)
+
+
+@pytest.fixture
+def receiver(settings: Any) -> Iterator[tuple[Receiver, LocalHttpServer]]:
+    got = Receiver()
+    app = web.Application()
+    app.router.add_post("/hook", got.handle)
+    with serve_http(app, "127.0.0.1") as server:
+        settings.FETCH_ALLOW_ADDRESSES = ["127.0.0.1"]
+        settings.FETCH_ALLOWED_PORTS = [server.port]
+        yield got, server
+
+
+def test_an_alert_reaches_the_webhook_signed_over_timestamp_and_body(
+    receiver: tuple[Receiver, LocalHttpServer], django_capture_on_commit_callbacks: Any
+) -> None:
+    got, server = receiver
+    WebhookEndpoint.objects.create(url=server.url("/hook"), secret="s3cret")
+    WebhookEndpoint.objects.create(url=server.url("/off"), secret="x", active=False)
+    alert = Alert.objects.create(
+        kind="spike", title="Candidats", explanation={"top_terms": ["dupont"]}
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        [delivery_id] = webhooks.queue(alert)
+    # The task delivered it after the commit; a second attempt sends nothing again.
+    assert webhooks.attempt(delivery_id) is True
+    [(headers, body)] = got.bodies
+    expected = hmac.new(
+        b"s3cret", headers["x-essaim-timestamp"].encode() + b"." + body, hashlib.sha256
+    ).hexdigest()
+    assert headers["x-essaim-signature"] == f"sha256={expected}"
+    assert headers["content-type"] == "application/json"
+    assert headers["x-essaim-event"] == "alert.spike"
+    sent = json.loads(body)
+    assert (sent["id"], sent["kind"], sent["explanation"]) == (
+        alert.pk,
+        "spike",
+        {"top_terms": ["dupont"]},
+    )
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.attempts, delivery.last_error) == (1, "")
+    assert delivery.delivered_at is not None
+
+
+def test_a_failed_delivery_is_tried_again_after_its_wait_then_stops(
+    receiver: tuple[Receiver, LocalHttpServer],
+) -> None:
+    got, server = receiver
+    endpoint = WebhookEndpoint.objects.create(url=server.url("/hook"), secret="k")
+    alert = Alert.objects.create(kind="urgent", title="Sujet")
+    delivery = WebhookDelivery.objects.create(endpoint=endpoint, alert=alert)
+    now = timezone.now()
+    got.statuses = [500]
+    assert webhooks.attempt(delivery.pk, now) is False
+    delivery.refresh_from_db()
+    assert (delivery.attempts, delivery.last_error, delivery.next_attempt_at) == (
+        1,
+        "HTTP 500",
+        now + webhooks.BACKOFF[0],
+    )
+    # Not yet due: nothing sent.
+    assert webhooks.retry_due(now + dt.timedelta(seconds=30)) == 0
+    assert len(got.bodies) == 1
+    assert webhooks.retry_due(now + webhooks.BACKOFF[0]) == 1
+    delivery.refresh_from_db()
+    assert (delivery.attempts, delivery.next_attempt_at) == (2, None)
+    assert len(got.bodies) == 2
+
+
+def test_a_webhook_to_a_refused_address_fails_without_connecting(settings: Any) -> None:
+    settings.FETCH_ALLOW_ADDRESSES = []
+    endpoint = WebhookEndpoint.objects.create(url="http://127.0.0.1/hook", secret="k")
+    alert = Alert.objects.create(kind="urgent", title="Sujet")
+    delivery = WebhookDelivery.objects.create(endpoint=endpoint, alert=alert)
+    assert webhooks.attempt(delivery.pk) is False
+    delivery.refresh_from_db()
+    assert delivery.last_error.startswith("forbidden_address")
+    assert delivery.attempts == 1
+
+
+def test_hq_adds_a_webhook_whose_secret_is_shown_once_and_removes_it(hq_client: Any) -> None:
+    from django.urls import reverse
+
+    from essaim.accounts.models import AuditEvent
+
+    response = hq_client.post(
+        reverse("watch:webhook_list"), {"url": "https://hooks.exemple.fr/essaim"}, follow=True
+    )
+    endpoint = WebhookEndpoint.objects.get()
+    page = response.content.decode()
+    assert endpoint.url == "https://hooks.exemple.fr/essaim"
+    assert len(endpoint.secret) >= 40
+    assert endpoint.secret in page
+    assert endpoint.secret not in hq_client.get(reverse("watch:webhook_list")).content.decode()
+    hq_client.post(reverse("watch:webhook_delete", args=[endpoint.pk]))
+    assert WebhookEndpoint.objects.count() == 0
+    assert sorted(
+        AuditEvent.objects.filter(action__startswith="watch.webhook").values_list(
+            "action", "details__url"
+        )
+    ) == [
+        ("watch.webhook_added", "https://hooks.exemple.fr/essaim"),
+        ("watch.webhook_removed", "https://hooks.exemple.fr/essaim"),
+    ]
+
+
+@pytest.mark.parametrize("url", ["", "ftp://hooks.exemple.fr/", "javascript:alert(1)", "https://"])
+def test_a_webhook_needs_a_web_address(hq_client: Any, url: str) -> None:
+    from django.urls import reverse
+
+    response = hq_client.post(reverse("watch:webhook_list"), {"url": url})
+    assert response.status_code == 400
+    assert WebhookEndpoint.objects.count() == 0
+
+
+def test_coordinators_cannot_add_or_remove_webhooks(coordinator_client: Any) -> None:
+    from django.urls import reverse
+
+    endpoint = WebhookEndpoint.objects.create(url="https://hooks.exemple.fr/", secret="k")
+    assert (
+        coordinator_client.post(reverse("watch:webhook_list"), {"url": "https://x.fr/"}).status_code
+        == 403
+    )
+    assert (
+        coordinator_client.post(reverse("watch:webhook_delete", args=[endpoint.pk])).status_code
+        == 403
+    )
+    assert list(WebhookEndpoint.objects.values_list("pk", "url")) == [
+        (endpoint.pk, "https://hooks.exemple.fr/")
+    ]

@@ -1,0 +1,306 @@
+"""The veilleurs' triage and the alerts: the queue of stories the watchlists matched, a story
+taken and decided, the alerts with their explanations. Thin: parse, authorize, call a service
+(essaim.watch.services.triage), render."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from essaim.accounts.models import Role, User
+from essaim.accounts.rules import is_hq
+from essaim.accounts.services import audit
+from essaim.lib.pagination import keyset_page, querystring
+from essaim.watch import rules
+from essaim.watch.models import (
+    Alert,
+    AlertPreference,
+    Story,
+    TriageState,
+    Watchlist,
+    WebhookEndpoint,
+)
+from essaim.watch.services import triage
+
+
+def _require_see(request: HttpRequest) -> None:
+    if not rules.can_see_triage(request.user):
+        raise PermissionDenied
+
+
+def _require_triage(request: HttpRequest) -> None:
+    if not rules.can_triage(request.user):
+        raise PermissionDenied
+
+
+def _int(value: str) -> int | None:
+    return int(value) if value.isdigit() and len(value) < 12 else None
+
+
+def assignees() -> QuerySet[User]:
+    """Those a story can be given to: HQ and the active veilleurs."""
+    from essaim.army.models import RoleAssignment, Stage
+
+    veilleurs = RoleAssignment.objects.filter(role__slug=rules.VEILLEUR, stage=Stage.ACTIVE).values(
+        "volunteer_id"
+    )
+    return (
+        User.objects.filter(is_active=True)
+        .filter(Q(role__in=[Role.HQ_ADMIN, Role.HQ_STAFF]) | Q(pk__in=veilleurs))
+        .order_by("email")
+    )
+
+
+@login_required
+@require_GET
+def triage_queue(request: HttpRequest) -> HttpResponse:
+    _require_see(request)
+    watchlist_id = _int(request.GET.get("liste", "").strip())
+    state = request.GET.get("etat", TriageState.NEW)
+    if state not in TriageState.values:
+        state = TriageState.NEW
+    page = keyset_page(triage.queue(watchlist_id=watchlist_id, state=state), request, size=50)
+    return render(
+        request,
+        "watch/triage_queue.html",
+        {
+            "page": page,
+            "qs": querystring(request),
+            "watchlists": Watchlist.objects.order_by("name").values_list("pk", "name"),
+            "watchlist_id": watchlist_id,
+            "state": state,
+            "states": TriageState.choices,
+            "now": timezone.now(),
+        },
+    )
+
+
+@login_required
+@require_GET
+def triage_story(request: HttpRequest, pk: int) -> HttpResponse:
+    _require_see(request)
+    story = get_object_or_404(Story.objects.select_related("first_source", "first_item"), pk=pk)
+    state = triage.state_of(story)
+    now = timezone.now()
+    lock_live = bool(
+        state and state.locked_by_id and state.locked_until and state.locked_until >= now
+    )
+    mine = lock_live and state is not None and state.locked_by_id == request.user.pk
+    can_triage = rules.can_triage(request.user)
+    return render(
+        request,
+        "watch/triage_story.html",
+        {
+            "story": story,
+            "state": state,
+            "current": state.state if state else TriageState.NEW,
+            "current_label": TriageState(state.state if state else TriageState.NEW).label,
+            "lock_live": lock_live,
+            "mine": mine,
+            "can_triage": can_triage,
+            "can_decide": can_triage and (mine or not lock_live),
+            "history": triage.history(story)[:50],
+            "assignees": assignees() if can_triage else [],
+            "decisions": [(value, TriageState(value).label) for value in triage.DECISIONS],
+            "matches": story_matches(story),
+        },
+    )
+
+
+def story_matches(story: Story) -> list[tuple[str, list[str]]]:
+    """The watchlists that matched the story's items, with the terms they found."""
+    from essaim.watch.models import WatchlistMatch
+
+    found: dict[str, set[str]] = {}
+    for name, terms in WatchlistMatch.objects.filter(item__story=story).values_list(
+        "watchlist__name", "terms"
+    )[:500]:
+        found.setdefault(name, set()).update(str(t) for t in terms or [])
+    return [(name, sorted(terms)) for name, terms in sorted(found.items())]
+
+
+@login_required
+@require_POST
+def triage_take(request: HttpRequest, pk: int) -> HttpResponse:
+    _require_triage(request)
+    story = get_object_or_404(Story, pk=pk)
+    try:
+        triage.take(story=story, user=request.user)
+        messages.success(request, _("Le sujet est à vous pendant quinze minutes."))
+    except triage.Locked:
+        messages.warning(request, _("Ce sujet est en cours par quelqu'un d'autre."))
+    return redirect("watch:triage_story", pk=story.pk)
+
+
+@login_required
+@require_POST
+def triage_release(request: HttpRequest, pk: int) -> HttpResponse:
+    _require_triage(request)
+    story = get_object_or_404(Story, pk=pk)
+    if triage.release(story=story, user=request.user):
+        messages.success(request, _("Le sujet est rendu."))
+    return redirect("watch:triage_story", pk=story.pk)
+
+
+@login_required
+@require_POST
+def triage_decide(request: HttpRequest, pk: int) -> HttpResponse:
+    _require_triage(request)
+    story = get_object_or_404(Story, pk=pk)
+    decision = request.POST.get("decision", "")
+    assignee_id = _int(request.POST.get("assign_to", "").strip())
+    assign_to = User.objects.filter(pk=assignee_id).first() if assignee_id else None
+    try:
+        triage.decide(
+            story=story,
+            user=request.user,
+            decision=decision,
+            note=request.POST.get("note", ""),
+            assign_to=assign_to,
+            request=request,
+        )
+    except triage.Locked:
+        messages.warning(
+            request,
+            _("Ce sujet est en cours par quelqu'un d'autre : la décision n'a pas été prise."),
+        )
+        return redirect("watch:triage_story", pk=story.pk)
+    except triage.InvalidDecision:
+        messages.error(
+            request, _("Choisissez une décision (et, pour confier, une personne qui trie).")
+        )
+        return redirect("watch:triage_story", pk=story.pk)
+    messages.success(
+        request, _("Décision enregistrée : %(label)s.") % {"label": TriageState(decision).label}
+    )
+    return redirect("watch:triage_queue")
+
+
+@login_required
+@require_GET
+def alert_list(request: HttpRequest) -> HttpResponse:
+    _require_see(request)
+    alerts = Alert.objects.select_related("story", "watchlist")
+    kind = request.GET.get("type", "")
+    if kind in Alert.Kind.values:
+        alerts = alerts.filter(kind=kind)
+    else:
+        kind = ""
+    page = keyset_page(alerts, request, size=50)
+    return render(
+        request,
+        "watch/alert_list.html",
+        {
+            "page": page,
+            "qs": querystring(request),
+            "kind": kind,
+            "kinds": Alert.Kind.choices,
+            "can_manage_webhooks": rules.can_manage_webhooks(request.user),
+        },
+    )
+
+
+@login_required
+@require_GET
+def alert_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    _require_see(request)
+    alert = get_object_or_404(Alert.objects.select_related("story", "watchlist"), pk=pk)
+    return render(request, "watch/alert_detail.html", {"alert": alert, "x": alert.explanation})
+
+
+PREFERENCE_FIELDS = ("urgent", "spike", "in_app", "email")
+
+
+@login_required
+def alert_settings(request: HttpRequest) -> HttpResponse:
+    """One's own choice of alerts: which kinds, by which channels."""
+    _require_see(request)
+    if request.method not in ("GET", "POST"):
+        return HttpResponse(status=405)
+    user_id = int(request.user.pk or 0)  # signed in: login_required
+    preference = AlertPreference.objects.filter(user_id=user_id).first()
+    if request.method == "POST":
+        values = {field: request.POST.get(field) == "on" for field in PREFERENCE_FIELDS}
+        AlertPreference.objects.update_or_create(user_id=user_id, defaults=values)
+        messages.success(request, _("Vos choix d'alertes sont enregistrés."))
+        return redirect("watch:alert_settings")
+    current = (
+        {field: getattr(preference, field) for field in PREFERENCE_FIELDS}
+        if preference
+        else {"urgent": True, "spike": True, "in_app": is_hq(request.user), "email": False}
+    )
+    fields = [
+        (field, label, current[field])
+        for field, label in (
+            ("urgent", _("Sujets urgents")),
+            ("spike", _("Pics des listes de veille")),
+            ("in_app", _("Dans l'application")),
+            ("email", _("Par courriel")),
+        )
+    ]
+    return render(request, "watch/alert_settings.html", {"fields": fields})
+
+
+@login_required
+def webhook_list(request: HttpRequest) -> HttpResponse:
+    """HQ's webhooks: the list, and a form to add one (the secret is made here and shown once)."""
+    if not rules.can_manage_webhooks(request.user):
+        raise PermissionDenied
+    if request.method not in ("GET", "POST"):
+        return HttpResponse(status=405)
+    error = ""
+    url = ""
+    if request.method == "POST":
+        url = request.POST.get("url", "").strip()[:2000]
+        if not _is_web_url(url):
+            error = _("Donnez une adresse http:// ou https:// complète.")
+        else:
+            secret = secrets.token_urlsafe(32)
+            endpoint = WebhookEndpoint.objects.create(
+                url=url, secret=secret, created_by_id=request.user.pk
+            )
+            audit(action="watch.webhook_added", request=request, obj=endpoint, url=url)
+            messages.success(
+                request,
+                _("Webhook ajouté. Son secret, à copier maintenant (plus jamais montré) : %(s)s")
+                % {"s": secret},
+            )
+            return redirect("watch:webhook_list")
+    endpoints = WebhookEndpoint.objects.order_by("-pk")[:200]
+    return render(
+        request,
+        "watch/alert_webhooks.html",
+        {"endpoints": endpoints, "error": error, "url": url},
+        status=400 if error else 200,
+    )
+
+
+@login_required
+@require_POST
+def webhook_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    if not rules.can_manage_webhooks(request.user):
+        raise PermissionDenied
+    endpoint = get_object_or_404(WebhookEndpoint, pk=pk)
+    audit(action="watch.webhook_removed", request=request, obj=endpoint, url=endpoint.url)
+    endpoint.delete()
+    messages.success(request, _("Webhook supprimé."))
+    return redirect("watch:webhook_list")
+
+
+def _is_web_url(url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
