@@ -229,10 +229,11 @@ def test_the_story_page_lists_its_missions_in_a_fixed_number_of_queries(
     ]
 
 
-def test_another_teams_coordinator_sees_the_mission_without_a_link_to_run_it(
+def test_another_teams_coordinator_sees_the_mission_without_a_link_to_run_it_nor_its_proofs(
     story, team, coordinator, other_coordinator
 ):
     TeamFactory.create(name="Lyon", coordinators=[other_coordinator])
+    chatter = VolunteerFactory.create(roles={"tchatcheur": Stage.ACTIVE}, teams=[team])
     mission = respond.open_mission(
         story=story,
         by=coordinator,
@@ -245,9 +246,15 @@ def test_another_teams_coordinator_sees_the_mission_without_a_link_to_run_it(
         quota=1,
         deadline=timezone.now() + dt.timedelta(days=2),
     )
-    edit = reverse("army:mission_edit", args=[mission.pk])
+    kit = reverse("army:mission_kit", args=[mission.pk])
+    publish_mission(mission=mission, by=coordinator)
+    claim = claim_mission(volunteer=chatter, mission_id=mission.pk)
+    submit_proof(claim=claim, urls=["https://forum.exemple.fr/t/valentin"])
+    accept_claim(claim=Claim.objects.get(pk=claim.pk), by=coordinator)
     mine = client_for(coordinator).get(reverse("watch:story_detail", args=[story.pk]))
     theirs = client_for(other_coordinator).get(reverse("watch:story_detail", args=[story.pk]))
-    assert edit in mine.content.decode()
+    assert kit in mine.content.decode()
+    assert "https://forum.exemple.fr/t/valentin" in mine.content.decode()
     assert "Réponse de Paris" in theirs.content.decode()
-    assert edit not in theirs.content.decode()
+    assert kit not in theirs.content.decode()
+    assert "https://forum.exemple.fr/t/valentin" not in theirs.content.decode()
