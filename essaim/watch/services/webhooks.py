@@ -19,9 +19,10 @@ import json
 import logging
 from functools import partial
 
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -79,12 +80,27 @@ def queue(alert: Alert) -> list[int]:
     return ids
 
 
+def claim(delivery: WebhookDelivery, now: dt.datetime) -> bool:
+    """Count the attempt before the POST, on the condition that nobody counted it meanwhile,
+    and keep the periodic retry away while it is in flight: two workers never send one alert
+    twice. False when another worker has it."""
+    in_flight = now + dt.timedelta(seconds=2 * settings.FETCH_TOTAL_TIMEOUT)
+    claimed = WebhookDelivery.objects.filter(
+        pk=delivery.pk, attempts=delivery.attempts, delivered_at__isnull=True
+    ).update(attempts=F("attempts") + 1, next_attempt_at=in_flight)
+    if claimed:
+        delivery.attempts += 1
+    return bool(claimed)
+
+
 def attempt(delivery_id: int, now: dt.datetime | None = None) -> bool:
     """Try one delivery; True once delivered."""
     now = now or timezone.now()
     delivery = WebhookDelivery.objects.select_related("endpoint", "alert").get(pk=delivery_id)
     if delivery.delivered_at is not None or delivery.attempts >= MAX_ATTEMPTS:
         return delivery.delivered_at is not None
+    if not claim(delivery, now):
+        return False  # another worker is sending it
     body = payload(delivery.alert)
     timestamp = int(now.timestamp())
     headers = {
@@ -100,7 +116,7 @@ def attempt(delivery_id: int, now: dt.datetime | None = None) -> bool:
             error = f"HTTP {result.status}"
     except FetchError as exc:
         error = f"{exc.code}: {exc}"[:500]
-    attempts = delivery.attempts + 1
+    attempts = delivery.attempts  # counted by the claim
     if not error:
         WebhookDelivery.objects.filter(pk=delivery.pk).update(
             attempts=attempts, delivered_at=now, next_attempt_at=None, last_error=""

@@ -76,6 +76,25 @@ def test_an_alert_reaches_the_webhook_signed_over_timestamp_and_body(
     assert delivery.delivered_at is not None
 
 
+def test_a_delivery_claimed_by_another_worker_is_not_posted_again(
+    receiver: tuple[Receiver, LocalHttpServer],
+) -> None:
+    got, server = receiver
+    endpoint = WebhookEndpoint.objects.create(url=server.url("/hook"), secret="s3cret")
+    alert = Alert.objects.create(kind="spike", title="Candidats", explanation={})
+    delivery = WebhookDelivery.objects.create(endpoint=endpoint, alert=alert)
+    now = timezone.now()
+    # Two workers read the row at once; the first to count the attempt sends it.
+    first = WebhookDelivery.objects.get(pk=delivery.pk)
+    second = WebhookDelivery.objects.get(pk=delivery.pk)
+    assert webhooks.claim(first, now) is True
+    assert webhooks.claim(second, now) is False
+    # While it is in flight, the periodic retry leaves it alone.
+    assert webhooks.retry_due(now + dt.timedelta(minutes=1)) == 0
+    assert got.bodies == []
+    assert WebhookDelivery.objects.get().attempts == 1
+
+
 def test_a_failed_delivery_is_tried_again_after_its_wait_then_stops(
     receiver: tuple[Receiver, LocalHttpServer],
 ) -> None:
