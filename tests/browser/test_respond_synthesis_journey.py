@@ -13,7 +13,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from essaim.accounts.tests.factories import PASSWORD
-from essaim.army.models import Mission, Stage
+from essaim.army.models import Mission, Stage, VolunteerRole
 from essaim.army.tests.factories import TeamFactory, VolunteerFactory
 from essaim.watch.models import Story
 from essaim.watch.services.synthesis import make_draft
@@ -50,6 +50,8 @@ def a_story(seen: dt.datetime) -> Story:
 def test_a_coordinator_turns_a_story_into_a_mission(
     page: Any, live_server: Any, coordinator: Any
 ) -> None:
+    # A browser test's database is flushed between tests, the migrations' roles with it.
+    VolunteerRole.objects.get_or_create(slug="tchatcheur", defaults={"name": "Tchatcheur"})
     team = TeamFactory.create(name="Paris 11e", coordinators=[coordinator])
     story = a_story(timezone.now() - dt.timedelta(hours=2))
     login(page, live_server.url, coordinator.email, PASSWORD)
