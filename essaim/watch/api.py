@@ -9,12 +9,13 @@ submission is 422 with its code (`bad_url`, `bad_time_code`…), a flood 429 wit
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http import HttpRequest
+from django.utils import timezone
 from ninja import Field, Path, Query, Router, Schema, Status
 
 from essaim.api.auth import TokenAuth, token_of
@@ -329,6 +330,19 @@ def _story(story: Story) -> dict[str, Any]:
     }
 
 
+def _utc(value: datetime, field: str) -> datetime:
+    """A datetime from a query, in UTC: PostgreSQL refuses offsets beyond ±15:59, which ISO 8601
+    parsers accept; naive means the server's time zone. Out of range is a 422."""
+    try:
+        if timezone.is_naive(value):
+            value = timezone.make_aware(value)
+        return value.astimezone(UTC)
+    except (OverflowError, ValueError) as error:
+        raise ApiError(
+            422, f"{field} is out of range.", details=[{"field": field, "message": str(error)}]
+        ) from error
+
+
 @router.get("/watch/stories", response={200: StoryPage, **_ONE}, auth=read_stream)
 def list_stories(
     request: HttpRequest,
@@ -341,7 +355,7 @@ def list_stories(
     """Stories, newest first, a keyset page at a time."""
     stories = Story.objects.all()
     if since is not None:
-        stories = stories.filter(last_seen__gte=since)
+        stories = stories.filter(last_seen__gte=_utc(since, "since"))
     if after is not None:
         stories = stories.filter(pk__lt=after)
     rows = list(stories.order_by("-pk")[: limit + 1])

@@ -236,3 +236,18 @@ def test_the_api_lists_stories_and_gives_one_with_its_echoes(
     assert all(e["is_wire"] and e["is_reprint"] for e in detail["echoes"])
     assert coordinator_api.get("/api/v1/watch/stories/999999").status_code == 404
     assert volunteer_api.get("/api/v1/watch/stories").status_code == 403
+
+
+def test_the_api_reads_since_in_any_offset_and_refuses_one_out_of_range(
+    coordinator_api: Api,
+) -> None:
+    story = story_of(ItemFactory.create(), title="Récent")
+    # An offset PostgreSQL refuses (beyond ±15:59) is valid ISO 8601: read as the UTC instant.
+    far = coordinator_api.get("/api/v1/watch/stories", since="2000-01-01T00:00:00-16:10")
+    assert [s["id"] for s in far.json()["items"]] == [story.pk]
+    later = coordinator_api.get("/api/v1/watch/stories", since="2999-01-01T00:00:00+00:00")
+    assert later.json()["items"] == []
+    # Year 1 minus a day's offset has no UTC instant.
+    refused = coordinator_api.get("/api/v1/watch/stories", since="0001-01-01T00:00:00+23:59")
+    assert refused.status_code == 422
+    assert refused.json()["error"]["message"] == "since is out of range."
