@@ -7,6 +7,7 @@ ORDER BY id DESC LIMIT n`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -161,3 +162,18 @@ def time_keyset[M: Model](
     rows = rows[:size]
     last = rows[-1]
     return rows, encode_time_cursor(getattr(last, field), last.pk)
+
+
+def api_page[M: Model](
+    queryset: QuerySet[M], *, after: int | None, limit: int, item: Callable[[M], Any]
+) -> dict[str, Any]:
+    """An API list's keyset page, newest first: `{"items": [...], "next": id or None}`, the
+    `next` to pass back as `after`. One query, whatever the depth."""
+    if after is not None:
+        queryset = queryset.filter(pk__lt=after)
+    rows = list(queryset.order_by("-pk")[: limit + 1])
+    page = rows[:limit]
+    return {
+        "items": [item(row) for row in page],
+        "next": page[-1].pk if len(rows) > limit else None,
+    }

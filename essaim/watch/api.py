@@ -24,6 +24,7 @@ from essaim.api.models import Scope
 from essaim.api.uploads import base64_file_field, decode_file
 from essaim.army.models import Volunteer
 from essaim.army.services.proofs import MAX_SCREENSHOT_BYTES
+from essaim.lib.pagination import api_page
 from essaim.watch import rules
 from essaim.watch.models import (
     Alert,
@@ -216,14 +217,7 @@ def list_sources(
     sources = Source.objects.all()
     if status is not None:
         sources = sources.filter(status=status)
-    if after is not None:
-        sources = sources.filter(pk__lt=after)
-    rows = list(sources.order_by("-pk")[: limit + 1])
-    page = rows[:limit]
-    return {
-        "items": [_source(s) for s in page],
-        "next": page[-1].pk if len(rows) > limit else None,
-    }
+    return api_page(sources, after=after, limit=limit, item=_source)
 
 
 @router.post("/watch/sources", response={200: AddedOut, 201: AddedOut, **_ONE}, auth=write_watch)
@@ -266,11 +260,7 @@ def list_items(
     items = Item.objects.all() if source is None else _get(source).items.all()
     if q is not None:
         items = items & search_items(q)
-    if after is not None:
-        items = items.filter(pk__lt=after)
-    rows = list(items.order_by("-pk")[: limit + 1])
-    page = rows[:limit]
-    return {"items": [_item(i) for i in page], "next": page[-1].pk if len(rows) > limit else None}
+    return api_page(items, after=after, limit=limit, item=_item)
 
 
 @router.get("/watch/items/{id}", response={200: ItemOut, **_ONE}, auth=read_watch)
@@ -356,14 +346,7 @@ def list_stories(
     stories = Story.objects.all()
     if since is not None:
         stories = stories.filter(last_seen__gte=_utc(since, "since"))
-    if after is not None:
-        stories = stories.filter(pk__lt=after)
-    rows = list(stories.order_by("-pk")[: limit + 1])
-    page = rows[:limit]
-    return {
-        "items": [_story(s) for s in page],
-        "next": page[-1].pk if len(rows) > limit else None,
-    }
+    return api_page(stories, after=after, limit=limit, item=_story)
 
 
 @router.get("/watch/stories/{id}", response={200: StoryDetail, **_ONE}, auth=read_stream)
@@ -509,14 +492,7 @@ def list_watchlists(
 ) -> dict[str, Any]:
     """Watchlists, newest first, a keyset page at a time."""
     rows_qs = Watchlist.objects.all()
-    if after is not None:
-        rows_qs = rows_qs.filter(pk__lt=after)
-    rows = list(rows_qs.order_by("-pk")[: limit + 1])
-    page = rows[:limit]
-    return {
-        "items": [_watchlist(w) for w in page],
-        "next": page[-1].pk if len(rows) > limit else None,
-    }
+    return api_page(rows_qs, after=after, limit=limit, item=_watchlist)
 
 
 @router.post("/watch/watchlists", response={201: WatchlistOut, **_ONE}, auth=write_watchlists)
@@ -724,14 +700,7 @@ def my_submissions(
 ) -> dict[str, Any]:
     """Your own submissions, newest first, with their fate."""
     rows = Submission.objects.filter(volunteer_id=token_of(request).user.pk).select_related("item")
-    if after is not None:
-        rows = rows.filter(pk__lt=after)
-    found = list(rows.order_by("-pk")[: limit + 1])
-    page = found[:limit]
-    return {
-        "items": [_submission(r) for r in page],
-        "next": page[-1].pk if len(found) > limit else None,
-    }
+    return api_page(rows, after=after, limit=limit, item=_submission)
 
 
 def _reviewed(user: Any, row: Submission, shown: bool) -> dict[str, Any]:
@@ -844,14 +813,7 @@ def list_syntheses(
 ) -> dict[str, Any]:
     """Syntheses, newest first (published ones; the drafts too for the writers)."""
     qs = _visible_syntheses(request).defer("body")
-    if after is not None:
-        qs = qs.filter(pk__lt=after)
-    rows = list(qs.order_by("-pk")[: limit + 1])
-    page = rows[:limit]
-    return {
-        "items": [_synthesis(s) for s in page],
-        "next": page[-1].pk if len(rows) > limit else None,
-    }
+    return api_page(qs, after=after, limit=limit, item=_synthesis)
 
 
 @router.get("/watch/syntheses/{id}", response={200: SynthesisDetail, **_ONE}, auth=read_syntheses)
