@@ -79,6 +79,13 @@ const searchable = (root) => {
       // typed quickly picked the option shown before the filter, not the one typed.
       refreshThrottle: 0,
       closeAfterSelect: true,
+      // The list opens on a click, on typing or on ArrowDown, not on focus alone: a focus event
+      // that comes late (a window that was in the background) would open it over the buttons
+      // under the field, and a tap meant for them would pick a tag instead.
+      openOnFocus: false,
+      onInitialize() {
+        this.control.addEventListener("click", () => { if (this.isFocused) this.open(); });
+      },
       // Closed after each value, picked or typed, so that it never covers the buttons under the
       // field (a microtask: Tom Select reopens it as it finishes adding); typing opens it again.
       onItemAdd() { queueMicrotask(() => this.close()); },
