@@ -1,7 +1,8 @@
 """The watch's part of a GDPR access report (a section of essaim.people.services.gdpr_sections,
 registered by WatchConfig.ready): the sources and the watchlists that the person's volunteer
 accounts added, the links they submitted as a tracer (with their notes, time codes and fates),
-and whether they asked for the daily synthesis by email and which they got.
+the triage decisions they took or were given (with their notes), the alerts they chose to
+receive and how, and whether they asked for the daily synthesis by email and which they got.
 
 Items are what public sites published; the watch keeps no data about contacts otherwise.
 """
@@ -10,23 +11,32 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import Q
+
 from essaim.army.models import Volunteer
 from essaim.watch.models import (
+    AlertPreference,
     Source,
     Submission,
     SynthesisDelivery,
     SynthesisSubscription,
+    TriageDecision,
     Watchlist,
 )
 
 
 def access_section(*, contact_id: int, hashed: str) -> dict[str, Any]:
-    users = Volunteer.objects.filter(contact_id=contact_id).values("user_id")
+    users = set(Volunteer.objects.filter(contact_id=contact_id).values_list("user_id", flat=True))
     sources = Source.objects.filter(created_by__in=users).order_by("created_at", "id")
     watchlists = Watchlist.objects.filter(created_by__in=users).order_by("created_at", "id")
     submissions = (
         Submission.objects.filter(volunteer__in=users)
         .select_related("item")
+        .order_by("created_at", "id")
+    )
+    decisions = (
+        TriageDecision.objects.filter(Q(user__in=users) | Q(assigned_to__in=users))
+        .select_related("story")
         .order_by("created_at", "id")
     )
     return {
@@ -51,6 +61,26 @@ def access_section(*, contact_id: int, hashed: str) -> dict[str, Any]:
                 "reviewed_at": s.reviewed_at.isoformat() if s.reviewed_at else None,
             }
             for s in submissions
+        ],
+        "watch_triage_decisions": [
+            {
+                "story": d.story.title,
+                "decision": d.decision,
+                "note": d.note,
+                "taken_by_this_person": d.user_id in users,
+                "given_to_this_person": d.assigned_to_id in users,
+                "decided_at": d.created_at.isoformat(),
+            }
+            for d in decisions
+        ],
+        "watch_alert_preferences": [
+            {
+                "urgent": p.urgent,
+                "spike": p.spike,
+                "in_app": p.in_app,
+                "email": p.email,
+            }
+            for p in AlertPreference.objects.filter(user__in=users).order_by("user_id")
         ],
         "watch_syntheses": {
             "subscribed_since": [
