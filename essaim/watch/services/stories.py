@@ -25,11 +25,12 @@ watchers' fetching goes on meanwhile.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import functools
 import logging
 from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable, Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -57,7 +58,7 @@ _LOCK_KEY = 0x455353_5354_4F52
 _CLOCK_SLACK = dt.timedelta(minutes=10)
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Thresholds:
     auto: float
     suggest: float
@@ -74,7 +75,7 @@ class Thresholds:
         )
 
 
-@dataclass
+@dataclasses.dataclass
 class _Row:
     """An item being placed, or a candidate it is compared with."""
 
@@ -132,13 +133,13 @@ def ingest_pending(*, source_ids: Sequence[int] | None = None, limit: int = 5000
     return len(ids)
 
 
-def ingest_after_poll(source_id: int) -> None:
-    """The watcher's call once a poll's new items are committed: place them. A failure here
-    loses nothing (the items stay pending for the catch-up job) and must not stop the watcher."""
+def ingest_after_poll(source_ids: Sequence[int]) -> None:
+    """The watcher's call once polls' new items are committed: place them. A failure here loses
+    nothing (the items stay pending for the catch-up job) and must not stop the watcher."""
     try:
-        ingest_pending(source_ids=[source_id])
+        ingest_pending(source_ids=source_ids)
     except Exception:
-        log.exception("watch: placing the new items of source %s in stories failed", source_id)
+        log.exception("watch: placing the new items of sources %s in stories failed", source_ids)
 
 
 def prune_bands(*, now: dt.datetime | None = None) -> int:
@@ -469,8 +470,7 @@ def _candidate_rows(queryset: QuerySet[Item]) -> list[_Row]:
         th,
         tih,
     ) in queryset.values_list(*fields):
-        feats = dedup.features(title, summary, min_words=0, bands=False)
-        feats.text_hash, feats.title_hash = th, tih
+        feats = dataclasses.replace(_stored_features(title, summary), text_hash=th, title_hash=tih)
         out.append(
             _Row(
                 id=pk,
@@ -484,6 +484,13 @@ def _candidate_rows(queryset: QuerySet[Item]) -> list[_Row]:
             )
         )
     return out
+
+
+# The same few placed items (a big story's earliest) are candidates for batch after batch:
+# their features, a pure function of their text, are kept rather than computed again.
+@functools.lru_cache(maxsize=4096)
+def _stored_features(title: str, summary: str) -> dedup.Features:
+    return dedup.features(title, summary, min_words=0, bands=False)
 
 
 def _first_by(

@@ -63,3 +63,43 @@ def test_a_host_that_makes_its_sources_wait_does_not_hold_the_others(
     assert max(seen.at for server in (other, third) for seen in server.requests) < slow_times[-1]
     assert FetchLog.objects.count() == 5
     assert Source.objects.exclude(claimed_by="").count() == 0
+
+
+def _feed(host: str) -> bytes:
+    entries = "".join(
+        f"<item><title>Billet {n} de {host}</title><link>http://{host}/b/{n}/</link>"
+        f"<description>Texte du billet {n} publié par {host}.</description></item>"
+        for n in range(4)
+    )
+    return (
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>{host}</title>{entries}'
+        "</channel></rss>"
+    ).encode()
+
+
+def test_the_watcher_places_the_new_items_of_many_polls_at_once_and_all_before_it_stops(
+    servers: dict[str, FeedServer], settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from essaim.watch.models import Item
+    from essaim.watch.watcher import engine
+
+    settings.WATCH_HOST_GAP = 0
+    monkeypatch.setattr(engine, "PLACE_AFTER_ITEMS", 10_000)
+    monkeypatch.setattr(engine, "PLACE_AFTER_SECONDS", 3600.0)
+    calls: list[list[int]] = []
+
+    def placing(source_ids: list[int]) -> None:
+        calls.append(list(source_ids))
+        engine_place(source_ids)
+
+    engine_place = engine.ingest_after_poll
+    monkeypatch.setattr(engine, "ingest_after_poll", placing)
+    ids = []
+    for host, server in servers.items():
+        server.route("/feed/", _feed(host), content_type="application/rss+xml")
+        ids.append(SourceFactory.create(url=server.url("/feed/"), next_poll_at=timezone.now()).pk)
+    call_command("watcher", "--once", stdout=StringIO())
+    assert len(calls) == 1
+    assert sorted(itertools.chain.from_iterable(calls)) == sorted(ids)
+    assert Item.objects.count() == 12
+    assert not Item.objects.filter(story__isnull=True).exists()

@@ -83,10 +83,14 @@ def _claimed(row: tuple[Any, ...]) -> Claimed:
     return claimed
 
 
-def record(claimed: Claimed, outcome: Outcome, *, watcher_id: str, limits: Limits) -> int | None:
+def record(
+    claimed: Claimed, outcome: Outcome, *, watcher_id: str, limits: Limits, place: bool = True
+) -> int | None:
     """Write one poll's outcome: the items that are new, the evidence that brought them, the
-    history line and the source's next state, in one transaction, and release the claim.
-    Returns the number of new items, or None when the claim was lost (nothing written)."""
+    history line and the source's next state, in one transaction, and release the claim; then
+    place the new items in stories, unless `place` is false (the watcher places many polls'
+    items at once). Returns the number of new items, or None when the claim was lost (nothing
+    written)."""
     with transaction.atomic():
         held = (
             Source.objects.select_for_update()
@@ -142,8 +146,8 @@ def record(claimed: Claimed, outcome: Outcome, *, watcher_id: str, limits: Limit
             elapsed_ms=outcome.elapsed_ms,
             message=outcome.message[:300],
         )
-    if new:
-        ingest_after_poll(claimed.id)
+    if new and place:
+        ingest_after_poll([claimed.id])
     return new
 
 

@@ -15,6 +15,10 @@ URL (the fetcher's, FETCH_CONTACT_URL). A watched page is fetched only if its si
 robots.txt lets us (essaim.watch.watcher.robots); a feed is meant for machines and is not
 asked about.
 
+Stories: the new items of many polls are placed together (essaim.watch.services.stories), once
+PLACE_AFTER_ITEMS have come in or PLACE_AFTER_SECONDS have passed, and before the watcher stops:
+most of a placement's cost is per batch (the candidates' queries), not per item.
+
 Threads: the event loop fetches; parsing (CPU) runs in worker threads, and a page's extraction
 in a worker process of its own (essaim.watch.services.extraction), waited for from one of
 those threads; every database call runs in one thread of its own (Django's connections are per
@@ -55,6 +59,7 @@ from essaim.watch.services.polling import (
     conditional_headers,
     interpret,
 )
+from essaim.watch.services.stories import ingest_after_poll
 from essaim.watch.services.urls import host_of
 from essaim.watch.watcher import claims
 from essaim.watch.watcher.robots import FORBIDDEN, UNREACHABLE, RobotsCache
@@ -66,6 +71,9 @@ log = logging.getLogger("essaim.watch.watcher")
 BACKOFF_STATUSES = frozenset({429, 503})
 # A Crawl-delay in robots.txt lengthens the gap to its host up to this many seconds.
 MAX_CRAWL_DELAY = 60.0
+# When the new items in hand are placed in stories (see module).
+PLACE_AFTER_ITEMS = 500
+PLACE_AFTER_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -194,6 +202,10 @@ class Watcher:
         # workers are few, and a page may hold one for WATCH_EXTRACT_TIMEOUT seconds, which
         # must not starve the threads that parse feeds.
         self._readers = asyncio.Semaphore(max(1, options.extract_workers))
+        # Sources whose new items are stored but not yet placed in stories, and how many.
+        self._unplaced: set[int] = set()
+        self._unplaced_items = 0
+        self._placed_at = time.monotonic()
 
     async def db[T](self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         loop = asyncio.get_running_loop()
@@ -216,6 +228,7 @@ class Watcher:
             async with GuardedClient(self.policy) as client:
                 await self._pipeline(client)
         finally:
+            await self._place()
             await self.db(_close_connection)
             self._executor.shutdown(wait=True)
         log.info("watcher %s: done %s", self.id, self.stats.as_dict())
@@ -250,19 +263,35 @@ class Watcher:
             if not running:
                 if drained:
                     break
+                await self._place()
                 await self._idle()
                 continue
             if drained or capacity - len(running) < refill:
                 timeout = None  # nothing to claim until a source in hand is done
             else:
                 timeout = max(0.05, quiet_until - time.monotonic())  # claim again then
+            if self._unplaced:
+                wait = max(0.05, self._placed_at + PLACE_AFTER_SECONDS - time.monotonic())
+                timeout = wait if timeout is None else min(timeout, wait)
             done, _pending = await asyncio.wait(
                 running, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
             )
             running -= done
+            if self._unplaced_items >= PLACE_AFTER_ITEMS or (
+                self._unplaced and time.monotonic() >= self._placed_at + PLACE_AFTER_SECONDS
+            ):
+                await self._place()
         if running:
             # Stopping: what is in hand is finished and recorded (within its lease).
             await asyncio.gather(*running)
+
+    async def _place(self) -> None:
+        """Place the new items of the polls recorded since the last time (the set is taken
+        before the wait, so that a poll recorded meanwhile waits for the next)."""
+        sources, self._unplaced = sorted(self._unplaced), set()
+        self._unplaced_items, self._placed_at = 0, time.monotonic()
+        if sources:
+            await self.db(ingest_after_poll, sources)
 
     async def _idle(self) -> None:
         deadline = time.monotonic() + self.opt.idle_sleep
@@ -281,7 +310,12 @@ class Watcher:
             else:
                 outcome = await self._interpret(source, result)
             new = await self.db(
-                claims.record, source, outcome, watcher_id=self.id, limits=self.opt.limits
+                claims.record,
+                source,
+                outcome,
+                watcher_id=self.id,
+                limits=self.opt.limits,
+                place=False,
             )
         except Exception:
             # One source's bug must not stop the round: its lease runs out and it is due again.
@@ -294,6 +328,9 @@ class Watcher:
             self.stats.lost_claims += 1
         else:
             self.stats.new_items += new
+            if new:
+                self._unplaced.add(source.id)
+                self._unplaced_items += new
 
     async def _interpret(self, source: Claimed, result: FetchResult | FetchError) -> Outcome:
         return await asyncio.to_thread(
