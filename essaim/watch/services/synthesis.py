@@ -1,8 +1,8 @@
 """The daily synthesis: each morning a draft made from yesterday's stories (the top ones by
-distinct sources, new and growing ones, what tracers found first, the missions opened from
-stories and their results, the volume per watchlist), each story with a few sentences from
-its earliest original source, never from a reprint. Writers edit the intro and notes and
-publish it; the published synthesis is mailed once to each person who asked for it."""
+distinct sources, new and growing ones, what tracers found first, the watchlists' spikes, the
+missions opened from stories and their results, the volume per watchlist), each story with a
+few sentences from its earliest original source, never from a reprint. Writers edit the intro
+and notes and publish it; the published synthesis is mailed once to each person who asked for it."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ from essaim.accounts.models import User
 from essaim.accounts.services import audit
 from essaim.army.models import Claim
 from essaim.watch.models import (
+    Alert,
     Item,
     Story,
     StoryMission,
@@ -119,6 +120,30 @@ def _tracers_first(start: dt.datetime, end: dt.datetime) -> list[dict[str, Any]]
     return [{"id": sid, "title": title} for sid, title in rows]
 
 
+def _spikes(start: dt.datetime, end: dt.datetime) -> list[dict[str, Any]]:
+    """The day's spike alerts (essaim.watch.services.spikes), each with its counts and the
+    stories it named."""
+    spikes = Alert.objects.filter(
+        kind=Alert.Kind.SPIKE, created_at__gte=start, created_at__lt=end
+    ).order_by("created_at", "pk")[:LISTED]
+    out = []
+    for alert in spikes:
+        counts = alert.explanation.get("counts") or {}
+        out.append(
+            {
+                "watchlist": alert.title,
+                "at": alert.created_at.isoformat(),
+                "sources": counts.get("sources", 0),
+                "baseline": max(counts.get("baseline_weeks", 0), counts.get("baseline_hours", 0)),
+                "stories": [
+                    {"id": story["id"], "title": story["title"]}
+                    for story in alert.explanation.get("stories", [])
+                ],
+            }
+        )
+    return out
+
+
 def build_body(day: dt.date) -> dict[str, Any]:
     """The draft's figures and excerpts for `day`, as JSON."""
     start, end = day_bounds(day)
@@ -158,6 +183,7 @@ def build_body(day: dt.date) -> dict[str, Any]:
         "new": [s.pk for s in new],
         "growing": [s.pk for s in growing],
         "tracers_first": _tracers_first(start, end),
+        "spikes": _spikes(start, end),
         "missions": [
             {
                 "id": row.mission_id,

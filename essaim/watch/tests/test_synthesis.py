@@ -289,3 +289,42 @@ def test_the_draft_lists_the_missions_opened_from_stories_that_day(day, hq):
     ]
     # The day before saw none of them.
     assert svc.build_body(YESTERDAY - dt.timedelta(days=1))["missions"] == []
+
+
+def test_the_draft_gives_the_days_spikes_with_their_counts_and_stories_on_the_page_and_mail(
+    day, hq, django_capture_on_commit_callbacks
+):
+    from essaim.watch.models import Alert
+
+    explanation = {
+        "stories": [{"id": day["big"].pk, "title": "La réforme"}],
+        "counts": {"sources": 7, "stories": 2, "baseline_weeks": 1.25, "baseline_hours": 0.5},
+    }
+    Alert.objects.create(
+        kind="spike", title="Réforme", explanation=explanation, created_at=at(YESTERDAY, 9)
+    )
+    # The day before and an urgent story: not the day's spikes.
+    Alert.objects.create(
+        kind="spike", title="Hier", explanation={}, created_at=at(YESTERDAY - dt.timedelta(1), 9)
+    )
+    Alert.objects.create(
+        kind="urgent", story=day["small"], title="Urgent", created_at=at(YESTERDAY, 10)
+    )
+    synthesis = svc.make_draft()
+    assert synthesis.body["spikes"] == [
+        {
+            "watchlist": "Réforme",
+            "at": at(YESTERDAY, 9).astimezone(dt.UTC).isoformat(),
+            "sources": 7,
+            "baseline": 1.25,
+            "stories": [{"id": day["big"].pk, "title": "La réforme"}],
+        }
+    ]
+    page = client_for(hq).get(reverse("watch:synthesis_detail", args=[synthesis.pk]))
+    section = page.content.decode().split('id="synthesis-spikes"')[1].split("</section>")[0]
+    assert "Réforme" in section
+    assert "7 sources distinctes en une heure (d'habitude 1,3)" in section
+    SynthesisSubscription.objects.create(user=hq)
+    with django_capture_on_commit_callbacks(execute=True):
+        svc.publish(synthesis_id=synthesis.pk, by=hq)
+    assert "Pics des listes de veille\n- Réforme (7 sources distinctes" in mail.outbox[0].body
