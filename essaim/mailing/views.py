@@ -16,7 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import date_format, number_format
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -312,7 +312,7 @@ def campaign_launch(request: HttpRequest, pk: int) -> HttpResponse:
                         "Campagne lancée vers %(n)s destinataires.",
                         count,
                     )
-                    % {"n": number_format(count, force_grouping=True)},
+                    % {"n": number(count)},
                 )
                 return redirect("mailing:campaign_detail", pk=campaign.pk)
         except svc.CampaignRefused as exc:
@@ -436,8 +436,8 @@ def _detail_context(request: HttpRequest, campaign: Campaign) -> dict[str, Any]:
         for p, row in provider_counts(campaign).items()
     ]
     label = _("%(settled)s envois réglés sur %(total)s") % {
-        "settled": number_format(progress.settled, force_grouping=True),
-        "total": number_format(progress.total, force_grouping=True),
+        "settled": number(progress.settled),
+        "total": number(progress.total),
     }
     return {
         "campaign": campaign,
@@ -586,7 +586,7 @@ def campaign_cancel(request: HttpRequest, pk: int) -> HttpResponse:
             "ne reviennent pas. C'est définitif : la campagne ne pourra pas reprendre.",
             unsent,
         )
-        % {"n": number_format(unsent, force_grouping=True)},
+        % {"n": number(unsent)},
         confirm_label=_("Annuler la campagne"),
         tone="danger",
         action=reverse("mailing:campaign_cancel", args=[campaign.pk]),
