@@ -23,6 +23,7 @@ from essaim.api.services import people_allowance, record_people_read
 from essaim.lib.text import clean_name
 from essaim.people import rules
 from essaim.people.models import Consent, Contact, ContactTag, Purpose, Segment, Tag
+from essaim.people.services import tags as tag_service
 from essaim.people.services.contact_search import SearchRefused, search_contacts
 from essaim.people.services.contacts import (
     ConsentGrant,
@@ -36,10 +37,10 @@ from essaim.people.services.gdpr import access_report, erase_contact
 from essaim.people.services.masking import mask_email, mask_phone
 from essaim.people.services.segments import (
     SegmentDefinitionError,
+    SegmentInUse,
     count_segment,
     save_segment,
     saved_segment_queryset,
-    segments_using_tag,
 )
 
 # Who may call what. Coordinators read contacts (their zones, masked); the rest of the base
@@ -416,15 +417,16 @@ def delete_tag(request: HttpRequest, name: str) -> Status[None]:
         tag = Tag.objects.select_for_update().filter(name=name).first()
         if tag is None:
             raise ApiError(404, "No such tag.")
-        if users := segments_using_tag(tag.pk):
+        tag_id = tag.pk
+        try:
+            untagged = tag_service.delete_tag(tag=tag)
+        except SegmentInUse as exc:
             raise ApiError(
                 409,
-                "Segments use this tag: " + ", ".join(s.name for s in users),
+                "Segments use this tag: " + ", ".join(s.name for s in exc.segments),
                 code="in_use",
-                details={"segments": [s.pk for s in users]},
-            )
-        tag_id, untagged = tag.pk, ContactTag.objects.filter(tag=tag).count()
-        tag.delete()
+                details={"segments": [s.pk for s in exc.segments]},
+            ) from exc
         audit(
             action="tag.delete",
             actor=token.user,
