@@ -20,6 +20,7 @@ from essaim.api.auth import TokenAuth, token_of
 from essaim.api.errors import ApiError, ErrorOut, field_error
 from essaim.api.models import Scope
 from essaim.api.services import people_allowance, record_people_read
+from essaim.lib.pagination import api_page
 from essaim.lib.text import clean_name
 from essaim.people import rules
 from essaim.people.models import Consent, Contact, ContactTag, Purpose, Segment, Tag
@@ -257,19 +258,19 @@ def list_contacts(
         except SegmentDefinitionError as exc:
             raise field_error("segment", f"This segment cannot be compiled: {exc}") from exc
         contacts = contacts.filter(pk__in=members.values("pk"))
-    if after is not None:
-        contacts = contacts.filter(pk__lt=after)
-    rows = list(
-        contacts.order_by("-pk").prefetch_related(
+    page = api_page(
+        contacts.prefetch_related(
             Prefetch("tags", queryset=Tag.objects.only("name").order_by("name"))
-        )[: limit + 1]
+        ),
+        after=after,
+        limit=limit,
+        item=lambda c: _contact(c, masked=masked, tags=[t.name for t in c.tags.all()]),
     )
-    page = rows[:limit]
     record_people_read(
         token=token,
         request=request,
         action="contacts.read",
-        count=len(page),
+        count=len(page["items"]),
         masked=masked,
         query={
             k: v
@@ -278,10 +279,7 @@ def list_contacts(
         }
         | {"limit": limit},
     )
-    return {
-        "items": [_contact(c, masked=masked, tags=[t.name for t in c.tags.all()]) for c in page],
-        "next": page[-1].pk if len(rows) > limit else None,
-    }
+    return page
 
 
 @router.get("/contacts/{id}", response={200: ContactDetail, **_NOT_FOUND}, auth=read_contacts)
