@@ -313,7 +313,7 @@ LANGUAGE_CODE = "fr"
 LANGUAGES = [("fr", _("Français")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "essaim" / "locale"]
 # French figures group thousands with a narrow no-break space (essaim/formats/fr). Grouping is
-# asked for where a figure is shown (floatformat:"g", number_format(force_grouping=True)), never
+# asked for where a figure is shown (floatformat:"g", accounts.services.vocabulary.number()), never
 # globally: USE_THOUSAND_SEPARATOR would also group the ids written into URLs and forms.
 FORMAT_MODULE_PATH = ["essaim.formats"]
 TIME_ZONE = env_str("TIME_ZONE", "Europe/Paris")

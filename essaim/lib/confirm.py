@@ -8,11 +8,24 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+# More digits than any audience can have: a longer value is not a count someone was shown.
+MAX_COUNT_DIGITS = 18
+
 
 def confirmed(request: HttpRequest) -> bool:
     """True for the confirmation's own POST only: a bare POST (the form of a page without
     script, a replayed request) is asked again, never acted on."""
     return request.method == "POST" and request.POST.get("confirm") == "1"
+
+
+def confirmed_count(request: HttpRequest) -> int | None:
+    """For a question that says how many people an action reaches: the count the confirmation
+    carries back (its confirm=N), which the view compares with the count now before acting.
+    None for any other request, or a value that is not a count."""
+    value = request.POST.get("confirm", "") if request.method == "POST" else ""
+    if not (value.isascii() and value.isdigit()) or len(value) > MAX_COUNT_DIGITS:
+        return None
+    return int(value)
 
 
 def ask(

@@ -9,16 +9,17 @@ from typing import Final
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from essaim.mailing.message.template import Slot, TemplateError, header_text, parse_subject
+from essaim.mailing.message.template import Slot, TemplateError, subject_line, subject_pieces
 
 FIELD_LABELS: Final = {"first_name": gettext_lazy("prénom")}
 
 
 def readable_subject(subject: str) -> str:
-    """The subject with each field named in brackets, and its default beside it; a subject the
-    parser refuses (written before a rule changed) is shown as it is."""
+    """The subject with each field named in brackets, and its default beside it, its literal
+    text as it is sent; a subject the parser refuses (written before a rule changed) is shown as
+    it is."""
     try:
-        pieces = parse_subject(subject)
+        pieces = subject_pieces(subject)
     except TemplateError:
         return subject
     out: list[str] = []
@@ -37,16 +38,11 @@ def readable_subject(subject: str) -> str:
 
 
 def subject_for(subject: str, *, first_name: str) -> str:
-    """The subject as the recipient with this first name received it (the sender's rule: their
-    value, else the field's default, on one line)."""
+    """The subject as the recipient with this first name received it: the builder's own rule
+    (subject_line), their value, else the field's default, on one line."""
     try:
-        pieces = parse_subject(subject)
+        pieces = subject_pieces(subject)
     except TemplateError:
         return subject
     values = {"first_name": first_name}
-    return "".join(
-        header_text(values.get(piece.name, "") or piece.default)
-        if isinstance(piece, Slot)
-        else piece
-        for piece in pieces
-    )
+    return subject_line(pieces, lambda name: values.get(name, ""))

@@ -16,12 +16,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import date_format, number_format
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from essaim.lib.confirm import ask, confirmed
+from essaim.accounts.services.vocabulary import number
+from essaim.lib.confirm import ask, confirmed, confirmed_count
 from essaim.lib.forms import SearchableSelectMultiple
 from essaim.lib.frames import sandboxed_document
 from essaim.lib.sorting import SortColumn, choice_order, sorting_from
@@ -294,10 +295,16 @@ def campaign_launch(request: HttpRequest, pk: int) -> HttpResponse:
                 svc.approve_campaign(campaign, user=request.user, request=request)
                 messages.success(request, _("Campagne approuvée."))
                 return redirect("mailing:campaign_launch", pk=campaign.pk)
-            if action == "launch" and not confirmed(request):
+            shown = confirmed_count(request)
+            if action == "launch" and shown is None:
                 return _ask_launch(request, campaign)
             if action == "launch":
-                count = svc.launch_campaign(campaign, user=request.user, request=request)
+                try:
+                    count = svc.launch_campaign(
+                        campaign, user=request.user, request=request, expected=shown
+                    )
+                except svc.AudienceChanged as exc:
+                    return _ask_launch(request, campaign, estimate=exc.count, shown=exc.expected)
                 messages.success(
                     request,
                     ngettext(
@@ -305,7 +312,7 @@ def campaign_launch(request: HttpRequest, pk: int) -> HttpResponse:
                         "Campagne lancée vers %(n)s destinataires.",
                         count,
                     )
-                    % {"n": number_format(count, force_grouping=True)},
+                    % {"n": number(count)},
                 )
                 return redirect("mailing:campaign_detail", pk=campaign.pk)
         except svc.CampaignRefused as exc:
@@ -335,44 +342,70 @@ def campaign_launch(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _launch_question(campaign: Campaign, estimate: int) -> dict[str, Any]:
+def _launch_question(campaign: Campaign, estimate: int, shown: int | None = None) -> dict[str, Any]:
     """The launch's confirmation (includes/confirm.html): to how many people it goes, counted as
-    the launch freezes its audience (estimate_audience), and when."""
+    the launch freezes its audience (estimate_audience), and when. It posts that count back, and
+    the launch refuses another one (svc.AudienceChanged): `shown`, the count confirmed before,
+    says why it is asked again."""
+    subject = readable_subject(campaign.subject)
+    # No-break spaces (literal, so that makemessages reads them) inside the guillemets: the
+    # subject never leaves one behind.
     if campaign.scheduled_at is not None:
-        when = _("Les envois partiront le %(at)s ; jusque-là, la campagne peut être annulée.") % {
-            "at": date_format(timezone.localtime(campaign.scheduled_at), "SHORT_DATETIME_FORMAT")
+        text = ngettext(
+            "Le public est figé au lancement : cette personne recevra « %(subject)s ». "
+            "Les envois partiront le %(at)s ; jusque-là, la campagne peut être annulée.",
+            "Le public est figé au lancement : ces personnes recevront « %(subject)s ». "
+            "Les envois partiront le %(at)s ; jusque-là, la campagne peut être annulée.",
+            estimate,
+        ) % {
+            "subject": subject,
+            "at": date_format(timezone.localtime(campaign.scheduled_at), "SHORT_DATETIME_FORMAT"),
         }
     else:
-        when = _("Les envois partent tout de suite ; ils peuvent être mis en pause ou annulés.")
-    return {
+        text = ngettext(
+            "Le public est figé au lancement : cette personne recevra « %(subject)s ». "
+            "Les envois partent tout de suite ; ils peuvent être mis en pause ou annulés.",
+            "Le public est figé au lancement : ces personnes recevront « %(subject)s ». "
+            "Les envois partent tout de suite ; ils peuvent être mis en pause ou annulés.",
+            estimate,
+        ) % {"subject": subject}
+    question: dict[str, Any] = {
         "id": "launch-dialog",
         "title": ngettext("Lancer vers %(n)s personne ?", "Lancer vers %(n)s personnes ?", estimate)
-        % {"n": number_format(estimate, force_grouping=True)},
-        "text": _("Le public est figé au lancement : ")
-        + ngettext(
-            # No-break spaces (literal, so that makemessages reads them) inside the guillemets:
-            # the subject never leaves one behind.
-            "cette personne recevra « %(subject)s ». ",
-            "ces personnes recevront « %(subject)s ». ",
-            estimate,
-        )
-        % {"subject": readable_subject(campaign.subject)}
-        + when,
+        % {"n": number(estimate)},
+        "text": text,
         "confirm_label": _("Lancer"),
         "action": reverse("mailing:campaign_launch", args=[campaign.pk]),
         "cancel_url": reverse("mailing:campaign_launch", args=[campaign.pk]),
-        "fields": [("action", "launch"), ("confirm", "1")],
+        "fields": [("action", "launch"), ("confirm", estimate)],
     }
+    if shown is not None and shown != estimate:
+        question["warning"] = ngettext(
+            "Le public a changé depuis votre confirmation pour %(n)s personne : relisez le "
+            "nombre avant de lancer.",
+            "Le public a changé depuis votre confirmation pour %(n)s personnes : relisez le "
+            "nombre avant de lancer.",
+            shown,
+        ) % {"n": number(shown)}
+    return question
 
 
-def _ask_launch(request: HttpRequest, campaign: Campaign) -> HttpResponse:
-    """A launch posted without its confirmation (a page without script): the question, counted
-    afresh, on a page of its own."""
-    try:
-        estimate = svc.estimate_audience(campaign)
-    except svc.AudienceMissing:
-        return redirect("mailing:campaign_launch", pk=campaign.pk)
-    question = _launch_question(campaign, estimate)
+def _ask_launch(
+    request: HttpRequest,
+    campaign: Campaign,
+    *,
+    estimate: int | None = None,
+    shown: int | None = None,
+) -> HttpResponse:
+    """A launch posted without its confirmation (a page without script), or confirmed for
+    another audience than the one it would now reach (`shown`, against `estimate`, the launch's
+    own count): the question, with the count of now, on a page of its own."""
+    if estimate is None:
+        try:
+            estimate = svc.estimate_audience(campaign)
+        except svc.AudienceMissing:
+            return redirect("mailing:campaign_launch", pk=campaign.pk)
+    question = _launch_question(campaign, estimate, shown)
     return ask(
         request,
         dialog_id=question.pop("id"),
@@ -403,8 +436,8 @@ def _detail_context(request: HttpRequest, campaign: Campaign) -> dict[str, Any]:
         for p, row in provider_counts(campaign).items()
     ]
     label = _("%(settled)s envois réglés sur %(total)s") % {
-        "settled": number_format(progress.settled, force_grouping=True),
-        "total": number_format(progress.total, force_grouping=True),
+        "settled": number(progress.settled),
+        "total": number(progress.total),
     }
     return {
         "campaign": campaign,
@@ -553,7 +586,7 @@ def campaign_cancel(request: HttpRequest, pk: int) -> HttpResponse:
             "ne reviennent pas. C'est définitif : la campagne ne pourra pas reprendre.",
             unsent,
         )
-        % {"n": number_format(unsent, force_grouping=True)},
+        % {"n": number(unsent)},
         confirm_label=_("Annuler la campagne"),
         tone="danger",
         action=reverse("mailing:campaign_cancel", args=[campaign.pk]),

@@ -20,9 +20,11 @@ from essaim.api.auth import TokenAuth, token_of
 from essaim.api.errors import ApiError, ErrorOut, field_error
 from essaim.api.models import Scope
 from essaim.api.services import people_allowance, record_people_read
+from essaim.lib.pagination import api_page
 from essaim.lib.text import clean_name
 from essaim.people import rules
 from essaim.people.models import Consent, Contact, ContactTag, Purpose, Segment, Tag
+from essaim.people.services import tags as tag_service
 from essaim.people.services.contact_search import SearchRefused, search_contacts
 from essaim.people.services.contacts import (
     ConsentGrant,
@@ -36,10 +38,10 @@ from essaim.people.services.gdpr import access_report, erase_contact
 from essaim.people.services.masking import mask_email, mask_phone
 from essaim.people.services.segments import (
     SegmentDefinitionError,
+    SegmentInUse,
     count_segment,
     save_segment,
     saved_segment_queryset,
-    segments_using_tag,
 )
 
 # Who may call what. Coordinators read contacts (their zones, masked); the rest of the base
@@ -256,19 +258,19 @@ def list_contacts(
         except SegmentDefinitionError as exc:
             raise field_error("segment", f"This segment cannot be compiled: {exc}") from exc
         contacts = contacts.filter(pk__in=members.values("pk"))
-    if after is not None:
-        contacts = contacts.filter(pk__lt=after)
-    rows = list(
-        contacts.order_by("-pk").prefetch_related(
+    page = api_page(
+        contacts.prefetch_related(
             Prefetch("tags", queryset=Tag.objects.only("name").order_by("name"))
-        )[: limit + 1]
+        ),
+        after=after,
+        limit=limit,
+        item=lambda c: _contact(c, masked=masked, tags=[t.name for t in c.tags.all()]),
     )
-    page = rows[:limit]
     record_people_read(
         token=token,
         request=request,
         action="contacts.read",
-        count=len(page),
+        count=len(page["items"]),
         masked=masked,
         query={
             k: v
@@ -277,10 +279,7 @@ def list_contacts(
         }
         | {"limit": limit},
     )
-    return {
-        "items": [_contact(c, masked=masked, tags=[t.name for t in c.tags.all()]) for c in page],
-        "next": page[-1].pk if len(rows) > limit else None,
-    }
+    return page
 
 
 @router.get("/contacts/{id}", response={200: ContactDetail, **_NOT_FOUND}, auth=read_contacts)
@@ -416,15 +415,16 @@ def delete_tag(request: HttpRequest, name: str) -> Status[None]:
         tag = Tag.objects.select_for_update().filter(name=name).first()
         if tag is None:
             raise ApiError(404, "No such tag.")
-        if users := segments_using_tag(tag.pk):
+        tag_id = tag.pk
+        try:
+            untagged = tag_service.delete_tag(tag=tag)
+        except SegmentInUse as exc:
             raise ApiError(
                 409,
-                "Segments use this tag: " + ", ".join(s.name for s in users),
+                "Segments use this tag: " + ", ".join(s.name for s in exc.segments),
                 code="in_use",
-                details={"segments": [s.pk for s in users]},
-            )
-        tag_id, untagged = tag.pk, ContactTag.objects.filter(tag=tag).count()
-        tag.delete()
+                details={"segments": [s.pk for s in exc.segments]},
+            ) from exc
         audit(
             action="tag.delete",
             actor=token.user,

@@ -34,6 +34,7 @@ from essaim.army.models import (
 )
 from essaim.army.services.profile import update_profile
 from essaim.army.services.teams import NotPending, decide_request, request_to_join
+from essaim.lib.pagination import api_page
 from essaim.lib.text import clean_name
 
 read_own = TokenAuth(is_active_user, Scope.READ)
@@ -316,29 +317,23 @@ def list_team_members(
                 queryset=RoleAssignment.objects.select_related("role").order_by("role__position"),
             )
         )
-        .order_by("-pk")
     )
-    if after is not None:
-        memberships = memberships.filter(pk__lt=after)
-    rows = list(memberships[: limit + 1])
-    page = rows[:limit]
-    items = []
-    for m in page:
-        volunteer = getattr(m.user, "volunteer", None)
-        items.append(
-            {
-                "membership": m.pk,
-                "user": m.user_id,
-                "first_name": volunteer.first_name if volunteer else m.user.full_name,
-                "state": m.state,
-                "is_coordinator": m.is_coordinator,
-                "weekly_hours": volunteer.weekly_hours if volunteer else None,
-                "windows": _windows(volunteer.windows) if volunteer else [],
-                "roles": _roles(volunteer.assignments.all()) if volunteer else [],
-                "message": m.message,
-            }
-        )
-    return {"items": items, "next": page[-1].pk if len(rows) > limit else None}
+    return api_page(memberships, after=after, limit=limit, item=_member)
+
+
+def _member(m: Membership) -> dict[str, Any]:
+    volunteer = getattr(m.user, "volunteer", None)
+    return {
+        "membership": m.pk,
+        "user": m.user_id,
+        "first_name": volunteer.first_name if volunteer else m.user.full_name,
+        "state": m.state,
+        "is_coordinator": m.is_coordinator,
+        "weekly_hours": volunteer.weekly_hours if volunteer else None,
+        "windows": _windows(volunteer.windows) if volunteer else [],
+        "roles": _roles(volunteer.assignments.all()) if volunteer else [],
+        "message": m.message,
+    }
 
 
 @router.post("/teams/{id}/join", response={202: MembershipOut, **_NOT_FOUND}, auth=write_own)

@@ -19,7 +19,7 @@ from PIL import Image, UnidentifiedImageError
 from essaim.army.models import Claim, Mission, Proof, ProofLink
 from essaim.army.services import notifications as notices
 from essaim.army.services.mission_base import MissionError
-from essaim.army.services.proof_picks import picker_for
+from essaim.army.services.proof_picks import Picker, picker_for
 
 MAX_URLS = 10
 MAX_URL_LENGTH = 2000
@@ -126,6 +126,13 @@ def reencode_image(data: bytes) -> tuple[bytes, str]:
     return out.getvalue(), ("jpg" if fmt == "JPEG" else "png")
 
 
+def claim_picker(claim: Claim) -> Picker | None:
+    """What may prove the claim's mission besides links (essaim.army.services.proof_picks), by
+    the mission's kind; None for most kinds."""
+    kind = Mission.objects.filter(pk=claim.mission_id).values_list("kind", flat=True).first()
+    return picker_for(kind or "")
+
+
 def submit_proof(
     *,
     claim: Claim,
@@ -140,8 +147,7 @@ def submit_proof(
     the links."""
     picker, picked = None, None
     if pick:
-        kind = Mission.objects.filter(pk=claim.mission_id).values_list("kind", flat=True).first()
-        picker = picker_for(kind or "")
+        picker = claim_picker(claim)
         picked = picker.find(claim.volunteer_id, pick) if picker is not None else None
         if picked is None:
             raise ProofError(_("Ce choix ne peut pas prouver cette mission."))

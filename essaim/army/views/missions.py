@@ -32,8 +32,7 @@ from essaim.army.models import (
 from essaim.army.rules import missions as rules
 from essaim.army.services import missions as svc
 from essaim.army.services.notifications import VOLUNTEER_KINDS
-from essaim.army.services.proof_picks import picker_for
-from essaim.army.services.proofs import submit_proof
+from essaim.army.services.proofs import claim_picker, submit_proof
 from essaim.army.views.common import post_only
 from essaim.lib.pagination import time_keyset
 
@@ -137,10 +136,7 @@ def mission_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def _proof_form(claim: Claim | None, data: Any = None, files: Any = None) -> ProofForm:
     """The proof form, with the volunteer's things that may prove this kind of mission (a
     tracer's submissions for a `trace` mission: essaim.army.services.proof_picks)."""
-    picker = None
-    if claim is not None:
-        kind = Mission.objects.filter(pk=claim.mission_id).values_list("kind", flat=True).first()
-        picker = picker_for(kind or "")
+    picker = claim_picker(claim) if claim is not None else None
     if picker is None or claim is None:
         return ProofForm(data, files)
     return ProofForm(data, files, picks=picker.choices(claim.volunteer_id), pick_label=picker.label)

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from email.header import Header
 from email.utils import format_datetime, formataddr
+from functools import partial
 from html import escape
 from typing import Final
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -48,9 +49,9 @@ from essaim.mailing.message.template import (
     FIELDS,
     LINK_FIELDS,
     Slot,
-    header_text,
-    parse_subject,
     parse_template,
+    subject_line,
+    subject_pieces,
     text_to_html,
 )
 from essaim.mailing.models import Campaign
@@ -223,13 +224,7 @@ def _subject_bytes(pieces: list[str | Slot], recipient: Recipient) -> bytes:
     """A personalized subject, encoded: the recipient's values (or the defaults) as one line
     each, then RFC 2047. Folding puts a space first on every continuation line, so the value
     never holds a line that starts with a dot (nothing to stuff for SMTP)."""
-    text: list[str] = []
-    for piece in pieces:
-        if isinstance(piece, Slot):
-            text.append(header_text(getattr(recipient, piece.name) or piece.default))
-        else:
-            text.append(piece)
-    return _encode_header_value("".join(text)).encode("ascii")
+    return _encode_header_value(subject_line(pieces, partial(getattr, recipient))).encode("ascii")
 
 
 # --- The compiled message -------------------------------------------------------------------
@@ -300,15 +295,12 @@ class CompiledMessage:
         # The subject: encoded once, unless it has fields (then per recipient, see _subject).
         subject: bytes | str
         subject_fn: Callable[[Recipient, bytes], bytes] | None = None
-        if "{{" in campaign.subject:
-            subject_pieces = [
-                piece if isinstance(piece, Slot) else header_text(piece)
-                for piece in parse_subject(campaign.subject)
-            ]
-            subject_fn = self._subject(subject_pieces)
+        pieces = subject_pieces(campaign.subject)
+        if any(isinstance(piece, Slot) for piece in pieces):
+            subject_fn = self._subject(pieces)
             subject = "subject"
         else:
-            subject = _encode_header_value(header_text(campaign.subject)).encode("ascii")
+            subject = _encode_header_value(subject_line(pieces, lambda _name: "")).encode("ascii")
 
         boundary = f"=_essaim_{secrets.token_hex(12)}"  # "=_" never occurs in QP output
         from_header = formataddr((campaign.from_name, campaign.from_email), charset="utf-8")

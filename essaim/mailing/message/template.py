@@ -14,6 +14,7 @@ header_text() makes each value one line, so a first name cannot end the Subject 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from html import escape
 from typing import Final
@@ -90,6 +91,24 @@ def header_text(value: str) -> str:
     if value.isprintable():
         return value
     return _CONTROL_RE.sub(" ", value)
+
+
+def subject_pieces(subject: str) -> list[str | Slot]:
+    """A subject as the builder sends it: its literal text made one header line (header_text)
+    and its fields (parse_subject, whose TemplateError it raises); a subject without a field is
+    its own text, never parsed."""
+    pieces = parse_subject(subject) if "{{" in subject else [subject]
+    return [piece if isinstance(piece, Slot) else header_text(piece) for piece in pieces]
+
+
+def subject_line(pieces: Iterable[str | Slot], value_of: Callable[[str], str]) -> str:
+    """The subject a recipient receives, from subject_pieces(): each field's value
+    (`value_of(name)`), else the field's default, made one header line. The builder sends this,
+    and what shows someone the subject they received (the GDPR report) shows this."""
+    return "".join(
+        header_text(value_of(piece.name) or piece.default) if isinstance(piece, Slot) else piece
+        for piece in pieces
+    )
 
 
 def slot_names(text: str, *, allow: frozenset[str]) -> frozenset[str]:

@@ -81,6 +81,18 @@ class AudienceMissing(CampaignRefused):
     code = "no_audience"
 
 
+class AudienceChanged(CampaignRefused):
+    """The audience a launch would freeze is not the one the person confirmed (`expected`):
+    `count` is the audience now, to ask again with."""
+
+    code = "audience_changed"
+
+    def __init__(self, message: str, *, count: int, expected: int) -> None:
+        super().__init__(message)
+        self.count = count
+        self.expected = expected
+
+
 class InvalidCampaign(CampaignRefused):
     """`field`: the field at fault (a form's field name, the API's too), or "" for the whole."""
 
@@ -344,17 +356,27 @@ def launch_campaign(
     user: Any = None,
     request: Any = None,
     now: dt.datetime | None = None,
+    expected: int | None = None,
 ) -> int:
     """Freeze the audience into the ledger and hand the campaign to the senders (or schedule it
     when `scheduled_at` is in the future). Returns the audience.
 
     `contacts` overrides the campaign's own audience (scripts, benches). Refused — with nothing
-    written — when a blackout window covers the frozen audience at the send time, or when the
-    audience is above the threshold without the approval of an HQ user other than the author;
-    then HQ is told that an approval waits (request_approval), outside the launch's rollback.
+    written — when the frozen audience is not `expected` (the count the person confirmed:
+    AudienceChanged), when a blackout window covers the frozen audience at the send time, or
+    when the audience is above the threshold without the approval of an HQ user other than the
+    author; then HQ is told that an approval waits (request_approval), outside the launch's
+    rollback.
     """
     try:
-        return _launch(campaign, contacts, user=user, request=request, now=now or timezone.now())
+        return _launch(
+            campaign,
+            contacts,
+            user=user,
+            request=request,
+            now=now or timezone.now(),
+            expected=expected,
+        )
     except ApprovalRequired:
         request_approval(campaign, user=user)
         raise
@@ -377,6 +399,7 @@ def _launch(
     user: Any,
     request: Any,
     now: dt.datetime,
+    expected: int | None,
 ) -> int:
     with transaction.atomic():
         locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
@@ -388,6 +411,12 @@ def _launch(
             raise BlackedOut(blackout_message(scope))
         source = contacts if contacts is not None else audience_queryset(locked)
         count = freeze_audience(locked, source)
+        # Counted by the freeze itself, under the campaign's lock: a segment that grew since the
+        # person's confirmation is asked about again, never sent to more than they agreed to.
+        if expected is not None and count != expected:
+            raise AudienceChanged(
+                _("Le public a changé depuis votre confirmation."), count=count, expected=expected
+            )
         if (
             scope.departements
             and Delivery.objects.filter(

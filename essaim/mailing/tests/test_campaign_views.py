@@ -115,7 +115,7 @@ def test_launch_page_needs_a_second_hq_user_above_the_threshold(
     url = f"/campagnes/{campaign.pk}/lancement/"
 
     page = hq_client.get(url).content.decode()
-    refused = hq_client.post(url, {"action": "launch", "confirm": "1"})
+    refused = hq_client.post(url, {"action": "launch", "confirm": "2"})
     self_approval = hq_client.post(url, {"action": "approve"})
 
     assert '<dd id="audience-estimate">2</dd>' in page
@@ -125,7 +125,7 @@ def test_launch_page_needs_a_second_hq_user_above_the_threshold(
     assert Delivery.objects.count() == 0
     assert "Approuver la campagne" in admin_client_.get(url).content.decode()
     assert admin_client_.post(url, {"action": "approve"}).status_code == 302
-    launched = hq_client.post(url, {"action": "launch", "confirm": "1"})
+    launched = hq_client.post(url, {"action": "launch", "confirm": "2"})
     assert launched["Location"] == f"/campagnes/{campaign.pk}/"
     assert Delivery.objects.count() == 2
 

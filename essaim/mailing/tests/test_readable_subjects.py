@@ -10,9 +10,11 @@ import pytest
 from django.test import Client
 
 from essaim.mailing.models import Delivery
+from essaim.mailing.services import campaigns as svc
 from essaim.mailing.services import templates
 from essaim.mailing.subjects import readable_subject, subject_for
 from essaim.mailing.tests.factories import CampaignFactory, accepted_campaign, make_audience
+from essaim.people.models import Contact
 
 pytestmark = pytest.mark.django_db
 SUBJECT = 'Bonjour {{ first_name|default:"ami·e" }}, on compte sur vous'
@@ -72,3 +74,30 @@ def test_the_gdpr_report_gives_the_subject_as_the_person_received_it() -> None:
         "Bonjour ami·e, on compte sur vous"
     ]
     assert campaign.subject == SUBJECT
+
+
+def test_the_lists_and_the_gdpr_report_show_the_subject_the_builder_sends(
+    hq_client: Client,
+) -> None:
+    from essaim.people.services.gdpr import access_report
+
+    # Control characters in the literal text and in a first name: the builder makes each one
+    # line (header_text), and so do the pages that show the subject.
+    subject = 'Rendez-vous\tsamedi\r\n{{ first_name|default:"ami·e" }} !'
+    person, other = make_audience(2, prefix="eve", first_name="Eve\r\nBcc: x")
+    campaign = accepted_campaign([person, other], name="Appel", subject=subject)
+    Delivery.objects.filter(contact=other).update(first_name="")
+
+    reported = [
+        m["subject"]
+        for contact in (person, other)
+        for m in access_report(contact)["campaign_messages"]
+    ]
+    built = [
+        svc.preview_campaign(campaign, Contact(email=d.email, first_name=d.first_name)).subject
+        for d in Delivery.objects.filter(contact__in=[person, other]).order_by("contact_id")
+    ]
+    listing = hq_client.get("/campagnes/").content.decode()
+
+    assert reported == built == ["Rendez-vous samedi Eve Bcc: x !", "Rendez-vous samedi ami·e !"]
+    assert "<td>Rendez-vous samedi [prénom, sinon « ami·e »] !</td>" in listing

@@ -45,12 +45,17 @@ def rename_tag(*, tag: Tag, name: str) -> Tag:
     return tag
 
 
+def tagged_count(tag: Tag) -> int:
+    """How many contacts carry the tag: what deleting it would take it from."""
+    return ContactTag.objects.filter(tag=tag).count()
+
+
 def delete_tag(*, tag: Tag) -> int:
     """Delete a tag and its links to contacts (one DELETE); return how many contacts had it.
     Raises SegmentInUse when a saved segment filters on it."""
     with transaction.atomic():
         if users := segments_using_tag(tag.pk):
             raise SegmentInUse(users)
-        untagged = ContactTag.objects.filter(tag=tag).count()
+        untagged = tagged_count(tag)
         tag.delete()
     return untagged

@@ -21,13 +21,13 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import number_format
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from essaim.accounts.services import audit
+from essaim.accounts.services.vocabulary import number
 from essaim.people import rules
 from essaim.people.forms import BulkActionForm
 from essaim.people.models import Contact, Segment, Tag
@@ -110,7 +110,7 @@ def contact_bulk(request: HttpRequest) -> HttpResponseBase:
                 result.count,
             )
         names = ", ".join(form.cleaned_data["tags"])
-        messages.success(request, text % {"count": _number(result.count), "tags": names})
+        messages.success(request, text % {"count": number(result.count), "tags": names})
         return redirect(back)
     # add_to_segment
     target = _target_segment(request, form, segments)
@@ -127,16 +127,12 @@ def contact_bulk(request: HttpRequest) -> HttpResponseBase:
             result.count,
         )
         % {
-            "count": _number(result.count),
+            "count": number(result.count),
             "name": target.name,
-            "total": _number(target.last_count or 0),
+            "total": number(target.last_count or 0),
         },
     )
     return redirect(back)
-
-
-def _number(n: int) -> str:
-    return number_format(n, force_grouping=True)
 
 
 def _existing(form: BulkActionForm) -> list[Tag]:
@@ -243,7 +239,7 @@ def _erase(
                 "L'effacement de %(count)s contacts a commencé ; il se poursuit en arrière-plan.",
                 count,
             )
-            % {"count": _number(count)},
+            % {"count": number(count)},
         )
         return redirect(back)
     erased = erase_contacts(contacts, request=request, **criteria)
@@ -254,6 +250,6 @@ def _erase(
             "%(count)s contacts effacés ; leurs adresses ne seront plus jamais contactées.",
             erased,
         )
-        % {"count": _number(erased)},
+        % {"count": number(erased)},
     )
     return redirect(back)

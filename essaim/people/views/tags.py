@@ -9,17 +9,23 @@ from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from essaim.accounts.services import audit
+from essaim.accounts.services.vocabulary import number
 from essaim.lib.confirm import ask, confirmed
 from essaim.people import rules
-from essaim.people.models import ContactTag, Tag
+from essaim.people.models import Tag
 from essaim.people.services.segments import SegmentInUse
-from essaim.people.services.tags import TagNameError, create_tag, delete_tag, rename_tag
+from essaim.people.services.tags import (
+    TagNameError,
+    create_tag,
+    delete_tag,
+    rename_tag,
+    tagged_count,
+)
 
 
 def _require_manager(request: HttpRequest) -> None:
@@ -74,7 +80,7 @@ def tag_delete(request: HttpRequest, pk: int) -> HttpResponse:
     _require_manager(request)
     tag = get_object_or_404(Tag, pk=pk)
     if not confirmed(request):
-        tagged = ContactTag.objects.filter(tag=tag).count()
+        tagged = tagged_count(tag)
         return ask(
             request,
             dialog_id="delete-dialog",
@@ -83,7 +89,7 @@ def tag_delete(request: HttpRequest, pk: int) -> HttpResponse:
                 "Supprimer « %(name)s », posée sur %(n)s contacts ?",
                 tagged,
             )
-            % {"name": tag.name, "n": number_format(tagged, force_grouping=True)},
+            % {"name": tag.name, "n": number(tagged)},
             text=_(
                 "L'étiquette sera retirée de ces contacts ; les contacts eux-mêmes restent. "
                 "C'est irréversible."
@@ -121,6 +127,6 @@ def tag_delete(request: HttpRequest, pk: int) -> HttpResponse:
                 "Étiquette « %(name)s » supprimée (%(count)s contacts l'avaient).",
                 untagged,
             )
-            % {"name": name, "count": number_format(untagged, force_grouping=True)},
+            % {"name": name, "count": number(untagged)},
         )
     return redirect("people:tag_list")
