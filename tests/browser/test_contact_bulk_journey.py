@@ -129,8 +129,9 @@ def test_the_segment_builder_fits_a_phone_and_its_tags_are_searchable(
     assert fits(phone_page), phone_page.evaluate("document.documentElement.scrollWidth")
     # Focus alone leaves the list closed (a late focus event must not cover the page); a tap
     # opens it.
-    tags, choices = phone_page.locator("#id_tags_any-ts-control"), phone_page.locator(
-        "#id_tags_any-ts-dropdown"
+    tags, choices = (
+        phone_page.locator("#id_tags_any-ts-control"),
+        phone_page.locator("#id_tags_any-ts-dropdown"),
     )
     tags.focus()
     expect(choices).to_be_hidden()
