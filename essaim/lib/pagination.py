@@ -38,7 +38,7 @@ class KeysetPage[M: Model]:
         return self.prev_cursor is not None
 
 
-def _int_param(request: HttpRequest, name: str) -> int | None:
+def int_param(request: HttpRequest, name: str) -> int | None:
     raw = request.GET.get(name, "")
     # isdigit() alone accepts "²" and other Unicode digits that int() refuses.
     return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 19 else None
@@ -54,8 +54,8 @@ def keyset_page[M: Model](
     cursor row's sort value, read by its id, then the rows beyond (value, id) in that order.
     A cursor whose row has gone gives the first page.
     """
-    after = _int_param(request, "after")
-    before = _int_param(request, "before")
+    after = int_param(request, "after")
+    before = int_param(request, "before")
     key: Any = None
     qs: QuerySet[Any, M]
     if sorting is None or sorting.column.expression in ("pk", "id"):

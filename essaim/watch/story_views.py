@@ -10,7 +10,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import formats, timezone
@@ -20,10 +20,18 @@ from django.views.decorators.http import require_GET, require_POST
 
 from essaim.army.rules import missions as army_rules
 from essaim.lib.charts import Chart, Series
-from essaim.lib.pagination import keyset_page, querystring
+from essaim.lib.pagination import int_param, keyset_page, querystring
 from essaim.watch import rules
-from essaim.watch.models import Evidence, Item, MergeSuggestion, Source, Story
-from essaim.watch.services import merges, respond
+from essaim.watch.models import (
+    Evidence,
+    Item,
+    MergeSuggestion,
+    Source,
+    Story,
+    TriageState,
+    Watchlist,
+)
+from essaim.watch.services import merges, respond, stream
 
 # The periods the stream filters by: (value in the URL, label, length).
 PERIODS = [
@@ -44,25 +52,28 @@ def _require_stream(request: HttpRequest) -> None:
 @require_GET
 def story_list(request: HttpRequest) -> HttpResponse:
     _require_stream(request)
-    stories: QuerySet[Story] = Story.objects.select_related("first_source")
     filters: dict[str, str] = {}
-    labels = {"camp": "camp", "type": "media_type", "zone": "zone"}
-    for param, field in labels.items():
+    for param in stream.LABELS:
         value = request.GET.get(param, "").strip()[:100]
         if value:
             filters[param] = value
-            # Stories that one of this label's sources echoed: EXISTS rather than a join, so a
-            # story is listed once however many of its sources carry the label.
-            stories = stories.filter(
-                Exists(Item.objects.filter(story=OuterRef("pk"), **{f"source__{field}": value}))
-            )
     period = request.GET.get("periode", "")
-    for value, _label, length in PERIODS:
-        if period == value:
-            stories = stories.filter(last_seen__gte=timezone.now() - length)
-            break
-    else:
+    since = next((length for value, _label, length in PERIODS if value == period), None)
+    if since is None:
         period = ""
+    watchlists = list(
+        Watchlist.objects.filter(active=True).order_by("name").values_list("pk", "name")
+    )
+    watchlist = int_param(request, "liste")
+    if watchlist not in {pk for pk, _name in watchlists}:
+        watchlist = None
+    triage = request.GET.get("tri", "")
+    if triage not in TriageState.values:
+        triage = ""
+    q = request.GET.get("q", "").strip()[:200]
+    stories = stream.stories(
+        stream.Filters(q=q, watchlist=watchlist, labels=filters, since=since, triage=triage)
+    )
     page = keyset_page(stories, request, size=50)
     label_values = Source.objects.exclude(camp="", zone="").values_list("camp", "zone").distinct()
     camps = sorted({c for c, _z in label_values if c})
@@ -79,6 +90,12 @@ def story_list(request: HttpRequest) -> HttpResponse:
             "page": page,
             "qs": querystring(request),
             "filters": filters,
+            "filtered": bool(filters or period or watchlist or triage or q),
+            "q": q,
+            "watchlist": watchlist,
+            "watchlists": watchlists,
+            "triage": triage,
+            "triage_states": TriageState.choices,
             "period": period,
             "periods": [(value, label) for value, label, _length in PERIODS],
             "camps": camps,

@@ -57,8 +57,9 @@ def test_the_stream_lists_stories_newest_first_with_their_counts(
     newer = story_of(ItemFactory.create(title="<script>alert(1)</script>"))
     for n in range(10):
         story_of(ItemFactory.create(), title=f"Sujet {n}")
-    # Session, user, the sources' labels, the pending suggestions, the page, the menu badges.
-    with django_assert_num_queries(6):
+    # Session, user, the watchlists, the sources' labels, the pending suggestions, the page,
+    # the menu badges.
+    with django_assert_num_queries(7):
         response = hq_client.get(reverse("watch:story_list"))
     assert response.status_code == 200
     listed = [s.pk for s in response.context["page"].items]
@@ -84,7 +85,7 @@ def test_the_stream_filters_by_source_label_and_by_period(
     old = ItemFactory.create(source=blog, published_at=timezone.now() - dt.timedelta(days=10))
     opposition = story_of(old, title="Vieux billet")
     url = reverse("watch:story_list")
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(7):
         by_camp = hq_client.get(url, {"camp": "opposition"})
     assert [s.pk for s in by_camp.context["page"].items] == [opposition.pk]
     by_zone = hq_client.get(url, {"zone": "70"})
@@ -99,6 +100,47 @@ def test_the_stream_filters_by_source_label_and_by_period(
     unknown = hq_client.get(url, {"periode": "jamais"})
     assert unknown.context["period"] == ""
     assert len(unknown.context["page"].items) == 2
+
+
+def test_the_stream_finds_stories_by_words_watchlist_and_triage_state(
+    hq_client: Client, django_assert_num_queries: Any
+) -> None:
+    from essaim.watch.models import StoryTriage, Watchlist, WatchlistMatch
+    from essaim.watch.services.search import index_items
+
+    press = dispatch_story(2)
+    school = story_of(
+        ItemFactory.create(title="Fermeture d'écoles", summary="Les Élèves de Lyon manifestent."),
+        ItemFactory.create(title="Écoles : la suite", summary="Les élèves reviennent."),
+        title="Fermeture d'écoles",
+    )
+    index_items(list(Item.objects.values_list("pk", flat=True)))
+    schools = Watchlist.objects.create(name="École", kind="topics", query="école")
+    for item in school.items.all():  # type: ignore[attr-defined]
+        WatchlistMatch.objects.create(watchlist=schools, item=item, terms=["école"])
+    StoryTriage.objects.create(story=press, state="urgent")
+    url = reverse("watch:story_list")
+    # Listed once though both its items hold the words; accents and capitals folded.
+    with django_assert_num_queries(7):
+        by_words = hq_client.get(url, {"q": "eleves lyon"})
+    assert [s.pk for s in by_words.context["page"].items] == [school.pk]
+    assert [s.pk for s in hq_client.get(url, {"q": "élèves"}).context["page"].items] == [
+        school.pk
+    ]
+    by_list = hq_client.get(url, {"liste": schools.pk})
+    assert [s.pk for s in by_list.context["page"].items] == [school.pk]
+    urgent = hq_client.get(url, {"tri": "urgent"})
+    assert [s.pk for s in urgent.context["page"].items] == [press.pk]
+    # Never triaged counts as "à trier".
+    assert [s.pk for s in hq_client.get(url, {"tri": "new"}).context["page"].items] == [
+        school.pk
+    ]
+    # Unknown values are ignored, never an error.
+    for params in ({"liste": "999"}, {"liste": "²"}, {"tri": "bidon"}, {"q": "%'\"()*"}):
+        response = hq_client.get(url, params)
+        assert response.status_code == 200
+    assert len(hq_client.get(url, {"liste": "999"}).context["page"].items) == 2
+    assert list(hq_client.get(url, {"q": "introuvable"}).context["page"].items) == []
 
 
 def test_a_coordinator_sees_the_stream_but_no_merge_to_decide(
