@@ -6,10 +6,13 @@ per watchlist per quiet period."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 from typing import Any
 
 import pytest
 from django.core import mail
+from django.db import connection, transaction
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -134,3 +137,44 @@ def test_one_source_repeating_itself_is_no_spike(watchlist: Watchlist) -> None:
         matched(watchlist, now - dt.timedelta(minutes=minutes), source=source)
     assert spikes.measure(watchlist.pk, now)["sources"] == 1
     assert spikes.detect(now) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_overlapping_another_waits_for_it_and_raises_no_second_spike(hq: Any) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite: every IMMEDIATE transaction takes the write lock; one writer at once")
+    watchlist = Watchlist.objects.create(name="Candidats", kind="names", query="Dupont")
+    now = timezone.now()
+    for minutes in (5, 10, 20):
+        matched(watchlist, now - dt.timedelta(minutes=minutes))
+    pids: list[int] = []
+    done: list[list[Alert]] = []
+
+    def other_run() -> None:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                pids.append(cursor.fetchone()[0])
+            done.append(spikes.detect(now))
+        finally:
+            connection.close()  # this thread's own
+
+    thread = threading.Thread(target=other_run)
+    with transaction.atomic():
+        # This run has raised its alert and not committed yet when the other one starts.
+        assert len(spikes.detect(now)) == 1
+        thread.start()
+        # Deterministic, not timed: the other run is seen blocked by this one, or it ended.
+        with connection.cursor() as cursor:
+            while thread.is_alive():
+                if pids:
+                    cursor.execute("SELECT pg_backend_pid() = ANY(pg_blocking_pids(%s))", pids)
+                    if cursor.fetchone()[0]:
+                        break
+                time.sleep(0.01)
+            else:
+                pytest.fail("the second run did not wait for the first")
+    thread.join(60)
+    assert done == [[]]
+    assert Alert.objects.count() == 1
+    assert list(Notification.objects.values_list("recipient_id", "kind")) == [(hq.pk, alerts.ALERT)]
