@@ -38,4 +38,5 @@ def test_the_access_report_keeps_its_keys_in_the_same_order(db: Any) -> None:
         "watch_watchlists",
         "watch_submissions",
         "watch_syntheses",
+        "watch_alert_mails",
     ]

@@ -1,7 +1,8 @@
 """The watch's part of a GDPR access report (a section of essaim.people.services.gdpr_sections,
 registered by WatchConfig.ready): the sources and the watchlists that the person's volunteer
 accounts added, the links they submitted as a tracer (with their notes, time codes and fates),
-and whether they asked for the daily synthesis by email and which they got.
+whether they asked for the daily synthesis by email and which they got, and the alerts mailed
+to them.
 
 Items are what public sites published; the watch keeps no data about contacts otherwise.
 """
@@ -12,6 +13,7 @@ from typing import Any
 
 from essaim.army.models import Volunteer
 from essaim.watch.models import (
+    AlertEmail,
     Source,
     Submission,
     SynthesisDelivery,
@@ -66,4 +68,14 @@ def access_section(*, contact_id: int, hashed: str) -> dict[str, Any]:
                 .values_list("synthesis__date", flat=True)
             ],
         },
+        "watch_alert_mails": [
+            {
+                "alert": title,
+                "status": status,
+                "sent_at": sent_at.isoformat() if sent_at else None,
+            }
+            for title, status, sent_at in AlertEmail.objects.filter(user__in=users)
+            .order_by("created_at", "id")
+            .values_list("alert__title", "status", "sent_at")
+        ],
     }
