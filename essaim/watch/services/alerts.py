@@ -40,6 +40,8 @@ ALERT = "watch_alert"
 TRIAGE_ASSIGNED = "watch_triage_given"  # Notification.kind holds 20 characters
 # The task calls back into this module: enqueued by its dotted name (tasks import services).
 MAIL_TASK = "essaim.watch.tasks.mail_alert"
+# How long the task enqueued at the commit has before the periodic job sends its mails instead.
+PENDING_GRACE = dt.timedelta(minutes=5)
 # Terms kept in an explanation.
 TOP_TERMS = 10
 
@@ -185,7 +187,8 @@ def mail_alert(*, alert_id: int) -> int:
     AlertEmail): a task run again sends nothing twice. Whether the person may still see the
     alerts is asked again now: someone who lost the role since the alert gets nothing. A bad
     address or a refusal fails that mail alone, noted on its row; the others still go. When
-    the server cannot be reached, the rows not yet tried stay pending for the next run."""
+    the server cannot be reached, the rows not yet tried stay pending for the next run (the
+    periodic `send_pending_watch_alert_mails`)."""
     alert = Alert.objects.filter(pk=alert_id).first()
     if alert is None:
         return 0
@@ -223,6 +226,27 @@ def mail_alert(*, alert_id: int) -> int:
             sent += 1
     finally:
         _close_quietly(mailer)
+    return sent
+
+
+def mail_pending(now: dt.datetime | None = None) -> int:
+    """Send the alert mails still pending a while after their alert (the server was down, the
+    task's message was lost); returns how many went. The rows' claims keep this from sending
+    a mail the task is sending at the same moment."""
+    now = now or timezone.now()
+    alert_ids = list(
+        AlertEmail.objects.filter(
+            status=AlertEmail.Status.PENDING, created_at__lt=now - PENDING_GRACE
+        )
+        .values_list("alert_id", flat=True)
+        .distinct()
+        .order_by("alert_id")[:100]
+    )
+    sent = 0
+    for pk in alert_ids:
+        sent += mail_alert(alert_id=pk)
+        if AlertEmail.objects.filter(alert_id=pk, status=AlertEmail.Status.PENDING).exists():
+            break  # the server is still unreachable: the next run tries again
     return sent
 
 
