@@ -93,6 +93,15 @@ def detect_watch_spikes() -> None:
     detect()
 
 
+@db_periodic_task(crontab(minute="*/5"))
+def send_pending_watch_alert_mails() -> None:
+    """Alert mails still waiting a while after their alert (the mail server was down, the
+    task was lost) are sent, each once (essaim.watch.services.alerts.mail_pending)."""
+    from essaim.watch.services.alerts import mail_pending
+
+    mail_pending()
+
+
 @db_periodic_task(crontab(minute="*/1"))
 def retry_watch_webhooks() -> None:
     """The alerts' webhook deliveries that failed are tried again once their wait is over."""

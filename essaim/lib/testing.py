@@ -39,6 +39,8 @@ class Recorded:
     mail_from: str
     rcpt_to: list[str]
     raw: bytes
+    # The client's (host, port): messages sent over one connection share it.
+    peer: Any = None
 
     @property
     def message(self) -> EmailMessage:
@@ -57,6 +59,16 @@ class SmtpRecorder:
     host: str
     port: int
     messages: list[Recorded] = field(default_factory=list)
+    # Recipients the server refuses (550), as a real one refuses an unknown mailbox.
+    refuse: set[str] = field(default_factory=set)
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: Any
+    ) -> str:
+        if address in self.refuse:
+            return "550 5.1.1 No such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.messages.append(
@@ -64,6 +76,7 @@ class SmtpRecorder:
                 envelope.mail_from,
                 list(envelope.rcpt_tos),
                 envelope.original_content or envelope.content,
+                session.peer,
             )
         )
         return "250 OK"

@@ -654,6 +654,40 @@ class Alert(models.Model):
         return self.title
 
 
+class AlertEmail(models.Model):
+    """One alert mailed to one person (essaim.watch.services.alerts.mail_alert): written in the
+    alert's transaction, sent after the commit by a task, over one connection for all.
+
+        pending ──the task claims it──> sending ──> sent
+                                           ├──> failed (a bad address, a refusal: `error`)
+                                           └──> withheld (no longer allowed to see the alerts)
+
+    A row is claimed (a conditional UPDATE) before its message leaves: a task run twice never
+    sends it twice, and one that died while sending leaves it `sending`, lost rather than sent
+    twice. A row still pending is sent by the next run of the task."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("À envoyer")
+        SENDING = "sending", _("En cours d'envoi")
+        SENT = "sent", _("Envoyé")
+        FAILED = "failed", _("Échec")
+        WITHHELD = "withheld", _("Retenu : plus autorisé à voir les alertes")
+
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="emails")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("alerte par courriel")
+        verbose_name_plural = _("alertes par courriel")
+        constraints = [
+            models.UniqueConstraint(fields=["alert", "user"], name="watch_alert_email_once")
+        ]
+
+
 class AlertPreference(models.Model):
     """Which alerts a person receives, and how. Without a row, HQ gets every alert in the app
     and nobody else gets any (essaim.watch.services.alerts.recipients)."""

@@ -31,6 +31,14 @@ def mail_synthesis(synthesis_id: int) -> int:
 
 
 @task
+def mail_alert(alert_id: int) -> int:
+    """Mail an alert to those who chose it by email (once each), over one connection."""
+    from essaim.watch.services.alerts import mail_alert as mail
+
+    return mail(alert_id=alert_id)
+
+
+@task
 def deliver_webhook(delivery_id: int) -> bool:
     """Try an alert's delivery to a webhook (retried later by the schedule on failure)."""
     from essaim.watch.services.webhooks import attempt

@@ -161,6 +161,19 @@ def settle(*, kinds: Iterable[str], object_id: int, at: datetime | None = None) 
     ).update(read_at=at or timezone.now())
 
 
+def move(*, kinds: Iterable[str], object_id: int, to: int) -> int:
+    """The thing became part of another (two stories merged into one): its notifications now
+    lead to the other. Someone told of both keeps the row they had of the other. Returns how
+    many rows moved."""
+    kinds = list(kinds)
+    told = Notification.objects.filter(
+        kind=OuterRef("kind"), object_id=to, recipient_id=OuterRef("recipient_id")
+    )
+    rows = Notification.objects.filter(kind__in=kinds, object_id=object_id)
+    rows.filter(Exists(told)).delete()
+    return rows.update(object_id=to)
+
+
 def backdate(
     *,
     kinds: Iterable[str],

@@ -74,6 +74,25 @@ def test_settle_reads_a_thing_for_everyone_and_nothing_else(
     assert list(unread.values_list("recipient_id", "object_id")) == [(coordinator.pk, 8)]
 
 
+def test_move_leads_a_things_notifications_to_the_other_once_per_person(
+    coordinator: Any, other_coordinator: Any
+) -> None:
+    svc.notify(kind="join_request", object_id=7, recipients=[coordinator.pk, other_coordinator.pk])
+    svc.notify(kind="join_request", object_id=8, recipients=[coordinator.pk])
+    svc.notify(kind="proof_review", object_id=7, recipients=[coordinator.pk])
+    kept = Notification.objects.get(recipient=coordinator, kind="join_request", object_id=8)
+    assert svc.move(kinds=["join_request"], object_id=7, to=8) == 1
+    rows = Notification.objects.order_by("kind", "recipient_id")
+    assert list(rows.values_list("kind", "object_id", "recipient_id")) == sorted(
+        [
+            ("join_request", 8, coordinator.pk),
+            ("join_request", 8, other_coordinator.pk),
+            ("proof_review", 7, coordinator.pk),
+        ]
+    )
+    assert Notification.objects.filter(pk=kept.pk).exists()
+
+
 # --- Counts in the menu --------------------------------------------------------------------------
 
 

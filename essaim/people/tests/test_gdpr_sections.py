@@ -40,4 +40,5 @@ def test_the_access_report_keeps_its_keys_in_the_same_order(db: Any) -> None:
         "watch_triage_decisions",
         "watch_alert_preferences",
         "watch_syntheses",
+        "watch_alert_mails",
     ]

@@ -29,7 +29,7 @@ def scheduled_job_names() -> list[str]:
     )
 
 
-def test_schedule_declares_the_eleven_periodic_jobs() -> None:
+def test_schedule_declares_the_twelve_periodic_jobs() -> None:
     assert scheduled_job_names() == [
         "detect_watch_spikes",
         "draft_daily_synthesis",
@@ -41,6 +41,7 @@ def test_schedule_declares_the_eleven_periodic_jobs() -> None:
         "purge_expired_import_files",
         "retry_watch_webhooks",
         "send_notification_digests",
+        "send_pending_watch_alert_mails",
         "send_waiting_invitations",
     ]
 

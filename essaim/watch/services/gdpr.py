@@ -2,7 +2,8 @@
 registered by WatchConfig.ready): the sources and the watchlists that the person's volunteer
 accounts added, the links they submitted as a tracer (with their notes, time codes and fates),
 the triage decisions they took or were given (with their notes), the alerts they chose to
-receive and how, and whether they asked for the daily synthesis by email and which they got.
+receive and how and those mailed to them, and whether they asked for the daily synthesis by
+email and which they got.
 
 Items are what public sites published; the watch keeps no data about contacts otherwise.
 """
@@ -15,6 +16,7 @@ from django.db.models import Q
 
 from essaim.army.models import Volunteer
 from essaim.watch.models import (
+    AlertEmail,
     AlertPreference,
     Source,
     Submission,
@@ -96,4 +98,14 @@ def access_section(*, contact_id: int, hashed: str) -> dict[str, Any]:
                 .values_list("synthesis__date", flat=True)
             ],
         },
+        "watch_alert_mails": [
+            {
+                "alert": title,
+                "status": status,
+                "sent_at": sent_at.isoformat() if sent_at else None,
+            }
+            for title, status, sent_at in AlertEmail.objects.filter(user__in=users)
+            .order_by("created_at", "id")
+            .values_list("alert__title", "status", "sent_at")
+        ],
     }

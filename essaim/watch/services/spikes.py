@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
@@ -76,16 +77,40 @@ def detect(now: dt.datetime | None = None) -> list[Alert]:
     """Raise a spike alert for each watchlist that spikes now and was quiet lately."""
     now = now or timezone.now()
     raised = []
-    for watchlist in Watchlist.objects.filter(active=True).order_by("pk"):
-        if Alert.objects.filter(
-            watchlist=watchlist, kind=Alert.Kind.SPIKE, created_at__gt=now - SPIKE_QUIET
-        ).exists():
+    for watchlist_id in (
+        Watchlist.objects.filter(active=True).order_by("pk").values_list("pk", flat=True)
+    ):
+        # Measured without a lock (reads only); the lock is taken for a spike alone.
+        if _raised_lately(watchlist_id, now):
             continue
-        counts = measure(watchlist.pk, now)
+        counts = measure(watchlist_id, now)
         if not is_spike(counts):
             continue
+        alert = _raise(watchlist_id, counts, now)
+        if alert is not None:
+            raised.append(alert)
+    return raised
+
+
+def _raised_lately(watchlist_id: int, now: dt.datetime) -> bool:
+    return Alert.objects.filter(
+        watchlist_id=watchlist_id, kind=Alert.Kind.SPIKE, created_at__gt=now - SPIKE_QUIET
+    ).exists()
+
+
+def _raise(watchlist_id: int, counts: dict[str, Any], now: dt.datetime) -> Alert | None:
+    """The spike alert and its deliveries, in one transaction, once per quiet period: the
+    watchlist's row is locked and the quiet period checked again under the lock, so that a run
+    overlapping this one (the schedule's next, another machine's) waits, then sees this alert.
+    On SQLite the transaction is IMMEDIATE (settings): one writer at a time already."""
+    with transaction.atomic():
+        watchlist = (
+            Watchlist.objects.select_for_update().filter(pk=watchlist_id, active=True).first()
+        )
+        if watchlist is None or _raised_lately(watchlist_id, now):
+            return None
         story_ids = list(
-            _window(watchlist.pk, now - HOUR, now)
+            _window(watchlist_id, now - HOUR, now)
             .exclude(story_id=None)
             .values_list("story_id", flat=True)
             .distinct()
@@ -106,5 +131,4 @@ def detect(now: dt.datetime | None = None) -> list[Alert]:
             created_at=now,
         )
         alerts.deliver(alert)
-        raised.append(alert)
-    return raised
+    return alert

@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 from essaim.accounts.models import User
 from essaim.accounts.services import audit
 from essaim.army.models import Claim
+from essaim.watch import rules
 from essaim.watch.models import (
     Alert,
     Item,
@@ -269,6 +270,10 @@ def mail_synthesis(*, synthesis_id: int) -> int:
     )
     sent = 0
     for subscription in waiting.iterator(chunk_size=500):
+        # The synthesis pages' own rule, asked now: someone who asked for the mail as a
+        # coordinator or a writer and has lost that role since gets nothing.
+        if not rules.can_read_syntheses(subscription.user):
+            continue
         try:
             with transaction.atomic():
                 SynthesisDelivery.objects.create(synthesis=synthesis, user=subscription.user)
@@ -281,9 +286,10 @@ def mail_synthesis(*, synthesis_id: int) -> int:
 
 
 def _send_quietly(message: EmailMultiAlternatives) -> None:
+    # A bad address (ValueError) fails its own mail only: the next subscribers still get theirs.
     try:
         message.send()
-    except (OSError, smtplib.SMTPException):
+    except (ValueError, OSError, smtplib.SMTPException):
         logger.warning("synthesis to %s failed", message.to, exc_info=True)
 
 

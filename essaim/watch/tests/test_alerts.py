@@ -6,16 +6,29 @@ per watchlist per quiet period."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 from typing import Any
 
 import pytest
 from django.core import mail
+from django.db import connection, transaction
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from essaim.accounts.models import Notification
-from essaim.watch.models import Alert, AlertPreference, Story, Watchlist, WatchlistMatch
+from essaim.accounts.models import Notification, Role, User
+from essaim.army.models import RoleAssignment, Stage
+from essaim.army.tests.factories import make_volunteer
+from essaim.lib.testing import SmtpRecorder, free_port
+from essaim.watch.models import (
+    Alert,
+    AlertEmail,
+    AlertPreference,
+    Story,
+    Watchlist,
+    WatchlistMatch,
+)
 from essaim.watch.services import alerts, spikes
 from essaim.watch.tests.factories import ItemFactory, SourceFactory
 
@@ -134,3 +147,185 @@ def test_one_source_repeating_itself_is_no_spike(watchlist: Watchlist) -> None:
         matched(watchlist, now - dt.timedelta(minutes=minutes), source=source)
     assert spikes.measure(watchlist.pk, now)["sources"] == 1
     assert spikes.detect(now) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_overlapping_another_waits_for_it_and_raises_no_second_spike(hq: Any) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite: every IMMEDIATE transaction takes the write lock; one writer at once")
+    watchlist = Watchlist.objects.create(name="Candidats", kind="names", query="Dupont")
+    now = timezone.now()
+    for minutes in (5, 10, 20):
+        matched(watchlist, now - dt.timedelta(minutes=minutes))
+    pids: list[int] = []
+    done: list[list[Alert]] = []
+
+    def other_run() -> None:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                pids.append(cursor.fetchone()[0])
+            done.append(spikes.detect(now))
+        finally:
+            connection.close()  # this thread's own
+
+    thread = threading.Thread(target=other_run)
+    with transaction.atomic():
+        # This run has raised its alert and not committed yet when the other one starts.
+        assert len(spikes.detect(now)) == 1
+        thread.start()
+        # Deterministic, not timed: the other run is seen blocked by this one, or it ended.
+        with connection.cursor() as cursor:
+            while thread.is_alive():
+                if pids:
+                    cursor.execute("SELECT pg_backend_pid() = ANY(pg_blocking_pids(%s))", pids)
+                    if cursor.fetchone()[0]:
+                        break
+                time.sleep(0.01)
+            else:
+                pytest.fail("the second run did not wait for the first")
+    thread.join(60)
+    assert done == [[]]
+    assert Alert.objects.count() == 1
+    assert list(Notification.objects.values_list("recipient_id", "kind")) == [(hq.pk, alerts.ALERT)]
+
+
+# --- Alert mail: a task after the commit, one connection, each mail once ----------------------
+
+
+def veilleur_by_email(address: str) -> Any:
+    user = make_volunteer(address, roles={"veilleur": Stage.ACTIVE}).user
+    AlertPreference.objects.create(user=user, in_app=True, email=True)
+    return user
+
+
+def lapse(user: Any) -> None:
+    RoleAssignment.objects.filter(volunteer_id=user.pk).update(stage=Stage.LAPSED)
+
+
+def test_an_urgent_decision_mails_its_alert_after_the_commit_over_one_connection(
+    hq: Any,
+    watchlist: Watchlist,
+    smtp_recorder: SmtpRecorder,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    ana, bruno = veilleur_by_email("ana@equipe.test"), veilleur_by_email("bruno@equipe.test")
+    item = matched(watchlist, timezone.now())
+    client = Client()
+    client.force_login(hq)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("watch:triage_decide", args=[item.story_id]), {"decision": "urgent"}
+        )
+    assert response.status_code == 302
+    alert = Alert.objects.get()
+    assert sorted(m.rcpt_to[0] for m in smtp_recorder.messages) == [ana.email, bruno.email]
+    assert len({m.peer for m in smtp_recorder.messages}) == 1
+    assert smtp_recorder.messages[0].message["Auto-Submitted"] == "auto-generated"
+    assert reverse("watch:alert_detail", args=[alert.pk]) in smtp_recorder.messages[0].text
+    rows = AlertEmail.objects.order_by("user_id")
+    assert [(r.user_id, r.status, r.sent_at is not None) for r in rows] == [
+        (ana.pk, "sent", True),
+        (bruno.pk, "sent", True),
+    ]
+    # The task run again (a retry) sends nothing twice.
+    assert alerts.mail_alert(alert_id=alert.pk) == 0
+    assert len(smtp_recorder.messages) == 2
+
+
+def test_a_bad_address_or_a_refused_one_fails_alone_and_the_others_get_the_alert(
+    hq: Any,
+    watchlist: Watchlist,
+    smtp_recorder: SmtpRecorder,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    ana = veilleur_by_email("ana@equipe.test")
+    bad = veilleur_by_email("bad@equipe.test")
+    refused = veilleur_by_email("refuse@equipe.test")
+    zoe = veilleur_by_email("zoe@equipe.test")
+    User.objects.filter(pk=bad.pk).update(email="pas une adresse")
+    smtp_recorder.refuse.add(refused.email)
+    item = matched(watchlist, timezone.now())
+    with django_capture_on_commit_callbacks(execute=True):
+        alert = alerts.raise_urgent(story=item.story, user=hq)
+    assert alert is not None
+    assert sorted(m.rcpt_to[0] for m in smtp_recorder.messages) == [ana.email, zoe.email]
+    assert len({m.peer for m in smtp_recorder.messages}) == 1
+    rows = {r.user_id: r for r in AlertEmail.objects.all()}
+    assert [rows[u.pk].status for u in (ana, bad, refused, zoe)] == [
+        "sent",
+        "failed",
+        "failed",
+        "sent",
+    ]
+    assert rows[bad.pk].error.startswith("ValueError: Invalid address")
+    assert rows[refused.pk].error.startswith("SMTPRecipientsRefused")
+    # Failed is final: a retry tries nobody again.
+    assert alerts.mail_alert(alert_id=alert.pk) == 0
+    assert len(smtp_recorder.messages) == 2
+
+
+def test_an_unreachable_server_leaves_the_mails_pending_for_the_next_run(
+    hq: Any,
+    watchlist: Watchlist,
+    settings: Any,
+    smtp_recorder: SmtpRecorder,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    ana = veilleur_by_email("ana@equipe.test")
+    working = settings.MAILERS
+    # Nothing listens there.
+    settings.MAILERS = {
+        "default": {**working["default"], "OPTIONS": {"host": "127.0.0.1", "port": free_port()}}
+    }
+    item = matched(watchlist, timezone.now())
+    with django_capture_on_commit_callbacks(execute=True):
+        alert = alerts.raise_urgent(story=item.story, user=hq)
+    assert alert is not None
+    assert list(AlertEmail.objects.values_list("user_id", "status")) == [(ana.pk, "pending")]
+    settings.MAILERS = working
+    # The periodic job leaves it to the task a while, then sends it, once.
+    assert alerts.mail_pending(timezone.now()) == 0
+    later = timezone.now() + alerts.PENDING_GRACE + dt.timedelta(seconds=1)
+    assert alerts.mail_pending(later) == 1
+    assert alerts.mail_pending(later) == 0
+    assert [m.rcpt_to for m in smtp_recorder.messages] == [[ana.email]]
+    assert AlertEmail.objects.get().status == "sent"
+
+
+def test_someone_who_lost_the_role_gets_no_alert_by_mail_nor_in_the_app(
+    hq: Any,
+    coordinator: Any,
+    watchlist: Watchlist,
+    smtp_recorder: SmtpRecorder,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    former = veilleur_by_email("ancien@equipe.test")
+    lapse(former)
+    AlertPreference.objects.create(user=coordinator, in_app=True, email=True)
+    User.objects.filter(pk=coordinator.pk).update(role=Role.VOLUNTEER)
+    assert alerts.recipients("urgent") == ([hq.pk], [])
+    item = matched(watchlist, timezone.now())
+    with django_capture_on_commit_callbacks(execute=True):
+        alerts.raise_urgent(story=item.story, user=None)
+    assert smtp_recorder.messages == []
+    assert AlertEmail.objects.count() == 0
+    assert list(Notification.objects.values_list("recipient_id", flat=True)) == [hq.pk]
+
+
+def test_someone_who_loses_the_role_before_the_mail_leaves_gets_nothing(
+    hq: Any,
+    watchlist: Watchlist,
+    smtp_recorder: SmtpRecorder,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    ana, leaving = veilleur_by_email("ana@equipe.test"), veilleur_by_email("part@equipe.test")
+    item = matched(watchlist, timezone.now())
+    with django_capture_on_commit_callbacks() as callbacks:
+        alert = alerts.raise_urgent(story=item.story, user=hq)
+    assert alert is not None
+    lapse(leaving)
+    for callback in callbacks:
+        callback()
+    assert [m.rcpt_to for m in smtp_recorder.messages] == [[ana.email]]
+    assert AlertEmail.objects.get(user=leaving).status == "withheld"

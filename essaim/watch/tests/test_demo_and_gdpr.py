@@ -92,3 +92,19 @@ def test_the_access_report_says_whether_a_person_asked_for_the_syntheses_and_whi
         "subscribed_since": [subscription.created_at.isoformat()],
         "received": ["2027-03-01"],
     }
+
+
+def test_the_access_report_lists_the_alerts_mailed_to_a_person() -> None:
+    from essaim.watch.models import Alert, AlertEmail
+
+    contact = make_contact("lea@exemple.fr")
+    volunteer = make_volunteer("lea@exemple.fr", contact=contact)
+    other = make_volunteer("autre@exemple.fr")
+    assert access_report(contact)["watch_alert_mails"] == []
+    alert = Alert.objects.create(kind="spike", title="Candidats")
+    at = timezone.now()
+    AlertEmail.objects.create(alert=alert, user=volunteer.user, status="sent", sent_at=at)
+    AlertEmail.objects.create(alert=alert, user=other.user, status="sent", sent_at=at)
+    assert access_report(contact)["watch_alert_mails"] == [
+        {"alert": "Candidats", "status": "sent", "sent_at": at.isoformat()}
+    ]

@@ -210,6 +210,42 @@ def test_a_published_synthesis_is_mailed_once_to_each_subscriber(
     assert SynthesisDelivery.objects.filter(user=coordinator).count() == 1
 
 
+def test_a_subscriber_who_lost_the_role_that_lets_them_read_syntheses_gets_no_mail(
+    day, hq, coordinator, django_capture_on_commit_callbacks
+):
+    from essaim.accounts.models import Role, User
+    from essaim.army.models import RoleAssignment
+
+    writer = VolunteerFactory.create(roles={"redacteur": Stage.ACTIVE}).user
+    former = VolunteerFactory.create(roles={"redacteur": Stage.ACTIVE}).user
+    for user in (hq, coordinator, writer, former):
+        SynthesisSubscription.objects.create(user=user)
+    # One writer's role lapsed; the coordinator is a coordinator no longer.
+    RoleAssignment.objects.filter(volunteer_id=former.pk).update(stage=Stage.LAPSED)
+    User.objects.filter(pk=coordinator.pk).update(role=Role.VOLUNTEER)
+    synthesis = svc.make_draft()
+    with django_capture_on_commit_callbacks(execute=True):
+        svc.publish(synthesis_id=synthesis.pk, by=hq)
+    assert sorted(m.to[0] for m in mail.outbox) == sorted([hq.email, writer.email])
+    assert set(SynthesisDelivery.objects.values_list("user_id", flat=True)) == {hq.pk, writer.pk}
+
+
+def test_a_bad_address_fails_its_own_synthesis_mail_only(
+    day, hq, coordinator, smtp_recorder, django_capture_on_commit_callbacks
+):
+    from essaim.accounts.models import User
+
+    # The bad address comes first (subscribers are mailed in the order of their ids).
+    bad, good = sorted([hq, coordinator], key=lambda u: u.pk)
+    for user in (bad, good):
+        SynthesisSubscription.objects.create(user=user)
+    User.objects.filter(pk=bad.pk).update(email="pas une adresse")
+    synthesis = svc.make_draft()
+    with django_capture_on_commit_callbacks(execute=True):
+        svc.publish(synthesis_id=synthesis.pk, by=hq)
+    assert [m.rcpt_to for m in smtp_recorder.messages] == [[good.email]]
+
+
 def test_a_draft_is_never_mailed(day, hq):
     SynthesisSubscription.objects.create(user=hq)
     synthesis = svc.make_draft()
