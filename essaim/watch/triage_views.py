@@ -12,13 +12,16 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from essaim.accounts.models import Role, User
 from essaim.accounts.rules import is_hq
 from essaim.accounts.services import audit
+from essaim.lib.confirm import ask, confirmed
 from essaim.lib.pagination import keyset_page, querystring
 from essaim.watch import rules
 from essaim.watch.models import (
@@ -250,6 +253,7 @@ def alert_settings(request: HttpRequest) -> HttpResponse:
     return render(request, "watch/alert_settings.html", {"fields": fields})
 
 
+@never_cache
 @login_required
 def webhook_list(request: HttpRequest) -> HttpResponse:
     """HQ's webhooks: the list, and a form to add one (the secret is made here and shown once)."""
@@ -269,12 +273,13 @@ def webhook_list(request: HttpRequest) -> HttpResponse:
                 url=url, secret=secret, created_by_id=request.user.pk
             )
             audit(action="watch.webhook_added", request=request, obj=endpoint, url=url)
-            messages.success(
-                request,
-                _("Webhook ajouté. Son secret, à copier maintenant (plus jamais montré) : %(s)s")
-                % {"s": secret},
+            # The secret is in this answer only: never in a message (the messages cookie is
+            # signed, not encrypted), a redirect or the session, and never cached.
+            response = render(
+                request, "watch/webhook_created.html", {"endpoint": endpoint, "secret": secret}
             )
-            return redirect("watch:webhook_list")
+            response["Cache-Control"] = "no-store"
+            return response
     endpoints = WebhookEndpoint.objects.order_by("-pk")[:200]
     return render(
         request,
@@ -285,11 +290,24 @@ def webhook_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def webhook_delete(request: HttpRequest, pk: int) -> HttpResponse:
     if not rules.can_manage_webhooks(request.user):
         raise PermissionDenied
     endpoint = get_object_or_404(WebhookEndpoint, pk=pk)
+    if not confirmed(request):
+        return ask(
+            request,
+            dialog_id="webhook-delete-dialog",
+            title=_("Supprimer le webhook %s ?") % endpoint.url,
+            text=_("Les alertes ne lui seront plus envoyées. C'est irréversible."),
+            confirm_label=_("Supprimer"),
+            tone="danger",
+            action=reverse("watch:webhook_delete", args=[endpoint.pk]),
+            cancel_url=reverse("watch:webhook_list"),
+            eyebrow=_("Supprimer le webhook"),
+            heading=endpoint.url,
+        )
     audit(action="watch.webhook_removed", request=request, obj=endpoint, url=endpoint.url)
     endpoint.delete()
     messages.success(request, _("Webhook supprimé."))
