@@ -120,6 +120,51 @@ def ingest_items(
     return placed
 
 
+def place_again(item_id: int, *, thresholds: Thresholds | None = None) -> int | None:
+    """Place again an item whose text changed after it was placed (a tracer's page read after a
+    first fetch failed, placed then by its address alone, untitled): it leaves its story and
+    goes through the layers as if new. When it starts a story of its own again, that is the
+    story it had (its triage, missions and alerts stay with it) with its title refreshed; when
+    it joins another story, the one it leaves is deleted once empty, as an accepted merge does.
+    Returns its story's id."""
+    limits = thresholds or Thresholds.from_settings()
+    with transaction.atomic():
+        lock_stories()
+        old = Item.objects.filter(pk=item_id).values_list("story_id", flat=True).first()
+        ItemBand.objects.filter(item_id=item_id).delete()
+        MergeSuggestion.objects.filter(
+            item_id=item_id, status=MergeSuggestion.Status.PENDING
+        ).delete()
+        Item.objects.filter(pk=item_id).update(
+            story=None,
+            ingested_at=None,
+            text_hash="",
+            title_hash="",
+            is_wire=False,
+            is_reprint=False,
+            match="",
+            similarity=None,
+        )
+        _ingest_batch([item_id], limits)
+        new = Item.objects.filter(pk=item_id).values_list("story_id", flat=True).first()
+        if old is None or new is None or new == old:
+            refresh_counts([s for s in (old, new) if s is not None])
+            return new
+        if Item.objects.filter(story_id=old).exists():
+            refresh_counts([old])
+            return new
+        if not Item.objects.filter(story_id=new).exclude(pk=item_id).exists():
+            # Alone again: back to the story it had, and the one just made goes.
+            Item.objects.filter(pk=item_id).update(story_id=old)
+            MergeSuggestion.objects.filter(story_id=new).update(story_id=old)
+            Story.objects.filter(pk=new).delete()
+            refresh_counts([old])
+            return old
+        MergeSuggestion.objects.filter(story_id=old).update(story_id=new)
+        Story.objects.filter(pk=old).delete()
+        return new
+
+
 def ingest_pending(*, source_ids: Sequence[int] | None = None, limit: int = 5000) -> int:
     """Place items stored but not yet in a story: a poll's new items (the watcher calls this
     after recording them), or those a failed ingest left behind (the catch-up job). Returns how
