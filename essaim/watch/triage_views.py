@@ -59,6 +59,7 @@ def assignees() -> QuerySet[User]:
     return (
         User.objects.filter(is_active=True)
         .filter(Q(role__in=[Role.HQ_ADMIN, Role.HQ_STAFF]) | Q(pk__in=veilleurs))
+        .select_related("volunteer__contact")
         .order_by("email")
     )
 
@@ -72,11 +73,18 @@ def triage_queue(request: HttpRequest) -> HttpResponse:
     if state not in TriageState.values:
         state = TriageState.NEW
     page = keyset_page(triage.queue(watchlist_id=watchlist_id, state=state), request, size=50)
+    full = is_hq(request.user)
+    rows = [
+        (story, triage.shown_name(t.assigned_to, full=full) if t and t.assigned_to_id else "")
+        for story in page.items
+        for t in [getattr(story, "triage", None)]
+    ]
     return render(
         request,
         "watch/triage_queue.html",
         {
             "page": page,
+            "rows": rows,
             "qs": querystring(request),
             "watchlists": Watchlist.objects.order_by("name").values_list("pk", "name"),
             "watchlist_id": watchlist_id,
@@ -91,8 +99,10 @@ def triage_queue(request: HttpRequest) -> HttpResponse:
 @require_GET
 def triage_story(request: HttpRequest, pk: int) -> HttpResponse:
     _require_see(request)
-    story = get_object_or_404(Story.objects.select_related("first_source", "first_item"), pk=pk)
+    # Only the triage's stories: the others are the stream's, which not everyone here reads.
+    story = get_object_or_404(triage.in_scope().select_related("first_source", "first_item"), pk=pk)
     state = triage.state_of(story)
+    full = is_hq(request.user)
     now = timezone.now()
     lock_live = bool(
         state and state.locked_by_id and state.locked_until and state.locked_until >= now
@@ -111,8 +121,28 @@ def triage_story(request: HttpRequest, pk: int) -> HttpResponse:
             "mine": mine,
             "can_triage": can_triage,
             "can_decide": can_triage and (mine or not lock_live),
-            "history": triage.history(story)[:50],
-            "assignees": assignees() if can_triage else [],
+            "assigned_name": (
+                triage.shown_name(state.assigned_to, full=full)
+                if state is not None and state.assigned_to_id
+                else ""
+            ),
+            "history": [
+                (
+                    decision,
+                    triage.shown_name(decision.user, full=full),
+                    triage.shown_name(decision.assigned_to, full=full)
+                    if decision.assigned_to_id
+                    else "",
+                )
+                for decision in triage.history(story)[:50]
+            ],
+            "assignees": (
+                [(person.pk, triage.shown_name(person, full=full)) for person in assignees()]
+                if can_triage
+                else []
+            ),
+            # The story's own page is the stream's: offered to those who may open it.
+            "can_open_story": rules.can_see_stream(request.user),
             "decisions": [(value, TriageState(value).label) for value in triage.DECISIONS],
             "matches": story_matches(story),
         },
@@ -135,7 +165,7 @@ def story_matches(story: Story) -> list[tuple[str, list[str]]]:
 @require_POST
 def triage_take(request: HttpRequest, pk: int) -> HttpResponse:
     _require_triage(request)
-    story = get_object_or_404(Story, pk=pk)
+    story = get_object_or_404(triage.in_scope(), pk=pk)
     try:
         triage.take(story=story, user=request.user)
         messages.success(request, _("Le sujet est à vous pendant quinze minutes."))
@@ -148,7 +178,7 @@ def triage_take(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def triage_release(request: HttpRequest, pk: int) -> HttpResponse:
     _require_triage(request)
-    story = get_object_or_404(Story, pk=pk)
+    story = get_object_or_404(triage.in_scope(), pk=pk)
     if triage.release(story=story, user=request.user):
         messages.success(request, _("Le sujet est rendu."))
     return redirect("watch:triage_story", pk=story.pk)
@@ -158,7 +188,7 @@ def triage_release(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def triage_decide(request: HttpRequest, pk: int) -> HttpResponse:
     _require_triage(request)
-    story = get_object_or_404(Story, pk=pk)
+    story = get_object_or_404(triage.in_scope(), pk=pk)
     decision = request.POST.get("decision", "")
     assignee_id = _int(request.POST.get("assign_to", "").strip())
     assign_to = User.objects.filter(pk=assignee_id).first() if assignee_id else None

@@ -208,6 +208,7 @@ def test_a_page_read_after_a_failed_fetch_is_placed_again_and_its_story_titled(
     with django_capture_on_commit_callbacks(execute=True):
         submit(volunteer=tracer("bruno@exemple.fr"), url=feed_server.url("/video/42"))
     item = Item.objects.select_related("story").get()
+    assert item.story is not None
     assert item.title == "Débat : le logement en question"
     assert item.title_hash != ""
     assert ItemBand.objects.filter(item=item).count() == dedup.BANDS
