@@ -462,10 +462,10 @@ WEB: dict[str, Web] = {
     # One's own choice of alerts: those who see the alerts; a POST saves it and comes back.
     "watch:alert_settings": web(get="login 403 200 200 200 200", post="login 403 302 302 302 302"),
     # Webhooks: HQ only; an empty address is the form again with its error (400); a delete
-    # already done is a 404 for the next role.
+    # asks first (the confirmation, 200) and acts only on its confirm=1.
     "watch:webhook_list": web(get="login 403 403 403 200 200", post="login 403 403 403 400 400"),
     "watch:webhook_delete": web(
-        "pk=webhook", get="login 405 405 405 405 405", post="login 403 403 403 302 302"
+        "pk=webhook", get="login 403 403 403 200 200", post="login 403 403 403 200 200"
     ),
     "watch:alert_detail": web(
         "pk=alert", get="login 403 200 200 200 200", post="login 405 405 405 405 405"

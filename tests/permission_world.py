@@ -51,6 +51,7 @@ from essaim.watch.models import (
     Story,
     Synthesis,
     Watchlist,
+    WatchlistMatch,
     WebhookEndpoint,
 )
 from essaim.watch.services.submissions import submit
@@ -230,6 +231,8 @@ def build_world() -> World:
     # Its own story, as the ingest would leave it.
     Item.objects.filter(pk=suggested.pk).update(story=Story.objects.create(title="Un autre"))
     watchlist = Watchlist.objects.create(name="Candidats", kind="names", query="Dupont")
+    # The story is the triage's: the watchlist matched its first item.
+    WatchlistMatch.objects.create(watchlist=watchlist, item=item, terms=["dupont"])
     # A Paris tracer's submission with a screenshot (who sent it is for HQ and the Paris
     # coordinator only).
     tracer = make_volunteer(

@@ -12,13 +12,16 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from essaim.accounts.models import Role, User
 from essaim.accounts.rules import is_hq
 from essaim.accounts.services import audit
+from essaim.lib.confirm import ask, confirmed
 from essaim.lib.pagination import keyset_page, querystring
 from essaim.watch import rules
 from essaim.watch.models import (
@@ -56,6 +59,7 @@ def assignees() -> QuerySet[User]:
     return (
         User.objects.filter(is_active=True)
         .filter(Q(role__in=[Role.HQ_ADMIN, Role.HQ_STAFF]) | Q(pk__in=veilleurs))
+        .select_related("volunteer__contact")
         .order_by("email")
     )
 
@@ -69,11 +73,18 @@ def triage_queue(request: HttpRequest) -> HttpResponse:
     if state not in TriageState.values:
         state = TriageState.NEW
     page = keyset_page(triage.queue(watchlist_id=watchlist_id, state=state), request, size=50)
+    full = is_hq(request.user)
+    rows = [
+        (story, triage.shown_name(t.assigned_to, full=full) if t and t.assigned_to_id else "")
+        for story in page.items
+        for t in [getattr(story, "triage", None)]
+    ]
     return render(
         request,
         "watch/triage_queue.html",
         {
             "page": page,
+            "rows": rows,
             "qs": querystring(request),
             "watchlists": Watchlist.objects.order_by("name").values_list("pk", "name"),
             "watchlist_id": watchlist_id,
@@ -88,8 +99,10 @@ def triage_queue(request: HttpRequest) -> HttpResponse:
 @require_GET
 def triage_story(request: HttpRequest, pk: int) -> HttpResponse:
     _require_see(request)
-    story = get_object_or_404(Story.objects.select_related("first_source", "first_item"), pk=pk)
+    # Only the triage's stories: the others are the stream's, which not everyone here reads.
+    story = get_object_or_404(triage.in_scope().select_related("first_source", "first_item"), pk=pk)
     state = triage.state_of(story)
+    full = is_hq(request.user)
     now = timezone.now()
     lock_live = bool(
         state and state.locked_by_id and state.locked_until and state.locked_until >= now
@@ -108,8 +121,28 @@ def triage_story(request: HttpRequest, pk: int) -> HttpResponse:
             "mine": mine,
             "can_triage": can_triage,
             "can_decide": can_triage and (mine or not lock_live),
-            "history": triage.history(story)[:50],
-            "assignees": assignees() if can_triage else [],
+            "assigned_name": (
+                triage.shown_name(state.assigned_to, full=full)
+                if state is not None and state.assigned_to_id
+                else ""
+            ),
+            "history": [
+                (
+                    decision,
+                    triage.shown_name(decision.user, full=full),
+                    triage.shown_name(decision.assigned_to, full=full)
+                    if decision.assigned_to_id
+                    else "",
+                )
+                for decision in triage.history(story)[:50]
+            ],
+            "assignees": (
+                [(person.pk, triage.shown_name(person, full=full)) for person in assignees()]
+                if can_triage
+                else []
+            ),
+            # The story's own page is the stream's: offered to those who may open it.
+            "can_open_story": rules.can_see_stream(request.user),
             "decisions": [(value, TriageState(value).label) for value in triage.DECISIONS],
             "matches": story_matches(story),
         },
@@ -132,7 +165,7 @@ def story_matches(story: Story) -> list[tuple[str, list[str]]]:
 @require_POST
 def triage_take(request: HttpRequest, pk: int) -> HttpResponse:
     _require_triage(request)
-    story = get_object_or_404(Story, pk=pk)
+    story = get_object_or_404(triage.in_scope(), pk=pk)
     try:
         triage.take(story=story, user=request.user)
         messages.success(request, _("Le sujet est à vous pendant quinze minutes."))
@@ -145,7 +178,7 @@ def triage_take(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def triage_release(request: HttpRequest, pk: int) -> HttpResponse:
     _require_triage(request)
-    story = get_object_or_404(Story, pk=pk)
+    story = get_object_or_404(triage.in_scope(), pk=pk)
     if triage.release(story=story, user=request.user):
         messages.success(request, _("Le sujet est rendu."))
     return redirect("watch:triage_story", pk=story.pk)
@@ -155,7 +188,7 @@ def triage_release(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def triage_decide(request: HttpRequest, pk: int) -> HttpResponse:
     _require_triage(request)
-    story = get_object_or_404(Story, pk=pk)
+    story = get_object_or_404(triage.in_scope(), pk=pk)
     decision = request.POST.get("decision", "")
     assignee_id = _int(request.POST.get("assign_to", "").strip())
     assign_to = User.objects.filter(pk=assignee_id).first() if assignee_id else None
@@ -250,6 +283,7 @@ def alert_settings(request: HttpRequest) -> HttpResponse:
     return render(request, "watch/alert_settings.html", {"fields": fields})
 
 
+@never_cache
 @login_required
 def webhook_list(request: HttpRequest) -> HttpResponse:
     """HQ's webhooks: the list, and a form to add one (the secret is made here and shown once)."""
@@ -269,12 +303,13 @@ def webhook_list(request: HttpRequest) -> HttpResponse:
                 url=url, secret=secret, created_by_id=request.user.pk
             )
             audit(action="watch.webhook_added", request=request, obj=endpoint, url=url)
-            messages.success(
-                request,
-                _("Webhook ajouté. Son secret, à copier maintenant (plus jamais montré) : %(s)s")
-                % {"s": secret},
+            # The secret is in this answer only: never in a message (the messages cookie is
+            # signed, not encrypted), a redirect or the session, and never cached.
+            response = render(
+                request, "watch/webhook_created.html", {"endpoint": endpoint, "secret": secret}
             )
-            return redirect("watch:webhook_list")
+            response["Cache-Control"] = "no-store"
+            return response
     endpoints = WebhookEndpoint.objects.order_by("-pk")[:200]
     return render(
         request,
@@ -285,11 +320,24 @@ def webhook_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def webhook_delete(request: HttpRequest, pk: int) -> HttpResponse:
     if not rules.can_manage_webhooks(request.user):
         raise PermissionDenied
     endpoint = get_object_or_404(WebhookEndpoint, pk=pk)
+    if not confirmed(request):
+        return ask(
+            request,
+            dialog_id="webhook-delete-dialog",
+            title=_("Supprimer le webhook %s ?") % endpoint.url,
+            text=_("Les alertes ne lui seront plus envoyées. C'est irréversible."),
+            confirm_label=_("Supprimer"),
+            tone="danger",
+            action=reverse("watch:webhook_delete", args=[endpoint.pk]),
+            cancel_url=reverse("watch:webhook_list"),
+            eyebrow=_("Supprimer le webhook"),
+            heading=endpoint.url,
+        )
     audit(action="watch.webhook_removed", request=request, obj=endpoint, url=endpoint.url)
     endpoint.delete()
     messages.success(request, _("Webhook supprimé."))

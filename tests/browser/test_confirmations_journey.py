@@ -1,7 +1,7 @@
 """Every irreversible or mass action asks through the one confirmation dialog, never the
 browser's own confirm(): launching a campaign says to how many people it goes; cancelling one,
-deleting a segment, a tag or a message template and revoking an API token say what they stop
-or delete. Annuler
+deleting a segment, a tag, a message template or a webhook and revoking an API token say what
+they stop or delete. Annuler
 changes nothing; the dialog's button acts. axe-core checks each dialog open."""
 
 from __future__ import annotations
@@ -151,7 +151,19 @@ def cancellation(hq: Any) -> tuple[str, str, str, Callable[[], bool]]:
     )
 
 
-@pytest.mark.parametrize("setup", [segment, tag, template, token, cancellation])
+def webhook(hq: Any) -> tuple[str, str, str, Callable[[], bool]]:
+    from essaim.watch.models import WebhookEndpoint
+
+    WebhookEndpoint.objects.create(url="https://hooks.exemple.fr/essaim", secret="s")
+    return (
+        "/veille/alertes/webhooks/",
+        "Supprimer https://hooks.exemple.fr/essaim",
+        "Supprimer le webhook https://hooks.exemple.fr/essaim ?",
+        lambda: WebhookEndpoint.objects.filter(url="https://hooks.exemple.fr/essaim").exists(),
+    )
+
+
+@pytest.mark.parametrize("setup", [segment, tag, template, token, cancellation, webhook])
 def test_deleting_or_cancelling_asks_in_the_dialog_annuler_keeps_and_the_button_acts(
     page: Any, live_server: Any, hq: Any, setup: Setup
 ) -> None:

@@ -5,7 +5,8 @@ WATCH_STORY_WINDOW_DAYS, except for its address, which identifies it for ever):
 
 1. the same normalized address (essaim.watch.services.urls.url_key) from another source;
 2. the same folded text (title and summary, agency credits dropped), when long enough;
-3. the same title in the same source (a page republished under another address);
+3. the same title in the same source (a page republished under another address), except in the
+   tracers' source, where one source holds pages of every site;
 4. near-duplicates (essaim.watch.services.dedup): candidates found through the MinHash bands
    stored in ItemBand, then the shingles compared. At or above WATCH_MERGE_AUTO, with both texts
    at least WATCH_MERGE_MIN_WORDS long, the item joins the other's story; between
@@ -39,7 +40,7 @@ from django.db.models import Count, Max, Min, OuterRef, Q, QuerySet, Subquery, V
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from essaim.watch.models import Item, ItemBand, Match, MergeSuggestion, Story
+from essaim.watch.models import Item, ItemBand, Match, MergeSuggestion, Source, Story
 from essaim.watch.services import dedup
 from essaim.watch.services.feeds import EARLIEST_DATE
 
@@ -118,6 +119,51 @@ def ingest_items(
             Item.objects.filter(pk__in=chunk, story__isnull=False).values_list("pk", "story_id")
         )
     return placed
+
+
+def place_again(item_id: int, *, thresholds: Thresholds | None = None) -> int | None:
+    """Place again an item whose text changed after it was placed (a tracer's page read after a
+    first fetch failed, placed then by its address alone, untitled): it leaves its story and
+    goes through the layers as if new. When it starts a story of its own again, that is the
+    story it had (its triage, missions and alerts stay with it) with its title refreshed; when
+    it joins another story, the one it leaves is deleted once empty, as an accepted merge does.
+    Returns its story's id."""
+    limits = thresholds or Thresholds.from_settings()
+    with transaction.atomic():
+        lock_stories()
+        old = Item.objects.filter(pk=item_id).values_list("story_id", flat=True).first()
+        ItemBand.objects.filter(item_id=item_id).delete()
+        MergeSuggestion.objects.filter(
+            item_id=item_id, status=MergeSuggestion.Status.PENDING
+        ).delete()
+        Item.objects.filter(pk=item_id).update(
+            story=None,
+            ingested_at=None,
+            text_hash="",
+            title_hash="",
+            is_wire=False,
+            is_reprint=False,
+            match="",
+            similarity=None,
+        )
+        _ingest_batch([item_id], limits)
+        new = Item.objects.filter(pk=item_id).values_list("story_id", flat=True).first()
+        if old is None or new is None or new == old:
+            refresh_counts([s for s in (old, new) if s is not None])
+            return new
+        if Item.objects.filter(story_id=old).exists():
+            refresh_counts([old])
+            return new
+        if not Item.objects.filter(story_id=new).exclude(pk=item_id).exists():
+            # Alone again: back to the story it had, and the one just made goes.
+            Item.objects.filter(pk=item_id).update(story_id=old)
+            MergeSuggestion.objects.filter(story_id=new).update(story_id=old)
+            Story.objects.filter(pk=new).delete()
+            refresh_counts([old])
+            return old
+        MergeSuggestion.objects.filter(story_id=old).update(story_id=new)
+        Story.objects.filter(pk=old).delete()
+        return new
 
 
 def ingest_pending(*, source_ids: Sequence[int] | None = None, limit: int = 5000) -> int:
@@ -213,10 +259,17 @@ def _ingest_batch(ids: list[int], limits: Thresholds) -> None:
     by_text = _first_by(
         recent, "text_hash", {r.feats.text_hash for r in rows} - {""}, lambda c: c.feats.text_hash
     )
+    # The tracers' source holds every page any tracer reported, from every site: the same
+    # title there says nothing about being the same page, so layer 3 does not apply to it.
+    tracers = set(
+        Source.objects.filter(
+            pk__in={r.source_id for r in rows}, kind=Source.Kind.TRACER
+        ).values_list("pk", flat=True)
+    )
     by_title = _first_by(
         recent,
         "title_hash",
-        {r.feats.title_hash for r in rows} - {""},
+        {r.feats.title_hash for r in rows if r.source_id not in tracers} - {""},
         lambda c: (c.source_id, c.feats.title_hash),
     )
     near = _band_candidates(rows, low, high, batch_ids, limits)
@@ -242,7 +295,7 @@ def _ingest_batch(ids: list[int], limits: Thresholds) -> None:
             target = _within(batch_text.get(f.text_hash) or by_text.get(f.text_hash), row, limits)
             if target is not None:
                 row.match, row.similarity, row.reprint = Match.TEXT, 1.0, True
-        if target is None and f.title_hash:
+        if target is None and f.title_hash and row.source_id not in tracers:
             key = (row.source_id, f.title_hash)
             found = _within(batch_title.get(key) or by_title.get(key), row, limits)
             # A recurring title ("La revue de presse du matin") is one item only when the texts

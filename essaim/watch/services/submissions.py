@@ -13,9 +13,10 @@ a report is added), so the echo numbers are exact.
 
 Stories (essaim.watch.services.stories): the page's item is placed in a story once its text is
 known (copied from a feed, or read), or once reading it failed (the address alone still joins
-it to the feeds' items of the same page). The answer names the story when the page already has
-one, and counts the reports of the whole story; a page first reported by a tracer that turns
-out to belong to a story the watch already had becomes "merged" once placed.
+it to the feeds' items of the same page); read later after all, it is placed again. The answer
+names the story when the page already has one, and counts the reports of the whole story; a
+page first reported by a tracer that turns out to belong to a story the watch already had
+becomes "merged" once placed.
 
 What a tracer may not learn: who else reported a page. The answer says only how many did.
 """
@@ -308,15 +309,18 @@ def _title(item: Item, url: str) -> str:
     return (story.title if story is not None else "") or item.title or url
 
 
-def place(item_id: int) -> None:
-    """Place a tracers' item in a story; its reports that were new become merged when the story
+def place(item_id: int, *, again: bool = False) -> None:
+    """Place a tracers' item in a story (`again`: take it out of the one it has and place it
+    anew, its text having changed); its reports that were new become merged when the story
     had other items. A failure loses nothing: the item stays pending for the catch-up job."""
     try:
-        placed = stories.ingest_items([item_id])
+        if again:
+            story_id = stories.place_again(item_id)
+        else:
+            story_id = stories.ingest_items([item_id]).get(item_id)
     except Exception:
         log.exception("watch: placing the tracers' item %s in a story failed", item_id)
         return
-    story_id = placed.get(item_id)
     if story_id is not None and Item.objects.filter(story_id=story_id).exclude(pk=item_id).exists():
         Submission.objects.filter(item_id=item_id, state=Submission.State.NEW).update(
             state=Submission.State.MERGED
@@ -394,7 +398,9 @@ def fetch_submission(submission_id: int) -> str:
         Submission.objects.filter(item=item, fetch_state=Submission.FetchState.PENDING).update(
             fetch_state=Submission.FetchState.DONE, fetch_error="", fetch_message=""
         )
-    place(item.pk)
+    # A page placed before it could be read (an earlier fetch failed) was placed untitled, by
+    # its address alone: now that its text is known it goes through the layers again.
+    place(item.pk, again=item.ingested_at is not None)
     return Submission.FetchState.DONE
 
 

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from essaim.accounts.services import audit
 from essaim.watch import rules
@@ -39,20 +40,26 @@ class InvalidDecision(ValueError):
     """Not a decision, or an assignment to someone who cannot triage."""
 
 
-def queue(*, watchlist_id: int | None = None, state: str = TriageState.NEW) -> QuerySet[Story]:
-    """Stories an item of which a watchlist matched (of this watchlist when given), in this
-    triage state (a story without a triage row is new). EXISTS rather than joins: a story is
-    listed once however many of its items matched."""
+def in_scope(*, watchlist_id: int | None = None) -> QuerySet[Story]:
+    """The stories of the triage: those an item of which a watchlist matched (this watchlist
+    when given). EXISTS rather than joins: a story comes once however many of its items
+    matched."""
     matches = WatchlistMatch.objects.filter(item__story=OuterRef("pk"))
     if watchlist_id is not None:
         matches = matches.filter(watchlist_id=watchlist_id)
-    stories = Story.objects.filter(Exists(matches))
+    return Story.objects.filter(Exists(matches))
+
+
+def queue(*, watchlist_id: int | None = None, state: str = TriageState.NEW) -> QuerySet[Story]:
+    """The stories of the triage (`in_scope`) in this triage state (a story without a triage
+    row is new)."""
+    stories = in_scope(watchlist_id=watchlist_id)
     if state == TriageState.NEW:
         stories = stories.filter(Q(triage__isnull=True) | Q(triage__state=TriageState.NEW))
     else:
         stories = stories.filter(triage__state=state)
     return stories.select_related(
-        "first_source", "triage__locked_by", "triage__assigned_to"
+        "first_source", "triage__locked_by", "triage__assigned_to__volunteer__contact"
     ).order_by("-pk")
 
 
@@ -154,13 +161,36 @@ def decide(
 
 def state_of(story: Story) -> StoryTriage | None:
     return (
-        StoryTriage.objects.filter(story=story).select_related("locked_by", "assigned_to").first()
+        StoryTriage.objects.filter(story=story)
+        .select_related("locked_by", "assigned_to__volunteer__contact")
+        .first()
     )
 
 
 def history(story: Story) -> QuerySet[TriageDecision]:
     return (
         TriageDecision.objects.filter(story=story)
-        .select_related("user", "assigned_to")
+        .select_related("user__volunteer__contact", "assigned_to__volunteer__contact")
         .order_by("-created_at", "-pk")
     )
+
+
+def shown_name(user: Any, *, full: bool) -> str:
+    """How the triage names a person: for HQ (`full`), their name else their address, as the
+    rest of HQ's pages do; for everyone else the volunteer's "Camille D." and never an address
+    (a veilleur sees who decided, not how to reach them). Load `user` with its
+    `volunteer__contact`: nothing is queried here."""
+    from essaim.army.models import Volunteer
+    from essaim.army.services.invitations import display_name
+
+    if user is None:
+        return _("compte supprimé")
+    if full:
+        return str(user.full_name or user.email)
+    volunteer = getattr(user, "volunteer", None)
+    if volunteer is None:
+        # HQ staff may have no volunteer profile: their account's name, reduced the same way.
+        volunteer = Volunteer(user=user)
+    if volunteer.first_name or user.full_name:
+        return display_name(volunteer)
+    return _("Quelqu'un du QG") if user.is_hq else _("Un veilleur")

@@ -156,6 +156,24 @@ def test_a_republished_item_with_the_same_title_in_the_same_source_joins_its_sto
     assert placed[elsewhere.pk] != placed[first.pk]
 
 
+def test_two_reported_pages_with_the_same_title_stay_apart_in_the_tracers_source() -> None:
+    from essaim.watch.models import Source
+
+    tracers = SourceFactory.create(kind=Source.Kind.TRACER)
+    title = "Budget : ce que le conseil a voté hier soir"
+    one = make(source=tracers, url="https://mairie-a.fr/budget", title=title, summary="")
+    other = make(source=tracers, url="https://journal-b.fr/budget", title=title, summary="")
+    placed = ingest_items([one.pk, other.pk])
+    assert placed[one.pk] != placed[other.pk]
+    assert list(Item.objects.order_by("pk").values_list("match", flat=True)) == [
+        Match.FIRST,
+        Match.FIRST,
+    ]
+    # Across batches too: the placed page is not a candidate by title either.
+    third = make(source=tracers, url="https://blog-c.fr/budget", title=title, summary="")
+    assert ingest_items([third.pk])[third.pk] not in (placed[one.pk], placed[other.pk])
+
+
 def test_a_recurring_title_with_another_text_is_another_item() -> None:
     source = SourceFactory.create()
     monday = make(source=source, title="La revue de presse du matin", summary=DISPATCH)
@@ -278,9 +296,9 @@ def test_placing_a_batch_takes_as_many_queries_for_ten_items_as_for_a_hundred(
 
     small, large = batch(10), batch(100)
     # The items, the layers (address, text, bands; no title long enough here), the candidates,
-    # the stories made, the items' columns, the bands, the counts, the placed ids, and the
-    # transaction's; PostgreSQL's advisory lock besides.
-    expected = 11 + (connection.vendor == "postgresql")
+    # the stories made, the items' columns, the bands, the counts, the placed ids, the
+    # tracers' sources among theirs, and the transaction's; PostgreSQL's advisory lock besides.
+    expected = 12 + (connection.vendor == "postgresql")
     with django_assert_num_queries(expected) as small_run:
         ingest_items(small)
     with django_assert_num_queries(len(small_run.captured_queries)):

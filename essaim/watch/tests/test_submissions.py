@@ -15,8 +15,8 @@ from essaim.accounts.models import AuditEvent, Notification, User
 from essaim.army.models import Stage, Volunteer
 from essaim.army.tests.factories import make_volunteer
 from essaim.army.tests.mission_helpers import image_upload
-from essaim.watch.models import Evidence, Item, Source, Story, Submission
-from essaim.watch.services import stories
+from essaim.watch.models import Evidence, Item, ItemBand, Source, Story, Submission
+from essaim.watch.services import dedup, stories
 from essaim.watch.services import submissions as subs
 from essaim.watch.services.evidence import read_warc
 from essaim.watch.services.submissions import SubmissionRefused, parse_time_code, submit
@@ -192,6 +192,74 @@ def test_a_failed_page_is_fetched_again_when_another_tracer_reports_it(
         "done",
     ]
     assert Item.objects.get().title == "Débat : le logement en question"
+
+
+def test_a_page_read_after_a_failed_fetch_is_placed_again_and_its_story_titled(
+    feed_server: FeedServer, django_capture_on_commit_callbacks: Any
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        submit(volunteer=tracer("alice@exemple.fr"), url=feed_server.url("/video/42"))
+    failed = Item.objects.get()
+    # Unread, it was placed by its address alone: a story with no title.
+    assert failed.story is not None
+    assert (failed.story.title, failed.title_hash) == ("", "")
+    story_id = failed.story_id
+    feed_server.route("/video/42", VIDEO_PAGE)
+    with django_capture_on_commit_callbacks(execute=True):
+        submit(volunteer=tracer("bruno@exemple.fr"), url=feed_server.url("/video/42"))
+    item = Item.objects.select_related("story").get()
+    assert item.story is not None
+    assert item.title == "Débat : le logement en question"
+    assert item.title_hash != ""
+    assert ItemBand.objects.filter(item=item).count() == dedup.BANDS
+    # Still alone: the story it had (its triage, its alerts), now with its title.
+    assert item.story_id == story_id
+    assert (item.story.title, item.story.items_count, item.match) == (
+        "Débat : le logement en question",
+        1,
+        "first",
+    )
+    assert Story.objects.count() == 1
+
+
+def test_a_page_read_after_a_failed_fetch_joins_the_feeds_story_of_the_same_text(
+    feed_server: FeedServer, django_capture_on_commit_callbacks: Any, settings: Any
+) -> None:
+    settings.WATCH_MERGE_MIN_WORDS = 5
+    with django_capture_on_commit_callbacks(execute=True):
+        submit(volunteer=tracer("alice@exemple.fr"), url=feed_server.url("/video/42"))
+    left = Item.objects.get().story_id
+    # Meanwhile a feed carried the same text under another address.
+    feed_item = ItemFactory.create(
+        url="https://journal.exemple.fr/debat-logement",
+        title="Débat : le logement en question",
+        summary="Le candidat répond sur le logement social.",
+    )
+    feed_story = stories.ingest_items([feed_item.pk])[feed_item.pk]
+    assert feed_story != left
+    feed_server.route("/video/42", VIDEO_PAGE)
+    with django_capture_on_commit_callbacks(execute=True):
+        submit(volunteer=tracer("bruno@exemple.fr"), url=feed_server.url("/video/42"))
+    item = Item.objects.get(source__kind="tracer")
+    assert (item.story_id, item.match, item.is_reprint) == (feed_story, "text", True)
+    # The untitled story it leaves, now empty, is gone; the reports are merged into the feed's.
+    assert list(Story.objects.values_list("pk", "items_count")) == [(feed_story, 2)]
+    assert list(Submission.objects.order_by("pk").values_list("state", flat=True)) == [
+        "merged",
+        "merged",
+    ]
+
+
+def test_a_failed_fetch_again_leaves_the_placed_page_as_it_was(
+    feed_server: FeedServer, django_capture_on_commit_callbacks: Any
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        submit(volunteer=tracer("alice@exemple.fr"), url=feed_server.url("/video/42"))
+    before = Item.objects.values_list("story_id", "ingested_at", "match").get()
+    with django_capture_on_commit_callbacks(execute=True):
+        submit(volunteer=tracer("bruno@exemple.fr"), url=feed_server.url("/video/42"))
+    assert Item.objects.values_list("story_id", "ingested_at", "match").get() == before
+    assert Story.objects.count() == 1
 
 
 @pytest.mark.parametrize(

@@ -280,3 +280,92 @@ def test_the_api_lists_alerts_newest_first_for_those_who_see_them(
     only = api_for(hq).get("/api/v1/watch/alerts", kind="urgent").json()
     assert [a["story"] for a in only["items"]] == [story.pk]
     assert api_for(volunteer).get("/api/v1/watch/alerts").status_code == 403
+
+
+def people_of_the_triage(watchlist: Watchlist) -> tuple[Any, Any, Any, Story]:
+    """HQ with a name, and two veilleurs: HQ assigned the story to one, who decided on it."""
+    from essaim.accounts.tests.factories import UserFactory
+
+    boss = UserFactory.create(email="helene.secret@qg.test", full_name="Hélène Quartier", hq=True)
+    vera = make_volunteer("vera.secret@equipe.test", roles={"veilleur": Stage.ACTIVE})
+    vera.first_name = "Véra"
+    vera.save(update_fields=["first_name"])
+    vera.user.full_name = "Véra Lenoir"
+    vera.user.save(update_fields=["full_name"])
+    other = make_volunteer("autre.secret@equipe.test", roles={"veilleur": Stage.ACTIVE}).user
+    story = matched_story("Dupont en meeting", watchlist)
+    triage.decide(story=story, user=boss, decision=TriageState.ASSIGNED, assign_to=vera.user)
+    triage.decide(story=story, user=vera.user, decision=TriageState.ASSIGNED, assign_to=boss)
+    # The lock has run out: anyone who triages may decide, and sees whom to assign to.
+    StoryTriage.objects.filter(story=story).update(
+        locked_until=timezone.now() - dt.timedelta(minutes=1)
+    )
+    return boss, vera.user, other, story
+
+
+def test_a_veilleur_sees_names_never_addresses_in_the_triage(watchlist: Watchlist) -> None:
+    boss, vera, other, story = people_of_the_triage(watchlist)
+    client = client_of(other)
+    page = client.get(reverse("watch:triage_story", args=[story.pk])).content.decode()
+    queue = client.get(reverse("watch:triage_queue"), {"etat": "assigned"}).content.decode()
+    for text in (page, queue):
+        assert "helene.secret" not in text
+        assert "vera.secret" not in text
+    # The history says who decided and to whom, by name; the assignees are names too.
+    assert "Hélène Q. · <strong>Confié</strong> → Véra L." in page
+    assert "Véra L. · <strong>Confié</strong> → Hélène Q." in page
+    assert f'<option value="{boss.pk}">Hélène Q.</option>' in page
+    assert f'<option value="{vera.pk}">Véra L.</option>' in page
+    assert "Confié à Hélène Q." in queue
+
+
+def test_hq_still_reads_the_names_and_addresses_as_elsewhere(watchlist: Watchlist) -> None:
+    from essaim.accounts.tests.factories import UserFactory
+
+    boss, _vera, other, story = people_of_the_triage(watchlist)
+    nameless = UserFactory.create(email="sans.nom@qg.test", full_name="", hq=True)
+    page = client_of(boss).get(reverse("watch:triage_story", args=[story.pk])).content.decode()
+    assert "Hélène Quartier · <strong>Confié</strong> → Véra Lenoir" in page
+    assert f'<option value="{nameless.pk}">sans.nom@qg.test</option>' in page
+    # A veilleur reads neither the address nor an empty name for an unnamed HQ member.
+    seen = client_of(other).get(reverse("watch:triage_story", args=[story.pk])).content.decode()
+    assert f'<option value="{nameless.pk}">Quelqu&#x27;un du QG</option>' in seen
+
+
+def test_a_story_the_watchlists_did_not_match_is_not_the_triage(
+    veilleur: Any, hq: Any, watchlist: Watchlist
+) -> None:
+    item = ItemFactory.create(title="Un sujet du flux", summary="")
+    elsewhere = Story.objects.create(title="Un sujet du flux", first_item=item)
+    Item.objects.filter(pk=item.pk).update(story=elsewhere)
+    before = snapshot()
+    for user in (veilleur, hq):
+        client = client_of(user)
+        assert client.get(reverse("watch:triage_story", args=[elsewhere.pk])).status_code == 404
+        for name in ("triage_take", "triage_release", "triage_decide"):
+            url = reverse(f"watch:{name}", args=[elsewhere.pk])
+            assert client.post(url, {"decision": "urgent"}).status_code == 404
+    assert snapshot() == before
+    assert not StoryTriage.objects.filter(story=elsewhere).exists()
+    matched = matched_story("Dupont en meeting", watchlist)
+    assert (
+        client_of(veilleur).get(reverse("watch:triage_story", args=[matched.pk])).status_code == 200
+    )
+
+
+def test_the_story_page_is_offered_only_to_those_who_may_open_it(
+    veilleur: Any, hq: Any, coordinator: Any, watchlist: Watchlist
+) -> None:
+    story = matched_story("Dupont en meeting", watchlist)
+    link = f'href="{reverse("watch:story_detail", args=[story.pk])}"'
+    for user, offered in ((veilleur, False), (hq, True), (coordinator, True)):
+        page = client_of(user).get(reverse("watch:triage_story", args=[story.pk])).content.decode()
+        assert (link in page) is offered
+        if offered:
+            assert (
+                client_of(user).get(reverse("watch:story_detail", args=[story.pk])).status_code
+                == 200
+            )
+    assert (
+        client_of(veilleur).get(reverse("watch:story_detail", args=[story.pk])).status_code == 403
+    )

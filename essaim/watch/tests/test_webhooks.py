@@ -131,21 +131,61 @@ def test_a_webhook_to_a_refused_address_fails_without_connecting(settings: Any) 
     assert delivery.attempts == 1
 
 
-def test_hq_adds_a_webhook_whose_secret_is_shown_once_and_removes_it(hq_client: Any) -> None:
+def test_hq_adds_a_webhook_whose_secret_is_shown_once_in_the_answer_itself(
+    hq_client: Any,
+) -> None:
+    from django.contrib.messages import get_messages
+    from django.urls import reverse
+
+    response = hq_client.post(
+        reverse("watch:webhook_list"), {"url": "https://hooks.exemple.fr/essaim"}
+    )
+    endpoint = WebhookEndpoint.objects.get()
+    assert endpoint.url == "https://hooks.exemple.fr/essaim"
+    assert len(endpoint.secret) >= 40
+    # In the POST's own page, not behind a redirect, and not kept by any cache.
+    assert response.status_code == 200
+    assert endpoint.secret in response.content.decode()
+    assert "no-store" in response["Cache-Control"]
+    # Nothing the browser keeps carries it: no cookie, no message waiting for the next page.
+    for morsel in response.cookies.values():
+        assert endpoint.secret not in morsel.value
+    assert [str(m) for m in get_messages(response.wsgi_request)] == []
+    listed = hq_client.get(reverse("watch:webhook_list"))
+    assert endpoint.secret not in listed.content.decode()
+    assert endpoint.url in listed.content.decode()
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_removing_a_webhook_asks_first_and_deletes_nothing(hq_client: Any, method: str) -> None:
     from django.urls import reverse
 
     from essaim.accounts.models import AuditEvent
 
-    response = hq_client.post(
-        reverse("watch:webhook_list"), {"url": "https://hooks.exemple.fr/essaim"}, follow=True
-    )
-    endpoint = WebhookEndpoint.objects.get()
+    endpoint = WebhookEndpoint.objects.create(url="https://hooks.exemple.fr/essaim", secret="s")
+    url = reverse("watch:webhook_delete", args=[endpoint.pk])
+    response = getattr(hq_client, method)(url)
     page = response.content.decode()
-    assert endpoint.url == "https://hooks.exemple.fr/essaim"
-    assert len(endpoint.secret) >= 40
-    assert endpoint.secret in page
-    assert endpoint.secret not in hq_client.get(reverse("watch:webhook_list")).content.decode()
-    hq_client.post(reverse("watch:webhook_delete", args=[endpoint.pk]))
+    assert response.status_code == 200
+    assert f'action="{url}"' in page
+    assert 'name="confirm" value="1"' in page
+    assert list(WebhookEndpoint.objects.values_list("pk", flat=True)) == [endpoint.pk]
+    # A confirm that is not "1" is not a confirmation either.
+    assert hq_client.post(url, {"confirm": "oui"}).status_code == 200
+    assert WebhookEndpoint.objects.count() == 1
+    assert AuditEvent.objects.filter(action="watch.webhook_removed").count() == 0
+
+
+def test_hq_removes_a_webhook_once_confirmed_and_it_is_audited(hq_client: Any) -> None:
+    from django.urls import reverse
+
+    from essaim.accounts.models import AuditEvent
+
+    hq_client.post(reverse("watch:webhook_list"), {"url": "https://hooks.exemple.fr/essaim"})
+    endpoint = WebhookEndpoint.objects.get()
+    response = hq_client.post(reverse("watch:webhook_delete", args=[endpoint.pk]), {"confirm": "1"})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("watch:webhook_list")
     assert WebhookEndpoint.objects.count() == 0
     assert sorted(
         AuditEvent.objects.filter(action__startswith="watch.webhook").values_list(
@@ -175,7 +215,9 @@ def test_coordinators_cannot_add_or_remove_webhooks(coordinator_client: Any) -> 
         == 403
     )
     assert (
-        coordinator_client.post(reverse("watch:webhook_delete", args=[endpoint.pk])).status_code
+        coordinator_client.post(
+            reverse("watch:webhook_delete", args=[endpoint.pk]), {"confirm": "1"}
+        ).status_code
         == 403
     )
     assert list(WebhookEndpoint.objects.values_list("pk", "url")) == [
