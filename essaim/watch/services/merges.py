@@ -72,7 +72,7 @@ def accept_suggestion(
             ).exclude(pk=suggestion.pk).update(
                 status=MergeSuggestion.Status.ACCEPTED, decided_by=user, decided_at=now
             )
-            carried = _carry_over(gone=moved_from, kept=target.pk, now=now)
+            carried = carry_over(gone=moved_from, kept=target.pk, now=now)
             Story.objects.filter(pk=moved_from).delete()
         Item.objects.filter(pk=item.pk).update(match=Match.PERSON)
         MergeSuggestion.objects.filter(pk=suggestion.pk).update(
@@ -94,7 +94,7 @@ def accept_suggestion(
     return target
 
 
-def _carry_over(*, gone: int, kept: int, now: Any) -> dict[str, Any]:
+def carry_over(*, gone: int, kept: int, now: Any) -> dict[str, Any]:
     """Move to the kept story every row that points at the one going away, which the delete
     would otherwise take with it (CASCADE) or leave pointing at nothing (SET_NULL)."""
     # First, as it locks both triage rows: a decision being taken on either meanwhile is

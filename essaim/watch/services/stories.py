@@ -126,7 +126,8 @@ def place_again(item_id: int, *, thresholds: Thresholds | None = None) -> int | 
     first fetch failed, placed then by its address alone, untitled): it leaves its story and
     goes through the layers as if new. When it starts a story of its own again, that is the
     story it had (its triage, missions and alerts stay with it) with its title refreshed; when
-    it joins another story, the one it leaves is deleted once empty, as an accepted merge does.
+    it joins another story, the one it leaves is deleted once empty, what pointed at it carried
+    over, as an accepted merge does.
     Returns its story's id."""
     limits = thresholds or Thresholds.from_settings()
     with transaction.atomic():
@@ -161,7 +162,11 @@ def place_again(item_id: int, *, thresholds: Thresholds | None = None) -> int | 
             Story.objects.filter(pk=new).delete()
             refresh_counts([old])
             return old
+        # merges imports this module: imported here, where a story is given up as a merge does.
+        from essaim.watch.services.merges import carry_over
+
         MergeSuggestion.objects.filter(story_id=old).update(story_id=new)
+        carry_over(gone=old, kept=new, now=timezone.now())
         Story.objects.filter(pk=old).delete()
         return new
 

@@ -124,17 +124,13 @@ def test_the_stream_finds_stories_by_words_watchlist_and_triage_state(
     with django_assert_num_queries(7):
         by_words = hq_client.get(url, {"q": "eleves lyon"})
     assert [s.pk for s in by_words.context["page"].items] == [school.pk]
-    assert [s.pk for s in hq_client.get(url, {"q": "élèves"}).context["page"].items] == [
-        school.pk
-    ]
+    assert [s.pk for s in hq_client.get(url, {"q": "élèves"}).context["page"].items] == [school.pk]
     by_list = hq_client.get(url, {"liste": schools.pk})
     assert [s.pk for s in by_list.context["page"].items] == [school.pk]
     urgent = hq_client.get(url, {"tri": "urgent"})
     assert [s.pk for s in urgent.context["page"].items] == [press.pk]
     # Never triaged counts as "à trier".
-    assert [s.pk for s in hq_client.get(url, {"tri": "new"}).context["page"].items] == [
-        school.pk
-    ]
+    assert [s.pk for s in hq_client.get(url, {"tri": "new"}).context["page"].items] == [school.pk]
     # Unknown values are ignored, never an error.
     for params in ({"liste": "999"}, {"liste": "²"}, {"tri": "bidon"}, {"q": "%'\"()*"}):
         response = hq_client.get(url, params)

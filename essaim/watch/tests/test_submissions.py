@@ -229,6 +229,10 @@ def test_a_page_read_after_a_failed_fetch_joins_the_feeds_story_of_the_same_text
     with django_capture_on_commit_callbacks(execute=True):
         submit(volunteer=tracer("alice@exemple.fr"), url=feed_server.url("/video/42"))
     left = Item.objects.get().story_id
+    # A veilleur had already decided on the untitled story: the decision must not be lost.
+    from essaim.watch.models import TriageDecision
+
+    TriageDecision.objects.create(story_id=left, decision="urgent", note="à voir")
     # Meanwhile a feed carried the same text under another address.
     feed_item = ItemFactory.create(
         url="https://journal.exemple.fr/debat-logement",
@@ -244,6 +248,7 @@ def test_a_page_read_after_a_failed_fetch_joins_the_feeds_story_of_the_same_text
     assert (item.story_id, item.match, item.is_reprint) == (feed_story, "text", True)
     # The untitled story it leaves, now empty, is gone; the reports are merged into the feed's.
     assert list(Story.objects.values_list("pk", "items_count")) == [(feed_story, 2)]
+    assert list(TriageDecision.objects.values_list("story_id", "note")) == [(feed_story, "à voir")]
     assert list(Submission.objects.order_by("pk").values_list("state", flat=True)) == [
         "merged",
         "merged",
