@@ -42,6 +42,7 @@ from django.utils import timezone
 
 from essaim.watch.models import Item, ItemBand, Match, MergeSuggestion, Source, Story
 from essaim.watch.services import dedup
+from essaim.watch.services.carry import carry_over
 from essaim.watch.services.feeds import EARLIEST_DATE
 
 log = logging.getLogger("essaim.watch.stories")
@@ -162,9 +163,6 @@ def place_again(item_id: int, *, thresholds: Thresholds | None = None) -> int | 
             Story.objects.filter(pk=new).delete()
             refresh_counts([old])
             return old
-        # merges imports this module: imported here, where a story is given up as a merge does.
-        from essaim.watch.services.merges import carry_over
-
         MergeSuggestion.objects.filter(story_id=old).update(story_id=new)
         carry_over(gone=old, kept=new, now=timezone.now())
         Story.objects.filter(pk=old).delete()

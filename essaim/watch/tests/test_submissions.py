@@ -232,6 +232,7 @@ def test_a_page_read_after_a_failed_fetch_joins_the_feeds_story_of_the_same_text
     # A veilleur had already decided on the untitled story: the decision must not be lost.
     from essaim.watch.models import TriageDecision
 
+    assert left is not None
     TriageDecision.objects.create(story_id=left, decision="urgent", note="à voir")
     # Meanwhile a feed carried the same text under another address.
     feed_item = ItemFactory.create(
