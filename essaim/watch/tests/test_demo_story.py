@@ -68,6 +68,7 @@ def test_the_demo_watchlists_name_the_candidate_her_opponents_and_the_themes() -
 
 def test_the_demo_matches_are_what_the_matcher_finds() -> None:
     seed_demo_watch()
+
     def matches() -> set[tuple[int, int, str]]:
         rows = WatchlistMatch.objects.values_list("watchlist_id", "item_id", "terms")
         return {(w, i, repr(terms)) for w, i, terms in rows}
