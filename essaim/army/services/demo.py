@@ -75,7 +75,7 @@ from essaim.army.services.missions import (
     return_claim,
 )
 from essaim.army.services.proofs import submit_proof
-from essaim.army.services.signup import VolunteerSignup, confirm_enlistment
+from essaim.army.services.signup import VolunteerSignup, add_roles, confirm_enlistment
 from essaim.army.services.teams import decide_request, request_to_join
 from essaim.lib.text import normalize_email
 from essaim.mailing.models import Delivery
@@ -121,7 +121,8 @@ PEOPLE = (
         "Volontaire",
         "Démo",
         "75011",
-        {"mondain": Stage.ACTIVE, "tchatcheur": Stage.ACTIVE},
+        # traceur: the watch's part of the demo shows the links this volunteer reported.
+        {"mondain": Stage.ACTIVE, "tchatcheur": Stage.ACTIVE, "traceur": Stage.ACTIVE},
         ((1, 2), (3, 2), (5, 0), (5, 1)),
     ),
     DemoPerson(
@@ -282,6 +283,9 @@ def _enlist(
             _backdate_answer(call, volunteer, visit=at - timedelta(minutes=9), signup=at)
         elif created:
             _backdate_volunteer(volunteer, at=now - timedelta(days=VOLUNTEER_DAYS))
+    # A role the demo gained since the person signed up (a base filled by an earlier version of
+    # the demo) is added as a volunteer asks for one, then moved like the others.
+    add_roles(volunteer, list(person.roles), by=coordinator, reason="démo")
     assignments = RoleAssignment.objects.filter(
         volunteer=volunteer, role__slug__in=list(person.roles)
     ).select_related("role")

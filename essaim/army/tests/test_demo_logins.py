@@ -110,7 +110,11 @@ def test_the_volunteer_signed_up_holds_active_roles_and_is_offered_missions(
     assert consent.status == Consent.Status.GRANTED
     assert consent.confirmed_at is not None
     roles = dict(volunteer.assignments.values_list("role__slug", "stage"))
-    assert roles == {"mondain": Stage.ACTIVE, "tchatcheur": Stage.ACTIVE}
+    assert roles == {
+        "mondain": Stage.ACTIVE,
+        "tchatcheur": Stage.ACTIVE,
+        "traceur": Stage.ACTIVE,
+    }
     assert Membership.objects.get(user=volunteer.user, team__name=TEAM_NAME).state == (
         Membership.State.MEMBER
     )

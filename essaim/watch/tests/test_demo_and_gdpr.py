@@ -22,21 +22,42 @@ pytestmark = pytest.mark.django_db
 
 
 def test_the_demo_shows_sources_in_each_state_once() -> None:
-    assert seed_demo_watch() == "4 watch sources created"
+    assert seed_demo_watch() == (
+        "7 watch sources created, 23 items, 4 watchlists, 0 tracer reports, "
+        "3 triage decisions, 2 syntheses"
+    )
     assert list(Source.objects.order_by("id").values_list("status", "items_count")) == [
+        ("ok", 5),
+        ("ok", 5),
+        ("failing", 2),
+        ("disabled", 0),
         ("ok", 4),
         ("ok", 3),
-        ("failing", 1),
-        ("disabled", 0),
+        ("ok", 4),
     ]
-    assert Item.objects.count() == 8
+    assert Item.objects.count() == 23
     # Placed in stories, as the watcher would have.
     assert Item.objects.filter(story__isnull=True).count() == 0
-    assert Story.objects.aggregate(n=Sum("items_count"))["n"] == 8
-    assert FetchLog.objects.count() == 4 * 28
-    assert seed_demo_watch() == "0 watch sources created"
-    assert Source.objects.count() == 4
-    assert Source.objects.filter(is_demo=True).count() == 4
+    assert Story.objects.aggregate(n=Sum("items_count"))["n"] == 23
+    assert FetchLog.objects.count() == 7 * 28
+    assert seed_demo_watch() == (
+        "0 watch sources created, 0 items, 0 watchlists, 0 tracer reports, "
+        "0 triage decisions, 0 syntheses"
+    )
+    assert Source.objects.count() == 7
+    assert Source.objects.filter(is_demo=True).count() == 7
+    assert Item.objects.count() == 23
+
+
+def test_a_demo_source_made_by_an_earlier_demo_gets_the_items_it_lacks() -> None:
+    seed_demo_watch()
+    blog = Source.objects.get(title="Le carnet de Marianne Dupuis")
+    blog.items.filter(title__startswith="Budget participatif").delete()
+    Source.objects.filter(pk=blog.pk).update(items_count=4)
+    assert seed_demo_watch().startswith("0 watch sources created, 1 items,")
+    assert blog.items.count() == 5
+    blog.refresh_from_db()
+    assert blog.items_count == 5
 
 
 def test_the_demo_sources_are_never_claimed_and_say_they_are_a_demonstration(
