@@ -15,7 +15,6 @@ from functools import partial
 from typing import Any
 
 import nh3
-from django.apps import apps
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
@@ -35,11 +34,13 @@ from essaim.watch.models import (
     Item,
     Story,
     StoryMission,
+    Submission,
     Synthesis,
     SynthesisDelivery,
     SynthesisSubscription,
     WatchlistMatch,
 )
+from essaim.watch.services.submissions import lead_minutes, with_feed_first
 
 logger = logging.getLogger(__name__)
 
@@ -103,22 +104,29 @@ def _story_entry(story: Story, echoes_today: int) -> dict[str, Any]:
 
 
 def _tracers_first(start: dt.datetime, end: dt.datetime) -> list[dict[str, Any]]:
-    """Stories a tracer's submission brought before any feed did, when the submissions exist
-    (they come with the tracers' pages; without them the section stays empty)."""
-    try:
-        submission: Any = apps.get_model("watch", "Submission")  # type: ignore[misc]
-    except LookupError:
-        return []
-    field_names = {f.name for f in submission._meta.get_fields()}
-    if not {"created_at", "item"} <= field_names:
-        return []
+    """Stories that a tracer's report of the day brought before any feed fetched them (or that no
+    feed has), with how many minutes ahead: the rule of the tracer's own record
+    (essaim.watch.services.submissions.lead_minutes)."""
     rows = (
-        submission.objects.filter(created_at__gte=start, created_at__lt=end)
-        .filter(item__story__first_item=F("item"))
-        .values_list("item__story_id", "item__story__title")
-        .distinct()[:LISTED]
+        with_feed_first(
+            Submission.objects.filter(
+                created_at__gte=start, created_at__lt=end, item__story__isnull=False
+            )
+        )
+        # The annotation's name, which the plugin misses.
+        .filter(Q(feed_first_at__isnull=True) | Q(feed_first_at__gt=F("created_at")))  # type: ignore[misc]
+        .order_by("created_at", "pk")
+        .values_list("item__story_id", "item__story__title", "created_at", "feed_first_at")
     )
-    return [{"id": sid, "title": title} for sid, title in rows]
+    found: dict[int, dict[str, Any]] = {}
+    for story_id, title, at, feed_first_at in rows:
+        if story_id not in found and len(found) < LISTED:
+            found[story_id] = {
+                "id": story_id,
+                "title": title,
+                "ahead_minutes": lead_minutes(at, feed_first_at),
+            }
+    return list(found.values())
 
 
 def _spikes(start: dt.datetime, end: dt.datetime) -> list[dict[str, Any]]:

@@ -190,7 +190,9 @@ def test_the_demo_volunteer_is_a_tracer_with_two_reports_one_ahead_of_the_feeds(
     assert story.first_source is not None
     assert story.first_source.kind == Source.Kind.TRACER
     draft = Synthesis.objects.get(state="draft")
-    assert draft.body["tracers_first"] == [{"id": story.pk, "title": story.title}]
+    assert draft.body["tracers_first"] == [
+        {"id": story.pk, "title": story.title, "ahead_minutes": 35}
+    ]
     # The volunteer read the news of the acceptance the day it came.
     assert not Notification.objects.filter(
         recipient=volunteer.user, kind="submission_accepted", read_at__isnull=True

@@ -364,3 +364,35 @@ def test_the_draft_gives_the_days_spikes_with_their_counts_and_stories_on_the_pa
     with django_capture_on_commit_callbacks(execute=True):
         svc.publish(synthesis_id=synthesis.pk, by=hq)
     assert "Pics des listes de veille\n- Réforme (7 sources distinctes" in mail.outbox[0].body
+
+
+def test_a_tracer_counts_as_first_when_no_feed_had_fetched_the_story_yet(hq):
+    """Ahead of the feeds means before any feed fetched the story, whatever date a feed item
+    claims: a feed's item dated 9:00 but fetched at 10:40 came after a report at 10:00."""
+    from essaim.army.tests.factories import make_volunteer
+    from essaim.watch.models import Submission
+
+    volunteer = make_volunteer("trace@exemple.fr")
+    tracers = SourceFactory.create(kind="tracer", url="https://tracers.invalid/")
+    outcomes = {}
+    for title, fetched_hour in (("Devancé par le traceur", 10), ("Déjà dans les flux", 8)):
+        story = Story.objects.create(title=title, first_seen=at(YESTERDAY, 9))
+        page = ItemFactory.create(source=tracers, story=story, fetched_at=at(YESTERDAY, 10))
+        ItemFactory.create(
+            story=story,
+            published_at=at(YESTERDAY, 9),
+            fetched_at=at(YESTERDAY, fetched_hour) + dt.timedelta(minutes=40),
+        )
+        Submission.objects.create(
+            volunteer=volunteer,
+            url=page.url,
+            url_key=page.url_key,
+            item=page,
+            created_at=at(YESTERDAY, 10),
+        )
+        outcomes[title] = story
+    body = svc.make_draft().body
+    first = outcomes["Devancé par le traceur"]
+    assert body["tracers_first"] == [{"id": first.pk, "title": first.title, "ahead_minutes": 40}]
+    page = client_for(hq).get(reverse("watch:synthesis_detail", args=[Synthesis.objects.get().pk]))
+    assert "40 minutes avant les flux" in page.content.decode()
