@@ -151,3 +151,55 @@ def save_json(out_dir: Path, name: str, results: dict[str, Any]) -> None:
     out = out_dir / f"{name}-{dt.datetime.now():%Y%m%d-%H%M%S}.json"
     out.write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
     log(f"JSON: {out}")
+
+
+def backend_parser(description: str) -> Any:
+    """The options every per-backend script takes: --backends, --pg-admin-url and --worker
+    (set by `main_over_backends` for the process it starts)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--backends", default="sqlite,postgres")
+    parser.add_argument(
+        "--pg-admin-url",
+        default=os.environ.get("BENCH_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres"),
+    )
+    parser.add_argument("--worker", choices=["sqlite", "postgres"])
+    return parser
+
+
+def main_over_backends(
+    args: Any,
+    *,
+    script: str,
+    name: str,
+    pg_db: str,
+    worker_args: list[str],
+    worker: Callable[[Any], dict[str, Any]],
+    table: Callable[[dict[str, Any]], str],
+) -> None:
+    """As a worker (--worker), run `worker` and print its JSON; otherwise run `script` as a
+    worker on each backend's fresh database, save the results as JSON in bench/out/ and print
+    `table` of them."""
+    import time
+
+    if args.worker:
+        print(json.dumps(worker(args)))
+        return
+    results: dict[str, Any] = {
+        "machine": machine(),
+        "command": " ".join(sys.argv),
+        "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
+        "backends": {},
+    }
+
+    def run_worker(backend: str, tmp: Path) -> dict[str, Any]:
+        return worker_process(
+            script, backend, tmp, pg_url_for(args.pg_admin_url, pg_db), worker_args
+        )
+
+    run_backends(
+        results, args.backends, pg_admin_url=args.pg_admin_url, pg_db=pg_db, run_worker=run_worker
+    )
+    save_json(Path(script).resolve().parent / "out", name, results)
+    print(table(results))

@@ -25,7 +25,6 @@ Results: a Markdown table on stdout and JSON in bench/out/.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import statistics
@@ -34,10 +33,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harness import db_version, log, machine, pg_url_for, run_backends, save_json, worker_process
+from harness import backend_parser, db_version, log, main_over_backends
 
 ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "bench" / "out"
 PG_DB = os.environ.get("BENCH_PG_DB", "bench_watch_matching")
 PER_FEED = 50
 
@@ -83,38 +81,21 @@ Roussel Nicolas Perrin Morin Mathieu Clément Gauthier Dumont Lopez Fontaine Che
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = backend_parser(__doc__.split("\n\n")[0])
     parser.add_argument("--items", type=int, default=20_000)
     parser.add_argument("--terms", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--backends", default="sqlite,postgres")
-    parser.add_argument(
-        "--pg-admin-url",
-        default=os.environ.get("BENCH_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres"),
-    )
-    parser.add_argument("--worker", choices=["sqlite", "postgres"])
     args = parser.parse_args()
-    if args.worker:
-        print(json.dumps(worker(args)))
-        return
-    results: dict[str, Any] = {
-        "machine": machine(),
-        "command": " ".join(sys.argv),
-        "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
-        "backends": {},
-    }
     worker_args = ["--items", str(args.items), "--terms", str(args.terms), "--runs", str(args.runs)]
-
-    def run_worker(backend: str, tmp: Path) -> dict[str, Any]:
-        return worker_process(
-            __file__, backend, tmp, pg_url_for(args.pg_admin_url, PG_DB), worker_args
-        )
-
-    run_backends(
-        results, args.backends, pg_admin_url=args.pg_admin_url, pg_db=PG_DB, run_worker=run_worker
+    main_over_backends(
+        args,
+        script=__file__,
+        name="watch_matching",
+        pg_db=PG_DB,
+        worker_args=worker_args,
+        worker=worker,
+        table=table,
     )
-    save_json(OUT, "watch_matching", results)
-    print(table(results))
 
 
 def table(results: dict[str, Any]) -> str:
