@@ -394,5 +394,5 @@ def test_a_tracer_counts_as_first_when_no_feed_had_fetched_the_story_yet(hq):
     body = svc.make_draft().body
     first = outcomes["Devancé par le traceur"]
     assert body["tracers_first"] == [{"id": first.pk, "title": first.title, "ahead_minutes": 40}]
-    page = client_for(hq).get(reverse("watch:synthesis_detail", args=[Synthesis.objects.get().pk]))
-    assert "40 minutes avant les flux" in page.content.decode()
+    shown = client_for(hq).get(reverse("watch:synthesis_detail", args=[Synthesis.objects.get().pk]))
+    assert "40 minutes avant les flux" in shown.content.decode()
