@@ -154,3 +154,13 @@ def test_a_command_line_segment_by_its_id_in_ascii_digits(tmp_path: Any) -> None
         "--body-file", str(body), stdout=StringIO(),
     )  # fmt: skip
     assert Campaign.objects.get().segment == paris
+
+
+@pytest.mark.parametrize("ids", ["²", "③", "١٢٣", "1,١٢٣", " ", "-1", "9" * 30, "1,,²"])
+def test_requeue_ids_not_in_ascii_digits_are_an_error(hq: Any, ids: str) -> None:
+    campaign = draft(hq)
+    with pytest.raises(CommandError, match="--ids takes delivery ids separated by commas"):
+        call_command(
+            "campaign", "requeue-unknown", str(campaign.pk), "--as", hq.email, "--ids", ids,
+            "--yes", stdout=StringIO(), stderr=StringIO(),
+        )  # fmt: skip

@@ -150,9 +150,9 @@ class Command(BaseCommand):
         ids: list[int] | None = None
         if not options["all"]:
             parts = [p.strip() for p in options["ids"].split(",") if p.strip()]
-            if not parts or not all(p.isascii() and p.isdigit() for p in parts):
+            ids = [n for p in parts if (n := ascii_int(p)) is not None]
+            if not parts or len(ids) != len(parts):
                 raise CommandError("--ids takes delivery ids separated by commas.")
-            ids = [int(p) for p in parts]
         found = unknowns.list_unknown(campaign)
         for key, n in found.by_reason.items():
             if n:
