@@ -8,6 +8,8 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from essaim.lib.numbers import ascii_int
+
 # More digits than any audience can have: a longer value is not a count someone was shown.
 MAX_COUNT_DIGITS = 18
 
@@ -23,9 +25,7 @@ def confirmed_count(request: HttpRequest) -> int | None:
     carries back (its confirm=N), which the view compares with the count now before acting.
     None for any other request, or a value that is not a count."""
     value = request.POST.get("confirm", "") if request.method == "POST" else ""
-    if not (value.isascii() and value.isdigit()) or len(value) > MAX_COUNT_DIGITS:
-        return None
-    return int(value)
+    return ascii_int(value, max_digits=MAX_COUNT_DIGITS)
 
 
 def ask(

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from django.db.models import Model, Q, QuerySet
 from django.http import HttpRequest
 
+from essaim.lib.numbers import ascii_int
 from essaim.lib.sorting import Sorting
 
 M = TypeVar("M", bound=Model)
@@ -40,8 +41,7 @@ class KeysetPage[M: Model]:
 
 def int_param(request: HttpRequest, name: str) -> int | None:
     raw = request.GET.get(name, "")
-    # isdigit() alone accepts "²" and other Unicode digits that int() refuses.
-    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 19 else None
+    return ascii_int(raw)
 
 
 def keyset_page[M: Model](
@@ -134,12 +134,11 @@ def decode_time_cursor(raw: str) -> tuple[datetime, int] | None:
     """The (date, pk) of a cursor, or None for anything malformed (a forged cursor is the
     first page, never an error)."""
     micros, _, pk = raw.partition(".")
-    if not (micros.isascii() and micros.isdigit() and pk.isascii() and pk.isdigit()):
-        return None
-    if len(micros) > 17 or len(pk) > 18:
+    micro_count, row = ascii_int(micros, max_digits=17), ascii_int(pk)
+    if micro_count is None or row is None:
         return None
     try:
-        return _EPOCH + int(micros) * _MICRO, int(pk)
+        return _EPOCH + micro_count * _MICRO, row
     except OverflowError:
         return None
 

@@ -9,6 +9,8 @@ import idna
 import phonenumbers
 from django.utils.translation import gettext as _
 
+from essaim.lib.numbers import is_ascii_digits
+
 
 class InvalidValue(ValueError):
     """A value that cannot be normalized; the message says why, in words for a person."""
@@ -50,7 +52,7 @@ def normalize_email(raw: str) -> tuple[str, str]:
     labels = ascii_domain.split(".")
     if len(labels) < 2 or not all(_LABEL_RE.match(label) for label in labels):
         raise InvalidValue(_("domaine invalide"))
-    if labels[-1].isdigit():
+    if is_ascii_digits(labels[-1], max_digits=63):
         raise InvalidValue(_("domaine invalide"))
     email = f"{local}@{ascii_domain}"
     if len(email) > 254:
@@ -72,7 +74,8 @@ def normalize_phone(raw: str, region: str = "FR") -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-_POSTCODE_RE = re.compile(r"^\d{5}$")
+# [0-9], not \d: \d also matches "١٢٣٤٥" (Arabic-Indic digits), which is no French postcode.
+_POSTCODE_RE = re.compile(r"[0-9]{5}")
 
 
 def clean_postcode(raw: str) -> str:
@@ -81,9 +84,9 @@ def clean_postcode(raw: str) -> str:
     value = re.sub(r"\s+", "", raw or "")
     if not value:
         return ""
-    if value.isdigit() and len(value) == 4:
+    if len(value) == 4 and is_ascii_digits(value):
         value = "0" + value
-    if not _POSTCODE_RE.match(value):
+    if not _POSTCODE_RE.fullmatch(value):
         raise InvalidValue(_("code postal invalide"))
     return value
 

@@ -16,6 +16,7 @@ from ninja import Field, Path, Router, Schema, Status
 from essaim.api.auth import TokenAuth, token_of
 from essaim.api.errors import ApiError, ErrorOut, field_error
 from essaim.api.models import Scope
+from essaim.lib.numbers import ascii_int
 from essaim.mailing import rules
 from essaim.mailing.models import Campaign, CampaignTemplate
 from essaim.mailing.services import campaigns as svc
@@ -128,9 +129,10 @@ def create_campaign(request: HttpRequest, payload: CampaignIn) -> Status[dict[st
     everyone = payload.segment == "all"
     segment = None
     if not everyone:
-        if not str(payload.segment).isdigit():
+        segment_id = ascii_int(str(payload.segment))
+        if segment_id is None:
             raise field_error("segment", "A segment id or 'all'.")
-        segment = Segment.objects.filter(pk=int(payload.segment)).first()
+        segment = Segment.objects.filter(pk=segment_id).first()
         if segment is None:
             raise field_error("segment", f"No segment with id {payload.segment}.")
     excluded = list(Segment.objects.filter(pk__in=payload.exclude_segments))

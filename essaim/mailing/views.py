@@ -3,7 +3,6 @@ progress and results, pause/resume/cancel. Thin: parse, authorize, call a servic
 
 from __future__ import annotations
 
-import re
 import time
 from typing import Any, cast
 
@@ -25,6 +24,7 @@ from essaim.accounts.services.vocabulary import number
 from essaim.lib.confirm import ask, confirmed, confirmed_count
 from essaim.lib.forms import SearchableSelectMultiple
 from essaim.lib.frames import sandboxed_document
+from essaim.lib.numbers import ascii_int, is_ascii_digits
 from essaim.lib.sorting import SortColumn, choice_order, sorting_from
 from essaim.lib.text import InvalidValue, normalize_email
 from essaim.mailing import rules
@@ -41,8 +41,6 @@ from essaim.mailing.subjects import readable_subject
 from essaim.people.models import Contact, Segment
 
 S = Campaign.Status
-# An id in a form: ASCII digits only (str.isdigit() accepts "²").
-_ID_RE = re.compile(r"[0-9]{1,18}")
 
 
 def _require(request: HttpRequest) -> None:
@@ -179,7 +177,7 @@ def campaign_compose(request: HttpRequest, pk: int | None = None) -> HttpRespons
     if campaign is None and "modele" in request.GET:
         # A new campaign started from a saved template: its text fills the form.
         raw = request.GET["modele"]
-        template = get_object_or_404(CampaignTemplate, pk=int(raw) if _ID_RE.fullmatch(raw) else 0)
+        template = get_object_or_404(CampaignTemplate, pk=ascii_int(raw) or 0)
     if campaign:
         initial = CampaignForm.initial_for(campaign)
     else:
@@ -253,7 +251,8 @@ def campaign_preview_frame(request: HttpRequest, pk: int) -> HttpResponse:
     _require(request)
     campaign = _campaign(pk)
     contact_id = request.GET.get("contact", "")
-    contact = Contact.objects.filter(pk=int(contact_id)).first() if contact_id.isdigit() else None
+    contact_pk = ascii_int(contact_id)
+    contact = Contact.objects.filter(pk=contact_pk).first() if contact_pk is not None else None
     return HttpResponse(svc.preview_campaign(campaign, contact).html)
 
 
@@ -420,7 +419,8 @@ def _detail_context(request: HttpRequest, campaign: Campaign) -> dict[str, Any]:
     now = time.time()
     previous: tuple[int, float] | None = None
     try:
-        previous = (int(request.GET["settled"]), float(request.GET["at"]))
+        settled = ascii_int(request.GET["settled"])
+        previous = (settled, float(request.GET["at"])) if settled is not None else None
     except (KeyError, ValueError):
         previous = None
     progress = campaign_progress(campaign, counts, previous=previous, now=now)
@@ -494,7 +494,7 @@ def campaign_requeue_unknown(request: HttpRequest, pk: int) -> HttpResponse:
     chosen = request.POST.getlist("ids")
     everyone = request.POST.get("all") == "1"
     error = ""
-    if not everyone and not all(_ID_RE.fullmatch(v) for v in chosen):
+    if not everyone and not all(is_ascii_digits(v) for v in chosen):
         error = _("Sélection invalide.")
     else:
         try:

@@ -10,6 +10,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from essaim.lib.forms import SearchableSelectMultiple
+from essaim.lib.numbers import is_ascii_digits
 from essaim.lib.text import (
     InvalidValue,
     clean_name,
@@ -317,9 +318,7 @@ class BulkActionForm(forms.Form):
         cleaned = super().clean() or {}
         if cleaned.get("scope") == "selected":
             raw = self.data.getlist("ids") if hasattr(self.data, "getlist") else []
-            if not all(
-                isinstance(v, str) and v.isascii() and v.isdigit() and len(v) < 19 for v in raw
-            ):
+            if not all(isinstance(v, str) and is_ascii_digits(v) for v in raw):
                 raise forms.ValidationError(_("Sélection invalide."), code="invalid")
             if not raw:
                 raise forms.ValidationError(

@@ -22,6 +22,7 @@ from essaim.accounts.models import Role, User
 from essaim.accounts.rules import is_hq
 from essaim.accounts.services import audit
 from essaim.lib.confirm import ask, confirmed
+from essaim.lib.numbers import ascii_int
 from essaim.lib.pagination import keyset_page, querystring
 from essaim.watch import rules
 from essaim.watch.models import (
@@ -46,7 +47,7 @@ def _require_triage(request: HttpRequest) -> None:
 
 
 def _int(value: str) -> int | None:
-    return int(value) if value.isdigit() and len(value) < 12 else None
+    return ascii_int(value, max_digits=11)
 
 
 def assignees() -> QuerySet[User]:

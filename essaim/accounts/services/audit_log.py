@@ -25,6 +25,7 @@ from django.utils.translation import gettext, gettext_lazy
 
 from essaim.accounts.models import AuditEvent, User
 from essaim.accounts.services.vocabulary import numbered, readable_details
+from essaim.lib.numbers import ascii_int
 
 Label = str | Promise
 
@@ -99,7 +100,7 @@ def load_by_pk(model: Any, *, related: Iterable[str] = ()) -> Callable[[list[str
     numbers are skipped: entries keep ids as text)."""
 
     def load(ids: list[str]) -> dict[str, Any]:
-        numbers = {int(i) for i in ids if i.isascii() and i.isdigit() and len(i) < 19}
+        numbers = {n for i in ids if (n := ascii_int(i)) is not None}
         rows = model._default_manager.filter(pk__in=numbers)
         if related:
             rows = rows.select_related(*related)

@@ -26,6 +26,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from essaim.accounts.models import Role, User
 from essaim.accounts.services import audit
+from essaim.lib.numbers import is_ascii_digits
 
 STAFF_ROLES = frozenset({Role.HQ_ADMIN, Role.HQ_STAFF, Role.COORDINATOR})
 RECOVERY_CODE_COUNT = 10
@@ -144,7 +145,13 @@ def confirm_enrolment(
             .order_by("-id")
             .first()
         )
-        if device is None or not device.verify_token(clean_code(code)):
+        token = clean_code(code)
+        # django-otp's int() would read "١٢٣٤٥٦" (Arabic-Indic digits) as the code 123456.
+        if (
+            device is None
+            or not is_ascii_digits(token, max_digits=8)
+            or not device.verify_token(token)
+        ):
             failed = True
         else:
             failed = False
@@ -201,7 +208,7 @@ def check_code(*, user: User, code: str, request: HttpRequest | None = None) -> 
     """Check a code typed at login: six digits go to the TOTP device, anything else to the
     recovery codes. Failures and recovery-code uses are audited."""
     token = clean_code(code)
-    is_totp = token.isdigit() and len(token) in (6, 8)
+    is_totp = is_ascii_digits(token, max_digits=8) and len(token) in (6, 8)
     model: type[TOTPDevice] | type[StaticDevice] = TOTPDevice if is_totp else StaticDevice
     matched: Device | None = None
     wait_until: datetime | None = None

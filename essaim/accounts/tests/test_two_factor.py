@@ -428,3 +428,37 @@ def test_a_session_waiting_for_a_code_whose_device_was_reset_goes_to_enrolment(e
     response = client.get(VERIFY)
     assert response.status_code == 302 and response["Location"].startswith(ENROL)
     assert client.get(reverse("home"))["Location"].startswith(ENROL)
+
+
+# --- Codes in other digits ------------------------------------------------------------------------
+
+ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+NOT_CODES = ["²", "١٢٣", "", " 12", "-1", "1" * 30, "②③④⑤⑥⑦"]
+
+
+@pytest.mark.parametrize("code", [*NOT_CODES, "now-in-arabic-indic"])
+def test_a_code_in_anything_but_ascii_digits_does_not_log_in(enrolled, code):
+    hq, secret, _ = enrolled
+    if code == "now-in-arabic-indic":
+        code = totp(secret, time.time() + 30).translate(ARABIC_INDIC)
+    client = password_login(hq)
+    response = client.post(VERIFY, {"code": code})
+    assert response.status_code == 200
+    assert client.get(reverse("home")).status_code == 302
+    # The right code, in ASCII digits, still works afterwards.
+    let_back_off_pass()
+    response = client.post(VERIFY, {"code": totp(secret, time.time() + 30)})
+    assert (response.status_code, client.get(reverse("home")).status_code) == (302, 200)
+
+
+@pytest.mark.parametrize("code", [*NOT_CODES, "now-in-arabic-indic"])
+def test_a_first_code_in_anything_but_ascii_digits_does_not_enrol(hq, required, code):
+    client = password_login(hq)
+    html = client.get(ENROL).content.decode()
+    secret = re.search(r"data-secret>([A-Z2-7 ]+)<", html)[1].replace(" ", "")  # type: ignore[index]
+    if code == "now-in-arabic-indic":
+        code = totp(secret, time.time()).translate(ARABIC_INDIC)
+    response = client.post(ENROL, {"code": code})
+    assert response.status_code == 200
+    assert not TOTPDevice.objects.filter(user=hq, confirmed=True).exists()
+    assert not StaticToken.objects.exists()

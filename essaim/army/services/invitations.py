@@ -74,6 +74,7 @@ from essaim.army.services.inviters import (
     take_a_place,
 )
 from essaim.lib.nolinks import contains_link
+from essaim.lib.numbers import ascii_int
 from essaim.lib.text import clean_name, normalize_email
 from essaim.people.models import Consent, Contact, Purpose, Suppression, email_hash
 from essaim.people.services.contacts import (
@@ -345,9 +346,10 @@ def read_token(token: str, *, report: bool = False) -> Invitation:
         raise ExpiredLink from exc
     except signing.BadSignature as exc:
         raise InvalidLink from exc
+    invitation_id = ascii_int(pk)
     invitation = (
-        Invitation.objects.select_related("contact", "inviter").filter(pk=int(pk)).first()
-        if pk.isdigit()
+        Invitation.objects.select_related("contact", "inviter").filter(pk=invitation_id).first()
+        if invitation_id is not None
         else None
     )
     if invitation is None or invitation.contact is None:

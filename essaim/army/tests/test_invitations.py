@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 import pytest
+from django.core import signing
 from django.core.cache import cache
 from django.db import connection
 from django.test import Client
@@ -492,3 +493,24 @@ def test_my_invitations_page_costs_a_fixed_number_of_queries(
     invite(camille, "ana@exemple.fr, ben@exemple.fr")
     with django_assert_num_queries(8):
         client.get(PAGE)
+
+
+ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+
+
+@pytest.mark.parametrize("signed", ["²", "③", "١٢٣", "", " 12", "-1", "9" * 30, "arabic-indic"])
+def test_a_signed_link_whose_id_is_not_ascii_digits_is_refused(
+    camille, invite, smtp_recorder, signed
+):
+    # Only a holder of the secret key signs these; the link is refused all the same, not a 500
+    # and not read as another invitation's.
+    invite(camille, "ana@exemple.fr")
+    if signed == "arabic-indic":
+        signed = str(Invitation.objects.get().pk).translate(ARABIC_INDIC)
+    confirm = signing.TimestampSigner(salt=svc.CONFIRM_SALT).sign(signed)
+    report = signing.TimestampSigner(salt=svc.REPORT_SALT).sign(signed)
+    assert Client().post(reverse("army_public:invitation_confirm", args=[confirm])).status_code == (
+        400
+    )
+    assert Client().get(reverse("army_public:invitation_report", args=[report])).status_code == 400
+    assert Consent.objects.get().status == "pending"

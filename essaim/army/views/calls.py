@@ -27,6 +27,7 @@ from essaim.army.services.call_links import (
     landing_path,
     read_link,
 )
+from essaim.lib.numbers import ascii_int
 from essaim.mailing.services.campaigns import CampaignRefused
 from essaim.mailing.services.composer import render_markdown
 
@@ -103,9 +104,9 @@ def call_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def call_from_link(call_id: str, token: str) -> tuple[Call | None, CallRecipient | None, str]:
     """(call, recipient, problem) from the `appel` and `t` parameters of a request; problem is
     "", "expired" or "invalid" (the page is then the anonymous one)."""
-    if not call_id.isascii() or not call_id.isdigit() or len(call_id) > 18:
+    if (call_pk := ascii_int(call_id)) is None:
         return None, None, ""
-    call = Call.objects.select_related("campaign").filter(pk=int(call_id)).first()
+    call = Call.objects.select_related("campaign").filter(pk=call_pk).first()
     if call is None or not token:
         return call, None, ""
     try:

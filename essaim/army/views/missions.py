@@ -34,6 +34,7 @@ from essaim.army.services import missions as svc
 from essaim.army.services.notifications import VOLUNTEER_KINDS
 from essaim.army.services.proofs import claim_picker, submit_proof
 from essaim.army.views.common import post_only
+from essaim.lib.numbers import ascii_int
 from essaim.lib.pagination import time_keyset
 
 MY_MISSIONS_LIMIT = 50
@@ -238,9 +239,9 @@ def leaderboard(request: HttpRequest) -> HttpResponse:
     team_id = request.GET.get("team", "")
     team = None
     if team_id:
-        if not team_id.isascii() or not team_id.isdigit():
+        if (team_pk := ascii_int(team_id)) is None:
             raise Http404
-        team = get_object_or_404(Team, pk=int(team_id))
+        team = get_object_or_404(Team, pk=team_pk)
     departement = request.GET.get("departement", "")[:3]
     standings = svc.leaderboard(
         team=team.pk if team else None,

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from email.message import Message
 from email.utils import parsedate_to_datetime
 
+from essaim.lib.numbers import ascii_int
+
 
 @dataclass(frozen=True)
 class Redirect:
@@ -61,8 +63,10 @@ class FetchResult:
         value = self.headers.get("retry-after", "").strip()
         if not value:
             return None
-        if value.isdigit():
-            return float(value)
+        # A server's header: "²" or "١٢٣" are no delta, and a delta of more than 18 digits is
+        # read as a date, which it is not either (so None).
+        if (seconds := ascii_int(value)) is not None:
+            return float(seconds)
         try:
             when = parsedate_to_datetime(value)
         except (TypeError, ValueError, IndexError):

@@ -169,6 +169,11 @@ async def unavailable(request: web.Request) -> web.Response:
     return web.Response(status=503, text="Maintenance", headers={"Retry-After": when})
 
 
+async def limited_by(request: web.Request) -> web.Response:
+    """A 429 whose Retry-After is the query's `value`, sent as is (UTF-8 on the wire)."""
+    return web.Response(status=429, headers={"Retry-After": request.query["value"]})
+
+
 FEED_ETAG = '"v1"'
 FEED_DATE = "Wed, 01 Jan 2025 08:00:00 GMT"
 
@@ -215,6 +220,7 @@ def site(bombs: dict[str, bytes] | None = None) -> web.Application:
     app.router.add_get("/endless/{n}", endless)
     app.router.add_get("/to", redirect_to)
     app.router.add_get("/limited", limited)
+    app.router.add_get("/limited-by", limited_by)
     app.router.add_get("/unavailable", unavailable)
     app.router.add_get("/feed", feed)
     app.router.add_get("/cookie", cookie)
@@ -345,6 +351,32 @@ def test_an_http_error_status_is_a_result_not_an_exception(server):
 def test_429_comes_back_with_retry_after(server):
     result = fetch_sync(server.url("/limited"), policy=policy_for(server))
     assert (result.status, result.headers["retry-after"], result.retry_after) == (429, "120", 120.0)
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [
+        ("0", 0.0),
+        ("7", 7.0),
+        ("²", None),
+        ("③", None),
+        ("١٢٣", None),
+        ("-1", None),
+        ("+5", None),
+        ("1_000", None),
+        ("9" * 30, None),
+        ("", None),
+    ],
+)
+def test_a_retry_after_in_anything_but_ascii_digits_is_unreadable(server, value, seconds):
+    result = fetch_sync(
+        server.url("/limited-by?" + urlencode({"value": value})), policy=policy_for(server)
+    )
+    assert (result.status, result.headers.get("retry-after", ""), result.retry_after) == (
+        429,
+        value,
+        seconds,
+    )
 
 
 def test_503_with_a_retry_date_gives_the_seconds_to_wait(server):

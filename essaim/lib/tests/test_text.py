@@ -43,6 +43,8 @@ def test_plus_address_is_kept_as_typed():
         ("jean@x..fr", "domaine invalide"),
         ("jean@-x.fr", "domaine invalide"),
         ("jean@1.2.3.4", "domaine invalide"),
+        ("jean@x.²", "domaine invalide"),  # IDNA maps "²" to "2": an all-digit top level
+        ("jean@x.123", "domaine invalide"),
         ("jé@x.fr", "partie avant @ invalide"),
         ("a" * 65 + "@x.fr", "partie avant @ invalide"),
         ("<script>@x.fr", "partie avant @ invalide"),
@@ -70,9 +72,27 @@ def test_postcode_gets_back_its_lost_leading_zero():
     assert clean_postcode("1000") == "01000"
     assert clean_postcode(" 75 011 ") == "75011"
     assert clean_postcode("") == ""
+    assert clean_postcode(" \t") == ""
+    assert clean_postcode(" 1000\n") == "01000"
 
 
-@pytest.mark.parametrize("raw", ["750", "750111", "ABCDE", "75-011"])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "750",
+        "750111",
+        "ABCDE",
+        "75-011",
+        "²",
+        "²³⁴⁵¹",
+        "٧٥٠١١",  # 75011 in Arabic-Indic digits, which \d matches
+        "١٠٠٠",  # 1000 in Arabic-Indic digits: no leading zero to give back
+        "１２３４５",  # fullwidth
+        "-1",
+        "-1000",
+        "1" * 30,
+    ],
+)
 def test_malformed_postcode_is_refused(raw):
     with pytest.raises(InvalidValue):
         clean_postcode(raw)

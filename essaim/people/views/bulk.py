@@ -28,6 +28,7 @@ from django.views.decorators.http import require_POST
 
 from essaim.accounts.services import audit
 from essaim.accounts.services.vocabulary import number
+from essaim.lib.numbers import ascii_int
 from essaim.people import rules
 from essaim.people.forms import BulkActionForm
 from essaim.people.models import Contact, Segment, Tag
@@ -75,9 +76,7 @@ def contact_bulk(request: HttpRequest) -> HttpResponseBase:
         raw_segment = request.POST.get("segment", "")
         raw = Selection(
             query=request.POST.get("q", "")[:200],
-            segment_id=int(raw_segment)
-            if raw_segment.isascii() and raw_segment.isdigit()
-            else None,
+            segment_id=ascii_int(raw_segment),
         )
         return redirect(_back(raw))
     selection = form.selection()

@@ -8,7 +8,6 @@ contact outside their zones gets 404 (no hint that it exists).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -24,6 +23,7 @@ from django.views.decorators.http import require_GET, require_POST
 from essaim.accounts.models import User
 from essaim.accounts.services import audit
 from essaim.accounts.services.vocabulary import readable_value
+from essaim.lib.numbers import is_ascii_digits
 from essaim.lib.pagination import keyset_page, querystring
 from essaim.people import rules
 from essaim.people.forms import BulkActionForm
@@ -49,8 +49,6 @@ from essaim.people.services.zones import ZonesDataMissing, zones
 
 PAGE_SIZE = 50
 TIMELINE_LENGTH = 100
-# An id in a query string or form: ASCII digits only (str.isdigit() accepts "²").
-_ID_RE = re.compile(r"[0-9]{1,18}")
 
 
 @dataclass(frozen=True)
@@ -93,7 +91,7 @@ def contact_list(request: HttpRequest) -> HttpResponse:
     if segment_param:
         if not rules.can_manage_base(user):
             raise PermissionDenied
-        if not _ID_RE.fullmatch(segment_param):
+        if not is_ascii_digits(segment_param):
             raise Http404
         segment = get_object_or_404(Segment, pk=int(segment_param))
         try:
@@ -118,7 +116,7 @@ def contact_list(request: HttpRequest) -> HttpResponse:
             **{
                 k: int(v)
                 for k in ("after", "before")
-                if _ID_RE.fullmatch(v := request.GET.get(k, ""))
+                if is_ascii_digits(v := request.GET.get(k, ""))
             },
         }
         audit(
@@ -227,7 +225,7 @@ def _typed_by(consents: list[Consent]) -> dict[str, str]:
         c.purpose: int(c.source_ref[5:])
         for c in consents
         if c.source == Consent.Source.STAFF
-        and _ID_RE.fullmatch(c.source_ref[5:])
+        and is_ascii_digits(c.source_ref[5:])
         and c.source_ref.startswith("user:")
     }
     emails = dict(User.objects.filter(pk__in=set(typed.values())).values_list("pk", "email"))

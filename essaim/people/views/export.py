@@ -5,8 +5,6 @@ The format is described in essaim.people.services.export.
 
 from __future__ import annotations
 
-import re
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -18,13 +16,11 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_POST
 
 from essaim.accounts.services import audit
+from essaim.lib.numbers import is_ascii_digits
 from essaim.people import rules
 from essaim.people.models import Contact, Segment
 from essaim.people.services.export import DELIMITER, stream_csv
 from essaim.people.services.segments import SegmentDefinitionError, saved_segment_queryset
-
-# An id in a query string or form: ASCII digits only (str.isdigit() accepts "²").
-_ID_RE = re.compile(r"[0-9]{1,18}")
 
 
 @login_required
@@ -35,7 +31,7 @@ def export_contacts(request: HttpRequest) -> HttpResponseBase:
     raw = request.POST.get("segment", "")
     segment: Segment | None = None
     if raw:
-        if not _ID_RE.fullmatch(raw):
+        if not is_ascii_digits(raw):
             raise Http404
         segment = get_object_or_404(Segment, pk=int(raw))
         try:

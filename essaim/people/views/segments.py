@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from essaim.lib.confirm import ask, confirmed
 from essaim.lib.forms import SearchableSelectMultiple
+from essaim.lib.numbers import is_ascii_digits
 from essaim.lib.text import clean_name, french_sort_key
 from essaim.people import rules
 from essaim.people.models import Purpose, Segment, Tag
@@ -50,9 +51,6 @@ TAG_LABELS = {
     "none": gettext_lazy("Aucune de ces étiquettes"),
 }
 _SPLIT_CODES = re.compile(r"[\s,;]+")
-
-# An id in a query string or form: ASCII digits only (str.isdigit() accepts "²").
-_ID_RE = re.compile(r"[0-9]{1,18}")
 
 
 def _ids(values: list[Any]) -> list[int]:
@@ -314,7 +312,7 @@ def segment_count(request: HttpRequest) -> HttpResponse:
     _require_manager(request)
     segment = None
     raw_id = request.POST.get("segment_id", "")
-    if _ID_RE.fullmatch(raw_id):
+    if is_ascii_digits(raw_id):
         segment = Segment.objects.filter(pk=int(raw_id)).first()
     form = SegmentFiltersForm(request.POST, segment=segment)
     definition = form.validated_definition()

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 
 from essaim.army.services.proof_picks import Pick, Picker
+from essaim.lib.numbers import ascii_int
 from essaim.watch.models import Submission
 
 OFFERED = 50  # the newest submissions offered in the form
@@ -28,10 +29,10 @@ def choices(volunteer_id: int) -> list[Pick]:
 
 
 def find(volunteer_id: int, key: str) -> Pick | None:
-    if not key.isascii() or not key.isdigit():
+    if (pk := ascii_int(key)) is None:
         return None
     row = (
-        Submission.objects.filter(volunteer_id=volunteer_id, pk=int(key))
+        Submission.objects.filter(volunteer_id=volunteer_id, pk=pk)
         .exclude(state=Submission.State.REJECTED)
         .select_related("item")
         .first()

@@ -369,3 +369,50 @@ def test_the_story_page_is_offered_only_to_those_who_may_open_it(
     assert (
         client_of(veilleur).get(reverse("watch:story_detail", args=[story.pk])).status_code == 403
     )
+
+
+ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+NOT_IDS = ["²", "③", "١٢٣", "", "-1", "9" * 30, "arabic-indic"]
+
+
+@pytest.mark.parametrize("raw", NOT_IDS)
+def test_a_watchlist_filter_not_in_ascii_digits_shows_the_whole_queue(
+    veilleur: Any, watchlist: Watchlist, raw: str
+) -> None:
+    other = Watchlist.objects.create(name="Retraites", kind="topics", query="retraite")
+    matched_story("Dupont en meeting", watchlist)
+    matched_story("La réforme des retraites", other)
+    if raw == "arabic-indic":
+        raw = str(other.pk).translate(ARABIC_INDIC)
+    response = client_of(veilleur).get(reverse("watch:triage_queue"), {"liste": raw})
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "La réforme des retraites" in page and "Dupont en meeting" in page
+
+
+def test_a_watchlist_filter_keeps_working_with_spaces_around(
+    veilleur: Any, watchlist: Watchlist
+) -> None:
+    other = Watchlist.objects.create(name="Retraites", kind="topics", query="retraite")
+    matched_story("Dupont en meeting", watchlist)
+    matched_story("La réforme des retraites", other)
+    page = client_of(veilleur).get(reverse("watch:triage_queue"), {"liste": f" {other.pk} "})
+    assert "Dupont en meeting" not in page.content.decode()
+
+
+@pytest.mark.parametrize("raw", NOT_IDS)
+def test_an_assignee_not_in_ascii_digits_is_no_assignee(
+    hq: Any, veilleur: Any, watchlist: Watchlist, raw: str
+) -> None:
+    story = matched_story("Dupont en meeting", watchlist)
+    if raw == "arabic-indic":
+        raw = str(veilleur.pk).translate(ARABIC_INDIC)
+    response = client_of(hq).post(
+        reverse("watch:triage_decide", args=[story.pk]),
+        {"decision": "assigned", "assign_to": raw},
+    )
+    assert (response.status_code, response["Location"]) == (
+        302,
+        reverse("watch:triage_story", args=[story.pk]),
+    )
+    assert not TriageDecision.objects.exists()

@@ -136,3 +136,23 @@ def test_overlong_and_overfull_queries_are_refused() -> None:
         parse("a " * 1001)
     with pytest.raises(QueryError, match="Trop de termes"):
         parse(" ".join(f"m{n}" for n in range(301)))
+
+
+@pytest.mark.parametrize("distance", ["١٢", "٣", "0" * 20 + "3", "9" * 30])
+def test_a_near_distance_in_anything_but_a_few_ascii_digits_is_a_clear_error(distance):
+    with pytest.raises(QueryError) as caught:
+        parse(f"a NEAR/{distance} b")
+    assert (caught.value.message, caught.value.position) == (
+        f"La distance de NEAR/{distance} va de 1 à 100 mots.",
+        2,
+    )
+
+
+def test_a_near_distance_with_leading_zeros_is_read_as_before():
+    assert parse("a NEAR/007 b") == Near(t("a"), t("b"), 7)
+
+
+@pytest.mark.parametrize("value", ["²", "③", "١٢٣", "-1", "9" * 30])
+def test_a_source_filter_not_in_ascii_digits_is_a_source_name(value):
+    node = parse(f"source:{value}")
+    assert isinstance(node, SourceIs) and node.source_id is None

@@ -223,3 +223,30 @@ def test_an_active_veilleur_reads(veilleur_client: Client) -> None:
         veilleur_client.get(reverse("watch:watchlist_detail", args=[watchlist.pk])).status_code
         == 200
     )
+
+
+@pytest.mark.parametrize(
+    ("query", "error"),
+    [
+        ("a NEAR/١٢ b", "La distance de NEAR/١٢ va de 1 à 100 mots."),
+        ("a NEAR/" + "9" * 30 + " b", "va de 1 à 100 mots."),
+        ("source:² a", None),
+        ("source:③ a", None),
+        ("source:١٢٣ a", None),
+        ("source:" + "9" * 30 + " a", None),
+    ],
+)
+def test_the_test_box_takes_numbers_in_other_digits_without_an_error_page(
+    veilleur_client: Client, query: str, error: str | None
+) -> None:
+    response = veilleur_client.get(
+        reverse("watch:watchlist_test"),
+        {"kind": "topics", "query": query},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 200
+    html = response.content.decode()
+    if error:
+        assert error in html
+    else:
+        assert 'class="error-at"' not in html

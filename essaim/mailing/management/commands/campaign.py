@@ -18,6 +18,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Q
 
+from essaim.lib.numbers import ascii_int
 from essaim.mailing.models import Campaign
 from essaim.mailing.services import campaigns as svc
 from essaim.mailing.services import unknowns
@@ -33,7 +34,8 @@ def _campaign(pk: int) -> Campaign:
 
 
 def _segment(value: str) -> Segment:
-    lookup = Q(name=value) | (Q(pk=int(value)) if value.isdigit() else Q())
+    pk = ascii_int(value)
+    lookup = Q(name=value) | (Q(pk=pk) if pk is not None else Q())
     found = list(Segment.objects.filter(lookup)[:2])
     if len(found) != 1:
         raise CommandError(f"No single segment named or numbered {value!r}.")
@@ -148,9 +150,9 @@ class Command(BaseCommand):
         ids: list[int] | None = None
         if not options["all"]:
             parts = [p.strip() for p in options["ids"].split(",") if p.strip()]
-            if not parts or not all(p.isascii() and p.isdigit() for p in parts):
+            ids = [n for p in parts if (n := ascii_int(p)) is not None]
+            if not parts or len(ids) != len(parts):
                 raise CommandError("--ids takes delivery ids separated by commas.")
-            ids = [int(p) for p in parts]
         found = unknowns.list_unknown(campaign)
         for key, n in found.by_reason.items():
             if n:

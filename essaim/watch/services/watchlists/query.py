@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from django.utils.translation import gettext as _
 
 from essaim.lib.french import words
+from essaim.lib.numbers import ascii_int
 
 MAX_LENGTH = 2000
 MAX_TERMS = 300
@@ -150,8 +151,9 @@ def _tokens(query: str) -> list[_Token]:
             elif text in _OPERATORS:
                 tokens.append(_Token(_OPERATORS[text], text, start))
             elif near := _NEAR_RE.match(text):
-                distance = int(near.group(1)) if near.group(1) else DEFAULT_NEAR
-                if not 1 <= distance <= MAX_NEAR:
+                # \d matches "١٢" too (Arabic-Indic digits): only ASCII digits give a distance.
+                distance = ascii_int(near.group(1)) if near.group(1) else DEFAULT_NEAR
+                if distance is None or not 1 <= distance <= MAX_NEAR:
                     raise QueryError(
                         _("La distance de %(op)s va de 1 à %(max)d mots.")
                         % {"op": text, "max": MAX_NEAR},
@@ -264,8 +266,8 @@ class _Parser:
         if token.kind == "SOURCE":
             self.advance()
             value = token.text
-            if value.isdigit():
-                return SourceIs(int(value), "")
+            if (source_id := ascii_int(value)) is not None:
+                return SourceIs(source_id, "")
             return SourceIs(None, " ".join(words(value)))
         if token.kind == "END":
             if self.index == 0:
