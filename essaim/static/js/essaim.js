@@ -148,8 +148,9 @@ document.addEventListener("visibilitychange", () => {
 });
 // A list shown again by its banner's link (data-live-show) takes the focus: the link that had
 // it is gone with the banner.
+// (The link is the request's element: htmx sets detail.elt to each element it settles.)
 document.addEventListener("htmx:afterSettle", (event) => {
-  const shown = event.detail.elt;
+  const shown = event.detail.requestConfig && event.detail.requestConfig.elt;
   if (!shown || !shown.dataset || !shown.dataset.liveShow) return;
   const list = document.getElementById(shown.dataset.liveShow);
   if (list) list.focus();
