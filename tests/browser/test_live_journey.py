@@ -5,6 +5,7 @@ place with the new story, the focus on it. The page passes axe with the banner."
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -86,3 +87,31 @@ def test_a_story_arriving_while_the_stream_is_open_is_announced_and_shown(
         page.evaluate('htmx.trigger("#stream-news", "essaim:visible")')
     assert answer.value.text() == ""
     expect(page.locator("#stream-news")).to_be_empty()
+
+
+def test_a_watchlists_page_follows_its_review_until_done(
+    page: Any, live_server: Any, hq: Any
+) -> None:
+    from essaim.watch.models import Watchlist
+    from essaim.watch.services.watchlists import backfill
+
+    ItemFactory.create(title="La réforme des retraites", summary="")
+    ItemFactory.create(title="Retraites : la grève", summary="")
+    # As saved, its review queued and not yet run.
+    watchlist = Watchlist.objects.create(
+        name="Retraites", kind="topics", query="retraite", backfill_matches=0
+    )
+    login(page, live_server.url, hq.email, PASSWORD)
+    page.goto(f"{live_server.url}/veille/listes/{watchlist.pk}/")
+    progress = page.locator("#backfill-status")
+    expect(progress).to_contain_text("Recherche dans les 30 derniers jours… 0 élément")
+    assert violations(page) == []
+
+    backfill(watchlist.pk)
+    with page.expect_response(lambda r: f"/veille/listes/{watchlist.pk}/revue/" in r.url):
+        page.evaluate('htmx.trigger("#backfill", "essaim:visible")')
+    expect(progress).to_contain_text(": 2 éléments trouvés.")
+    expect(page.locator("#backfill")).not_to_have_attribute("hx-get", re.compile(".*"))
+    page.screenshot(path="/tmp/h17-live/backfill.png")
+    progress.get_by_role("link", name="Afficher les correspondances").click()
+    expect(page.locator("#matches tbody tr")).to_have_count(2)
