@@ -373,6 +373,9 @@ WEB: dict[str, Web] = {
     # volunteers; its evidence too. Merges suggested by the de-duplication: HQ decides (a
     # suggestion decided already sends back to the list, 302 again).
     "watch:story_list": web(get="login 403 200 200 200 200", post="login 405 405 405 405 405"),
+    # The live banners' polls answer as their list, but 403 to a signed-out browser: htmx would
+    # swap the login page into the banner.
+    "watch:story_news": web(get="403 403 200 200 200 200", post="405 405 405 405 405 405"),
     "watch:story_detail": web(
         "pk=story", get="login 403 200 200 200 200", post="login 405 405 405 405 405"
     ),
@@ -422,6 +425,10 @@ WEB: dict[str, Web] = {
     "watch:watchlist_detail": web(
         "pk=watchlist", get="login 403 200 200 200 200", post="login 405 405 405 405 405"
     ),
+    # The review's progress line, polled by the watchlist's page (403 signed out, as above).
+    "watch:watchlist_backfill": web(
+        "pk=watchlist", get="403 403 200 200 200 200", post="405 405 405 405 405 405"
+    ),
     "watch:watchlist_edit": web(
         "pk=watchlist", get="login 403 403 403 200 200", post="login 403 403 403 200 200"
     ),
@@ -446,6 +453,7 @@ WEB: dict[str, Web] = {
     # the queue, a story's triage and the alerts. Taking, giving back or deciding sends back
     # to the story (302; an empty decision is refused there with a message).
     "watch:triage_queue": web(get="login 403 200 200 200 200", post="login 405 405 405 405 405"),
+    "watch:triage_news": web(get="403 403 200 200 200 200", post="405 405 405 405 405 405"),
     "watch:triage_story": web(
         "pk=story", get="login 403 200 200 200 200", post="login 405 405 405 405 405"
     ),
@@ -459,6 +467,7 @@ WEB: dict[str, Web] = {
         "pk=story", get="login 405 405 405 405 405", post="login 403 403 403 302 302"
     ),
     "watch:alert_list": web(get="login 403 200 200 200 200", post="login 405 405 405 405 405"),
+    "watch:alert_news": web(get="403 403 200 200 200 200", post="405 405 405 405 405 405"),
     # One's own choice of alerts: those who see the alerts; a POST saves it and comes back.
     "watch:alert_settings": web(get="login 403 200 200 200 200", post="login 403 302 302 302 302"),
     # Webhooks: HQ only; an empty address is the form again with its error (400); a delete

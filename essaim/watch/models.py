@@ -464,6 +464,9 @@ class Watchlist(models.Model):
     updated_at = models.DateTimeField(default=timezone.now)
     # When the last backfill over recent items finished (None: queued or running).
     backfilled_at = models.DateTimeField(null=True, blank=True)
+    # The items the last backfill matched so far, then in all: its page shows the review's
+    # progress. None: backfilled before the count was kept.
+    backfill_matches = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("liste de veille")

@@ -4,8 +4,10 @@ behind an item. Thin: parse, authorize, call a service, render."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -13,15 +15,16 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from essaim.army.rules import missions as army_rules
 from essaim.lib.charts import Chart, Series
 from essaim.lib.pagination import int_param, keyset_page, querystring
-from essaim.watch import rules
+from essaim.watch import live, rules
 from essaim.watch.models import (
     Evidence,
     Item,
@@ -48,33 +51,68 @@ def _require_stream(request: HttpRequest) -> None:
         raise PermissionDenied
 
 
-@login_required
-@require_GET
-def story_list(request: HttpRequest) -> HttpResponse:
-    _require_stream(request)
-    filters: dict[str, str] = {}
+@dataclasses.dataclass(frozen=True)
+class StreamQuery:
+    """The stream's filters as the page read them from its URL, cleaned."""
+
+    q: str = ""
+    watchlist: int | None = None
+    labels: dict[str, str] = dataclasses.field(default_factory=dict)
+    period: str = ""
+    triage: str = ""
+
+    def filters(self) -> stream.Filters:
+        since = next((length for value, _label, length in PERIODS if value == self.period), None)
+        return stream.Filters(
+            q=self.q,
+            watchlist=self.watchlist,
+            labels=self.labels,
+            since=since,
+            triage=self.triage,
+        )
+
+    def params(self) -> dict[str, str]:
+        """The filters as URL parameters (those set only)."""
+        params = {
+            "q": self.q,
+            "liste": str(self.watchlist or ""),
+            "tri": self.triage,
+            "periode": self.period,
+            **self.labels,
+        }
+        return {name: value for name, value in params.items() if value}
+
+
+def stream_query(request: HttpRequest, *, watchlists: set[int] | None) -> StreamQuery:
+    """The stream's filters from the URL; a watchlist outside `watchlists` (the active ones)
+    is dropped (None: taken as given, by a poll whose URL the page wrote)."""
+    labels: dict[str, str] = {}
     for param in stream.LABELS:
         value = request.GET.get(param, "").strip()[:100]
         if value:
-            filters[param] = value
+            labels[param] = value
     period = request.GET.get("periode", "")
-    since = next((length for value, _label, length in PERIODS if value == period), None)
-    if since is None:
+    if period not in {value for value, _label, _length in PERIODS}:
         period = ""
-    watchlists = list(
-        Watchlist.objects.filter(active=True).order_by("name").values_list("pk", "name")
-    )
     watchlist = int_param(request, "liste")
-    if watchlist not in {pk for pk, _name in watchlists}:
+    if watchlists is not None and watchlist not in watchlists:
         watchlist = None
     triage = request.GET.get("tri", "")
     if triage not in TriageState.values:
         triage = ""
     q = request.GET.get("q", "").strip()[:200]
-    stories = stream.stories(
-        stream.Filters(q=q, watchlist=watchlist, labels=filters, since=since, triage=triage)
+    return StreamQuery(q=q, watchlist=watchlist, labels=labels, period=period, triage=triage)
+
+
+@login_required
+@require_GET
+def story_list(request: HttpRequest) -> HttpResponse:
+    _require_stream(request)
+    watchlists = list(
+        Watchlist.objects.filter(active=True).order_by("name").values_list("pk", "name")
     )
-    page = keyset_page(stories, request, size=50)
+    query = stream_query(request, watchlists={pk for pk, _name in watchlists})
+    page = keyset_page(stream.stories(query.filters()), request, size=50)
     label_values = Source.objects.exclude(camp="", zone="").values_list("camp", "zone").distinct()
     camps = sorted({c for c, _z in label_values if c})
     zones = sorted({z for _c, z in label_values if z})
@@ -83,26 +121,51 @@ def story_list(request: HttpRequest) -> HttpResponse:
         if rules.can_review_merges(request.user)
         else 0
     )
+    newest = live.newest_shown(page)
     return render(
         request,
         "watch/story_list.html",
         {
             "page": page,
             "qs": querystring(request),
-            "filters": filters,
-            "filtered": bool(filters or period or watchlist or triage or q),
-            "q": q,
-            "watchlist": watchlist,
+            "filters": query.labels,
+            "filtered": bool(query.params()),
+            "q": query.q,
+            "watchlist": query.watchlist,
             "watchlists": watchlists,
-            "triage": triage,
+            "triage": query.triage,
             "triage_states": TriageState.choices,
-            "period": period,
+            "period": query.period,
             "periods": [(value, label) for value, label, _length in PERIODS],
             "camps": camps,
             "zones": zones,
             "media_types": [c for c in Source.MediaType.choices if c[0]],
             "pending_suggestions": pending,
+            "poll_url": (
+                None
+                if newest is None
+                else reverse("watch:story_news")
+                + "?"
+                + urlencode({**query.params(), live.SINCE: newest})
+            ),
         },
+    )
+
+
+@live.poll_view
+def story_news(request: HttpRequest) -> HttpResponse:
+    """The stream's live banner: how many stories under the page's filters arrived after the
+    newest it showed."""
+    _require_stream(request)
+    query = stream_query(request, watchlists=None)
+    count = stream.newer_count(query.filters(), after=live.since(request))
+    params = query.params()
+    return live.news(
+        count=count,
+        text=ngettext("%(n)s nouveau sujet", "%(n)s nouveaux sujets", count)
+        % {"n": formats.number_format(count, force_grouping=True)},
+        list_url=reverse("watch:story_list") + ("?" + urlencode(params) if params else ""),
+        region="stream-live",
     )
 
 

@@ -5,6 +5,7 @@ taken and decided, the alerts with their explanations. Thin: parse, authorize, c
 from __future__ import annotations
 
 import secrets
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -13,8 +14,9 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -24,7 +26,7 @@ from essaim.accounts.services import audit
 from essaim.lib.confirm import ask, confirmed
 from essaim.lib.numbers import ascii_int
 from essaim.lib.pagination import keyset_page, querystring
-from essaim.watch import rules
+from essaim.watch import live, rules
 from essaim.watch.models import (
     Alert,
     AlertPreference,
@@ -65,14 +67,26 @@ def assignees() -> QuerySet[User]:
     )
 
 
-@login_required
-@require_GET
-def triage_queue(request: HttpRequest) -> HttpResponse:
-    _require_see(request)
+def _queue_filters(request: HttpRequest) -> tuple[int | None, str]:
     watchlist_id = _int(request.GET.get("liste", "").strip())
     state = request.GET.get("etat", TriageState.NEW)
     if state not in TriageState.values:
         state = TriageState.NEW
+    return watchlist_id, state
+
+
+def _queue_params(watchlist_id: int | None, state: str) -> dict[str, str]:
+    params = {"etat": state}
+    if watchlist_id is not None:
+        params["liste"] = str(watchlist_id)
+    return params
+
+
+@login_required
+@require_GET
+def triage_queue(request: HttpRequest) -> HttpResponse:
+    _require_see(request)
+    watchlist_id, state = _queue_filters(request)
     page = keyset_page(triage.queue(watchlist_id=watchlist_id, state=state), request, size=50)
     full = is_hq(request.user)
     rows = [
@@ -80,6 +94,7 @@ def triage_queue(request: HttpRequest) -> HttpResponse:
         for story in page.items
         for t in [getattr(story, "triage", None)]
     ]
+    newest = live.newest_shown(page)
     return render(
         request,
         "watch/triage_queue.html",
@@ -92,7 +107,32 @@ def triage_queue(request: HttpRequest) -> HttpResponse:
             "state": state,
             "states": TriageState.choices,
             "now": timezone.now(),
+            "poll_url": (
+                None
+                if newest is None
+                else reverse("watch:triage_news")
+                + "?"
+                + urlencode({**_queue_params(watchlist_id, state), live.SINCE: newest})
+            ),
         },
+    )
+
+
+@live.poll_view
+def triage_news(request: HttpRequest) -> HttpResponse:
+    """The queue's live banner: how many stories in the page's state (and watchlist) arrived
+    after the newest it showed."""
+    _require_see(request)
+    watchlist_id, state = _queue_filters(request)
+    count = triage.newer_count(watchlist_id=watchlist_id, state=state, after=live.since(request))
+    return live.news(
+        count=count,
+        text=ngettext("%(n)s nouveau sujet à trier", "%(n)s nouveaux sujets à trier", count)
+        % {"n": formats.number_format(count, force_grouping=True)},
+        list_url=reverse("watch:triage_queue")
+        + "?"
+        + urlencode(_queue_params(watchlist_id, state)),
+        region="triage-live",
     )
 
 
@@ -219,17 +259,23 @@ def triage_decide(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("watch:triage_queue")
 
 
+def _alert_kind(request: HttpRequest) -> str:
+    kind = request.GET.get("type", "")
+    return kind if kind in Alert.Kind.values else ""
+
+
+def _alerts(kind: str) -> QuerySet[Alert]:
+    alerts = Alert.objects.select_related("story", "watchlist")
+    return alerts.filter(kind=kind) if kind else alerts
+
+
 @login_required
 @require_GET
 def alert_list(request: HttpRequest) -> HttpResponse:
     _require_see(request)
-    alerts = Alert.objects.select_related("story", "watchlist")
-    kind = request.GET.get("type", "")
-    if kind in Alert.Kind.values:
-        alerts = alerts.filter(kind=kind)
-    else:
-        kind = ""
-    page = keyset_page(alerts, request, size=50)
+    kind = _alert_kind(request)
+    page = keyset_page(_alerts(kind), request, size=50)
+    newest = live.newest_shown(page)
     return render(
         request,
         "watch/alert_list.html",
@@ -239,7 +285,30 @@ def alert_list(request: HttpRequest) -> HttpResponse:
             "kind": kind,
             "kinds": Alert.Kind.choices,
             "can_manage_webhooks": rules.can_manage_webhooks(request.user),
+            "poll_url": (
+                None
+                if newest is None
+                else reverse("watch:alert_news")
+                + "?"
+                + urlencode({**({"type": kind} if kind else {}), live.SINCE: newest})
+            ),
         },
+    )
+
+
+@live.poll_view
+def alert_news(request: HttpRequest) -> HttpResponse:
+    """The alerts' live banner: how many alerts (of the page's kind) were raised after the
+    newest it showed. One COUNT, its range on the primary key."""
+    _require_see(request)
+    kind = _alert_kind(request)
+    count = _alerts(kind).filter(pk__gt=live.since(request)).count()
+    return live.news(
+        count=count,
+        text=ngettext("%(n)s nouvelle alerte", "%(n)s nouvelles alertes", count)
+        % {"n": formats.number_format(count, force_grouping=True)},
+        list_url=reverse("watch:alert_list") + (f"?{urlencode({'type': kind})}" if kind else ""),
+        region="alerts-live",
     )
 
 

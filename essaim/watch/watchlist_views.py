@@ -12,12 +12,13 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from essaim.lib.pagination import keyset_page, querystring
-from essaim.watch import rules
+from essaim.watch import live, rules
 from essaim.watch.forms import WatchlistForm, WatchlistTestForm
 from essaim.watch.models import Watchlist, WatchlistMatch
 from essaim.watch.services import watchlists as svc
@@ -119,7 +120,36 @@ def watchlist_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "page": page,
             "qs": querystring(request),
             "can_manage": rules.can_manage_watchlists(request.user),
+            **_backfill_context(watchlist, polled=False),
         },
+    )
+
+
+def _backfill_context(watchlist: Watchlist, *, polled: bool) -> dict[str, Any]:
+    """The review's state for the page's progress line: running (a paused watchlist is not
+    reviewed), and the items found so far or in all."""
+    return {
+        "backfill_running": watchlist.active and watchlist.backfilled_at is None,
+        "backfill_matches": watchlist.backfill_matches,
+        "backfill_days": svc.BACKFILL_DAYS,
+        "backfill_polled": polled,
+        "watchlist": watchlist,
+    }
+
+
+@live.poll_view
+def watchlist_backfill(request: HttpRequest, pk: int) -> HttpResponse:
+    """The progress line of a watchlist's review over the recent items, polled by its page
+    until the review is done (the answer then has no poll left). One query: the row."""
+    _require_read(request)
+    watchlist = get_object_or_404(
+        Watchlist.objects.only("pk", "active", "backfilled_at", "backfill_matches"), pk=pk
+    )
+    # Without the request's context processors: the poll runs its own query and no other.
+    return HttpResponse(
+        render_to_string(
+            "watch/watchlist_detail.html#backfill", _backfill_context(watchlist, polled=True)
+        )
     )
 
 

@@ -133,3 +133,25 @@ document.addEventListener("change", (event) => {
   if (all || event.target.matches("input[type=checkbox][name=ids]")) countTicked();
 });
 document.querySelectorAll("[data-check-all]").forEach((box) => { box.hidden = false; });
+
+// Live regions that poll (watch/_news_region.html, data-poll-visible): no request while the
+// tab is hidden — nobody reads it, and a forgotten tab would ask all day — and one as soon as
+// it shows again. A filter in hx-trigger would need htmx's eval, which our CSP forbids.
+document.addEventListener("htmx:beforeRequest", (event) => {
+  if (document.visibilityState !== "visible" && event.detail.elt.hasAttribute("data-poll-visible")) {
+    event.preventDefault();
+  }
+});
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState !== "visible" || typeof window.htmx === "undefined") return;
+  document.querySelectorAll("[data-poll-visible]").forEach((region) => window.htmx.trigger(region, "essaim:visible"));
+});
+// A list shown again by its banner's link (data-live-show) takes the focus: the link that had
+// it is gone with the banner.
+// (The link is the request's element: htmx sets detail.elt to each element it settles.)
+document.addEventListener("htmx:afterSettle", (event) => {
+  const shown = event.detail.requestConfig && event.detail.requestConfig.elt;
+  if (!shown || !shown.dataset || !shown.dataset.liveShow) return;
+  const list = document.getElementById(shown.dataset.liveShow);
+  if (list) list.focus();
+});

@@ -54,3 +54,9 @@ def stories(filters: Filters) -> QuerySet[Story]:
             pk__in=search_items(filters.q).order_by().exclude(story=None).values("story_id")
         )
     return found
+
+
+def newer_count(filters: Filters, *, after: int) -> int:
+    """How many stories under these filters came after story `after` (the newest a page
+    showed): one COUNT, its range on the primary key, for the stream's live banner."""
+    return stories(filters).filter(pk__gt=after).count()

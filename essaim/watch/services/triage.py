@@ -194,3 +194,11 @@ def shown_name(user: Any, *, full: bool) -> str:
     if volunteer.first_name or user.full_name:
         return display_name(volunteer)
     return _("Quelqu'un du QG") if user.is_hq else _("Un veilleur")
+
+
+def newer_count(
+    *, watchlist_id: int | None = None, state: str = TriageState.NEW, after: int
+) -> int:
+    """How many stories of the queue (`queue`) came after story `after` (the newest the page
+    showed): one COUNT, its range on the primary key, for the queue's live banner."""
+    return queue(watchlist_id=watchlist_id, state=state).filter(pk__gt=after).count()

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from django.db import transaction
-from django.db.models import Count, Max, Sum
+from django.db.models import Count, F, Max, Sum
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -214,10 +214,13 @@ def backfill(watchlist_id: int, *, days: int = BACKFILL_DAYS) -> int:
     now = timezone.now()
     recent = _recent(days, now)
     total = 0
+    this = Watchlist.objects.filter(pk=watchlist_id)
     if watchlist.active:
-        WatchlistMatch.objects.filter(
-            watchlist_id=watchlist_id, item__in=recent.values("id")
-        ).delete()
+        with transaction.atomic():
+            WatchlistMatch.objects.filter(
+                watchlist_id=watchlist_id, item__in=recent.values("id")
+            ).delete()
+            this.update(backfill_matches=0)
         matcher = _compile([(watchlist.pk, watchlist.kind, watchlist.query)])
         last_id = 0
         while True:  # keyset pages: no OFFSET over a large table
@@ -226,8 +229,14 @@ def backfill(watchlist_id: int, *, days: int = BACKFILL_DAYS) -> int:
                 break
             last_id = rows[-1]["id"]
             with transaction.atomic():
-                total += _store(matcher.match(item_texts(rows, hosts=matcher.uses_site)), now)
-    Watchlist.objects.filter(pk=watchlist_id).update(backfilled_at=timezone.now())
+                found = _store(matcher.match(item_texts(rows, hosts=matcher.uses_site)), now)
+                if found:
+                    # The page polls this count while the review runs.
+                    this.update(backfill_matches=F("backfill_matches") + found)
+                total += found
+        this.update(backfilled_at=timezone.now(), backfill_matches=total)
+    else:
+        this.update(backfilled_at=timezone.now())
     return total
 
 
@@ -366,6 +375,8 @@ def save_watchlist(
         watchlist.updated_at = now
         if changed:
             watchlist.backfilled_at = None
+            # Counted from nothing by the review; a paused watchlist is not reviewed.
+            watchlist.backfill_matches = 0 if active else None
         watchlist.save()
         if changed:
             task = import_string(BACKFILL_TASK)
