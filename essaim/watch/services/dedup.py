@@ -107,15 +107,14 @@ def features(title: str, summary: str, *, min_words: int, bands: bool = True) ->
     title_clean = strip_credits(title)
     summary_clean = strip_credits(summary)
     title_words = words(title_clean)
-    tokens = title_words + words(summary_clean)
+    # The summary's words are its sentences' words end to end: the white space the sentences
+    # are split on folds to no word character, and fold maps each character on its own.
+    by_sentence = [words(sentence) for sentence in _SENTENCE.split(summary_clean)]
+    tokens = title_words + [word for sentence in by_sentence for word in sentence]
     shingles = frozenset(
         " ".join(tokens[i : i + SHINGLE]) for i in range(max(1, len(tokens) - SHINGLE + 1))
     ) - {""}
-    long_sentences = frozenset(
-        digest(w)
-        for sentence in _SENTENCE.split(summary_clean)
-        if len(w := words(sentence)) >= LONG_SENTENCE_WORDS
-    )
+    long_sentences = frozenset(digest(w) for w in by_sentence if len(w) >= LONG_SENTENCE_WORDS)
     return Features(
         words=len(tokens),
         text_hash=digest(tokens) if len(tokens) >= min_words else "",
