@@ -142,13 +142,21 @@ def band_hashes(shingles: frozenset[str]) -> list[int]:
         num_perm=NUM_PERM, seed=_SEED, permutations=template.permutations, scheme=template.scheme
     )
     minhash.update_batch([s.encode("utf-8") for s in shingles])
-    values = np.asarray(minhash.hashvalues, dtype=np.uint64)
-    out = []
-    for band in range(BANDS):
-        chunk = band.to_bytes(2, "big") + values[band * ROWS : (band + 1) * ROWS].tobytes()
-        raw = hashlib.blake2b(chunk, digest_size=8).digest()
-        out.append(int.from_bytes(raw, "big", signed=True))
-    return out
+    values = np.asarray(minhash.hashvalues, dtype=np.uint64).tobytes()
+    size = ROWS * 8  # the bytes of a band's rows
+    return [
+        int.from_bytes(
+            hashlib.blake2b(
+                prefix + values[band * size : (band + 1) * size], digest_size=8
+            ).digest(),
+            "big",
+            signed=True,
+        )
+        for band, prefix in enumerate(_BAND_PREFIXES)
+    ]
+
+
+_BAND_PREFIXES = [band.to_bytes(2, "big") for band in range(BANDS)]
 
 
 def facts(text: str) -> frozenset[str]:
