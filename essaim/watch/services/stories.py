@@ -318,11 +318,17 @@ def _ingest_batch(ids: list[int], limits: Thresholds) -> None:
                 for c in batch_bands.get(band, ()):
                     pool[c.id] = c
             earliest, latest = row.seen_at - limits.window, row.seen_at + limits.window
-            similarity = dedup.similarity
             shingles = f.shingles
+            size = len(shingles)
+            # dedup.similarity, inlined: it runs for every candidate of every item.
             scored = sorted(
                 (
-                    (similarity(shingles, c.feats.shingles), c)
+                    (
+                        len(shingles & c.feats.shingles) / min(size, len(c.feats.shingles))
+                        if size and c.feats.shingles
+                        else 0.0,
+                        c,
+                    )
                     for c in pool.values()
                     if earliest <= c.seen_at <= latest
                 ),
@@ -347,12 +353,13 @@ def _ingest_batch(ids: list[int], limits: Thresholds) -> None:
                 for score, candidate in scored:
                     if score < limits.suggest or len(seen_stories) >= SUGGESTIONS_PER_ITEM:
                         break
+                    if candidate.story in seen_stories:
+                        continue
                     # Another town, other figures: another event, not a question for a person.
                     if dedup.facts_disagree(f.facts, candidate.feats.facts):
                         continue
-                    if candidate.story not in seen_stories:
-                        seen_stories.add(candidate.story)
-                        suggestions.append((row, candidate, round(score, 4)))
+                    seen_stories.add(candidate.story)
+                    suggestions.append((row, candidate, round(score, 4)))
         if target is not None:
             row.story = target.story
         else:
