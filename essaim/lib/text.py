@@ -98,10 +98,30 @@ def clean_name(raw: str, max_length: int = 150) -> str:
     return " ".join(value.split())[:max_length]
 
 
-def fold(text: str) -> str:
-    """Lower-case without accents, for matching French text typed with or without them."""
+def _fold_slow(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+class _FoldTable(dict[int, str]):
+    """Each character's fold, computed on first sight: case folding maps each character on its
+    own, and the decomposition's reordering moves only combining marks, which fold drops, so a
+    text folds character by character."""
+
+    def __missing__(self, code: int) -> str:
+        folded = self[code] = _fold_slow(chr(code))
+        return folded
+
+
+_FOLD_TABLE = _FoldTable()
+
+
+def fold(text: str) -> str:
+    """Lower-case without accents, for matching French text typed with or without them."""
+    if text.isascii():
+        # ASCII: case folding is lower-casing, and nothing decomposes.
+        return text.lower()
+    return text.translate(_FOLD_TABLE)
 
 
 _NAME_FOLDS = str.maketrans(

@@ -1,3 +1,6 @@
+import random
+import unicodedata
+
 import pytest
 
 from essaim.lib.text import (
@@ -104,6 +107,34 @@ def test_names_keep_markup_as_text_and_lose_control_characters():
 
 def test_fold_removes_accents_and_case():
     assert fold("Élysée Ségolène") == "elysee segolene"
+
+
+def _fold_reference(text: str) -> str:
+    # fold as first written: the whole text case-folded, decomposed, combining marks dropped.
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def test_fold_matches_its_reference_on_every_character_of_the_bmp():
+    for code in range(0x10000):
+        char = chr(code)
+        assert fold(char) == _fold_reference(char), hex(code)
+        # Twice: the second time from the table of folds already computed.
+        assert fold(char) == _fold_reference(char), hex(code)
+
+
+def test_fold_matches_its_reference_on_mixed_texts():
+    rng = random.Random(17)
+    bmp = [chr(code) for code in range(0x10000)]
+    marks = [ch for ch in bmp if unicodedata.combining(ch)]
+    texts = ["", "ASCII Only, 42!", "ǅ Σίσυφος ß ﬁ Ⅻ ½ …", "e\u0301\u0327 Å\u030a ḉ", "Ω\U0001d400"]
+    for _ in range(5000):
+        length = rng.randint(1, 12)
+        texts.append(
+            "".join(rng.choice(marks if rng.random() < 0.3 else bmp) for _ in range(length))
+        )
+    for text in texts:
+        assert fold(text) == _fold_reference(text), ascii(text)
 
 
 def test_french_sort_key_puts_accented_initials_among_their_letter():

@@ -107,15 +107,14 @@ def features(title: str, summary: str, *, min_words: int, bands: bool = True) ->
     title_clean = strip_credits(title)
     summary_clean = strip_credits(summary)
     title_words = words(title_clean)
-    tokens = title_words + words(summary_clean)
+    # The summary's words are its sentences' words end to end: the white space the sentences
+    # are split on folds to no word character, and fold maps each character on its own.
+    by_sentence = [words(sentence) for sentence in _SENTENCE.split(summary_clean)]
+    tokens = title_words + [word for sentence in by_sentence for word in sentence]
     shingles = frozenset(
         " ".join(tokens[i : i + SHINGLE]) for i in range(max(1, len(tokens) - SHINGLE + 1))
     ) - {""}
-    long_sentences = frozenset(
-        digest(w)
-        for sentence in _SENTENCE.split(summary_clean)
-        if len(w := words(sentence)) >= LONG_SENTENCE_WORDS
-    )
+    long_sentences = frozenset(digest(w) for w in by_sentence if len(w) >= LONG_SENTENCE_WORDS)
     return Features(
         words=len(tokens),
         text_hash=digest(tokens) if len(tokens) >= min_words else "",
@@ -143,13 +142,21 @@ def band_hashes(shingles: frozenset[str]) -> list[int]:
         num_perm=NUM_PERM, seed=_SEED, permutations=template.permutations, scheme=template.scheme
     )
     minhash.update_batch([s.encode("utf-8") for s in shingles])
-    values = np.asarray(minhash.hashvalues, dtype=np.uint64)
-    out = []
-    for band in range(BANDS):
-        chunk = band.to_bytes(2, "big") + values[band * ROWS : (band + 1) * ROWS].tobytes()
-        raw = hashlib.blake2b(chunk, digest_size=8).digest()
-        out.append(int.from_bytes(raw, "big", signed=True))
-    return out
+    values = np.asarray(minhash.hashvalues, dtype=np.uint64).tobytes()
+    size = ROWS * 8  # the bytes of a band's rows
+    return [
+        int.from_bytes(
+            hashlib.blake2b(
+                prefix + values[band * size : (band + 1) * size], digest_size=8
+            ).digest(),
+            "big",
+            signed=True,
+        )
+        for band, prefix in enumerate(_BAND_PREFIXES)
+    ]
+
+
+_BAND_PREFIXES = [band.to_bytes(2, "big") for band in range(BANDS)]
 
 
 def facts(text: str) -> frozenset[str]:

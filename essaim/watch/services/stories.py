@@ -313,14 +313,24 @@ def _ingest_batch(ids: list[int], limits: Thresholds) -> None:
                 row.match, row.similarity = Match.TITLE, 1.0
                 row.reprint = target.reprint
         if target is None:
-            pool = {c.id: c for c in near.get(row.id, [])}
+            pool = {c.id: c for c in near.get(row.id, ())}
             for band in f.bands:
-                pool.update((c.id, c) for c in batch_bands.get(band, []))
+                for c in batch_bands.get(band, ()):
+                    pool[c.id] = c
+            earliest, latest = row.seen_at - limits.window, row.seen_at + limits.window
+            shingles = f.shingles
+            size = len(shingles)
+            # dedup.similarity, inlined: it runs for every candidate of every item.
             scored = sorted(
                 (
-                    (dedup.similarity(f.shingles, c.feats.shingles), c)
+                    (
+                        len(shingles & c.feats.shingles) / min(size, len(c.feats.shingles))
+                        if size and c.feats.shingles
+                        else 0.0,
+                        c,
+                    )
                     for c in pool.values()
-                    if _within(c, row, limits) is not None
+                    if earliest <= c.seen_at <= latest
                 ),
                 key=lambda pair: (-pair[0], pair[1].seen_at, pair[1].id),
             )
@@ -343,12 +353,13 @@ def _ingest_batch(ids: list[int], limits: Thresholds) -> None:
                 for score, candidate in scored:
                     if score < limits.suggest or len(seen_stories) >= SUGGESTIONS_PER_ITEM:
                         break
+                    if candidate.story in seen_stories:
+                        continue
                     # Another town, other figures: another event, not a question for a person.
                     if dedup.facts_disagree(f.facts, candidate.feats.facts):
                         continue
-                    if candidate.story not in seen_stories:
-                        seen_stories.add(candidate.story)
-                        suggestions.append((row, candidate, round(score, 4)))
+                    seen_stories.add(candidate.story)
+                    suggestions.append((row, candidate, round(score, 4)))
         if target is not None:
             row.story = target.story
         else:
@@ -464,20 +475,22 @@ def _insert_bands(rows: list[_Row]) -> None:
     """The batch's bands: on PostgreSQL one INSERT of four arrays unnested (a statement per row,
     or a statement of thousands of placeholders, costs more than the insert), on SQLite the
     driver's executemany (no round trips there)."""
-    values = [
-        (band, value, r.id, r.seen_at) for r in rows for band, value in enumerate(r.feats.bands)
-    ]
+    postgresql = connection.vendor == "postgresql"
+    # Each row's time adapted once for its bands, not once per band.
+    adapt = (lambda at: at) if postgresql else connection.ops.adapt_datetimefield_value
+    values = []
+    for r in rows:
+        if r.feats.bands:
+            item, at = r.id, adapt(r.seen_at)
+            values += [(band, value, item, at) for band, value in enumerate(r.feats.bands)]
     if not values:
         return
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
+        if postgresql:
             bands, hashes, items, times = (list(column) for column in zip(*values, strict=True))
             cursor.execute(_INSERT_BANDS_PG, [bands, hashes, items, times])
         else:
-            adapt = connection.ops.adapt_datetimefield_value
-            cursor.executemany(
-                _INSERT_BANDS, [(band, h, item, adapt(at)) for band, h, item, at in values]
-            )
+            cursor.executemany(_INSERT_BANDS, values)
 
 
 def _load(queryset: QuerySet[Item], limits: Thresholds) -> list[_Row]:
@@ -572,7 +585,7 @@ def _band_candidates(
     for row in rows:
         for value in row.feats.bands:
             wanted[value].append(row.id)
-    hits: dict[int, Counter[int]] = defaultdict(Counter)  # batch item id -> candidate: bands
+    hits: dict[int, dict[int, int]] = defaultdict(dict)  # batch item id -> candidate: bands
     values = sorted(wanted)
     for start in range(0, len(values), _IN_CHUNK):
         for value, item_id in ItemBand.objects.filter(
@@ -581,9 +594,11 @@ def _band_candidates(
             if item_id in batch_ids:
                 continue
             for row_id in wanted[value]:
-                hits[row_id][item_id] += 1
+                counts = hits[row_id]
+                counts[item_id] = counts.get(item_id, 0) + 1
+    # Counter.most_common's choice among equal counts (the first counted) is kept.
     best = {
-        row_id: sorted(c for c, _n in counts.most_common(CANDIDATES_PER_ITEM))
+        row_id: sorted(c for c, _n in Counter(counts).most_common(CANDIDATES_PER_ITEM))
         for row_id, counts in hits.items()
     }
     every = sorted({c for ids in best.values() for c in ids})

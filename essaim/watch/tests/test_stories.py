@@ -303,3 +303,41 @@ def test_placing_a_batch_takes_as_many_queries_for_ten_items_as_for_a_hundred(
         ingest_items(small)
     with django_assert_num_queries(len(small_run.captured_queries)):
         ingest_items(large)
+
+
+def test_band_hashes_stay_those_already_stored():
+    # Items keep their bands in ItemBand across releases: a change of the hashes would hide
+    # every stored item from the new ones' candidates.
+    feats = dedup.features(
+        "Le conseil municipal vote le budget",
+        "Les élus ont adopté le budget primitif de la ville.",
+        min_words=0,
+    )
+    assert feats.bands[:4] == [
+        -3086182686171486325,
+        -6391461986716492051,
+        -6474826372550180532,
+        2459116239801832683,
+    ]
+    assert feats.bands[-1] == 430480687319880477
+    assert len(feats.bands) == dedup.BANDS
+    assert dedup.band_hashes(frozenset()) != dedup.band_hashes(frozenset({"a b c"}))
+
+
+@pytest.mark.parametrize(
+    "summary",
+    [
+        "",
+        "Une phrase. Une autre ! Et… la suite ? « Oui. » Fin",
+        "Deux\u00a0mots.\u202fPuis\u3000d’autres.\u2028Et l’AFP.\tEncore",
+        "Mot.\u00a0\u00a0Accolé",
+        "ÉTÉ ﬁn ⅫI. Œuvre ½ ǅ.",
+    ],
+)
+def test_summary_words_are_its_sentences_words(summary):
+    feats = dedup.features("Titre", summary, min_words=0)
+    tokens = dedup.words("Titre") + dedup.words(summary)
+    assert feats.words == len(tokens)
+    assert feats.text_hash == dedup.digest(tokens)
+    expected = {" ".join(tokens[i : i + 3]) for i in range(max(1, len(tokens) - 2))} - {""}
+    assert feats.shingles == expected
