@@ -60,3 +60,14 @@ def test_on_a_phone_the_menu_opens_above_the_page_across_its_width(
     box = phone_page.locator("#site-nav").bounding_box()
     assert phone_page.locator("#site-nav").is_visible()
     assert (box["x"], box["width"]) == (0, 390)
+
+
+def test_on_a_phone_a_wide_table_scrolls_in_its_box_and_the_page_never_sideways(
+    phone_page: Any, live_server: Any, hq: Any
+) -> None:
+    # Hidden labels inside a table's cells are placed against the table's box: positioned
+    # against the page instead, they stretched it past the screen's edge.
+    login(phone_page, live_server.url, hq.email, PASSWORD)
+    phone_page.goto(live_server.url + LONG)
+    assert phone_page.locator(".table-wrap .visually-hidden").count() > 0
+    assert phone_page.evaluate("document.documentElement.scrollWidth") <= 390
