@@ -12,6 +12,7 @@ from ninja import Field, Query, Router, Schema
 
 from essaim.api.auth import TokenAuth
 from essaim.api.models import Scope
+from essaim.lib.pagination import api_page
 from essaim.watch import rules
 from essaim.watch.api.common import MAX_ID, MAX_PAGE, ONE
 from essaim.watch.models import Alert
@@ -50,22 +51,16 @@ def list_alerts(
     alerts = Alert.objects.all()
     if kind is not None:
         alerts = alerts.filter(kind=kind)
-    if after is not None:
-        alerts = alerts.filter(pk__lt=after)
-    rows = list(alerts.order_by("-pk")[: limit + 1])
-    page = rows[:limit]
+    return api_page(alerts, after=after, limit=limit, item=_alert)
+
+
+def _alert(a: Alert) -> dict[str, Any]:
     return {
-        "items": [
-            {
-                "id": a.pk,
-                "kind": a.kind,
-                "story": a.story_id,
-                "watchlist": a.watchlist_id,
-                "title": a.title,
-                "explanation": a.explanation,
-                "created_at": a.created_at,
-            }
-            for a in page
-        ],
-        "next": page[-1].pk if len(rows) > limit else None,
+        "id": a.pk,
+        "kind": a.kind,
+        "story": a.story_id,
+        "watchlist": a.watchlist_id,
+        "title": a.title,
+        "explanation": a.explanation,
+        "created_at": a.created_at,
     }

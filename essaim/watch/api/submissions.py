@@ -190,17 +190,14 @@ def submission_queue(
     visible = rules.identity_visible(user)
     if not isinstance(visible, bool):
         rows = rows.annotate(_identity=visible)  # type: ignore[arg-type]
-    if after is not None:
-        rows = rows.filter(pk__lt=after)
-    found = list(rows.order_by("-pk")[: limit + 1])
-    page = found[:limit]
-    items = [
-        _reviewed(
+    return api_page(
+        rows,
+        after=after,
+        limit=limit,
+        item=lambda r: _reviewed(
             user, r, visible if isinstance(visible, bool) else bool(getattr(r, "_identity", False))
-        )
-        for r in page
-    ]
-    return {"items": items, "next": page[-1].pk if len(found) > limit else None}
+        ),
+    )
 
 
 @router.post(
